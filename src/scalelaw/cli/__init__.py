@@ -1,0 +1,1 @@
+"""Command-line interface; each module adds one group of commands."""

@@ -1,0 +1,198 @@
+"""The run model: many runs, each a curve of logged points, in one long table.
+
+A :class:`RunSet` wraps a pandas DataFrame with one row per logged point. Only ``run``
+and ``loss`` are always present; the other canonical columns appear when the data has
+them. Per-run metadata (``params``, ``batch_size``, ...) is stored as columns that are
+constant within a run, so the table stays flat and round-trips through Parquet. Data
+with only a final loss per run is simply a run with one point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from scalelaw.errors import InputError
+
+#: Columns with a fixed meaning; anything else is kept as an extra metric or tag.
+CANONICAL_COLUMNS: tuple[str, ...] = (
+    "run",
+    "step",
+    "tokens",
+    "loss",
+    "lr",
+    "params",
+    "batch_size",
+    "flops",
+    "unique_tokens",
+)
+
+#: Per-run metadata columns (constant within a run) and their meaning.
+META_COLUMNS: dict[str, str] = {
+    "params": "model size N in parameters (total unless non_embedding_params says otherwise)",
+    "non_embedding_params": "model size without embedding parameters",
+    "embedding_params": "embedding (and unembedding) parameters",
+    "batch_size": "batch size in tokens per optimizer step",
+    "seq_len": "sequence length in tokens",
+    "dataset": "name of the training data",
+}
+
+#: Numeric columns, stored as float64 (NaN where not logged).
+NUMERIC_COLUMNS: tuple[str, ...] = (
+    "step",
+    "tokens",
+    "loss",
+    "lr",
+    "params",
+    "non_embedding_params",
+    "embedding_params",
+    "batch_size",
+    "seq_len",
+    "flops",
+    "unique_tokens",
+)
+
+
+@dataclass(frozen=True)
+class RunSet:
+    """A collection of runs as one long table, plus where each run came from.
+
+    ``table`` has one row per logged point, sorted by run then step. A row whose
+    ``loss`` is NaN but whose ``lr`` is set carries the learning-rate schedule between
+    evaluations. ``sources`` maps a run id to the file it was read from, for errors.
+    """
+
+    table: pd.DataFrame
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for column in ("run", "loss"):
+            if column not in self.table.columns:
+                raise InputError(f"the run table has no {column!r} column", column=column)
+
+    # -- inspection -----------------------------------------------------------------
+    @property
+    def runs(self) -> list[str]:
+        """Run ids in table order."""
+        return list(dict.fromkeys(self.table["run"].tolist()))
+
+    def __len__(self) -> int:
+        return int(self.table["run"].nunique())
+
+    def __contains__(self, run: object) -> bool:
+        return run in set(self.table["run"].tolist())
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.table.columns)
+
+    def has(self, column: str) -> bool:
+        """True if ``column`` exists and holds at least one value."""
+        return column in self.table.columns and bool(self.table[column].notna().any())
+
+    def curve(self, run: str) -> pd.DataFrame:
+        """The rows of one run, sorted by step."""
+        rows = self.table[self.table["run"] == run]
+        if rows.empty:
+            raise InputError(f"no run named {run!r}; known runs: {', '.join(self.runs[:10])}")
+        return rows.reset_index(drop=True)
+
+    def curves(self) -> Iterator[tuple[str, pd.DataFrame]]:
+        """Yield ``(run, rows)`` for every run, in table order."""
+        for run, rows in self.table.groupby("run", sort=False):
+            yield str(run), rows.reset_index(drop=True)
+
+    def final(self) -> pd.DataFrame:
+        """One row per run: its last row with a loss (the final-loss view of the data)."""
+        with_loss = self.table[self.table["loss"].notna()]
+        return with_loss.groupby("run", sort=False).tail(1).reset_index(drop=True)
+
+    def meta(self, run: str) -> dict[str, object]:
+        """The per-run metadata columns of ``run`` (first non-missing value of each)."""
+        rows = self.curve(run)
+        out: dict[str, object] = {}
+        for column in META_COLUMNS:
+            if column in rows.columns:
+                values = rows[column].dropna()
+                if not values.empty:
+                    out[column] = values.iloc[0]
+        return out
+
+    def source(self, run: str) -> str | None:
+        return self.sources.get(run)
+
+    # -- derivation -----------------------------------------------------------------
+    def select(self, runs: Iterable[str]) -> RunSet:
+        """The runs named, in the order given."""
+        wanted = list(runs)
+        missing = [r for r in wanted if r not in self]
+        if missing:
+            raise InputError(f"no run named {missing[0]!r}; known runs: {', '.join(self.runs[:10])}")
+        parts = [self.table[self.table["run"] == r] for r in wanted]
+        table = pd.concat(parts, ignore_index=True) if parts else self.table.iloc[0:0]
+        return RunSet(table, {r: s for r, s in self.sources.items() if r in set(wanted)})
+
+    def where(self, expression: str) -> RunSet:
+        """Rows for which a pandas query expression holds, e.g. ``"subset == 'paper'"``."""
+        try:
+            table = self.table.query(expression, engine="python")
+        except Exception as exc:  # pandas raises many types for a bad expression
+            raise InputError(f"cannot apply filter {expression!r}: {exc}") from None
+        kept = set(table["run"].tolist())
+        return RunSet(table.reset_index(drop=True), {r: s for r, s in self.sources.items() if r in kept})
+
+    @classmethod
+    def concat(cls, parts: Iterable[RunSet]) -> RunSet:
+        """Join run sets; a run id present in two of them is an error, never a merge."""
+        parts = list(parts)
+        seen: dict[str, str] = {}
+        for part in parts:
+            for run in part.runs:
+                if run in seen:
+                    raise InputError(
+                        f"run {run!r} appears in both {seen[run]} and {part.source(run) or 'another input'}",
+                        run=run,
+                    )
+                seen[run] = part.source(run) or "an input"
+        table = pd.concat([p.table for p in parts], ignore_index=True) if parts else pd.DataFrame(
+            {"run": pd.Series(dtype=str), "loss": pd.Series(dtype=float)}
+        )
+        sources: dict[str, str] = {}
+        for part in parts:
+            sources.update(part.sources)
+        return cls(table, sources)
+
+    def require(self, columns: Iterable[str], *, purpose: str) -> None:
+        """Raise an :class:`InputError` naming the first run that lacks a needed column."""
+        for column in columns:
+            if column not in self.table.columns:
+                raise InputError(
+                    f"{purpose} needs a {column!r} column, which the data does not have "
+                    f"(columns: {', '.join(self.columns)}); map one with --map {column}=NAME",
+                    file=next(iter(self.sources.values()), None),
+                    column=column,
+                )
+            for run, rows in self.curves():
+                if not rows[column].notna().any():
+                    raise InputError(
+                        f"{purpose} needs {column!r}, which this run never sets",
+                        file=self.source(run),
+                        run=run,
+                        column=column,
+                    )
+
+    def data_hash(self) -> str:
+        """A SHA-256 of the table's content, stable across processes and platforms."""
+        digest = hashlib.sha256()
+        for column in sorted(self.table.columns):
+            digest.update(column.encode())
+            values = self.table[column]
+            if values.dtype.kind in "fiub":
+                digest.update(np.ascontiguousarray(values.to_numpy(dtype="float64")).tobytes())
+            else:
+                digest.update("\x1f".join(values.astype(str).tolist()).encode())
+        return digest.hexdigest()

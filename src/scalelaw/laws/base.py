@@ -1,0 +1,120 @@
+"""What every law declares, so that one fitting engine can fit them all.
+
+A law is a formula with named parameters. It turns a :class:`~scalelaw.data.RunSet`
+into a *design* (the numeric inputs it needs, one entry per fitted point) and predicts
+the loss for a whole batch of parameter vectors at once, which is what makes
+multi-start and bootstrap cheap. A law knows nothing about optimizers.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from scalelaw.data.runs import RunSet
+
+
+@dataclass(frozen=True)
+class Param:
+    """One fitted parameter.
+
+    ``grid`` holds starting values in natural units; ``log`` says the optimiser works
+    in log space (the parameter is then strictly positive, e.g. ``A`` fitted as log A).
+    """
+
+    name: str
+    meaning: str
+    lower: float
+    upper: float
+    grid: tuple[float, ...]
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.lower < self.upper:
+            raise ValueError(f"parameter {self.name}: lower bound must be below upper bound")
+        if self.log and self.lower <= 0:
+            raise ValueError(f"parameter {self.name}: a log-space parameter needs lower > 0")
+
+
+@dataclass(frozen=True)
+class Design:
+    """The numeric inputs of a law for a set of points, and the observed loss.
+
+    ``inputs`` maps an input name (``params``, ``tokens``, ...) to an array of length
+    n (or any structure the law needs, for curve laws). ``loss`` is the observed loss
+    per point (NaN where only predicting), ``run`` the run id of each point (used for
+    resampling runs in the bootstrap and per-run scores).
+    """
+
+    inputs: Mapping[str, Any]
+    loss: np.ndarray
+    run: np.ndarray
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return int(self.loss.shape[0])
+
+
+class Law(ABC):
+    """A scaling law or loss-curve law.
+
+    Subclasses set the class attributes and implement :meth:`design` and
+    :meth:`predict`; :meth:`jacobian` is optional (the engine falls back to finite
+    differences when a law does not supply it). Options that change the formula
+    (which variable a power law uses, a held-fixed constant) are constructor keywords.
+    """
+
+    name: ClassVar[str]
+    formula: ClassVar[str]
+    citation: ClassVar[str]
+    kind: ClassVar[Literal["final", "curve"]]
+    #: Columns of the run table this law needs.
+    inputs: ClassVar[tuple[str, ...]]
+
+    @property
+    @abstractmethod
+    def params(self) -> tuple[Param, ...]:
+        """The fitted parameters, in the order of the columns of ``theta``."""
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    def options(self) -> dict[str, Any]:
+        """Constructor keywords, so that a saved fit can rebuild the same law."""
+        return {}
+
+    @abstractmethod
+    def design(self, runs: RunSet) -> Design:
+        """Extract the inputs and observed losses this law is fitted to."""
+
+    def design_at(self, **inputs: Any) -> Design:
+        """A design for prediction at user-given inputs, e.g. ``params=7e9, tokens=1.4e11``."""
+        arrays = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in inputs.items()}
+        missing = [name for name in self.inputs if name not in arrays]
+        if missing:
+            raise ValueError(f"law {self.name} needs {', '.join(missing)} to predict")
+        n = max(a.shape[0] for a in arrays.values())
+        arrays = {k: np.broadcast_to(a, (n,)).copy() for k, a in arrays.items()}
+        return Design(inputs=arrays, loss=np.full(n, np.nan), run=np.array(["prediction"] * n))
+
+    @abstractmethod
+    def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
+        """Loss for a batch of parameter vectors: ``theta`` (B, p) -> (B, n), positive."""
+
+    def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(loss (B, n), d loss / d theta (B, n, p))`` in natural units, or None."""
+        return None
+
+    def derived(self, values: Mapping[str, float]) -> dict[str, float]:
+        """Quantities that follow from the parameters (e.g. compute-optimal exponents)."""
+        return {}
+
+    def scale(self, design: Design) -> dict[str, np.ndarray]:
+        """The positive inputs that measure scale (N, D, C, steps), for extrapolation checks."""
+        return {}
