@@ -1,0 +1,427 @@
+"""Matplotlib figures of scaling-law fits, built from plain arrays.
+
+Every function takes numbers (no fit objects, no files) and returns a
+:class:`matplotlib.figure.Figure` made without pyplot, so plotting has no global
+state and works headless. :func:`save_figure` writes PNG or SVG; :func:`figure_svg`
+gives the SVG text that the HTML report inlines.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+#: Axis labels, with units, for the columns of the run table.
+AXIS_LABELS: dict[str, str] = {
+    "params": "Model size N (parameters)",
+    "non_embedding_params": "Non-embedding model size N (parameters)",
+    "tokens": "Training data D (tokens)",
+    "unique_tokens": "Unique data U (tokens)",
+    "flops": "Compute C (FLOPs)",
+    "step": "Training step",
+    "batch_size": "Batch size (tokens per step)",
+    "lr": "Learning rate",
+}
+LOSS_LABEL = "Loss (nats per token)"
+
+#: Most points drawn per curve; long curves are thinned evenly so the SVG stays small.
+MAX_POINTS_PER_CURVE = 250
+#: Prefix of the SVG group ids of scatters that carry hover texts.
+_TIP_PREFIX = "tips-"
+
+_STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8.5,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+@dataclass(frozen=True)
+class Points:
+    """Observed losses to draw as markers; ``tips`` are hover texts, one per point."""
+
+    x: np.ndarray
+    y: np.ndarray
+    label: str
+    heldout: bool = False
+    tips: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    """A fitted or predicted curve, with an optional interval band ``lo``..``hi``."""
+
+    x: np.ndarray
+    y: np.ndarray
+    label: str
+    lo: np.ndarray | None = None
+    hi: np.ndarray | None = None
+    predicted: bool = False
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One run's loss curve: observations, and the law's curve (fitted or predicted)."""
+
+    name: str
+    observed: Points
+    law: Line | None = None
+
+
+@dataclass(frozen=True)
+class IsoflopProfile:
+    """Losses of models of several sizes trained with one compute budget."""
+
+    flops: float
+    params: np.ndarray
+    loss: np.ndarray
+    fit: Line | None = None
+    optimum: tuple[float, float] | None = None
+
+
+def axis_label(variable: str) -> str:
+    """The axis label with units for a run-table column (the column name if unknown)."""
+    return AXIS_LABELS.get(variable, variable)
+
+
+def _new_figure(width: float = 7.0, height: float = 4.4) -> Figure:
+    with matplotlib.rc_context(_STYLE):
+        return Figure(figsize=(width, height), layout="constrained")
+
+
+def _styled_axes(fig: Figure, *args: int) -> matplotlib.axes.Axes:
+    with matplotlib.rc_context(_STYLE):
+        return fig.add_subplot(*args)
+
+
+def _colors(count: int) -> list[tuple[float, float, float, float]]:
+    """Distinct colours: tab10 for up to ten series, viridis beyond."""
+    cmap = matplotlib.colormaps["tab10" if count <= 10 else "viridis"]
+    if count <= 10:
+        return [cmap(i) for i in range(count)]
+    return [cmap(i / max(count - 1, 1)) for i in range(count)]
+
+
+def _thin(points: Points, limit: int = MAX_POINTS_PER_CURVE) -> Points:
+    n = len(points.x)
+    if n <= limit:
+        return points
+    keep = np.unique(np.linspace(0, n - 1, limit).round().astype(int))
+    tips = [points.tips[i] for i in keep] if points.tips is not None else None
+    return Points(np.asarray(points.x)[keep], np.asarray(points.y)[keep], points.label, points.heldout, tips)
+
+
+def _draw_points(ax: matplotlib.axes.Axes, points: Points, color: object, *, size: float = 22) -> None:
+    points = _thin(points)
+    marker = "D" if points.heldout else "o"
+    collection = ax.scatter(
+        points.x,
+        points.y,
+        s=size,
+        marker=marker,
+        facecolors="none" if points.heldout else color,
+        edgecolors=color,
+        linewidths=1.2,
+        label=points.label,
+        zorder=3,
+    )
+    if points.tips is not None:
+        tips: dict[str, list[str]] = ax.figure.__dict__.setdefault("scalelaw_tips", {})
+        gid = f"{_TIP_PREFIX}{len(tips)}"
+        tips[gid] = list(points.tips)
+        collection.set_gid(gid)
+
+
+def _draw_line(ax: matplotlib.axes.Axes, line: Line, color: object) -> None:
+    if line.lo is not None and line.hi is not None:
+        ax.fill_between(line.x, line.lo, line.hi, color=color, alpha=0.18, linewidth=0, zorder=1)
+    ax.plot(line.x, line.y, color=color, linestyle="--" if line.predicted else "-", linewidth=1.8, label=line.label, zorder=2)
+
+
+def final_loss_figure(
+    points: Sequence[Points],
+    lines: Sequence[Line],
+    *,
+    variable: str,
+    title: str,
+    log_y: bool = False,
+) -> Figure:
+    """Final loss against one scale variable (N, D or C): data, fitted law and its band.
+
+    ``points`` and ``lines`` are paired by position for colour (a group of runs and
+    the law evaluated for that group); extra lines get their own colours.
+    """
+    fig = _new_figure()
+    ax = _styled_axes(fig, 1, 1, 1)
+    colors = _colors(max(len(points), len(lines), 1))
+    for i, line in enumerate(lines):
+        _draw_line(ax, line, colors[i % len(colors)])
+    for i, group in enumerate(points):
+        _draw_points(ax, group, colors[i % len(colors)])
+    ax.set_xscale("log")
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel(axis_label(variable))
+    ax.set_ylabel(LOSS_LABEL)
+    ax.set_title(title)
+    _legend(ax)
+    return fig
+
+
+def isoflop_figure(profiles: Sequence[IsoflopProfile], *, title: str, optimum_law: Line | None = None) -> Figure:
+    """IsoFLOP profiles (loss against N at fixed compute) with their optima.
+
+    With any optimum, a second panel shows the optimal size N* against compute C,
+    with ``optimum_law`` (e.g. the fitted power law N* = k C^a) when given.
+    """
+    has_optima = any(p.optimum is not None for p in profiles)
+    fig = _new_figure(11.0 if has_optima else 7.0, 4.6)
+    ax = _styled_axes(fig, 1, 2 if has_optima else 1, 1)
+    ordered = sorted(profiles, key=lambda p: p.flops)
+    colors = _colors(len(ordered))
+    for profile, color in zip(ordered, colors):
+        label = f"C = {profile.flops:.3g} FLOPs"
+        ax.scatter(profile.params, profile.loss, s=20, color=color, label=label, zorder=3)
+        if profile.fit is not None:
+            _draw_line(ax, Line(profile.fit.x, profile.fit.y, "_nolegend_", profile.fit.lo, profile.fit.hi), color)
+        if profile.optimum is not None:
+            ax.scatter([profile.optimum[0]], [profile.optimum[1]], marker="*", s=160, color=color, edgecolors="black", linewidths=0.7, zorder=4)
+    ax.set_xscale("log")
+    ax.set_xlabel(axis_label("params"))
+    ax.set_ylabel(LOSS_LABEL)
+    ax.set_title("Loss at fixed compute (stars: optima)")
+    _legend(ax, columns=2 if len(ordered) > 6 else 1)
+    if has_optima:
+        right = _styled_axes(fig, 1, 2, 2)
+        optima = [(p.flops, p.optimum[0]) for p in ordered if p.optimum is not None]
+        right.scatter([c for c, _ in optima], [n for _, n in optima], marker="*", s=140, color="black", label="optimum per budget", zorder=3)
+        if optimum_law is not None:
+            _draw_line(right, optimum_law, "tab:red")
+        right.set_xscale("log")
+        right.set_yscale("log")
+        right.set_xlabel(axis_label("flops"))
+        right.set_ylabel("Optimal model size N* (parameters)")
+        right.set_title("Compute-optimal model size")
+        _legend(right)
+    fig.suptitle(title)
+    return fig
+
+
+def loss_curves_figure(curves: Sequence[Curve], *, title: str, x_variable: str = "step") -> Figure:
+    """Loss curves of several runs: the logged loss, and the law fitted or predicted.
+
+    Fitted runs have a solid law line; held-out runs a dashed prediction, with its
+    band, over their hollow (held-out truth) markers.
+    """
+    fig = _new_figure(7.5, 4.8)
+    ax = _styled_axes(fig, 1, 1, 1)
+    colors = _colors(len(curves))
+    for curve, color in zip(curves, colors):
+        observed = _thin(curve.observed)
+        ax.scatter(
+            observed.x,
+            observed.y,
+            s=7,
+            color=color,
+            alpha=0.45 if not observed.heldout else 0.8,
+            marker="o",
+            linewidths=0,
+            zorder=2,
+        )
+        if curve.law is not None:
+            _draw_line(ax, Line(curve.law.x, curve.law.y, curve.name, curve.law.lo, curve.law.hi, curve.law.predicted), color)
+        else:
+            ax.plot([], [], color=color, label=curve.name)
+    ys = np.concatenate([np.asarray(c.observed.y, dtype=float) for c in curves]) if curves else np.array([])
+    ys = ys[np.isfinite(ys)]
+    if ys.size:
+        low, high = np.quantile(ys, [0.0, 0.98])
+        pad = 0.05 * (high - low or 1.0)
+        ax.set_ylim(low - pad, high + pad)
+    ax.set_xlabel(axis_label(x_variable))
+    ax.set_ylabel(LOSS_LABEL)
+    ax.set_title(title)
+    handles, labels = ax.get_legend_handles_labels()
+    style = [
+        matplotlib.lines.Line2D([], [], color="grey", linestyle="-", label="law fitted to this run"),
+        matplotlib.lines.Line2D([], [], color="grey", linestyle="--", label="law's prediction (held-out run)"),
+        matplotlib.lines.Line2D([], [], color="grey", marker="o", linestyle="", markersize=3, label="logged loss"),
+    ]
+    ax.legend(handles=handles + style, fontsize=7.5, ncols=2 if len(curves) > 5 else 1, frameon=False, loc="upper right")
+    return fig
+
+
+def residuals_figure(
+    predicted: np.ndarray,
+    observed: np.ndarray,
+    *,
+    title: str,
+    heldout: np.ndarray | None = None,
+    x: np.ndarray | None = None,
+    x_variable: str | None = None,
+) -> Figure:
+    """Observed against predicted loss (left) and relative residuals in percent (right).
+
+    ``heldout`` marks points the law was not fitted on; ``x`` puts the residuals
+    against a scale variable instead of the predicted loss.
+    """
+    predicted = np.asarray(predicted, dtype=float)
+    observed = np.asarray(observed, dtype=float)
+    mask = np.zeros(predicted.shape, dtype=bool) if heldout is None else np.asarray(heldout, dtype=bool)
+    fig = _new_figure(10.0, 4.2)
+    parity = _styled_axes(fig, 1, 2, 1)
+    spread = _styled_axes(fig, 1, 2, 2)
+    relative = 100.0 * (observed - predicted) / predicted
+    along = predicted if x is None else np.asarray(x, dtype=float)
+    finite = np.isfinite(predicted) & np.isfinite(observed)
+    for subset, label, style in ((~mask, "fitted points", "o"), (mask, "held-out points", "D")):
+        subset = subset & finite
+        if not subset.any():
+            continue
+        color = "tab:blue" if style == "o" else "tab:orange"
+        parity.scatter(predicted[subset], observed[subset], s=14, marker=style, color=color, label=label, alpha=0.75)
+        spread.scatter(along[subset], relative[subset], s=14, marker=style, color=color, label=label, alpha=0.75)
+    if finite.any():
+        low = float(min(predicted[finite].min(), observed[finite].min()))
+        high = float(max(predicted[finite].max(), observed[finite].max()))
+        parity.plot([low, high], [low, high], color="black", linewidth=1, label="observed = predicted")
+    spread.axhline(0.0, color="black", linewidth=1)
+    parity.set_xlabel(f"Predicted {LOSS_LABEL[0].lower()}{LOSS_LABEL[1:]}")
+    parity.set_ylabel(f"Observed {LOSS_LABEL[0].lower()}{LOSS_LABEL[1:]}")
+    parity.set_title("Observed against predicted")
+    spread.set_ylabel("Residual (observed − predicted) / predicted (%)")
+    if x is None:
+        spread.set_xlabel(f"Predicted {LOSS_LABEL[0].lower()}{LOSS_LABEL[1:]}")
+    else:
+        spread.set_xlabel(axis_label(x_variable or "x"))
+        spread.set_xscale("log")
+    spread.set_title("Relative residuals")
+    _legend(parity)
+    _legend(spread)
+    fig.suptitle(title)
+    return fig
+
+
+def bootstrap_figure(
+    samples: Mapping[str, np.ndarray],
+    *,
+    title: str,
+    estimates: Mapping[str, float] | None = None,
+    intervals: Mapping[str, tuple[float, float]] | None = None,
+) -> Figure:
+    """Histograms of bootstrap replicates, one panel per parameter or derived quantity.
+
+    The point estimate is a solid line and the interval's ends dashed lines.
+    """
+    names = [n for n, v in samples.items() if np.isfinite(np.asarray(v, dtype=float)).any()]
+    columns = min(4, max(len(names), 1))
+    rows = max(1, -(-len(names) // columns))
+    fig = _new_figure(2.6 * columns + 0.6, 2.3 * rows + 0.6)
+    for i, name in enumerate(names):
+        ax = _styled_axes(fig, rows, columns, i + 1)
+        values = np.asarray(samples[name], dtype=float)
+        values = values[np.isfinite(values)]
+        ax.hist(values, bins=min(30, max(5, values.size // 10)), color="tab:blue", alpha=0.7)
+        if estimates is not None and name in estimates:
+            ax.axvline(estimates[name], color="black", linewidth=1.5)
+        if intervals is not None and name in intervals:
+            for end in intervals[name]:
+                ax.axvline(end, color="tab:red", linestyle="--", linewidth=1.2)
+        ax.set_title(name)
+        ax.set_xlabel("value")
+        ax.set_ylabel("replicates")
+        ax.tick_params(axis="x", labelsize=8)
+    fig.suptitle(f"{title} (solid: estimate, dashed: interval ends)")
+    return fig
+
+
+def schedules_figure(schedules: Mapping[str, tuple[np.ndarray, np.ndarray]], *, title: str) -> Figure:
+    """Learning rate against step, one line per run."""
+    fig = _new_figure(7.0, 3.8)
+    ax = _styled_axes(fig, 1, 1, 1)
+    colors = _colors(len(schedules))
+    for (name, (step, lr)), color in zip(schedules.items(), colors):
+        ax.plot(step, lr, color=color, linewidth=1.6, label=name)
+    ax.set_xlabel(axis_label("step"))
+    ax.set_ylabel(axis_label("lr"))
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    ax.set_title(title)
+    _legend(ax, columns=2 if len(schedules) > 5 else 1)
+    return fig
+
+
+def _legend(ax: matplotlib.axes.Axes, *, columns: int = 1) -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, ncols=columns, frameon=False)
+
+
+# -- output ------------------------------------------------------------------------
+
+def save_figure(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` as PNG or SVG, chosen by the file's suffix, without a timestamp."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".svg":
+        path.write_text(figure_svg(fig, standalone=True), encoding="utf-8")
+    elif suffix == ".png":
+        fig.savefig(path, format="png", dpi=150, metadata={"Software": None})
+    else:
+        raise ValueError(f"cannot save a figure as {suffix!r}; use .png or .svg")
+    return path
+
+
+def figure_png(fig: Figure, *, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def figure_svg(fig: Figure, *, salt: str = "scalelaw", standalone: bool = False) -> str:
+    """The figure as SVG text: text kept as text, ids salted, no date, hover tips added.
+
+    With ``standalone=False`` the XML prologue, namespaces and metadata are dropped so
+    the SVG can be inlined in HTML; ``salt`` keeps element ids unique across figures.
+    """
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    svg = _add_tips(buffer.getvalue(), fig.__dict__.get("scalelaw_tips", {}), salt)
+    if standalone:
+        return svg
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg)
+    return svg
+
+
+def _add_tips(svg: str, tips: Mapping[str, Sequence[str]], salt: str) -> str:
+    """Put a ``<title>`` (a hover tooltip in browsers) on each marker of tipped scatters."""
+    for gid, texts in tips.items():
+        opening = f'<g id="{gid}">'
+        if opening not in svg:
+            continue
+        start = svg.index(opening)
+        end = svg.index("</g>", svg.index("<use", start))
+        counter = iter(texts)
+
+        def titled(match: re.Match[str]) -> str:
+            tip = next(counter, None)
+            return match.group(0) if tip is None else f"{match.group(0)[:-2]}><title>{escape(tip)}</title></use>"
+
+        block = re.sub(r"<use [^>]*/>", titled, svg[start:end])
+        svg = svg[:start] + f'<g id="{salt}-{gid}">' + block[len(opening) :] + svg[end:]
+    return svg
