@@ -1,0 +1,96 @@
+"""Reader of MLflow run folders (``mlruns/<experiment>/<run_id>/``).
+
+Each metric file ``metrics/<name>`` holds lines ``timestamp value step``; metrics are
+joined on step. ``params/`` and ``tags/`` files become constant columns (a param keeps its name when
+it is run metadata such as ``batch_size``, else it is named ``param.<name>``); the run id is
+``run_name`` from ``meta.yaml`` (else the ``mlflow.runName`` tag, else the folder name).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from scalelaw.data.raw import RawTable
+from scalelaw.data.runs import META_COLUMNS
+from scalelaw.errors import InputError
+
+
+def is_mlflow_run(path: Path) -> bool:
+    return path.is_dir() and (path / "metrics").is_dir()
+
+
+def mlflow_runs(path: Path) -> list[Path]:
+    """Run folders at or under ``path`` (a run, an experiment or an ``mlruns`` root)."""
+    if is_mlflow_run(path):
+        return [path]
+    found = sorted(p.parent for p in path.glob("*/metrics") if p.is_dir())
+    found += sorted(p.parent for p in path.glob("*/*/metrics") if p.is_dir())
+    return found
+
+
+def _files(folder: Path) -> dict[str, Path]:
+    """``{name: file}`` under a folder; nested folders give names like ``train/loss``."""
+    if not folder.is_dir():
+        return {}
+    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise InputError(f"cannot read as text: {exc}", file=str(path)) from None
+
+
+def _metric(name: str, path: Path) -> pd.Series:
+    values: dict[float, float] = {}
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) not in (2, 3):
+            raise InputError("expected 'timestamp value step' on this line", file=str(path), row=number, column=name)
+        try:
+            value = float(parts[1])
+            step = float(parts[2]) if len(parts) == 3 else 0.0
+        except ValueError:
+            raise InputError(f"{line.strip()[:40]!r} does not hold numbers", file=str(path), row=number, column=name) from None
+        if not np.isfinite(value):
+            raise InputError(f"value is {parts[1]} (NaN or infinite)", file=str(path), row=number, column=name)
+        if step in values:
+            raise InputError(f"duplicate step {step:g}", file=str(path), row=number, column=name)
+        values[step] = value
+    return pd.Series(values, name=name, dtype="float64")
+
+
+def _run_name(folder: Path, tags: dict[str, str]) -> str:
+    meta = folder / "meta.yaml"
+    if meta.is_file():
+        try:
+            content = yaml.safe_load(_read_text(meta))
+        except yaml.YAMLError as exc:
+            raise InputError(f"meta.yaml is not valid YAML: {exc}", file=str(meta)) from None
+        if isinstance(content, dict) and content.get("run_name"):
+            return str(content["run_name"])
+    return tags.get("mlflow.runName") or folder.name
+
+
+def read_mlflow_run(folder: Path) -> RawTable:
+    """One MLflow run folder as a table: one row per step, one column per metric, params, tags."""
+    metrics = [_metric(name, path) for name, path in _files(folder / "metrics").items()]
+    if not metrics:
+        raise InputError("the MLflow run has no metric files", file=str(folder / "metrics"))
+    frame = pd.concat(metrics, axis=1).sort_index()
+    params = {n: _read_text(p).strip() for n, p in _files(folder / "params").items()}
+    tags = {n: _read_text(p).strip() for n, p in _files(folder / "tags").items()}
+    named = {**tags, **{(n if n in META_COLUMNS else f"param.{n}"): v for n, v in params.items()}}
+    for name, value in named.items():
+        if name not in frame.columns:
+            frame[name] = value
+    frame.insert(0, "_step", frame.index.to_numpy(dtype="float64"))
+    frame = frame.reset_index(drop=True)
+    return RawTable(frame, np.arange(1, len(frame) + 1), str(folder), _run_name(folder, tags), "logger")

@@ -1,0 +1,143 @@
+"""Turn a :class:`RawTable` into canonical columns: mapping, parsing, run ids, tokens.
+
+The mapping is ``{canonical: source}``. Logger exports (W&B, TensorBoard, MLflow) get a
+default mapping from their usual metric names. Text cells are parsed strictly: an empty
+cell is missing, ``nan``/``inf`` or a non-number in a numeric column is an error that
+names the row and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from scalelaw.data.raw import RawTable
+from scalelaw.data.runs import META_COLUMNS, NUMERIC_COLUMNS
+from scalelaw.data.units import check_declared_unit
+from scalelaw.errors import InputError
+
+#: Default mapping of logger metric names, first present name wins (documented).
+LOGGER_NAMES: dict[str, tuple[str, ...]] = {
+    "step": ("_step", "global_step", "trainer/global_step", "train/global_step", "step"),
+    "loss": ("train/loss", "loss", "train_loss", "training_loss", "train/lm_loss", "lm_loss"),
+    "lr": ("train/learning_rate", "learning_rate", "train/lr", "lr", "lr-Adam", "lr-AdamW"),
+    "tokens": ("train/tokens", "tokens", "num_tokens", "train/num_input_tokens_seen", "tokens_seen"),
+}
+MISSING_TEXT = frozenset({"", "na", "n/a", "null", "none"})
+ROW = "_row"
+
+
+def resolve_mapping(raw: RawTable, columns: Mapping[str, str] | None) -> dict[str, str]:
+    """The full ``{canonical: source}`` mapping for one input, checked against its columns."""
+    present = set(raw.frame.columns)
+    mapping = dict(columns or {})
+    for canonical, source in mapping.items():
+        if source not in present:
+            shown = ", ".join(sorted(present)[:20])
+            raise InputError(
+                f"--map {canonical}={source}: the input has no column {source!r} (columns: {shown})",
+                file=raw.file,
+                column=source,
+            )
+    if raw.flavor == "logger":
+        for canonical, candidates in LOGGER_NAMES.items():
+            if canonical not in mapping:
+                found = next((c for c in candidates if c in present), None)
+                if found is not None:
+                    mapping[canonical] = found
+    return mapping
+
+
+def apply_mapping(raw: RawTable, mapping: Mapping[str, str], *, loss_unit: str) -> pd.DataFrame:
+    """Rename mapped columns; a canonical name displaced by a mapping is kept as ``orig_<name>``."""
+    check_declared_unit(mapping.get("loss", "loss"), loss_unit, file=raw.file)
+    sources = set(mapping.values())
+    result: dict[str, pd.Series] = {}
+    for name in raw.frame.columns:
+        if name not in sources:
+            result[f"orig_{name}" if name in mapping else name] = raw.frame[name]
+    for canonical, source in mapping.items():
+        result[canonical] = raw.frame[source]
+    return pd.DataFrame(result, index=raw.frame.index)
+
+
+def parse_numeric(values: pd.Series, *, raw: RawTable, column: str, strict: bool) -> pd.Series | None:
+    """Parse a column to float64 (NaN = missing). ``strict`` raises on a bad cell, else returns None."""
+    if values.dtype.kind in "fiub":
+        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+        missing = np.isnan(numbers)
+    else:
+        text = values.map(lambda v: "" if v is None else str(v)).str.strip()
+        missing = text.str.lower().isin(MISSING_TEXT).to_numpy()
+        numbers = pd.to_numeric(text.where(~missing, "nan"), errors="coerce").to_numpy(dtype="float64")
+    bad = ~missing & ~np.isfinite(numbers)
+    if not bad.any():
+        return pd.Series(numbers, index=values.index, dtype="float64")
+    if not strict:
+        return None
+    i = int(np.argmax(bad))
+    cell = values.iloc[i]
+    try:
+        what = "NaN or infinite" if not np.isfinite(float(cell)) else "not a number"
+    except (TypeError, ValueError):
+        what = "not a number"
+    raise InputError(f"value {str(cell)[:40]!r} is {what}", file=raw.file, row=_row(raw, i), column=column)
+
+
+def _row(raw: RawTable, position: int) -> int:
+    return int(raw.rows[position])
+
+
+def canonical_table(raw: RawTable, *, columns: Mapping[str, str] | None, loss_unit: str) -> pd.DataFrame:
+    """The input as canonical columns plus extras, with ``_row`` holding each line's row number."""
+    mapping = resolve_mapping(raw, columns)
+    frame = apply_mapping(raw, mapping, loss_unit=loss_unit)
+    if "loss" not in frame.columns:
+        shown = ", ".join(str(c) for c in list(frame.columns)[:20])
+        raise InputError(f"no 'loss' column (columns: {shown}); name one with --map loss=COLUMN", file=raw.file, column="loss")
+    out = pd.DataFrame(index=frame.index)
+    out["run"] = _run_ids(frame, raw)
+    for name in frame.columns:
+        if name == "run":
+            continue
+        if name in NUMERIC_COLUMNS:
+            out[name] = parse_numeric(frame[name], raw=raw, column=mapping.get(name, name), strict=True)
+        else:
+            parsed = parse_numeric(frame[name], raw=raw, column=name, strict=False)
+            out[name] = parsed if parsed is not None else _as_text(frame[name])
+    out[ROW] = raw.rows
+    return out.reset_index(drop=True)
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)).astype(object)
+
+
+def _run_ids(frame: pd.DataFrame, raw: RawTable) -> pd.Series:
+    if "run" not in frame.columns:
+        return pd.Series([raw.default_run] * len(frame), index=frame.index, dtype=object)
+    ids = _as_text(frame["run"]).str.strip()
+    empty = (ids == "").to_numpy()
+    if empty.any():
+        raise InputError("the run id is empty", file=raw.file, row=_row(raw, int(np.argmax(empty))), column="run")
+    return ids
+
+
+def fill_run_metadata(table: pd.DataFrame) -> pd.DataFrame:
+    """Spread per-run metadata over all rows of a run and derive ``tokens = step * batch_size``.
+
+    Tokens are derived only where missing and only when both step and batch size are known.
+    """
+    meta = [c for c in META_COLUMNS if c in table.columns and table[c].dtype.kind == "f"]
+    if meta:
+        grouped = table.groupby("run", sort=False)[meta]
+        table[meta] = grouped.transform(lambda s: s.ffill().bfill())
+    if "batch_size" in table.columns and "step" in table.columns:
+        derived = table["step"] * table["batch_size"]
+        if "tokens" in table.columns:
+            table["tokens"] = table["tokens"].fillna(derived)
+        elif derived.notna().any():
+            table["tokens"] = derived
+    return table
