@@ -1,0 +1,87 @@
+"""Assemble one self-contained HTML report from fits, isoFLOP analyses and custom sections.
+
+:func:`write_report` is the public entry point: it takes one item or a list of them,
+so a demo can put several fits and an isoFLOP analysis into a single file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import scalelaw
+from scalelaw.data.runs import RunSet
+from scalelaw.report import html
+from scalelaw.report.fit_section import FitEntry, fit_section
+from scalelaw.report.isoflop import IsoflopEntry, isoflop_section
+
+#: Anything :func:`write_report` accepts as one part of a report.
+ReportItem = Any  # a FitResult, FitEntry, IsoflopEntry or html.Section
+
+
+def _as_items(fit: ReportItem | Sequence[ReportItem]) -> list[ReportItem]:
+    if isinstance(fit, (list, tuple)):
+        return list(fit)
+    return [fit]
+
+
+def report_sections(
+    fit: ReportItem | Sequence[ReportItem],
+    *,
+    runs: RunSet | None = None,
+    heldout: RunSet | None = None,
+    command: str | None = None,
+) -> list[html.Section]:
+    """One section per item; a bare fit gets ``runs`` and ``heldout`` as its data."""
+    sections = []
+    for i, item in enumerate(_as_items(fit)):
+        key = f"s{i + 1}"
+        if isinstance(item, html.Section):
+            sections.append(item)
+        elif isinstance(item, IsoflopEntry):
+            sections.append(isoflop_section(item, key=key))
+        else:
+            entry = item if isinstance(item, FitEntry) else FitEntry(item, runs=runs, heldout=heldout)
+            sections.append(fit_section(entry, key=key, command=command))
+    if not sections:
+        raise ValueError("a report needs at least one fit, isoFLOP analysis or section")
+    return sections
+
+
+def render_report(
+    fit: ReportItem | Sequence[ReportItem],
+    *,
+    runs: RunSet | None = None,
+    heldout: RunSet | None = None,
+    command: str | None = None,
+    title: str = "scalelaw report",
+) -> str:
+    """The report as an HTML string (see :func:`write_report`)."""
+    sections = report_sections(fit, runs=runs, heldout=heldout, command=command)
+    subtitle = f"{len(sections)} section{'s' if len(sections) != 1 else ''}" + (f" · produced by: {command}" if command else "")
+    return html.page(title, sections, subtitle=subtitle, footer=f"Made by scalelaw {scalelaw.__version__}. The file is self-contained: it needs no network.")
+
+
+def write_report(
+    fit: ReportItem | Sequence[ReportItem],
+    runs: RunSet | None = None,
+    path: str | Path = "report.html",
+    heldout: RunSet | None = None,
+    command: str | None = None,
+    *,
+    title: str = "scalelaw report",
+) -> Path:
+    """Write one self-contained HTML report and return its path.
+
+    ``fit`` is a fit result, or a list mixing fit results, :class:`FitEntry` (a fit
+    with its own runs, held-out runs and title), :class:`IsoflopEntry` and
+    :class:`~scalelaw.report.html.Section`; one section per item, in order. ``runs`` and
+    ``heldout`` are the data of the bare fit results; ``command`` is printed as the
+    command that produced the report.
+    """
+    text = render_report(fit, runs=runs, heldout=heldout, command=command, title=title)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
