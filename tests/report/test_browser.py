@@ -1,0 +1,86 @@
+"""Open a real report in headless Chromium: no console errors, no network, every figure visible.
+
+The browser is driven through the DevTools pipe (``chromium_cdp``). A screenshot of
+the report is kept in ``artifacts/`` at the repository root. Without Chromium the test
+fails under CI (``CI`` set) and is skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from chromium_cdp import Browser, evaluate, find_chromium, open_page, problems, screenshot
+from report_fixtures import demo_report
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+# Per figure: is it rendered with a real size, inside the layout, not hidden?
+_FIGURE_STATE = """
+Array.from(document.querySelectorAll("figure.plot")).map(function (fig) {
+  const svg = fig.querySelector("svg");
+  const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
+  const style = svg ? getComputedStyle(svg) : null;
+  return {id: fig.id, width: box.width, height: box.height,
+          visible: !!style && style.display !== "none" && style.visibility !== "hidden" && style.opacity !== "0",
+          texts: svg ? svg.querySelectorAll("text").length : 0,
+          caption: (fig.querySelector("figcaption") || {}).textContent || ""};
+})
+"""
+
+
+def _chromium() -> str:
+    path = find_chromium()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("headless Chromium is required in CI (apt-get install chromium)")
+        pytest.skip("Chromium is not installed")
+    return path
+
+
+def test_report_opens_cleanly_in_chromium(tmp_path: Path) -> None:
+    executable = _chromium()
+    report, expected_figures = demo_report(tmp_path / "report.html")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with Browser(executable) as browser:
+        session = open_page(browser, report.resolve().as_uri())
+        title = evaluate(browser, session, "document.title")
+        figures = evaluate(browser, session, _FIGURE_STATE)
+        toc_targets_exist = evaluate(
+            browser, session, 'Array.from(document.querySelectorAll("nav a")).every(a => document.getElementById(a.getAttribute("href").slice(1)))'
+        )
+        top = screenshot(browser, session, ARTIFACTS / "report-top.png")
+        full = screenshot(browser, session, ARTIFACTS / "report-full.png", full_page=True)
+        evaluate(browser, session, 'document.querySelector("figure.plot").click()')
+        zoomed = evaluate(browser, session, 'document.querySelector("figure.plot").classList.contains("zoomed")')
+        found = problems(browser.events)
+    print(f"screenshots: {top} {full}")
+    assert title == "Browser test report"
+    assert found == [], found
+    assert len(figures) == expected_figures
+    for figure in figures:
+        assert figure["visible"], figure
+        assert figure["width"] > 300 and figure["height"] > 150, figure
+        assert figure["texts"] >= 5, f"figure {figure['id']} has no readable labels"
+        assert figure["caption"].strip(), figure
+    assert toc_targets_exist
+    assert zoomed, "clicking a figure should enlarge it"
+    assert top.stat().st_size > 20_000 and full.stat().st_size > top.stat().st_size
+
+
+def test_harness_catches_errors_and_network_requests(tmp_path: Path) -> None:
+    """The checks above could fail: a page with a remote image and a script error trips them."""
+    executable = _chromium()
+    page = tmp_path / "broken.html"
+    page.write_text('<html><body><img src="https://example.invalid/x.png"><script>console.error("boom"); missing();</script></body></html>')
+    with Browser(executable) as browser:
+        session = open_page(browser, page.as_uri())
+        evaluate(browser, session, "1")
+        found = problems(browser.events)
+    assert any(p.startswith("network request: https://example.invalid") for p in found)
+    assert any("boom" in p for p in found)
+    assert any(p.startswith("exception:") for p in found)
