@@ -1,0 +1,180 @@
+"""A folder of runs that survives crashes and concurrent writers.
+
+Layout: ``runs/<name>.parquet`` (one file per run) and ``manifest.json`` (what is in
+the store). Every file is written to a temporary name in the same folder, fsynced and
+moved into place with ``os.replace``; the manifest is rewritten under an exclusive
+``fcntl.flock`` on ``.lock``, and a run enters it only after its Parquet is complete.
+So a crash at any moment leaves a store that opens and holds only complete runs; files
+the manifest does not name (left by a crash) are removed by the next writer.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from scalelaw.data.runs import RunSet
+from scalelaw.data.validate import validate_table
+from scalelaw.errors import InputError
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+class RunStore:
+    """Runs kept as Parquet files plus a JSON manifest in one folder (created on first write)."""
+
+    def __init__(self, path: str | Path = "./scalelaw-runs") -> None:
+        self.path = Path(path)
+        self.runs_dir = self.path / "runs"
+        self.manifest_path = self.path / MANIFEST
+
+    # -- locking and atomic files ---------------------------------------------------
+    @contextmanager
+    def _locked(self, *, exclusive: bool) -> Iterator[None]:
+        if exclusive:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+        elif not self.path.is_dir():
+            yield
+            return
+        with open(self.path / ".lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _atomic_write(self, target: Path, write: Callable[[BinaryIO], object]) -> None:
+        temp = target.with_name(f".tmp-{uuid.uuid4().hex}-{target.name}")
+        try:
+            with open(temp, "wb") as handle:
+                write(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def _read_manifest(self) -> dict[str, dict[str, object]]:
+        if not self.manifest_path.exists():
+            return {}
+        try:
+            content = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            runs = content["runs"]
+            if not isinstance(runs, dict):
+                raise TypeError("'runs' is not an object")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"the run store's manifest is damaged: {exc}", file=str(self.manifest_path)) from None
+        return runs
+
+    def _write_manifest(self, runs: dict[str, dict[str, object]]) -> None:
+        text = json.dumps({"version": FORMAT_VERSION, "runs": runs}, indent=1, sort_keys=True).encode()
+        self._atomic_write(self.manifest_path, lambda handle: handle.write(text))
+
+    def _clean_orphans(self, runs: dict[str, dict[str, object]]) -> None:
+        named = {str(entry["file"]) for entry in runs.values()}
+        for path in self.runs_dir.iterdir():
+            if f"runs/{path.name}" not in named:
+                path.unlink(missing_ok=True)
+        for path in self.path.glob(".tmp-*"):
+            path.unlink(missing_ok=True)
+
+    # -- public API -----------------------------------------------------------------
+    def put(self, runs: RunSet | pd.DataFrame, *, overwrite: bool = False) -> list[str]:
+        """Record runs (all or none); a run already stored is refused unless ``overwrite``."""
+        runset = runs if isinstance(runs, RunSet) else RunSet(runs.reset_index(drop=True))
+        if not runset.runs:
+            raise InputError("nothing to store: the run set is empty")
+        validate_table(runset.table, file=next(iter(runset.sources.values()), "the runs to store"))
+        with self._locked(exclusive=True):
+            manifest = self._read_manifest()
+            self._clean_orphans(manifest)
+            present = [r for r in runset.runs if r in manifest]
+            if present and not overwrite:
+                raise InputError(f"the store already holds run {present[0]!r} (use overwrite to replace it)",
+                                 file=str(self.path), run=present[0])
+            replaced = [str(manifest[r]["file"]) for r in present]
+            for run, rows in runset.curves():
+                manifest[run] = self._write_run(run, rows, runset.source(run))
+            self._write_manifest(manifest)
+            for name in replaced:
+                (self.path / name).unlink(missing_ok=True)
+        return runset.runs
+
+    def _write_run(self, run: str, rows: pd.DataFrame, source: str | None) -> dict[str, object]:
+        slug = re.sub(r"[^A-Za-z0-9_.-]", "_", run)[:40]
+        digest = hashlib.sha256(run.encode()).hexdigest()[:12]
+        name = f"{slug}-{digest}-{uuid.uuid4().hex[:8]}.parquet"
+        table = pa.Table.from_pandas(rows, preserve_index=False)
+        self._atomic_write(self.runs_dir / name, lambda handle: pq.write_table(table, handle))
+        with_loss = rows["loss"].dropna()
+        params = rows["params"].dropna() if "params" in rows.columns else pd.Series(dtype=float)
+        return {
+            "file": f"runs/{name}",
+            "rows": len(rows),
+            "points": len(with_loss),
+            "params": float(params.iloc[0]) if len(params) else None,
+            "final_loss": float(with_loss.iloc[-1]) if len(with_loss) else None,
+            "source": source,
+            "written": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+    def has(self, run_id: str) -> bool:
+        """True if the store holds ``run_id``."""
+        with self._locked(exclusive=False):
+            return run_id in self._read_manifest()
+
+    def list(self) -> list[dict[str, object]]:
+        """One dict per stored run: run, rows, points, params, final_loss, source, written."""
+        with self._locked(exclusive=False):
+            manifest = self._read_manifest()
+        return [{"run": run, **{k: v for k, v in entry.items() if k != "file"}} for run, entry in manifest.items()]
+
+    def load(self, runs: Iterable[str] | None = None) -> RunSet:
+        """The stored runs (all, or those named) as one RunSet."""
+        with self._locked(exclusive=False):
+            manifest = self._read_manifest()
+            wanted = list(manifest) if runs is None else list(runs)
+            missing = [r for r in wanted if r not in manifest]
+            if missing:
+                raise InputError(f"the store has no run {missing[0]!r}", file=str(self.path), run=missing[0])
+            tables = [self._read_run(run, manifest[run]) for run in wanted]
+        sources = {run: str(manifest[run].get("source") or self.path) for run in wanted}
+        if not tables:
+            return RunSet.concat([])
+        return RunSet(pd.concat(tables, ignore_index=True), sources)
+
+    def _read_run(self, run: str, entry: dict[str, object]) -> pd.DataFrame:
+        path = self.path / str(entry["file"])
+        try:
+            return pq.read_table(path).to_pandas()
+        except Exception as exc:  # pyarrow raises several error types for a damaged file
+            raise InputError(f"cannot read the stored run: {exc}", file=str(path), run=run) from None
+
+    def remove(self, run_id: str) -> None:
+        """Delete one run from the store."""
+        with self._locked(exclusive=True):
+            manifest = self._read_manifest()
+            if run_id not in manifest:
+                raise InputError(f"the store has no run {run_id!r}", file=str(self.path), run=run_id)
+            entry = manifest.pop(run_id)
+            self._write_manifest(manifest)
+            (self.path / str(entry["file"])).unlink(missing_ok=True)

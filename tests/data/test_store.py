@@ -1,0 +1,95 @@
+"""The run store: put/has/list/load/remove, refusal of duplicates, orphan cleanup."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scalelaw.data.runs import RunSet
+from scalelaw.data.store import RunStore
+from scalelaw.errors import InputError
+
+
+def runset(*names: str, loss: float = 3.0) -> RunSet:
+    table = pd.DataFrame(
+        {
+            "run": [n for n in names for _ in range(3)],
+            "step": [1.0, 2.0, 3.0] * len(names),
+            "loss": [loss + 1, loss + 0.5, loss] * len(names),
+            "params": [1e6] * 3 * len(names),
+        }
+    )
+    return RunSet(table, {n: f"{n}.csv" for n in names})
+
+
+def test_put_list_load_roundtrip(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "s")
+    assert store.list() == [] and not store.has("a")
+    store.put(runset("a", "b/with slash"))
+    assert store.has("a") and store.has("b/with slash")
+    listed = {entry["run"]: entry for entry in store.list()}
+    assert listed["a"]["points"] == 3 and listed["a"]["final_loss"] == 3.0 and listed["a"]["params"] == 1e6
+    assert listed["a"]["source"] == "a.csv" and listed["a"]["written"]
+    loaded = store.load()
+    pd.testing.assert_frame_equal(loaded.table, runset("a", "b/with slash").table)
+    assert store.load(["b/with slash"]).runs == ["b/with slash"]
+
+
+def test_put_refuses_a_stored_run_unless_overwrite(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    store.put(runset("a"))
+    with pytest.raises(InputError, match="already holds run 'a'"):
+        store.put(runset("c", "a"))
+    assert not store.has("c"), "a refused put must write nothing"
+    store.put(runset("a", loss=2.0), overwrite=True)
+    assert store.load(["a"]).final()["loss"].tolist() == [2.0]
+    assert len(list((tmp_path / "runs").iterdir())) == 1, "the replaced file is deleted"
+
+
+def test_put_accepts_a_single_run_table(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    store.put(runset("solo").table)
+    assert store.has("solo")
+
+
+def test_put_validates(tmp_path: Path) -> None:
+    bad = runset("a").table.assign(step=[1.0, 1.0, 2.0])
+    with pytest.raises(InputError, match="duplicate step"):
+        RunStore(tmp_path).put(bad)
+
+
+def test_remove(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    store.put(runset("a", "b"))
+    store.remove("a")
+    assert [e["run"] for e in store.list()] == ["b"]
+    assert len(list((tmp_path / "runs").iterdir())) == 1
+    with pytest.raises(InputError, match="no run 'a'"):
+        store.remove("a")
+
+
+def test_orphans_are_ignored_then_cleaned(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    store.put(runset("a"))
+    (tmp_path / "runs" / "half-written.parquet").write_bytes(b"PAR1 garbage")
+    (tmp_path / ".tmp-123-manifest.json").write_text("{")
+    assert store.load().runs == ["a"]
+    store.put(runset("b"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "manifest.json", "runs"]
+    assert len(list((tmp_path / "runs").iterdir())) == 2
+
+
+def test_damaged_manifest_is_an_input_error(tmp_path: Path) -> None:
+    RunStore(tmp_path).put(runset("a"))
+    (tmp_path / "manifest.json").write_text('{"runs": [1, 2')
+    with pytest.raises(InputError, match="manifest is damaged"):
+        RunStore(tmp_path).list()
+
+
+def test_manifest_is_plain_json(tmp_path: Path) -> None:
+    RunStore(tmp_path).put(runset("a"))
+    content = json.loads((tmp_path / "manifest.json").read_text())
+    assert content["version"] == 1 and set(content["runs"]) == {"a"}
