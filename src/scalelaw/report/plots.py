@@ -191,19 +191,27 @@ def isoflop_figure(profiles: Sequence[IsoflopProfile], *, title: str, optimum_la
     fig = _new_figure(11.0 if has_optima else 7.0, 4.6)
     ax = _styled_axes(fig, 1, 2 if has_optima else 1, 1)
     ordered = sorted(profiles, key=lambda p: p.flops)
-    colors = _colors(len(ordered))
+    many = len(ordered) > 6
+    norm = matplotlib.colors.LogNorm(ordered[0].flops, ordered[-1].flops) if many and ordered[0].flops < ordered[-1].flops else None
+    colors = [matplotlib.colormaps["viridis"](norm(p.flops)) for p in ordered] if norm else _colors(len(ordered))
     for profile, color in zip(ordered, colors):
-        label = f"C = {profile.flops:.3g} FLOPs"
+        label = "_nolegend_" if norm else f"C = {profile.flops:.3g} FLOPs"
+        order = np.argsort(profile.params)
+        ax.plot(np.asarray(profile.params)[order], np.asarray(profile.loss)[order], color=color, linewidth=0.8, alpha=0.6, zorder=2)
         ax.scatter(profile.params, profile.loss, s=20, color=color, label=label, zorder=3)
         if profile.fit is not None:
             _draw_line(ax, Line(profile.fit.x, profile.fit.y, "_nolegend_", profile.fit.lo, profile.fit.hi), color)
         if profile.optimum is not None:
             ax.scatter([profile.optimum[0]], [profile.optimum[1]], marker="*", s=160, color=color, edgecolors="black", linewidths=0.7, zorder=4)
     ax.set_xscale("log")
+    _focus_on_optima(ax, ordered)
     ax.set_xlabel(axis_label("params"))
     ax.set_ylabel(LOSS_LABEL)
     ax.set_title("Loss at fixed compute (stars: optima)")
-    _legend(ax, columns=2 if len(ordered) > 6 else 1)
+    if norm:
+        fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, label="Compute budget C (FLOPs)")
+    else:
+        _legend(ax)
     if has_optima:
         right = _styled_axes(fig, 1, 2, 2)
         optima = [(p.flops, p.optimum[0]) for p in ordered if p.optimum is not None]
@@ -218,6 +226,18 @@ def isoflop_figure(profiles: Sequence[IsoflopProfile], *, title: str, optimum_la
         _legend(right)
     fig.suptitle(title)
     return fig
+
+
+def _focus_on_optima(ax: matplotlib.axes.Axes, profiles: Sequence[IsoflopProfile]) -> None:
+    """Cut the loss axis above the optima, so far-off-optimum models do not flatten the profiles."""
+    optima = [p.optimum[1] for p in profiles if p.optimum is not None]
+    losses = np.concatenate([np.asarray(p.loss, dtype=float) for p in profiles]) if profiles else np.array([])
+    if not optima or not losses.size:
+        return
+    low, high = min(optima), max(optima)
+    top = high + max(1.0 * (high - low), 0.05 * high)
+    if top < losses.max():
+        ax.set_ylim(min(losses.min(), low) - 0.02 * (top - low), top)
 
 
 def loss_curves_figure(curves: Sequence[Curve], *, title: str, x_variable: str = "step") -> Figure:
