@@ -63,7 +63,9 @@ def apply_mapping(raw: RawTable, mapping: Mapping[str, str], *, loss_unit: str) 
     return pd.DataFrame(result, index=raw.frame.index)
 
 
-def parse_numeric(values: pd.Series, *, raw: RawTable, column: str, strict: bool) -> pd.Series | None:
+def parse_numeric(
+    values: pd.Series, *, raw: RawTable, column: str, strict: bool, runs: pd.Series | None = None
+) -> pd.Series | None:
     """Parse a column to float64 (NaN = missing). ``strict`` raises on a bad cell, else returns None."""
     if values.dtype.kind in "fiub":
         numbers = values.to_numpy(dtype="float64", na_value=np.nan)
@@ -83,7 +85,8 @@ def parse_numeric(values: pd.Series, *, raw: RawTable, column: str, strict: bool
         what = "NaN or infinite" if not np.isfinite(float(cell)) else "not a number"
     except (TypeError, ValueError):
         what = "not a number"
-    raise InputError(f"value {str(cell)[:40]!r} is {what}", file=raw.file, row=_row(raw, i), column=column)
+    run = None if runs is None else str(runs.iloc[i])
+    raise InputError(f"value {str(cell)[:40]!r} is {what}", file=raw.file, run=run, row=_row(raw, i), column=column)
 
 
 def _row(raw: RawTable, position: int) -> int:
@@ -103,7 +106,7 @@ def canonical_table(raw: RawTable, *, columns: Mapping[str, str] | None, loss_un
         if name == "run":
             continue
         if name in NUMERIC_COLUMNS:
-            out[name] = parse_numeric(frame[name], raw=raw, column=mapping.get(name, name), strict=True)
+            out[name] = parse_numeric(frame[name], raw=raw, column=mapping.get(name, name), strict=True, runs=out["run"])
         else:
             parsed = parse_numeric(frame[name], raw=raw, column=name, strict=False)
             out[name] = parsed if parsed is not None else _as_text(frame[name])

@@ -99,6 +99,7 @@ def read_jsonl(path: Path) -> RawTable:
     if not records:
         raise InputError("the file has no JSON records", file=str(path))
     frame = pd.DataFrame.from_records(records).astype(object)
+    frame = frame.where(frame.notna(), "")  # a key absent from a record is a missing value
     if frame.shape[1] > MAX_COLUMNS:
         raise InputError(f"the records have {frame.shape[1]} keys, more than the {MAX_COLUMNS} allowed", file=str(path))
     flavor = "logger" if WANDB_MARKERS & set(frame.columns) else "table"

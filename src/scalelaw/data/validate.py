@@ -68,10 +68,12 @@ def _check_ranges(table: pd.DataFrame, file: str) -> None:
             continue
         values = table[column].to_numpy()
         below = values < low if low_ok else values <= low
-        if column in ("tokens", "flops"):
-            below |= (values == 0) & ~_first_of_multi_row_run(table)
         relation = "negative" if low_ok else "not positive"
         _fail(table, below, f"{column} is {relation} ({{value}})", file=file, column=column)
+        if column in ("tokens", "flops"):
+            zero = (values == 0) & ~_first_of_multi_row_run(table)
+            _fail(table, zero, f"{column} is not positive (0); only the first point of a curve may be 0",
+                  file=file, column=column)
         _fail(table, values > high, f"{column} = {{value}} is absurd (above {high:g})", file=file, column=column)
     if "step" in table.columns:
         _fail(table, table["step"].isna().to_numpy(), "the step is missing", file=file, column="step")

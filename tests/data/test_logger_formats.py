@@ -1,0 +1,122 @@
+"""TensorBoard event files, MLflow run folders and W&B history exports read as runs."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from scalelaw.data.readers import read_runs
+from scalelaw.data.tensorboard import crc32c
+from scalelaw.errors import InputError
+
+from tb_encoder import write_events
+
+CURVE = [(10, {"train/loss": 4.0, "train/learning_rate": 1e-3}), (20, {"train/loss": 3.5}), (30, {"train/loss": 3.25})]
+
+
+def test_crc32c_known_vector() -> None:
+    assert crc32c(b"123456789") == 0xE3069283
+
+
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_tensorboard_scalars(tmp_path: Path, as_tensor: bool) -> None:
+    path = write_events(tmp_path / "run_a" / "events.out.tfevents.1.host", CURVE, as_tensor=as_tensor)
+    runs = read_runs(path)
+    curve = runs.curve("run_a")
+    assert curve["step"].tolist() == [10.0, 20.0, 30.0]
+    assert curve["loss"].tolist() == [4.0, 3.5, 3.25]
+    assert curve["lr"].iloc[0] == pytest.approx(1e-3) and math.isnan(curve["lr"].iloc[1])
+
+
+def test_tensorboard_folder_reads_every_run(tmp_path: Path) -> None:
+    for name in ("small", "large"):
+        write_events(tmp_path / name / "events.out.tfevents.1.host", CURVE)
+    assert sorted(read_runs(tmp_path).runs) == ["large", "small"]
+
+
+def test_tensorboard_cut_mid_record(tmp_path: Path) -> None:
+    path = write_events(tmp_path / "r" / "events.out.tfevents.1", CURVE)
+    path.write_bytes(path.read_bytes()[:-7])
+    with pytest.raises(InputError, match="record 4 is cut off") as info:
+        read_runs(path)
+    assert info.value.location.file == str(path) and info.value.location.row == 4
+
+
+def test_tensorboard_flipped_byte_fails_the_checksum(tmp_path: Path) -> None:
+    path = write_events(tmp_path / "r" / "events.out.tfevents.1", CURVE)
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="checksum"):
+        read_runs(path)
+
+
+def test_tensorboard_duplicate_step(tmp_path: Path) -> None:
+    path = write_events(tmp_path / "r" / "events.out.tfevents.1", CURVE + [(20, {"train/loss": 3.4})])
+    with pytest.raises(InputError, match="duplicate step 20"):
+        read_runs(path)
+
+
+def write_mlflow(root: Path, run_id: str, name: str, losses: list[tuple[int, float]], *, metric: str = "loss") -> Path:
+    folder = root / "mlruns" / "0" / run_id
+    (folder / "metrics" / Path(metric).parent).mkdir(parents=True, exist_ok=True)
+    (folder / "metrics" / metric).write_text("".join(f"170000{s} {v} {s}\n" for s, v in losses))
+    (folder / "metrics" / "lr").write_text("".join(f"170000{s} 0.001 {s}\n" for s, _ in losses))
+    (folder / "params").mkdir()
+    (folder / "params" / "batch_size").write_text("256")
+    (folder / "params" / "optimizer").write_text("adamw")
+    (folder / "tags").mkdir()
+    (folder / "tags" / "mlflow.runName").write_text(name)
+    (folder / "meta.yaml").write_text(f"run_id: {run_id}\nrun_name: {name}\nexperiment_id: '0'\n")
+    return folder
+
+
+def test_mlflow_run_folder(tmp_path: Path) -> None:
+    folder = write_mlflow(tmp_path, "abc123", "tiny-run", [(1, 4.0), (2, 3.0)])
+    runs = read_runs(folder)
+    curve = runs.curve("tiny-run")
+    assert curve["loss"].tolist() == [4.0, 3.0]
+    assert curve["tokens"].tolist() == [256.0, 512.0]
+    assert curve["param.optimizer"].tolist() == ["adamw", "adamw"]
+
+
+def test_mlflow_root_reads_every_run_and_nested_metric_names(tmp_path: Path) -> None:
+    write_mlflow(tmp_path, "r1", "one", [(1, 4.0)], metric="train/loss")
+    write_mlflow(tmp_path, "r2", "two", [(1, 3.0)], metric="train/loss")
+    assert sorted(read_runs(tmp_path / "mlruns").runs) == ["one", "two"]
+
+
+def test_mlflow_bits_metric_declared_as_nats(tmp_path: Path) -> None:
+    folder = write_mlflow(tmp_path, "r1", "one", [(1, 1.2)], metric="val_bpb")
+    with pytest.raises(InputError, match="named like bits"):
+        read_runs(folder, columns={"loss": "val_bpb"})
+
+
+def test_mlflow_bad_line_names_file_and_row(tmp_path: Path) -> None:
+    folder = write_mlflow(tmp_path, "r1", "one", [(1, 4.0), (2, 3.0)])
+    (folder / "metrics" / "loss").write_text("1700001 4.0 1\n1700002 oops 2\n")
+    with pytest.raises(InputError) as info:
+        read_runs(folder)
+    assert info.value.location.row == 2 and info.value.location.file.endswith("loss")
+
+
+def test_wandb_history_csv_and_jsonl(tmp_path: Path) -> None:
+    csv = tmp_path / "wandb_run.csv"
+    csv.write_text("_step,_runtime,_timestamp,train/loss,train/learning_rate,eval/loss\n"
+                   "0,1.0,1700000000,4.0,0.001,\n1,2.0,1700000001,3.5,0.001,3.6\n")
+    runs = read_runs(csv)
+    assert runs.curve("wandb_run")["loss"].tolist() == [4.0, 3.5]
+    assert runs.curve("wandb_run")["step"].tolist() == [0.0, 1.0]
+    assert "eval/loss" in runs.columns and "_runtime" in runs.columns
+    jsonl = tmp_path / "wandb-history.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r) for r in [
+        {"_step": 0, "_runtime": 1.0, "train/loss": 4.0, "media": {"_type": "histogram"}},
+        {"_step": 1, "_runtime": 2.0, "eval/loss": 3.7},
+        {"_step": 2, "_runtime": 3.0, "train/loss": 3.2},
+    ]))
+    runs = read_runs(jsonl)
+    assert runs.curve("wandb-history")["loss"].tolist()[::2] == [4.0, 3.2]
+    assert read_runs(jsonl, columns={"loss": "eval/loss"}).final()["loss"].tolist() == [3.7]
