@@ -294,13 +294,18 @@ def schedule_from_logged(steps: np.ndarray, lrs: np.ndarray, *, file: str | None
     """
     steps = np.asarray(steps, dtype=float)
     lrs = np.asarray(lrs, dtype=float)
-    for i, (s, v) in enumerate(zip(steps, lrs, strict=True)):
-        if not (math.isfinite(s) and s >= 0 and s == int(s)):
-            raise InputError(f"step {s} is not a non-negative integer", file=file, run=run, row=i + 1, column="step")
-        if not (math.isfinite(v) and v >= 0):
-            raise InputError(f"learning rate {v} is not a finite number >= 0", file=file, run=run, row=i + 1, column="lr")
-        if i and s <= steps[i - 1]:
-            raise InputError("steps must be strictly increasing", file=file, run=run, row=i + 1, column="step")
+    bad_step = ~(np.isfinite(steps) & (steps >= 0) & (steps == np.round(steps)))
+    bad_lr = ~(np.isfinite(lrs) & (lrs >= 0))
+    not_increasing = np.concatenate([[False], np.diff(steps) <= 0])
+    for bad, column, message in (
+        (bad_step, "step", "is not a non-negative integer step"),
+        (bad_lr, "lr", "is not a learning rate (a finite number >= 0)"),
+        (not_increasing, "step", "breaks the order: steps must be strictly increasing"),
+    ):
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            value = steps[i] if column == "step" else lrs[i]
+            raise InputError(f"{value:g} {message}", file=file, run=run, row=i + 1, column=column)
     if steps.size == 0:
         raise InputError("no learning-rate values to build a schedule from", file=file, run=run, column="lr")
     interval = float(np.median(np.diff(steps))) if steps.size > 1 else 1.0

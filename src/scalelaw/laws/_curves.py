@@ -1,0 +1,358 @@
+"""Shared machinery of the loss-curve laws: per-step learning rates and fast loss-drop sums.
+
+A curve is a per-step learning rate ``lr[0..T]`` (``lr[0]`` is the rate before the first
+update, see :mod:`scalelaw.data.schedules`) and the steps where the loss is wanted.
+The Multi-Power Law's loss drop sums, over every earlier step ``k``, the lr drop
+``d_k = lr[k-1] - lr[k]`` times ``G(lr[k]^-γ (P(t) - P(k-1)))`` with ``P`` the lr prefix
+sum: O(T) per output step, O(T²) for a whole curve. :class:`DropSum` evaluates it in
+O(log T) per output step by a multilevel split of the past into blocks whose size grows
+with their distance from ``t``; each block is replaced by its drop-weighted mean
+argument (exact for a block with one drop, e.g. every jump of a piecewise-constant
+schedule), and a rigorous bound on the error comes from the curvature of ``G``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from scalelaw.data.runs import RunSet
+from scalelaw.data.schedules import Schedule, parse_schedule, schedule_from_logged
+from scalelaw.errors import DataWarning, InputError, warn
+from scalelaw.laws.base import Design, Law
+
+#: Learning rates are floored here before ``lr^-γ`` so that a drop to zero stays finite.
+TINY_LR = 1e-20
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One run as a loss-curve law sees it: per-step lr ``lr[0..T]``, output steps, losses."""
+
+    run: str
+    lr: np.ndarray
+    steps: np.ndarray
+    loss: np.ndarray
+    params: float = math.nan
+
+    @property
+    def prefix(self) -> np.ndarray:
+        """``P[t] = lr[1] + ... + lr[t]`` for t = 0..T (the forward area S1)."""
+        return np.concatenate([[0.0], np.cumsum(self.lr[1:])])
+
+
+def curve_from_schedule(schedule: Schedule, *, steps: np.ndarray | None = None, params: float = math.nan) -> Curve:
+    """A prediction curve: the schedule's lr at 0..T and output steps (default every step)."""
+    total = schedule.total_steps
+    wanted = np.arange(1, total + 1) if steps is None else np.asarray(steps, dtype=np.int64)
+    if wanted.size == 0 or wanted.min() < 1:
+        raise InputError("prediction steps must be >= 1 (step s is the loss after s updates)")
+    last = max(total, int(wanted.max()))
+    lr = schedule.lr(np.arange(0, last + 1, dtype=float))
+    return Curve(run="prediction", lr=lr, steps=wanted, loss=np.full(wanted.size, np.nan), params=params)
+
+
+def curves_from_runs(runs: RunSet, *, purpose: str, need_loss: bool = True) -> list[Curve]:
+    """Per-run curves from a run table: the lr of every row (per-step rows included) and the logged losses.
+
+    The per-step lr is rebuilt by :func:`~scalelaw.data.schedules.schedule_from_logged`
+    (linear between logged values), or taken from a ``lr_schedule`` spec column.
+    Logged points are rows with a finite loss and step >= 1.
+    """
+    for column in ("step",):
+        runs.require([column], purpose=purpose)
+    curves = []
+    for run, rows in runs.curves():
+        file = runs.source(run)
+        step = rows["step"].to_numpy(dtype=float)
+        if "lr_schedule" in rows.columns and rows["lr_schedule"].notna().any():
+            schedule: Schedule = parse_schedule(str(rows["lr_schedule"].dropna().iloc[0]))
+        else:
+            if "lr" not in rows.columns or not rows["lr"].notna().any():
+                raise InputError(f"{purpose} needs the learning rate: an 'lr' column or an 'lr_schedule' spec",
+                                 file=file, run=run, column="lr")
+            has_lr = rows["lr"].notna().to_numpy()
+            schedule = schedule_from_logged(step[has_lr], rows["lr"].to_numpy(dtype=float)[has_lr], file=file, run=run)
+        loss = rows["loss"].to_numpy(dtype=float)
+        logged = np.isfinite(loss) & np.isfinite(step)
+        early = logged & (step < 1)
+        if early.any():
+            warn(f"run {run!r}: {int(early.sum())} loss value(s) at step 0 are left out (no update has happened)",
+                 DataWarning)
+        logged &= step >= 1
+        if need_loss and not logged.any():
+            raise InputError(f"{purpose} needs logged losses; this run has none", file=file, run=run, column="loss")
+        if logged.any() and np.any(loss[logged] <= 0):
+            row = int(np.flatnonzero(logged & (loss <= 0))[0]) + 1
+            raise InputError("loss must be positive", file=file, run=run, row=row, column="loss")
+        out_steps = step[logged].astype(np.int64)
+        last = max(schedule.total_steps, int(out_steps.max()) if out_steps.size else 0)
+        params = float(rows["params"].dropna().iloc[0]) if "params" in rows.columns and rows["params"].notna().any() else math.nan
+        curves.append(Curve(run=run, lr=schedule.lr(np.arange(0, last + 1, dtype=float)), steps=out_steps,
+                            loss=loss[logged], params=params))
+    return curves
+
+
+def g_function(x: np.ndarray, c: float, beta: float) -> np.ndarray:
+    """The Multi-Power Law's saturation ``G(x) = 1 - (C x + 1)^-β``."""
+    return -np.expm1(-beta * np.log1p(c * x))
+
+
+def loss_drop_naive(lr: np.ndarray, steps: np.ndarray, c: float, beta: float, gamma: float) -> np.ndarray:
+    """The loss-drop sum ``Σ_k d_k G(lr_k^-γ S_k(t))`` (without B), term by term: O(T) per step."""
+    prefix = np.concatenate([[0.0], np.cumsum(lr[1:])])
+    out = np.empty(len(steps))
+    for i, t in enumerate(steps):
+        k = np.arange(1, t + 1)
+        drop = lr[k - 1] - lr[k]
+        x = np.maximum(lr[k], TINY_LR) ** (-gamma) * (prefix[t] - prefix[k - 1])
+        out[i] = np.sum(drop * g_function(x, c, beta))
+    return out
+
+
+#: Terms of the Taylor series of ``lr^-γ`` around each block's largest lr (|γ·δ| <= 0.45 there).
+TAYLOR_TERMS = 13
+
+
+@dataclass(frozen=True)
+class DropSum:
+    """The multilevel split of one curve's past, with per-block moments; :meth:`evaluate` does the sums.
+
+    Blocks of level ℓ hold 2^ℓ consecutive steps and are used only at a distance of at
+    least ``blocks_per_level`` blocks, and only where the lr varies by at most
+    ``max_lr_ratio`` inside them (else they are split). Each block keeps the Taylor
+    moments ``Σ|d| δ^j`` and ``Σ|d| q δ^j`` of ``δ = ln lr − ln lr_ref``, so ``Σ|d| lr^-γ``
+    and ``Σ|d| lr^-γ q`` follow for any γ (and a batch of γ) in O(blocks).
+    """
+
+    out_area: np.ndarray
+    pair_out: np.ndarray
+    pair_block: np.ndarray
+    drop: np.ndarray
+    mass: np.ndarray
+    log_ref: np.ndarray
+    log_lr_min: np.ndarray
+    q_min: np.ndarray
+    q_max: np.ndarray
+    moments: np.ndarray
+    moments_q: np.ndarray
+
+    @classmethod
+    def build(cls, lr: np.ndarray, steps: np.ndarray, *, blocks_per_level: int = 8,
+              max_lr_ratio: float = 1.25) -> DropSum:
+        """Split steps 1..t for every output step t; depends on the schedule only, not on the parameters."""
+        steps = np.asarray(steps, dtype=np.int64)
+        horizon = int(steps.max())
+        levels = max(1, math.ceil(math.log2(max(horizon, 2))))
+        padded = 1 << levels
+        drop = np.zeros(padded)
+        drop[:horizon] = lr[:horizon] - lr[1 : horizon + 1]
+        active = drop != 0
+        log_lr = np.zeros(padded)
+        log_lr[:horizon] = np.log(np.maximum(lr[1 : horizon + 1], TINY_LR))
+        start_area = np.zeros(padded)
+        start_area[:horizon] = np.concatenate([[0.0], np.cumsum(lr[1:horizon])])
+        out, level, block = _split_past(steps, levels, blocks_per_level)
+        log_hi = [np.where(active, log_lr, -np.inf)]
+        log_lo = [np.where(active, log_lr, np.inf)]
+        for _ in range(levels):
+            log_hi.append(log_hi[-1].reshape(-1, 2).max(axis=1))
+            log_lo.append(log_lo[-1].reshape(-1, 2).min(axis=1))
+        out, level, block = _refine(out, level, block, log_hi, log_lo, math.log(max_lr_ratio))
+        key = (level.astype(np.int64) << 40) + block
+        unique, pair_block = np.unique(key, return_inverse=True)
+        u_level, u_block = unique >> 40, unique & ((1 << 40) - 1)
+        n = unique.size
+        sums = {name: np.zeros(n) for name in ("drop", "mass", "q_min", "q_max")}
+        moments = np.zeros((TAYLOR_TERMS, n))
+        moments_q = np.zeros((TAYLOR_TERMS, n))
+        log_ref = np.zeros(n)
+        log_min = np.zeros(n)
+        for lv in np.unique(u_level):
+            which = np.flatnonzero(u_level == lv)
+            idx = u_block[which][:, None] * (1 << int(lv)) + np.arange(1 << int(lv))
+            w, on = np.abs(drop[idx]), active[idx]
+            ref = np.max(np.where(on, log_lr[idx], -np.inf), axis=1)
+            ref = np.where(np.isfinite(ref), ref, 0.0)
+            log_ref[which] = ref
+            log_min[which] = np.min(np.where(on, log_lr[idx], np.inf), axis=1)
+            sums["drop"][which] = drop[idx].sum(axis=1)
+            sums["mass"][which] = w.sum(axis=1)
+            sums["q_min"][which] = np.min(np.where(on, start_area[idx], np.inf), axis=1)
+            sums["q_max"][which] = np.max(np.where(on, start_area[idx], -np.inf), axis=1)
+            delta = np.where(on, log_lr[idx] - ref[:, None], 0.0)
+            power = w.copy()
+            for j in range(TAYLOR_TERMS):
+                moments[j, which] = power.sum(axis=1)
+                moments_q[j, which] = (power * start_area[idx]).sum(axis=1)
+                power = power * delta
+        prefix = np.concatenate([[0.0], np.cumsum(lr[1:])])
+        return cls(out_area=prefix[steps], pair_out=out, pair_block=pair_block, drop=sums["drop"],
+                   mass=sums["mass"], log_ref=log_ref, log_lr_min=log_min, q_min=sums["q_min"],
+                   q_max=sums["q_max"], moments=moments, moments_q=moments_q)
+
+    def _weighted_a(self, gamma: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per block and parameter row: Σ|d|a, Σ|d|a·q and their γ-derivatives, with a = lr^-γ."""
+        j = np.arange(TAYLOR_TERMS)
+        factorial = np.cumprod(np.concatenate([[1.0], np.arange(1, TAYLOR_TERMS)]))
+        neg = -gamma[:, None]
+        series = neg**j / factorial
+        d_series = np.zeros_like(series)
+        d_series[:, 1:] = -series[:, :-1] * (factorial[:-1] / factorial[1:]) * j[1:]
+        scale = np.exp(-gamma[:, None] * self.log_ref[None, :])
+        a, aq = scale * (series @ self.moments), scale * (series @ self.moments_q)
+        da = scale * (d_series @ self.moments) - self.log_ref * a
+        daq = scale * (d_series @ self.moments_q) - self.log_ref * aq
+        return a, aq, da, daq
+
+    def evaluate(self, c: np.ndarray, beta: np.ndarray, gamma: np.ndarray, *, gradient: bool = False,
+                 bound: bool = False) -> dict[str, np.ndarray]:
+        """``value`` (B, n) = Σ_k d_k G(lr_k^-γ S_k(t)) for each parameter row; with ``gradient`` its
+        derivatives ``d_c``, ``d_beta``, ``d_gamma``; with ``bound`` a rigorous bound on the
+        approximation error, ``bound`` (B, n)."""
+        c, beta, gamma = (np.atleast_1d(np.asarray(v, dtype=float))[:, None] for v in (c, beta, gamma))
+        a, aq, da, daq = self._weighted_a(gamma[:, 0])
+        blk, out = self.pair_block, self.pair_out
+        mass = np.where(self.mass > 0, self.mass, 1.0)[blk]
+        area = self.out_area[out]
+        x = np.maximum((a[:, blk] * area - aq[:, blk]) / mass, 0.0)
+        drop = self.drop[blk]
+        log_base = np.log1p(c * x)
+        power = np.exp(-beta * log_base)
+        result = {"value": self._sum(drop * -np.expm1(-beta * log_base))}
+        if gradient:
+            dg_dx = beta * c * power / (1.0 + c * x)
+            result["d_c"] = self._sum(drop * beta * x * power / (1.0 + c * x))
+            result["d_beta"] = self._sum(drop * log_base * power)
+            result["d_gamma"] = self._sum(drop * dg_dx * (da[:, blk] * area - daq[:, blk]) / mass)
+        if bound:
+            result["bound"] = self._sum(self._pair_error(c, beta, gamma))
+        return result
+
+    def _pair_error(self, c: np.ndarray, beta: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+        """Per pair: ½·max|G''|·Σ|d|(x−x̄)² for same-sign blocks, max|G'|·Σ|d||x−x̄| otherwise."""
+        blk, out = self.pair_block, self.pair_out
+        area = self.out_area[out]
+        with np.errstate(invalid="ignore", over="ignore"):
+            a_lo = np.exp(-gamma * self.log_ref[blk])
+            a_hi = np.exp(-gamma * self.log_lr_min[blk])
+            lo = np.maximum(a_lo * (area - self.q_max[blk]), 0.0)
+            hi = a_hi * (area - self.q_min[blk])
+        mass = self.mass[blk]
+        spread = np.where(mass > 0, np.nan_to_num(np.maximum(hi - lo, 0.0)), 0.0)
+        same_sign = np.abs(np.abs(self.drop[blk]) - mass) <= 1e-12 * mass
+        curvature = beta * (beta + 1.0) * c * c * (1.0 + c * lo) ** (-beta - 2.0)
+        slope = beta * c * (1.0 + c * lo) ** (-beta - 1.0)
+        return np.where(same_sign, 0.125 * curvature * mass * spread**2, slope * mass * spread)
+
+    def _sum(self, values: np.ndarray) -> np.ndarray:
+        """Add pair values (B, pairs) into their output steps (B, n)."""
+        n = self.out_area.size
+        rows = values.shape[0]
+        flat = (np.arange(rows)[:, None] * n + self.pair_out[None, :]).ravel()
+        return np.bincount(flat, weights=values.ravel(), minlength=rows * n).reshape(rows, n)
+
+
+def _split_past(steps: np.ndarray, levels: int, per_level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each output step, aligned blocks covering steps 1..t: ``per_level`` of size 1 next to ``t``,
+    then ``per_level`` of each doubling size further back. Returns (output index, level, block)."""
+    outs, lvls, blocks = [], [], []
+    index = np.arange(steps.size)
+    end = steps.copy()  # exclusive end, in 0-based step index (step k is k-1), of what is not yet covered
+
+    def take(level: int, block: np.ndarray, mask: np.ndarray) -> None:
+        keep = mask & (block >= 0)
+        outs.append(index[keep])
+        lvls.append(np.full(int(keep.sum()), level))
+        blocks.append(block[keep])
+
+    for i in range(per_level):
+        take(0, end - 1 - i, np.ones(steps.size, dtype=bool))
+    end = end - per_level
+    for level in range(1, levels + 1):
+        if not np.any(end > 0):
+            break
+        half = 1 << (level - 1)
+        misaligned = (end > 0) & (end % (2 * half) != 0)
+        take(level - 1, end // half - 1, misaligned)
+        end = np.where(misaligned, end - half, end)
+        for i in range(per_level):
+            take(level, end // (2 * half) - 1 - i, end > 0)
+        end = end - per_level * 2 * half
+    return np.concatenate(outs), np.concatenate(lvls), np.concatenate(blocks)
+
+
+def _refine(out: np.ndarray, level: np.ndarray, block: np.ndarray, log_hi: list[np.ndarray],
+            log_lo: list[np.ndarray], max_log_ratio: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split blocks whose lr varies by more than the allowed ratio (e.g. in a warmup) into their
+    halves, so that ``lr^-γ`` is nearly constant inside every block."""
+    spans = [np.where(np.isfinite(lo), hi - lo, 0.0) for hi, lo in zip(log_hi, log_lo, strict=True)]
+    done: tuple[list, list, list] = ([], [], [])
+    while out.size:
+        split = (_lookup(spans, level, block) > max_log_ratio) & (level > 0)
+        for part, values in zip(done, (out[~split], level[~split], block[~split]), strict=True):
+            part.append(values)
+        out = np.repeat(out[split], 2)
+        block = ((2 * block[split])[:, None] + np.array([0, 1])).ravel()
+        level = np.repeat(level[split] - 1, 2)
+    return np.concatenate(done[0]), np.concatenate(done[1]), np.concatenate(done[2])
+
+
+def _lookup(per_level: list[np.ndarray], level: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """``per_level[level[i]][block[i]]`` for every i, one gather per level."""
+    out = np.empty(level.size)
+    for lv in np.unique(level):
+        mask = level == lv
+        out[mask] = per_level[lv][block[mask]]
+    return out
+
+
+class CurveLaw(Law):
+    """Common design handling of the loss-curve laws: per-run lr arrays in, one point per logged loss.
+
+    ``design(runs)`` holds one :class:`Curve` per run in ``inputs["curves"]`` plus the
+    law's precomputed per-curve helper in ``inputs["prepared"]``; ``design_at(schedule=...)``
+    builds the same for a schedule (every step, or the given ``steps``) and a model size.
+    """
+
+    kind = "curve"
+    inputs = ("step", "lr")
+
+    def prepare(self, curve: Curve) -> object:
+        """Per-curve precomputation that does not depend on the parameters (none by default)."""
+        return None
+
+    def design(self, runs: RunSet) -> Design:
+        return self._design_of(curves_from_runs(runs, purpose=f"the {self.name} law"))
+
+    def design_at(self, *, schedule: Schedule | str, steps: np.ndarray | None = None,
+                  params: float | None = None, **_: object) -> Design:
+        """A design to predict the curve of ``schedule`` (a Schedule or a spec) at ``steps``."""
+        if isinstance(schedule, str):
+            schedule = parse_schedule(schedule)
+        size = math.nan if params is None else float(params)
+        return self._design_of([curve_from_schedule(schedule, steps=steps, params=size)])
+
+    def _design_of(self, curves: list[Curve]) -> Design:
+        return Design(
+            inputs={
+                "curves": tuple(curves),
+                "prepared": tuple(self.prepare(c) for c in curves),
+                "step": np.concatenate([c.steps for c in curves]).astype(float),
+                "area": np.concatenate([c.prefix[c.steps] for c in curves]),
+                "params": np.concatenate([np.full(c.steps.size, c.params) for c in curves]),
+            },
+            loss=np.concatenate([c.loss for c in curves]),
+            run=np.concatenate([np.full(c.steps.size, c.run, dtype=object) for c in curves]),
+        )
+
+    def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
+        return self.jacobian(theta, design)[0]
+
+    def scale(self, design: Design) -> dict[str, np.ndarray]:
+        out = {"steps": design.inputs["step"]}
+        if np.all(np.isfinite(design.inputs["params"])):
+            out["params"] = design.inputs["params"]
+        return out

@@ -1,0 +1,98 @@
+"""The scaling law with learning-rate annealing (Tissue et al. 2024).
+
+L(s) = L0 + A·S1^(−α) − C·S2, with the forward area S1 = η_1 + ... + η_s and the
+annealing area S2 = m_1 + ... + m_s, m_i = λ·m_{i−1} + (η_{i−1} − η_i). Conventions (raw lr
+units, step s's loss after updates 1..s, S1 counting the warmup) match the Multi-Power
+law here. The warmup's lr rises are left out of S2 (drops count only after the first
+step at the peak lr): counted, they would cancel the later decay and S2 would no
+longer measure annealing. λ is held at ``decay_factor`` (0.999, the paper's value) or,
+with ``decay_factor=None``, fitted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.signal import lfilter
+
+from scalelaw.errors import InputError
+from scalelaw.laws import register
+from scalelaw.laws._curves import Curve, CurveLaw
+from scalelaw.laws.base import Design, Param
+
+
+def annealing_area(lr: np.ndarray, decay_factor: float, *, derivative: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """S2 at steps 0..T (and dS2/dλ when asked; else zeros), from the per-step lr ``lr[0..T]``."""
+    drops = np.concatenate([[0.0], lr[:-1] - lr[1:]])
+    drops[: int(np.argmax(lr)) + 1] = 0.0
+    momentum = lfilter([1.0], [1.0, -decay_factor], drops)
+    area = np.cumsum(momentum)
+    if not derivative:
+        return area, np.zeros_like(area)
+    d_momentum = lfilter([1.0], [1.0, -decay_factor], np.concatenate([[0.0], momentum[:-1]]))
+    return area, np.cumsum(d_momentum)
+
+
+@register
+class LRAnnealing(CurveLaw):
+    """L(s) = L0 + A·S1^(−α) − C·S2, with S2 the momentum-smoothed lr decay."""
+
+    name = "lr-annealing"
+    formula = "L(s) = L0 + A*S1^-alpha - C*S2, S2 = sum_i m_i, m_i = lambda*m_{i-1} + (lr[i-1] - lr[i])"
+    citation = "Tissue et al. 2024, Scaling Law with Learning Rate Annealing (arXiv:2408.11029)"
+
+    def __init__(self, *, decay_factor: float | None = 0.999) -> None:
+        if decay_factor is not None and not 0.0 < float(decay_factor) < 1.0:
+            raise InputError(f"decay_factor (λ) must be in (0, 1), got {decay_factor!r}")
+        self.decay_factor = None if decay_factor is None else float(decay_factor)
+
+    def options(self) -> dict[str, Any]:
+        return {"decay_factor": self.decay_factor}
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        fitted = (
+            Param("L0", "loss as the lr area goes to infinity", 0.0, 50.0, (2.0, 3.0)),
+            Param("A", "coefficient of the power law in the lr area", 1e-6, 1e3, (0.5,), log=True),
+            Param("alpha", "exponent of the power law in the lr area", 0.01, 3.0, (0.3, 0.6)),
+            Param("C", "loss drop per unit of annealing area", 0.0, 1e3, (0.5, 5.0)),
+        )
+        if self.decay_factor is None:
+            fitted += (Param("lambda", "momentum decay factor of the annealing area", 0.9, 0.99999, (0.999,)),)
+        return fitted
+
+    def prepare(self, curve: Curve) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.decay_factor is None:
+            return None
+        area, _ = annealing_area(curve.lr, self.decay_factor)
+        return area[curve.steps], np.zeros(curve.steps.size)
+
+    def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
+        theta = np.atleast_2d(theta)
+        rows = theta.shape[0]
+        s2, d_s2 = self._areas(theta, design)
+        log_area = np.log(design.inputs["area"])[None, :]
+        l0, a, alpha, c = (theta[:, i : i + 1] for i in range(4))
+        power = np.exp(-alpha * log_area)
+        loss = l0 + a * power - c * s2
+        columns = [np.ones_like(loss), power, -a * power * log_area, -np.broadcast_to(s2, loss.shape)]
+        if self.decay_factor is None:
+            columns.append(-c * d_s2)
+        return loss, np.stack([np.broadcast_to(col, (rows, design.n)) for col in columns], axis=-1)
+
+    def _areas(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
+        """S2 and dS2/dλ at the design's points, (1, n) for a fixed λ or (B, n) for a fitted one."""
+        if self.decay_factor is not None:
+            parts = design.inputs["prepared"]
+            return np.concatenate([p[0] for p in parts])[None, :], np.concatenate([p[1] for p in parts])[None, :]
+        s2 = np.empty((theta.shape[0], design.n))
+        d_s2 = np.empty_like(s2)
+        for row, lam in enumerate(theta[:, 4]):
+            start = 0
+            for curve in design.inputs["curves"]:
+                stop = start + curve.steps.size
+                area, d_area = annealing_area(curve.lr, float(lam), derivative=True)
+                s2[row, start:stop], d_s2[row, start:stop] = area[curve.steps], d_area[curve.steps]
+                start = stop
+        return s2, d_s2

@@ -1,0 +1,132 @@
+"""The Multi-Power Law for loss curves under any learning-rate schedule (Luo et al. 2025).
+
+L(t) = L0 + A·(S1(t) + S_W)^(−α) − LD(t), LD(t) = B·Σ_{k=1..t} (η_{k−1} − η_k)·G(η_k^(−γ)·S_k(t)),
+S_k(t) = Σ_{τ=k..t} η_τ, G(x) = 1 − (C·x + 1)^(−β). Conventions follow the authors'
+code (thu-yao-01-luo/MultiPowerLaw): raw lr units, step ``t``'s loss after updates 1..t,
+and S1(t) + S_W = η_1 + ... + η_t (the warmup's area is part of the sum, so no separate
+S_W); the warmup's lr rises count as negative drops in LD. ``multi-power-sized`` lets
+L0, A, α and B follow power laws in the model size N, fitted jointly over sizes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from scalelaw.laws import register
+from scalelaw.laws._curves import Curve, CurveLaw, DropSum
+from scalelaw.laws.base import Design, Param
+
+#: Model size at which ``multi-power-sized`` reports its size-dependent parameters.
+REFERENCE_PARAMS = 1e8
+
+
+@register
+class MultiPower(CurveLaw):
+    """The Multi-Power Law, fitted jointly on several curves of one model size."""
+
+    name = "multi-power"
+    formula = "L(t) = L0 + A*(S1(t)+S_W)^-alpha - B*sum_k (lr[k-1]-lr[k])*(1-(C*lr[k]^-gamma*S_k(t)+1)^-beta)"
+    citation = "Luo et al. 2025, A Multi-Power Law for Loss Curve Prediction Across Learning Rate Schedules (ICLR 2025)"
+
+    def __init__(self, *, blocks_per_level: int = 8) -> None:
+        self.blocks_per_level = int(blocks_per_level)
+
+    def options(self) -> dict[str, Any]:
+        return {"blocks_per_level": self.blocks_per_level}
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        return (
+            Param("L0", "loss as the lr area goes to infinity", 0.0, 50.0, (2.0, 3.0)),
+            Param("A", "coefficient of the power law in the lr area", 1e-6, 1e3, (0.5,), log=True),
+            Param("alpha", "exponent of the power law in the lr area", 0.01, 3.0, (0.3, 0.6)),
+            Param("B", "scale of the loss drop from lr decay", 1e-3, 1e6, (100.0, 500.0), log=True),
+            Param("C", "rate at which a decay's loss drop saturates", 1e-3, 1e3, (0.5, 2.0), log=True),
+            Param("beta", "exponent of the loss-drop saturation", 0.01, 5.0, (0.6,)),
+            Param("gamma", "lr exponent in the loss-drop saturation", 0.0, 1.5, (0.6,)),
+        )
+
+    def prepare(self, curve: Curve) -> DropSum:
+        return DropSum.build(curve.lr, curve.steps, blocks_per_level=self.blocks_per_level)
+
+    def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
+        theta = np.atleast_2d(theta)
+        return curve_jacobian(theta, design)
+
+    def loss_drop_bound(self, theta: np.ndarray, design: Design) -> np.ndarray:
+        """A rigorous bound (B, n) on the loss error of the fast loss-drop evaluation."""
+        theta = np.atleast_2d(theta)
+        parts = [s.evaluate(theta[:, 4], theta[:, 5], theta[:, 6], bound=True)["bound"] for s in design.inputs["prepared"]]
+        return theta[:, 3:4] * np.concatenate(parts, axis=1)
+
+
+def curve_jacobian(theta: np.ndarray, design: Design, effective: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Loss (B, n) and d loss / d (L0, A, α, B, C, β, γ) (B, n, 7).
+
+    ``effective`` optionally gives per-point values (B, n, 4) of L0, A, α and B (the
+    size-aware law); otherwise the first four columns of ``theta`` apply everywhere.
+    """
+    n = design.n
+    if effective is None:
+        effective = np.broadcast_to(theta[:, None, :4], (theta.shape[0], n, 4))
+    l0, a, alpha, b = (effective[:, :, i] for i in range(4))
+    drop = {key: np.empty((theta.shape[0], n)) for key in ("value", "d_c", "d_beta", "d_gamma")}
+    start = 0
+    for sums in design.inputs["prepared"]:
+        stop = start + sums.out_area.size
+        part = sums.evaluate(theta[:, 4], theta[:, 5], theta[:, 6], gradient=True)
+        for key in drop:
+            drop[key][:, start:stop] = part[key]
+        start = stop
+    log_area = np.log(design.inputs["area"])[None, :]
+    power = np.exp(-alpha * log_area)
+    loss = l0 + a * power - b * drop["value"]
+    grad = np.stack(
+        [np.ones_like(loss), power, -a * power * log_area, -drop["value"],
+         -b * drop["d_c"], -b * drop["d_beta"], -b * drop["d_gamma"]],
+        axis=-1,
+    )
+    return loss, grad
+
+
+@register
+class MultiPowerSized(MultiPower):
+    """The Multi-Power Law with L0, A, α and B power laws in the model size N, fitted over sizes.
+
+    X(N) = X·(N/N_ref)^X_exp for X in (L0, A, α, B), N_ref = 1e8; C, β and γ are shared.
+    With two sizes each X(N) is exactly identified (two values, two numbers), so the law
+    interpolates and extrapolates in N only as far as pure power laws do; L0(N) has no
+    floor (E + a·N^−b would need three sizes).
+    """
+
+    name = "multi-power-sized"
+    formula = "multi-power with X(N) = X*(N/1e8)^X_exp for X in L0, A, alpha, B"
+    inputs = ("step", "lr", "params")
+    _SIZED = ("L0", "A", "alpha", "B")
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        base = super().params
+        exps = tuple(
+            Param(f"{name}_exp", f"exponent of {name} in N/1e8", -3.0, 3.0, (0.0,)) for name in self._SIZED
+        )
+        return base + exps
+
+    def design(self, runs):  # type: ignore[no-untyped-def]
+        runs.require(["params"], purpose=f"the {self.name} law")
+        return super().design(runs)
+
+    def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
+        theta = np.atleast_2d(theta)
+        sizes = design.inputs["params"]
+        if not np.all(np.isfinite(sizes) & (sizes > 0)):
+            raise ValueError(f"law {self.name} needs a positive model size (params) for every point")
+        log_ratio = np.log(sizes / REFERENCE_PARAMS)[None, :, None]
+        factor = np.exp(theta[:, None, 7:11] * log_ratio)
+        effective = theta[:, None, :4] * factor
+        loss, grad = curve_jacobian(theta, design, effective)
+        sized = grad[:, :, :4]
+        full = np.concatenate([sized * factor, grad[:, :, 4:], sized * effective * log_ratio], axis=-1)
+        return loss, full

@@ -1,0 +1,68 @@
+"""The LR-annealing law: the annealing area against its definition, gradients, fixed vs fitted λ."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scalelaw.data.schedules import parse_schedule
+from scalelaw.errors import InputError
+from scalelaw.laws import get
+from scalelaw.laws._curves import curve_from_schedule
+from scalelaw.laws.lr_annealing import annealing_area
+
+SPEC = "wsd:peak=1e-3,total=800,warmup=50,decay_start=500,final=1e-4,shape=cosine"
+
+
+def _naive_area(lr: np.ndarray, lam: float) -> np.ndarray:
+    peak = int(np.argmax(lr))
+    momentum, total, out = 0.0, 0.0, [0.0]
+    for i in range(1, lr.size):
+        drop = lr[i - 1] - lr[i] if i > peak else 0.0
+        momentum = lam * momentum + drop
+        total += momentum
+        out.append(total)
+    return np.array(out)
+
+
+def test_annealing_area_matches_the_recursion_and_ignores_warmup() -> None:
+    lr = curve_from_schedule(parse_schedule(SPEC)).lr
+    area, _ = annealing_area(lr, 0.99)
+    np.testing.assert_allclose(area, _naive_area(lr, 0.99), rtol=1e-12, atol=1e-15)
+    assert np.all(area[:501] == 0.0)
+    assert area[-1] > 0
+
+
+def test_constant_schedule_has_no_annealing_area() -> None:
+    lr = curve_from_schedule(parse_schedule("constant:peak=1e-3,total=300,warmup=30")).lr
+    assert np.all(annealing_area(lr, 0.999)[0] == 0.0)
+
+
+@pytest.mark.parametrize("decay_factor", [0.995, None])
+def test_analytic_jacobian_matches_finite_differences(decay_factor: float | None) -> None:
+    law = get("lr-annealing", decay_factor=decay_factor)
+    design = law.design_at(schedule=SPEC, steps=np.arange(20, 801, 20))
+    theta = np.array([[3.0, 0.5, 0.5, 2.0] + ([0.99] if decay_factor is None else [])])
+    _, grad = law.jacobian(theta, design)
+    for j in range(theta.shape[1]):
+        h = 1e-7 * max(1.0, abs(theta[0, j]))
+        up, down = theta.copy(), theta.copy()
+        up[0, j] += h
+        down[0, j] -= h
+        fd = (law.predict(up, design) - law.predict(down, design)) / (2 * h)
+        np.testing.assert_allclose(grad[0, :, j], fd[0], rtol=1e-5, atol=1e-9)
+
+
+def test_fixed_and_fitted_decay_factor_agree() -> None:
+    fixed, fitted = get("lr-annealing", decay_factor=0.999), get("lr-annealing", decay_factor=None)
+    design_a, design_b = fixed.design_at(schedule=SPEC), fitted.design_at(schedule=SPEC)
+    theta = np.array([3.0, 0.5, 0.5, 2.0])
+    np.testing.assert_allclose(
+        fixed.predict(theta[None, :], design_a), fitted.predict(np.append(theta, 0.999)[None, :], design_b), rtol=1e-12
+    )
+    assert fixed.options() == {"decay_factor": 0.999} and "lambda" in fitted.param_names
+
+
+def test_bad_decay_factor_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="decay_factor"):
+        get("lr-annealing", decay_factor=1.5)
