@@ -1,0 +1,85 @@
+"""Data-input options shared by every command that reads runs (``--map``, ``--where``, ...).
+
+``load_inputs`` accepts files and folders (any format ``read_runs`` knows), run-store
+folders, and bundled datasets written ``dataset:NAME`` (or a bare dataset name that is
+not an existing path), so fitting, planning and report commands read data the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from scalelaw.errors import InputError
+
+if TYPE_CHECKING:
+    from scalelaw.data.runs import RunSet
+
+DATASET_PREFIX = "dataset:"
+
+MAP_OPTION = typer.Option(
+    [], "--map", help="Use a source column as a canonical one: CANONICAL=SOURCE, e.g. loss=val_loss_c4. Repeatable."
+)
+WHERE_OPTION = typer.Option(None, "--where", help="Keep only rows matching a pandas query, e.g. \"params < 1e9\".")
+LOSS_UNIT_OPTION = typer.Option("nats", "--loss-unit", help="Unit of the loss column: nats, bits or bits_per_byte.")
+BYTES_PER_TOKEN_OPTION = typer.Option(
+    None, "--bytes-per-token", help="Bytes per token, to convert a bits_per_byte loss to nats per token."
+)
+FORMAT_OPTION = typer.Option(
+    None, "--format", help="Force the input format: csv, tsv, jsonl, parquet, tensorboard or mlflow."
+)
+STORE_OPTION = typer.Option(Path("scalelaw-runs"), "--store", help="Run-store folder.")
+
+
+def parse_maps(items: Iterable[str]) -> dict[str, str]:
+    """``["loss=val_loss", ...]`` to ``{"loss": "val_loss"}``; a malformed item is an InputError."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        canonical, sep, source = item.partition("=")
+        if not sep or not canonical.strip() or not source.strip():
+            raise InputError(f"--map expects CANONICAL=SOURCE, got {item!r}")
+        mapping[canonical.strip()] = source.strip()
+    return mapping
+
+
+def is_store(path: Path) -> bool:
+    return path.is_dir() and (path / "manifest.json").is_file()
+
+
+def load_inputs(
+    paths: Sequence[str | Path],
+    maps: Iterable[str] = (),
+    where: str | None = None,
+    loss_unit: str = "nats",
+    bytes_per_token: float | None = None,
+    *,
+    format: str | None = None,
+) -> RunSet:
+    """Read runs from files, folders, run stores and bundled datasets into one RunSet."""
+    import scalelaw.datasets as datasets
+    from scalelaw.data.readers import read_runs
+    from scalelaw.data.runs import RunSet
+    from scalelaw.data.store import RunStore
+
+    if not paths:
+        raise InputError("no input given: name files, folders, a run store or dataset:NAME")
+    mapping = parse_maps(maps)
+    files: list[Path] = []
+    parts: list[RunSet] = []
+    for item in paths:
+        text = str(item)
+        if text.startswith(DATASET_PREFIX) or (not Path(text).exists() and text in datasets.names()):
+            parts.append(datasets.load(text.removeprefix(DATASET_PREFIX)))
+        elif is_store(Path(text)):
+            parts.append(RunStore(text).load())
+        else:
+            files.append(Path(text))
+    if parts and where:
+        parts = [part.where(where) for part in parts]
+    if files:
+        parts.append(read_runs(files, columns=mapping or None, where=where, loss_unit=loss_unit,
+                               bytes_per_token=bytes_per_token, format=format))
+    return RunSet.concat(parts)
