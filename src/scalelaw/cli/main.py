@@ -44,6 +44,9 @@ def _main(
 def _register_commands() -> None:
     import scalelaw.cli as package
 
+    if _state.get("registered"):  # run() may be called many times in one process (tests)
+        return
+    _state["registered"] = True
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
         if info.name in {"main", "output"} or info.name.startswith("_"):
             continue
