@@ -7,6 +7,7 @@ explicit ``nan`` (an error) and name the row of any bad value.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -38,7 +39,7 @@ def read_delimited(path: Path, *, delimiter: str) -> RawTable:
     """Read CSV or TSV as strings; every line must have as many fields as the header."""
     text = _decode_text(path)
     try:
-        lines = list(csv.reader(text.splitlines(), delimiter=delimiter, strict=True))
+        lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
         raise InputError(f"cannot parse as {'TSV' if delimiter == chr(9) else 'CSV'}: {exc}", file=str(path)) from None
     header = [name.strip() for name in lines[0]]

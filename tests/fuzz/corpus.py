@@ -1,0 +1,148 @@
+"""The malformed-input corpus: each case writes one hostile file (or folder) and says what must be named.
+
+A case is ``(name, build, row, options)``: ``build(folder)`` writes the input and returns
+its path, ``row`` is the data row the error must name (None when no row applies), and
+``options`` are extra ``read_runs`` keywords (e.g. a column mapping).
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tb_encoder import write_events
+
+Builder = Callable[[Path], Path]
+CURVE = [(10, {"loss": 4.0}), (20, {"loss": 3.5}), (30, {"loss": 3.2})]
+
+
+def text(name: str, content: str) -> Builder:
+    def build(folder: Path) -> Path:
+        path = folder / name
+        path.write_text(content, encoding="utf-8", newline="")
+        return path
+
+    return build
+
+
+def raw(name: str, content: bytes) -> Builder:
+    def build(folder: Path) -> Path:
+        path = folder / name
+        path.write_bytes(content)
+        return path
+
+    return build
+
+
+def parquet(name: str, frame: pd.DataFrame) -> Builder:
+    def build(folder: Path) -> Path:
+        path = folder / name
+        frame.to_parquet(path)
+        return path
+
+    return build
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    return buffer.getvalue()
+
+
+def tensorboard(name: str, cut: int = 0, flip: int | None = None) -> Builder:
+    def build(folder: Path) -> Path:
+        path = write_events(folder / "tbrun" / name, CURVE)
+        data = bytearray(path.read_bytes())
+        if flip is not None:
+            data[flip] ^= 0x55
+        path.write_bytes(bytes(data[: len(data) - cut]))
+        return path
+
+    return build
+
+
+def mlflow(metric_lines: str | None) -> Builder:
+    def build(folder: Path) -> Path:
+        run = folder / "mlruns" / "0" / "abc"
+        (run / "metrics").mkdir(parents=True)
+        if metric_lines is not None:
+            (run / "metrics" / "loss").write_text(metric_lines)
+        return run
+
+    return build
+
+
+H = "run,step,loss\n"
+P = "run,step,tokens,loss,lr,params\n"
+GARBAGE = bytes(random.Random(7).randrange(256) for _ in range(2000))
+
+CASES: list[tuple[str, Builder, int | None, dict[str, Any]]] = [
+    ("empty file", raw("empty.csv", b""), None, {}),
+    ("only blank lines", text("blank.csv", "  \n\n\n"), None, {}),
+    ("header only", text("header_only.csv", H), None, {}),
+    ("truncated last line", text("truncated.csv", H + "a,1,4.0\na,2"), 2, {}),
+    ("too many fields", text("extra_field.csv", H + "a,1,4.0\na,2,3.5,9\n"), 2, {}),
+    ("semicolon delimited", text("semicolon.csv", "run;step;loss\na;1;4.0\n"), None, {}),
+    ("tab delimited .csv", text("tabs.csv", "run\tstep\tloss\na\t1\t4.0\n"), None, {}),
+    ("comma delimited .tsv", text("commas.tsv", "run,step,loss\na,1,4.0\n"), None, {}),
+    ("mixed types in step", text("mixed.csv", H + "a,1,4.0\na,two,3.0\n"), 2, {}),
+    ("non-numeric loss", text("word_loss.csv", H + "a,1,4.0\na,2,low\n"), 2, {}),
+    ("NaN loss", text("nan.csv", H + "a,1,4.0\na,2,nan\n"), 2, {}),
+    ("inf loss", text("inf.csv", H + "a,1,4.0\na,2,inf\n"), 2, {}),
+    ("-inf loss", text("neginf.csv", H + "a,1,-inf\n"), 1, {}),
+    ("overflowing number", text("overflow.csv", H + "a,1,1e999\n"), 1, {}),
+    ("negative N", text("neg_params.csv", P + "a,1,10,4.0,0.1,-5e6\n"), 1, {}),
+    ("zero N", text("zero_params.csv", P + "a,1,10,4.0,0.1,0\n"), 1, {}),
+    ("absurd N 1e40", text("absurd_params.csv", P + "a,1,10,4.0,0.1,1e40\n"), 1, {}),
+    ("absurd tokens", text("absurd_tokens.csv", P + "a,1,1e30,4.0,0.1,1e6\n"), 1, {}),
+    ("absurd loss 500", text("absurd_loss.csv", H + "a,1,500\n"), 1, {}),
+    ("negative loss", text("neg_loss.csv", H + "a,1,-2\n"), 1, {}),
+    ("negative lr", text("neg_lr.csv", P + "a,1,10,4.0,-0.1,1e6\n"), 1, {}),
+    ("negative step", text("neg_step.csv", H + "a,-3,4.0\n"), 1, {}),
+    ("duplicated steps", text("dup_steps.csv", H + "a,1,4.0\na,2,3.5\na,2,3.4\n"), 3, {}),
+    ("decreasing steps", text("back_steps.csv", H + "a,5,4.0\na,3,3.5\n"), 2, {}),
+    ("decreasing tokens", text("back_tokens.csv", P + "a,1,100,4.0,0.1,1e6\na,2,50,3.5,0.1,1e6\n"), 2, {}),
+    ("N changes within a run", text("params_change.csv", P + "a,1,10,4.0,0.1,1e6\na,2,20,3.5,0.1,2e6\n"), 2, {}),
+    ("empty run id", text("empty_run.csv", H + "a,1,4.0\n,2,3.5\n"), 2, {}),
+    ("run without any loss", text("no_loss_values.csv", H + "a,1,\na,2,\n"), None, {}),
+    ("no loss column", text("no_loss_col.csv", "run,step,val\na,1,4\n"), None, {}),
+    ("duplicate header", text("dup_header.csv", "run,loss,loss\na,1,2\n"), None, {}),
+    ("unnamed header column", text("unnamed.csv", "run,,loss\na,1,2\n"), None, {}),
+    ("unclosed quote", text("quote.csv", 'run,loss\n"a,3.0\n'), None, {}),
+    ("huge number of columns", text("wide.csv", ",".join(f"c{i}" for i in range(20_000)) + ",loss\n"), None, {}),
+    ("bits declared as nats", text("bits.csv", "run,val_bpb\na,0.95\n"), None, {"columns": {"loss": "val_bpb"}}),
+    ("bits declared as nats (name)", text("loss_bits.csv", "run,loss_bits\na,2.1\n"), None, {"columns": {"loss": "loss_bits"}}),
+    ("map to a missing column", text("map_missing.csv", H + "a,1,4\n"), None, {"columns": {"params": "N"}}),
+    ("binary garbage .csv", raw("garbage.csv", b"\x00\x01" + GARBAGE), None, {}),
+    ("binary garbage .parquet", raw("garbage.parquet", b"PAR1" + GARBAGE + b"PAR1"), None, {}),
+    ("latin-1 text", raw("latin1.csv", "run,loss\nr\xe9sum\xe9,3.0\n".encode("latin-1")), None, {}),
+    ("CSV named .parquet", text("really_csv.parquet", H + "a,1,4\n"), None, {}),
+    ("Parquet named .csv", raw("really_parquet.csv", parquet_bytes(pd.DataFrame({"run": ["a"], "loss": [3.0]}))), None, {}),
+    ("CSV named .jsonl", text("really_csv.jsonl", H + "a,1,4\n"), None, {}),
+    ("JSONL named .csv", text("really_jsonl.csv", '{"run": "a", "loss": 3}\n'), None, {}),
+    ("JSONL broken line", text("broken.jsonl", '{"run": "a", "loss": 3}\n{"run": "a", "loss": 2\n'), 2, {}),
+    ("JSONL array line", text("array.jsonl", '{"run": "a", "loss": 3}\n[1, 2]\n'), 2, {}),
+    ("JSONL NaN", text("nan.jsonl", '{"run": "a", "step": 1, "loss": NaN}\n'), 1, {}),
+    ("Parquet string loss", parquet("strings.parquet", pd.DataFrame({"run": ["a", "a"], "loss": ["3.0", "low"]})), 2, {}),
+    ("Parquet inf loss", parquet("inf.parquet", pd.DataFrame({"run": ["a"], "loss": [float("inf")]})), 1, {}),
+    ("Parquet no rows", parquet("no_rows.parquet", pd.DataFrame({"run": pd.Series([], dtype=str), "loss": []})), None, {}),
+    ("TensorBoard cut mid-record", tensorboard("events.out.tfevents.1.cut", cut=9), 4, {}),
+    ("TensorBoard bad checksum", tensorboard("events.out.tfevents.1.crc", flip=60), 2, {}),
+    ("TensorBoard file that is text", text("events.out.tfevents.2.txt", H + "a,1,4\n"), 1, {}),
+    ("MLflow bad metric line", mlflow("1700000 4.0 1\n1700001 oops 2\n"), 2, {}),
+    ("MLflow without metrics", mlflow(None), None, {}),
+]
+
+#: Unusual but valid inputs that must read.
+VALID: list[tuple[str, Builder]] = [
+    ("BOM", raw("bom.csv", b"\xef\xbb\xbf" + (H + "a,1,4.0\na,2,3.5\n").encode())),
+    ("Windows line endings", raw("crlf.csv", (H + "a,1,4.0\na,2,3.5\n").replace("\n", "\r\n").encode())),
+    ("BOM and CRLF TSV", raw("bom.tsv", b"\xef\xbb\xbf" + "run\tstep\tloss\r\na\t1\t4.0\r\n".encode())),
+    ("quoted field with newline", text("quoted.csv", 'run,step,loss,note\na,1,4.0,"two\nlines"\n')),
+    ("trailing blank lines", text("trailing.csv", H + "a,1,4.0\n\n\n")),
+]
