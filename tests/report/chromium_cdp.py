@@ -7,6 +7,7 @@ library: no websocket package, no browser download.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -53,13 +54,13 @@ class Browser:
         self._profile = tempfile.mkdtemp(prefix="scalelaw-chromium-")
         to_browser_read, self._to_browser = os.pipe()
         self._from_browser, from_browser_write = os.pipe()
-        # The child must see our pipe ends as fds 3 and 4; move them high first so the
-        # dup2 calls cannot clobber each other.
-        high_read = os.dup(to_browser_read) if to_browser_read < 10 else to_browser_read
-        high_write = os.dup(from_browser_write) if from_browser_write < 10 else from_browser_write
+        # The child must see our pipe ends as fds 3 and 4. Copies at fds >= 10 (closed on
+        # exec) are the sources of the dup2 calls, so no dup2 can clobber the other's source.
+        high_read = fcntl.fcntl(to_browser_read, fcntl.F_DUPFD_CLOEXEC, 10)
+        high_write = fcntl.fcntl(from_browser_write, fcntl.F_DUPFD_CLOEXEC, 10)
 
         def wire_pipes() -> None:
-            os.dup2(high_read, 3)
+            os.dup2(high_read, 3)  # dup2 makes 3 and 4 inheritable
             os.dup2(high_write, 4)
 
         self.process = subprocess.Popen(
@@ -68,7 +69,7 @@ class Browser:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=wire_pipes,
-            pass_fds=(3, 4),  # fds kept open after preexec_fn wired them
+            close_fds=False,  # keep 3 and 4; every other fd of ours is close-on-exec
         )
         for fd in {to_browser_read, from_browser_write, high_read, high_write}:
             os.close(fd)

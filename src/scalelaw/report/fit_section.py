@@ -20,6 +20,8 @@ from scalelaw.report import html, plots
 
 #: How far beyond the data the law's line is drawn, as a factor on the largest input.
 EXTRAPOLATION_FACTOR = 10.0
+#: Bands use at most this many replicates (the first ones: replicates are exchangeable).
+MAX_BAND_REPLICATES = 200
 #: At most this many groups of runs get their own colour and law line.
 MAX_GROUPS = 6
 
@@ -41,6 +43,16 @@ class Band:
     loss: np.ndarray
     lo: np.ndarray | None
     hi: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """Runs with the law's design and its prediction on them; ``heldout`` if not fitted on."""
+
+    runs: RunSet
+    design: Design
+    band: Band
+    heldout: bool
 
 
 # -- what the section reads from a fit ---------------------------------------------
@@ -101,7 +113,7 @@ def law_band(fit: Any, design: Design) -> Band:
     if replicates is None:
         return Band(loss, None, None)
     with np.errstate(all="ignore"):
-        draws = np.asarray(law.predict(replicates, design), dtype=float)
+        draws = np.asarray(law.predict(replicates[:MAX_BAND_REPLICATES], design), dtype=float)
     tail = (1.0 - _level(fit)) / 2.0
     lo, hi = np.nanquantile(draws, [tail, 1.0 - tail], axis=0)
     return Band(loss, lo, hi)
@@ -172,38 +184,33 @@ def _tips(design: Design, mask: np.ndarray | None = None) -> list[str]:
     return tips
 
 
-def _curves_figure(fit: Any, runs: RunSet, heldout: RunSet | None, source: str) -> plots.Figure:
-    """Logged loss curves with the law fitted (solid) and predicted for held-out runs (dashed)."""
-    law = _law(fit)
+def _curves(fit: Any, parts: Sequence[Evaluated]) -> list[plots.Curve]:
+    """Per run: its logged loss, and the law fitted (or, held out, predicted) with its band."""
     curves = []
-    for subset, predicted in ((runs, False), (heldout, True)):
-        if subset is None:
-            continue
-        design = law.design(subset)
-        band = law_band(fit, design)
-        steps = np.asarray(design.inputs["step"], dtype=float)
-        for run in subset.runs:
-            mask = design.run == run
-            rows = subset.curve(run)
+    for part in parts:
+        steps = np.asarray(part.design.inputs["step"], dtype=float)
+        for run in part.runs.runs:
+            rows = part.runs.curve(run)
             rows = rows[rows["loss"].notna()]
-            observed = plots.Points(rows["step"].to_numpy(dtype=float), rows["loss"].to_numpy(dtype=float), run, heldout=predicted)
+            observed = plots.Points(rows["step"].to_numpy(dtype=float), rows["loss"].to_numpy(dtype=float), run, heldout=part.heldout)
+            mask = part.design.run == run
             line = None
             if mask.any():
                 order = np.argsort(steps[mask])
-                pick = (lambda a: None if a is None else a[mask][order])  # noqa: E731
-                line = plots.Line(steps[mask][order], band.loss[mask][order], run, pick(band.lo), pick(band.hi), predicted=predicted)
+
+                def pick(values: np.ndarray | None) -> np.ndarray | None:
+                    return None if values is None else values[mask][order]
+
+                line = plots.Line(steps[mask][order], part.band.loss[mask][order], run, pick(part.band.lo), pick(part.band.hi), predicted=part.heldout)
             curves.append(plots.Curve(run, observed, line))
-    return plots.loss_curves_figure(curves, title=f"{law.name}: loss curves on {source}")
+    return curves
 
 
-def _residual_figure(fit: Any, design: Design, heldout: Design | None, source: str) -> plots.Figure:
-    fitted = law_band(fit, design).loss
-    predicted, observed, mask = [fitted], [design.loss], [np.zeros(design.n, dtype=bool)]
-    if heldout is not None:
-        predicted.append(law_band(fit, heldout).loss)
-        observed.append(heldout.loss)
-        mask.append(np.ones(heldout.n, dtype=bool))
-    return plots.residuals_figure(np.concatenate(predicted), np.concatenate(observed), heldout=np.concatenate(mask), title=f"{_law(fit).name}: residuals on {source}")
+def _residual_figure(fit: Any, parts: Sequence[Evaluated], source: str) -> plots.Figure:
+    predicted = np.concatenate([p.band.loss for p in parts])
+    observed = np.concatenate([p.design.loss for p in parts])
+    heldout = np.concatenate([np.full(p.design.n, p.heldout) for p in parts])
+    return plots.residuals_figure(predicted, observed, heldout=heldout, title=f"{_law(fit).name}: residuals on {source}")
 
 
 def _bootstrap_figure(fit: Any) -> plots.Figure | None:
@@ -322,14 +329,18 @@ def _plot_blocks(fit: Any, runs: RunSet | None, heldout: RunSet | None, source: 
     law = _law(fit)
     blocks: list[str] = []
     if runs is not None:
-        design = law.design(runs)
-        held = law.design(heldout) if heldout is not None else None
+        parts = [Evaluated(r, d, law_band(fit, d), h) for r, h in ((runs, False), (heldout, True)) if r is not None for d in [law.design(r)]]
+        held = parts[1].design if heldout is not None else None
         if law.kind == "final":
-            figure, caption = _final_figure(fit, design, held, source)
+            figure, caption = _final_figure(fit, parts[0].design, held, source)
             blocks.append(html.figure(figure, caption=caption, key=f"{key}-final"))
         else:
-            blocks.append(html.figure(_curves_figure(fit, runs, heldout, source), caption="Logged loss (dots; hollow for held-out runs) with the law fitted to each run (solid) and its prediction for held-out runs (dashed), with bootstrap bands.", key=f"{key}-curves"))
-        blocks.append(html.figure(_residual_figure(fit, design, held, source), caption="Left: observed against predicted loss; right: relative residuals in percent. Held-out points are predictions the fit never saw.", key=f"{key}-residuals"))
+            curves = _curves(fit, parts)
+            overview = plots.loss_curves_figure(curves, title=f"{law.name}: loss curves on {source}")
+            blocks.append(html.figure(overview, caption="All runs together: logged loss (dots) with the law fitted to each run (solid) and its prediction for held-out runs (dashed), with bootstrap bands.", key=f"{key}-curves"))
+            panels = plots.loss_curve_panels_figure(curves, title=f"{law.name}: each run on {source}")
+            blocks.append(html.figure(panels, caption="One panel per run, each on its own loss scale: held-out panels show a prediction the fit never saw.", key=f"{key}-panels"))
+        blocks.append(html.figure(_residual_figure(fit, parts, source), caption="Left: observed against predicted loss; right: relative residuals in percent. Held-out points are predictions the fit never saw.", key=f"{key}-residuals"))
         schedules = schedules_of(RunSet.concat([runs, heldout]) if heldout is not None else runs)
         if schedules:
             blocks.append(html.figure(plots.schedules_figure(schedules, title=f"Learning-rate schedules of {source}"), caption="The learning-rate schedule of each run.", key=f"{key}-schedules"))

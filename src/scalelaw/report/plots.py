@@ -18,6 +18,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 #: Axis labels, with units, for the columns of the run table.
 AXIS_LABELS: dict[str, str] = {
@@ -34,6 +35,8 @@ LOSS_LABEL = "Loss (nats per token)"
 
 #: Most points drawn per curve; long curves are thinned evenly so the SVG stays small.
 MAX_POINTS_PER_CURVE = 250
+#: Scatters with more points than this are drawn as an embedded bitmap inside the SVG.
+RASTER_ABOVE = 400
 #: Prefix of the SVG group ids of scatters that carry hover texts.
 _TIP_PREFIX = "tips-"
 
@@ -246,7 +249,7 @@ def loss_curves_figure(curves: Sequence[Curve], *, title: str, x_variable: str =
     Fitted runs have a solid law line; held-out runs a dashed prediction, with its
     band, over their hollow (held-out truth) markers.
     """
-    fig = _new_figure(7.5, 4.8)
+    fig = _new_figure(9.0, 4.8)
     ax = _styled_axes(fig, 1, 1, 1)
     colors = _colors(len(curves))
     for curve, color in zip(curves, colors):
@@ -260,6 +263,7 @@ def loss_curves_figure(curves: Sequence[Curve], *, title: str, x_variable: str =
             marker="o",
             linewidths=0,
             zorder=2,
+            rasterized=sum(len(c.observed.x) for c in curves) > RASTER_ABOVE,
         )
         if curve.law is not None:
             _draw_line(ax, Line(curve.law.x, curve.law.y, curve.name, curve.law.lo, curve.law.hi, curve.law.predicted), color)
@@ -280,7 +284,39 @@ def loss_curves_figure(curves: Sequence[Curve], *, title: str, x_variable: str =
         matplotlib.lines.Line2D([], [], color="grey", linestyle="--", label="law's prediction (held-out run)"),
         matplotlib.lines.Line2D([], [], color="grey", marker="o", linestyle="", markersize=3, label="logged loss"),
     ]
-    ax.legend(handles=handles + style, fontsize=7.5, ncols=2 if len(curves) > 5 else 1, frameon=False, loc="upper right")
+    ax.legend(handles=handles + style, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def loss_curve_panels_figure(curves: Sequence[Curve], *, title: str, x_variable: str = "step") -> Figure:
+    """One small panel per run, each on its own loss scale, so close curves can be told apart."""
+    columns = min(3, max(len(curves), 1))
+    rows = max(1, -(-len(curves) // columns))
+    fig = _new_figure(3.3 * columns + 0.4, 2.5 * rows + 0.6)
+    for i, curve in enumerate(curves):
+        ax = _styled_axes(fig, rows, columns, i + 1)
+        observed = _thin(curve.observed)
+        ax.scatter(observed.x, observed.y, s=6, color="black", alpha=0.5, linewidths=0, label="logged loss", zorder=2, rasterized=len(observed.x) > RASTER_ABOVE // 4)
+        if curve.law is not None:
+            color = "tab:orange" if curve.law.predicted else "tab:blue"
+            label = "prediction" if curve.law.predicted else "fit"
+            _draw_line(ax, Line(curve.law.x, curve.law.y, label, curve.law.lo, curve.law.hi, curve.law.predicted), color)
+        ys = np.asarray(curve.observed.y, dtype=float)
+        ys = ys[np.isfinite(ys)]
+        if ys.size:
+            low, high = np.quantile(ys, [0.0, 0.95])
+            pad = 0.06 * (high - low or 1.0)
+            ax.set_ylim(low - pad, high + pad)
+        ax.set_title(f"{curve.name} ({'held out' if curve.observed.heldout else 'fitted'})", fontsize=9)
+        ax.tick_params(labelsize=7.5)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        if i % columns == 0:
+            ax.set_ylabel("Loss (nats/token)", fontsize=8.5)
+        if i >= (rows - 1) * columns:
+            ax.set_xlabel(axis_label(x_variable), fontsize=8.5)
+        if i == 0:
+            ax.legend(fontsize=7, frameon=False)
+    fig.suptitle(f"{title} (blue: fit, orange dashed: prediction)")
     return fig
 
 
@@ -312,8 +348,9 @@ def residuals_figure(
         if not subset.any():
             continue
         color = "tab:blue" if style == "o" else "tab:orange"
-        parity.scatter(predicted[subset], observed[subset], s=14, marker=style, color=color, label=label, alpha=0.75)
-        spread.scatter(along[subset], relative[subset], s=14, marker=style, color=color, label=label, alpha=0.75)
+        dense = int(finite.sum()) > RASTER_ABOVE
+        parity.scatter(predicted[subset], observed[subset], s=14, marker=style, color=color, label=label, alpha=0.75, rasterized=dense)
+        spread.scatter(along[subset], relative[subset], s=14, marker=style, color=color, label=label, alpha=0.75, rasterized=dense)
     if finite.any():
         low = float(min(predicted[finite].min(), observed[finite].min()))
         high = float(max(predicted[finite].max(), observed[finite].max()))
@@ -374,13 +411,25 @@ def schedules_figure(schedules: Mapping[str, tuple[np.ndarray, np.ndarray]], *, 
     ax = _styled_axes(fig, 1, 1, 1)
     colors = _colors(len(schedules))
     for (name, (step, lr)), color in zip(schedules.items(), colors):
-        ax.plot(step, lr, color=color, linewidth=1.6, label=name)
+        keep = _schedule_points(np.asarray(lr, dtype=float))
+        ax.plot(np.asarray(step)[keep], np.asarray(lr)[keep], color=color, linewidth=1.6, label=name)
     ax.set_xlabel(axis_label("step"))
     ax.set_ylabel(axis_label("lr"))
     ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     ax.set_title(title)
     _legend(ax, columns=2 if len(schedules) > 5 else 1)
     return fig
+
+
+def _schedule_points(lr: np.ndarray, limit: int = 1500) -> np.ndarray:
+    """Indices that draw a schedule faithfully: evenly spaced ones plus both sides of every jump."""
+    n = lr.size
+    if n <= limit:
+        return np.arange(n)
+    steps = np.abs(np.diff(lr))
+    jumps = np.flatnonzero(steps > 1e-3 * (np.nanmax(lr) - np.nanmin(lr) or 1.0) * 50)
+    keep = np.concatenate([np.linspace(0, n - 1, limit).round().astype(int), jumps, jumps + 1])
+    return np.unique(keep)
 
 
 def _legend(ax: matplotlib.axes.Axes, *, columns: int = 1) -> None:
@@ -418,7 +467,7 @@ def figure_svg(fig: Figure, *, salt: str = "scalelaw", standalone: bool = False)
     """
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+        fig.savefig(buffer, format="svg", dpi=150, metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     svg = _add_tips(buffer.getvalue(), fig.__dict__.get("scalelaw_tips", {}), salt)
     if standalone:
         return svg
