@@ -125,3 +125,24 @@ def test_sized_jacobian_matches_finite_differences() -> None:
         down[0, j] -= h
         fd = (law.predict(up, design) - law.predict(down, design)) / (2 * h)
         np.testing.assert_allclose(grad[0, :, j], fd[0], rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("spec", [SMALL[0], SMALL[2], SMALL[3]])
+def test_whole_curve_evaluation_matches_the_naive_sum(spec: str) -> None:
+    from scalelaw.laws._curves_dense import DenseDropSum
+
+    curve = curve_from_schedule(parse_schedule(spec.replace("total=600", "total=3000")))
+    naive = loss_drop_naive(curve.lr, np.arange(1, curve.lr.size), 2.0, 0.6, 0.6)
+    dense = DenseDropSum.build(curve.lr).evaluate(2.0, 0.6, 0.6)
+    assert np.abs(dense - naive).max() < 1e-3 * np.abs(naive).max()
+
+
+def test_every_step_prediction_of_a_long_curve_matches_the_per_step_sums() -> None:
+    law = get("multi-power")
+    spec = "cosine:peak=3e-4,warmup=2160,total=30000,final=3e-5"
+    whole = law.predict(np.array([PAPER["25m"]]), law.design_at(schedule=spec, steps="all"))[0]
+    sampled = np.array([1, 500, 2160, 2161, 9999, 25000, 30000])
+    some = law.predict(np.array([PAPER["25m"]]), law.design_at(schedule=spec, steps=sampled))[0]
+    assert whole.shape == (30000,)
+    np.testing.assert_allclose(whole[sampled - 1], some, atol=2e-5)
+    assert law.jacobian(np.array([PAPER["25m"]]), law.design_at(schedule=spec, steps="all")) is None

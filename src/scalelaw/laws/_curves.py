@@ -43,10 +43,26 @@ class Curve:
         return np.concatenate([[0.0], np.cumsum(self.lr[1:])])
 
 
-def curve_from_schedule(schedule: Schedule, *, steps: np.ndarray | None = None, params: float = math.nan) -> Curve:
-    """A prediction curve: the schedule's lr at 0..T and output steps (default every step)."""
+#: Default number of points of a predicted curve (every step of shorter schedules).
+DEFAULT_POINTS = 1000
+
+
+def default_steps(total: int, points: int = DEFAULT_POINTS) -> np.ndarray:
+    """Evenly spaced steps 1..total, at most ``points`` of them, always including the last."""
+    return np.unique(np.round(np.linspace(1, total, min(total, points))).astype(np.int64))
+
+
+def curve_from_schedule(schedule: Schedule, *, steps: np.ndarray | str | None = None,
+                        params: float = math.nan) -> Curve:
+    """A prediction curve: the schedule's lr at 0..T and output ``steps`` (``None``: up to
+    :data:`DEFAULT_POINTS` evenly spaced steps; ``"all"``: every step 1..T)."""
     total = schedule.total_steps
-    wanted = np.arange(1, total + 1) if steps is None else np.asarray(steps, dtype=np.int64)
+    if isinstance(steps, str):
+        if steps != "all":
+            raise InputError(f"steps must be an array of steps or 'all', got {steps!r}")
+        wanted = np.arange(1, total + 1)
+    else:
+        wanted = default_steps(total) if steps is None else np.asarray(steps, dtype=np.int64)
     if wanted.size == 0 or wanted.min() < 1:
         raise InputError("prediction steps must be >= 1 (step s is the loss after s updates)")
     last = max(total, int(wanted.max()))
@@ -327,7 +343,7 @@ class CurveLaw(Law):
     def design(self, runs: RunSet) -> Design:
         return self._design_of(curves_from_runs(runs, purpose=f"the {self.name} law"))
 
-    def design_at(self, *, schedule: Schedule | str, steps: np.ndarray | None = None,
+    def design_at(self, *, schedule: Schedule | str, steps: np.ndarray | str | None = None,
                   params: float | None = None, **_: object) -> Design:
         """A design to predict the curve of ``schedule`` (a Schedule or a spec) at ``steps``."""
         if isinstance(schedule, str):

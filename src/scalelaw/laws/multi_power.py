@@ -14,12 +14,16 @@ from typing import Any
 
 import numpy as np
 
+from scalelaw.errors import InputError
 from scalelaw.laws import register
 from scalelaw.laws._curves import Curve, CurveLaw, DropSum
+from scalelaw.laws._curves_dense import DenseDropSum
 from scalelaw.laws.base import Design, Param
 
 #: Model size at which ``multi-power-sized`` reports its size-dependent parameters.
 REFERENCE_PARAMS = 1e8
+#: Curves asked for at every one of more steps than this use the O(T) whole-curve evaluation.
+DENSE_FROM = 20_000
 
 
 @register
@@ -48,18 +52,48 @@ class MultiPower(CurveLaw):
             Param("gamma", "lr exponent in the loss-drop saturation", 0.0, 1.5, (0.6,)),
         )
 
-    def prepare(self, curve: Curve) -> DropSum:
+    def prepare(self, curve: Curve) -> DropSum | DenseDropSum:
+        """The loss-drop sums' geometry: per output step, or for every step of a long curve."""
+        every_step = curve.steps.size == curve.lr.size - 1 and np.array_equal(curve.steps, np.arange(1, curve.lr.size))
+        if every_step and curve.steps.size > DENSE_FROM:
+            return DenseDropSum.build(curve.lr)
         return DropSum.build(curve.lr, curve.steps, blocks_per_level=self.blocks_per_level)
 
-    def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
         theta = np.atleast_2d(theta)
-        return curve_jacobian(theta, design)
+        if not _has_dense(design):
+            return self.jacobian(theta, design)[0]
+        drop = np.concatenate([_drop_values(s, theta) for s in design.inputs["prepared"]], axis=1)
+        l0, a, alpha, b = np.moveaxis(self.effective(theta, design), -1, 0)
+        return l0 + a * np.exp(-alpha * np.log(design.inputs["area"])[None, :]) - b * drop
+
+    def effective(self, theta: np.ndarray, design: Design) -> np.ndarray:
+        """Per-point values (B, n, 4) of L0, A, α and B (the same everywhere for one size)."""
+        return np.broadcast_to(theta[:, None, :4], (theta.shape[0], design.n, 4))
+
+    def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray] | None:
+        if _has_dense(design):
+            return None
+        return curve_jacobian(np.atleast_2d(theta), design)
 
     def loss_drop_bound(self, theta: np.ndarray, design: Design) -> np.ndarray:
         """A rigorous bound (B, n) on the loss error of the fast loss-drop evaluation."""
         theta = np.atleast_2d(theta)
+        if _has_dense(design):
+            raise ValueError("the error bound is computed per output step; give explicit steps, not every step")
         parts = [s.evaluate(theta[:, 4], theta[:, 5], theta[:, 6], bound=True)["bound"] for s in design.inputs["prepared"]]
         return theta[:, 3:4] * np.concatenate(parts, axis=1)
+
+
+def _has_dense(design: Design) -> bool:
+    return any(isinstance(s, DenseDropSum) for s in design.inputs["prepared"])
+
+
+def _drop_values(sums: DropSum | DenseDropSum, theta: np.ndarray) -> np.ndarray:
+    """Loss-drop sums (B, n) of one curve for parameter rows (L0, A, α, B, C, β, γ, ...)."""
+    if isinstance(sums, DropSum):
+        return sums.evaluate(theta[:, 4], theta[:, 5], theta[:, 6])["value"]
+    return np.stack([sums.evaluate(row[4], row[5], row[6]) for row in theta])
 
 
 def curve_jacobian(theta: np.ndarray, design: Design, effective: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -118,12 +152,20 @@ class MultiPowerSized(MultiPower):
         runs.require(["params"], purpose=f"the {self.name} law")
         return super().design(runs)
 
-    def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
-        theta = np.atleast_2d(theta)
+    def effective(self, theta: np.ndarray, design: Design) -> np.ndarray:
+        return theta[:, None, :4] * np.exp(theta[:, None, 7:11] * self._log_ratio(design))
+
+    def _log_ratio(self, design: Design) -> np.ndarray:
         sizes = design.inputs["params"]
         if not np.all(np.isfinite(sizes) & (sizes > 0)):
-            raise ValueError(f"law {self.name} needs a positive model size (params) for every point")
-        log_ratio = np.log(sizes / REFERENCE_PARAMS)[None, :, None]
+            raise InputError(f"law {self.name} needs a positive model size (params) for every point")
+        return np.log(sizes / REFERENCE_PARAMS)[None, :, None]
+
+    def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray] | None:
+        theta = np.atleast_2d(theta)
+        if _has_dense(design):
+            return None
+        log_ratio = self._log_ratio(design)
         factor = np.exp(theta[:, None, 7:11] * log_ratio)
         effective = theta[:, None, :4] * factor
         loss, grad = curve_jacobian(theta, design, effective)
