@@ -7,31 +7,8 @@ from pathlib import Path
 
 import typer
 
+from scalelaw.cli._data_options import BYTES_PER_TOKEN_OPTION, FORMAT_OPTION, LOSS_UNIT_OPTION, MAP_OPTION, load_inputs
 from scalelaw.errors import InputError
-
-
-def _read_data(sources: list[str], columns: list[str], where: str | None) -> object:
-    """Runs from files/folders, or a bundled dataset given by name."""
-    import scalelaw.datasets as datasets
-    from scalelaw.data.readers import read_runs
-    from scalelaw.data.runs import RunSet
-
-    mapping = {}
-    for item in columns:
-        canonical, sep, source = item.partition("=")
-        if not sep or not canonical or not source:
-            raise InputError(f"--map expects CANONICAL=COLUMN, got {item!r}")
-        mapping[canonical.strip()] = source.strip()
-    files = [s for s in sources if Path(s).exists()]
-    named = [s for s in sources if not Path(s).exists()]
-    unknown = [s for s in named if s not in datasets.names()]
-    if unknown:
-        raise InputError(f"no such file, folder or bundled dataset ({', '.join(datasets.names())})", file=unknown[0])
-    parts = [datasets.load(name) for name in named]
-    if files:
-        parts.append(read_runs(files, columns=mapping or None))
-    runs = RunSet.concat(parts)
-    return runs.where(where) if where else runs
 
 
 def register(app: typer.Typer) -> None:
@@ -40,12 +17,15 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
         fit_path: Path = typer.Argument(..., help="A fit saved as JSON (e.g. by `scalelaw fit --save`)."),
-        data: list[str] = typer.Argument(None, help="Held-out runs to evaluate the fit on: files, folders or a bundled dataset name."),
+        data: list[str] = typer.Argument(None, help="Held-out runs to evaluate the fit on: files, folders, a run store or dataset:NAME."),
         output: Path = typer.Option(Path("report.html"), "--output", "-o", help="Where to write the HTML report."),
-        fit_data: list[str] = typer.Option([], "--fit-data", help="The runs the fit was fitted on (files or a bundled dataset name), to plot them. Repeatable."),
-        where: str | None = typer.Option(None, "--where", help="Pandas query selecting the held-out runs, e.g. \"run.str.contains('cosine')\"."),
-        fit_where: str | None = typer.Option(None, "--fit-where", help="Pandas query selecting the fitted runs out of --fit-data."),
-        columns: list[str] = typer.Option([], "--map", help="Map a canonical column to a column of the files: CANONICAL=COLUMN. Repeatable."),
+        fit_data: list[str] = typer.Option([], "--fit-data", help="The runs the fit was fitted on (same kinds of input as DATA), to plot them. Repeatable."),
+        where: str | None = typer.Option(None, "--where", help="Keep only held-out rows matching a pandas query, e.g. \"params > 1e9\"."),
+        fit_where: str | None = typer.Option(None, "--fit-where", help="Keep only --fit-data rows matching a pandas query."),
+        maps: list[str] = MAP_OPTION,
+        loss_unit: str = LOSS_UNIT_OPTION,
+        bytes_per_token: float | None = BYTES_PER_TOKEN_OPTION,
+        input_format: str | None = FORMAT_OPTION,
         title: str = typer.Option("scalelaw report", "--title", help="Title of the report."),
         as_json: bool = typer.Option(False, "--json", help="Print where the report went and what it holds, as JSON."),
     ) -> None:
@@ -54,18 +34,19 @@ def register(app: typer.Typer) -> None:
         from scalelaw.fit import load_fit
         from scalelaw.report import write_report
 
-        if not fit_path.exists():
+        if not fit_path.is_file():
             raise InputError("no such fit file", file=str(fit_path))
         fit = load_fit(fit_path)
-        runs = _read_data(fit_data, columns, fit_where) if fit_data else None
-        heldout = _read_data(data, columns, where) if data else None
-        command = _reconstruct(fit_path, data, output, fit_data, where, fit_where, columns, title)
+        options = dict(maps=maps, loss_unit=loss_unit, bytes_per_token=bytes_per_token, format=input_format)
+        runs = load_inputs(fit_data, where=fit_where, **options) if fit_data else None
+        heldout = load_inputs(data, where=where, **options) if data else None
+        command = _command_line(fit_path, data or [], output, fit_data, where, fit_where, maps, loss_unit, bytes_per_token, input_format, title)
         path = write_report(fit, runs=runs, path=output, heldout=heldout, command=command, title=title)
         text = path.read_text(encoding="utf-8")
         summary = {
             "path": str(path),
             "bytes": len(text.encode("utf-8")),
-            "figures": text.count("<figure"),
+            "figures": text.count('<figure id="'),
             "fitted_runs": len(runs) if runs is not None else 0,
             "heldout_runs": len(heldout) if heldout is not None else 0,
         }
@@ -75,16 +56,33 @@ def register(app: typer.Typer) -> None:
             console.print(f"wrote {path} ({summary['figures']} figures, {summary['bytes'] / 1e6:.1f} MB)")
 
 
-def _reconstruct(fit_path: Path, data: list[str] | None, output: Path, fit_data: list[str], where: str | None, fit_where: str | None, columns: list[str], title: str) -> str:
+def _command_line(
+    fit_path: Path,
+    data: list[str],
+    output: Path,
+    fit_data: list[str],
+    where: str | None,
+    fit_where: str | None,
+    maps: list[str],
+    loss_unit: str,
+    bytes_per_token: float | None,
+    input_format: str | None,
+    title: str,
+) -> str:
     """The command line that reproduces this report, quoted for a POSIX shell."""
-    parts = ["scalelaw", "report", str(fit_path), *(data or []), "-o", str(output)]
-    for item in fit_data:
-        parts += ["--fit-data", item]
-    for flag, value in (("--where", where), ("--fit-where", fit_where)):
-        if value:
+    parts = ["scalelaw", "report", str(fit_path), *data, "-o", str(output)]
+    for flag, values in (("--fit-data", fit_data), ("--map", maps)):
+        for value in values:
             parts += [flag, value]
-    for item in columns:
-        parts += ["--map", item]
-    if title != "scalelaw report":
-        parts += ["--title", title]
+    optional = (
+        ("--where", where),
+        ("--fit-where", fit_where),
+        ("--loss-unit", None if loss_unit == "nats" else loss_unit),
+        ("--bytes-per-token", bytes_per_token),
+        ("--format", input_format),
+        ("--title", None if title == "scalelaw report" else title),
+    )
+    for flag, value in optional:
+        if value is not None:
+            parts += [flag, str(value)]
     return " ".join(shlex.quote(p) for p in parts)

@@ -88,18 +88,59 @@ def _warnings(fit: Any) -> list[str]:
     return [str(w) for w in getattr(diagnostics, "warnings", ()) or ()]
 
 
+#: Plain-words names of the engine's diagnostics (others are shown by their field name).
+DIAGNOSTIC_LABELS: dict[str, str] = {
+    "converged": "the optimiser converged",
+    "iterations": "optimiser iterations",
+    "starts": "starting points tried",
+    "starts_in_best_basin": "starts that reached the best fit",
+    "objective": "objective at the optimum",
+    "n_points": "points fitted",
+    "n_runs": "runs fitted",
+    "n_free": "free parameters",
+    "on_bound": "parameters stuck on a bound",
+    "condition_number": "condition number (large: parameters trade off against each other)",
+    "most_correlated": "most correlated pair of parameters",
+    "correlation": "their correlation",
+    "residual_rmse": "residual RMSE",
+    "residual_mean": "mean residual",
+    "residual_max_abs": "largest residual",
+    "runs_test_z": "runs test z (|z| > 3: residuals have structure the law misses)",
+    "scale_correlation": "residual trend with scale (Spearman rho, p)",
+    "bootstrap_converged": "share of bootstrap replicates that converged",
+}
+
+
+def _diagnostic_text(value: object) -> object:
+    """A diagnostic as a table cell: numbers stay numbers, lists and maps become text."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)) or value is None:
+        return value
+    if isinstance(value, Mapping):
+        items = [f"{k}: {_diagnostic_cell(v)}" for k, v in value.items()]
+        return "; ".join(items) or "none"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_diagnostic_cell(v) for v in value) or "none"
+    return str(value)
+
+
+def _diagnostic_cell(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(_diagnostic_cell(v) for v in value) + ")"
+    return html.format_number(value) if isinstance(value, (int, float)) else str(value)
+
+
 def _diagnostic_rows(fit: Any) -> list[dict[str, object]]:
     diagnostics = getattr(fit, "diagnostics", None)
     if diagnostics is None:
         return []
-    fields = diagnostics.__dict__ if hasattr(diagnostics, "__dict__") else {}
-    rows = []
-    for name, value in fields.items():
-        if name.startswith("_") or name == "warnings":
-            continue
-        if isinstance(value, (bool, str)) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            rows.append({"diagnostic": name.replace("_", " "), "value": value if not isinstance(value, bool) else ("yes" if value else "no")})
-    return rows
+    fields = diagnostics.to_dict() if hasattr(diagnostics, "to_dict") else dict(vars(diagnostics))
+    return [
+        {"diagnostic": DIAGNOSTIC_LABELS.get(name, name.replace("_", " ")), "value": _diagnostic_text(value)}
+        for name, value in fields.items()
+        if not name.startswith("_") and name != "warnings"
+    ]
 
 
 # -- predictions -------------------------------------------------------------------
