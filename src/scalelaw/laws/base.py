@@ -8,6 +8,7 @@ multi-start and bootstrap cheap. A law knows nothing about optimizers.
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -114,6 +115,21 @@ class Law(ABC):
     def derived(self, values: Mapping[str, float]) -> dict[str, float]:
         """Quantities that follow from the parameters (e.g. compute-optimal exponents)."""
         return {}
+
+    def starts(self) -> np.ndarray:
+        """Starting points for the multi-start fit, (S, p) in natural units.
+
+        The default is the Cartesian product of every parameter's ``grid``; a law with
+        a better idea (e.g. a data-driven start) overrides this.
+        """
+        return np.array(list(itertools.product(*(p.grid for p in self.params))), dtype=float)
+
+    def optimal_allocation(self, values: Mapping[str, float], flops: np.ndarray) -> dict[str, np.ndarray] | None:
+        """Compute-optimal ``params``, ``tokens``, ``tokens_per_param`` and ``loss`` at ``flops``.
+
+        None for laws that do not define a compute-optimal allocation.
+        """
+        return None
 
     def scale(self, design: Design) -> dict[str, np.ndarray]:
         """The positive inputs that measure scale (N, D, C, steps), for extrapolation checks."""

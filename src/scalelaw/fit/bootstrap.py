@@ -1,0 +1,73 @@
+"""Seeded bootstrap over runs: each replicate is a weight vector, all fitted as batches.
+
+Resampling draws runs (not points) with replacement, so a run with many logged points
+stays one unit; a point's weight is the number of times its run was drawn. Replicates
+are warm-started from the best fit and fitted in chunks on a small thread pool (numpy
+releases the GIL), with an optional rich progress bar.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from scalelaw.fit.optimize import BatchResult, Tolerances, minimise
+from scalelaw.fit.problem import Problem
+
+BOOTSTRAP_TOL = Tolerances(ftol=1e-10, xtol=1e-9, max_iter=200)
+CHUNK = 100
+WORKERS = 2
+
+
+def run_weights(run_ids: np.ndarray, replicates: int, rng: np.random.Generator) -> np.ndarray:
+    """(replicates, n) point weights: each point gets the multiplicity of its run in a resample."""
+    runs, index = np.unique(run_ids, return_inverse=True)
+    draws = rng.integers(0, runs.size, size=(replicates, runs.size))
+    counts = np.zeros((replicates, runs.size))
+    np.add.at(counts, (np.repeat(np.arange(replicates), runs.size), draws.ravel()), 1.0)
+    return counts[:, index]
+
+
+def bootstrap(
+    problem: Problem,
+    u_best: np.ndarray,
+    replicates: int,
+    *,
+    seed: int,
+    progress: bool,
+) -> BatchResult:
+    """Fit ``replicates`` run-resampled replicates warm-started at ``u_best``."""
+    weights = run_weights(problem.design.run, replicates, np.random.default_rng(seed))
+    chunks = [slice(i, min(i + CHUNK, replicates)) for i in range(0, replicates, CHUNK)]
+
+    def fit_chunk(part: slice) -> BatchResult:
+        start = np.repeat(u_best[None, :], part.stop - part.start, axis=0)
+        return minimise(problem, start, weights[part], BOOTSTRAP_TOL)
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        if progress:
+            results = _with_progress(pool, fit_chunk, chunks, replicates)
+        else:
+            results = list(pool.map(fit_chunk, chunks))
+    return BatchResult(
+        u=np.concatenate([r.u for r in results]),
+        f=np.concatenate([r.f for r in results]),
+        converged=np.concatenate([r.converged for r in results]),
+        iterations=np.concatenate([r.iterations for r in results]),
+    )
+
+
+def _with_progress(pool: ThreadPoolExecutor, fit_chunk, chunks: list[slice], total: int) -> list[BatchResult]:  # noqa: ANN001
+    """Run the chunks in order while a rich progress bar on stderr counts replicates."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    futures = [pool.submit(fit_chunk, part) for part in chunks]
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("bootstrap", total=total)
+        results = []
+        for part, future in zip(chunks, futures):
+            results.append(future.result())
+            bar.advance(task, part.stop - part.start)
+    return results

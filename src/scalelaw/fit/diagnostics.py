@@ -1,0 +1,112 @@
+"""Checks run on every fit: convergence, bounds, degeneracy, residual structure, data size.
+
+Each failed check adds a sentence to ``Diagnostics.warnings``; ``strict`` fits turn
+them into an :class:`~scalelaw.errors.UntrustedFitError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from scalelaw.fit.problem import Problem
+
+#: A pair of parameters is called degenerate above this absolute correlation.
+DEGENERATE_CORRELATION = 0.9999
+#: Residuals are called structured below this p-value (runs test or rank correlation).
+STRUCTURE_P_VALUE = 1e-3
+#: Fewer points than this many per free parameter draws a warning.
+POINTS_PER_PARAMETER = 2
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """What the engine found out about one fit; ``warnings`` lists everything suspicious."""
+
+    converged: bool
+    iterations: int
+    starts: int
+    starts_in_best_basin: int
+    objective: float
+    n_points: int
+    n_runs: int
+    n_free: int
+    on_bound: list[str]
+    condition_number: float
+    most_correlated: list[str]
+    correlation: float
+    residual_rmse: float
+    residual_mean: float
+    residual_max_abs: float
+    runs_test_z: float
+    scale_correlation: dict[str, float]
+    bootstrap_converged: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Diagnostics:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+def on_bound(problem: Problem, u: np.ndarray) -> list[str]:
+    """Free parameters within a relative 1e-6 of a bound (in optimiser space)."""
+    lower, upper = problem.bounds
+    span = upper - lower
+    near = (u - lower <= 1e-6 * span) | (upper - u <= 1e-6 * span)
+    return [problem.names[i] for i, hit in zip(problem.free, near) if hit]
+
+
+def degeneracy(problem: Problem, u: np.ndarray) -> tuple[float, list[str], float]:
+    """Condition number of the scaled Gauss–Newton Hessian and the most correlated parameter pair."""
+    _, jac = problem.residuals_jacobian(u[None, :])
+    hess = jac[0].T @ jac[0]
+    scale = np.sqrt(np.maximum(np.diag(hess), 1e-300))
+    scaled = hess / np.outer(scale, scale)
+    eig = np.linalg.eigvalsh(scaled)
+    condition = float(eig[-1] / eig[0]) if eig[0] > 0 else float("inf")
+    if len(scale) < 2:
+        return condition, [], 0.0
+    try:
+        cov = np.linalg.inv(scaled)
+    except np.linalg.LinAlgError:
+        return condition, [], 1.0
+    sd = np.sqrt(np.abs(np.diag(cov)))
+    corr = cov / np.outer(sd, sd)
+    np.fill_diagonal(corr, 0.0)
+    i, j = np.unravel_index(np.argmax(np.abs(corr)), corr.shape)
+    names = [problem.names[problem.free[i]], problem.names[problem.free[j]]]
+    return condition, names, float(corr[i, j])
+
+
+def runs_test(residuals: np.ndarray, order_by: np.ndarray) -> float:
+    """Wald–Wolfowitz z-score of the residual signs sorted by ``order_by`` (0 when undefined)."""
+    signs = np.sign(residuals[np.argsort(order_by, kind="stable")])
+    signs = signs[signs != 0]
+    pos, neg = int(np.sum(signs > 0)), int(np.sum(signs < 0))
+    n = pos + neg
+    if pos == 0 or neg == 0 or n < 3:
+        return 0.0
+    runs = 1 + int(np.sum(signs[1:] != signs[:-1]))
+    mean = 2.0 * pos * neg / n + 1.0
+    var = (mean - 1.0) * (mean - 2.0) / (n - 1.0)
+    return float((runs - mean) / np.sqrt(var)) if var > 0 else 0.0
+
+
+def scale_correlations(residuals: np.ndarray, scales: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+    """Spearman correlation (and p-value) of the residuals with each scale variable."""
+    out: dict[str, tuple[float, float]] = {}
+    for name, values in scales.items():
+        values = np.asarray(values, dtype=float)
+        if values.shape != residuals.shape or np.ptp(values) == 0 or np.ptp(residuals) == 0:
+            continue
+        rho, p = stats.spearmanr(values, residuals)
+        out[name] = (float(rho), float(p))
+    return out

@@ -1,0 +1,221 @@
+"""``fit_law``: the one entry point that fits any law to runs and assembles a FitResult.
+
+Steps: build the law's design, search all starts (multi-start), bootstrap over runs if
+asked, compute intervals for parameters and derived quantities, run the diagnostics,
+and refuse (``strict``) or warn about anything suspicious.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from scalelaw import laws
+from scalelaw.data.runs import RunSet
+from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
+from scalelaw.fit import diagnostics as checks
+from scalelaw.fit.bootstrap import bootstrap as run_bootstrap
+from scalelaw.fit.multistart import search
+from scalelaw.fit.objective import Objective, ObjectiveName
+from scalelaw.fit.optimize import objective_value
+from scalelaw.fit.problem import Problem, check_fixed
+from scalelaw.fit.result import FitResult
+from scalelaw.laws.base import Law
+
+Reduction = Literal["sum", "mean"]
+
+
+def fit_law(
+    runs: RunSet | pd.DataFrame,
+    law: str | Law = "chinchilla",
+    *,
+    objective: ObjectiveName = "huber",
+    delta: float = 1e-3,
+    asymmetry: float = 2.0,
+    reduction: Reduction = "sum",
+    fix: Mapping[str, float] | None = None,
+    bootstrap: int = 0,
+    seed: int = 0,
+    strict: bool = False,
+    progress: bool | None = None,
+    ci_level: float = 0.95,
+    extrapolation_warning_decades: float = 2.0,
+    law_options: Mapping[str, Any] | None = None,
+) -> FitResult:
+    """Fit ``law`` (a name or a Law) to ``runs`` and return a :class:`FitResult`.
+
+    The objective is applied to log-loss residuals; ``reduction`` only changes the
+    reported objective value, never the optimum or the stopping rule. ``bootstrap``
+    replicates resample runs; ``ci_level`` sets every interval's coverage.
+    """
+    if isinstance(runs, pd.DataFrame):
+        runs = RunSet(runs)
+    if reduction not in ("sum", "mean"):
+        raise InputError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+    if not 0 < ci_level < 1:
+        raise InputError(f"ci_level must be between 0 and 1, got {ci_level!r}")
+    if bootstrap < 0:
+        raise InputError(f"bootstrap must be 0 or a positive number of replicates, got {bootstrap!r}")
+    law = laws.get(law, **dict(law_options or {})) if isinstance(law, str) else law
+    design = law.design(runs)
+    problem = Problem(law, design, Objective(objective, delta, asymmetry), check_fixed(law, fix))
+    n_free = problem.free.size
+    if design.n <= n_free:
+        raise InputError(
+            f"law {law.name} has {n_free} free parameters but the data gives only {design.n} points; "
+            "add runs or fix parameters with --fix"
+        )
+    weights = np.ones(design.n)
+    found = search(problem, weights)
+    if not np.isfinite(found.f):
+        raise InputError(f"law {law.name} cannot describe this data: every start gives a non-positive loss")
+    theta = problem.theta(found.u)[0]
+    params = dict(zip(law.param_names, map(float, theta)))
+
+    boot = None
+    converged_fraction = None
+    if bootstrap:
+        show = progress if progress is not None else _stderr_is_terminal()
+        result = run_bootstrap(problem, found.u, bootstrap, seed=seed, progress=show)
+        boot = problem.theta(result.u)
+        boot[~np.isfinite(result.f)] = np.nan
+        converged_fraction = float(np.mean(result.converged))
+    ci, derived_ci = _intervals(law, boot, ci_level)
+
+    residuals = problem.residuals(found.u)[0]
+    scales = law.scale(design)
+    fitted_range = {k: (float(np.min(v)), float(np.max(v))) for k, v in scales.items()}
+    total = 1.0 if reduction == "mean" else float(weights.sum())
+    diag = _diagnose(problem, found, residuals, scales, converged_fraction, total)
+    options = {
+        "objective": objective,
+        "delta": delta,
+        "asymmetry": asymmetry,
+        "reduction": reduction,
+        "fix": dict(problem.fixed),
+        "bootstrap": bootstrap,
+        "seed": seed,
+        "strict": strict,
+        "ci_level": ci_level,
+        "extrapolation_warning_decades": extrapolation_warning_decades,
+    }
+    if diag.warnings:
+        if strict:
+            raise UntrustedFitError(f"law {law.name}: " + "; ".join(diag.warnings))
+        for message in diag.warnings:
+            warn(f"law {law.name}: {message}", FitWarning)
+    return FitResult(
+        law=law,
+        params=params,
+        ci=ci,
+        derived=law.derived(params),
+        derived_ci=derived_ci,
+        diagnostics=diag,
+        options=options,
+        data_hash=runs.data_hash(),
+        bootstrap_params=boot,
+        fitted_range=fitted_range,
+        residuals=residuals,
+    )
+
+
+def _intervals(
+    law: Law, boot: np.ndarray | None, level: float
+) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
+    """Percentile intervals of every parameter and derived quantity over the replicates."""
+    if boot is None:
+        return {}, {}
+    q = ((1 - level) / 2, (1 + level) / 2)
+    rows = boot[np.all(np.isfinite(boot), axis=1)]
+    if rows.shape[0] == 0:
+        return {}, {}
+    ci = {name: _pair(rows[:, i], q) for i, name in enumerate(law.param_names)}
+    derived_rows = [law.derived(dict(zip(law.param_names, row))) for row in rows]
+    derived_ci = {
+        key: _pair(np.array([d.get(key, np.nan) for d in derived_rows], dtype=float), q)
+        for key in (derived_rows[0] if derived_rows else {})
+    }
+    return ci, derived_ci
+
+
+def _pair(values: np.ndarray, q: tuple[float, float]) -> tuple[float, float]:
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return (float("nan"), float("nan"))
+    lo, hi = np.quantile(values, q)
+    return (float(lo), float(hi))
+
+
+def _diagnose(
+    problem: Problem,
+    found: Any,
+    residuals: np.ndarray,
+    scales: Mapping[str, np.ndarray],
+    converged_fraction: float | None,
+    total_weight: float,
+) -> checks.Diagnostics:
+    """Run every check and collect the warnings."""
+    design = problem.design
+    bound = checks.on_bound(problem, found.u)
+    condition, pair, correlation = checks.degeneracy(problem, found.u)
+    order_by = next(iter(scales.values()), np.arange(design.n))
+    z = checks.runs_test(residuals, np.asarray(order_by))
+    correlations = checks.scale_correlations(residuals, scales)
+    n_free = int(problem.free.size)
+    messages = []
+    if not found.converged:
+        messages.append("the optimiser did not converge")
+    if bound:
+        messages.append(f"parameters on a bound: {', '.join(bound)}")
+    if abs(correlation) > checks.DEGENERATE_CORRELATION or not np.isfinite(condition):
+        messages.append(
+            f"near-degenerate parameters: {' and '.join(pair)} trade off (correlation {correlation:.5f}, "
+            f"condition number {condition:.3g})"
+        )
+    if design.n < checks.POINTS_PER_PARAMETER * n_free:
+        messages.append(f"only {design.n} points for {n_free} free parameters")
+    p_runs = float(2 * (1 - _normal_cdf(abs(z))))
+    if p_runs < checks.STRUCTURE_P_VALUE:
+        messages.append(f"structured residuals: runs test z = {z:.2f} along {next(iter(scales), 'point order')}")
+    for name, (rho, p) in correlations.items():
+        if p < checks.STRUCTURE_P_VALUE and abs(rho) > 0.3:
+            messages.append(f"residuals correlate with {name} (Spearman {rho:.2f})")
+    if converged_fraction is not None and converged_fraction < 0.9:
+        messages.append(f"only {converged_fraction:.0%} of bootstrap replicates converged")
+    objective_now = objective_value(problem, residuals[None, :], np.full((1, design.n), 1.0 / design.n))[0]
+    return checks.Diagnostics(
+        converged=found.converged,
+        iterations=found.iterations,
+        starts=found.starts,
+        starts_in_best_basin=found.starts_in_best_basin,
+        objective=float(objective_now * total_weight),
+        n_points=design.n,
+        n_runs=int(np.unique(design.run).size),
+        n_free=n_free,
+        on_bound=bound,
+        condition_number=condition,
+        most_correlated=pair,
+        correlation=correlation,
+        residual_rmse=float(np.sqrt(np.mean(residuals**2))),
+        residual_mean=float(np.mean(residuals)),
+        residual_max_abs=float(np.max(np.abs(residuals))),
+        runs_test_z=z,
+        scale_correlation={k: v[0] for k, v in correlations.items()},
+        bootstrap_converged=converged_fraction,
+        warnings=messages,
+    )
+
+
+def _normal_cdf(x: float) -> float:
+    from math import erf, sqrt
+
+    return 0.5 * (1 + erf(x / sqrt(2)))
+
+
+def _stderr_is_terminal() -> bool:
+    import sys
+
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())

@@ -1,0 +1,104 @@
+"""A vectorised, box-constrained Levenberg–Marquardt for robust objectives (IRLS).
+
+All starts (or bootstrap replicates) are one batch: each row of ``u`` is its own
+problem with its own weights, damping and convergence state, and finished rows leave
+the batch. The objective is normalised by the total weight, and the stopping rule is
+relative (objective change and step size), so summing or averaging residuals cannot
+stop the search early.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scalelaw.fit.problem import Problem
+
+_LAMBDA_START = 1e-2
+_LAMBDA_MAX = 1e12
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """Stopping rule: relative objective decrease ``ftol``, step size ``xtol``, ``max_iter``."""
+
+    ftol: float = 1e-12
+    xtol: float = 1e-10
+    max_iter: int = 400
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """End points of a batch: ``u`` (B, q), normalised objective ``f`` (B,), flags."""
+
+    u: np.ndarray
+    f: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+
+
+def objective_value(problem: Problem, r: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Σ w·ρ(r) / Σ w per row (weights already normalised); +inf where it is not finite."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        value = (problem.objective.rho(r) * weights).sum(axis=1)
+    return np.where(np.isfinite(value), value, np.inf)
+
+
+def _normal_equations(problem: Problem, u: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient (B, q) and IRLS Gauss–Newton Hessian (B, q, q) of the objective at ``u``."""
+    r, jac = problem.residuals_jacobian(u)
+    jac_t = np.transpose(jac, (0, 2, 1))
+    grad = np.matmul(jac_t, (problem.objective.psi(r) * weights)[:, :, None])[:, :, 0]
+    hess = np.matmul(jac_t * (problem.objective.curvature(r) * weights)[:, None, :], jac)
+    return grad, hess
+
+
+def minimise(problem: Problem, u0: np.ndarray, weights: np.ndarray, tol: Tolerances) -> BatchResult:
+    """Run Levenberg–Marquardt from every row of ``u0`` with the matching row of ``weights``.
+
+    ``weights`` is (n,) shared by all rows, or (B, n). Each iteration evaluates only
+    residuals at the trial points, and the Jacobian only where a step was accepted.
+    """
+    lower, upper = problem.bounds
+    u_all = np.clip(np.atleast_2d(np.asarray(u0, dtype=float)), lower, upper)
+    b, q = u_all.shape
+    w_all = np.asarray(weights, dtype=float)
+    w_all = w_all / w_all.sum(axis=-1, keepdims=True)
+    shared = w_all.ndim == 1
+    f_all = objective_value(problem, problem.residuals(u_all), w_all if shared else w_all)
+    converged = np.zeros(b, dtype=bool)
+    iterations = np.zeros(b, dtype=int)
+
+    rows = np.flatnonzero(np.isfinite(f_all))
+    u, f = u_all[rows].copy(), f_all[rows]
+    w = w_all if shared else w_all[rows]
+    lam = np.full(rows.size, _LAMBDA_START)
+    grad, hess = _normal_equations(problem, u, w if shared else w)
+    eye = np.eye(q)
+    for _ in range(tol.max_iter):
+        if rows.size == 0:
+            break
+        iterations[rows] += 1
+        diag = np.einsum("bqq->bq", hess)
+        diag = np.maximum(diag, 1e-12 * diag.sum(axis=1, keepdims=True) + 1e-300)
+        step = -np.linalg.solve(hess + lam[:, None, None] * diag[:, :, None] * eye, grad[:, :, None])[:, :, 0]
+        trial = np.clip(u + step, lower, upper)
+        f_new = objective_value(problem, problem.residuals(trial), w)
+        accept = f_new < f
+        small_step = np.abs(trial - u).max(axis=1) <= tol.xtol * (1.0 + np.abs(u).max(axis=1))
+        small_gain = accept & (f - f_new <= tol.ftol * f)
+        u[accept], f[accept] = trial[accept], f_new[accept]
+        lam = np.where(accept, np.maximum(lam / 10.0, 1e-12), lam * 4.0)
+        done = small_step | small_gain | (lam > _LAMBDA_MAX)
+        u_all[rows], f_all[rows] = u, f
+        converged[rows[done]] = True
+        keep = ~done
+        refresh = accept & keep
+        if refresh.any():
+            g_new, h_new = _normal_equations(problem, u[refresh], w if shared else w[refresh])
+            grad[refresh], hess[refresh] = g_new, h_new
+        if not keep.all():
+            rows, u, f, lam, grad, hess = rows[keep], u[keep], f[keep], lam[keep], grad[keep], hess[keep]
+            w = w if shared else w[keep]
+    return BatchResult(u=u_all, f=f_all, converged=converged, iterations=iterations)

@@ -1,0 +1,119 @@
+"""A law bound to a design: free parameters in optimiser space, residuals and their Jacobian.
+
+The optimiser works on ``u``, the free parameters transformed (log for ``Param.log``),
+in batches (B, q). Held-fixed parameters are filled in from ``fixed``. Laws without an
+analytic Jacobian get vectorised central finite differences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from scalelaw.errors import InputError
+from scalelaw.fit.objective import Objective
+from scalelaw.laws.base import Design, Law
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything the optimiser needs: law, design, which parameters are free, objective."""
+
+    law: Law
+    design: Design
+    objective: Objective
+    fixed: Mapping[str, float]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.law.param_names
+
+    @property
+    def free(self) -> np.ndarray:
+        """Indices of the free parameters in the law's parameter order."""
+        return np.array([i for i, n in enumerate(self.names) if n not in self.fixed], dtype=int)
+
+    @property
+    def is_log(self) -> np.ndarray:
+        return np.array([p.log for p in self.law.params])[self.free]
+
+    @property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of ``u``."""
+        params = [self.law.params[i] for i in self.free]
+        lower = np.array([np.log(p.lower) if p.log else p.lower for p in params], dtype=float)
+        upper = np.array([np.log(p.upper) if p.log else p.upper for p in params], dtype=float)
+        return lower, upper
+
+    def to_u(self, theta: np.ndarray) -> np.ndarray:
+        """Natural free parameters (B, q) to optimiser space."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.is_log, np.log(np.maximum(theta, 1e-300)), theta)
+
+    def theta(self, u: np.ndarray) -> np.ndarray:
+        """Full natural parameter vectors (B, p) from optimiser-space free parameters (B, q)."""
+        u = np.atleast_2d(u)
+        full = np.empty((u.shape[0], len(self.names)))
+        for i, name in enumerate(self.names):
+            if name in self.fixed:
+                full[:, i] = self.fixed[name]
+        full[:, self.free] = np.where(self.is_log, np.exp(np.minimum(u, 700.0)), u)
+        return full
+
+    @property
+    def log_obs(self) -> np.ndarray:
+        return np.log(self.design.loss)
+
+    def residuals(self, u: np.ndarray) -> np.ndarray:
+        """r = log L_pred − log L_obs, (B, n); NaN where the prediction is not positive."""
+        with np.errstate(all="ignore"):
+            pred = self.law.predict(self.theta(u), self.design)
+            return np.log(np.where(pred > 0, pred, np.nan)) - self.log_obs
+
+    def residuals_jacobian(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Residuals (B, n) and d r / d u (B, n, q); non-finite where the prediction is not positive."""
+        u = np.atleast_2d(u)
+        with np.errstate(all="ignore"):
+            theta = self.theta(u)
+            analytic = self.law.jacobian(theta, self.design)
+            if analytic is None:
+                return self.residuals(u), self._finite_difference(u)
+            pred, grad = analytic
+            pred = np.where(pred > 0, pred, np.nan)
+            column_scale = np.where(self.is_log, theta[:, self.free], 1.0)
+            free = self.free
+            grad = grad if free.size == grad.shape[-1] else grad[:, :, free]
+            jac = grad * (column_scale[:, None, :] / pred[:, :, None])
+            return np.log(pred) - self.log_obs, jac
+
+    def _finite_difference(self, u: np.ndarray) -> np.ndarray:
+        """Central differences of the residuals, all parameters and starts in one batch."""
+        b, q = u.shape
+        step = 1e-6 * np.maximum(1.0, np.abs(u))
+        shifted = np.repeat(u[None, :, :], 2 * q, axis=0)
+        for j in range(q):
+            shifted[2 * j, :, j] += step[:, j]
+            shifted[2 * j + 1, :, j] -= step[:, j]
+        r = self.residuals(shifted.reshape(2 * q * b, q)).reshape(2 * q, b, -1)
+        return np.stack([(r[2 * j] - r[2 * j + 1]) / (2 * step[:, j : j + 1]) for j in range(q)], axis=-1)
+
+
+def check_fixed(law: Law, fix: Mapping[str, float] | None) -> dict[str, float]:
+    """Validate held-fixed parameters: known names, finite values inside the bounds."""
+    fixed: dict[str, float] = {}
+    for name, value in (fix or {}).items():
+        param = next((p for p in law.params if p.name == name), None)
+        if param is None:
+            raise InputError(f"cannot fix {name!r}: law {law.name} has parameters {', '.join(law.param_names)}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"cannot fix {name!r}: {value!r} is not a number") from None
+        if not (np.isfinite(number) and param.lower <= number <= param.upper):
+            raise InputError(f"cannot fix {name!r} at {value!r}: outside its bounds [{param.lower}, {param.upper}]")
+        fixed[name] = number
+    if len(fixed) == len(law.params):
+        raise InputError(f"every parameter of law {law.name} is fixed; nothing is left to fit")
+    return fixed

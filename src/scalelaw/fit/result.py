@@ -1,0 +1,200 @@
+"""The outcome of a fit: parameters, intervals, diagnostics, and predictions from them.
+
+A :class:`FitResult` is immutable and holds everything needed to predict with honest
+intervals (bootstrap parameter sets plus the fit's log residuals) and to audit the
+fit (options, data hash, fitted range). It round-trips through FIT.json.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scalelaw.data.runs import RunSet
+from scalelaw.errors import FitWarning, UntrustedFitError, warn
+from scalelaw.fit.diagnostics import Diagnostics
+from scalelaw.fit.metrics import evaluation
+from scalelaw.laws.base import Design, Law
+
+#: Log-residual noise samples drawn per bootstrap replicate for prediction intervals.
+NOISE_SAMPLES = 4000
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted loss with a prediction interval, and how far each point extrapolates.
+
+    ``extrapolation`` is, per point, the largest distance in decades beyond the fitted
+    range over the law's scale variables (``extrapolation_by`` has each variable).
+    """
+
+    loss: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    extrapolation: np.ndarray
+    extrapolation_by: dict[str, np.ndarray]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """A fitted law: ``params`` by name, ``ci`` (name → (lo, hi)), derived quantities, diagnostics."""
+
+    law: Law
+    params: dict[str, float]
+    ci: dict[str, tuple[float, float]]
+    derived: dict[str, float]
+    derived_ci: dict[str, tuple[float, float]]
+    diagnostics: Diagnostics
+    options: dict[str, Any]
+    data_hash: str
+    bootstrap_params: np.ndarray | None
+    fitted_range: dict[str, tuple[float, float]]
+    residuals: np.ndarray
+
+    @property
+    def theta(self) -> np.ndarray:
+        """The parameters as a (p,) vector in the law's order."""
+        return np.array([self.params[name] for name in self.law.param_names])
+
+    # -- prediction ---------------------------------------------------------------------
+    def predict(self, **inputs: Any) -> Prediction:
+        """Predict at user-given inputs, e.g. ``fit.predict(params=7e9, tokens=1.4e11)``."""
+        return self.predict_design(self.law.design_at(**inputs))
+
+    def predict_design(self, design: Design) -> Prediction:
+        """Predict the loss for a design, with intervals and extrapolation checks."""
+        point = self.law.predict(self.theta[None, :], design)[0]
+        lo, hi = self._interval(design, point)
+        by = self._extrapolation(design)
+        decades = np.max(np.stack(list(by.values())), axis=0) if by else np.zeros(design.n)
+        limit = float(self.options.get("extrapolation_warning_decades", 2.0))
+        messages = []
+        for name, values in by.items():
+            if np.any(values > limit):
+                messages.append(
+                    f"prediction extrapolates {float(np.max(values)):.2f} decades beyond the fitted "
+                    f"range of {name} (warning threshold {limit:g})"
+                )
+        if self.bootstrap_params is None:
+            messages.append("no bootstrap: intervals show residual noise only, not parameter uncertainty")
+        self._raise_or_warn([m for m in messages if "extrapolates" in m])
+        return Prediction(point, lo, hi, decades, by, messages)
+
+    def predict_runs(self, runs: RunSet) -> pd.DataFrame:
+        """Predict every fitted point of ``runs``: columns run, step, observed, loss, lo, hi."""
+        design = self.law.design(runs)
+        prediction = self.predict_design(design)
+        step = design.inputs.get("step", design.extra.get("step", np.full(design.n, np.nan)))
+        return pd.DataFrame(
+            {
+                "run": design.run,
+                "step": np.asarray(step, dtype=float),
+                "observed": design.loss,
+                "loss": prediction.loss,
+                "lo": prediction.lo,
+                "hi": prediction.hi,
+            }
+        )
+
+    def evaluate(self, runs: RunSet) -> dict[str, object]:
+        """Scores on ``runs`` (normally runs the fit did not see): per run and overall."""
+        design = self.law.design(runs)
+        predicted = self.law.predict(self.theta[None, :], design)[0]
+        return evaluation(np.asarray(design.run), design.loss, predicted)
+
+    def optimal_allocation(self, flops: Any) -> dict[str, np.ndarray]:
+        """Compute-optimal params, tokens, tokens per parameter and loss at ``flops``.
+
+        With a bootstrap, ``<name>_lo`` and ``<name>_hi`` give the interval of each.
+        """
+        flops = np.atleast_1d(np.asarray(flops, dtype=float))
+        best = self.law.optimal_allocation(self.params, flops)
+        if best is None:
+            raise NotImplementedError(f"law {self.law.name} defines no compute-optimal allocation")
+        out = {k: np.asarray(v, dtype=float) for k, v in best.items()}
+        if self.bootstrap_params is not None:
+            names = self.law.param_names
+            samples = [self.law.optimal_allocation(dict(zip(names, row)), flops) for row in self.bootstrap_params]
+            level = float(self.options.get("ci_level", 0.95))
+            for key in best:
+                stack = np.stack([s[key] for s in samples])
+                out[f"{key}_lo"] = np.nanquantile(stack, (1 - level) / 2, axis=0)
+                out[f"{key}_hi"] = np.nanquantile(stack, (1 + level) / 2, axis=0)
+        return out
+
+    def _interval(self, design: Design, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Prediction interval: bootstrap parameter sets plus resampled log residuals."""
+        level = float(self.options.get("ci_level", 0.95))
+        quantiles = ((1 - level) / 2, (1 + level) / 2)
+        noise = -np.asarray(self.residuals, dtype=float)
+        with np.errstate(all="ignore"):
+            if self.bootstrap_params is None:
+                samples = np.log(point)[None, :] + noise[:, None]
+            else:
+                preds = self.law.predict(self.bootstrap_params, design)
+                preds = preds[np.all(np.isfinite(preds) & (preds > 0), axis=1)]
+                rng = np.random.default_rng(int(self.options.get("seed", 0)))
+                draws = max(1, NOISE_SAMPLES // max(1, preds.shape[0]))
+                picked = rng.choice(noise, size=(preds.shape[0], draws, design.n)) if noise.size else 0.0
+                samples = (np.log(preds)[:, None, :] + picked).reshape(-1, design.n)
+            lo, hi = np.exp(np.quantile(samples, quantiles, axis=0))
+        return lo, hi
+
+    def _extrapolation(self, design: Design) -> dict[str, np.ndarray]:
+        """Decades beyond the fitted range, per scale variable and point (0 inside the range)."""
+        out = {}
+        for name, values in self.law.scale(design).items():
+            if name not in self.fitted_range:
+                continue
+            low, high = self.fitted_range[name]
+            with np.errstate(all="ignore"):
+                logs = np.log10(np.asarray(values, dtype=float))
+                out[name] = np.maximum(0.0, np.maximum(logs - np.log10(high), np.log10(low) - logs))
+        return out
+
+    def _raise_or_warn(self, messages: list[str]) -> None:
+        if messages and self.options.get("strict", False):
+            raise UntrustedFitError("; ".join(messages))
+        for message in messages:
+            warn(message, FitWarning)
+
+    # -- persistence ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The FIT.json content (plain JSON types)."""
+        from scalelaw import __version__
+
+        return {
+            "law": self.law.name,
+            "law_options": self.law.options(),
+            "params": dict(self.params),
+            "ci": {k: list(v) for k, v in self.ci.items()},
+            "derived": dict(self.derived),
+            "derived_ci": {k: list(v) for k, v in self.derived_ci.items()},
+            "diagnostics": self.diagnostics.to_dict(),
+            "options": dict(self.options),
+            "data_hash": self.data_hash,
+            "fitted_range": {k: list(v) for k, v in self.fitted_range.items()},
+            "residuals": np.asarray(self.residuals).tolist(),
+            "bootstrap": None if self.bootstrap_params is None else self.bootstrap_params.tolist(),
+            "scalelaw_version": __version__,
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write FIT.json (non-finite numbers become null)."""
+        from scalelaw.fit.serialize import json_safe
+
+        Path(path).write_text(json.dumps(json_safe(self.to_dict()), indent=2) + "\n")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "fit") -> FitResult:
+        """Rebuild a fit from FIT.json content; anything malformed is an InputError naming ``source``."""
+        from scalelaw.fit.serialize import fit_from_dict
+
+        return fit_from_dict(data, source=source)

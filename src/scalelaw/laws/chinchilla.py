@@ -1,0 +1,93 @@
+"""The Chinchilla law L(N, D) = E + A/N^α + B/D^β (Hoffmann et al. 2022, Approach 3).
+
+Citation: J. Hoffmann et al., "Training Compute-Optimal Large Language Models",
+NeurIPS 2022, eq. (2) and Appendix D.2. The default starting grid is the one of Epoch
+AI's replication (Besiroglu et al. 2024, "Chinchilla Scaling: A replication attempt"),
+written there in log-sum-exp form log L = LSE(a − α log N, b − β log D, e), i.e.
+A = exp(a), B = exp(b), E = exp(e): 6·6·5·5·5 = 4,500 starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import numpy as np
+
+from scalelaw.data.runs import RunSet
+from scalelaw.laws import register
+from scalelaw.laws._final import final_design
+from scalelaw.laws.base import Design, Law, Param
+
+_EXPONENT_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
+_LOG_COEF_GRID = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0)
+_LOG_E_GRID = (-1.0, -0.5, 0.0, 0.5, 1.0)
+
+#: Reference compute at which tokens per parameter at the optimum is reported.
+REFERENCE_FLOPS = 1e21
+
+
+@register
+class Chinchilla(Law):
+    """L(N, D) = E + A·N^(−α) + B·D^(−β), with N parameters and D training tokens."""
+
+    name = "chinchilla"
+    formula = "L(N, D) = E + A/N^alpha + B/D^beta"
+    citation = "Hoffmann et al. 2022, Training Compute-Optimal Large Language Models"
+    kind = "final"
+    inputs = ("params", "tokens")
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        return (
+            Param("E", "irreducible loss", 1e-4, 1e3, tuple(np.exp(_LOG_E_GRID)), log=True),
+            Param("A", "model-size coefficient", 1e-8, 1e40, tuple(np.exp(_LOG_COEF_GRID)), log=True),
+            Param("B", "data-size coefficient", 1e-8, 1e40, tuple(np.exp(_LOG_COEF_GRID)), log=True),
+            Param("alpha", "model-size exponent", 0.0, 4.0, _EXPONENT_GRID),
+            Param("beta", "data-size exponent", 0.0, 4.0, _EXPONENT_GRID),
+        )
+
+    def design(self, runs: RunSet) -> Design:
+        return final_design(runs, self.inputs, purpose="the chinchilla law")
+
+    def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
+        return self.jacobian(theta, design)[0]
+
+    def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
+        theta = np.atleast_2d(theta)
+        log_n = np.log(design.inputs["params"])[None, :]
+        log_d = np.log(design.inputs["tokens"])[None, :]
+        e, a, b, alpha, beta = (theta[:, i : i + 1] for i in range(5))
+        n_term = np.exp(-alpha * log_n)
+        d_term = np.exp(-beta * log_d)
+        loss = e + a * n_term + b * d_term
+        grad = np.stack(
+            [np.ones_like(loss), n_term, d_term, -a * n_term * log_n, -b * d_term * log_d], axis=-1
+        )
+        return loss, grad
+
+    def derived(self, values: Mapping[str, float]) -> dict[str, float]:
+        alpha, beta = values["alpha"], values["beta"]
+        if alpha + beta <= 0:
+            return {"a": float("nan"), "b": float("nan"), "E": values["E"]}
+        allocation = self.optimal_allocation(values, np.array([REFERENCE_FLOPS]))
+        return {
+            "a": beta / (alpha + beta),
+            "b": alpha / (alpha + beta),
+            "E": values["E"],
+            "tokens_per_param_at_1e21_flops": float(allocation["tokens_per_param"][0]),
+        }
+
+    def optimal_allocation(self, values: Mapping[str, float], flops: np.ndarray) -> dict[str, np.ndarray]:
+        """N*(C) = G·(C/6)^a and D*(C) = (C/6)^b / G with G = (αA/(βB))^(1/(α+β)) (Hoffmann eq. 4)."""
+        e, a_coef, b_coef = values["E"], values["A"], values["B"]
+        alpha, beta = values["alpha"], values["beta"]
+        flops = np.asarray(flops, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            g = (alpha * a_coef / (beta * b_coef)) ** (1.0 / (alpha + beta))
+            n_opt = g * (flops / 6.0) ** (beta / (alpha + beta))
+            d_opt = (flops / 6.0) / n_opt
+            loss = e + a_coef * n_opt**-alpha + b_coef * d_opt**-beta
+        return {"params": n_opt, "tokens": d_opt, "tokens_per_param": d_opt / n_opt, "loss": loss}
+
+    def scale(self, design: Design) -> dict[str, np.ndarray]:
+        n, d = design.inputs["params"], design.inputs["tokens"]
+        return {"params": n, "tokens": d, "flops": 6.0 * n * d}
