@@ -1,0 +1,119 @@
+"""Property-based fuzzing: every reader, fed random or mutated bytes, returns a RunSet or an InputError."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "data"))
+
+from tb_encoder import event, record  # noqa: E402
+
+from scalelaw.data.readers import read_runs  # noqa: E402
+from scalelaw.data.runs import RunSet  # noqa: E402
+from scalelaw.errors import InputError  # noqa: E402
+
+FRAME = pd.DataFrame({"run": ["a", "a", "b"], "step": [1, 2, 1], "loss": [4.0, 3.5, 4.1], "lr": [0.1, 0.1, 0.2]})
+
+
+def _parquet() -> bytes:
+    buffer = io.BytesIO()
+    FRAME.to_parquet(buffer)
+    return buffer.getvalue()
+
+
+VALID: dict[str, bytes] = {
+    "runs.csv": FRAME.to_csv(index=False).encode(),
+    "runs.tsv": FRAME.to_csv(index=False, sep="\t").encode(),
+    "runs.jsonl": "\n".join(json.dumps(r) for r in FRAME.to_dict("records")).encode(),
+    "runs.parquet": _parquet(),
+    "events.out.tfevents.1": b"".join(record(event(s, {"loss": v})) for s, v in [(1, 4.0), (2, 3.5), (3, 3.2)]),
+}
+NAMES = sorted(VALID)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+
+
+def read_bytes(name: str, data: bytes) -> None:
+    """Write ``data`` under ``name`` and read it; only a RunSet or an InputError may come out."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "run" / name
+        path.parent.mkdir()
+        path.write_bytes(data)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = read_runs(path)
+        except InputError as exc:
+            assert exc.location.file is not None
+            return
+        assert isinstance(result, RunSet)
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
+    name = draw(st.sampled_from(NAMES))
+    data = bytearray(VALID[name])
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["flip", "truncate", "insert", "delete", "duplicate"]))
+        position = draw(st.integers(0, max(len(data) - 1, 0)))
+        if kind == "flip" and data:
+            data[position] ^= draw(st.integers(1, 255))
+        elif kind == "truncate":
+            del data[position:]
+        elif kind == "insert":
+            data[position:position] = draw(st.binary(min_size=1, max_size=8))
+        elif kind == "delete":
+            del data[position : position + draw(st.integers(1, 16))]
+        else:
+            data[position:position] = data[position : position + draw(st.integers(1, 32))]
+    return name, bytes(data)
+
+
+@SETTINGS
+@given(name=st.sampled_from(NAMES), data=st.binary(max_size=300))
+def test_random_bytes(name: str, data: bytes) -> None:
+    read_bytes(name, data)
+
+
+@SETTINGS
+@given(case=mutated())
+def test_mutated_valid_files(case: tuple[str, bytes]) -> None:
+    read_bytes(*case)
+
+
+@SETTINGS
+@given(text=st.text(alphabet=st.sampled_from(list("run,step;loss\t\n\r\"0123456789.-e+naif ")), max_size=200))
+def test_random_text_as_csv(text: str) -> None:
+    read_bytes("runs.csv", text.encode())
+
+
+@SETTINGS
+@given(lines=st.text(alphabet=st.sampled_from(list("0123456789 .-enaif\n")), max_size=120))
+def test_random_mlflow_metric_file(lines: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        run = Path(folder) / "mlruns" / "0" / "r1"
+        (run / "metrics").mkdir(parents=True)
+        (run / "metrics" / "loss").write_text(lines)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                assert isinstance(read_runs(run), RunSet)
+        except InputError as exc:
+            assert exc.location.file is not None
+
+
+def test_valid_seeds_read() -> None:
+    for name in NAMES:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "run" / name
+            path.parent.mkdir()
+            path.write_bytes(VALID[name])
+            assert len(read_runs(path)) >= 1
