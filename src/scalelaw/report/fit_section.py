@@ -1,13 +1,15 @@
 """The report section of one fitted law: summary, parameters, diagnostics, plots, held-out scores.
 
-Predictions drawn here come from the law itself at the fitted parameters, and bands
-from the bootstrap replicates of the fit (their quantiles at the fit's interval
-level), so every curve in a plot is the fit the table describes.
+Every curve and band in a plot comes from the fit's own ``predict_design`` (the law
+at the fitted parameters, and the prediction interval from the bootstrap replicates
+plus resampled residuals), so the plots show exactly the fit the tables describe.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,22 +17,26 @@ from typing import Any
 import numpy as np
 
 from scalelaw.data.runs import RunSet
+from scalelaw.errors import FitWarning
+from scalelaw.fit.result import FitResult
 from scalelaw.laws.base import Design, Law
 from scalelaw.report import html, plots
 
 #: How far beyond the data the law's line is drawn, as a factor on the largest input.
 EXTRAPOLATION_FACTOR = 10.0
-#: Bands use at most this many replicates (the first ones: replicates are exchangeable).
-MAX_BAND_REPLICATES = 200
 #: At most this many groups of runs get their own colour and law line.
 MAX_GROUPS = 6
+#: With more law lines than this in one plot, only predicted lines keep their band.
+MAX_BANDS = 4
+#: Runs with at most this many distinct FLOP budgets are drawn as isoFLOP profiles.
+MAX_BUDGETS = 16
 
 
 @dataclass(frozen=True)
 class FitEntry:
     """One fit to report, with the runs it was fitted on and runs held out from it."""
 
-    fit: Any
+    fit: FitResult
     runs: RunSet | None = None
     heldout: RunSet | None = None
     title: str | None = None
@@ -38,11 +44,11 @@ class FitEntry:
 
 @dataclass(frozen=True)
 class Band:
-    """The law's loss at some inputs, with the bootstrap interval (None without replicates)."""
+    """The law's loss at some inputs, with its prediction interval."""
 
     loss: np.ndarray
-    lo: np.ndarray | None
-    hi: np.ndarray | None
+    lo: np.ndarray
+    hi: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -58,34 +64,27 @@ class Evaluated:
 # -- what the section reads from a fit ---------------------------------------------
 
 
-def _law(fit: Any) -> Law:
+def _law(fit: FitResult) -> Law:
     return fit.law
 
 
-def _values(fit: Any) -> dict[str, float]:
-    return {name: float(value) for name, value in dict(fit.params).items()}
+def _values(fit: FitResult) -> dict[str, float]:
+    return {name: float(value) for name, value in fit.params.items()}
 
 
-def _theta(fit: Any) -> np.ndarray:
-    values = _values(fit)
-    return np.array([[values[name] for name in _law(fit).param_names]])
+def _level(fit: FitResult) -> float:
+    return float(fit.options.get("ci_level", 0.95))
 
 
-def _level(fit: Any) -> float:
-    return float(dict(getattr(fit, "options", {}) or {}).get("level", 0.95))
-
-
-def _replicates(fit: Any) -> np.ndarray | None:
-    samples = getattr(fit, "bootstrap_params", None)
-    if samples is None:
+def _replicates(fit: FitResult) -> np.ndarray | None:
+    if fit.bootstrap_params is None:
         return None
-    samples = np.asarray(samples, dtype=float)
+    samples = np.asarray(fit.bootstrap_params, dtype=float)
     return samples if samples.ndim == 2 and samples.shape[0] >= 2 else None
 
 
-def _warnings(fit: Any) -> list[str]:
-    diagnostics = getattr(fit, "diagnostics", None)
-    return [str(w) for w in getattr(diagnostics, "warnings", ()) or ()]
+def _warnings(fit: FitResult) -> list[str]:
+    return [str(w) for w in fit.diagnostics.warnings]
 
 
 #: Plain-words names of the engine's diagnostics (others are shown by their field name).
@@ -106,7 +105,7 @@ DIAGNOSTIC_LABELS: dict[str, str] = {
     "residual_mean": "mean residual",
     "residual_max_abs": "largest residual",
     "runs_test_z": "runs test z (|z| > 3: residuals have structure the law misses)",
-    "scale_correlation": "residual trend with scale (Spearman rho, p)",
+    "scale_correlation": "residual trend with scale (Spearman rank correlation)",
     "bootstrap_converged": "share of bootstrap replicates that converged",
 }
 
@@ -131,11 +130,8 @@ def _diagnostic_cell(value: object) -> str:
     return html.format_number(value) if isinstance(value, (int, float)) else str(value)
 
 
-def _diagnostic_rows(fit: Any) -> list[dict[str, object]]:
-    diagnostics = getattr(fit, "diagnostics", None)
-    if diagnostics is None:
-        return []
-    fields = diagnostics.to_dict() if hasattr(diagnostics, "to_dict") else dict(vars(diagnostics))
+def _diagnostic_rows(fit: FitResult) -> list[dict[str, object]]:
+    fields = fit.diagnostics.to_dict()
     return [
         {"diagnostic": DIAGNOSTIC_LABELS.get(name, name.replace("_", " ")), "value": _diagnostic_text(value)}
         for name, value in fields.items()
@@ -146,18 +142,17 @@ def _diagnostic_rows(fit: Any) -> list[dict[str, object]]:
 # -- predictions -------------------------------------------------------------------
 
 
-def law_band(fit: Any, design: Design) -> Band:
-    """The law's loss at ``design`` and, from the bootstrap replicates, its interval."""
-    law = _law(fit)
-    loss = np.asarray(law.predict(_theta(fit), design), dtype=float)[0]
-    replicates = _replicates(fit)
-    if replicates is None:
-        return Band(loss, None, None)
-    with np.errstate(all="ignore"):
-        draws = np.asarray(law.predict(replicates[:MAX_BAND_REPLICATES], design), dtype=float)
-    tail = (1.0 - _level(fit)) / 2.0
-    lo, hi = np.nanquantile(draws, [tail, 1.0 - tail], axis=0)
-    return Band(loss, lo, hi)
+def law_band(fit: FitResult, design: Design) -> Band:
+    """The fit's prediction and prediction interval at ``design``.
+
+    Drawing the law beyond the data is the point of a plot, so extrapolation warnings
+    are silenced here and a ``strict`` fit does not refuse to be drawn.
+    """
+    lenient = dataclasses.replace(fit, options={**fit.options, "strict": False}) if fit.options.get("strict") else fit
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        prediction = lenient.predict_design(design)
+    return Band(np.asarray(prediction.loss, dtype=float), np.asarray(prediction.lo, dtype=float), np.asarray(prediction.hi, dtype=float))
 
 
 # -- plots -------------------------------------------------------------------------
@@ -175,40 +170,97 @@ def _group_keys(values: np.ndarray, count: int) -> np.ndarray:
     return np.array([float(f"{centres[b]:.3g}") for b in bins])
 
 
-def _final_figure(fit: Any, design: Design, heldout: Design | None, source: str) -> tuple[plots.Figure, str]:
-    """Final loss against the law's main variable, runs grouped by the other inputs."""
+def _final_figure(fit: FitResult, parts: Sequence[Evaluated], source: str) -> tuple[plots.Figure, str]:
+    """Final loss against the law's main variable, with the law drawn for groups of runs."""
     law = _law(fit)
-    inputs = list(law.inputs)
-    x_name = "params" if "params" in inputs else inputs[0]
-    others = [name for name in inputs if name != x_name]
-    all_x = np.concatenate([design.inputs[x_name], heldout.inputs[x_name] if heldout else []])
-    grid = np.geomspace(all_x.min() / 1.5, all_x.max() * EXTRAPOLATION_FACTOR, 80)
-    points: list[plots.Points] = []
-    lines: list[plots.Line] = []
-    if not others:
-        band = law_band(fit, law.design_at(**{x_name: grid}))
-        lines.append(plots.Line(grid, band.loss, "law (band: bootstrap interval)", band.lo, band.hi))
-        points.append(plots.Points(design.inputs[x_name], design.loss, "fitted runs", tips=_tips(design)))
-        caption = f"Final loss of every run against {plots.axis_label(x_name)}, with the fitted law and its interval, extended {EXTRAPOLATION_FACTOR:g}× beyond the data."
+    x_name = "params" if "params" in law.inputs else law.inputs[0]
+    budgets = [_budgets(part) for part in parts]
+    if set(law.inputs) == {"params", "tokens"} and all(b is not None for b in budgets):
+        points, lines, caption = _isoflop_groups(fit, parts, budgets)
+    elif len(law.inputs) == 1:
+        points, lines, caption = _single_input(fit, parts, x_name)
     else:
-        group_by = others[0]
-        keys = _group_keys(np.concatenate([design.inputs[group_by], heldout.inputs[group_by] if heldout else []]), MAX_GROUPS)
-        fitted_keys = keys[: design.n]
-        for key in np.unique(fitted_keys):
-            mask = fitted_keys == key
-            label = f"{_short(group_by)} ≈ {key:.3g}"
-            points.append(plots.Points(design.inputs[x_name][mask], design.loss[mask], label, tips=_tips(design, mask)))
-            if len(others) == 1:
-                band = law_band(fit, law.design_at(**{x_name: grid, group_by: np.full(grid.shape, key)}))
-                lines.append(plots.Line(grid, band.loss, "_nolegend_", band.lo, band.hi))
-        caption = (
-            f"Final loss against {plots.axis_label(x_name)}, runs grouped by {plots.axis_label(group_by)}"
-            + (", each group with the law at its value of that variable (band: bootstrap interval)." if len(others) == 1 else "; the law has more inputs, so its fit is shown in the residual plot.")
-        )
-    if heldout is not None:
-        points.append(plots.Points(heldout.inputs[x_name], heldout.loss, "held-out runs", heldout=True, tips=_tips(heldout)))
-    figure = plots.final_loss_figure(points, lines, variable=x_name, title=f"{law.name}: final loss against {_short(x_name)} on {source}")
-    return figure, caption
+        points, lines, caption = _binned_groups(fit, parts, x_name)
+    title = f"{law.name}: final loss against {_short(x_name)} on {source}"
+    return plots.final_loss_figure(points, lines, variable=x_name, title=title), caption
+
+
+def _budgets(part: Evaluated) -> np.ndarray | None:
+    """Each point's compute budget, when the runs form an isoFLOP grid (few distinct budgets)."""
+    if not part.runs.has("flops"):
+        return None
+    flops = part.runs.final().set_index("run")["flops"]
+    values = np.array([float(flops.get(run, np.nan)) for run in part.design.run])
+    if not np.all(np.isfinite(values) & (values > 0)) or np.unique(values).size > MAX_BUDGETS:
+        return None
+    return values
+
+
+def _isoflop_groups(fit: FitResult, parts: Sequence[Evaluated], budgets: Sequence[np.ndarray]) -> tuple[list[plots.Points], list[plots.Line], str]:
+    """One group per compute budget, with the law along that budget's isoFLOP line."""
+    law = _law(fit)
+    points, lines = [], []
+    for part, flops in zip(parts, budgets):
+        n, d = part.design.inputs["params"], part.design.inputs["tokens"]
+        for budget in np.unique(flops):
+            mask = flops == budget
+            # The data's own FLOP count per N·D (6 in the usual approximation) keeps the line on the points.
+            per_nd = float(np.median(budget / (n[mask] * d[mask])))
+            grid = np.geomspace(n[mask].min() / 1.3, n[mask].max() * 1.3, 60)
+            band = law_band(fit, law.design_at(params=grid, tokens=budget / (per_nd * grid)))
+            suffix = " (held out)" if part.heldout else ""
+            points.append(plots.Points(n[mask], part.design.loss[mask], f"C = {budget:.3g}{suffix}", heldout=part.heldout, tips=_tips(part.design, mask)))
+            lines.append(plots.Line(grid, band.loss, "_nolegend_", band.lo, band.hi, predicted=part.heldout))
+    crowded = len(lines) > MAX_BANDS
+    if crowded:  # overlapping bands hide the data: keep them on the predictions only
+        lines = [line if line.predicted else dataclasses.replace(line, lo=None, hi=None) for line in lines]
+    caption = (
+        "Final loss against model size at each compute budget (an isoFLOP profile), with the law along "
+        f"each budget's line (band: prediction interval{', drawn for held-out budgets only' if crowded else ''}); "
+        "held-out budgets are hollow, their law dashed."
+    )
+    return points, lines, caption
+
+
+def _single_input(fit: FitResult, parts: Sequence[Evaluated], x_name: str) -> tuple[list[plots.Points], list[plots.Line], str]:
+    """The law as one line over the data, drawn EXTRAPOLATION_FACTOR beyond it."""
+    law = _law(fit)
+    everything = np.concatenate([p.design.inputs[x_name] for p in parts])
+    grid = np.geomspace(everything.min() / 1.5, everything.max() * EXTRAPOLATION_FACTOR, 80)
+    band = law_band(fit, law.design_at(**{x_name: grid}))
+    lines = [plots.Line(grid, band.loss, "law (band: prediction interval)", band.lo, band.hi)]
+    points = [
+        plots.Points(p.design.inputs[x_name], p.design.loss, "held-out runs" if p.heldout else "fitted runs", heldout=p.heldout, tips=_tips(p.design))
+        for p in parts
+    ]
+    caption = f"Final loss of every run against {plots.axis_label(x_name)}, with the fitted law and its prediction interval, drawn {EXTRAPOLATION_FACTOR:g}× beyond the data."
+    return points, lines, caption
+
+
+def _binned_groups(fit: FitResult, parts: Sequence[Evaluated], x_name: str) -> tuple[list[plots.Points], list[plots.Line], str]:
+    """Runs grouped by the law's second input; a law with two inputs is drawn at each group's value."""
+    law = _law(fit)
+    others = [name for name in law.inputs if name != x_name]
+    group_by = others[0]
+    everything = np.concatenate([p.design.inputs[x_name] for p in parts])
+    grid = np.geomspace(everything.min() / 1.5, everything.max() * EXTRAPOLATION_FACTOR, 80)
+    fitted = parts[0].design
+    keys = _group_keys(fitted.inputs[group_by], MAX_GROUPS)
+    points, lines = [], []
+    for key in np.unique(keys):
+        mask = keys == key
+        points.append(plots.Points(fitted.inputs[x_name][mask], fitted.loss[mask], f"{_short(group_by)} ≈ {key:.3g}", tips=_tips(fitted, mask)))
+        if len(others) == 1:
+            band = law_band(fit, law.design_at(**{x_name: grid, group_by: np.full(grid.shape, key)}))
+            lines.append(plots.Line(grid, band.loss, "_nolegend_", band.lo, band.hi))
+    for part in parts[1:]:
+        points.append(plots.Points(part.design.inputs[x_name], part.design.loss, "held-out runs", heldout=True, tips=_tips(part.design)))
+    caption = f"Final loss against {plots.axis_label(x_name)}, fitted runs grouped by {plots.axis_label(group_by)}" + (
+        ", each group with the law at its value of that variable (band: prediction interval)."
+        if len(others) == 1
+        else "; the law has more inputs than a line can show, so its fit is judged in the residual plot."
+    )
+    return points, lines, caption
 
 
 def _short(variable: str) -> str:
@@ -225,7 +277,7 @@ def _tips(design: Design, mask: np.ndarray | None = None) -> list[str]:
     return tips
 
 
-def _curves(fit: Any, parts: Sequence[Evaluated]) -> list[plots.Curve]:
+def _curves(fit: FitResult, parts: Sequence[Evaluated]) -> list[plots.Curve]:
     """Per run: its logged loss, and the law fitted (or, held out, predicted) with its band."""
     curves = []
     for part in parts:
@@ -247,26 +299,32 @@ def _curves(fit: Any, parts: Sequence[Evaluated]) -> list[plots.Curve]:
     return curves
 
 
-def _residual_figure(fit: Any, parts: Sequence[Evaluated], source: str) -> plots.Figure:
+def _residual_figure(fit: FitResult, parts: Sequence[Evaluated], source: str) -> plots.Figure:
     predicted = np.concatenate([p.band.loss for p in parts])
     observed = np.concatenate([p.design.loss for p in parts])
     heldout = np.concatenate([np.full(p.design.n, p.heldout) for p in parts])
     return plots.residuals_figure(predicted, observed, heldout=heldout, title=f"{_law(fit).name}: residuals on {source}")
 
 
-def _bootstrap_figure(fit: Any) -> plots.Figure | None:
+def _bootstrap_figure(fit: FitResult) -> plots.Figure | None:
     replicates = _replicates(fit)
     if replicates is None:
         return None
     law = _law(fit)
     names = law.param_names
-    samples = {name: replicates[:, i] for i, name in enumerate(names)}
+    # Parameters fitted in log space (coefficients spanning decades) are shown as log10.
+    shown = {p.name: (f"log10 {p.name}" if p.log else p.name) for p in law.params}
+    samples = {shown[name]: (np.log10(replicates[:, i]) if shown[name] != name else replicates[:, i]) for i, name in enumerate(names)}
     derived_draws = [law.derived(dict(zip(names, row))) for row in replicates]
-    for key in getattr(fit, "derived", {}) or {}:
-        if key not in samples:
+    for key in fit.derived:
+        if key not in names:
             samples[key] = np.array([d.get(key, np.nan) for d in derived_draws], dtype=float)
-    estimates = {**_values(fit), **{k: float(v) for k, v in (getattr(fit, "derived", {}) or {}).items()}}
-    intervals = {k: (float(v[0]), float(v[1])) for k, v in (getattr(fit, "ci", {}) or {}).items()}
+
+    def display(name: str, value: float) -> float:
+        return float(np.log10(value)) if shown.get(name, name) != name else float(value)
+
+    estimates = {shown.get(k, k): display(k, v) for k, v in {**_values(fit), **fit.derived}.items()}
+    intervals = {shown.get(k, k): (display(k, v[0]), display(k, v[1])) for k, v in {**fit.ci, **fit.derived_ci}.items()}
     return plots.bootstrap_figure(samples, title=f"{law.name}: {replicates.shape[0]} bootstrap replicates", estimates=estimates, intervals=intervals)
 
 
@@ -285,15 +343,17 @@ def schedules_of(runs: RunSet) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 # -- tables ------------------------------------------------------------------------
 
 
-def _parameter_rows(fit: Any) -> list[dict[str, object]]:
+def _parameter_rows(fit: FitResult) -> list[dict[str, object]]:
     law = _law(fit)
     values = _values(fit)
-    intervals = dict(getattr(fit, "ci", {}) or {})
+    intervals = dict(fit.ci)
+    on_bound = set(fit.diagnostics.on_bound)
     rows = []
     for param in law.params:
         value = values[param.name]
         lo, hi = intervals.get(param.name, (None, None))
-        at_bound = np.isclose(value, param.lower, rtol=1e-6) or np.isclose(value, param.upper, rtol=1e-6)
+        held = param.name in fit.options.get("fix", {}) if isinstance(fit.options.get("fix"), Mapping) else False
+        note = " (ON A BOUND)" if param.name in on_bound else (" (held fixed)" if held else "")
         rows.append(
             {
                 "parameter": param.name,
@@ -301,29 +361,29 @@ def _parameter_rows(fit: Any) -> list[dict[str, object]]:
                 "estimate": value,
                 "interval low": None if lo is None else float(lo),
                 "interval high": None if hi is None else float(hi),
-                "bounds": f"{html.format_number(param.lower)} … {html.format_number(param.upper)}" + (" (AT BOUND)" if at_bound else ""),
+                "bounds": f"{html.format_number(param.lower)} … {html.format_number(param.upper)}{note}",
             }
         )
     return rows
 
 
-def _derived_rows(fit: Any) -> list[dict[str, object]]:
-    intervals = dict(getattr(fit, "ci", {}) or {})
+def _derived_rows(fit: FitResult) -> list[dict[str, object]]:
+    intervals = dict(fit.derived_ci)
     rows = []
-    for name, value in (getattr(fit, "derived", {}) or {}).items():
+    for name, value in fit.derived.items():
         lo, hi = intervals.get(name, (None, None))
         rows.append({"quantity": name, "estimate": float(value), "interval low": lo, "interval high": hi})
     return rows
 
 
-def _evaluation_rows(fit: Any, heldout: RunSet) -> list[dict[str, object]]:
+def _evaluation_rows(fit: FitResult, heldout: RunSet) -> list[dict[str, object]]:
+    """Scores of the fit's predictions on held-out runs: one row per run, then all together."""
     scores = fit.evaluate(heldout)
-    if isinstance(scores, Mapping):
-        return [{"metric": k, "value": v} for k, v in scores.items()]
-    table = getattr(scores, "to_dict", None)
-    if table is not None:
-        return list(scores.to_dict(orient="records"))
-    return [{"metric": k, "value": v} for k, v in vars(scores).items()]
+    rows = [dict(row) for row in scores["runs"]]
+    overall = {"run": f"all {len(rows)} held-out runs", **scores["overall"]}
+    if all(row.get("n") == 1 for row in rows):  # final losses: one point per run, see the residual plot
+        return [overall]
+    return rows + [overall] if len(rows) > 1 else rows
 
 
 # -- the section -------------------------------------------------------------------
@@ -358,22 +418,25 @@ def fit_section(entry: FitEntry, *, key: str, command: str | None = None) -> htm
     if heldout is not None:
         rows = _evaluation_rows(fit, heldout)
         if rows:
-            children.append(html.Section("Held-out evaluation", [html.table(list(rows[0]), rows)]))
-    reproduce = [html.paragraph("Options of the fit:"), html.preformatted(json.dumps(_jsonable(getattr(fit, "options", {}) or {}), indent=2, sort_keys=True))]
+            explain = html.paragraph("Predictions for runs the fit never saw: n points, R², mean absolute error, root mean square error, and the mean and worst relative error (PredE and WorstE in Luo et al. 2025).")
+            children.append(html.Section("Held-out evaluation", [explain, html.table(list(rows[0]), rows)]))
+    reproduce = [
+        html.paragraph(f"Options of the fit (data hash {fit.data_hash[:16]}…, fitted range: {_ranges(fit)}):"),
+        html.preformatted(json.dumps(_jsonable({"law": law.name, "law_options": law.options(), **fit.options}), indent=2, sort_keys=True)),
+    ]
     if command:
         reproduce.insert(0, html.preformatted(command))
     children.append(html.Section("How this was produced", reproduce))
     return html.Section(entry.title or f"Fit: {law.name} on {source}", summary, children)
 
 
-def _plot_blocks(fit: Any, runs: RunSet | None, heldout: RunSet | None, source: str, key: str) -> list[str]:
+def _plot_blocks(fit: FitResult, runs: RunSet | None, heldout: RunSet | None, source: str, key: str) -> list[str]:
     law = _law(fit)
     blocks: list[str] = []
     if runs is not None:
         parts = [Evaluated(r, d, law_band(fit, d), h) for r, h in ((runs, False), (heldout, True)) if r is not None for d in [law.design(r)]]
-        held = parts[1].design if heldout is not None else None
         if law.kind == "final":
-            figure, caption = _final_figure(fit, parts[0].design, held, source)
+            figure, caption = _final_figure(fit, parts, source)
             blocks.append(html.figure(figure, caption=caption, key=f"{key}-final"))
         else:
             curves = _curves(fit, parts)
@@ -391,6 +454,11 @@ def _plot_blocks(fit: Any, runs: RunSet | None, heldout: RunSet | None, source: 
     if not blocks:
         blocks.append(html.notice("No plots: the report was given neither the fit's data nor bootstrap replicates.", level="warning"))
     return blocks
+
+
+def _ranges(fit: FitResult) -> str:
+    parts = [f"{name} {html.format_number(lo)} to {html.format_number(hi)}" for name, (lo, hi) in fit.fitted_range.items()]
+    return "; ".join(parts) or "not recorded"
 
 
 def _source_name(runs: RunSet) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -177,11 +178,22 @@ def final_loss_figure(
     ax.set_xscale("log")
     if log_y:
         ax.set_yscale("log")
+    _fit_y_to_points(ax, points)
     ax.set_xlabel(axis_label(variable))
     ax.set_ylabel(LOSS_LABEL)
     ax.set_title(title)
     _legend(ax)
     return fig
+
+
+def _fit_y_to_points(ax: matplotlib.axes.Axes, points: Sequence[Points]) -> None:
+    """Scale the loss axis to the observations, so a wide band or a runaway line cannot hide them."""
+    ys = np.concatenate([np.asarray(p.y, dtype=float) for p in points]) if points else np.array([])
+    ys = ys[np.isfinite(ys)]
+    if ys.size:
+        low, high = float(ys.min()), float(ys.max())
+        pad = 0.08 * (high - low or abs(high) or 1.0)
+        ax.set_ylim(low - pad, high + pad)
 
 
 def isoflop_figure(profiles: Sequence[IsoflopProfile], *, title: str, optimum_law: Line | None = None) -> Figure:
@@ -397,7 +409,7 @@ def bootstrap_figure(
         if intervals is not None and name in intervals:
             for end in intervals[name]:
                 ax.axvline(end, color="tab:red", linestyle="--", linewidth=1.2)
-        ax.set_title(name)
+        ax.set_title(textwrap.shorten(name.replace("_", " "), width=26, placeholder="…"), fontsize=9.5)
         ax.set_xlabel("value")
         ax.set_ylabel("replicates")
         ax.tick_params(axis="x", labelsize=8)
