@@ -71,7 +71,7 @@ def parse_numeric(
         numbers = values.to_numpy(dtype="float64", na_value=np.nan)
         missing = np.isnan(numbers)
     else:
-        text = values.map(lambda v: "" if v is None else str(v)).str.strip()
+        text = _as_text(values).str.strip()
         missing = text.str.lower().isin(MISSING_TEXT).to_numpy()
         numbers = pd.to_numeric(text.where(~missing, "nan"), errors="coerce").to_numpy(dtype="float64")
     bad = ~missing & ~np.isfinite(numbers)
@@ -115,17 +115,20 @@ def canonical_table(raw: RawTable, *, columns: Mapping[str, str] | None, loss_un
 
 
 def _as_text(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)).astype(object)
+    """Cells as Python strings, missing ones as ``""``."""
+    return values.astype(object).where(values.notna(), "").astype(str).astype(object)
 
 
 def _run_ids(frame: pd.DataFrame, raw: RawTable) -> pd.Series:
+    """Run ids as strings; ids are cleaned once per distinct value, which keeps large inputs fast."""
     if "run" not in frame.columns:
-        return pd.Series([raw.default_run] * len(frame), index=frame.index, dtype=object)
-    ids = _as_text(frame["run"]).str.strip()
-    empty = (ids == "").to_numpy()
+        return pd.Series([raw.default_run] * len(frame), index=frame.index, dtype="str")
+    codes, uniques = pd.factorize(frame["run"], use_na_sentinel=True)
+    names = _as_text(pd.Series(uniques, dtype=object)).str.strip().to_numpy(dtype=object)
+    empty = (codes < 0) | (names[codes] == "") if len(names) else np.ones(len(codes), dtype=bool)
     if empty.any():
         raise InputError("the run id is empty", file=raw.file, row=_row(raw, int(np.argmax(empty))), column="run")
-    return ids
+    return pd.Series(names[codes], index=frame.index, dtype="str")
 
 
 def fill_run_metadata(table: pd.DataFrame) -> pd.DataFrame:

@@ -138,12 +138,13 @@ def iter_runs(
             raws = _parquet_chunks(path, batch_rows)
         for raw in raws:
             chunk = to_runs(raw, **options)
-            repeated = seen.intersection(chunk.runs)
+            names = chunk.table["run"].unique().tolist()
+            repeated = seen.intersection(names)
             if repeated:
                 run = sorted(repeated)[0]
                 raise InputError("the run appears twice (in two places or files); when streaming, a run's rows "
                                  "must be contiguous", file=str(path), run=run)
-            seen.update(chunk.runs)
+            seen.update(names)
             yield chunk
 
 
@@ -159,8 +160,9 @@ def _parquet_chunks(path: Path, batch_rows: int) -> Iterator[RawTable]:
             if "run" not in frame.columns:
                 pending = frame
                 continue
-            run = frame["run"].to_numpy()
-            cut = len(frame) - int(np.argmax(run[::-1] != run[-1])) if (run != run[-1]).any() else 0
+            codes = pd.factorize(frame["run"])[0]
+            other = codes != codes[-1]
+            cut = len(frame) - int(np.argmax(other[::-1])) if other.any() else 0
             if cut:
                 yield _raw(frame.iloc[:cut], path, first_row)
                 first_row += cut

@@ -86,8 +86,14 @@ def _first_of_multi_row_run(table: pd.DataFrame) -> np.ndarray:
     return first & (sizes > 1)
 
 
+def _same_run_as_previous(table: pd.DataFrame) -> np.ndarray:
+    """For each row but the first: does it belong to the same run as the row before?"""
+    codes = pd.factorize(table["run"])[0]
+    return codes[1:] == codes[:-1]
+
+
 def _check_order(table: pd.DataFrame, file: str) -> None:
-    same_run = (table["run"].to_numpy()[1:] == table["run"].to_numpy()[:-1])
+    same_run = _same_run_as_previous(table)
     if "step" in table.columns:
         step = table["step"].to_numpy()
         delta = np.diff(step)
@@ -98,7 +104,7 @@ def _check_order(table: pd.DataFrame, file: str) -> None:
     if "tokens" in table.columns:
         sub = table[table["tokens"].notna()]
         tokens = sub["tokens"].to_numpy()
-        same = sub["run"].to_numpy()[1:] == sub["run"].to_numpy()[:-1]
+        same = _same_run_as_previous(sub)
         back = np.concatenate([[False], same & (np.diff(tokens) < 0)])
         _fail(sub, back, "tokens decrease (to {value}) within the run", file=file, column="tokens")
 
