@@ -148,11 +148,11 @@ class KaplanSteps(Law):
     def params(self) -> tuple[Param, ...]:
         return (
             Param("alpha_N", "model-size exponent of the converged loss", 0.005, 2.0, (0.05, 0.1)),
-            Param("N_c", "model-size scale of the converged loss", 1.0, 1e30, (1e10, 1e13, 1e16), log=True),
+            Param("N_c", "model-size scale of the converged loss", 1.0, 1e30, (1e10, 1e14), log=True),
             Param("alpha_S", "exponent of the steps term", 0.05, 5.0, (0.5, 1.0)),
-            Param("S_c", "steps scale", 1e-6, 1e15, (1e2, 1e3, 1e4), log=True),
+            Param("S_c", "steps scale", 1e-6, 1e15, (1e2, 1e4), log=True),
             Param("alpha_B", "exponent of the critical batch size in the loss", 0.02, 5.0, (0.15, 0.3)),
-            Param("B_star", "critical batch size (tokens) at loss 1", 1e-3, 1e20, (1e6, 1e8, 1e10), log=True),
+            Param("B_star", "critical batch size (tokens) at loss 1", 1e-3, 1e20, (1e6, 1e9), log=True),
         )
 
     def design(self, runs: RunSet) -> Design:

@@ -42,6 +42,13 @@ def minimum_loss(fitted: Fitted, *, params: float, level: float = 0.95) -> Answe
     return Answer({"min_loss": loss}, tuple(beyond(ranges_of(fitted), params=params)))
 
 
+def smallest_model(fitted: Fitted, *, loss: float, level: float = 0.95) -> Answer:
+    """The fewest parameters that can reach ``loss`` at all: L(N) = loss gives N = N_c/loss^(1/α_N)."""
+    _require_kaplan(fitted)
+    (params,) = estimates(fitted, lambda t: t[:, 1:2] / loss ** (1.0 / t[:, 0:1]), level=level)
+    return Answer({"min_params": params}, tuple(beyond(ranges_of(fitted), params=params.value)))
+
+
 def minimum_steps_and_tokens(fitted: Fitted, *, params: float, loss: float, level: float = 0.95) -> Answer:
     """Answer 2: S_min and E_min to reach ``loss`` with ``params`` parameters (infinite if below L(N))."""
     _require_kaplan(fitted)

@@ -1,7 +1,7 @@
 """Warnings for planning answers that reach beyond the data a law was fitted on.
 
-The range of each scale input (N, steps, tokens, C) comes from the fitted design via
-the law's ``scale``; an answer asked at a larger value gets a warning saying how many
+The range of each scale input (N, steps, tokens, C) is the fit's ``fitted_range``
+(the engine's FitResult and the step-by-step fit both record it); an answer asked at a larger value gets a warning saying how many
 decades beyond the largest fitted value it is.
 """
 
@@ -17,13 +17,7 @@ from scalelaw.plan.intervals import Fitted
 
 def ranges_of(fitted: Fitted) -> dict[str, tuple[float, float]]:
     """(smallest, largest) fitted value of each scale input; empty when the fit does not say."""
-    explicit = getattr(fitted, "ranges", None)
-    if explicit:
-        return dict(explicit)
-    design = getattr(fitted, "design", None)
-    if design is None:
-        return {}
-    return scale_ranges(fitted.law.scale(design))
+    return {name: (float(lo), float(hi)) for name, (lo, hi) in (getattr(fitted, "fitted_range", None) or {}).items()}
 
 
 def scale_ranges(scales: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]]:

@@ -15,6 +15,7 @@ of points along a curve is kept).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,8 +65,34 @@ class StepwiseFit:
     bootstrap_params: np.ndarray | None
     converged: pd.DataFrame
     critical: pd.DataFrame
-    ranges: Mapping[str, tuple[float, float]]
+    fitted_range: Mapping[str, tuple[float, float]]
     law: KaplanSteps = field(default_factory=KaplanSteps)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON content of a step-by-step FIT.json (``method: stepwise``)."""
+        return {
+            "law": self.law.name,
+            "method": "stepwise",
+            "params": dict(self.params),
+            "bootstrap": None if self.bootstrap_params is None else np.asarray(self.bootstrap_params).tolist(),
+            "fitted_range": {k: list(v) for k, v in self.fitted_range.items()},
+            "converged": self.converged.to_dict(orient="list"),
+            "critical": self.critical.to_dict(orient="list"),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str) -> StepwiseFit:
+        """Rebuild from :meth:`to_dict` output; a missing or malformed field is an InputError."""
+        try:
+            names = KaplanSteps().param_names
+            params = {name: float(data["params"][name]) for name in names}
+            boot = data.get("bootstrap")
+            draws = None if boot is None else np.array(boot, dtype=float).reshape(-1, len(names))
+            ranges = {k: (float(v[0]), float(v[1])) for k, v in data.get("fitted_range", {}).items()}
+            converged, critical = pd.DataFrame(data.get("converged", {})), pd.DataFrame(data.get("critical", {}))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"not a valid step-by-step fit: {exc!r}", file=source) from None
+        return cls(params, draws, converged, critical, ranges)
 
 
 def curves_of(runs: RunSet) -> list[Curve]:
