@@ -33,6 +33,7 @@ LIMITS: dict[str, tuple[float, float, bool]] = {
 SPIKE_RATIO = 1.2
 DIVERGENCE_RATIO = 1.1
 SPIKE_WINDOW = 5
+MAX_WARNINGS = 5
 
 
 def _fail(table: pd.DataFrame, mask: np.ndarray, message: str, *, file: str, column: str | None) -> None:
@@ -119,23 +120,34 @@ def _check_constant_metadata(table: pd.DataFrame, file: str) -> None:
               file=file, column=column)
 
 
+def _loss_by_run(runs: RunSet) -> list[tuple[str, np.ndarray]]:
+    """Each run's logged losses in order (rows without a loss dropped), without a groupby per run."""
+    table = runs.table[runs.table["loss"].notna()]
+    codes, names = pd.factorize(table["run"])
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    losses = np.split(table["loss"].to_numpy(dtype="float64")[order], bounds)
+    return [(str(names[c]), loss) for c, loss in zip(np.unique(codes), losses, strict=True)] if len(codes) else []
+
+
 def warn_suspicious(runs: RunSet) -> list[str]:
-    """Issue one :class:`DataWarning` per run with loss spikes or a diverging end; return them."""
+    """Warn about runs with loss spikes or a diverging end (the first few, then a count); return all."""
     messages = []
-    for run, curve in runs.curves():
-        loss = curve["loss"].dropna().to_numpy()
+    for run, loss in _loss_by_run(runs):
         if len(loss) < SPIKE_WINDOW + 2:
             continue
-        previous = pd.Series(loss).rolling(SPIKE_WINDOW).median().shift(1).to_numpy()
-        spikes = np.flatnonzero(loss[:-2] > SPIKE_RATIO * previous[:-2])
+        previous = np.median(np.lib.stride_tricks.sliding_window_view(loss[:-1], SPIKE_WINDOW), axis=1)
+        spikes = np.flatnonzero(loss[SPIKE_WINDOW:-2] > SPIKE_RATIO * previous[:-2]) + SPIKE_WINDOW
         if spikes.size:
             messages.append(f"run {run!r}: {spikes.size} loss spike(s) above {SPIKE_RATIO:g}x the recent median "
                             f"(first at loss point {spikes[0] + 1})")
         if loss[-1] > DIVERGENCE_RATIO * loss.min() and loss[-2] > DIVERGENCE_RATIO * loss.min():
             messages.append(f"run {run!r} looks diverging at its end: final loss {loss[-1]:.4g} "
                             f"vs its minimum {loss.min():.4g}")
-    for message in messages:
+    for message in messages[:MAX_WARNINGS]:
         warn(message, DataWarning)
+    if len(messages) > MAX_WARNINGS:
+        warn(f"... and {len(messages) - MAX_WARNINGS} more suspicious run(s)", DataWarning)
     return messages
 
 
