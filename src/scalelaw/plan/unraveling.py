@@ -7,9 +7,9 @@ per (size, loss), and log B_crit = log B* − log L/α_B gives α_B, B*. Stage 2
 L = L(N) + a·S_min^(−p), and log L(N) = α_N·log N_c − α_N·log N gives α_N, N_c (the
 paper's order has this first; it comes second here so that S_min, not S, is used).
 Stage 3: with B_crit known every logged point has S_min = S/(1 + B_crit(L)/B), and
-L − L(N) = (S_c/S_min)^α_S gives α_S, S_c. Intervals come from refitting on runs
-resampled with replacement within each model size (whole runs, so the correlation
-of points along a curve is kept).
+L − L(N) = (S_c/S_min)^α_S gives α_S, S_c. Intervals come from refitting on model
+sizes resampled with replacement, each with all its runs: resampling single runs
+would lose batch sizes that stage 1 needs and bias B_crit low.
 """
 
 from __future__ import annotations
@@ -119,13 +119,14 @@ def fit_stepwise(runs: RunSet, *, bootstrap: int = 200, seed: int = 0) -> Stepwi
         by_size: dict[float, list[Curve]] = {}
         for curve in curves:
             by_size.setdefault(curve.params, []).append(curve)
+        groups = list(by_size.values())
         rows = []
         for _ in range(bootstrap):
-            resampled = [group[i] for group in by_size.values() for i in rng.integers(0, len(group), len(group))]
+            resampled = [c for i in rng.integers(0, len(groups), len(groups)) for c in groups[i]]
             try:
                 rows.append([_stages(resampled)[0][p] for p in KaplanSteps().param_names])
             except InputError:
-                rows.append([np.nan] * 6)  # a resample that lost a needed batch size; dropped later
+                rows.append([np.nan] * 6)  # e.g. a resample with one model size; dropped later
         draws = np.array(rows)
     ranges = scale_ranges(KaplanSteps().scale(KaplanSteps().design(runs)))
     return StepwiseFit(params, draws, converged, critical, ranges)

@@ -1,0 +1,146 @@
+"""Fit Step-Law hyperparameter laws from a grid of runs over learning rate and batch size.
+
+For each (N, D) group of a grid, the optimal peak learning rate at each batch size is the
+vertex of a parabola in log lr through the best grid point and its two neighbours
+(the grid point itself when the best sits on the edge of the grid, which is flagged);
+the optimal batch size is the same vertex rule over the batch sizes' best losses, and
+the group's optimal learning rate is the one found at the best batch size. Then
+log η_opt = log a + α·log N + β·log D and log B_opt = log b + γ·log D are fitted by least
+squares, with intervals from refits on (N, D) groups resampled with replacement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scalelaw.data.runs import RunSet
+from scalelaw.errors import InputError
+from scalelaw.laws.hparams import DEEPSEEK_2024, StepLaw
+from scalelaw.plan.answers import Answer
+from scalelaw.plan.extrapolation import beyond
+from scalelaw.plan.intervals import Estimate
+
+STEP_LAW_FIELDS = ("lr_coef", "lr_params_exp", "lr_tokens_exp", "bs_coef", "bs_tokens_exp")
+
+
+@dataclass(frozen=True)
+class HparamFit:
+    """A fitted Step Law, its bootstrap draws (K × 5), the per-group optima and the fitted range."""
+
+    law: StepLaw
+    bootstrap: np.ndarray
+    optima: pd.DataFrame
+    fitted_range: Mapping[str, tuple[float, float]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "hparams",
+            "law": {f: getattr(self.law, f) for f in STEP_LAW_FIELDS},
+            "bootstrap": self.bootstrap.tolist(),
+            "optima": self.optima.to_dict(orient="list"),
+            "fitted_range": {k: list(v) for k, v in self.fitted_range.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str) -> HparamFit:
+        try:
+            law = StepLaw(**{f: float(data["law"][f]) for f in STEP_LAW_FIELDS})
+            draws = np.array(data.get("bootstrap", []), dtype=float).reshape(-1, len(STEP_LAW_FIELDS))
+            ranges = {k: (float(v[0]), float(v[1])) for k, v in data.get("fitted_range", {}).items()}
+            return cls(law, draws, pd.DataFrame(data.get("optima", {})), ranges)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"not a valid hyperparameter fit: {exc!r}", file=source) from None
+
+
+def grid_table(runs: RunSet) -> pd.DataFrame:
+    """One row per run: params, tokens (the run's last), peak lr, batch_size and final loss."""
+    runs.require(["params", "tokens", "lr", "batch_size"], purpose="the hyperparameter fit")
+    final = runs.final().set_index("run")
+    peak_lr = runs.table.groupby("run", sort=False)["lr"].max()  # the peak of the schedule, not its last value
+    table = final[["params", "tokens", "batch_size", "loss"]].assign(lr=peak_lr)
+    return table.reset_index()
+
+
+def vertex(x: np.ndarray, y: np.ndarray) -> tuple[float, float, bool]:
+    """Minimiser and minimum of y over log x: three-point parabola at the best point; flags an edge."""
+    order = np.argsort(x)
+    log_x, y = np.log(np.asarray(x, dtype=float)[order]), np.asarray(y, dtype=float)[order]
+    i = int(np.argmin(y))
+    if i == 0 or i == y.size - 1:
+        return float(np.exp(log_x[i])), float(y[i]), True
+    c2, c1, c0 = np.polyfit(log_x[i - 1 : i + 2], y[i - 1 : i + 2], 2)
+    if c2 <= 0:
+        return float(np.exp(log_x[i])), float(y[i]), False
+    best = float(np.clip(-c1 / (2 * c2), log_x[i - 1], log_x[i + 1]))
+    return float(np.exp(best)), float(c0 + c1 * best + c2 * best**2), False
+
+
+def grid_optima(table: pd.DataFrame) -> pd.DataFrame:
+    """Per (params, tokens) group: optimal lr and batch size, the best loss, and edge flags."""
+    rows = []
+    for (n, d), group in table.groupby(["params", "tokens"], sort=True):
+        per_batch = []
+        for bs, sub in group.groupby("batch_size", sort=True):
+            best = sub.groupby("lr")["loss"].min()
+            lr, loss, edge = vertex(best.index.to_numpy(), best.to_numpy())
+            per_batch.append((float(bs), lr, loss, edge))
+        batches = np.array([p[0] for p in per_batch])
+        losses = np.array([p[2] for p in per_batch])
+        bs_opt, loss_opt, bs_edge = vertex(batches, losses) if batches.size >= 3 else (batches[np.argmin(losses)], losses.min(), True)
+        at = per_batch[int(np.argmin(losses))]
+        rows.append({"params": n, "tokens": d, "lr": at[1], "batch_size": bs_opt, "loss": loss_opt,
+                     "lr_on_edge": at[3], "batch_on_edge": bs_edge})
+    return pd.DataFrame(rows)
+
+
+def _regress(optima: pd.DataFrame) -> np.ndarray:
+    log_n, log_d = np.log(optima["params"].to_numpy()), np.log(optima["tokens"].to_numpy())
+    x = np.column_stack([np.ones_like(log_n), log_n, log_d])
+    lr = np.linalg.lstsq(x, np.log(optima["lr"].to_numpy()), rcond=None)[0]
+    bs = np.polyfit(log_d, np.log(optima["batch_size"].to_numpy()), 1)
+    return np.array([np.exp(lr[0]), lr[1], lr[2], np.exp(bs[1]), bs[0]])
+
+
+def fit_hparams(runs: RunSet, *, bootstrap: int = 200, seed: int = 0) -> HparamFit:
+    """Fit η_opt(N, D) and B_opt(D) from a grid of runs; needs three or more (N, D) groups."""
+    optima = grid_optima(grid_table(runs))
+    if len(optima) < 3 or optima["params"].nunique() < 2 or optima["tokens"].nunique() < 2:
+        raise InputError("the hyperparameter fit needs (N, D) groups with at least two sizes and two token counts")
+    point = _regress(optima)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(bootstrap):
+        sample = optima.iloc[rng.integers(0, len(optima), len(optima))]
+        if sample["params"].nunique() >= 2 and sample["tokens"].nunique() >= 2:
+            draws.append(_regress(sample))
+    ranges = {c: (float(optima[c].min()), float(optima[c].max())) for c in ("params", "tokens")}
+    return HparamFit(StepLaw(*point), np.array(draws).reshape(-1, 5), optima, ranges)
+
+
+def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: float = 0.95) -> Answer:
+    """Optimal peak lr and batch size at (N, D), with intervals; DeepSeek LLM's values at C = 6ND beside them."""
+    laws = [StepLaw(*row) for row in fit.bootstrap]
+    tail = 100 * (1 - level) / 2
+
+    def estimate(point: float, draws: list[float]) -> Estimate:
+        if not draws:
+            return Estimate(point, float("nan"), float("nan"))
+        low, high = np.percentile(draws, [tail, 100 - tail])
+        return Estimate(point, float(low), float(high))
+
+    lr = estimate(float(fit.law.learning_rate(params, tokens)), [float(w.learning_rate(params, tokens)) for w in laws])
+    bs = estimate(float(fit.law.batch_size(tokens)), [float(w.batch_size(tokens)) for w in laws])
+    flops = 6.0 * params * tokens
+    nan = float("nan")
+    values = {
+        "lr": lr,
+        "batch_size": bs,
+        "deepseek_lr": Estimate(float(DEEPSEEK_2024.learning_rate(flops)), nan, nan),
+        "deepseek_batch_size": Estimate(float(DEEPSEEK_2024.batch_size(flops)), nan, nan),
+    }
+    return Answer(values, tuple(beyond(dict(fit.fitted_range), params=params, tokens=tokens)))

@@ -1,0 +1,67 @@
+"""Hyperparameter laws: the vertex rule finds grid optima, and the Step-Law exponents of a known bowl are recovered."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalelaw.data.runs import RunSet
+from scalelaw.errors import InputError
+from scalelaw.laws.hparams import DEEPSEEK_2024, StepLaw
+from scalelaw.plan.hparams import HparamFit, fit_hparams, predict_hparams, vertex
+
+TRUE = StepLaw(lr_coef=2.0, lr_params_exp=-0.7, lr_tokens_exp=0.3, bs_coef=0.6, bs_tokens_exp=0.55)
+
+
+def _grid(noise: float = 0.0, seed: int = 0) -> RunSet:
+    """Final losses on a bowl in (log lr, log bs) centred on the true optima; lr logged with a decay."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in (1e7, 3e7, 1e8):
+        for d in (1e9, 4e9, 1.6e10):
+            lr_opt, bs_opt = TRUE.learning_rate(n, d), TRUE.batch_size(d)
+            for lr in lr_opt * 2.0 ** np.arange(-3.3, 3.0):
+                for bs in bs_opt * 2.0 ** np.arange(-2.4, 2.0):
+                    loss = 3.0 + 0.02 * np.log(lr / lr_opt) ** 2 + 0.01 * np.log(bs / bs_opt) ** 2
+                    run = f"{n:.0e}/{d:.0e}/{lr:.3g}/{bs:.0f}"
+                    for step, factor in ((1, 1.0), (2, 0.1)):  # the last lr is a decayed one
+                        rows.append({"run": run, "step": step, "lr": lr * factor, "params": n, "tokens": d * step / 2,
+                                     "batch_size": bs, "loss": loss + 1.0 * (step == 1) + noise * rng.standard_normal()})
+    return RunSet(pd.DataFrame(rows))
+
+
+def test_vertex_of_a_parabola_and_an_edge() -> None:
+    x = np.exp(np.array([0.0, 1.0, 2.0, 3.0]))
+    best, value, edge = vertex(x, (np.log(x) - 1.3) ** 2 + 2.0)
+    assert best == pytest.approx(np.exp(1.3)) and value == pytest.approx(2.0) and not edge
+    assert vertex(x, -np.log(x))[2]
+
+
+def test_recovers_step_law_exponents() -> None:
+    fit = fit_hparams(_grid(), bootstrap=50, seed=0)
+    assert fit.law.lr_params_exp == pytest.approx(-0.7, abs=1e-6)
+    assert fit.law.lr_tokens_exp == pytest.approx(0.3, abs=1e-6)
+    assert fit.law.bs_tokens_exp == pytest.approx(0.55, abs=1e-6)
+    assert not fit.optima["lr_on_edge"].any() and not fit.optima["batch_on_edge"].any()
+    answer = predict_hparams(fit, params=1e9, tokens=1e11)
+    assert answer.values["lr"].value == pytest.approx(float(TRUE.learning_rate(1e9, 1e11)), rel=1e-6)
+    assert answer.values["deepseek_lr"].value == pytest.approx(0.3118 * (6e20) ** -0.125)
+    assert any("decades beyond" in w for w in answer.warnings)
+    again = HparamFit.from_dict(fit.to_dict(), source="hp.json")
+    assert again.law == fit.law
+
+
+def test_noisy_grid_interval_covers_truth() -> None:
+    fit = fit_hparams(_grid(noise=0.002, seed=3), bootstrap=200, seed=1)
+    answer = predict_hparams(fit, params=5e7, tokens=5e9)
+    truth = float(TRUE.learning_rate(5e7, 5e9))
+    assert answer.values["lr"].low < truth < answer.values["lr"].high
+
+
+def test_needs_a_grid_of_sizes_and_tokens() -> None:
+    runs = _grid()
+    one_size = RunSet(runs.table[runs.table["params"] == 1e7])
+    with pytest.raises(InputError, match="two sizes"):
+        fit_hparams(one_size, bootstrap=0)
+    assert DEEPSEEK_2024.batch_size(1e20) == pytest.approx(0.2920 * 1e20**0.3271)
