@@ -1,0 +1,93 @@
+"""The `scalelaw plan` commands: answers with intervals, JSON output, clean errors."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalelaw
+from scalelaw.cli.main import run
+from scalelaw.laws.kaplan_steps import KAPLAN_2020
+from scalelaw.plan.unraveling import simulate_runs
+
+
+@pytest.fixture(scope="module")
+def curves_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    runs = simulate_runs(KAPLAN_2020, sizes=np.geomspace(1e6, 6e7, 4), batches=2.0 ** np.arange(16, 25, 2),
+                         steps=np.unique(np.geomspace(10, 1e5, 25).round()), noise=0.003, seed=0)
+    path = tmp_path_factory.mktemp("plan") / "curves.csv"
+    runs.table.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def chinchilla_fit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(0)
+    n = np.repeat(np.geomspace(1e7, 1e9, 5), 4)
+    d = np.tile(np.geomspace(1e9, 1e11, 4), 5)
+    loss = (1.7 + 400 / n**0.34 + 410 / d**0.28) * np.exp(0.003 * rng.standard_normal(n.size))
+    runs = pd.DataFrame({"run": [f"r{i}" for i in range(n.size)], "loss": loss, "params": n, "tokens": d})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = scalelaw.fit(runs, law="chinchilla", bootstrap=10, seed=0)
+    path = tmp_path_factory.mktemp("plan") / "chinchilla.json"
+    fit.save(path)
+    return path
+
+
+def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> object:
+    assert run(argv) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def test_unravel_then_every_kaplan_question(curves_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fit = tmp_path / "fit.json"
+    out = _json(capsys, ["plan", "unravel", str(curves_csv), "--bootstrap", "4", "--out", str(fit), "--json"])
+    alpha_n = next(p for p in out["params"] if p["param"] == "alpha_N")
+    assert alpha_n["value"] == pytest.approx(0.076, rel=0.05)
+    low = _json(capsys, ["plan", "min-loss", str(fit), "--params", "1e9", "--json"])
+    assert low["values"]["min_loss"]["value"] == pytest.approx(2.3756, rel=0.01)
+    assert low["warnings"] and "decades beyond" in low["warnings"][0]
+    steps = _json(capsys, ["plan", "target", str(fit), "--loss", "3.2", "--params", "1e8", "--json"])["values"]
+    assert steps["S_min"]["low"] <= steps["S_min"]["value"] <= steps["S_min"]["high"]
+    batch = _json(capsys, ["plan", "batch", str(fit), "--loss", "3.2", "--params", "1e8", "--batch", "1e5", "--batch", "1e7", "--json"])
+    few, many = batch["tradeoff"]
+    assert few["steps"]["value"] > many["steps"]["value"] and few["tokens"]["value"] < many["tokens"]["value"]
+    curve = _json(capsys, ["plan", "trajectory", str(fit), "--params", "1e8", "--batch-size", "1e6", "--steps", "1e3", "--steps", "1e4", "--json"])
+    assert curve["trajectory"][0]["loss"] > curve["trajectory"][1]["loss"]
+    assert run(["plan", "batch", str(fit), "--loss", "3"]) == 0 and "B_crit" in capsys.readouterr().out
+
+
+def test_compute_and_target_from_a_chinchilla_fit(chinchilla_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    best = _json(capsys, ["plan", "compute", str(chinchilla_fit), "--flops", "1e21", "--json"])["values"]
+    assert best["params"]["value"] * best["tokens"]["value"] * 6 == pytest.approx(1e21, rel=1e-6)
+    assert best["params"]["low"] <= best["params"]["value"] <= best["params"]["high"]
+    cheapest = _json(capsys, ["plan", "target", str(chinchilla_fit), "--loss", str(best["loss"]["value"]), "--json"])
+    assert cheapest["values"]["flops"]["value"] == pytest.approx(1e21, rel=0.01)
+
+
+def test_isoflop_on_the_bundled_porian_data(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = _json(capsys, ["plan", "isoflop", "dataset:porian2024", "--where", "hparams == 'tuned' and dataset == 'rw'",
+                          "--by", "param_count", "--bootstrap", "50", "--flops", "1e22", "--json"])
+    by_group = {r["group"]: r for r in rows}
+    assert by_group["standard"]["a"] == pytest.approx(0.497, abs=0.02)
+    assert "warning" in by_group["standard"] and by_group["standard"]["N*(1e+22)"] > 1e9
+
+
+def test_errors_are_clean(chinchilla_fit: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["plan", "min-loss", str(chinchilla_fit), "--params", "1e9"]) == 2
+    assert "kaplan-steps" in capsys.readouterr().err
+    assert run(["plan", "compute", str(tmp_path / "missing.json"), "--flops", "1e21"]) == 2
+    assert "missing.json" in capsys.readouterr().err
+    assert run(["plan", "isoflop", "dataset:porian2024", "--method", "cubic"]) == 2
+
+
+@pytest.mark.parametrize("command", ["compute", "target", "min-loss", "batch", "trajectory", "unravel", "isoflop", "hparams", "hparams-fit"])
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["plan", command, "--help"]) == 0
+    assert "Usage" in capsys.readouterr().out
