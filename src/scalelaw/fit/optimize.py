@@ -45,20 +45,23 @@ def objective_value(problem: Problem, r: np.ndarray, weights: np.ndarray) -> np.
     return np.where(np.isfinite(value), value, np.inf)
 
 
-def _normal_equations(problem: Problem, u: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient (B, q) and IRLS Gauss–Newton Hessian (B, q, q) of the objective at ``u``."""
+def _evaluate(problem: Problem, u: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Objective (B,), gradient (B, q) and IRLS Gauss–Newton Hessian (B, q, q) at ``u``."""
     r, jac = problem.residuals_jacobian(u)
-    jac_t = np.transpose(jac, (0, 2, 1))
-    grad = np.matmul(jac_t, (problem.objective.psi(r) * weights)[:, :, None])[:, :, 0]
-    hess = np.matmul(jac_t * (problem.objective.curvature(r) * weights)[:, None, :], jac)
-    return grad, hess
+    f = objective_value(problem, r, weights)
+    with np.errstate(invalid="ignore", over="ignore"):
+        jac_t = np.transpose(jac, (0, 2, 1))
+        grad = np.matmul(jac_t, (problem.objective.psi(r) * weights)[:, :, None])[:, :, 0]
+        hess = np.matmul(jac_t * (problem.objective.curvature(r) * weights)[:, None, :], jac)
+    return f, grad, hess
 
 
 def minimise(problem: Problem, u0: np.ndarray, weights: np.ndarray, tol: Tolerances) -> BatchResult:
     """Run Levenberg–Marquardt from every row of ``u0`` with the matching row of ``weights``.
 
-    ``weights`` is (n,) shared by all rows, or (B, n). Each iteration evaluates only
-    residuals at the trial points, and the Jacobian only where a step was accepted.
+    ``weights`` is (n,) shared by all rows, or (B, n). A trial point's gradient and
+    Hessian are computed with its residuals (most steps are accepted), and rows leave
+    the batch as soon as they stop.
     """
     lower, upper = problem.bounds
     u_all = np.clip(np.atleast_2d(np.asarray(u0, dtype=float)), lower, upper)
@@ -66,15 +69,14 @@ def minimise(problem: Problem, u0: np.ndarray, weights: np.ndarray, tol: Toleran
     w_all = np.asarray(weights, dtype=float)
     w_all = w_all / w_all.sum(axis=-1, keepdims=True)
     shared = w_all.ndim == 1
-    f_all = objective_value(problem, problem.residuals(u_all), w_all if shared else w_all)
+    f_all, grad, hess = _evaluate(problem, u_all, w_all)
     converged = np.zeros(b, dtype=bool)
     iterations = np.zeros(b, dtype=int)
 
     rows = np.flatnonzero(np.isfinite(f_all))
-    u, f = u_all[rows].copy(), f_all[rows]
+    u, f, grad, hess = u_all[rows], f_all[rows], grad[rows], hess[rows]
     w = w_all if shared else w_all[rows]
     lam = np.full(rows.size, _LAMBDA_START)
-    grad, hess = _normal_equations(problem, u, w if shared else w)
     eye = np.eye(q)
     for _ in range(tol.max_iter):
         if rows.size == 0:
@@ -84,21 +86,41 @@ def minimise(problem: Problem, u0: np.ndarray, weights: np.ndarray, tol: Toleran
         diag = np.maximum(diag, 1e-12 * diag.sum(axis=1, keepdims=True) + 1e-300)
         step = -np.linalg.solve(hess + lam[:, None, None] * diag[:, :, None] * eye, grad[:, :, None])[:, :, 0]
         trial = np.clip(u + step, lower, upper)
-        f_new = objective_value(problem, problem.residuals(trial), w)
+        f_new, g_new, h_new = _evaluate(problem, trial, w)
         accept = f_new < f
         small_step = np.abs(trial - u).max(axis=1) <= tol.xtol * (1.0 + np.abs(u).max(axis=1))
         small_gain = accept & (f - f_new <= tol.ftol * f)
-        u[accept], f[accept] = trial[accept], f_new[accept]
+        u[accept], f[accept], grad[accept], hess[accept] = trial[accept], f_new[accept], g_new[accept], h_new[accept]
         lam = np.where(accept, np.maximum(lam / 10.0, 1e-12), lam * 4.0)
         done = small_step | small_gain | (lam > _LAMBDA_MAX)
         u_all[rows], f_all[rows] = u, f
         converged[rows[done]] = True
-        keep = ~done
-        refresh = accept & keep
-        if refresh.any():
-            g_new, h_new = _normal_equations(problem, u[refresh], w if shared else w[refresh])
-            grad[refresh], hess[refresh] = g_new, h_new
-        if not keep.all():
+        if done.any():
+            keep = ~done
             rows, u, f, lam, grad, hess = rows[keep], u[keep], f[keep], lam[keep], grad[keep], hess[keep]
             w = w if shared else w[keep]
     return BatchResult(u=u_all, f=f_all, converged=converged, iterations=iterations)
+
+
+def minimise_parallel(
+    problem: Problem, u0: np.ndarray, weights: np.ndarray, tol: Tolerances, *, workers: int = 2
+) -> BatchResult:
+    """:func:`minimise` with the rows split over ``workers`` threads (rows are independent,
+    so the result is identical to one batch; numpy releases the GIL in its loops)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    u0 = np.atleast_2d(u0)
+    if workers <= 1 or u0.shape[0] < 2 * workers:
+        return minimise(problem, u0, weights, tol)
+    parts = np.array_split(np.arange(u0.shape[0]), workers)
+    per_row = np.ndim(weights) == 2
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(
+            pool.map(lambda idx: minimise(problem, u0[idx], weights[idx] if per_row else weights, tol), parts)
+        )
+    return BatchResult(
+        u=np.concatenate([r.u for r in results]),
+        f=np.concatenate([r.f for r in results]),
+        converged=np.concatenate([r.converged for r in results]),
+        iterations=np.concatenate([r.iterations for r in results]),
+    )

@@ -83,10 +83,11 @@ class Problem:
             pred, grad = analytic
             pred = np.where(pred > 0, pred, np.nan)
             column_scale = np.where(self.is_log, theta[:, self.free], 1.0)
-            free = self.free
-            grad = grad if free.size == grad.shape[-1] else grad[:, :, free]
-            jac = grad * (column_scale[:, None, :] / pred[:, :, None])
-            return np.log(pred) - self.log_obs, jac
+            grad_t = np.transpose(grad, (0, 2, 1))
+            if self.free.size != grad_t.shape[1]:
+                grad_t = grad_t[:, self.free, :]
+            jac_t = grad_t * column_scale[:, :, None] * (1.0 / pred)[:, None, :]
+            return np.log(pred) - self.log_obs, np.transpose(jac_t, (0, 2, 1))
 
     def _finite_difference(self, u: np.ndarray) -> np.ndarray:
         """Central differences of the residuals, all parameters and starts in one batch."""

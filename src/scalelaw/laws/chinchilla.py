@@ -49,7 +49,11 @@ class Chinchilla(Law):
         return final_design(runs, self.inputs, purpose="the chinchilla law")
 
     def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
-        return self.jacobian(theta, design)[0]
+        theta = np.atleast_2d(theta)
+        log_n = np.log(design.inputs["params"])[None, :]
+        log_d = np.log(design.inputs["tokens"])[None, :]
+        e, a, b, alpha, beta = (theta[:, i : i + 1] for i in range(5))
+        return e + a * np.exp(-alpha * log_n) + b * np.exp(-beta * log_d)
 
     def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
         theta = np.atleast_2d(theta)
@@ -58,11 +62,11 @@ class Chinchilla(Law):
         e, a, b, alpha, beta = (theta[:, i : i + 1] for i in range(5))
         n_term = np.exp(-alpha * log_n)
         d_term = np.exp(-beta * log_d)
-        loss = e + a * n_term + b * d_term
-        grad = np.stack(
-            [np.ones_like(loss), n_term, d_term, -a * n_term * log_n, -b * d_term * log_d], axis=-1
-        )
-        return loss, grad
+        a_term, b_term = a * n_term, b * d_term
+        loss = e + a_term + b_term
+        # Stacked parameter-major, returned as a (B, n, p) view: cheap for the engine's J^T.
+        grad = np.stack([np.ones_like(loss), n_term, d_term, -a_term * log_n, -b_term * log_d], axis=1)
+        return loss, grad.transpose(0, 2, 1)
 
     def derived(self, values: Mapping[str, float]) -> dict[str, float]:
         alpha, beta = values["alpha"], values["beta"]

@@ -68,7 +68,9 @@ class Power(Law):
         )
 
     def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
-        return self.jacobian(theta, design)[0]
+        theta = np.atleast_2d(theta)
+        log_x = np.log(design.inputs[self.variable])[None, :]
+        return theta[:, 0:1] + theta[:, 1:2] * np.exp(-theta[:, 2:3] * log_x)
 
     def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
         theta = np.atleast_2d(theta)
@@ -76,7 +78,8 @@ class Power(Law):
         e, a, alpha = theta[:, 0:1], theta[:, 1:2], theta[:, 2:3]
         term = np.exp(-alpha * log_x)
         loss = e + a * term
-        return loss, np.stack([np.ones_like(loss), term, -a * term * log_x], axis=-1)
+        grad = np.stack([np.ones_like(loss), term, -a * term * log_x], axis=1)
+        return loss, grad.transpose(0, 2, 1)
 
     def derived(self, values: dict[str, float]) -> dict[str, float]:
         return {"E": values["E"]}

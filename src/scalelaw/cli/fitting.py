@@ -1,0 +1,320 @@
+"""The fitting commands: ``fit``, ``predict``, ``evaluate``, ``backtest`` and ``laws``.
+
+Each is a thin layer over :mod:`scalelaw.fit`: parse the options, call the API, print a
+table for people or stable JSON with ``--json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from scalelaw.cli._data_options import (
+    BYTES_PER_TOKEN_OPTION,
+    FORMAT_OPTION,
+    LOSS_UNIT_OPTION,
+    MAP_OPTION,
+    WHERE_OPTION,
+    load_inputs,
+)
+from scalelaw.errors import InputError
+
+if TYPE_CHECKING:
+    from scalelaw.fit import FitResult
+    from scalelaw.laws import Law
+
+LAW_OPTION = typer.Option("chinchilla", "--law", help="Law to fit; `scalelaw laws` lists them.")
+LAW_OPTIONS_OPTION = typer.Option([], "--option", help="Law option KEY=VALUE, e.g. variable=flops. Repeatable.")
+FIX_OPTION = typer.Option([], "--fix", help="Hold a parameter fixed: NAME=VALUE, e.g. alpha=0.34. Repeatable.")
+FIX_FROM_OPTION = typer.Option(
+    None, "--fix-from", help="Hold fixed the parameters of a saved fit whose names match: OLD.json or OLD.json:a,b."
+)
+BOOTSTRAP_OPTION = typer.Option(0, "--bootstrap", help="Bootstrap replicates (resampling runs) for intervals.")
+SEED_OPTION = typer.Option(0, "--seed", help="Seed of the bootstrap.")
+STRICT_OPTION = typer.Option(False, "--strict", help="Refuse (exit 3) a fit whose diagnostics raise warnings.")
+OBJECTIVE_OPTION = typer.Option("huber", "--objective", help="huber, squares or asymmetric (on log-loss residuals).")
+DELTA_OPTION = typer.Option(1e-3, "--delta", help="Huber delta on log-loss residuals.")
+REDUCTION_OPTION = typer.Option("sum", "--reduction", help="Report the objective summed (sum) or averaged (mean).")
+CI_OPTION = typer.Option(0.95, "--ci-level", help="Coverage of every interval.")
+JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value as JSON when it parses (numbers, true/false), else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_pairs(items: list[str], what: str) -> dict[str, Any]:
+    """``["a=1", "b=x,c=2"]`` to ``{"a": 1, "b": "x", "c": 2}``; malformed items are InputErrors."""
+    out: dict[str, Any] = {}
+    for item in items:
+        for part in item.split(","):
+            key, sep, value = part.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise InputError(f"{what} expects NAME=VALUE, got {part!r}")
+            out[key.strip()] = parse_value(value.strip())
+    return out
+
+
+def numeric_pairs(items: list[str], what: str) -> dict[str, float]:
+    """Like :func:`parse_pairs`, but every value must be a number."""
+    out = {}
+    for key, value in parse_pairs(items, what).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{what} {key}={value!r}: not a number")
+        out[key] = float(value)
+    return out
+
+
+def fixed_from(spec: str | None, law: Law) -> dict[str, float]:
+    """Parameters to hold fixed from ``OLD.json`` (all matching names) or ``OLD.json:a,b``."""
+    from scalelaw.fit import load_fit
+
+    if not spec:
+        return {}
+    path, names = spec, None
+    if not Path(spec).exists() and ":" in spec:
+        path, _, subset = spec.rpartition(":")
+        names = [n.strip() for n in subset.split(",") if n.strip()]
+    old = load_fit(path)
+    if names is None:
+        return {k: v for k, v in old.params.items() if k in law.param_names}
+    for name in names:
+        if name not in old.params:
+            raise InputError(f"--fix-from: the fit has no parameter {name!r}", file=path)
+        if name not in law.param_names:
+            raise InputError(f"--fix-from: law {law.name} has no parameter {name!r}", file=path)
+    return {name: old.params[name] for name in names}
+
+
+def params_rows(fit: FitResult) -> list[dict[str, Any]]:
+    """One row per parameter and derived quantity with its interval."""
+    rows = []
+    for name, value in fit.params.items():
+        lo, hi = fit.ci.get(name, (None, None))
+        fixed = name in fit.options.get("fix", {})
+        rows.append({"name": name, "value": value, "lo": lo, "hi": hi, "kind": "fixed" if fixed else "fitted"})
+    for name, value in fit.derived.items():
+        lo, hi = fit.derived_ci.get(name, (None, None))
+        rows.append({"name": name, "value": value, "lo": lo, "hi": hi, "kind": "derived"})
+    return rows
+
+
+def fit_summary(fit: FitResult) -> dict[str, Any]:
+    """The FIT.json fields worth printing (no residuals or bootstrap matrix)."""
+    data = fit.to_dict()
+    return {k: v for k, v in data.items() if k not in {"residuals", "bootstrap"}}
+
+
+def show_fit(fit: FitResult, title: str) -> None:
+    from scalelaw.cli.output import console, print_table
+
+    print_table(title, params_rows(fit), ["name", "value", "lo", "hi", "kind"])
+    d = fit.diagnostics
+    console.print(
+        f"{d.n_points} points from {d.n_runs} runs; {d.starts_in_best_basin} of {d.starts} starts reached the best "
+        f"basin; log-residual RMSE {d.residual_rmse:.4g}; converged: {'yes' if d.converged else 'NO'}"
+    )
+    for message in d.warnings:
+        console.print(f"[yellow]warning:[/yellow] {message}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the fitting commands to ``app``."""
+
+    @app.command("fit")
+    def fit_command(
+        data: list[str] = typer.Argument(..., help="Runs: files, folders, a run store or dataset:NAME."),
+        law: str = LAW_OPTION,
+        option: list[str] = LAW_OPTIONS_OPTION,
+        maps: list[str] = MAP_OPTION,
+        where: str | None = WHERE_OPTION,
+        loss_unit: str = LOSS_UNIT_OPTION,
+        bytes_per_token: float | None = BYTES_PER_TOKEN_OPTION,
+        input_format: str | None = FORMAT_OPTION,
+        bootstrap: int = BOOTSTRAP_OPTION,
+        seed: int = SEED_OPTION,
+        fix: list[str] = FIX_OPTION,
+        fix_from: str | None = FIX_FROM_OPTION,
+        objective: str = OBJECTIVE_OPTION,
+        delta: float = DELTA_OPTION,
+        reduction: str = REDUCTION_OPTION,
+        ci_level: float = CI_OPTION,
+        strict: bool = STRICT_OPTION,
+        out: Path | None = typer.Option(None, "--out", "--save", help="Write the fit to this FIT.json."),
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Fit a law to runs and print its parameters, intervals and diagnostics."""
+        from scalelaw import laws
+        from scalelaw.cli.output import console, print_json
+        from scalelaw.fit import fit_law
+
+        runs = load_inputs(data, maps, where, loss_unit, bytes_per_token, format=input_format)
+        chosen = laws.get(law, **parse_pairs(option, "--option"))
+        held = {**fixed_from(fix_from, chosen), **numeric_pairs(fix, "--fix")}
+        result = fit_law(
+            runs, chosen, objective=objective, delta=delta, reduction=reduction, fix=held, bootstrap=bootstrap,
+            seed=seed, strict=strict, progress=False if as_json else None, ci_level=ci_level,
+        )  # fmt: skip
+        if out is not None:
+            result.save(out)
+        if as_json:
+            print_json({**fit_summary(result), "out": str(out) if out else None})
+            return
+        show_fit(result, f"{law} fit")
+        if out is not None:
+            console.print(f"saved {out}")
+
+    @app.command("predict")
+    def predict_command(
+        fit_path: Path = typer.Argument(..., help="A fit saved by `scalelaw fit --out`."),
+        at: list[str] = typer.Option([], "--at", help="Inputs to predict at, e.g. params=7e9,tokens=1.4e11. Repeatable."),
+        schedule: str | None = typer.Option(None, "--schedule", help="A learning-rate schedule SPEC (curve laws)."),
+        runs_data: list[str] = typer.Option([], "--runs", help="Predict every row of these runs. Repeatable."),
+        maps: list[str] = MAP_OPTION,
+        where: str | None = WHERE_OPTION,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Predict the loss (with a prediction interval) at given inputs, a schedule, or given runs."""
+        from scalelaw.cli.output import print_json, print_table
+        from scalelaw.fit import load_fit
+
+        fit = load_fit(fit_path)
+        rows: list[dict[str, Any]] = []
+        if runs_data:
+            frame = fit.predict_runs(load_inputs(runs_data, maps, where))
+            rows = frame.to_dict(orient="records")
+        else:
+            points = [numeric_pairs([item], "--at") for item in at] or ([{}] if schedule else [])
+            if not points:
+                raise InputError("predict needs --at NAME=VALUE,..., --schedule SPEC or --runs DATA")
+            for point in points:
+                rows.extend(_predict_point(fit, point, schedule))
+        if as_json:
+            print_json(rows)
+        else:
+            print_table(f"{fit.law.name} predictions", rows)
+
+    @app.command("evaluate")
+    def evaluate_command(
+        fit_path: Path = typer.Argument(..., help="A fit saved by `scalelaw fit --out`."),
+        data: list[str] = typer.Argument(..., help="Runs the fit did not see."),
+        maps: list[str] = MAP_OPTION,
+        where: str | None = WHERE_OPTION,
+        loss_unit: str = LOSS_UNIT_OPTION,
+        bytes_per_token: float | None = BYTES_PER_TOKEN_OPTION,
+        input_format: str | None = FORMAT_OPTION,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Score a saved fit on held-out runs: R², MAE, RMSE, mean and worst relative error."""
+        from scalelaw.fit import load_fit
+
+        fit = load_fit(fit_path)
+        scores = fit.evaluate(load_inputs(data, maps, where, loss_unit, bytes_per_token, format=input_format))
+        _show_scores(scores, as_json)
+
+    @app.command("backtest")
+    def backtest_command(
+        data: list[str] = typer.Argument(..., help="Runs: files, folders, a run store or dataset:NAME."),
+        law: str = LAW_OPTION,
+        option: list[str] = LAW_OPTIONS_OPTION,
+        holdout: str = typer.Option("largest", "--holdout", help="Which runs to hold out: largest or largest:K."),
+        by: str | None = typer.Option(None, "--by", help="Scale variable that orders runs (default: the law's first)."),
+        maps: list[str] = MAP_OPTION,
+        where: str | None = WHERE_OPTION,
+        fix: list[str] = FIX_OPTION,
+        objective: str = OBJECTIVE_OPTION,
+        delta: float = DELTA_OPTION,
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Fit on all but the largest scale and score the fit on the held-out largest runs."""
+        from scalelaw import laws
+        from scalelaw.fit.backtest import backtest
+
+        chosen = laws.get(law, **parse_pairs(option, "--option"))
+        runs = load_inputs(data, maps, where)
+        result = backtest(
+            runs, chosen, holdout=holdout, by=by, objective=objective, delta=delta, fix=numeric_pairs(fix, "--fix")
+        )
+        if as_json:
+            from scalelaw.cli.output import print_json
+
+            print_json(result)
+            return
+        from scalelaw.cli.output import console
+
+        console.print(f"held out {len(result['held_out_runs'])} runs at the largest {result['by']}")
+        _show_scores(result["evaluation"], False)
+
+    @app.command("laws")
+    def laws_command(as_json: bool = JSON_OPTION) -> None:
+        """List the laws with their formulas, parameters and citations."""
+        from scalelaw import laws
+        from scalelaw.cli.output import print_json, print_table
+
+        rows = []
+        for name in laws.names():
+            law = laws.get(name)
+            rows.append(
+                {
+                    "name": name,
+                    "kind": law.kind,
+                    "formula": law.formula,
+                    "params": ", ".join(law.param_names),
+                    "inputs": ", ".join(law.inputs),
+                    "citation": law.citation,
+                }
+            )
+        if as_json:
+            print_json(rows)
+        else:
+            print_table("laws", rows, ["name", "kind", "formula", "params", "citation"])
+
+
+def _predict_point(fit: FitResult, point: dict[str, float], schedule: str | None) -> list[dict[str, Any]]:
+    """Prediction rows at one ``--at`` point (several rows when a schedule gives many steps)."""
+    import numpy as np
+
+    inputs: dict[str, Any] = dict(point)
+    if schedule is not None:
+        from scalelaw.data.schedules import parse_schedule
+
+        inputs["schedule"] = parse_schedule(schedule)
+    try:
+        design = fit.law.design_at(**inputs)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"cannot predict with law {fit.law.name} at {point}: {exc}") from None
+    prediction = fit.predict_design(design)
+    steps = design.inputs.get("step", design.extra.get("step"))
+    rows = []
+    for i in range(design.n):
+        row: dict[str, Any] = dict(point)
+        if schedule is not None:
+            row["schedule"] = schedule
+        if steps is not None and np.ndim(steps) == 1 and len(steps) == design.n:
+            row["step"] = float(steps[i])
+        row.update(
+            loss=float(prediction.loss[i]),
+            lo=float(prediction.lo[i]),
+            hi=float(prediction.hi[i]),
+            extrapolation_decades=float(prediction.extrapolation[i]),
+        )
+        rows.append(row)
+    return rows
+
+
+def _show_scores(scores: dict[str, Any], as_json: bool) -> None:
+    from scalelaw.cli.output import print_json, print_table
+
+    if as_json:
+        print_json(scores)
+        return
+    columns = ["run", "n", "r2", "mae", "rmse", "mean_rel_error", "worst_rel_error"]
+    print_table("per run", scores["runs"], columns)
+    print_table("overall", [{"run": "all", **scores["overall"]}], columns)
