@@ -55,8 +55,8 @@ class LRAnnealing(CurveLaw):
         fitted = (
             Param("L0", "loss as the lr area goes to infinity", 0.0, 50.0, (2.0, 3.0)),
             Param("A", "coefficient of the power law in the lr area", 1e-6, 1e3, (0.5,), log=True),
-            Param("alpha", "exponent of the power law in the lr area", 0.01, 3.0, (0.3, 0.6)),
-            Param("C", "loss drop per unit of annealing area", 0.0, 1e3, (0.5, 5.0)),
+            Param("alpha", "exponent of the power law in the lr area", 0.01, 3.0, (0.5,)),
+            Param("C", "loss drop per unit of annealing area", 0.0, 1e3, (1.0,)),
         )
         if self.decay_factor is None:
             fitted += (Param("lambda", "momentum decay factor of the annealing area", 0.9, 0.99999, (0.999,)),)

@@ -34,7 +34,7 @@ class MultiPower(CurveLaw):
     formula = "L(t) = L0 + A*(S1(t)+S_W)^-alpha - B*sum_k (lr[k-1]-lr[k])*(1-(C*lr[k]^-gamma*S_k(t)+1)^-beta)"
     citation = "Luo et al. 2025, A Multi-Power Law for Loss Curve Prediction Across Learning Rate Schedules (ICLR 2025)"
 
-    def __init__(self, *, blocks_per_level: int = 8) -> None:
+    def __init__(self, *, blocks_per_level: int = 4) -> None:
         self.blocks_per_level = int(blocks_per_level)
 
     def options(self) -> dict[str, Any]:
@@ -45,11 +45,11 @@ class MultiPower(CurveLaw):
         return (
             Param("L0", "loss as the lr area goes to infinity", 0.0, 50.0, (2.0, 3.0)),
             Param("A", "coefficient of the power law in the lr area", 1e-6, 1e3, (0.5,), log=True),
-            Param("alpha", "exponent of the power law in the lr area", 0.01, 3.0, (0.3, 0.6)),
-            Param("B", "scale of the loss drop from lr decay", 1e-3, 1e6, (100.0, 500.0), log=True),
-            Param("C", "rate at which a decay's loss drop saturates", 1e-3, 1e3, (0.5, 2.0), log=True),
-            Param("beta", "exponent of the loss-drop saturation", 0.01, 5.0, (0.6,)),
-            Param("gamma", "lr exponent in the loss-drop saturation", 0.0, 1.5, (0.6,)),
+            Param("alpha", "exponent of the power law in the lr area", 0.01, 3.0, (0.5,)),
+            Param("B", "scale of the loss drop from lr decay", 1e-3, 1e6, (300.0,), log=True),
+            Param("C", "rate at which a decay's loss drop saturates", 1e-3, 1e3, (1.0,), log=True),
+            Param("beta", "exponent of the loss-drop saturation", 0.01, 5.0, (0.5,)),
+            Param("gamma", "lr exponent in the loss-drop saturation", 0.0, 1.5, (0.5,)),
         )
 
     def prepare(self, curve: Curve) -> DropSum | DenseDropSum:
