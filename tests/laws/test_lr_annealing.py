@@ -7,6 +7,8 @@ import pytest
 
 from scalelaw.data.schedules import parse_schedule
 from scalelaw.errors import InputError
+from curve_checks import assert_jacobian_matches
+
 from scalelaw.laws import get
 from scalelaw.laws._curves import curve_from_schedule
 from scalelaw.laws.lr_annealing import annealing_area
@@ -43,14 +45,7 @@ def test_analytic_jacobian_matches_finite_differences(decay_factor: float | None
     law = get("lr-annealing", decay_factor=decay_factor)
     design = law.design_at(schedule=SPEC, steps=np.arange(20, 801, 20))
     theta = np.array([[3.0, 0.5, 0.5, 2.0] + ([0.99] if decay_factor is None else [])])
-    _, grad = law.jacobian(theta, design)
-    for j in range(theta.shape[1]):
-        h = 1e-7 * max(1.0, abs(theta[0, j]))
-        up, down = theta.copy(), theta.copy()
-        up[0, j] += h
-        down[0, j] -= h
-        fd = (law.predict(up, design) - law.predict(down, design)) / (2 * h)
-        np.testing.assert_allclose(grad[0, :, j], fd[0], rtol=1e-5, atol=1e-9)
+    assert_jacobian_matches(law, design, theta, step=1e-7)
 
 
 def test_fixed_and_fitted_decay_factor_agree() -> None:

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from scalelaw.data.schedules import MULTIPOWER_SCHEDULES, parse_schedule
+from curve_checks import assert_jacobian_matches
+
 from scalelaw.laws import get
 from scalelaw.laws._curves import DropSum, curve_from_schedule, loss_drop_naive
 
@@ -60,14 +62,7 @@ def test_analytic_jacobian_matches_finite_differences() -> None:
     law = get("multi-power")
     design = law.design_at(schedule=SMALL[3], steps=np.arange(10, 601, 10))
     theta = np.array([[3.0, 0.5, 0.5, 300.0, 2.0, 0.6, 0.6]])
-    _, grad = law.jacobian(theta, design)
-    for j in range(theta.shape[1]):
-        h = 1e-6 * max(1.0, abs(theta[0, j]))
-        up, down = theta.copy(), theta.copy()
-        up[0, j] += h
-        down[0, j] -= h
-        fd = (law.predict(up, design) - law.predict(down, design)) / (2 * h)
-        np.testing.assert_allclose(grad[0, :, j], fd[0], rtol=1e-5, atol=1e-9)
+    assert_jacobian_matches(law, design, theta, step=1e-6)
 
 
 def test_batch_of_parameters_matches_one_at_a_time() -> None:
@@ -117,14 +112,7 @@ def test_sized_jacobian_matches_finite_differences() -> None:
     law = get("multi-power-sized")
     design = law.design_at(schedule=SMALL[2], steps=np.arange(50, 601, 50), params=3e7)
     theta = np.array([[3.0, 0.5, 0.5, 300.0, 2.0, 0.6, 0.6, -0.05, 0.1, -0.1, 0.2]])
-    _, grad = law.jacobian(theta, design)
-    for j in range(theta.shape[1]):
-        h = 1e-6 * max(1.0, abs(theta[0, j]))
-        up, down = theta.copy(), theta.copy()
-        up[0, j] += h
-        down[0, j] -= h
-        fd = (law.predict(up, design) - law.predict(down, design)) / (2 * h)
-        np.testing.assert_allclose(grad[0, :, j], fd[0], rtol=1e-5, atol=1e-9)
+    assert_jacobian_matches(law, design, theta, step=1e-6)
 
 
 @pytest.mark.parametrize("spec", [SMALL[0], SMALL[2], SMALL[3]])

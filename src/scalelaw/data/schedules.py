@@ -82,10 +82,9 @@ class Constant(Schedule):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Cosine(Schedule):
-    """Cosine from ``peak`` at the end of warmup to ``final`` at ``total``."""
+class _DecayToFinal(Schedule):
+    """A decay from ``peak`` at the end of warmup to ``final`` at ``total``."""
 
-    name: ClassVar[str] = "cosine"
     final: float = 0.0
 
     def __post_init__(self) -> None:
@@ -93,26 +92,28 @@ class Cosine(Schedule):
         _check(self, 0 <= self.final <= self.peak, "final", "must be between 0 and peak")
         _check(self, self.total > self.warmup, "total", "must exceed warmup")
 
-    def _after_warmup(self, steps: np.ndarray) -> np.ndarray:
-        progress = (steps - self.warmup) / (self.total - self.warmup)
-        return self.final + 0.5 * (self.peak - self.final) * (1.0 + np.cos(np.pi * progress))
+    def _progress(self, steps: np.ndarray) -> np.ndarray:
+        return (steps - self.warmup) / (self.total - self.warmup)
 
 
 @dataclass(frozen=True, kw_only=True)
-class Linear(Schedule):
+class Cosine(_DecayToFinal):
+    """Cosine from ``peak`` at the end of warmup to ``final`` at ``total``."""
+
+    name: ClassVar[str] = "cosine"
+
+    def _after_warmup(self, steps: np.ndarray) -> np.ndarray:
+        return self.final + 0.5 * (self.peak - self.final) * (1.0 + np.cos(np.pi * self._progress(steps)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Linear(_DecayToFinal):
     """Linear from ``peak`` at the end of warmup to ``final`` at ``total``."""
 
     name: ClassVar[str] = "linear"
-    final: float = 0.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _check(self, 0 <= self.final <= self.peak, "final", "must be between 0 and peak")
-        _check(self, self.total > self.warmup, "total", "must exceed warmup")
 
     def _after_warmup(self, steps: np.ndarray) -> np.ndarray:
-        progress = (steps - self.warmup) / (self.total - self.warmup)
-        return self.peak + (self.final - self.peak) * progress
+        return self.peak + (self.final - self.peak) * self._progress(steps)
 
 
 @dataclass(frozen=True, kw_only=True)
