@@ -91,3 +91,21 @@ def test_errors_are_clean(chinchilla_fit: Path, tmp_path: Path, capsys: pytest.C
 def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["plan", command, "--help"]) == 0
     assert "Usage" in capsys.readouterr().out
+
+
+def test_refit_coefficients_with_exponents_from_an_old_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Su et al.'s transfer: exponents held from an earlier setup (--fix-from), coefficients refitted."""
+    grid = dict(sizes=np.geomspace(1e6, 6e7, 3), batches=2.0 ** np.arange(16, 25, 4),
+                steps=np.unique(np.geomspace(100, 1e5, 10).round()), noise=0.002)
+    new_setup = dict(KAPLAN_2020, N_c=3e13, S_c=5e3, B_star=5e8)
+    for name, constants, seed in (("old", KAPLAN_2020, 1), ("new", new_setup, 2)):
+        simulate_runs(constants, seed=seed, **grid).table.to_csv(tmp_path / f"{name}.csv", index=False)
+    assert run(["fit", str(tmp_path / "old.csv"), "--law", "kaplan-steps", "--out", str(tmp_path / "old.json")]) == 0
+    held = f"{tmp_path / 'old.json'}:alpha_N,alpha_S,alpha_B"
+    assert run(["fit", str(tmp_path / "new.csv"), "--law", "kaplan-steps", "--fix-from", held, "--out", str(tmp_path / "new.json")]) == 0
+    capsys.readouterr()
+    new = scalelaw.load_fit(tmp_path / "new.json")
+    for name in ("N_c", "S_c", "B_star"):
+        assert new.params[name] == pytest.approx(new_setup[name], rel=0.1), name
+    answer = _json(capsys, ["plan", "min-loss", str(tmp_path / "new.json"), "--params", "1e9", "--json"])
+    assert any("no bootstrap" in w for w in answer["warnings"])

@@ -16,7 +16,7 @@ import numpy as np
 from scalelaw.errors import InputError
 from scalelaw.laws import kaplan_steps as ks
 from scalelaw.plan.extrapolation import beyond, ranges_of
-from scalelaw.plan.intervals import Estimate, Fitted, estimates
+from scalelaw.plan.intervals import Estimate, Fitted, estimates, interval_notes
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,14 @@ def minimum_loss(fitted: Fitted, *, params: float, level: float = 0.95) -> Answe
     """Answer 1: the converged loss L(N) = (N_c/N)^α_N."""
     _require_kaplan(fitted)
     (loss,) = estimates(fitted, lambda t: ks.converged_loss(t, np.array([params])), level=level)
-    return Answer({"min_loss": loss}, tuple(beyond(ranges_of(fitted), params=params)))
+    return Answer({"min_loss": loss}, tuple(beyond(ranges_of(fitted), params=params) + interval_notes(fitted)))
 
 
 def smallest_model(fitted: Fitted, *, loss: float, level: float = 0.95) -> Answer:
     """The fewest parameters that can reach ``loss`` at all: L(N) = loss gives N = N_c/loss^(1/α_N)."""
     _require_kaplan(fitted)
     (params,) = estimates(fitted, lambda t: t[:, 1:2] / loss ** (1.0 / t[:, 0:1]), level=level)
-    return Answer({"min_params": params}, tuple(beyond(ranges_of(fitted), params=params.value)))
+    return Answer({"min_params": params}, tuple(beyond(ranges_of(fitted), params=params.value) + interval_notes(fitted)))
 
 
 def minimum_steps_and_tokens(fitted: Fitted, *, params: float, loss: float, level: float = 0.95) -> Answer:
@@ -59,14 +59,14 @@ def minimum_steps_and_tokens(fitted: Fitted, *, params: float, loss: float, leve
     warnings = beyond(ranges_of(fitted), params=params, steps=s_min.value, tokens=e_min.value)
     if not np.isfinite(s_min.value):
         warnings.append(f"loss {loss} is below the converged loss of a {params:.3g}-parameter model: unreachable")
-    return Answer({"S_min": s_min, "E_min": e_min}, tuple(warnings))
+    return Answer({"S_min": s_min, "E_min": e_min}, tuple(warnings + interval_notes(fitted)))
 
 
 def critical_batch_size(fitted: Fitted, *, loss: float, level: float = 0.95) -> Answer:
     """Answer 3a: B_crit(L) = B*/L^(1/α_B), in tokens per step."""
     _require_kaplan(fitted)
     (b_crit,) = estimates(fitted, lambda t: ks.critical_batch(t, np.array([loss])), level=level)
-    return Answer({"B_crit": b_crit})
+    return Answer({"B_crit": b_crit}, tuple(interval_notes(fitted)))
 
 
 def batch_tradeoff(
@@ -95,4 +95,4 @@ def trajectory(
     n, b = np.full(steps.size, float(params)), np.full(steps.size, float(batch_size))
     values = estimates(fitted, lambda t: ks.solve_loss(t, n, steps, b), level=level)
     warnings = beyond(ranges_of(fitted), params=params, steps=float(steps.max()), tokens=float(steps.max() * batch_size))
-    return values, tuple(warnings)
+    return values, tuple(warnings + interval_notes(fitted))

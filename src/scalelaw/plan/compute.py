@@ -13,7 +13,7 @@ import numpy as np
 from scalelaw.errors import InputError
 from scalelaw.plan.answers import Answer
 from scalelaw.plan.extrapolation import beyond, ranges_of
-from scalelaw.plan.intervals import Fitted, estimates
+from scalelaw.plan.intervals import Fitted, estimates, interval_notes
 
 #: FLOP range searched for the cheapest compute reaching a target loss, and its resolution.
 SEARCH_FLOPS = np.geomspace(1e10, 1e35, 2501)
@@ -39,7 +39,7 @@ def compute_optimal(fitted: Fitted, *, flops: float, level: float = 0.95) -> Ans
 
     values = dict(zip(KEYS, estimates(fitted, answer, level=level)))
     warnings = beyond(ranges_of(fitted), flops=flops, params=values["params"].value, tokens=values["tokens"].value)
-    return Answer(values, tuple(warnings))
+    return Answer(values, tuple(warnings + interval_notes(fitted)))
 
 
 def cheapest_compute(fitted: Fitted, *, loss: float, level: float = 0.95) -> Answer:
@@ -64,4 +64,4 @@ def cheapest_compute(fitted: Fitted, *, loss: float, level: float = 0.95) -> Ans
     warnings = beyond(ranges_of(fitted), flops=flops.value, params=params.value, tokens=tokens.value)
     if not np.isfinite(flops.value):
         warnings.append(f"loss {loss} is below what any compute up to {SEARCH_FLOPS[-1]:.0e} FLOPs reaches")
-    return Answer({"flops": flops, "params": params, "tokens": tokens}, tuple(warnings))
+    return Answer({"flops": flops, "params": params, "tokens": tokens}, tuple(warnings + interval_notes(fitted)))

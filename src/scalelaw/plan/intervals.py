@@ -71,3 +71,10 @@ def estimates(
     with np.errstate(invalid="ignore"):
         low, high = np.nanpercentile(values, [tail, 100 - tail], axis=0)
     return [Estimate(float(v), float(lo), float(hi)) for v, lo, hi in zip(point, low, high)]
+
+
+def interval_notes(fitted: Fitted) -> list[str]:
+    """A note when the fit carries no bootstrap draws, so the answers have no intervals."""
+    if draws_of(fitted).shape[0] == 0:
+        return ["the fit has no bootstrap draws, so there are no intervals (refit with --bootstrap K)"]
+    return []
