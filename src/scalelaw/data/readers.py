@@ -151,7 +151,8 @@ def iter_runs(
 def _parquet_chunks(path: Path, batch_rows: int) -> Iterator[RawTable]:
     """Raw tables of complete runs from a Parquet file, a batch at a time."""
     try:
-        reader = pq.ParquetFile(path)
+        # Without pre-buffering and with a bounded read buffer, pyarrow's memory stays flat.
+        reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
         batches = reader.iter_batches(batch_size=batch_rows)
         pending, first_row = None, 1
         for batch in batches:
