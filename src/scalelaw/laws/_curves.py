@@ -204,10 +204,15 @@ class DropSum:
                 moments[j, which] = power.sum(axis=1)
                 moments_q[j, which] = (power * start_area[idx]).sum(axis=1)
                 power = power * delta
+        used = sums["mass"][pair_block] > 0  # blocks without any lr change add nothing
+        keep = np.unique(pair_block[used])
+        renumber = np.full(n, -1)
+        renumber[keep] = np.arange(keep.size)
         prefix = np.concatenate([[0.0], np.cumsum(lr[1:])])
-        return cls(out_area=prefix[steps], pair_out=out, pair_block=pair_block, drop=sums["drop"],
-                   mass=sums["mass"], log_ref=log_ref, log_lr_min=log_min, q_min=sums["q_min"],
-                   q_max=sums["q_max"], moments=moments, moments_q=moments_q)
+        return cls(out_area=prefix[steps], pair_out=out[used], pair_block=renumber[pair_block[used]],
+                   drop=sums["drop"][keep], mass=sums["mass"][keep], log_ref=log_ref[keep],
+                   log_lr_min=log_min[keep], q_min=sums["q_min"][keep], q_max=sums["q_max"][keep],
+                   moments=moments[:, keep], moments_q=moments_q[:, keep])
 
     def _weighted_a(self, gamma: np.ndarray) -> tuple[np.ndarray, ...]:
         """Per block and parameter row: Σ|d|a, Σ|d|a·q and their γ-derivatives, with a = lr^-γ."""
