@@ -1,16 +1,11 @@
-"""Real reports built from the bundled data, shared by the report tests."""
+"""Helpers shared by the report tests: the bundled data they use and what their report holds."""
 
 from __future__ import annotations
-
-from pathlib import Path
-
-import numpy as np
 
 import scalelaw.datasets as datasets
 from scalelaw.data.runs import RunSet
 from scalelaw.plan.isoflop import isoflop_fit
-from scalelaw.report import IsoflopEntry, Section, write_report
-from scalelaw.report.html import paragraph
+from scalelaw.report import IsoflopEntry
 
 #: Porian et al.'s tuned RefinedWeb setup: the one whose exponent is near 0.5.
 TUNED_SETUP = "dataset == 'rw' and hparams == 'tuned' and warmup == 'short' and param_count == 'standard'"
@@ -29,9 +24,7 @@ def isoflop_entry(runs: RunSet) -> IsoflopEntry:
     return IsoflopEntry(result, columns[0], columns[1], columns[3])
 
 
-def demo_report(path: Path) -> tuple[Path, int]:
-    """A report mixing an isoFLOP analysis and a custom section; returns (path, figure count)."""
-    runs = porian_tuned()
-    note = Section("About this report", [paragraph(f"{len(runs)} isoFLOP points, {np.unique(runs.table['flops']).size} budgets.")])
-    write_report([note, isoflop_entry(runs)], path=path, title="Browser test report", command="pytest tests/report/test_browser.py")
-    return path, 1
+#: Figures in the report of the ``report_items`` fixture: 3 (final loss, residuals,
+#: bootstrap) for the Chinchilla fit, 5 (curves, panels, residuals, schedules, bootstrap)
+#: for the curve fit, 1 for the isoFLOP analysis.
+REPORT_FIGURES = 9

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from chromium_cdp import Browser, evaluate, find_chromium, open_page, problems, screenshot
-from report_fixtures import demo_report
+from report_fixtures import REPORT_FIGURES
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -42,12 +42,11 @@ def _chromium() -> str:
     return path
 
 
-def test_report_opens_cleanly_in_chromium(tmp_path: Path) -> None:
+def test_report_opens_cleanly_in_chromium(report_file: Path) -> None:
     executable = _chromium()
-    report, expected_figures = demo_report(tmp_path / "report.html")
     ARTIFACTS.mkdir(exist_ok=True)
     with Browser(executable) as browser:
-        session = open_page(browser, report.resolve().as_uri())
+        session = open_page(browser, report_file.resolve().as_uri())
         title = evaluate(browser, session, "document.title")
         figures = evaluate(browser, session, _FIGURE_STATE)
         toc_targets_exist = evaluate(
@@ -61,7 +60,7 @@ def test_report_opens_cleanly_in_chromium(tmp_path: Path) -> None:
     print(f"screenshots: {top} {full}")
     assert title == "Browser test report"
     assert found == [], found
-    assert len(figures) == expected_figures
+    assert len(figures) == REPORT_FIGURES
     for figure in figures:
         assert figure["visible"], figure
         assert figure["width"] > 300 and figure["height"] > 150, figure

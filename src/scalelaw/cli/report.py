@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from scalelaw.cli._data_options import BYTES_PER_TOKEN_OPTION, FORMAT_OPTION, LOSS_UNIT_OPTION, MAP_OPTION, load_inputs
-from scalelaw.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
@@ -34,8 +33,6 @@ def register(app: typer.Typer) -> None:
         from scalelaw.fit import load_fit
         from scalelaw.report import write_report
 
-        if not fit_path.is_file():
-            raise InputError("no such fit file", file=str(fit_path))
         fit = load_fit(fit_path)
         options = dict(maps=maps, loss_unit=loss_unit, bytes_per_token=bytes_per_token, format=input_format)
         runs = load_inputs(fit_data, where=fit_where, **options) if fit_data else None

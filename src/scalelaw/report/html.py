@@ -40,6 +40,7 @@ h3 { font-size: 1.08rem; margin-top: 1.6rem; }
 p.lead { color: var(--muted); margin-top: 0; }
 nav.toc { background: #f0f3f7; padding: 0.6rem 1rem; border-radius: 6px; font-size: 0.92rem; }
 nav.toc ul { margin: 0.2rem 0; padding-left: 1.2rem; }
+nav.toc ul ul { display: flex; flex-wrap: wrap; gap: 0 1.2rem; list-style: none; padding-left: 0.4rem; font-size: 0.85rem; }
 table { border-collapse: collapse; margin: 0.6rem 0 1rem; font-size: 0.9rem; }
 th, td { border-bottom: 1px solid var(--line); padding: 0.28rem 0.7rem; text-align: left; vertical-align: top; }
 th { background: #f0f3f7; }
@@ -132,22 +133,27 @@ def _anchor(title: str, used: set[str]) -> str:
     return anchor
 
 
-def _render_section(section: Section, depth: int, used: set[str], toc: list[str]) -> str:
+def _render_section(section: Section, depth: int, used: set[str]) -> tuple[str, str]:
+    """The section's HTML and its table-of-contents entry (nested for sub-sections)."""
     anchor = _anchor(section.title, used)
     tag = f"h{min(depth, 6)}"
-    if depth <= 3:
-        toc.append(f'<li class="d{depth}"><a href="#{anchor}">{escape(section.title)}</a></li>')
     parts = [f'<section id="{anchor}"><{tag}>{escape(section.title)}</{tag}>', *section.blocks]
-    parts += [_render_section(child, depth + 1, used, toc) for child in section.children]
+    entries = []
+    for child in section.children:
+        body, entry = _render_section(child, depth + 1, used)
+        parts.append(body)
+        entries.append(entry)
     parts.append("</section>")
-    return "\n".join(parts)
+    nested = f"<ul>{''.join(entries)}</ul>" if entries and depth < 3 else ""
+    return "\n".join(parts), f'<li><a href="#{anchor}">{escape(section.title)}</a>{nested}</li>'
 
 
 def page(title: str, sections: Sequence[Section], *, subtitle: str | None = None, footer: str | None = None) -> str:
     """The whole HTML document: title, a table of contents, the sections, a footer."""
     used: set[str] = set()
-    toc: list[str] = []
-    body = "\n".join(_render_section(s, 2, used, toc) for s in sections)
+    rendered = [_render_section(s, 2, used) for s in sections]
+    body = "\n".join(html for html, _ in rendered)
+    toc = [entry for _, entry in rendered]
     lead = f'<p class="lead">{escape(subtitle)}</p>' if subtitle else ""
     foot = f"<footer>{escape(footer)}</footer>" if footer else ""
     return (

@@ -1,0 +1,72 @@
+"""write_report on real fits: one self-contained file with every part the issue asks for."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import warnings
+from html import escape
+from pathlib import Path
+
+import pytest
+
+from scalelaw.data.runs import RunSet
+from scalelaw.fit import FitResult
+from scalelaw.report import FitEntry, Section, document, render_report, write_report
+from scalelaw.report.html import format_number
+
+from report_fixtures import REPORT_FIGURES
+
+
+def test_report_holds_every_part(report_file: Path, chinchilla_fit: FitResult, porian_split: tuple[RunSet, RunSet]) -> None:
+    text = report_file.read_text(encoding="utf-8")
+    assert text.count('<figure id="') == REPORT_FIGURES
+    assert text.count("<h2>") == 4  # one section per item
+    assert "http" not in text and not re.search(r"""(src|href)=["'](?!#|data:)""", text)
+    for name, value in chinchilla_fit.params.items():
+        assert format_number(value) in text, name
+        assert format_number(chinchilla_fit.ci[name][0]) in text
+    for warning in chinchilla_fit.diagnostics.warnings:
+        assert escape(warning) in text
+    overall = chinchilla_fit.evaluate(porian_split[1])["overall"]
+    assert "Held-out evaluation" in text and format_number(overall["mae"]) in text
+    assert escape(chinchilla_fit.law.formula) in text
+    assert "pytest tests/report" in text  # the command that produced it
+    assert escape('"ci_level": 0.95') in text  # the fit's options
+
+
+def test_bare_fit_takes_runs_and_heldout(chinchilla_fit: FitResult, porian_split: tuple[RunSet, RunSet], monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[FitEntry] = []
+    monkeypatch.setattr(document, "fit_section", lambda entry, **_: seen.append(entry) or Section("s"))
+    render_report([chinchilla_fit, FitEntry(chinchilla_fit, title="own")], runs=porian_split[0], heldout=porian_split[1])
+    assert seen[0] == FitEntry(chinchilla_fit, *porian_split)
+    assert seen[1].runs is None and seen[1].title == "own"  # an entry keeps its own data
+
+
+def test_fit_without_data_still_reports_parameters(curve_fit: FitResult, tmp_path: Path) -> None:
+    path = write_report(curve_fit, path=tmp_path / "sub" / "alone.html")
+    text = path.read_text(encoding="utf-8")
+    assert text.count('<figure id="') == 1  # the bootstrap histograms only
+    assert format_number(curve_fit.params["alpha"]) in text
+
+
+def test_strict_fit_is_drawn_quietly(chinchilla_fit: FitResult, porian_split: tuple[RunSet, RunSet]) -> None:
+    strict = dataclasses.replace(chinchilla_fit, options={**chinchilla_fit.options, "strict": True})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the plots extrapolate on purpose: that must not warn or raise
+        text = render_report(FitEntry(strict, *porian_split))
+    assert text.count('<figure id="') == 3
+
+
+def test_rendering_is_deterministic(curve_fit: FitResult) -> None:
+    assert render_report(curve_fit, command="c") == render_report(curve_fit, command="c")
+
+
+def test_curve_fit_plots_the_prediction_of_the_heldout_run(report_file: Path) -> None:
+    text = report_file.read_text(encoding="utf-8")
+    assert "constant_72000 (held out)" in text and "constant_24000 (fitted)" in text
+
+
+def test_an_empty_report_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        render_report([])
