@@ -120,3 +120,16 @@ def test_wandb_history_csv_and_jsonl(tmp_path: Path) -> None:
     runs = read_runs(jsonl)
     assert runs.curve("wandb-history")["loss"].tolist()[::2] == [4.0, 3.2]
     assert read_runs(jsonl, columns={"loss": "eval/loss"}).final()["loss"].tolist() == [3.7]
+
+
+def test_tensorboard_official_writer_if_installed(tmp_path: Path) -> None:
+    """Files written by TensorBoard's own writer (only when the package happens to be installed)."""
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("torch")
+    from torch.utils.tensorboard import SummaryWriter  # type: ignore[import-not-found]
+
+    writer = SummaryWriter(log_dir=str(tmp_path / "official"))
+    for step, loss in [(1, 4.0), (2, 3.5), (3, 3.25)]:
+        writer.add_scalar("train/loss", loss, step)
+    writer.close()
+    assert read_runs(tmp_path / "official").curve("official")["loss"].tolist() == [4.0, 3.5, 3.25]

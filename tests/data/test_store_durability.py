@@ -56,7 +56,7 @@ def test_two_concurrent_writers(tmp_path: Path) -> None:
 def leftovers(store: Path) -> list[str]:
     """Files a crash left behind: temporary files, or run files the manifest does not name."""
     named = {str(e["file"]) for e in RunStore(store)._read_manifest().values()}
-    files = [f"runs/{p.name}" for p in (store / "runs").iterdir()] + [p.name for p in store.glob(".tmp-*")]
+    files = [f"runs/{p.name}" for p in (store / "runs").glob("*")] + [p.name for p in store.glob(".tmp-*")]
     return [f for f in files if f not in named]
 
 
