@@ -115,3 +115,10 @@ def test_extra_columns_are_kept_as_metrics_or_tags(tmp_path: Path) -> None:
 def test_interleaved_runs_are_grouped_in_file_order(tmp_path: Path) -> None:
     runs = read_runs(write(tmp_path, "i.csv", "run,step,loss\nb,1,4\na,1,4\nb,2,3\na,2,3\n"))
     assert runs.table["run"].tolist() == ["b", "b", "a", "a"]
+
+
+def test_run_metadata_given_once_is_spread_over_the_run(tmp_path: Path) -> None:
+    runs = read_runs(write(tmp_path, "m.csv", "run,step,loss,params,batch_size\na,1,4,1e6,10\na,2,3,,\nb,1,4,,\nb,2,3,2e6,20\n"))
+    assert runs.table["params"].tolist() == [1e6, 1e6, 2e6, 2e6]
+    assert runs.table["tokens"].tolist() == [10.0, 20.0, 20.0, 40.0]
+    assert runs.meta("b") == {"params": 2e6, "batch_size": 20.0}

@@ -138,8 +138,8 @@ def fill_run_metadata(table: pd.DataFrame) -> pd.DataFrame:
     """
     meta = [c for c in META_COLUMNS if c in table.columns and table[c].dtype.kind == "f"]
     if meta:
-        grouped = table.groupby("run", sort=False)[meta]
-        table[meta] = grouped.transform(lambda s: s.ffill().bfill())
+        table[meta] = table.groupby("run", sort=False)[meta].ffill()
+        table[meta] = table.groupby("run", sort=False)[meta].bfill()
     if "batch_size" in table.columns and "step" in table.columns:
         derived = table["step"] * table["batch_size"]
         if "tokens" in table.columns:
