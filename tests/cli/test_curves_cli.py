@@ -27,16 +27,66 @@ def test_schedule_show_bad_spec_exits_2(capsys: pytest.CaptureFixture[str]) -> N
     assert "bad key 'wrong'" in err and "allowed keys" in err and "Traceback" not in err
 
 
+PROTOCOL = "run in ['cosine_24000', 'constant_24000', 'wsdcon_9']"
+
+
+def _fit(law: str, where: str, out: Path) -> dict:
+    """Fit with the generic ``scalelaw fit`` command and return its JSON."""
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = run(["fit", "dataset:multipowerlaw-25m", "--where", where, "--law", law, "--out", str(out), "--json"])
+    assert code == 0
+    return json.loads(buffer.getvalue())
+
+
 @pytest.fixture(scope="module")
 def annealing_fit(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An lr-annealing fit of the bundled 25M protocol curves, saved as FIT.json."""
-    import scalelaw.datasets as datasets
-    from scalelaw.fit import fit_law
-
-    runs = datasets.load("multipowerlaw-25m").select(["cosine_24000", "constant_24000", "wsdcon_9"])
+    """An lr-annealing fit of the bundled 25M protocol curves, saved by ``scalelaw fit --out``."""
     path = tmp_path_factory.mktemp("fit") / "fit.json"
-    fit_law(runs, "lr-annealing").save(path)
+    summary = _fit("lr-annealing", PROTOCOL, path)
+    assert summary["law"] == "lr-annealing" and summary["diagnostics"]["n_runs"] == 3
     return path
+
+
+@pytest.fixture(scope="module")
+def multipower_fit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("fit") / "mpl.json"
+    summary = _fit("multi-power", "run in ['constant_24000', 'wsdcon_9']", path)
+    assert set(summary["params"]) == {"L0", "A", "alpha", "B", "C", "beta", "gamma"}
+    return path
+
+
+@pytest.mark.parametrize("which", ["annealing_fit", "multipower_fit"])
+def test_predict_a_schedule_returns_the_curve(which: str, request: pytest.FixtureRequest,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    path = request.getfixturevalue(which)
+    capsys.readouterr()
+    assert run(["predict", str(path), "--schedule", SPEC, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 1000 and {"step", "loss", "lo", "hi"} <= set(rows[0])
+    steps = np.array([r["step"] for r in rows])
+    loss = np.array([r["loss"] for r in rows])
+    assert steps[-1] == 24000 and np.all(np.diff(steps) > 0)
+    after_warmup = steps >= 2160
+    assert np.all(np.diff(loss[after_warmup]) < 0)  # loss falls all along this schedule
+    assert all(r["lo"] <= r["loss"] <= r["hi"] for r in rows)
+
+
+def test_predict_runs_and_evaluate_held_out_curves(multipower_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    held_out = "run in ['wsd_20000_24000', 'wsdcon_18']"
+    assert run(["predict", str(multipower_fit), "--runs", "dataset:multipowerlaw-25m", "--where", held_out, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["run"] for r in rows} == {"wsd_20000_24000", "wsdcon_18"}
+    assert len(rows) == 170 + 95
+    assert max(abs(r["loss"] - r["observed"]) / r["observed"] for r in rows) < 0.02
+    assert run(["evaluate", str(multipower_fit), "dataset:multipowerlaw-25m", "--where", held_out, "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert {r["run"] for r in scores["runs"]} == {"wsd_20000_24000", "wsdcon_18"}
+    assert scores["overall"]["r2"] > 0.99 and scores["overall"]["mean_rel_error"] < 0.005
 
 
 def test_schedule_optimize_from_a_saved_fit(annealing_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,13 +102,3 @@ def test_schedule_optimize_from_a_saved_fit(annealing_fit: Path, capsys: pytest.
 def test_schedule_optimize_bad_family_exits_2(annealing_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["schedule", "optimize", str(annealing_fit), "--total", "100", "--peak", "1e-3", "--family", "x"]) == 2
     assert "unknown schedule family" in capsys.readouterr().err
-
-
-def test_loaded_fit_predicts_a_schedule_curve(annealing_fit: Path) -> None:
-    from scalelaw.fit import load_fit
-
-    fit = load_fit(annealing_fit)
-    prediction = fit.predict(schedule=SPEC)
-    assert prediction.loss.shape == (1000,)
-    assert np.all(prediction.lo <= prediction.loss) and np.all(prediction.loss <= prediction.hi)
-    assert prediction.loss[-1] < prediction.loss[0]
