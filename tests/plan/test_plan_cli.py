@@ -13,6 +13,7 @@ import pytest
 import scalelaw
 from scalelaw.cli.main import run
 from scalelaw.laws.kaplan_steps import KAPLAN_2020
+from scalelaw.plan.flops import FlopAccounting
 from scalelaw.plan.unraveling import simulate_runs
 
 
@@ -109,3 +110,17 @@ def test_refit_coefficients_with_exponents_from_an_old_fit(tmp_path: Path, capsy
         assert new.params[name] == pytest.approx(new_setup[name], rel=0.1), name
     answer = _json(capsys, ["plan", "min-loss", str(tmp_path / "new.json"), "--params", "1e9", "--json"])
     assert any("no bootstrap" in w for w in answer["warnings"])
+
+
+def test_flop_accounting_moves_the_optimum(chinchilla_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["plan", "compute", str(chinchilla_fit), "--flops", "1e21", "--json"]
+    standard = _json(capsys, base)["values"]["params"]["value"]
+    counted = _json(capsys, [*base, "--last-layer", "--attention", "--vocab", "50257", "--seq-len", "2048",
+                             "--aspect-ratio", "64"])["values"]
+    # The overhead weighs most on small models, so the optimum moves; the budget is spent exactly.
+    assert abs(counted["params"]["value"] / standard - 1) > 0.02
+    accounting = FlopAccounting(last_layer=True, attention=True, vocab=50257, seq_len=2048, aspect_ratio=64)
+    spent = accounting.per_token(counted["params"]["value"]) * counted["tokens"]["value"]
+    assert spent == pytest.approx(1e21, rel=1e-9)
+    assert counted["params"]["low"] <= counted["params"]["value"] <= counted["params"]["high"]
+    assert run([*base, "--attention"]) == 2 and "needs a positive n_layers" in capsys.readouterr().err

@@ -24,6 +24,27 @@ JSON_OPTION = typer.Option(False, "--json", help="Print the answer as JSON.")
 LEVEL_OPTION = typer.Option(0.95, "--level", help="Coverage of the intervals.")
 
 
+def accounting_of(
+    last_layer: bool, attention: bool, embedding: bool, vocab: int | None, d_model: int | None,
+    n_layers: int | None, seq_len: int | None, aspect_ratio: float | None,
+) -> Any:
+    """The FLOP accounting the --last-layer/--attention/--embedding options describe."""
+    from scalelaw.plan.flops import FlopAccounting
+
+    return FlopAccounting(last_layer=last_layer, embedding=embedding, attention=attention, vocab=vocab,
+                          d_model=d_model, n_layers=n_layers, seq_len=seq_len, aspect_ratio=aspect_ratio)
+
+
+LAST_LAYER_OPTION = typer.Option(False, "--last-layer", help="Count the unembedding FLOPs, 6·vocab·d_model per token.")
+ATTENTION_OPTION = typer.Option(False, "--attention", help="Count attention FLOPs, 6·n_layers·seq_len·d_model per token.")
+EMBEDDING_OPTION = typer.Option(False, "--embedding", help="Count the input embedding as a matmul, 6·vocab·d_model.")
+VOCAB_OPTION = typer.Option(None, "--vocab", help="Vocabulary size (for --last-layer/--embedding).")
+D_MODEL_OPTION = typer.Option(None, "--d-model", help="Model width, if fixed.")
+N_LAYERS_OPTION = typer.Option(None, "--n-layers", help="Number of layers, if fixed.")
+SEQ_LEN_OPTION = typer.Option(None, "--seq-len", help="Sequence length (for --attention).")
+ASPECT_OPTION = typer.Option(None, "--aspect-ratio", help="d_model/n_layers, to derive each size's shape from N = 12·n_layers·d_model².")
+
+
 def load_fitted(path: Path) -> Any:
     """A step-by-step fit (``method: stepwise``) or an engine FitResult, from FIT.json."""
     try:
@@ -58,13 +79,23 @@ def _show(title: str, answer: Any, as_json: bool) -> None:
 def compute(
     fit: Path = FIT_ARGUMENT,
     flops: float = typer.Option(..., "--flops", help="Training compute budget C in FLOPs."),
+    last_layer: bool = LAST_LAYER_OPTION,
+    attention: bool = ATTENTION_OPTION,
+    embedding: bool = EMBEDDING_OPTION,
+    vocab: int | None = VOCAB_OPTION,
+    d_model: int | None = D_MODEL_OPTION,
+    n_layers: int | None = N_LAYERS_OPTION,
+    seq_len: int | None = SEQ_LEN_OPTION,
+    aspect_ratio: float | None = ASPECT_OPTION,
     level: float = LEVEL_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Compute-optimal N and D for a budget, and the predicted loss (approach 3), with intervals."""
     from scalelaw.plan.compute import compute_optimal
 
-    _show(f"compute-optimal allocation at C = {flops:.3g} FLOPs", compute_optimal(load_fitted(fit), flops=flops, level=level), as_json)
+    accounting = accounting_of(last_layer, attention, embedding, vocab, d_model, n_layers, seq_len, aspect_ratio)
+    answer = compute_optimal(load_fitted(fit), flops=flops, accounting=accounting, level=level)
+    _show(f"compute-optimal allocation at C = {flops:.3g} FLOPs", answer, as_json)
 
 
 @plan_app.command("target")
@@ -72,6 +103,14 @@ def target(
     fit: Path = FIT_ARGUMENT,
     loss: float = typer.Option(..., "--loss", help="Target loss (nats)."),
     params: float | None = typer.Option(None, "--params", help="Model size N (kaplan-steps: steps and tokens for this N)."),
+    last_layer: bool = LAST_LAYER_OPTION,
+    attention: bool = ATTENTION_OPTION,
+    embedding: bool = EMBEDDING_OPTION,
+    vocab: int | None = VOCAB_OPTION,
+    d_model: int | None = D_MODEL_OPTION,
+    n_layers: int | None = N_LAYERS_OPTION,
+    seq_len: int | None = SEQ_LEN_OPTION,
+    aspect_ratio: float | None = ASPECT_OPTION,
     level: float = LEVEL_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -81,7 +120,9 @@ def target(
 
     fitted = load_fitted(fit)
     if fitted.law.name != "kaplan-steps":
-        _show(f"cheapest compute reaching loss {loss}", cheapest_compute(fitted, loss=loss, level=level), as_json)
+        accounting = accounting_of(last_layer, attention, embedding, vocab, d_model, n_layers, seq_len, aspect_ratio)
+        answer = cheapest_compute(fitted, loss=loss, accounting=accounting, level=level)
+        _show(f"cheapest compute reaching loss {loss}", answer, as_json)
     elif params is None:
         _show(f"smallest model that can reach loss {loss}", answers.smallest_model(fitted, loss=loss, level=level), as_json)
     else:
