@@ -154,21 +154,22 @@ def batch(
 ) -> None:
     """Critical batch size B_crit(L), and steps versus tokens at other batch sizes (kaplan-steps)."""
     from scalelaw.cli.output import print_json, print_table
-    from scalelaw.plan.answers import batch_tradeoff, critical_batch_size
+    from scalelaw.plan.answers import batch_tradeoff, critical_batch_size, relative_tradeoff
 
     fitted = load_fitted(fit)
     critical = critical_batch_size(fitted, loss=loss, level=level)
-    table = []
-    if params is not None:
-        b_crit = critical.values["B_crit"].value
-        grid = np.asarray(batches, dtype=float) if batches else b_crit * 2.0 ** np.arange(-3, 4)
-        table = batch_tradeoff(fitted, params=params, loss=loss, batches=grid, level=level)
+    b_crit = critical.values["B_crit"].value
+    grid = np.asarray(batches, dtype=float) if batches else b_crit * 2.0 ** np.arange(-3, 4)
+    table = [] if params is None else batch_tradeoff(fitted, params=params, loss=loss, batches=grid, level=level)
+    relative = relative_tradeoff(grid / b_crit)
     if as_json:
-        print_json({**critical.as_dict(), "tradeoff": [
+        print_json({**critical.as_dict(), "relative": relative, "tradeoff": [
             {"batch_size": r["batch_size"], "steps": r["steps"].as_dict(), "tokens": r["tokens"].as_dict()} for r in table
         ]})
         return
     _show(f"critical batch size (tokens) at loss {loss}", critical, False)
+    if not table:
+        print_table("steps and tokens relative to their minima (add --params N for absolute numbers)", relative)
     if table:
         rows = [
             {"batch_size": r["batch_size"], "steps": r["steps"].value, "steps_low": r["steps"].low,

@@ -24,9 +24,11 @@ class StepLaw:
     bs_tokens_exp: float
 
     def learning_rate(self, params: np.ndarray | float, tokens: np.ndarray | float) -> np.ndarray:
+        """Optimal peak learning rate for N parameters trained on D tokens."""
         return self.lr_coef * np.asarray(params, dtype=float) ** self.lr_params_exp * np.asarray(tokens, dtype=float) ** self.lr_tokens_exp
 
     def batch_size(self, tokens: np.ndarray | float) -> np.ndarray:
+        """Optimal batch size (tokens per step) for D training tokens."""
         return self.bs_coef * np.asarray(tokens, dtype=float) ** self.bs_tokens_exp
 
 
@@ -40,9 +42,11 @@ class ComputeLaw:
     bs_exp: float
 
     def learning_rate(self, flops: np.ndarray | float) -> np.ndarray:
+        """Optimal peak learning rate at compute C."""
         return self.lr_coef * np.asarray(flops, dtype=float) ** self.lr_exp
 
     def batch_size(self, flops: np.ndarray | float) -> np.ndarray:
+        """Optimal batch size (tokens per step) at compute C."""
         return self.bs_coef * np.asarray(flops, dtype=float) ** self.bs_exp
 
 

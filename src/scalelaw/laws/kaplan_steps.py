@@ -146,6 +146,7 @@ class KaplanSteps(Law):
 
     @property
     def params(self) -> tuple[Param, ...]:
+        """α_N, N_c, α_S, S_c, α_B, B*; the scales are fitted in log space."""
         return (
             Param("alpha_N", "model-size exponent of the converged loss", 0.005, 2.0, (0.05, 0.1)),
             Param("N_c", "model-size scale of the converged loss", 1.0, 1e30, (1e10, 1e14), log=True),
@@ -156,6 +157,7 @@ class KaplanSteps(Law):
         )
 
     def design(self, runs: RunSet) -> Design:
+        """Every logged point after step 0, with its run's ``params`` and ``batch_size``."""
         runs.require(self.inputs, purpose="the kaplan-steps law")
         table = runs.table[runs.table["loss"].notna()]
         columns = {c: pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float) for c in (*self.inputs, "loss")}
@@ -182,10 +184,12 @@ class KaplanSteps(Law):
         )
 
     def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
+        """L(N, S, B) from the implicit equation, for every parameter vector and point."""
         x = design.inputs
         return solve_loss(theta, x["params"], x["step"], x["batch_size"])
 
     def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and its gradient by the implicit function theorem: dL/dθ = −(∂f/∂θ)/(∂f/∂L)."""
         alpha_n, n_c, alpha_s, s_c, alpha_b, b_star = unpack(theta)
         x = design.inputs
         n, s, b = (np.asarray(x[c], dtype=float)[None, :] for c in self.inputs)
@@ -213,5 +217,6 @@ class KaplanSteps(Law):
         return {"B_crit_at_loss_3": float(critical_batch(theta, np.array([3.0]))[0, 0])}
 
     def scale(self, design: Design) -> dict[str, np.ndarray]:
+        """Model size, steps and tokens seen, for the extrapolation checks."""
         x = design.inputs
         return {"params": x["params"], "steps": x["step"], "tokens": x["step"] * x["batch_size"]}

@@ -27,6 +27,7 @@ class Answer:
     warnings: tuple[str, ...] = field(default=())
 
     def as_dict(self) -> dict[str, object]:
+        """JSON form: each value with its interval, and the warnings."""
         return {"values": {k: v.as_dict() for k, v in self.values.items()}, "warnings": list(self.warnings)}
 
 
@@ -84,6 +85,11 @@ def batch_tradeoff(
     values = estimates(fitted, table, level=level)
     k = batches.size
     return [{"batch_size": float(b), "steps": values[i], "tokens": values[k + i]} for i, b in enumerate(batches)]
+
+
+def relative_tradeoff(ratios: np.ndarray) -> list[dict[str, float]]:
+    """S/S_min = 1 + B_crit/B and E/E_min = 1 + B/B_crit at batch sizes B = ratio·B_crit (law-free)."""
+    return [{"B/B_crit": float(r), "S/S_min": 1.0 + 1.0 / float(r), "E/E_min": 1.0 + float(r)} for r in ratios]
 
 
 def trajectory(

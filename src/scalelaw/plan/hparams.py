@@ -38,6 +38,7 @@ class HparamFit:
     fitted_range: Mapping[str, tuple[float, float]]
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON content of a hyperparameter fit file (``kind: hparams``)."""
         return {
             "kind": "hparams",
             "law": {f: getattr(self.law, f) for f in STEP_LAW_FIELDS},
@@ -48,6 +49,7 @@ class HparamFit:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str) -> HparamFit:
+        """Rebuild from :meth:`to_dict` output; a malformed field is an InputError naming ``source``."""
         try:
             law = StepLaw(**{f: float(data["law"][f]) for f in STEP_LAW_FIELDS})
             draws = np.array(data.get("bootstrap", []), dtype=float).reshape(-1, len(STEP_LAW_FIELDS))

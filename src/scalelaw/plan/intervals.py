@@ -40,6 +40,7 @@ class Estimate:
     high: float
 
     def as_dict(self) -> dict[str, float]:
+        """``{"value", "low", "high"}`` for JSON output."""
         return {"value": self.value, "low": self.low, "high": self.high}
 
 

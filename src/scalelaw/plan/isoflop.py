@@ -44,6 +44,7 @@ class BudgetOptimum:
 
     @property
     def used(self) -> bool:
+        """True when the budget has an interior optimum and enters the power-law fit."""
         return self.reason is None
 
 
@@ -72,10 +73,12 @@ class IsoflopFit:
 
     @property
     def used_budgets(self) -> tuple[BudgetOptimum, ...]:
+        """The budgets that enter the fit."""
         return tuple(b for b in self.budgets if b.used)
 
     @property
     def max_flops(self) -> float:
+        """The largest budget used, the edge beyond which N*(C) extrapolates."""
         return max(b.flops for b in self.used_budgets)
 
 
