@@ -21,7 +21,7 @@ from report_fixtures import REPORT_FIGURES
 def test_report_holds_every_part(report_file: Path, chinchilla_fit: FitResult, porian_split: tuple[RunSet, RunSet]) -> None:
     text = report_file.read_text(encoding="utf-8")
     assert text.count('<figure id="') == REPORT_FIGURES
-    assert text.count("<h2>") == 4  # one section per item
+    assert text.count("<h2>") == 5  # one section per item, and how the report was produced
     assert "http" not in text and not re.search(r"""(src|href)=["'](?!#|data:)""", text)
     for name, value in chinchilla_fit.params.items():
         assert format_number(value) in text, name

@@ -82,4 +82,12 @@ def _command_line(
     for flag, value in optional:
         if value is not None:
             parts += [flag, str(value)]
-    return " ".join(shlex.quote(p) for p in parts)
+    return " ".join(_quote(p) for p in parts)
+
+
+def _quote(text: str) -> str:
+    """Quote for a POSIX shell, preferring readable double quotes around single-quoted text."""
+    quoted = shlex.quote(text)
+    if quoted == text or not any(c in text for c in "'") or any(c in text for c in '"$`\\!'):
+        return quoted
+    return f'"{text}"'

@@ -43,9 +43,11 @@ def report_sections(
             sections.append(isoflop_section(item, key=key))
         else:
             entry = item if isinstance(item, FitEntry) else FitEntry(item, runs=runs, heldout=heldout)
-            sections.append(fit_section(entry, key=key, command=command))
+            sections.append(fit_section(entry, key=key))
     if not sections:
         raise ValueError("a report needs at least one fit, isoFLOP analysis or section")
+    if command:
+        sections.append(html.Section("How this report was produced", [html.paragraph("The command:"), html.preformatted(command)]))
     return sections
 
 
@@ -59,7 +61,8 @@ def render_report(
 ) -> str:
     """The report as an HTML string (see :func:`write_report`)."""
     sections = report_sections(fit, runs=runs, heldout=heldout, command=command)
-    subtitle = f"{len(sections)} section{'s' if len(sections) != 1 else ''}" + (f" · produced by: {command}" if command else "")
+    fits = sum(1 for item in _as_items(fit) if not isinstance(item, (html.Section, IsoflopEntry)))
+    subtitle = f"{fits} fit{'s' if fits != 1 else ''}, {len(sections)} sections. Click a figure to enlarge it; hover a point to see its run."
     return html.page(title, sections, subtitle=subtitle, footer=f"Made by scalelaw {scalelaw.__version__}. The file is self-contained: it needs no network.")
 
 
@@ -77,8 +80,8 @@ def write_report(
     ``fit`` is a fit result, or a list mixing fit results, :class:`FitEntry` (a fit
     with its own runs, held-out runs and title), :class:`IsoflopEntry` and
     :class:`~scalelaw.report.html.Section`; one section per item, in order. ``runs`` and
-    ``heldout`` are the data of the bare fit results; ``command`` is printed as the
-    command that produced the report.
+    ``heldout`` are the data of the bare fit results; ``command``, the command that
+    produced the report, gets a closing section of its own.
     """
     text = render_report(fit, runs=runs, heldout=heldout, command=command, title=title)
     path = Path(path)

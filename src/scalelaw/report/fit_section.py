@@ -26,6 +26,8 @@ from scalelaw.report import html, plots
 EXTRAPOLATION_FACTOR = 10.0
 #: At most this many groups of runs get their own colour and law line.
 MAX_GROUPS = 6
+#: Fewer runs than this make run-resampling bootstrap intervals meaningless.
+MIN_BOOTSTRAP_RUNS = 5
 #: With more law lines than this in one plot, only predicted lines keep their band.
 MAX_BANDS = 4
 #: Runs with at most this many distinct FLOP budgets are drawn as isoFLOP profiles.
@@ -405,7 +407,7 @@ def _evaluation_rows(fit: FitResult, heldout: RunSet) -> list[dict[str, object]]
 # -- the section -------------------------------------------------------------------
 
 
-def fit_section(entry: FitEntry, *, key: str, command: str | None = None) -> html.Section:
+def fit_section(entry: FitEntry, *, key: str) -> html.Section:
     """Everything about one fit: what was fitted, how well, how sure, and the plots."""
     fit, runs, heldout = entry.fit, entry.runs, entry.heldout
     law = _law(fit)
@@ -419,6 +421,12 @@ def fit_section(entry: FitEntry, *, key: str, command: str | None = None) -> htm
         summary.append(html.paragraph(f"Fitted on {len(runs)} runs from {source}" + (f"; evaluated on {len(heldout)} held-out runs from {_source_name(heldout)}." if heldout is not None else ".")))
     warnings = _warnings(fit)
     diagnostics = [html.notice(w, level="warning") for w in warnings] or [html.notice("No warnings: the fit converged, no parameter sits on a bound and the diagnostics raised nothing.", level="ok")]
+    if fit.bootstrap_params is not None and fit.diagnostics.n_runs < MIN_BOOTSTRAP_RUNS:
+        diagnostics.append(html.notice(
+            f"The intervals come from resampling runs, and this fit has {fit.diagnostics.n_runs} run(s): "
+            "they cannot show how much the parameters would change with other runs, so read them as too narrow.",
+            level="warning",
+        ))
     rows = _diagnostic_rows(fit)
     if rows:
         diagnostics.append(html.table(["diagnostic", "value"], rows))
@@ -440,9 +448,7 @@ def fit_section(entry: FitEntry, *, key: str, command: str | None = None) -> htm
         html.paragraph(f"Options of the fit (data hash {fit.data_hash[:16]}…, fitted range: {_ranges(fit)}):"),
         html.preformatted(json.dumps(_jsonable({"law": law.name, "law_options": law.options(), **fit.options}), indent=2, sort_keys=True)),
     ]
-    if command:
-        reproduce.insert(0, html.preformatted(command))
-    children.append(html.Section("How this was produced", reproduce))
+    children.append(html.Section("How this fit was produced", reproduce))
     return html.Section(entry.title or f"Fit: {law.name} on {source}", summary, children)
 
 
@@ -457,9 +463,9 @@ def _plot_blocks(fit: FitResult, runs: RunSet | None, heldout: RunSet | None, so
         else:
             curves = _curves(fit, parts)
             overview = plots.loss_curves_figure(curves, title=f"{law.name}: loss curves on {source}")
-            blocks.append(html.figure(overview, caption="All runs together: logged loss (dots) with the law fitted to each run (solid) and its prediction for held-out runs (dashed), with bootstrap bands.", key=f"{key}-curves"))
+            blocks.append(html.figure(overview, caption="All runs together: logged loss (dots) with the law fitted to each run (solid) and its prediction for held-out runs (dashed), with prediction-interval bands.", key=f"{key}-curves"))
             panels = plots.loss_curve_panels_figure(curves, title=f"{law.name}: each run on {source}")
-            blocks.append(html.figure(panels, caption="One panel per run, each on its own loss scale: held-out panels show a prediction the fit never saw.", key=f"{key}-panels"))
+            blocks.append(html.figure(panels, caption="One panel per run, each on its own loss scale: logged loss in black, the fit in blue, the prediction for a held-out run in orange (dashed), bands are prediction intervals.", key=f"{key}-panels"))
         blocks.append(html.figure(_residual_figure(fit, parts, source), caption="Left: observed against predicted loss; right: relative residuals in percent. Held-out points are predictions the fit never saw.", key=f"{key}-residuals"))
         schedules = schedules_of(RunSet.concat([runs, heldout]) if heldout is not None else runs)
         if schedules:

@@ -304,7 +304,7 @@ def loss_curve_panels_figure(curves: Sequence[Curve], *, title: str, x_variable:
     """One small panel per run, each on its own loss scale, so close curves can be told apart."""
     columns = min(3, max(len(curves), 1))
     rows = max(1, -(-len(curves) // columns))
-    fig = _new_figure(3.3 * columns + 0.4, 2.5 * rows + 0.6)
+    fig = _new_figure(max(7.0, 3.3 * columns + 0.4), 2.5 * rows + 0.6)
     for i, curve in enumerate(curves):
         ax = _styled_axes(fig, rows, columns, i + 1)
         observed = _thin(curve.observed)
@@ -328,7 +328,7 @@ def loss_curve_panels_figure(curves: Sequence[Curve], *, title: str, x_variable:
             ax.set_xlabel(axis_label(x_variable), fontsize=8.5)
         if i == 0:
             ax.legend(fontsize=7, frameon=False)
-    fig.suptitle(f"{title} (blue: fit, orange dashed: prediction)")
+    fig.suptitle(title)
     return fig
 
 
@@ -419,7 +419,7 @@ def bootstrap_figure(
 
 def schedules_figure(schedules: Mapping[str, tuple[np.ndarray, np.ndarray]], *, title: str) -> Figure:
     """Learning rate against step, one line per run."""
-    fig = _new_figure(7.0, 3.8)
+    fig = _new_figure(8.5, 3.8)
     ax = _styled_axes(fig, 1, 1, 1)
     colors = _colors(len(schedules))
     for (name, (step, lr)), color in zip(schedules.items(), colors):
@@ -429,7 +429,8 @@ def schedules_figure(schedules: Mapping[str, tuple[np.ndarray, np.ndarray]], *, 
     ax.set_ylabel(axis_label("lr"))
     ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     ax.set_title(title)
-    _legend(ax, columns=2 if len(schedules) > 5 else 1)
+    if len(schedules) > 1:
+        ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
