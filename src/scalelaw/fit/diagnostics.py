@@ -19,6 +19,8 @@ from scalelaw.fit.problem import Problem
 DEGENERATE_CORRELATION = 0.9999
 #: Residuals are called structured below this p-value (runs test or rank correlation).
 STRUCTURE_P_VALUE = 1e-3
+#: Log-residual RMSE below which a fit is exact and residual structure is not tested.
+EXACT_FIT_RMSE = 1e-9
 #: Fewer points than this many per free parameter draws a warning.
 POINTS_PER_PARAMETER = 2
 

@@ -12,13 +12,14 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from scalelaw import laws
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
 from scalelaw.fit import diagnostics as checks
 from scalelaw.fit.bootstrap import bootstrap as run_bootstrap
-from scalelaw.fit.multistart import search
+from scalelaw.fit.multistart import SearchResult, search
 from scalelaw.fit.objective import Objective, ObjectiveName
 from scalelaw.fit.optimize import objective_value
 from scalelaw.fit.problem import Problem, check_fixed
@@ -151,7 +152,7 @@ def _pair(values: np.ndarray, q: tuple[float, float]) -> tuple[float, float]:
 
 def _diagnose(
     problem: Problem,
-    found: Any,
+    found: SearchResult,
     residuals: np.ndarray,
     scales: Mapping[str, np.ndarray],
     converged_fraction: float | None,
@@ -177,12 +178,13 @@ def _diagnose(
         )
     if design.n < checks.POINTS_PER_PARAMETER * n_free:
         messages.append(f"only {design.n} points for {n_free} free parameters")
-    p_runs = float(2 * (1 - _normal_cdf(abs(z))))
-    if p_runs < checks.STRUCTURE_P_VALUE:
-        messages.append(f"structured residuals: runs test z = {z:.2f} along {next(iter(scales), 'point order')}")
-    for name, (rho, p) in correlations.items():
-        if p < checks.STRUCTURE_P_VALUE and abs(rho) > 0.3:
-            messages.append(f"residuals correlate with {name} (Spearman {rho:.2f})")
+    rmse = float(np.sqrt(np.mean(residuals**2)))
+    if rmse > checks.EXACT_FIT_RMSE:  # below it the residuals are round-off and have no structure to test
+        if 2 * stats.norm.sf(abs(z)) < checks.STRUCTURE_P_VALUE:
+            messages.append(f"structured residuals: runs test z = {z:.2f} along {next(iter(scales), 'point order')}")
+        for name, (rho, p) in correlations.items():
+            if p < checks.STRUCTURE_P_VALUE and abs(rho) > 0.3:
+                messages.append(f"residuals correlate with {name} (Spearman {rho:.2f})")
     if converged_fraction is not None and converged_fraction < 0.9:
         messages.append(f"only {converged_fraction:.0%} of bootstrap replicates converged")
     objective_now = objective_value(problem, residuals[None, :], np.full((1, design.n), 1.0 / design.n))[0]
@@ -199,7 +201,7 @@ def _diagnose(
         condition_number=condition,
         most_correlated=pair,
         correlation=correlation,
-        residual_rmse=float(np.sqrt(np.mean(residuals**2))),
+        residual_rmse=rmse,
         residual_mean=float(np.mean(residuals)),
         residual_max_abs=float(np.max(np.abs(residuals))),
         runs_test_z=z,
@@ -207,12 +209,6 @@ def _diagnose(
         bootstrap_converged=converged_fraction,
         warnings=messages,
     )
-
-
-def _normal_cdf(x: float) -> float:
-    from math import erf, sqrt
-
-    return 0.5 * (1 + erf(x / sqrt(2)))
 
 
 def _stderr_is_terminal() -> bool:

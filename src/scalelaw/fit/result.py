@@ -134,15 +134,19 @@ class FitResult:
         level = float(self.options.get("ci_level", 0.95))
         quantiles = ((1 - level) / 2, (1 + level) / 2)
         noise = -np.asarray(self.residuals, dtype=float)
+        noise = noise[np.isfinite(noise)] if noise.size else noise
+        noise = noise if noise.size else np.zeros(1)
         with np.errstate(all="ignore"):
-            if self.bootstrap_params is None:
-                samples = np.log(point)[None, :] + noise[:, None]
-            else:
+            preds = point[None, :]
+            if self.bootstrap_params is not None:
                 preds = self.law.predict(self.bootstrap_params, design)
                 preds = preds[np.all(np.isfinite(preds) & (preds > 0), axis=1)]
+            if preds.shape[0] <= 1:
+                samples = np.log(point)[None, :] + noise[:, None]
+            else:
                 rng = np.random.default_rng(int(self.options.get("seed", 0)))
-                draws = max(1, NOISE_SAMPLES // max(1, preds.shape[0]))
-                picked = rng.choice(noise, size=(preds.shape[0], draws, design.n)) if noise.size else 0.0
+                draws = max(1, NOISE_SAMPLES // preds.shape[0])
+                picked = rng.choice(noise, size=(preds.shape[0], draws, design.n))
                 samples = (np.log(preds)[:, None, :] + picked).reshape(-1, design.n)
             lo, hi = np.exp(np.quantile(samples, quantiles, axis=0))
         return lo, hi

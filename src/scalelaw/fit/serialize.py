@@ -37,11 +37,11 @@ def load_fit(path: str | Path) -> FitResult:
     """Read a FIT.json written by :meth:`FitResult.save`."""
     source = str(path)
     try:
-        text = Path(path).read_text()
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the fit file: {exc.strerror or exc}", file=source) from None
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InputError(f"not a JSON fit file: {exc}", file=source) from None
     return fit_from_dict(data, source=source)
@@ -118,10 +118,15 @@ def fit_from_dict(data: Any, *, source: str) -> FitResult:
     if not isinstance(residuals, list):
         raise InputError("field 'residuals' must be a list of numbers", file=source)
     diagnostics = _mapping(data, "diagnostics", source, required=False)
+    for key in ("warnings", "on_bound", "most_correlated"):
+        value = diagnostics.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InputError(f"diagnostics {key!r} must be a list of strings", file=source)
     try:
         diag = Diagnostics.from_dict({**_EMPTY_DIAGNOSTICS, **diagnostics})
     except TypeError as exc:
         raise InputError(f"malformed diagnostics: {exc}", file=source) from None
+    fit_options = _checked_options(_mapping(data, "options", source, required=False), source)
     hash_value = data.get("data_hash", "")
     return FitResult(
         law=law,
@@ -131,12 +136,29 @@ def fit_from_dict(data: Any, *, source: str) -> FitResult:
                  for k, v in _mapping(data, "derived", source, required=False).items()},
         derived_ci=_pairs(data, "derived_ci", source),
         diagnostics=diag,
-        options=dict(_mapping(data, "options", source, required=False)),
+        options=fit_options,
         data_hash=hash_value if isinstance(hash_value, str) else "",
         bootstrap_params=_matrix(data.get("bootstrap"), len(law.param_names), source),
         fitted_range=_pairs(data, "fitted_range", source),
         residuals=np.array([_number(v, "a residual", source) for v in residuals], dtype=float),
     )
+
+
+def _checked_options(options: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The fit options, with the ones prediction relies on checked for type and range."""
+    out = dict(options)
+    level = _number(out.get("ci_level", 0.95), "option 'ci_level'", source)
+    if not 0 < level < 1:
+        raise InputError(f"option 'ci_level' must be between 0 and 1, got {level!r}", file=source)
+    seed = out.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InputError(f"option 'seed' must be a non-negative whole number, got {seed!r}", file=source)
+    _number(out.get("extrapolation_warning_decades", 2.0), "option 'extrapolation_warning_decades'", source)
+    if not isinstance(out.get("strict", False), bool):
+        raise InputError("option 'strict' must be true or false", file=source)
+    if not isinstance(out.get("fix", {}), Mapping):
+        raise InputError("option 'fix' must be an object", file=source)
+    return out
 
 
 _EMPTY_DIAGNOSTICS: dict[str, Any] = {

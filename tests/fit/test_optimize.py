@@ -1,0 +1,57 @@
+"""The batched Levenberg–Marquardt: finds the optimum, per-row weights, sum/mean invariance."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scalelaw import laws
+from scalelaw.fit.objective import Objective
+from scalelaw.fit.optimize import Tolerances, minimise, minimise_parallel
+from scalelaw.fit.problem import Problem
+from scalelaw.laws.base import Design
+
+TOL = Tolerances(ftol=1e-14, xtol=1e-12, max_iter=500)
+
+
+def _power_problem(objective: str = "squares") -> tuple[Problem, np.ndarray]:
+    x = np.logspace(17, 21, 15)
+    truth = np.array([2.0, 129.0, 0.106])
+    law = laws.get("power", variable="flops")
+    loss = law.predict(truth[None, :], Design({"flops": x}, np.ones(15), np.arange(15).astype(str)))[0]
+    return Problem(law, Design({"flops": x}, loss, np.arange(15).astype(str)), Objective(objective), {}), truth
+
+
+def test_exact_data_is_recovered_from_a_poor_start() -> None:
+    problem, truth = _power_problem()
+    result = minimise(problem, problem.to_u(np.array([[1.0, 1000.0, 0.3]])), np.ones(15), TOL)
+    assert result.converged[0]
+    assert np.allclose(problem.theta(result.u)[0], truth, rtol=1e-6)
+
+
+def test_rows_with_their_own_weights_are_independent() -> None:
+    problem, truth = _power_problem("huber")
+    start = problem.to_u(np.array([[1.5, 50.0, 0.2]] * 3))
+    weights = np.ones((3, 15))
+    weights[1, :5] = 0.0
+    weights[2] *= 7.0
+    batch = minimise(problem, start, weights, TOL)
+    alone = minimise(problem, start[1:2], weights[1], TOL)
+    assert np.allclose(batch.u[1], alone.u[0])
+    # Scaling all weights (sum versus mean of the residuals) changes nothing.
+    assert np.allclose(batch.u[0], batch.u[2], rtol=1e-9, atol=1e-9)
+
+
+def test_parallel_split_gives_the_same_numbers() -> None:
+    problem, _ = _power_problem("huber")
+    rng = np.random.default_rng(0)
+    starts = problem.to_u(np.column_stack([rng.uniform(1, 3, 9), rng.uniform(10, 1e4, 9), rng.uniform(0.05, 1, 9)]))
+    one = minimise(problem, starts, np.ones(15), TOL)
+    split = minimise_parallel(problem, starts, np.ones(15), TOL, workers=2)
+    assert np.array_equal(one.u, split.u) and np.array_equal(one.f, split.f)
+
+
+def test_steps_stay_inside_the_bounds() -> None:
+    problem, _ = _power_problem()
+    lower, upper = problem.bounds
+    result = minimise(problem, problem.to_u(np.array([[900.0, 1e-7, 3.9]])), np.ones(15), TOL)
+    assert np.all(result.u >= lower) and np.all(result.u <= upper)
