@@ -13,6 +13,7 @@ import pytest
 from scalelaw.data.runs import RunSet
 from scalelaw.fit import FitResult
 from scalelaw.report import FitEntry, Section, document, render_report, write_report
+from scalelaw.report import fit_section as fit_section_module
 from scalelaw.report.html import format_number
 
 from report_fixtures import REPORT_FIGURES
@@ -70,3 +71,21 @@ def test_curve_fit_plots_the_prediction_of_the_heldout_run(report_file: Path) ->
 def test_an_empty_report_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         render_report([])
+
+
+@pytest.mark.parametrize(
+    "warning",
+    [
+        "the optimiser did not converge",
+        "parameters on a bound: E",
+        "near-degenerate parameters: A and alpha trade off (correlation 0.99999, condition number 1e9)",
+        "only 5 points for 7 free parameters",
+        "structured residuals: runs test z = -4.32 along params",
+        "residuals correlate with params (Spearman 0.50)",
+        "only 15% of bootstrap replicates converged",
+    ],
+)
+def test_every_engine_warning_is_explained(chinchilla_fit: FitResult, warning: str) -> None:
+    diagnostics = dataclasses.replace(chinchilla_fit.diagnostics, warnings=[warning])
+    explained = fit_section_module._warnings(dataclasses.replace(chinchilla_fit, diagnostics=diagnostics))
+    assert len(explained) == 1 and explained[0].startswith(warning) and "What it means:" in explained[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -85,12 +86,13 @@ def _replicates(fit: FitResult) -> np.ndarray | None:
     return samples if samples.ndim == 2 and samples.shape[0] >= 2 else None
 
 
-#: What each kind of engine warning means for a reader, keyed by the warning's opening words.
+#: What each kind of engine warning means for a reader, keyed by a regex of the warning's opening words.
 WARNING_MEANINGS: dict[str, str] = {
     "the optimiser did not converge": "the numbers below may not be the best fit; try more starts or fewer free parameters.",
     "parameters on a bound": "the data push a parameter to the edge of its allowed range, so its value (and anything derived from it) is set by the bound, not the data.",
     "near-degenerate parameters": "the data cannot tell these parameters apart: many combinations fit equally well, so each one alone is poorly determined even if predictions are fine inside the data.",
-    "only": "too few points for this many parameters, or too few bootstrap replicates converged: treat intervals as optimistic.",
+    r"only \d+ points": "too few points for this many free parameters: the fit can match the data without the law being right; add runs or fix parameters.",
+    r"only \d+% of bootstrap": "many resampled fits failed, so the intervals rest on the replicates that worked and are likely too narrow.",
     "structured residuals": "the misfit is not random noise: the law misses a systematic trend, so extrapolations inherit a bias.",
     "residuals correlate with": "the law's error grows or shrinks with scale, which is exactly what an extrapolation to larger scale will amplify.",
 }
@@ -100,7 +102,7 @@ def _warnings(fit: FitResult) -> list[str]:
     """Each warning of the fit, followed by what it means in plain words."""
     out = []
     for warning in fit.diagnostics.warnings:
-        meaning = next((m for prefix, m in WARNING_MEANINGS.items() if str(warning).startswith(prefix)), None)
+        meaning = next((m for pattern, m in WARNING_MEANINGS.items() if re.match(pattern, str(warning))), None)
         out.append(f"{warning}. What it means: {meaning}" if meaning else str(warning))
     return out
 
