@@ -134,3 +134,23 @@ def test_every_step_prediction_of_a_long_curve_matches_the_per_step_sums() -> No
     assert whole.shape == (30000,)
     np.testing.assert_allclose(whole[sampled - 1], some, atol=2e-5)
     assert law.jacobian(np.array([PAPER["25m"]]), law.design_at(schedule=spec, steps="all")) is None
+
+
+def test_design_rebuilds_per_step_lr_from_a_sparse_log_and_names_bad_runs() -> None:
+    import pandas as pd
+
+    from scalelaw.data.runs import RunSet
+    from scalelaw.errors import DataWarning, InputError
+
+    spec = "linear:peak=1e-3,total=1000,final=1e-4"
+    steps = np.arange(0, 1001, 100)
+    lr = parse_schedule(spec).lr(steps.astype(float))
+    table = pd.DataFrame({"run": "sparse", "step": steps, "lr": lr, "loss": np.linspace(5.0, 3.0, steps.size)})
+    with pytest.warns(DataWarning, match="at step 0 are left out"):
+        design = get("multi-power").design(RunSet(table, {"sparse": "runs.csv"}))
+    curve = design.inputs["curves"][0]
+    np.testing.assert_allclose(curve.lr, parse_schedule(spec).lr(np.arange(0, 1001.0)), rtol=1e-12)
+    assert list(curve.steps) == list(steps[1:])  # the loss at step 0 is before any update
+    with pytest.raises(InputError) as info:
+        get("multi-power").design(RunSet(table.drop(columns="lr"), {"sparse": "runs.csv"}))
+    assert "run 'sparse'" in str(info.value) and "column 'lr'" in str(info.value) and "runs.csv" in str(info.value)
