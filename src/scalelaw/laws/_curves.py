@@ -70,15 +70,14 @@ def curve_from_schedule(schedule: Schedule, *, steps: np.ndarray | str | None = 
     return Curve(run="prediction", lr=lr, steps=wanted, loss=np.full(wanted.size, np.nan), params=params)
 
 
-def curves_from_runs(runs: RunSet, *, purpose: str, need_loss: bool = True) -> list[Curve]:
+def curves_from_runs(runs: RunSet, *, purpose: str) -> list[Curve]:
     """Per-run curves from a run table: the lr of every row (per-step rows included) and the logged losses.
 
     The per-step lr is rebuilt by :func:`~scalelaw.data.schedules.schedule_from_logged`
     (linear between logged values), or taken from a ``lr_schedule`` spec column.
     Logged points are rows with a finite loss and step >= 1.
     """
-    for column in ("step",):
-        runs.require([column], purpose=purpose)
+    runs.require(["step"], purpose=purpose)
     curves = []
     for run, rows in runs.curves():
         file = runs.source(run)
@@ -98,11 +97,16 @@ def curves_from_runs(runs: RunSet, *, purpose: str, need_loss: bool = True) -> l
             warn(f"run {run!r}: {int(early.sum())} loss value(s) at step 0 are left out (no update has happened)",
                  DataWarning)
         logged &= step >= 1
-        if need_loss and not logged.any():
+        if not logged.any():
             raise InputError(f"{purpose} needs logged losses; this run has none", file=file, run=run, column="loss")
         if logged.any() and np.any(loss[logged] <= 0):
             row = int(np.flatnonzero(logged & (loss <= 0))[0]) + 1
             raise InputError("loss must be positive", file=file, run=run, row=row, column="loss")
+        fractional = logged & (step != np.round(step))
+        if fractional.any():
+            row = int(np.flatnonzero(fractional)[0]) + 1
+            raise InputError(f"step {step[row - 1]:g} is not a whole number of updates", file=file, run=run,
+                             row=row, column="step")
         out_steps = step[logged].astype(np.int64)
         last = max(schedule.total_steps, int(out_steps.max()) if out_steps.size else 0)
         params = float(rows["params"].dropna().iloc[0]) if "params" in rows.columns and rows["params"].notna().any() else math.nan
