@@ -43,7 +43,7 @@ def assert_complete(store: RunStore) -> int:
 
 
 def test_two_concurrent_writers(tmp_path: Path) -> None:
-    writers = [start_writer(tmp_path, prefix, 30) for prefix in ("left", "right")]
+    writers = [start_writer(tmp_path, prefix, 15) for prefix in ("left", "right")]
     for writer in writers:
         out, _ = writer.communicate(timeout=120)
         assert writer.returncode == 0 and "done" in out

@@ -35,6 +35,8 @@ VALID: dict[str, bytes] = {
     "runs.tsv": FRAME.to_csv(index=False, sep="\t").encode(),
     "runs.jsonl": "\n".join(json.dumps(r) for r in FRAME.to_dict("records")).encode(),
     "runs.parquet": _parquet(),
+    "wandb-history.jsonl": b'{"_step": 0, "_runtime": 1.5, "train/loss": 4.0, "train/learning_rate": 0.001}\n'
+    b'{"_step": 1, "_runtime": 2.5, "eval/loss": 3.9}\n{"_step": 2, "_runtime": 3.5, "train/loss": 3.5}\n',
     "events.out.tfevents.1": b"".join(record(event(s, {"loss": v})) for s, v in [(1, 4.0), (2, 3.5), (3, 3.2)]),
 }
 NAMES = sorted(VALID)
