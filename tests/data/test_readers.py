@@ -122,3 +122,8 @@ def test_run_metadata_given_once_is_spread_over_the_run(tmp_path: Path) -> None:
     assert runs.table["params"].tolist() == [1e6, 1e6, 2e6, 2e6]
     assert runs.table["tokens"].tolist() == [10.0, 20.0, 20.0, 40.0]
     assert runs.meta("b") == {"params": 2e6, "batch_size": 20.0}
+
+
+def test_where_sees_the_loss_in_nats(tmp_path: Path) -> None:
+    path = write(tmp_path, "bits.csv", "run,loss\na,2.0\nb,1.0\n")
+    assert read_runs(path, loss_unit="bits", where="loss > 1.2").runs == ["a"]  # 2 bits = 1.39 nats

@@ -65,9 +65,9 @@ def to_runs(
 ) -> RunSet:
     """One raw table through mapping, filter, units, metadata and validation to a RunSet."""
     table = canonical_table(raw, columns=columns, loss_unit=loss_unit)
+    table["loss"] = to_nats(table["loss"].to_numpy(), loss_unit, bytes_per_token=bytes_per_token, file=raw.file)
     if where:
         table = _filter(table, where, raw.file)
-    table["loss"] = to_nats(table["loss"].to_numpy(), loss_unit, bytes_per_token=bytes_per_token, file=raw.file)
     codes, _ = pd.factorize(table["run"])
     table = table.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
     table = fill_run_metadata(table)
@@ -100,7 +100,7 @@ def read_runs(
     """Read runs from files or folders; the format is detected unless ``format`` is given.
 
     ``columns`` maps canonical names to source columns (``{"loss": "val_loss_c4"}``),
-    ``where`` is a pandas query on the mapped columns, ``loss_unit`` one of ``nats``,
+    ``where`` is a pandas query on the mapped columns (loss already in nats), ``loss_unit`` one of ``nats``,
     ``bits``, ``bits_per_byte`` (with ``bytes_per_token``). ``reduce`` (e.g.
     ``keep_every(10)``) streams the input and shrinks each run as it arrives.
     """
