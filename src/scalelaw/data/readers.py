@@ -99,10 +99,11 @@ def read_runs(
 ) -> RunSet:
     """Read runs from files or folders; the format is detected unless ``format`` is given.
 
-    ``columns`` maps canonical names to source columns (``{"loss": "val_loss_c4"}``),
-    ``where`` is a pandas query on the mapped columns (loss already in nats), ``loss_unit`` one of ``nats``,
-    ``bits``, ``bits_per_byte`` (with ``bytes_per_token``). ``reduce`` (e.g.
-    ``keep_every(10)``) streams the input and shrinks each run as it arrives.
+    ``columns`` maps canonical names to source columns (``{"loss": "val_loss_c4"}``);
+    ``loss_unit`` is one of ``nats``, ``bits``, ``bits_per_byte`` (with
+    ``bytes_per_token``); ``where`` is a pandas query on the mapped columns, with the
+    loss already in nats. ``reduce`` (e.g. ``keep_every(10)``) streams the input and
+    shrinks each run as it arrives.
     """
     options = dict(columns=columns, where=where, loss_unit=loss_unit, bytes_per_token=bytes_per_token)
     if reduce is not None:
