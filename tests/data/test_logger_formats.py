@@ -31,10 +31,11 @@ def test_tensorboard_scalars(tmp_path: Path, as_tensor: bool) -> None:
     assert curve["lr"].iloc[0] == pytest.approx(1e-3) and math.isnan(curve["lr"].iloc[1])
 
 
-def test_tensorboard_folder_reads_every_run(tmp_path: Path) -> None:
-    for name in ("small", "large"):
-        write_events(tmp_path / name / "events.out.tfevents.1.host", CURVE)
-    assert sorted(read_runs(tmp_path).runs) == ["large", "small"]
+def test_tensorboard_folder_names_runs_by_relative_folder(tmp_path: Path) -> None:
+    for name in ("small/train", "small/eval", "large/train"):
+        write_events(tmp_path / "logs" / name / "events.out.tfevents.1.host", CURVE)
+    assert sorted(read_runs(tmp_path / "logs").runs) == ["large/train", "small/eval", "small/train"]
+    assert read_runs(tmp_path / "logs" / "small" / "eval").runs == ["eval"]
 
 
 def test_tensorboard_cut_mid_record(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ steps: column mapping, row filter, loss units, per-run metadata and tokens, vali
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +52,16 @@ def read_raw(path: Path, *, format: str | None = None) -> list[RawTable]:
         return [tabular.read_parquet(path)]
     if kind == "mlflow":
         return [read_mlflow_run(run) for run in mlflow_runs(path)]
-    files = sorted(p for p in path.rglob("*tfevents*") if p.is_file()) if path.is_dir() else [path]
-    return [read_tensorboard(p) for p in files]
+    if not path.is_dir():
+        return [read_tensorboard(path)]
+    # In a log folder, a run is named by its folder relative to the one given (TensorBoard's naming).
+    files = sorted(p for p in path.rglob("*tfevents*") if p.is_file())
+    return [replace(read_tensorboard(p), default_run=_tensorboard_run(path, p)) for p in files]
+
+
+def _tensorboard_run(root: Path, event_file: Path) -> str:
+    relative = event_file.parent.relative_to(root).as_posix()
+    return root.resolve().name if relative == "." else relative
 
 
 def to_runs(
