@@ -46,6 +46,7 @@ def parse_maps(items: Iterable[str]) -> dict[str, str]:
 
 
 def is_store(path: Path) -> bool:
+    """True for a run-store folder (one with a manifest)."""
     return path.is_dir() and (path / "manifest.json").is_file()
 
 

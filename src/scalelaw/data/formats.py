@@ -53,6 +53,8 @@ def detect_format(path: Path, requested: str | None = None) -> str:
             return "mlflow"
         if any(p.is_file() for p in path.rglob("*tfevents*")):
             return "tensorboard"
+        if (path / "manifest.json").is_file():
+            raise InputError("this folder is a run store: read it with RunStore(path).load()", file=str(path))
         raise InputError("the folder holds neither MLflow runs nor TensorBoard event files", file=str(path))
     if requested in ("mlflow",):
         raise InputError("an MLflow input is a run folder, not a file", file=str(path))

@@ -20,6 +20,7 @@ from scalelaw.errors import InputError
 
 
 def is_mlflow_run(path: Path) -> bool:
+    """True for an MLflow run folder (one with a ``metrics`` folder)."""
     return path.is_dir() and (path / "metrics").is_dir()
 
 
