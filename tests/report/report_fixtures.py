@@ -21,7 +21,7 @@ def isoflop_entry(runs: RunSet) -> IsoflopEntry:
     table = runs.table
     columns = [table[c].to_numpy(dtype=float) for c in ("flops", "params", "tokens", "loss")]
     result = isoflop_fit(*columns, bootstrap=50, seed=0)
-    return IsoflopEntry(result, columns[0], columns[1], columns[3])
+    return IsoflopEntry.from_runs(result, runs)
 
 
 #: Figures in the report of the ``report_items`` fixture: 3 (final loss, residuals,

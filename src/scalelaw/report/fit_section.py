@@ -201,6 +201,11 @@ def _final_figure(fit: FitResult, parts: Sequence[Evaluated], source: str) -> tu
         points, lines, caption = _single_input(fit, parts, x_name)
     else:
         points, lines, caption = _binned_groups(fit, parts, x_name)
+    if len(lines) > MAX_BANDS:  # overlapping bands hide the data: keep them on predictions only
+        lines = [line if line.predicted else dataclasses.replace(line, lo=None, hi=None) for line in lines]
+        caption += " Bands (prediction intervals) are drawn only on predicted lines, as many groups would hide the data."
+    elif lines:
+        caption += " Bands are prediction intervals."
     title = f"{law.name}: final loss against {_short(x_name)} on {source}"
     return plots.final_loss_figure(points, lines, variable=x_name, title=title), caption
 
@@ -231,13 +236,9 @@ def _isoflop_groups(fit: FitResult, parts: Sequence[Evaluated], budgets: Sequenc
             suffix = " (held out)" if part.heldout else ""
             points.append(plots.Points(n[mask], part.design.loss[mask], f"C = {budget:.3g}{suffix}", heldout=part.heldout, tips=_tips(part.design, mask)))
             lines.append(plots.Line(grid, band.loss, "_nolegend_", band.lo, band.hi, predicted=part.heldout))
-    crowded = len(lines) > MAX_BANDS
-    if crowded:  # overlapping bands hide the data: keep them on the predictions only
-        lines = [line if line.predicted else dataclasses.replace(line, lo=None, hi=None) for line in lines]
     caption = (
         "Final loss against model size at each compute budget (an isoFLOP profile), with the law along "
-        f"each budget's line (band: prediction interval{', drawn for held-out budgets only' if crowded else ''}); "
-        "held-out budgets are hollow, their law dashed."
+        "each budget's line; held-out budgets are hollow, their law dashed."
     )
     return points, lines, caption
 
@@ -248,12 +249,12 @@ def _single_input(fit: FitResult, parts: Sequence[Evaluated], x_name: str) -> tu
     everything = np.concatenate([p.design.inputs[x_name] for p in parts])
     grid = np.geomspace(everything.min() / 1.5, everything.max() * EXTRAPOLATION_FACTOR, 80)
     band = law_band(fit, law.design_at(**{x_name: grid}))
-    lines = [plots.Line(grid, band.loss, "law (band: prediction interval)", band.lo, band.hi)]
+    lines = [plots.Line(grid, band.loss, "law", band.lo, band.hi)]
     points = [
         plots.Points(p.design.inputs[x_name], p.design.loss, "held-out runs" if p.heldout else "fitted runs", heldout=p.heldout, tips=_tips(p.design))
         for p in parts
     ]
-    caption = f"Final loss of every run against {plots.axis_label(x_name)}, with the fitted law and its prediction interval, drawn {EXTRAPOLATION_FACTOR:g}× beyond the data."
+    caption = f"Final loss of every run against {plots.axis_label(x_name)}, with the fitted law drawn {EXTRAPOLATION_FACTOR:g}× beyond the data."
     return points, lines, caption
 
 
@@ -276,7 +277,7 @@ def _binned_groups(fit: FitResult, parts: Sequence[Evaluated], x_name: str) -> t
     for part in parts[1:]:
         points.append(plots.Points(part.design.inputs[x_name], part.design.loss, "held-out runs", heldout=True, tips=_tips(part.design)))
     caption = f"Final loss against {plots.axis_label(x_name)}, fitted runs grouped by {plots.axis_label(group_by)}" + (
-        ", each group with the law at its value of that variable (band: prediction interval)."
+        ", each group with the law at its value of that variable."
         if len(others) == 1
         else "; the law has more inputs than a line can show, so its fit is judged in the residual plot."
     )
@@ -396,9 +397,8 @@ def _derived_rows(fit: FitResult) -> list[dict[str, object]]:
     return rows
 
 
-def _evaluation_rows(fit: FitResult, heldout: RunSet) -> list[dict[str, object]]:
+def _evaluation_rows(scores: Mapping[str, Any]) -> list[dict[str, object]]:
     """Scores of the fit's predictions on held-out runs: one row per run, then all together."""
-    scores = fit.evaluate(heldout)
     rows = [dict(row) for row in scores["runs"]]
     overall = {"run": f"all {len(rows)} held-out runs", **scores["overall"]}
     if all(row.get("n") == 1 for row in rows):  # final losses: one point per run, see the residual plot
@@ -419,8 +419,15 @@ def fit_section(entry: FitEntry, *, key: str) -> html.Section:
         html.paragraph(f"Law {law.name}: {law.citation}."),
         html.preformatted(law.formula),
     ]
-    if runs is not None:
-        summary.append(html.paragraph(f"Fitted on {len(runs)} runs from {source}" + (f"; evaluated on {len(heldout)} held-out runs from {_source_name(heldout)}." if heldout is not None else ".")))
+    scores = fit.evaluate(heldout) if heldout is not None else None
+    fitted = f"Fitted on {fit.diagnostics.n_runs} runs ({fit.diagnostics.n_points} points)" + (f" from {source}" if runs is not None else "")
+    if scores is not None:
+        overall = scores["overall"]
+        fitted += (
+            f"; on {len(heldout)} held-out runs from {_source_name(heldout)} its predictions are off by "
+            f"{100 * overall['mean_rel_error']:.2f}% on average and {100 * overall['worst_rel_error']:.2f}% at worst."
+        )
+    summary.append(html.paragraph(fitted if fitted.endswith(".") else fitted + "."))
     warnings = _warnings(fit)
     diagnostics = [html.notice(w, level="warning") for w in warnings] or [html.notice("No warnings: the fit converged, no parameter sits on a bound and the diagnostics raised nothing.", level="ok")]
     if fit.bootstrap_params is not None and fit.diagnostics.n_runs < MIN_BOOTSTRAP_RUNS:
@@ -441,8 +448,8 @@ def fit_section(entry: FitEntry, *, key: str) -> html.Section:
         html.Section("Parameters", parameters),
         html.Section("Plots", _plot_blocks(fit, runs, heldout, source, key)),
     ]
-    if heldout is not None:
-        rows = _evaluation_rows(fit, heldout)
+    if scores is not None:
+        rows = _evaluation_rows(scores)
         if rows:
             explain = html.paragraph("Predictions for runs the fit never saw: n points, R², mean absolute error, root mean square error, and the mean and worst relative error (PredE and WorstE in Luo et al. 2025).")
             children.append(html.Section("Held-out evaluation", [explain, html.table(list(rows[0]), rows)]))

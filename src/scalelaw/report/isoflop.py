@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scalelaw.data.runs import RunSet
 from scalelaw.plan.isoflop import IsoflopFit
 from scalelaw.report import html, plots
 
@@ -19,6 +20,13 @@ class IsoflopEntry:
     params: np.ndarray
     loss: np.ndarray
     title: str = "Compute-optimal allocation from isoFLOP profiles"
+
+    @classmethod
+    def from_runs(cls, result: IsoflopFit, runs: RunSet, *, title: str | None = None) -> IsoflopEntry:
+        """The entry for ``result`` computed from the final losses of ``runs`` (flops, params, loss)."""
+        rows = runs.final()
+        columns = [rows[c].to_numpy(dtype=float) for c in ("flops", "params", "loss")]
+        return cls(result, *columns, **({"title": title} if title else {}))
 
 
 def isoflop_section(entry: IsoflopEntry, *, key: str) -> html.Section:
