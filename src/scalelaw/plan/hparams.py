@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -68,13 +68,19 @@ def grid_table(runs: RunSet) -> pd.DataFrame:
     return table.reset_index()
 
 
-def vertex(x: np.ndarray, y: np.ndarray) -> tuple[float, float, bool]:
-    """Minimiser and minimum of y over log x: three-point parabola at the best point; flags an edge."""
+Rule = Literal["vertex", "argmin"]
+
+
+def vertex(x: np.ndarray, y: np.ndarray, rule: Rule = "vertex") -> tuple[float, float, bool]:
+    """Minimiser and minimum of y over log x: three-point parabola at the best point; flags an edge.
+
+    ``rule="argmin"`` returns the best grid point itself (for comparison in the bench).
+    """
     order = np.argsort(x)
     log_x, y = np.log(np.asarray(x, dtype=float)[order]), np.asarray(y, dtype=float)[order]
     i = int(np.argmin(y))
-    if i == 0 or i == y.size - 1:
-        return float(np.exp(log_x[i])), float(y[i]), True
+    if i == 0 or i == y.size - 1 or rule == "argmin":
+        return float(np.exp(log_x[i])), float(y[i]), i == 0 or i == y.size - 1
     c2, c1, c0 = np.polyfit(log_x[i - 1 : i + 2], y[i - 1 : i + 2], 2)
     if c2 <= 0:
         return float(np.exp(log_x[i])), float(y[i]), False
@@ -82,18 +88,20 @@ def vertex(x: np.ndarray, y: np.ndarray) -> tuple[float, float, bool]:
     return float(np.exp(best)), float(c0 + c1 * best + c2 * best**2), False
 
 
-def grid_optima(table: pd.DataFrame) -> pd.DataFrame:
+def grid_optima(table: pd.DataFrame, rule: Rule = "vertex") -> pd.DataFrame:
     """Per (params, tokens) group: optimal lr and batch size, the best loss, and edge flags."""
     rows = []
     for (n, d), group in table.groupby(["params", "tokens"], sort=True):
         per_batch = []
         for bs, sub in group.groupby("batch_size", sort=True):
             best = sub.groupby("lr")["loss"].min()
-            lr, loss, edge = vertex(best.index.to_numpy(), best.to_numpy())
+            lr, loss, edge = vertex(best.index.to_numpy(), best.to_numpy(), rule)
             per_batch.append((float(bs), lr, loss, edge))
         batches = np.array([p[0] for p in per_batch])
         losses = np.array([p[2] for p in per_batch])
-        bs_opt, loss_opt, bs_edge = vertex(batches, losses) if batches.size >= 3 else (batches[np.argmin(losses)], losses.min(), True)
+        bs_opt, loss_opt, bs_edge = (
+            vertex(batches, losses, rule) if batches.size >= 3 else (batches[np.argmin(losses)], losses.min(), True)
+        )
         at = per_batch[int(np.argmin(losses))]
         rows.append({"params": n, "tokens": d, "lr": at[1], "batch_size": bs_opt, "loss": loss_opt,
                      "lr_on_edge": at[3], "batch_on_edge": bs_edge})
@@ -108,9 +116,9 @@ def _regress(optima: pd.DataFrame) -> np.ndarray:
     return np.array([np.exp(lr[0]), lr[1], lr[2], np.exp(bs[1]), bs[0]])
 
 
-def fit_hparams(runs: RunSet, *, bootstrap: int = 200, seed: int = 0) -> HparamFit:
+def fit_hparams(runs: RunSet, *, rule: Rule = "vertex", bootstrap: int = 200, seed: int = 0) -> HparamFit:
     """Fit η_opt(N, D) and B_opt(D) from a grid of runs; needs three or more (N, D) groups."""
-    optima = grid_optima(grid_table(runs))
+    optima = grid_optima(grid_table(runs), rule)
     if len(optima) < 3 or optima["params"].nunique() < 2 or optima["tokens"].nunique() < 2:
         raise InputError("the hyperparameter fit needs (N, D) groups with at least two sizes and two token counts")
     point = _regress(optima)
