@@ -44,6 +44,13 @@ def checkpoint_path(store: str | Path, run_id: str) -> Path:
     return Path(store) / CHECKPOINT_DIR / f"{safe}.pt"
 
 
+def remove_checkpoint(checkpoint: Path) -> None:
+    """Delete a finished run's checkpoint and any temporary file a kill left beside it."""
+    checkpoint.unlink(missing_ok=True)
+    for leftover in checkpoint.parent.glob(f"{checkpoint.name}.*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
 def execute_run(
     config: RunConfig, store_path: str, threads: int, progress: ProgressCallback | None = None,
     checkpoint_seconds: float = 30.0,
@@ -52,7 +59,7 @@ def execute_run(
     store = RunStore(store_path)
     checkpoint = checkpoint_path(store_path, config.run_id)
     if store.has(config.run_id):
-        checkpoint.unlink(missing_ok=True)
+        remove_checkpoint(checkpoint)
         return RunOutcome(config.run_id, "skipped")
     started = time.monotonic()
     try:
@@ -66,17 +73,19 @@ def execute_run(
         if not store.has(config.run_id):
             raise
         # Another worker stored the same run first: it is recorded once, which is what counts.
-    checkpoint.unlink(missing_ok=True)
+    remove_checkpoint(checkpoint)
     final = table["eval_loss"].dropna()
     return RunOutcome(config.run_id, "trained", time.monotonic() - started,
                       float(final.iloc[-1]) if len(final) else None)
 
 
-def local_layout(pending: int, workers: int | None = None, cores: int | None = None) -> tuple[int, int]:
-    """``(workers, threads per worker)`` with workers x threads <= cores."""
+def local_layout(
+    pending: int, workers: int | None = None, cores: int | None = None, threads: int | None = None
+) -> tuple[int, int]:
+    """``(workers, threads per worker)`` with workers x threads <= cores (``threads`` caps the second)."""
     cores = cores or os.cpu_count() or 1
     workers = max(1, min(workers or cores, pending, cores))
-    return workers, max(1, cores // workers)
+    return workers, max(1, min(cores // workers, threads or cores))
 
 
 def run_sweep(
@@ -85,11 +94,17 @@ def run_sweep(
     *,
     executor: str = "local",
     workers: int | None = None,
+    threads: int | None = None,
     address: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     checkpoint_seconds: float = 30.0,
 ) -> list[RunOutcome]:
-    """Train every run not yet in the store; outcomes come back in the order of ``runs``."""
+    """Train every run not yet in the store; outcomes come back in the order of ``runs``.
+
+    Locally, ``workers`` processes (default: one per core) share the cores, each with
+    ``threads`` torch threads (default and maximum: the cores left per worker). On Ray
+    each run is a task of ``threads`` CPUs (default 1).
+    """
     if executor not in EXECUTORS:
         raise InputError(f"unknown executor {executor!r}; known: {', '.join(EXECUTORS)}")
     store_path = str(Path(store_path).resolve())
@@ -97,9 +112,10 @@ def run_sweep(
     outcomes = {c.run_id: RunOutcome(c.run_id, "skipped") for c in runs if store.has(c.run_id)}
     pending = [c for c in runs if c.run_id not in outcomes]
     if pending and executor == "ray":
-        outcomes.update(_run_ray(pending, store_path, address, progress, checkpoint_seconds))
+        outcomes.update(_run_ray(pending, store_path, address, threads or 1, progress, checkpoint_seconds))
     elif pending:
-        outcomes.update(_run_local(pending, store_path, workers, progress, checkpoint_seconds))
+        outcomes.update(_run_local(pending, store_path, local_layout(len(pending), workers, threads=threads), progress,
+                                   checkpoint_seconds))
     return [outcomes[c.run_id] for c in runs]
 
 
@@ -121,10 +137,10 @@ def _pool_task(config: RunConfig, store_path: str, threads: int, checkpoint_seco
 
 
 def _run_local(
-    pending: list[RunConfig], store_path: str, workers: int | None, progress: ProgressCallback | None,
+    pending: list[RunConfig], store_path: str, layout: tuple[int, int], progress: ProgressCallback | None,
     checkpoint_seconds: float,
 ) -> dict[str, RunOutcome]:
-    count, threads = local_layout(len(pending), workers)
+    count, threads = layout
     if count == 1:  # in this process: no start-up cost, and Ctrl-C stops at once
         return {c.run_id: execute_run(c, store_path, threads, progress, checkpoint_seconds) for c in pending}
     context = get_context("spawn")  # fork after torch has started threads can deadlock
@@ -159,7 +175,7 @@ def _drain(progress_queue: Any, progress: ProgressCallback | None) -> None:
 
 
 def _run_ray(
-    pending: list[RunConfig], store_path: str, address: str | None, progress: ProgressCallback | None,
+    pending: list[RunConfig], store_path: str, address: str | None, threads: int, progress: ProgressCallback | None,
     checkpoint_seconds: float,
 ) -> dict[str, RunOutcome]:
     """One Ray task per run, each writing into the same store (a shared filesystem on a cluster)."""
@@ -171,7 +187,6 @@ def _run_ray(
     if started_here:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
-        threads = 1
         task = ray.remote(num_cpus=threads)(execute_run)
         refs = {task.remote(c, store_path, threads, None, checkpoint_seconds): c for c in pending}
         outcomes: dict[str, RunOutcome] = {}

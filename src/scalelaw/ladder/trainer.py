@@ -108,7 +108,7 @@ def train_run(
     device = pick_device()
     corpus = config.corpus.build()
     model = DecoderLM(config.shape).to(device)
-    optimizer = _optimizer(model, config)
+    optimizer = make_optimizer(model, config)
     schedule = config.lr_schedule()
     rows: list[dict[str, float]] = []
     start = 0
@@ -127,7 +127,7 @@ def train_run(
         batch = torch.from_numpy(
             corpus.train_batch(seed=config.seed, step=step, sequences=config.sequences, seq_len=config.shape.seq_len)
         ).to(device)
-        loss = _train_step(model, optimizer, batch, config.grad_clip)
+        loss = train_step(model, optimizer, batch, config.grad_clip)
         row = {"step": float(step), "tokens": float(step * config.batch_size), "loss": loss, "lr": lr}
         row["flops"] = config.shape.flops_per_token() * row["tokens"]
         if not math.isfinite(loss):
@@ -143,7 +143,7 @@ def train_run(
     return run_table(config, rows, corpus)
 
 
-def _optimizer(model: DecoderLM, config: RunConfig) -> torch.optim.AdamW:
+def make_optimizer(model: DecoderLM, config: RunConfig) -> torch.optim.AdamW:
     """AdamW with weight decay on matrices only (not on biases, norms or embeddings' positions)."""
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "position" not in n]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2 or "position" in n]
@@ -151,7 +151,8 @@ def _optimizer(model: DecoderLM, config: RunConfig) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=0.0, betas=(config.beta1, config.beta2))
 
 
-def _train_step(model: DecoderLM, optimizer: torch.optim.Optimizer, batch: torch.Tensor, grad_clip: float) -> float:
+def train_step(model: DecoderLM, optimizer: torch.optim.Optimizer, batch: torch.Tensor, grad_clip: float) -> float:
+    """One optimizer step on ``batch`` (inputs and shifted targets); returns the train loss."""
     model.train()
     logits = model(batch[:, :-1])
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
