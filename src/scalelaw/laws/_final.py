@@ -51,3 +51,9 @@ def final_design(runs: RunSet, columns: Sequence[str], *, purpose: str, derive_f
     inputs = {c: inputs[c] for c in columns}
     loss = positive_column(rows, runs, "loss", purpose)
     return Design(inputs=inputs, loss=loss, run=rows["run"].astype(str).to_numpy())
+
+
+def params_tokens_scale(design: Design) -> dict[str, np.ndarray]:
+    """The scale variables of a law in N and D: both, and the compute C = 6·N·D."""
+    n, d = design.inputs["params"], design.inputs["tokens"]
+    return {"params": n, "tokens": d, "flops": 6.0 * n * d}

@@ -14,7 +14,7 @@ import numpy as np
 
 from scalelaw.data.runs import RunSet
 from scalelaw.laws import register
-from scalelaw.laws._final import final_design
+from scalelaw.laws._final import final_design, params_tokens_scale
 from scalelaw.laws.base import Design, Law, Param
 
 _EXPONENT_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
@@ -93,5 +93,4 @@ class Chinchilla(Law):
         return {"params": n_opt, "tokens": d_opt, "tokens_per_param": d_opt / n_opt, "loss": loss}
 
     def scale(self, design: Design) -> dict[str, np.ndarray]:
-        n, d = design.inputs["params"], design.inputs["tokens"]
-        return {"params": n, "tokens": d, "flops": 6.0 * n * d}
+        return params_tokens_scale(design)

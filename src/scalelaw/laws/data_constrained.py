@@ -19,7 +19,7 @@ import numpy as np
 
 from scalelaw.data.runs import RunSet
 from scalelaw.laws import register
-from scalelaw.laws._final import final_design
+from scalelaw.laws._final import final_design, params_tokens_scale
 from scalelaw.laws.base import Design, Law, Param
 
 _INPUTS = ("params", "tokens", "unique_tokens")
@@ -65,5 +65,4 @@ class DataConstrained(Law):
             return e + a * np.exp(-alpha * np.log(n_eff)) + b * np.exp(-beta * np.log(d_eff))
 
     def scale(self, design: Design) -> dict[str, np.ndarray]:
-        n, d = design.inputs["params"], design.inputs["tokens"]
-        return {"params": n, "tokens": d, "flops": 6.0 * n * d}
+        return params_tokens_scale(design)

@@ -11,7 +11,7 @@ import numpy as np
 
 from scalelaw.data.runs import RunSet
 from scalelaw.laws import register
-from scalelaw.laws._final import final_design
+from scalelaw.laws._final import final_design, params_tokens_scale
 from scalelaw.laws.base import Design, Law, Param
 
 
@@ -63,5 +63,4 @@ class Kaplan(Law):
         return loss, grad.transpose(0, 2, 1)
 
     def scale(self, design: Design) -> dict[str, np.ndarray]:
-        n, d = design.inputs["params"], design.inputs["tokens"]
-        return {"params": n, "tokens": d, "flops": 6.0 * n * d}
+        return params_tokens_scale(design)

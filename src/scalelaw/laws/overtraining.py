@@ -15,7 +15,7 @@ import numpy as np
 
 from scalelaw.data.runs import RunSet
 from scalelaw.laws import register
-from scalelaw.laws._final import final_design
+from scalelaw.laws._final import final_design, params_tokens_scale
 from scalelaw.laws.base import Design, Law, Param
 
 
@@ -75,5 +75,4 @@ class Overtraining(Law):
         return {"params": n_opt, "tokens": m_opt * n_opt, "tokens_per_param": np.full_like(flops, m_opt), "loss": loss}
 
     def scale(self, design: Design) -> dict[str, np.ndarray]:
-        n, d = design.inputs["params"], design.inputs["tokens"]
-        return {"params": n, "tokens": d, "flops": 6.0 * n * d}
+        return params_tokens_scale(design)
