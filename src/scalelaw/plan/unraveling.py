@@ -15,8 +15,8 @@ would lose batch sizes that stage 1 needs and bias B_crit low.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -135,6 +135,8 @@ def fit_stepwise(runs: RunSet, *, bootstrap: int = 200, seed: int = 0) -> Stepwi
 def _stages(curves: list[Curve]) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame]:
     critical = _critical_batches(curves)
     inverse_alpha_b, b_star = _power_law(critical["loss"].to_numpy(), critical["B_crit"].to_numpy(), inverse=True)
+    if inverse_alpha_b <= 0:
+        raise InputError("the critical batch size does not fall as the loss rises, so B_crit = B*/L^(1/alpha_B) cannot be fitted")
     alpha_b = 1.0 / inverse_alpha_b
     converged = _converged_losses(curves, alpha_b, b_star)
     alpha_n, n_c = _power_law(converged["params"].to_numpy(), converged["loss"].to_numpy())
@@ -149,16 +151,16 @@ def _min_steps(curve: Curve, alpha_b: float, b_star: float) -> np.ndarray:
 
 
 def _converged_losses(curves: list[Curve], alpha_b: float, b_star: float) -> pd.DataFrame:
-    """Stage 1: per model size, L(N) from L = L(N) + a·S_min^(−p) on its largest-batch curve.
+    """Stage 2: per model size, L(N) from L = L(N) + a·S_min^(−p) on its largest-batch curve.
 
-    At the largest batch S_min is close to S; converting with the stage-2 B_crit(L)
+    At the largest batch S_min is close to S; converting with the stage-1 B_crit(L)
     removes the remaining bias rather than assuming B ≫ B_crit.
     """
     rows = []
     for size in sorted({c.params for c in curves}):
         curve = max((c for c in curves if c.params == size), key=lambda c: c.batch)
         if curve.step.size < 4:
-            raise InputError(f"stage 1 needs at least 4 logged points on the curve, got {curve.step.size}", run=curve.run)
+            raise InputError(f"stage 2 needs at least 4 logged points on the curve, got {curve.step.size}", run=curve.run)
         log_s = np.log(_min_steps(curve, alpha_b, b_star))
         start = np.array([np.log(curve.loss.min() * 0.9), np.log(max(curve.loss[0] - curve.loss.min(), 1e-3)), 0.5])
 
@@ -173,7 +175,7 @@ def _converged_losses(curves: list[Curve], alpha_b: float, b_star: float) -> pd.
 
 
 def _critical_batches(curves: list[Curve]) -> pd.DataFrame:
-    """Stage 2: for each size and probed loss, S = S_min + E_min/B across batch sizes."""
+    """Stage 1: for each size and probed loss, S = S_min + E_min/B across batch sizes."""
     rows = []
     for size in sorted({c.params for c in curves}):
         group = [c for c in curves if c.params == size]
@@ -194,7 +196,7 @@ def _critical_batches(curves: list[Curve]) -> pd.DataFrame:
                 rows.append({"params": size, "loss": target, "S_min": s_min, "E_min": e_min, "B_crit": e_min / s_min})
     if len(rows) < 2:
         raise InputError(
-            "stage 2 (critical batch size) needs model sizes trained at three or more batch sizes "
+            "stage 1 (critical batch size) needs model sizes trained at three or more batch sizes "
             "that reach common losses"
         )
     return pd.DataFrame(rows)
