@@ -49,6 +49,7 @@ def test_report_opens_cleanly_in_chromium(report_file: Path) -> None:
         session = open_page(browser, report_file.resolve().as_uri())
         title = evaluate(browser, session, "document.title")
         figures = evaluate(browser, session, _FIGURE_STATE)
+        tooltips = evaluate(browser, session, 'Array.from(document.querySelectorAll("figure svg use > title")).map(t => t.textContent)')
         toc_targets_exist = evaluate(
             browser, session, 'Array.from(document.querySelectorAll("nav a")).every(a => document.getElementById(a.getAttribute("href").slice(1)))'
         )
@@ -67,6 +68,7 @@ def test_report_opens_cleanly_in_chromium(report_file: Path) -> None:
         assert figure["texts"] >= 5, f"figure {figure['id']} has no readable labels"
         assert figure["caption"].strip(), figure
     assert toc_targets_exist
+    assert len(tooltips) >= 100 and all("loss =" in t for t in tooltips)  # hover texts on final-loss points
     assert zoomed, "clicking a figure should enlarge it"
     assert top.stat().st_size > 20_000 and full.stat().st_size > top.stat().st_size
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +99,15 @@ def test_save_figure_writes_deterministic_files(tmp_path: Path, suffix: str) -> 
 def test_save_figure_rejects_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="png or .svg"):
         plots.save_figure(_final_loss_figure(), tmp_path / "a.jpg")
+
+
+@pytest.mark.parametrize("count", [3, 300])  # few points: one <path> each; many: <use> of one marker
+def test_every_point_gets_its_own_tooltip_and_nothing_else(count: int) -> None:
+    x = np.geomspace(1e7, 1e9, count)
+    groups = [
+        plots.Points(x, 3 - 0.1 * np.log10(x), "fitted", tips=[f"fit {i}" for i in range(count)]),
+        plots.Points(x * 2, 2.9 - 0.1 * np.log10(x), "held out", heldout=True, tips=[f"held {i}" for i in range(count)]),
+    ]
+    svg = plots.figure_svg(plots.final_loss_figure(groups, [], variable="params", title="t"), salt="s")
+    titles = re.findall(r"<title>([^<]*)</title>", svg)
+    assert titles == [f"fit {i}" for i in range(count)] + [f"held {i}" for i in range(count)]

@@ -129,7 +129,7 @@ def _thin(points: Points, limit: int = MAX_POINTS_PER_CURVE) -> Points:
 
 
 def _draw_points(ax: matplotlib.axes.Axes, points: Points, color: object, *, size: float = 22) -> None:
-    points = _thin(points)
+    """Every point (one per run: none is thinned away), hollow diamonds when held out."""
     marker = "D" if points.heldout else "o"
     collection = ax.scatter(
         points.x,
@@ -491,19 +491,36 @@ def figure_svg(fig: Figure, *, salt: str = "scalelaw", standalone: bool = False)
 
 
 def _add_tips(svg: str, tips: Mapping[str, Sequence[str]], salt: str) -> str:
-    """Put a ``<title>`` (a hover tooltip in browsers) on each marker of tipped scatters."""
+    """Put a ``<title>`` (a hover tooltip in browsers) on each marker of tipped scatters.
+
+    Matplotlib writes a scatter's markers as ``<use>`` elements after a ``<defs>`` block,
+    or, for few points, as one ``<path>`` each; both get titles, in drawing order.
+    """
     for gid, texts in tips.items():
         opening = f'<g id="{gid}">'
         if opening not in svg:
             continue
         start = svg.index(opening)
-        end = svg.index("</g>", svg.index("<use", start))
+        end = _group_end(svg, start)
+        block = svg[start + len(opening) : end]
+        cut = block.index("</defs>") + len("</defs>") if "</defs>" in block else 0
         counter = iter(texts)
 
         def titled(match: re.Match[str]) -> str:
             tip = next(counter, None)
-            return match.group(0) if tip is None else f"{match.group(0)[:-2]}><title>{escape(tip)}</title></use>"
+            tag = match.group(1)
+            return match.group(0) if tip is None else f"{match.group(0)[:-2]}><title>{escape(tip)}</title></{tag}>"
 
-        block = re.sub(r"<use [^>]*/>", titled, svg[start:end])
-        svg = svg[:start] + f'<g id="{salt}-{gid}">' + block[len(opening) :] + svg[end:]
+        markers = re.sub(r"<(use|path) [^>]*/>", titled, block[cut:])
+        svg = svg[:start] + f'<g id="{salt}-{gid}">' + block[:cut] + markers + svg[end:]
     return svg
+
+
+def _group_end(svg: str, start: int) -> int:
+    """The index of the ``</g>`` closing the group opened at ``start``."""
+    depth = 0
+    for match in re.finditer(r"<g[\s>]|</g>", svg[start:]):
+        depth += -1 if match.group(0) == "</g>" else 1
+        if depth == 0:
+            return start + match.start()
+    raise ValueError("unbalanced <g> in matplotlib's SVG")
