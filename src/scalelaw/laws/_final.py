@@ -41,7 +41,9 @@ def final_design(runs: RunSet, columns: Sequence[str], *, purpose: str, derive_f
     needed = [c for c in columns if not (derive_flops and c == "flops" and not runs.has("flops"))]
     if derive_flops and "flops" in columns and not runs.has("flops"):
         needed += [c for c in ("params", "tokens") if c not in needed]
-    runs.require(needed, purpose=purpose)
+    absent = [c for c in needed if c not in runs.table.columns]
+    if absent:
+        runs.require(absent, purpose=purpose)  # raises, naming the column and the --map fix
     rows = runs.final()
     if rows.empty:
         raise InputError(f"{purpose} needs at least one run with a logged loss")

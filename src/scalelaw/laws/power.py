@@ -57,7 +57,8 @@ class Power(Law):
         purpose = f"the power law in {self.variable}"
         if self.variable != "step":
             return final_design(runs, (self.variable,), purpose=purpose, derive_flops=True)
-        runs.require(["step"], purpose=purpose)
+        if "step" not in runs.table.columns:
+            runs.require(["step"], purpose=purpose)  # raises, naming the column and the --map fix
         rows = runs.table[runs.table["loss"].notna() & (runs.table["step"] > 0)].reset_index(drop=True)
         if rows.empty:
             raise InputError(f"{purpose} needs logged losses at steps > 0")
