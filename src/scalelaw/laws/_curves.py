@@ -353,7 +353,7 @@ class CurveLaw(Law):
         return self._design_of(curves_from_runs(runs, purpose=f"the {self.name} law"))
 
     def design_at(self, *, schedule: Schedule | str, steps: np.ndarray | str | None = None,
-                  params: float | None = None, **_: object) -> Design:
+                  params: float | None = None) -> Design:
         """A design to predict the curve of ``schedule`` (a Schedule or a spec) at ``steps``."""
         if isinstance(schedule, str):
             schedule = parse_schedule(schedule)

@@ -61,8 +61,6 @@ class MultiPower(CurveLaw):
 
     def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
         theta = np.atleast_2d(theta)
-        if not _has_dense(design):
-            return self.jacobian(theta, design)[0]
         drop = np.concatenate([_drop_values(s, theta) for s in design.inputs["prepared"]], axis=1)
         l0, a, alpha, b = np.moveaxis(self.effective(theta, design), -1, 0)
         return l0 + a * np.exp(-alpha * np.log(design.inputs["area"])[None, :]) - b * drop
@@ -76,13 +74,6 @@ class MultiPower(CurveLaw):
             return None
         return curve_jacobian(np.atleast_2d(theta), design)
 
-    def loss_drop_bound(self, theta: np.ndarray, design: Design) -> np.ndarray:
-        """A rigorous bound (B, n) on the loss error of the fast loss-drop evaluation."""
-        theta = np.atleast_2d(theta)
-        if _has_dense(design):
-            raise ValueError("the error bound is computed per output step; give explicit steps, not every step")
-        parts = [s.evaluate(theta[:, 4], theta[:, 5], theta[:, 6], bound=True)["bound"] for s in design.inputs["prepared"]]
-        return theta[:, 3:4] * np.concatenate(parts, axis=1)
 
 
 def _has_dense(design: Design) -> bool:
