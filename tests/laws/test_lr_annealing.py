@@ -16,8 +16,8 @@ from scalelaw.laws.lr_annealing import annealing_area
 SPEC = "wsd:peak=1e-3,total=800,warmup=50,decay_start=500,final=1e-4,shape=cosine"
 
 
-def _naive_area(lr: np.ndarray, lam: float) -> np.ndarray:
-    peak = int(np.argmax(lr))
+def _naive_area(lr: np.ndarray, lam: float, *, warmup: bool = False) -> np.ndarray:
+    peak = 0 if warmup else int(np.argmax(lr))
     momentum, total, out = 0.0, 0.0, [0.0]
     for i in range(1, lr.size):
         drop = lr[i - 1] - lr[i] if i > peak else 0.0
@@ -33,6 +33,9 @@ def test_annealing_area_matches_the_recursion_and_ignores_warmup() -> None:
     np.testing.assert_allclose(area, _naive_area(lr, 0.99), rtol=1e-12, atol=1e-15)
     assert np.all(area[:501] == 0.0)
     assert area[-1] > 0
+    with_warmup, _ = annealing_area(lr, 0.99, warmup_in_s2=True)
+    np.testing.assert_allclose(with_warmup, _naive_area(lr, 0.99, warmup=True), rtol=1e-12, atol=1e-15)
+    assert with_warmup[-1] < area[-1]  # the warmup's rises count against the decay
 
 
 def test_constant_schedule_has_no_annealing_area() -> None:
@@ -55,7 +58,7 @@ def test_fixed_and_fitted_decay_factor_agree() -> None:
     np.testing.assert_allclose(
         fixed.predict(theta[None, :], design_a), fitted.predict(np.append(theta, 0.999)[None, :], design_b), rtol=1e-12
     )
-    assert fixed.options() == {"decay_factor": 0.999} and "lambda" in fitted.param_names
+    assert fixed.options() == {"decay_factor": 0.999, "warmup_in_s2": False} and "lambda" in fitted.param_names
 
 
 def test_bad_decay_factor_is_an_input_error() -> None:

@@ -5,8 +5,9 @@ annealing area S2 = m_1 + ... + m_s, m_i = λ·m_{i−1} + (η_{i−1} − η_i)
 units, step s's loss after updates 1..s, S1 counting the warmup) match the Multi-Power
 law here. The warmup's lr rises are left out of S2 (drops count only after the first
 step at the peak lr): counted, they would cancel the later decay and S2 would no
-longer measure annealing. λ is held at ``decay_factor`` (0.999, the paper's value) or,
-with ``decay_factor=None``, fitted.
+longer measure annealing (``warmup_in_s2=True`` counts them, as some reproductions do).
+λ is held at ``decay_factor`` (0.999, the paper's value) or, with ``decay_factor=None``,
+fitted.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from scalelaw.laws._curves import Curve, CurveLaw
 from scalelaw.laws.base import Design, Param
 
 
-def annealing_area(lr: np.ndarray, decay_factor: float, *, derivative: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def annealing_area(lr: np.ndarray, decay_factor: float, *, derivative: bool = False,
+                   warmup_in_s2: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """S2 at steps 0..T (and dS2/dλ when asked; else zeros), from the per-step lr ``lr[0..T]``."""
     drops = np.concatenate([[0.0], lr[:-1] - lr[1:]])
-    drops[: int(np.argmax(lr)) + 1] = 0.0
+    if not warmup_in_s2:
+        drops[: int(np.argmax(lr)) + 1] = 0.0
     momentum = lfilter([1.0], [1.0, -decay_factor], drops)
     area = np.cumsum(momentum)
     if not derivative:
@@ -42,13 +45,14 @@ class LRAnnealing(CurveLaw):
     formula = "L(s) = L0 + A*S1^-alpha - C*S2, S2 = sum_i m_i, m_i = lambda*m_{i-1} + (lr[i-1] - lr[i])"
     citation = "Tissue et al. 2024, Scaling Law with Learning Rate Annealing (arXiv:2408.11029)"
 
-    def __init__(self, *, decay_factor: float | None = 0.999) -> None:
+    def __init__(self, *, decay_factor: float | None = 0.999, warmup_in_s2: bool = False) -> None:
         if decay_factor is not None and not 0.0 < float(decay_factor) < 1.0:
             raise InputError(f"decay_factor (λ) must be in (0, 1), got {decay_factor!r}")
         self.decay_factor = None if decay_factor is None else float(decay_factor)
+        self.warmup_in_s2 = bool(warmup_in_s2)
 
     def options(self) -> dict[str, Any]:
-        return {"decay_factor": self.decay_factor}
+        return {"decay_factor": self.decay_factor, "warmup_in_s2": self.warmup_in_s2}
 
     @property
     def params(self) -> tuple[Param, ...]:
@@ -65,7 +69,7 @@ class LRAnnealing(CurveLaw):
     def prepare(self, curve: Curve) -> tuple[np.ndarray, np.ndarray] | None:
         if self.decay_factor is None:
             return None
-        area, _ = annealing_area(curve.lr, self.decay_factor)
+        area, _ = annealing_area(curve.lr, self.decay_factor, warmup_in_s2=self.warmup_in_s2)
         return area[curve.steps], np.zeros(curve.steps.size)
 
     def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +96,7 @@ class LRAnnealing(CurveLaw):
             start = 0
             for curve in design.inputs["curves"]:
                 stop = start + curve.steps.size
-                area, d_area = annealing_area(curve.lr, float(lam), derivative=True)
+                area, d_area = annealing_area(curve.lr, float(lam), derivative=True, warmup_in_s2=self.warmup_in_s2)
                 s2[row, start:stop], d_s2[row, start:stop] = area[curve.steps], d_area[curve.steps]
                 start = stop
         return s2, d_s2
