@@ -27,6 +27,8 @@ from scalelaw.report import html, plots
 EXTRAPOLATION_FACTOR = 10.0
 #: At most this many groups of runs get their own colour and law line.
 MAX_GROUPS = 6
+#: At most this many per-run loss-curve panels (held-out runs first).
+MAX_PANELS = 12
 #: Fewer runs than this make run-resampling bootstrap intervals meaningless.
 MIN_BOOTSTRAP_RUNS = 5
 #: With more law lines than this in one plot, only predicted lines keep their band.
@@ -320,6 +322,17 @@ def _curves(fit: FitResult, parts: Sequence[Evaluated]) -> list[plots.Curve]:
     return curves
 
 
+def _panel_curves(curves: Sequence[plots.Curve]) -> list[plots.Curve]:
+    """At most MAX_PANELS curves: every held-out run first, then fitted runs evenly spread."""
+    heldout = [c for c in curves if c.observed.heldout]
+    fitted = [c for c in curves if not c.observed.heldout]
+    room = max(MAX_PANELS - len(heldout), 0)
+    if len(fitted) > room:
+        fitted = [fitted[i] for i in np.unique(np.linspace(0, len(fitted) - 1, room).round().astype(int))] if room else []
+    kept = {id(c) for c in heldout + fitted}
+    return [c for c in curves if id(c) in kept]
+
+
 def _residual_figure(fit: FitResult, parts: Sequence[Evaluated], source: str) -> plots.Figure:
     predicted = np.concatenate([p.band.loss for p in parts])
     observed = np.concatenate([p.design.loss for p in parts])
@@ -473,8 +486,10 @@ def _plot_blocks(fit: FitResult, runs: RunSet | None, heldout: RunSet | None, so
             curves = _curves(fit, parts)
             overview = plots.loss_curves_figure(curves, title=f"{law.name}: loss curves on {source}")
             blocks.append(html.figure(overview, caption="All runs together: logged loss (dots) with the law fitted to each run (solid) and its prediction for held-out runs (dashed), with prediction-interval bands.", key=f"{key}-curves"))
-            panels = plots.loss_curve_panels_figure(curves, title=f"{law.name}: each run on {source}")
-            blocks.append(html.figure(panels, caption="One panel per run, each on its own loss scale: logged loss in black, the fit in blue, the prediction for a held-out run in orange (dashed), bands are prediction intervals.", key=f"{key}-panels"))
+            shown = _panel_curves(curves)
+            panels = plots.loss_curve_panels_figure(shown, title=f"{law.name}: each run on {source}")
+            omitted = f" {len(curves) - len(shown)} fitted runs are left out of the panels (all are in the plot above)." if len(shown) < len(curves) else ""
+            blocks.append(html.figure(panels, caption="One panel per run, each on its own loss scale: logged loss in black, the fit in blue, the prediction for a held-out run in orange (dashed), bands are prediction intervals." + omitted, key=f"{key}-panels"))
         blocks.append(html.figure(_residual_figure(fit, parts, source), caption="Left: observed against predicted loss; right: relative residuals in percent. Held-out points are predictions the fit never saw.", key=f"{key}-residuals"))
         schedules = schedules_of(RunSet.concat([runs, heldout]) if heldout is not None else runs)
         if schedules:
