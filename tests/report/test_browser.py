@@ -15,7 +15,7 @@ import pytest
 from chromium_cdp import Browser, evaluate, find_chromium, open_page, problems, screenshot
 from report_fixtures import REPORT_FIGURES
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
