@@ -86,7 +86,8 @@ def test_spike_and_divergence_warn() -> None:
 
 def test_read_runs_warns_on_suspicious_data(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
-    path.write_text("step,loss\n" + "\n".join(f"{i},{4 - 0.1 * i if i < 8 else 4 + i}" for i in range(1, 12)) + "\n")
+    losses = [4 - 0.1 * i for i in range(1, 10)] + [4.0, 4.5]
+    path.write_text("step,loss\n" + "\n".join(f"{i},{loss}" for i, loss in enumerate(losses, start=1)) + "\n")
     with pytest.warns(DataWarning, match="diverging"):
         read_runs(path)
 
