@@ -441,23 +441,24 @@ def fit_section(entry: FitEntry, *, key: str) -> html.Section:
             f"{100 * overall['mean_rel_error']:.2f}% on average and {100 * overall['worst_rel_error']:.2f}% at worst."
         )
     summary.append(html.paragraph(fitted if fitted.endswith(".") else fitted + "."))
+    # Warnings open the section, right under the summary: they say what not to trust below.
     warnings = _warnings(fit)
-    diagnostics = [html.notice(w, level="warning") for w in warnings] or [html.notice("No warnings: the fit converged, no parameter sits on a bound and the diagnostics raised nothing.", level="ok")]
+    summary += [html.notice(w, level="warning") for w in warnings] or [html.notice("No warnings: the fit converged, no parameter sits on a bound and the diagnostics raised nothing.", level="ok")]
     if fit.bootstrap_params is not None and fit.diagnostics.n_runs < MIN_BOOTSTRAP_RUNS:
-        diagnostics.append(html.notice(
+        summary.append(html.notice(
             f"The intervals come from resampling runs, and this fit has {fit.diagnostics.n_runs} run(s): "
             "they cannot show how much the parameters would change with other runs, so read them as too narrow.",
             level="warning",
         ))
-    rows = _diagnostic_rows(fit)
-    if rows:
-        diagnostics.append(html.table(["diagnostic", "value"], rows))
+    diagnostics = [
+        html.paragraph("Every check the engine ran (the guide's 'Reading the diagnostics' explains each)."),
+        html.table(["diagnostic", "value"], _diagnostic_rows(fit)),
+    ]
     parameters = [html.table(["parameter", "meaning", "estimate", "interval low", "interval high", "bounds"], _parameter_rows(fit), caption=f"Fitted parameters with {level} intervals")]
     derived = _derived_rows(fit)
     if derived:
         parameters.append(html.table(["quantity", "estimate", "interval low", "interval high"], derived, caption="Derived quantities"))
     children = [
-        html.Section("Diagnostics and warnings", diagnostics),
         html.Section("Parameters", parameters),
         html.Section("Plots", _plot_blocks(fit, runs, heldout, source, key)),
     ]
@@ -466,6 +467,7 @@ def fit_section(entry: FitEntry, *, key: str) -> html.Section:
         if rows:
             explain = html.paragraph("Predictions for runs the fit never saw: n points, R², mean absolute error, root mean square error, and the mean and worst relative error (PredE and WorstE in Luo et al. 2025).")
             children.append(html.Section("Held-out evaluation", [explain, html.table(list(rows[0]), rows)]))
+    children.append(html.Section("Diagnostics", diagnostics))
     reproduce = [
         html.paragraph(f"Options of the fit (data hash {fit.data_hash[:16]}…, fitted range: {_ranges(fit)}):"),
         html.preformatted(json.dumps(_jsonable({"law": law.name, "law_options": law.options(), **fit.options}), indent=2, sort_keys=True)),
