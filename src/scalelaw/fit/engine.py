@@ -61,6 +61,8 @@ def fit_law(
     if bootstrap < 0:
         raise InputError(f"bootstrap must be 0 or a positive number of replicates, got {bootstrap!r}")
     law = laws.get(law, **dict(law_options or {})) if isinstance(law, str) else law
+    if len(runs) == 0:
+        raise InputError(f"no runs to fit law {law.name} to (did a --where filter remove them all?)")
     design = law.design(runs)
     problem = Problem(law, design, Objective(objective, delta, asymmetry), check_fixed(law, fix))
     n_free = problem.free.size
