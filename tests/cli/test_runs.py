@@ -76,6 +76,8 @@ def test_load_inputs_mixes_files_stores_and_datasets(tmp_path: Path) -> None:
     assert len(load_inputs(["porian2024"], where="flops == 1.25e16")) > 0
     with pytest.raises(InputError, match="no such file"):
         load_inputs([str(tmp_path / "missing.csv")])
+    with pytest.raises(InputError, match="--map applies to files"):
+        load_inputs(["dataset:datablations"], ["loss=val_loss_c4"])
 
 
 def test_parse_maps() -> None:

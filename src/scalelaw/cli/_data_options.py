@@ -78,6 +78,8 @@ def load_inputs(
             parts.append(RunStore(text).load())
         else:
             files.append(Path(text))
+    if mapping and not files:
+        raise InputError("--map applies to files; bundled datasets and run stores already use canonical columns")
     if parts and where:
         parts = [part.where(where) for part in parts]
     if files:

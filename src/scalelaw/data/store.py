@@ -133,7 +133,7 @@ class RunStore:
             "points": len(with_loss),
             "params": float(params.iloc[0]) if len(params) else None,
             "final_loss": float(with_loss.iloc[-1]) if len(with_loss) else None,
-            "source": source,
+            "source": str(Path(source).resolve()) if source and Path(source).exists() else source,
             "written": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 
