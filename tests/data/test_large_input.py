@@ -48,3 +48,10 @@ def test_streaming_refuses_a_run_split_across_the_file(tmp_path: Path) -> None:
     pd.DataFrame({"run": ["a", "b", "a"], "step": [1.0, 1.0, 2.0], "loss": [3.0, 3.0, 2.9]}).to_parquet(path)
     with pytest.raises(InputError, match="contiguous"):
         list(iter_runs(path, batch_rows=1))
+
+
+def test_streaming_an_empty_parquet_file_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "empty.parquet"
+    pd.DataFrame({"run": pd.Series([], dtype=str), "loss": pd.Series([], dtype=float)}).to_parquet(path)
+    with pytest.raises(InputError, match="no rows"):
+        read_runs(path, reduce=final_losses)

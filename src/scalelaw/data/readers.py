@@ -184,6 +184,8 @@ def _parquet_chunks(path: Path, batch_rows: int) -> Iterator[RawTable]:
         raise InputError(f"cannot read as Parquet: {exc}", file=str(path)) from None
     if pending is not None and len(pending):
         yield _raw(pending, path, first_row)
+    elif first_row == 1:
+        raise InputError("the Parquet file has no rows", file=str(path))
 
 
 def _raw(frame: pd.DataFrame, path: Path, first_row: int) -> RawTable:
