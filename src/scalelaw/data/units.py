@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Literal
-
 import numpy as np
 
 from scalelaw.errors import InputError
 
-LossUnit = Literal["nats", "bits", "bits_per_byte"]
 LOSS_UNITS: tuple[str, ...] = ("nats", "bits", "bits_per_byte")
 
 _BITS_NAME = re.compile(r"(^|[^a-z])(bits?|bpb|bpc|bpt)([^a-z]|$)", re.IGNORECASE)
