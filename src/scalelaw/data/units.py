@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+
 import numpy as np
 
 from scalelaw.errors import InputError
