@@ -93,3 +93,14 @@ def test_manifest_is_plain_json(tmp_path: Path) -> None:
     RunStore(tmp_path).put(runset("a"))
     content = json.loads((tmp_path / "manifest.json").read_text())
     assert content["version"] == 1 and set(content["runs"]) == {"a"}
+
+
+def test_a_read_only_store_can_be_read(tmp_path: Path) -> None:
+    RunStore(tmp_path / "s").put(runset("a"))
+    for path in [tmp_path / "s", tmp_path / "s" / "runs"]:
+        path.chmod(0o555)
+    try:
+        assert RunStore(tmp_path / "s").load().runs == ["a"]
+    finally:
+        for path in [tmp_path / "s", tmp_path / "s" / "runs"]:
+            path.chmod(0o755)

@@ -45,12 +45,14 @@ class RunStore:
     # -- locking and atomic files ---------------------------------------------------
     @contextmanager
     def _locked(self, *, exclusive: bool) -> Iterator[None]:
+        """Hold the store's lock: exclusive for writers, shared for readers (read-only folders work)."""
+        lock = self.path / ".lock"
         if exclusive:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
-        elif not self.path.is_dir():
+        elif not lock.exists():  # never written to: nothing to wait for
             yield
             return
-        with open(self.path / ".lock", "a+b") as handle:
+        with open(lock, "a+b" if exclusive else "rb") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             try:
                 yield
