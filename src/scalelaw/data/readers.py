@@ -2,7 +2,7 @@
 
 Formats: CSV, TSV, JSON Lines, Parquet, TensorBoard event files, MLflow run folders,
 and W&B history exports (CSV/JSONL with ``_step``). Every input goes through the same
-steps: column mapping, row filter, loss units, per-run metadata and tokens, validation.
+steps: column mapping, loss units, row filter, per-run metadata and tokens, validation.
 ``iter_runs`` streams large Parquet files in chunks of complete runs.
 """
 
@@ -60,6 +60,7 @@ def read_raw(path: Path, *, format: str | None = None) -> list[RawTable]:
 
 
 def _tensorboard_run(root: Path, event_file: Path) -> str:
+    """The run id of an event file in a log folder: its folder relative to the log folder."""
     relative = event_file.parent.relative_to(root).as_posix()
     return root.resolve().name if relative == "." else relative
 
