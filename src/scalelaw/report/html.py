@@ -15,7 +15,7 @@ from html import escape
 
 from matplotlib.figure import Figure
 
-from scalelaw.report.plots import figure_svg
+from scalelaw.report.svg import figure_svg
 
 
 @dataclass(frozen=True)

@@ -2,24 +2,22 @@
 
 Every function takes numbers (no fit objects, no files) and returns a
 :class:`matplotlib.figure.Figure` made without pyplot, so plotting has no global
-state and works headless. :func:`save_figure` writes PNG or SVG; :func:`figure_svg`
-gives the SVG text that the HTML report inlines.
+state and works headless. :func:`save_figure` (PNG or SVG) and :func:`figure_svg`
+(the SVG text the HTML report inlines) come from :mod:`scalelaw.report.svg`.
 """
 
 from __future__ import annotations
 
-import io
-import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from html import escape
-from pathlib import Path
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from scalelaw.report.svg import TIP_PREFIX, TIPS_ATTRIBUTE, figure_svg, save_figure
 
 #: Axis labels, with units, for the columns of the run table.
 AXIS_LABELS: dict[str, str] = {
@@ -38,8 +36,6 @@ LOSS_LABEL = "Loss (nats per token)"
 MAX_POINTS_PER_CURVE = 250
 #: Scatters with more points than this are drawn as an embedded bitmap inside the SVG.
 RASTER_ABOVE = 400
-#: Prefix of the SVG group ids of scatters that carry hover texts.
-_TIP_PREFIX = "tips-"
 
 _STYLE = {
     "font.size": 10,
@@ -143,8 +139,8 @@ def _draw_points(ax: matplotlib.axes.Axes, points: Points, color: object, *, siz
         zorder=3,
     )
     if points.tips is not None:
-        tips: dict[str, list[str]] = ax.figure.__dict__.setdefault("scalelaw_tips", {})
-        gid = f"{_TIP_PREFIX}{len(tips)}"
+        tips: dict[str, list[str]] = ax.figure.__dict__.setdefault(TIPS_ATTRIBUTE, {})
+        gid = f"{TIP_PREFIX}{len(tips)}"
         tips[gid] = list(points.tips)
         collection.set_gid(gid)
 
@@ -161,7 +157,6 @@ def final_loss_figure(
     *,
     variable: str,
     title: str,
-    log_y: bool = False,
 ) -> Figure:
     """Final loss against one scale variable (N, D or C): data, fitted law and its band.
 
@@ -176,8 +171,6 @@ def final_loss_figure(
     for i, group in enumerate(points):
         _draw_points(ax, group, colors[i % len(colors)])
     ax.set_xscale("log")
-    if log_y:
-        ax.set_yscale("log")
     _fit_y_to_points(ax, points)
     ax.set_xlabel(axis_label(variable))
     ax.set_ylabel(LOSS_LABEL)
@@ -445,82 +438,13 @@ def _schedule_points(lr: np.ndarray, limit: int = 1500) -> np.ndarray:
     return np.unique(keep)
 
 
-def _legend(ax: matplotlib.axes.Axes, *, columns: int = 1) -> None:
+def _legend(ax: matplotlib.axes.Axes) -> None:
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, ncols=columns, frameon=False)
+        ax.legend(fontsize=8, frameon=False)
 
 
-# -- output ------------------------------------------------------------------------
-
-def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` as PNG or SVG, chosen by the file's suffix, without a timestamp."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".svg":
-        path.write_text(figure_svg(fig, standalone=True), encoding="utf-8")
-    elif suffix == ".png":
-        fig.savefig(path, format="png", dpi=150, metadata={"Software": None})
-    else:
-        raise ValueError(f"cannot save a figure as {suffix!r}; use .png or .svg")
-    return path
-
-
-def figure_png(fig: Figure, *, dpi: int = 110) -> bytes:
-    """The figure as PNG bytes."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def figure_svg(fig: Figure, *, salt: str = "scalelaw", standalone: bool = False) -> str:
-    """The figure as SVG text: text kept as text, ids salted, no date, hover tips added.
-
-    With ``standalone=False`` the XML prologue, namespaces and metadata are dropped so
-    the SVG can be inlined in HTML; ``salt`` keeps element ids unique across figures.
-    """
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
-        fig.savefig(buffer, format="svg", dpi=150, metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
-    svg = _add_tips(buffer.getvalue(), fig.__dict__.get("scalelaw_tips", {}), salt)
-    if standalone:
-        return svg
-    svg = svg[svg.index("<svg") :]
-    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
-    svg = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg)
-    return svg
-
-
-def _add_tips(svg: str, tips: Mapping[str, Sequence[str]], salt: str) -> str:
-    """Put a ``<title>`` (a hover tooltip in browsers) on each marker of tipped scatters.
-
-    Matplotlib writes a scatter's markers as ``<use>`` elements after a ``<defs>`` block,
-    or, for few points, as one ``<path>`` each; both get titles, in drawing order.
-    """
-    for gid, texts in tips.items():
-        opening = f'<g id="{gid}">'
-        if opening not in svg:
-            continue
-        start = svg.index(opening)
-        end = _group_end(svg, start)
-        block = svg[start + len(opening) : end]
-        cut = block.index("</defs>") + len("</defs>") if "</defs>" in block else 0
-        counter = iter(texts)
-
-        def titled(match: re.Match[str]) -> str:
-            tip = next(counter, None)
-            tag = match.group(1)
-            return match.group(0) if tip is None else f"{match.group(0)[:-2]}><title>{escape(tip)}</title></{tag}>"
-
-        markers = re.sub(r"<(use|path) [^>]*/>", titled, block[cut:])
-        svg = svg[:start] + f'<g id="{salt}-{gid}">' + block[:cut] + markers + svg[end:]
-    return svg
-
-
-def _group_end(svg: str, start: int) -> int:
-    """The index of the ``</g>`` closing the group opened at ``start``."""
-    depth = 0
-    for match in re.finditer(r"<g[\s>]|</g>", svg[start:]):
-        depth += -1 if match.group(0) == "</g>" else 1
-        if depth == 0:
-            return start + match.start()
-    raise ValueError("unbalanced <g> in matplotlib's SVG")
+__all__ = [
+    "AXIS_LABELS", "LOSS_LABEL", "Curve", "Figure", "IsoflopProfile", "Line", "Points", "axis_label",
+    "bootstrap_figure", "figure_svg", "final_loss_figure", "isoflop_figure", "loss_curve_panels_figure",
+    "loss_curves_figure", "residuals_figure", "save_figure", "schedules_figure",
+]

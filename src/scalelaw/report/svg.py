@@ -1,0 +1,89 @@
+"""Figures to files and to inline SVG: deterministic bytes, and hover tips on markers.
+
+:func:`figure_svg` is what the HTML report inlines: text kept as text, element ids
+salted per figure, no date, and a ``<title>`` on every marker of a scatter whose
+group id starts with :data:`TIP_PREFIX` (the plot functions register the texts).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
+
+import matplotlib
+from matplotlib.figure import Figure
+
+#: Prefix of the SVG group ids of scatters that carry hover texts.
+TIP_PREFIX = "tips-"
+#: Attribute of a Figure holding ``{group id: hover texts}``.
+TIPS_ATTRIBUTE = "scalelaw_tips"
+
+
+def save_figure(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` as PNG or SVG, chosen by the file's suffix, without a timestamp."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".svg":
+        path.write_text(figure_svg(fig, standalone=True), encoding="utf-8")
+    elif suffix == ".png":
+        fig.savefig(path, format="png", dpi=150, metadata={"Software": None})
+    else:
+        raise ValueError(f"cannot save a figure as {suffix!r}; use .png or .svg")
+    return path
+
+
+def figure_svg(fig: Figure, *, salt: str = "scalelaw", standalone: bool = False) -> str:
+    """The figure as SVG text: text kept as text, ids salted, no date, hover tips added.
+
+    With ``standalone=False`` the XML prologue, namespaces and metadata are dropped so
+    the SVG can be inlined in HTML; ``salt`` keeps element ids unique across figures.
+    """
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
+        fig.savefig(buffer, format="svg", dpi=150, metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    svg = _add_tips(buffer.getvalue(), fig.__dict__.get(TIPS_ATTRIBUTE, {}), salt)
+    if standalone:
+        return svg
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg)
+    return svg
+
+
+def _add_tips(svg: str, tips: Mapping[str, Sequence[str]], salt: str) -> str:
+    """Put a ``<title>`` (a hover tooltip in browsers) on each marker of tipped scatters.
+
+    Matplotlib writes a scatter's markers as ``<use>`` elements after a ``<defs>`` block,
+    or, for few points, as one ``<path>`` each; both get titles, in drawing order.
+    """
+    for gid, texts in tips.items():
+        opening = f'<g id="{gid}">'
+        if opening not in svg:
+            continue
+        start = svg.index(opening)
+        end = _group_end(svg, start)
+        block = svg[start + len(opening) : end]
+        cut = block.index("</defs>") + len("</defs>") if "</defs>" in block else 0
+        counter = iter(texts)
+
+        def titled(match: re.Match[str]) -> str:
+            tip = next(counter, None)
+            tag = match.group(1)
+            return match.group(0) if tip is None else f"{match.group(0)[:-2]}><title>{escape(tip)}</title></{tag}>"
+
+        markers = re.sub(r"<(use|path) [^>]*/>", titled, block[cut:])
+        svg = svg[:start] + f'<g id="{salt}-{gid}">' + block[:cut] + markers + svg[end:]
+    return svg
+
+
+def _group_end(svg: str, start: int) -> int:
+    """The index of the ``</g>`` closing the group opened at ``start``."""
+    depth = 0
+    for match in re.finditer(r"<g[\s>]|</g>", svg[start:]):
+        depth += -1 if match.group(0) == "</g>" else 1
+        if depth == 0:
+            return start + match.start()
+    raise ValueError("unbalanced <g> in matplotlib's SVG")
