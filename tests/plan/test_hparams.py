@@ -65,3 +65,7 @@ def test_needs_a_grid_of_sizes_and_tokens() -> None:
     with pytest.raises(InputError, match="two sizes"):
         fit_hparams(one_size, bootstrap=0)
     assert DEEPSEEK_2024.batch_size(1e20) == pytest.approx(0.2920 * 1e20**0.3271)
+    table = runs.table.copy()
+    table.loc[table["run"] == table["run"].iloc[0], "lr"] = -1.0
+    with pytest.raises(InputError, match=f"run '{table['run'].iloc[0]}', column 'lr'"):
+        fit_hparams(RunSet(table), bootstrap=0)

@@ -64,8 +64,17 @@ def grid_table(runs: RunSet) -> pd.DataFrame:
     runs.require(["params", "tokens", "lr", "batch_size"], purpose="the hyperparameter fit")
     final = runs.final().set_index("run")
     peak_lr = runs.table.groupby("run", sort=False)["lr"].max()  # the peak of the schedule, not its last value
-    table = final[["params", "tokens", "batch_size", "loss"]].assign(lr=peak_lr)
-    return table.reset_index()
+    table = final[["params", "tokens", "batch_size", "loss"]].assign(lr=peak_lr).reset_index()
+    for column in ("params", "tokens", "batch_size", "loss", "lr"):
+        values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(values) | (values <= 0))
+        if bad.size:
+            run = str(table["run"].iloc[bad[0]])
+            raise InputError(
+                f"the hyperparameter fit needs a positive finite {column!r}, got {table[column].iloc[bad[0]]!r}",
+                file=runs.source(run), run=run, column=column,
+            )
+    return table
 
 
 Rule = Literal["vertex", "argmin"]
