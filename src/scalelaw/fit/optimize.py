@@ -2,7 +2,9 @@
 
 All starts (or bootstrap replicates) are one batch: each row of ``u`` is its own
 problem with its own weights, damping and convergence state, and finished rows leave
-the batch. The objective is normalised by the total weight, and the stopping rule is
+the batch. Steps are clipped to the box, and a coordinate on a bound whose descent
+direction points outside is held for the step (a projected method), so a parameter at
+its bound does not stall the others. The objective is normalised by the total weight, and the stopping rule is
 relative (objective change and step size), so summing or averaging residuals cannot
 stop the search early.
 """
@@ -82,9 +84,14 @@ def minimise(problem: Problem, u0: np.ndarray, weights: np.ndarray, tol: Toleran
         if rows.size == 0:
             break
         iterations[rows] += 1
-        diag = np.einsum("bqq->bq", hess)
+        # Coordinates on a bound whose descent direction points outside are held this step.
+        blocked = ((u <= lower) & (grad > 0)) | ((u >= upper) & (grad < 0))
+        free = ~blocked
+        g = np.where(blocked, 0.0, grad)
+        h = hess * (free[:, :, None] & free[:, None, :]) + blocked[:, :, None] * eye
+        diag = np.einsum("bqq->bq", h)
         diag = np.maximum(diag, 1e-12 * diag.sum(axis=1, keepdims=True) + 1e-300)
-        step = -np.linalg.solve(hess + lam[:, None, None] * diag[:, :, None] * eye, grad[:, :, None])[:, :, 0]
+        step = -np.linalg.solve(h + lam[:, None, None] * diag[:, :, None] * eye, g[:, :, None])[:, :, 0]
         trial = np.clip(u + step, lower, upper)
         f_new, g_new, h_new = _evaluate(problem, trial, w)
         accept = f_new < f
