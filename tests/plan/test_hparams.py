@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -67,5 +69,5 @@ def test_needs_a_grid_of_sizes_and_tokens() -> None:
     assert DEEPSEEK_2024.batch_size(1e20) == pytest.approx(0.2920 * 1e20**0.3271)
     table = runs.table.copy()
     table.loc[table["run"] == table["run"].iloc[0], "lr"] = -1.0
-    with pytest.raises(InputError, match=f"run '{table['run'].iloc[0]}', column 'lr'"):
+    with pytest.raises(InputError, match=re.escape(f"run '{table['run'].iloc[0]}', column 'lr'")):
         fit_hparams(RunSet(table), bootstrap=0)

@@ -71,7 +71,7 @@ def grid_table(runs: RunSet) -> pd.DataFrame:
         if bad.size:
             run = str(table["run"].iloc[bad[0]])
             raise InputError(
-                f"the hyperparameter fit needs a positive finite {column!r}, got {table[column].iloc[bad[0]]!r}",
+                f"the hyperparameter fit needs a positive finite {column!r}, got {values[bad[0]]:g}",
                 file=runs.source(run), run=run, column=column,
             )
     return table
