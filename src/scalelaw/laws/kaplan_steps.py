@@ -168,7 +168,7 @@ class KaplanSteps(Law):
                 run = str(table["run"].iloc[i])
                 row = int(table["_row"].iloc[i]) if "_row" in table.columns else None  # the reader's file row
                 raise InputError(
-                    f"the kaplan-steps law needs a positive finite {column!r}, got {table[column].iloc[i]!r}",
+                    f"the kaplan-steps law needs a positive finite {column!r}, got {str(table[column].iloc[i])!r}",
                     file=runs.source(run),
                     run=run,
                     row=row,
