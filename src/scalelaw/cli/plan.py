@@ -234,7 +234,7 @@ def unravel(
 
 @plan_app.command("isoflop")
 def isoflop(
-    data: list[str] = typer.Argument(..., help="IsoFLOP points with flops, params, loss (tokens optional)."),
+    data: list[str] = typer.Argument(..., help="IsoFLOP points with flops, params, loss; tokens optional (else C/(6N))."),
     by: list[str] = typer.Option([], "--by", help="Analyse each group of these columns separately; repeatable."),
     method: str = typer.Option("akima", "--method", help="akima (Porian et al.) or parabola (Chinchilla)."),
     noise: float = typer.Option(0.002, "--noise", help="Seed-noise sd added to the losses for the bootstrap."),
