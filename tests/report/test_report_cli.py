@@ -43,6 +43,13 @@ def test_report_without_data_prints_a_line(fit_file: Path, tmp_path: Path, capsy
     assert out.read_text(encoding="utf-8").count('<figure id="') == 1  # bootstrap only: no data given
 
 
+def test_heldout_data_alone_is_plotted(fit_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "heldout.html"
+    assert run(["report", str(fit_file), "dataset:porian2024", "--where", LARGE, "-o", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["figures"] == 3  # final loss, residuals, bootstrap
+    assert "C = 3.2e+18 (held out)" in out.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(
     "make_args, message",
     [

@@ -164,18 +164,20 @@ def _binned_groups(fit: FitResult, parts: Sequence[Evaluated], x_name: str) -> t
     group_by = others[0]
     everything = np.concatenate([p.design.inputs[x_name] for p in parts])
     grid = np.geomspace(everything.min() / 1.5, everything.max() * EXTRAPOLATION_FACTOR, 80)
-    fitted = parts[0].design
-    keys = _group_keys(fitted.inputs[group_by], MAX_GROUPS)
+    grouped = parts[0]  # the fitted runs, or the held-out ones when the fit's own are not given
+    design = grouped.design
+    keys = _group_keys(design.inputs[group_by], MAX_GROUPS)
     points, lines = [], []
     for key in np.unique(keys):
         mask = keys == key
-        points.append(plots.Points(fitted.inputs[x_name][mask], fitted.loss[mask], f"{_short(group_by)} ≈ {key:.3g}", tips=_tips(fitted, mask)))
+        label = f"{_short(group_by)} ≈ {key:.3g}" + (" (held out)" if grouped.heldout else "")
+        points.append(plots.Points(design.inputs[x_name][mask], design.loss[mask], label, heldout=grouped.heldout, tips=_tips(design, mask)))
         if len(others) == 1:
             band = law_band(fit, law.design_at(**{x_name: grid, group_by: np.full(grid.shape, key)}))
-            lines.append(plots.Line(grid, band.loss, "_nolegend_", band.lo, band.hi))
+            lines.append(plots.Line(grid, band.loss, "_nolegend_", band.lo, band.hi, predicted=grouped.heldout))
     for part in parts[1:]:
         points.append(plots.Points(part.design.inputs[x_name], part.design.loss, "held-out runs", heldout=True, tips=_tips(part.design)))
-    caption = f"Final loss against {plots.axis_label(x_name)}, fitted runs grouped by {plots.axis_label(group_by)}" + (
+    caption = f"Final loss against {plots.axis_label(x_name)}, runs grouped by {plots.axis_label(group_by)}" + (
         ", each group with the law at its value of that variable."
         if len(others) == 1
         else "; the law has more inputs than a line can show, so its fit is judged in the residual plot."

@@ -165,7 +165,8 @@ def fit_section(entry: FitEntry, *, key: str) -> html.Section:
     fit, runs, heldout = entry.fit, entry.runs, entry.heldout
     law = fit.law
     level = f"{100 * _level(fit):.0f}%"
-    source = _source_name(runs) if runs is not None else "the fit's data"
+    plotted = runs if runs is not None else heldout
+    source = _source_name(plotted) if plotted is not None else "the fit's data"
     summary = [
         html.paragraph(f"Law {law.name}: {law.citation}."),
         html.preformatted(law.formula),
@@ -217,8 +218,9 @@ def fit_section(entry: FitEntry, *, key: str) -> html.Section:
 def _plot_blocks(fit: FitResult, runs: RunSet | None, heldout: RunSet | None, source: str, key: str) -> list[str]:
     law = fit.law
     blocks: list[str] = []
-    if runs is not None:
-        parts = [fit_plots.Evaluated(r, d, fit_plots.law_band(fit, d), h) for r, h in ((runs, False), (heldout, True)) if r is not None for d in [law.design(r)]]
+    given = [(r, h) for r, h in ((runs, False), (heldout, True)) if r is not None]
+    if given:
+        parts = [fit_plots.Evaluated(r, d, fit_plots.law_band(fit, d), h) for r, h in given for d in [law.design(r)]]
         if law.kind == "final":
             figure, caption = fit_plots.final_figure(fit, parts, source)
             blocks.append(html.figure(figure, caption=caption, key=f"{key}-final"))
@@ -231,14 +233,14 @@ def _plot_blocks(fit: FitResult, runs: RunSet | None, heldout: RunSet | None, so
             omitted = f" {len(curves) - len(shown)} fitted runs are left out of the panels (all are in the plot above)." if len(shown) < len(curves) else ""
             blocks.append(html.figure(panels, caption="One panel per run, each on its own loss scale: logged loss in black, the fit in blue, the prediction for a held-out run in orange (dashed), bands are prediction intervals." + omitted, key=f"{key}-panels"))
         blocks.append(html.figure(fit_plots.residual_figure(fit, parts, source), caption="Left: observed against predicted loss; right: relative residuals in percent. Held-out points are predictions the fit never saw.", key=f"{key}-residuals"))
-        schedules = fit_plots.schedules_of(RunSet.concat([runs, heldout]) if heldout is not None else runs)
+        schedules = fit_plots.schedules_of(RunSet.concat([r for r, _ in given]))
         if schedules:
             blocks.append(html.figure(plots.schedules_figure(schedules, title=f"Learning-rate schedules of {source}"), caption="The learning-rate schedule of each run.", key=f"{key}-schedules"))
     bootstrap = fit_plots.bootstrap_figure(fit)
     if bootstrap is not None:
         blocks.append(html.figure(bootstrap, caption="Spread of each parameter and derived quantity over the bootstrap replicates: a wide or many-peaked histogram means the data do not pin it down.", key=f"{key}-bootstrap"))
     if not blocks:
-        blocks.append(html.notice("No plots: the report was given neither the fit's data nor bootstrap replicates.", level="warning"))
+        blocks.append(html.notice("No plots: the report was given no runs and the fit has no bootstrap replicates.", level="warning"))
     return blocks
 
 
