@@ -29,10 +29,7 @@ def measure(path: str, every: int, batch_rows: int) -> dict[str, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if every > 0:
-            from scalelaw.data import readers
-
-            readers.STREAM_BATCH_ROWS = batch_rows
-            runs = read_runs(path, reduce=keep_every(every))
+            runs = read_runs(path, reduce=keep_every(every), batch_rows=batch_rows)
         else:
             runs = read_runs(path)
     seconds = time.perf_counter() - start

@@ -106,18 +106,19 @@ def read_runs(
     bytes_per_token: float | None = None,
     format: str | None = None,
     reduce: Reducer | None = None,
+    batch_rows: int = STREAM_BATCH_ROWS,
 ) -> RunSet:
     """Read runs from files or folders; the format is detected unless ``format`` is given.
 
     ``columns`` maps canonical names to source columns (``{"loss": "val_loss_c4"}``);
     ``loss_unit`` is one of ``nats``, ``bits``, ``bits_per_byte`` (with
     ``bytes_per_token``); ``where`` is a pandas query on the mapped columns, with the
-    loss already in nats. ``reduce`` (e.g. ``keep_every(10)``) streams the input and
-    shrinks each run as it arrives.
+    loss already in nats. ``reduce`` (e.g. ``keep_every(10)``) streams the input
+    ``batch_rows`` rows at a time and shrinks each run as it arrives.
     """
     options = dict(columns=columns, where=where, loss_unit=loss_unit, bytes_per_token=bytes_per_token)
     if reduce is not None:
-        parts = [reduce(chunk) for chunk in iter_runs(paths, format=format, **options)]
+        parts = [reduce(chunk) for chunk in iter_runs(paths, format=format, batch_rows=batch_rows, **options)]
     else:
         parts = [to_runs(raw, **options) for path in _paths(paths) for raw in read_raw(path, format=format)]
     runs = RunSet.concat(parts)
