@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -123,8 +125,15 @@ _progress_queue: Any = None
 
 
 def _init_worker(progress_queue: Any) -> None:
+    """Pool-worker start-up: keep the progress queue, and die with the parent (Linux), so a
+    killed sweep leaves no orphan training a run behind the next one's back."""
     global _progress_queue
     _progress_queue = progress_queue
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        set_parent_death_signal = 1  # prctl(PR_SET_PDEATHSIG, SIGKILL)
+        ctypes.CDLL(None, use_errno=True).prctl(set_parent_death_signal, signal.SIGKILL)
 
 
 def _queued_progress(run_id: str, step: int, total: int) -> None:
@@ -144,24 +153,23 @@ def _run_local(
     if count == 1:  # in this process: no start-up cost, and Ctrl-C stops at once
         return {c.run_id: execute_run(c, store_path, threads, progress, checkpoint_seconds) for c in pending}
     context = get_context("spawn")  # fork after torch has started threads can deadlock
-    with context.Manager() as manager:
-        progress_queue = manager.Queue()
-        pool = ProcessPoolExecutor(count, mp_context=context, initializer=_init_worker, initargs=(progress_queue,))
-        try:
-            futures: dict[Future[RunOutcome], str] = {
-                pool.submit(_pool_task, c, store_path, threads, checkpoint_seconds): c.run_id for c in pending
-            }
-            outcomes: dict[str, RunOutcome] = {}
-            waiting = set(futures)
-            while waiting:
-                done, waiting = wait(waiting, timeout=0.5, return_when=FIRST_COMPLETED)
-                _drain(progress_queue, progress)
-                for future in done:
-                    outcomes[futures[future]] = future.result()
+    progress_queue = context.Queue()
+    pool = ProcessPoolExecutor(count, mp_context=context, initializer=_init_worker, initargs=(progress_queue,))
+    try:
+        futures: dict[Future[RunOutcome], str] = {
+            pool.submit(_pool_task, c, store_path, threads, checkpoint_seconds): c.run_id for c in pending
+        }
+        outcomes: dict[str, RunOutcome] = {}
+        waiting = set(futures)
+        while waiting:
+            done, waiting = wait(waiting, timeout=0.5, return_when=FIRST_COMPLETED)
             _drain(progress_queue, progress)
-            return outcomes
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            for future in done:
+                outcomes[futures[future]] = future.result()
+        _drain(progress_queue, progress)
+        return outcomes
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _drain(progress_queue: Any, progress: ProgressCallback | None) -> None:

@@ -1,0 +1,120 @@
+"""Crash the ladder with SIGKILL, again and again, then check the store.
+
+A sweep of 4 tiny runs (``scalelaw ladder run``, one torch thread per run) is started as
+a subprocess and SIGKILLed after a random delay (seeded), then started again, until
+one start finishes on its own. Then: the store must hold every run exactly once, each
+with a complete curve (one row per step, every eval), no checkpoint left over, and
+each curve equal, number for number, to the same run trained without interruption.
+Both the in-process executor (``--workers 1``) and the process pool (``--workers 2``)
+are crashed. Run: ``python bench/bench_ladder_crash.py [--max-kills 8] [--seed 0]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from scalelaw.data.store import RunStore
+from scalelaw.ladder.executors import CHECKPOINT_DIR, execute_run
+from scalelaw.ladder.spec import parse_spec
+
+SPEC = {
+    "name": "crash",
+    "corpus": {"kind": "markov", "vocab_size": 16, "order": 1, "branching": 3, "seed": 0},
+    "seq_len": 16,
+    "models": {"width": [8, 12, 16, 24], "depth": 1, "heads": 2},
+    "tokens": [256 * 400],
+    "batch_size": 256,
+    "schedules": ["cosine:peak=1e-2,final=1e-3,warmup=5%"],
+    "evals": 20,
+    "eval_sequences": 16,
+}
+
+
+def crash_until_done(spec_file: Path, store: Path, workers: int, rng: random.Random, max_kills: int) -> list[dict]:
+    """Start the sweep, SIGKILL it after a random delay, repeat; the last start runs to the end."""
+    command = (f"import sys; from scalelaw.cli.main import run; sys.exit(run(['ladder', 'run', {str(spec_file)!r}, "
+               f"'--store', {str(store)!r}, '--workers', '{workers}', '--threads', '1']))")
+    rounds = []
+    for attempt in range(max_kills + 1):
+        delay = rng.uniform(3.0, 12.0) if attempt < max_kills else None
+        process = subprocess.Popen([sys.executable, "-c", command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            process.wait(timeout=delay)
+            killed = False
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            killed = True
+        time.sleep(0.5)  # let orphaned pool workers (if any) notice their parent died
+        rounds.append({"round": attempt + 1, "killed_after_s": delay if killed else None,
+                       "exit": process.returncode, "stored": len(RunStore(store).list()),
+                       "checkpoints": len(list((store / CHECKPOINT_DIR).glob("*.pt")))})
+        if not killed:
+            break
+    return rounds
+
+
+def check(store: Path, reference: Path, runs: list) -> dict[str, object]:
+    listed = [entry["run"] for entry in RunStore(store).list()]
+    loaded, expected = RunStore(store).load(), RunStore(reference).load()
+    complete = identical = 0
+    for config in runs:
+        if config.run_id not in loaded:
+            continue
+        curve = loaded.curve(config.run_id)
+        if list(curve["step"]) == list(range(1, config.steps + 1)) and curve["eval_loss"].notna().sum() == config.evals:
+            complete += 1
+        same = expected.curve(config.run_id)
+        if np.array_equal(curve["loss"], same["loss"]) and np.array_equal(curve["eval_loss"], same["eval_loss"], equal_nan=True):
+            identical += 1
+    return {
+        "runs": len(runs), "stored_entries": len(listed), "distinct": len(set(listed)), "complete": complete,
+        "identical_to_uninterrupted": identical, "leftover_checkpoints": len(list((store / CHECKPOINT_DIR).glob("*"))),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-kills", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    runs = list(parse_spec(SPEC).runs)
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        spec_file = root / "crash.yaml"
+        spec_file.write_text(yaml.safe_dump(SPEC), encoding="utf-8")
+        for config in runs:  # the reference: every run trained once without interruption
+            execute_run(config, str(root / "reference"), threads=1)
+        verdicts = []
+        for workers in (1, 2):
+            store = root / f"store-{workers}"
+            print(f"\nexecutor with --workers {workers}:")
+            print(f"{'round':>5} {'killed after s':>14} {'exit':>5} {'runs stored':>11} {'checkpoints':>11}")
+            for row in crash_until_done(spec_file, store, workers, rng, args.max_kills):
+                killed = f"{row['killed_after_s']:.1f}" if row["killed_after_s"] is not None else "finished"
+                print(f"{row['round']:>5} {killed:>14} {row['exit']:>5} {row['stored']:>11} {row['checkpoints']:>11}")
+            verdicts.append({"workers": workers, **check(store, root / "reference", runs)})
+        print()
+        columns = list(verdicts[0])
+        print(" ".join(f"{c:>{max(len(c), 7)}}" for c in columns))
+        for verdict in verdicts:
+            print(" ".join(f"{verdict[c]!s:>{max(len(c), 7)}}" for c in columns))
+        ok = all(v["stored_entries"] == v["distinct"] == v["complete"] == v["identical_to_uninterrupted"] == len(runs)
+                 and v["leftover_checkpoints"] == 0 for v in verdicts)
+        print(f"\nevery run stored exactly once, complete, identical to an uninterrupted run: {'yes' if ok else 'NO'}")
+        sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
