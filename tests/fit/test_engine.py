@@ -24,9 +24,18 @@ def _power_runs(n: int = 12, noise: float = 0.0, seed: int = 0) -> RunSet:
     return RunSet(pd.DataFrame({"run": [f"r{i}" for i in range(n)], "flops": x, "loss": loss}))
 
 
-def test_chinchilla_recovers_known_parameters(chinchilla_data: RunSet) -> None:
-    fit = scalelaw.fit(chinchilla_data, law="chinchilla")
-    assert isinstance(fit, FitResult)
+def test_callable_module_is_fit_law(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scalelaw.fit.engine
+
+    seen = {}
+    monkeypatch.setattr(scalelaw.fit, "fit_law", lambda *a, **k: seen.update(args=a, kwargs=k) or "done")
+    assert scalelaw.fit("runs", law="power", bootstrap=3) == "done"
+    assert seen == {"args": ("runs",), "kwargs": {"law": "power", "bootstrap": 3}}
+    assert scalelaw.load_fit is scalelaw.fit.load_fit and scalelaw.fit.engine.fit_law is not None
+
+
+def test_chinchilla_recovers_known_parameters(chinchilla_fit: FitResult) -> None:
+    fit = chinchilla_fit
     for name in ("E", "alpha", "beta"):
         assert fit.params[name] == pytest.approx(CHINCHILLA_TRUE[name], rel=0.08)
     d = fit.diagnostics

@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, UntrustedFitError
-from scalelaw.fit import FitResult, fit_law, load_fit
+from scalelaw.fit import FitResult, load_fit
 
 
 @pytest.fixture(scope="module")
-def fitted(chinchilla_data: RunSet) -> FitResult:
-    return fit_law(chinchilla_data, "chinchilla", bootstrap=40, seed=1, progress=False)
+def fitted(chinchilla_fit: FitResult) -> FitResult:
+    return chinchilla_fit
 
 
 def test_prediction_interval_brackets_the_point(fitted: FitResult) -> None:
