@@ -233,7 +233,7 @@ def _plot_blocks(fit: FitResult, runs: RunSet | None, heldout: RunSet | None, so
             omitted = f" {len(curves) - len(shown)} fitted runs are left out of the panels (all are in the plot above)." if len(shown) < len(curves) else ""
             blocks.append(html.figure(panels, caption="One panel per run, each on its own loss scale: logged loss in black, the fit in blue, the prediction for a held-out run in orange (dashed), bands are prediction intervals." + omitted, key=f"{key}-panels"))
         blocks.append(html.figure(fit_plots.residual_figure(fit, parts, source), caption="Left: observed against predicted loss; right: relative residuals in percent. Held-out points are predictions the fit never saw.", key=f"{key}-residuals"))
-        schedules = fit_plots.schedules_of(RunSet.concat([r for r, _ in given]))
+        schedules = {name: lr for r, _ in given for name, lr in fit_plots.schedules_of(r).items()}
         if schedules:
             blocks.append(html.figure(plots.schedules_figure(schedules, title=f"Learning-rate schedules of {source}"), caption="The learning-rate schedule of each run.", key=f"{key}-schedules"))
     bootstrap = fit_plots.bootstrap_figure(fit)
