@@ -80,45 +80,51 @@ class DenseDropSum:
             total[offset:] += np.where(ok, self.drop[:head] * _g(x, c, beta), 0.0)
         levels = len(self.pieces.start) - 1
         direct_levels = min(levels, int(math.log2(self.nodes)))
+        padded_area = np.concatenate([area, np.full(self.drop.size - n, area[-1])])
         for level in range(1, direct_levels + 1):  # small target blocks: at every output
-            total += self._interactions(level, outputs >> level, area[:, None], moments, c, beta)[:, 0]
-        far: np.ndarray | None = None
+            points = padded_area.reshape(-1, 1 << level)
+            total += self._interactions(level, points, moments, c, beta).ravel()[:n]
+        far: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         for level in range(levels, direct_levels, -1):  # large target blocks: at Chebyshev points
-            size = 1 << level
-            first = np.arange((n + size - 1) // size) * size
-            lo, hi = area[first], area[np.minimum(first + size - 1, n - 1)]
+            blocks = padded_area.reshape(-1, 1 << level)
+            lo, hi = blocks[:, 0], blocks[:, -1]
             points = _chebyshev(lo, hi, self.nodes)
-            values = self._interactions(level, np.arange(first.size), points, moments, c, beta)
+            values = self._interactions(level, points, moments, c, beta)
             if far is not None:
-                values += _interpolate(*far, np.arange(first.size) >> 1, points)
+                values += _interpolate(*far, np.arange(lo.size) >> 1, points)
             far = (lo, hi, values)
         if far is not None:
-            total += _interpolate(*far, outputs >> (direct_levels + 1), area[:, None])[:, 0]
+            blocks = padded_area.reshape(-1, 1 << (direct_levels + 1))
+            total += _interpolate(*far, np.arange(blocks.shape[0]), blocks).ravel()[:n]
         return total
 
-    def _interactions(self, level: int, targets: np.ndarray, points: np.ndarray, moments: list[dict[str, np.ndarray]],
+    def _interactions(self, level: int, points: np.ndarray, moments: list[dict[str, np.ndarray]],
                       c: float, beta: float) -> np.ndarray:
         """Σ over each target block's interaction list at ``level`` (source blocks at least
-        ``blocks_per_level`` blocks away whose parents are not), at each of its points."""
+        ``blocks_per_level`` blocks away whose parents are not), at each of its points (blocks, k)."""
         near = self.blocks_per_level
+        targets = np.arange(points.shape[0])
         out = np.zeros(points.shape)
         parent_first = 2 * ((targets >> 1) - near)
         start = self.pieces.start[level]
+        m = moments[level]
         for offset in range(near + 2):
             source = parent_first + offset
-            ok = np.flatnonzero((source >= 0) & (source <= targets - near - 1))
-            if ok.size == 0:
+            valid = (source >= 0) & (source <= targets - near - 1)
+            if not valid.any():
                 continue
-            src = source[ok]
+            src = np.where(valid, source, 0)
             count = start[src + 1] - start[src]
-            whole = count == 1  # the source block is one piece: itself
-            single, split = ok[whole], ok[~whole]
-            weight, a_mean, aq_mean = _gather(moments, np.array([level]), src[whole])
-            x = np.maximum(a_mean[:, None] * points[single] - aq_mean[:, None], 0.0)
-            out[single] += weight[:, None] * _g(x, c, beta)
+            whole = valid & (count == 1)  # the source block is one piece: itself
+            mass = np.where(m["mass"][src] > 0, m["mass"][src], 1.0)
+            weight = np.where(whole, m["drop"][src], 0.0)
+            x = np.maximum((m["a"][src] / mass)[:, None] * points - (m["aq"][src] / mass)[:, None], 0.0)
+            out += weight[:, None] * _g(x, c, beta)
+            split = np.flatnonzero(valid & (count > 1))
             if split.size:
-                rows = np.repeat(np.arange(split.size), count[~whole])
-                index = np.repeat(start[src[~whole]], count[~whole]) + _ramp(count[~whole])
+                cnt = count[split]
+                rows = np.repeat(np.arange(split.size), cnt)
+                index = np.repeat(start[src[split]], cnt) + _ramp(cnt)
                 weight, a_mean, aq_mean = _gather(moments, self.pieces.level[level][index], self.pieces.block[level][index])
                 x = np.maximum(a_mean[:, None] * points[split[rows]] - aq_mean[:, None], 0.0)
                 contribution = weight[:, None] * _g(x, c, beta)
