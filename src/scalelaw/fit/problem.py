@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -26,20 +27,20 @@ class Problem:
     objective: Objective
     fixed: Mapping[str, float]
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
         return self.law.param_names
 
-    @property
+    @cached_property
     def free(self) -> np.ndarray:
         """Indices of the free parameters in the law's parameter order."""
         return np.array([i for i, n in enumerate(self.names) if n not in self.fixed], dtype=int)
 
-    @property
+    @cached_property
     def is_log(self) -> np.ndarray:
         return np.array([p.log for p in self.law.params])[self.free]
 
-    @property
+    @cached_property
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bounds of ``u``."""
         params = [self.law.params[i] for i in self.free]
@@ -62,7 +63,7 @@ class Problem:
         full[:, self.free] = np.where(self.is_log, np.exp(np.minimum(u, 700.0)), u)
         return full
 
-    @property
+    @cached_property
     def log_obs(self) -> np.ndarray:
         return np.log(self.design.loss)
 
