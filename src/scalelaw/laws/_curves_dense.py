@@ -107,27 +107,29 @@ class DenseDropSum:
         out = np.zeros(points.shape)
         parent_first = 2 * ((targets >> 1) - near)
         start = self.pieces.start[level]
+        count_all = np.diff(start)
         m = moments[level]
+        mass = np.where(m["mass"] > 0, m["mass"], 1.0)
+        # a block that is one piece (itself) is summed here; split blocks below, piece by piece
+        whole_weight, a_mean, aq_mean = np.where(count_all == 1, m["drop"], 0.0), m["a"] / mass, m["aq"] / mass
         for offset in range(near + 2):
             source = parent_first + offset
             valid = (source >= 0) & (source <= targets - near - 1)
             if not valid.any():
                 continue
             src = np.where(valid, source, 0)
-            count = start[src + 1] - start[src]
-            whole = valid & (count == 1)  # the source block is one piece: itself
-            mass = np.where(m["mass"][src] > 0, m["mass"][src], 1.0)
-            weight = np.where(whole, m["drop"][src], 0.0)
-            x = np.maximum((m["a"][src] / mass)[:, None] * points - (m["aq"][src] / mass)[:, None], 0.0)
+            count = count_all[src]
+            weight = np.where(valid, whole_weight[src], 0.0)
+            x = np.maximum(a_mean[src][:, None] * points - aq_mean[src][:, None], 0.0)
             out += weight[:, None] * _g(x, c, beta)
             split = np.flatnonzero(valid & (count > 1))
             if split.size:
                 cnt = count[split]
                 rows = np.repeat(np.arange(split.size), cnt)
                 index = np.repeat(start[src[split]], cnt) + _ramp(cnt)
-                weight, a_mean, aq_mean = _gather(moments, self.pieces.level[level][index], self.pieces.block[level][index])
-                x = np.maximum(a_mean[:, None] * points[split[rows]] - aq_mean[:, None], 0.0)
-                contribution = weight[:, None] * _g(x, c, beta)
+                p_weight, p_a, p_aq = _gather(moments, self.pieces.level[level][index], self.pieces.block[level][index])
+                x = np.maximum(p_a[:, None] * points[split[rows]] - p_aq[:, None], 0.0)
+                contribution = p_weight[:, None] * _g(x, c, beta)
                 for j in range(points.shape[1]):
                     out[split, j] += np.bincount(rows, weights=contribution[:, j], minlength=split.size)
         return out
