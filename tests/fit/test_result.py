@@ -28,6 +28,11 @@ def test_prediction_interval_brackets_the_point(fitted: FitResult) -> None:
     assert np.all(p.extrapolation == 0.0)
 
 
+def test_missing_prediction_input_is_an_input_error(fitted: FitResult) -> None:
+    with pytest.raises(InputError, match="tokens"):
+        fitted.predict(params=1e9)
+
+
 def test_far_extrapolation_warns_and_strict_refuses(fitted: FitResult) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

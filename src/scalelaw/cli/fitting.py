@@ -286,11 +286,8 @@ def _predict_point(fit: FitResult, point: dict[str, float], schedule: str | None
         from scalelaw.data.schedules import parse_schedule
 
         inputs["schedule"] = parse_schedule(schedule)
-    try:
-        design = fit.law.design_at(**inputs)
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"cannot predict with law {fit.law.name} at {point}: {exc}") from None
-    prediction = fit.predict_design(design)
+    prediction = fit.predict(**inputs)
+    design = fit.law.design_at(**inputs)
     steps = design.inputs.get("step", design.extra.get("step"))
     rows = []
     for i in range(design.n):

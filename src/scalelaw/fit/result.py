@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.runs import RunSet
-from scalelaw.errors import FitWarning, UntrustedFitError, warn
+from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
 from scalelaw.fit.diagnostics import Diagnostics
 from scalelaw.fit.metrics import evaluation
 from scalelaw.laws.base import Design, Law
@@ -66,7 +66,11 @@ class FitResult:
     # -- prediction ---------------------------------------------------------------------
     def predict(self, **inputs: Any) -> Prediction:
         """Predict at user-given inputs, e.g. ``fit.predict(params=7e9, tokens=1.4e11)``."""
-        return self.predict_design(self.law.design_at(**inputs))
+        try:
+            design = self.law.design_at(**inputs)
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"cannot predict with law {self.law.name} at {sorted(inputs)}: {exc}") from None
+        return self.predict_design(design)
 
     def predict_design(self, design: Design) -> Prediction:
         """Predict the loss for a design, with intervals and extrapolation checks."""
