@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -106,7 +108,6 @@ def test_unknown_dataset_is_an_input_error() -> None:
 
 @pytest.mark.parametrize("name", list(DOCUMENTED))
 def test_each_dataset_ships_readme_and_licence(name: str) -> None:
-    folder = datasets.files(name)[0].parent
-    while folder.name != datasets.info(name)["folder"].rsplit("/", 1)[-1]:
-        folder = folder.parent
+    folder = Path(str(datasets.info(name)["folder"]))
     assert (folder / "README.md").is_file() and (folder / "LICENSE").is_file()
+    assert all(folder in path.parents for path in datasets.files(name))
