@@ -80,7 +80,7 @@ def draw(case: Case, rng: np.random.Generator) -> RunSet:
     return RunSet(pd.DataFrame({"run": [f"r{i}" for i in range(design.n)], **inputs, "loss": loss}))
 
 
-def study(case: Case, datasets: int, replicates: int) -> list[dict[str, object]]:
+def study(case: Case, datasets: int, replicates: int, objective: str) -> list[dict[str, object]]:
     rng = np.random.default_rng(2024)
     fitted = [n for n in case.truth if n not in case.fixed]
     covered = {n: 0 for n in fitted}
@@ -92,7 +92,7 @@ def study(case: Case, datasets: int, replicates: int) -> list[dict[str, object]]
             warnings.simplefilter("always")
             fit = fit_law(
                 runs, case.law, law_options=case.options, fix={n: case.truth[n] for n in case.fixed},
-                bootstrap=replicates, seed=k, ci_level=0.9, progress=False,
+                bootstrap=replicates, seed=k, ci_level=0.9, progress=False, objective=objective,
             )  # fmt: skip
         warned += bool(caught)
         for name in fitted:
@@ -117,12 +117,14 @@ def main() -> None:
     parser.add_argument("--laws", default=",".join(CASES))
     parser.add_argument("--datasets", type=int, default=100)
     parser.add_argument("--bootstrap", type=int, default=200)
+    parser.add_argument("--objective", default="huber", help="huber (δ = 1e-3), squares or asymmetric")
     args = parser.parse_args()
-    print(f"{args.datasets} synthetic data sets per law, {args.bootstrap} run-bootstrap replicates, 90% intervals\n")
+    print(f"{args.datasets} synthetic data sets per law, {args.bootstrap} run-bootstrap replicates, 90% intervals, "
+          f"objective {args.objective}\n")
     print(f"{'law':18s} {'param':8s} {'true':>10s} {'median rel err':>15s} {'coverage':>9s} {'in 85-95%':>10s} {'warned':>7s}")
     for name in args.laws.split(","):
         start = time.perf_counter()
-        for row in study(CASES[name], args.datasets, args.bootstrap):
+        for row in study(CASES[name], args.datasets, args.bootstrap, args.objective):
             ok = "yes" if 0.85 <= row["coverage_90"] <= 0.95 else "NO"
             print(
                 f"{row['law']:18s} {row['param']:8s} {row['true']:10.4g} {row['median_rel_error']:15.3%} "
