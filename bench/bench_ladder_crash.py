@@ -1,8 +1,9 @@
 """Crash the ladder with SIGKILL, again and again, then check the store.
 
 A sweep of 4 tiny runs (``scalelaw ladder run``, one torch thread per run) is started as
-a subprocess and SIGKILLed after a random delay (seeded), then started again, until
-one start finishes on its own. Then: the store must hold every run exactly once, each
+a subprocess and, once training is under way (a new checkpoint appears), SIGKILLed
+after a random extra 0-3 s (seeded); this repeats ``--max-kills`` times, then one
+start runs to the end. Then: the store must hold every run exactly once, each
 with a complete curve (one row per step, every eval), no checkpoint left over, and
 each curve equal, number for number, to the same run trained without interruption.
 Both the in-process executor (``--workers 1``) and the process pool (``--workers 2``)
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 import yaml
 
 from scalelaw.data.store import RunStore
@@ -35,33 +37,51 @@ SPEC = {
     "tokens": [256 * 400],
     "batch_size": 256,
     "schedules": ["cosine:peak=1e-2,final=1e-3,warmup=5%"],
-    "evals": 20,
+    "evals": 40,
     "eval_sequences": 16,
 }
 
 
 def crash_until_done(spec_file: Path, store: Path, workers: int, rng: random.Random, max_kills: int) -> list[dict]:
-    """Start the sweep, SIGKILL it after a random delay, repeat; the last start runs to the end."""
+    """Start the sweep; once training is under way (a checkpoint exists), SIGKILL it after a
+    random extra delay; repeat. After ``max_kills`` kills, the last start runs to the end."""
     command = (f"import sys; from scalelaw.cli.main import run; sys.exit(run(['ladder', 'run', {str(spec_file)!r}, "
                f"'--store', {str(store)!r}, '--workers', '{workers}', '--threads', '1']))")
     rounds = []
     for attempt in range(max_kills + 1):
-        delay = rng.uniform(3.0, 12.0) if attempt < max_kills else None
         process = subprocess.Popen([sys.executable, "-c", command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            process.wait(timeout=delay)
-            killed = False
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            killed = True
+        killed = False
+        if attempt < max_kills:
+            before = set(_checkpoints(store).items())
+            while process.poll() is None and not set(_checkpoints(store).items()) - before:
+                time.sleep(0.02)  # wait for a new checkpoint: training is under way
+            delay = rng.uniform(0.0, 3.0)
+            try:
+                process.wait(timeout=delay)
+            except subprocess.TimeoutExpired:
+                in_progress = _checkpoints(store)
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+                killed = True
+        process.wait()
         time.sleep(0.5)  # let orphaned pool workers (if any) notice their parent died
-        rounds.append({"round": attempt + 1, "killed_after_s": delay if killed else None,
-                       "exit": process.returncode, "stored": len(RunStore(store).list()),
-                       "checkpoints": len(list((store / CHECKPOINT_DIR).glob("*.pt")))})
-        if not killed:
+        rounds.append({"round": attempt + 1, "killed": killed, "exit": process.returncode,
+                       "stored": len(RunStore(store).list()),
+                       "mid_run": ", ".join(f"{name[:14]}@{step}" for name, step in in_progress.items()) if killed else ""})
+        if not killed and process.returncode == 0:
             break
     return rounds
+
+
+def _checkpoints(store: Path) -> dict[str, int]:
+    """Unfinished runs and the step of their last checkpoint."""
+    found = {}
+    for path in (store / CHECKPOINT_DIR).glob("*.pt"):
+        try:
+            found[path.stem.removeprefix("crash-")] = int(torch.load(path, weights_only=False)["step"])
+        except Exception:  # being replaced right now
+            continue
+    return found
 
 
 def check(store: Path, reference: Path, runs: list) -> dict[str, object]:
@@ -100,10 +120,10 @@ def main() -> None:
         for workers in (1, 2):
             store = root / f"store-{workers}"
             print(f"\nexecutor with --workers {workers}:")
-            print(f"{'round':>5} {'killed after s':>14} {'exit':>5} {'runs stored':>11} {'checkpoints':>11}")
+            print(f"{'round':>5} {'outcome':>8} {'exit':>5} {'runs stored':>11}  runs killed mid-run @ checkpointed step")
             for row in crash_until_done(spec_file, store, workers, rng, args.max_kills):
-                killed = f"{row['killed_after_s']:.1f}" if row["killed_after_s"] is not None else "finished"
-                print(f"{row['round']:>5} {killed:>14} {row['exit']:>5} {row['stored']:>11} {row['checkpoints']:>11}")
+                outcome = "killed" if row["killed"] else "finished"
+                print(f"{row['round']:>5} {outcome:>8} {row['exit']:>5} {row['stored']:>11}  {row['mid_run']}")
             verdicts.append({"workers": workers, **check(store, root / "reference", runs)})
         print()
         columns = list(verdicts[0])
