@@ -167,13 +167,15 @@ def main() -> None:
     # -- a whole curve of a 1,000,000-step schedule ---------------------------------------
     c, beta, gamma = (ours.params[k] for k in ("C", "beta", "gamma"))
     long_run = law.design_at(schedule="cosine:peak=3e-4,warmup=2160,total=1000000,final=3e-5", steps="all")
-    start = time.perf_counter()
-    whole = law.predict(ours.theta[None, :], long_run)[0]
-    whole_seconds = time.perf_counter() - start
+    whole_seconds, sums_seconds = [], []
     lr = long_run.inputs["curves"][0].lr
-    start = time.perf_counter()
-    DenseDropSum.build(lr).evaluate(c, beta, gamma)
-    sums_seconds = time.perf_counter() - start
+    for _ in range(3):  # best of three: the machine is shared
+        start = time.perf_counter()
+        whole = law.predict(ours.theta[None, :], long_run)[0]
+        whole_seconds.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        DenseDropSum.build(lr).evaluate(c, beta, gamma)
+        sums_seconds.append(time.perf_counter() - start)
     sampled = np.unique(np.concatenate([np.linspace(1, 1_000_000, 300).astype(int), np.arange(2100, 2400, 7)]))
     exact = DropSum.build(lr, sampled, blocks_per_level=16, max_lr_ratio=1.05).evaluate([c], [beta], [gamma], bound=True)
     reference = law.predict(ours.theta[None, :], law.design_at(schedule="cosine:peak=3e-4,warmup=2160,total=1000000,final=3e-5",
@@ -183,8 +185,8 @@ def main() -> None:
         ["what", "value"],
         [
             ["steps evaluated", f"{whole.size:,}"],
-            ["seconds, full prediction (design + every step)", f"{whole_seconds:.2f}"],
-            ["seconds, loss-drop sums only (build + evaluate)", f"{sums_seconds:.2f}"],
+            ["seconds, prediction at every step (best of 3)", f"{min(whole_seconds):.2f}"],
+            ["seconds, loss-drop sums only: build + evaluate (best of 3)", f"{min(sums_seconds):.2f}"],
             ["max |loss - finer per-step evaluation| at 361 sampled steps",
              f"{np.max(np.abs(whole[sampled - 1] - reference)):.2e}"],
             ["rigorous error bound of the finer evaluation (loss units)",
