@@ -67,7 +67,7 @@ def crash_until_done(spec_file: Path, store: Path, workers: int, rng: random.Ran
         time.sleep(0.5)  # let orphaned pool workers (if any) notice their parent died
         rounds.append({"round": attempt + 1, "killed": killed, "exit": process.returncode,
                        "stored": len(RunStore(store).list()),
-                       "mid_run": ", ".join(f"{name[:14]}@{step}" for name, step in in_progress.items()) if killed else ""})
+                       "mid_run": ", ".join(f"{name.rsplit('-', 1)[0]}@{step}" for name, step in in_progress.items()) if killed else ""})
         if not killed and process.returncode == 0:
             break
     return rounds

@@ -56,3 +56,30 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     for command in ("plan", "run", "demo"):
         assert run(["ladder", command, "--help"]) == 0
         assert "--json" in capsys.readouterr().out
+
+
+def test_demo_with_a_tiny_spec_predicts_and_compares(tmp_path: Path, tiny_spec: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    spec = {**tiny_spec, "models": {"width": [8, 12, 16], "depth": 1, "heads": 2}, "tokens": [2048, 4096],
+            "target": {"width": 32, "depth": 1, "heads": 2, "tokens": 4096}}
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    args = ["ladder", "demo", "--spec", str(path), "--store", str(tmp_path / "s"), "--workers", "1", "--threads", "1",
+            "--bootstrap", "0", "--json"]
+    assert run(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ladder_runs"] == 6 and result["size_ratio"] > 2
+    assert [p["law"] for p in result["predictions"]] == ["chinchilla", "kaplan-steps"]
+    for prediction in result["predictions"]:
+        assert prediction["predicted"] > 0 and prediction["actual"] > 0
+        assert prediction["relative_error"] == pytest.approx(prediction["predicted"] / prediction["actual"] - 1)
+    truth = result["irreducible_loss"]
+    assert truth["entropy_rate"] < truth["oracle_eval_loss"] + 0.05 and truth["fitted_E"] > 0
+    assert run(["runs", "list", "--store", str(tmp_path / "s"), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 7  # the six ladder runs and the target
+
+
+def test_demo_without_a_target_is_an_input_error(tiny_spec_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["ladder", "demo", "--spec", str(tiny_spec_file), "--store", str(tmp_path)]) == 2
+    assert "target" in capsys.readouterr().err

@@ -16,9 +16,10 @@ import pandas as pd
 import scalelaw.fit as fitting
 from scalelaw.data.runs import RunSet
 from scalelaw.data.store import RunStore
-from scalelaw.ladder.executors import ProgressCallback, run_sweep
+from scalelaw.errors import InputError
+from scalelaw.ladder.executors import run_sweep
 from scalelaw.ladder.spec import SweepSpec, load_spec
-from scalelaw.ladder.trainer import RunConfig, oracle_eval_loss
+from scalelaw.ladder.trainer import ProgressCallback, RunConfig, oracle_eval_loss
 
 #: The laws the demo fits: chinchilla on final eval losses, kaplan-steps on eval curves.
 DEMO_LAWS: tuple[str, ...] = ("chinchilla", "kaplan-steps")
@@ -84,7 +85,7 @@ def run_demo(
     started = time.monotonic()
     spec = spec or load_spec(demo_spec_path())
     if spec.target is None:
-        raise ValueError("the demo spec needs a 'target' run")
+        raise InputError("the demo spec needs a 'target' run {width, depth, heads, tokens}", file=spec.file, column="target")
     run_sweep(spec.runs, store, workers=workers, threads=threads, progress=progress)
     ladder = eval_view(RunStore(store).load([c.run_id for c in spec.runs]))
     target = spec.target

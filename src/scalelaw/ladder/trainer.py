@@ -218,16 +218,12 @@ def run_table(config: RunConfig, rows: list[dict[str, float]], corpus: Corpus) -
     return table
 
 
-def _config_key(config: RunConfig) -> dict[str, Any]:
-    return asdict(config)
-
-
 def _save_checkpoint(
     path: Path, config: RunConfig, model: DecoderLM, optimizer: torch.optim.Optimizer, rows: list[dict[str, float]], step: int
 ) -> None:
     """Write atomically (temporary file, then rename), so a kill never leaves half a checkpoint."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"config": _config_key(config), "model": model.state_dict(), "optimizer": optimizer.state_dict(), "rows": rows, "step": step}
+    state = {"config": asdict(config), "model": model.state_dict(), "optimizer": optimizer.state_dict(), "rows": rows, "step": step}
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     torch.save(state, temporary)
     os.replace(temporary, path)
@@ -240,4 +236,4 @@ def _load_checkpoint(path: Path | None, config: RunConfig) -> dict[str, Any] | N
         state = torch.load(path, weights_only=False)
     except Exception:  # an unreadable checkpoint is restarted from scratch, never trusted
         return None
-    return state if state.get("config") == _config_key(config) else None
+    return state if state.get("config") == asdict(config) else None
