@@ -76,3 +76,10 @@ def test_ray_executor_writes_every_run_into_the_store(tmp_path: Path, tiny_spec:
         ray.shutdown()
     assert [o.status for o in outcomes] == ["trained", "trained"]
     assert_complete(tmp_path, runs)
+
+
+def test_a_diverging_run_is_reported_failed_and_not_stored(tmp_path: Path, tiny_spec: dict[str, Any]) -> None:
+    spec = {**tiny_spec, "models": [{"width": 16, "depth": 1, "heads": 2}], "schedules": ["constant:peak=1e4"], "grad_clip": 0}
+    (outcome,) = run_sweep(list(parse_spec(spec).runs), tmp_path, workers=1, threads=1)
+    assert outcome.status == "failed" and "diverged" in outcome.message
+    assert RunStore(tmp_path).list() == []
