@@ -87,7 +87,8 @@ class Problem:
             grad_t = np.transpose(grad, (0, 2, 1))
             if self.free.size != grad_t.shape[1]:
                 grad_t = grad_t[:, self.free, :]
-            jac_t = grad_t * column_scale[:, :, None] * (1.0 / pred)[:, None, :]
+            jac_t = grad_t * (1.0 / pred)[:, None, :]
+            jac_t *= column_scale[:, :, None]
             return np.log(pred) - self.log_obs, np.transpose(jac_t, (0, 2, 1))
 
     def _finite_difference(self, u: np.ndarray) -> np.ndarray:

@@ -60,12 +60,14 @@ class Chinchilla(Law):
         log_n = np.log(design.inputs["params"])[None, :]
         log_d = np.log(design.inputs["tokens"])[None, :]
         e, a, b, alpha, beta = (theta[:, i : i + 1] for i in range(5))
-        n_term = np.exp(-alpha * log_n)
-        d_term = np.exp(-beta * log_d)
-        a_term, b_term = a * n_term, b * d_term
-        loss = e + a_term + b_term
-        # Stacked parameter-major, returned as a (B, n, p) view: cheap for the engine's J^T.
-        grad = np.stack([np.ones_like(loss), n_term, d_term, -a_term * log_n, -b_term * log_d], axis=1)
+        # Filled parameter-major in place, returned as a (B, n, p) view: cheap for the engine's J^T.
+        grad = np.empty((theta.shape[0], 5, log_n.shape[1]))
+        grad[:, 0] = 1.0
+        n_term = np.exp(-alpha * log_n, out=grad[:, 1])
+        d_term = np.exp(-beta * log_d, out=grad[:, 2])
+        np.multiply(n_term, -a * log_n, out=grad[:, 3])
+        np.multiply(d_term, -b * log_d, out=grad[:, 4])
+        loss = e + a * n_term + b * d_term
         return loss, grad.transpose(0, 2, 1)
 
     def derived(self, values: Mapping[str, float]) -> dict[str, float]:
