@@ -81,8 +81,8 @@ def main() -> None:
     runs = synthetic_runs()
     print(f"data: 300 synthetic Chinchilla runs; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
 
+    grid = lse_grid()  # also loads the law registry, so neither side pays for imports
     ours, wall, cpu = timed(fit_law, runs, "chinchilla")
-    grid = lse_grid()
     pick = np.sort(np.random.default_rng(0).choice(len(grid), size=min(args.baseline_starts, len(grid)), replace=False))
     (base_theta, base_f), b_wall, b_cpu = timed(baseline, runs, grid[pick])
     scale = len(grid) / len(pick)

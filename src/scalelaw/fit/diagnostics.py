@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
+import pandas as pd
+from scipy import special
 
 from scalelaw.fit.problem import Problem
 
@@ -103,12 +104,19 @@ def runs_test(residuals: np.ndarray, order_by: np.ndarray) -> float:
 
 
 def scale_correlations(residuals: np.ndarray, scales: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]]:
-    """Spearman correlation (and p-value) of the residuals with each scale variable."""
+    """Spearman correlation (ties averaged) and its two-sided p-value (t approximation) per scale variable."""
     out: dict[str, tuple[float, float]] = {}
+    n = residuals.size
     for name, values in scales.items():
         values = np.asarray(values, dtype=float)
-        if values.shape != residuals.shape or np.ptp(values) == 0 or np.ptp(residuals) == 0:
+        if values.shape != residuals.shape or n < 4 or np.ptp(values) == 0 or np.ptp(residuals) == 0:
             continue
-        rho, p = stats.spearmanr(values, residuals)
-        out[name] = (float(rho), float(p))
+        rho = float(np.corrcoef(pd.Series(values).rank().to_numpy(), pd.Series(residuals).rank().to_numpy())[0, 1])
+        t = abs(rho) * np.sqrt((n - 2) / max(1.0 - rho * rho, 1e-300))
+        out[name] = (rho, float(2.0 * special.stdtr(n - 2, -t)))
     return out
+
+
+def two_sided_normal_p(z: float) -> float:
+    """P(|Z| > |z|) for a standard normal Z."""
+    return float(special.erfc(abs(z) / np.sqrt(2.0)))

@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from scalelaw import laws
 from scalelaw.data.runs import RunSet
@@ -182,7 +181,7 @@ def _diagnose(
         messages.append(f"only {design.n} points for {n_free} free parameters")
     rmse = float(np.sqrt(np.mean(residuals**2)))
     if rmse > checks.EXACT_FIT_RMSE:  # below it the residuals are round-off and have no structure to test
-        if 2 * stats.norm.sf(abs(z)) < checks.STRUCTURE_P_VALUE:
+        if checks.two_sided_normal_p(z) < checks.STRUCTURE_P_VALUE:
             messages.append(f"structured residuals: runs test z = {z:.2f} along {next(iter(scales), 'point order')}")
         for name, (rho, p) in correlations.items():
             if p < checks.STRUCTURE_P_VALUE and abs(rho) > 0.3:
