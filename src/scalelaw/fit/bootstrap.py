@@ -8,6 +8,7 @@ releases the GIL), with an optional rich progress bar.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -58,7 +59,9 @@ def bootstrap(
     )
 
 
-def _with_progress(pool: ThreadPoolExecutor, fit_chunk, chunks: list[slice], total: int) -> list[BatchResult]:  # noqa: ANN001
+def _with_progress(
+    pool: ThreadPoolExecutor, fit_chunk: Callable[[slice], BatchResult], chunks: list[slice], total: int
+) -> list[BatchResult]:
     """Run the chunks in order while a rich progress bar on stderr counts replicates."""
     from rich.console import Console
     from rich.progress import Progress
