@@ -29,9 +29,10 @@ def test_local_layout_never_oversubscribes() -> None:
         for cores in (1, 2, 8):
             workers, threads = local_layout(pending, cores=cores)
             assert workers * threads <= cores and workers <= pending
-    assert local_layout(1, cores=8) == (1, 8)
-    assert local_layout(10, workers=3, cores=8) == (3, 2)
-    assert local_layout(1, cores=8, threads=2) == (1, 2)
+    assert local_layout(1, cores=8) == (1, 1)
+    assert local_layout(1, cores=8, threads=4) == (1, 4)
+    assert local_layout(10, workers=3, cores=8, threads=4) == (3, 2)
+    assert local_layout(10, cores=8, threads=4) == (8, 1)
 
 
 def test_in_process_sweep_stores_each_run_once_and_skips_on_rerun(tmp_path: Path, tiny_spec: dict[str, Any]) -> None:

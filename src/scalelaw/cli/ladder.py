@@ -14,7 +14,7 @@ STORE_OPTION = typer.Option(Path("scalelaw-runs"), "--store", help="Run-store fo
 EXECUTOR_OPTION = typer.Option("local", "--executor", help="local (a process pool on this machine) or ray.")
 ADDRESS_OPTION = typer.Option(None, "--address", help="Ray cluster address (e.g. ray://head:10001 or auto); default: start a local Ray.")
 WORKERS_OPTION = typer.Option(None, "--workers", help="Local runs in parallel (default: one per core).")
-THREADS_OPTION = typer.Option(None, "--threads", help="Torch threads per run (default: the cores left per local worker; 1 on Ray).")
+THREADS_OPTION = typer.Option(None, "--threads", help="Torch threads per run (default 1; locally at most the cores left per worker).")
 PLAN_COLUMNS = ["run_id", "params", "tokens", "steps", "flops", "tokens_per_second", "seconds", "stored"]
 RUN_COLUMNS = ["run_id", "status", "seconds", "final_eval_loss", "message"]
 

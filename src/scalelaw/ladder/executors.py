@@ -84,10 +84,15 @@ def execute_run(
 def local_layout(
     pending: int, workers: int | None = None, cores: int | None = None, threads: int | None = None
 ) -> tuple[int, int]:
-    """``(workers, threads per worker)`` with workers x threads <= cores (``threads`` caps the second)."""
+    """``(workers, threads per worker)`` with workers x threads <= cores; one thread unless ``threads`` asks for more.
+
+    One thread is the default because, measured on a 2-core machine, a second torch
+    thread made every model slower as soon as anything else used the CPU
+    (bench/bench_ladder_throughput.py).
+    """
     cores = cores or os.cpu_count() or 1
     workers = max(1, min(workers or cores, pending, cores))
-    return workers, max(1, min(cores // workers, threads or cores))
+    return workers, max(1, min(cores // workers, threads or 1))
 
 
 def run_sweep(
@@ -104,7 +109,7 @@ def run_sweep(
     """Train every run not yet in the store; outcomes come back in the order of ``runs``.
 
     Locally, ``workers`` processes (default: one per core) share the cores, each with
-    ``threads`` torch threads (default and maximum: the cores left per worker). On Ray
+    ``threads`` torch threads (default 1, at most the cores left per worker). On Ray
     each run is a task of ``threads`` CPUs (default 1).
     """
     if executor not in EXECUTORS:
