@@ -19,7 +19,7 @@ from scalelaw.ladder.trainer import RunConfig, make_optimizer, train_step, confi
 
 #: Fitted to 1-thread CPU times of bench/bench_ladder_throughput.py on the project's 2-core machine
 #: (widths 16-256, seq_len 64, batch 2,048 tokens), 2026-11-23.
-FLOPS_PER_SECOND_PER_THREAD = 3.9e10
+FLOPS_PER_SECOND_PER_THREAD = 4.5e10
 STEP_OVERHEAD_SECONDS = 0.015
 
 
