@@ -70,10 +70,12 @@ def run_demo(*, bootstrap: int = 100, seed: int = 0, progress: bool | None = Non
             progress=progress,
         )
 
-        curves = datasets.load("mpl-25m")
+        curves = datasets.load("multipowerlaw-25m")
         fit_runs = curves.select(MPL_FIT_CURVES)
         heldout = curves.select([r for r in curves.runs if r not in MPL_FIT_CURVES])
-        multi_power = fit_law(fit_runs, "multi-power", bootstrap=min(bootstrap, 20), seed=seed, progress=progress)
+        # Three curves are too few for a bootstrap over runs (and a replicate costs as
+        # much as the fit); the report's band shows the residual noise only.
+        multi_power = fit_law(fit_runs, "multi-power", seed=seed, progress=progress)
         cosine = parse_schedule("cosine:peak=3e-4,warmup=2160,total=24000,final=3e-5")
         best = optimize_schedule(
             multi_power.law, multi_power.params, total=cosine.total_steps, peak=3e-4, warmup=2160, final=3e-5
@@ -102,7 +104,9 @@ def _with_summary(result: DemoResult) -> DemoResult:
     chin = result.chinchilla
     constrained = result.data_constrained
     r2 = constrained.evaluate(result.datablations)["overall"]["r2"]
-    heldout = result.multi_power.evaluate(result.mpl_heldout)["overall"]
+    # The paper averages PredE and WorstE over the held-out curves; so do we.
+    per_curve = result.multi_power.evaluate(result.mpl_heldout)["runs"]
+    heldout = {key: float(np.mean([run[key] for run in per_curve])) for key in ("mean_rel_error", "worst_rel_error")}
     rows = [
         {
             "question": "a in N*(C) ∝ C^a, isoFLOP",
@@ -140,14 +144,14 @@ def _with_summary(result: DemoResult) -> DemoResult:
             "data": "datablations",
         },
         {
-            "question": "multi-power PredE, 6 held out",
+            "question": "multi-power PredE, 6 held out (mean over curves)",
             "scalelaw": heldout["mean_rel_error"],
             "interval": None,
             "published": 0.00110,
             "data": "mpl-25m",
         },
         {
-            "question": "multi-power WorstE, 6 held out",
+            "question": "multi-power WorstE, 6 held out (mean over curves)",
             "scalelaw": heldout["worst_rel_error"],
             "interval": None,
             "published": 0.0041,
