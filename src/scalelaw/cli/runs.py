@@ -19,6 +19,8 @@ from scalelaw.cli._data_options import (
 runs_app = typer.Typer(help="Import training logs into the run store, list and show stored runs.", no_args_is_help=True)
 
 LIST_COLUMNS = ["run", "points", "rows", "params", "final_loss", "source", "written"]
+#: Rows of the import summary printed before "... and N more".
+IMPORT_ROWS_SHOWN = 20
 
 
 @runs_app.command("import")
@@ -44,7 +46,11 @@ def import_runs(
     if as_json:
         print_json({"store": str(store), "imported": rows})
     else:
-        print_table(f"imported {len(rows)} run(s) into {store}", rows, LIST_COLUMNS)
+        from scalelaw.cli.output import console
+
+        print_table(f"imported {len(rows)} run(s) into {store}", rows[:IMPORT_ROWS_SHOWN], LIST_COLUMNS)
+        if len(rows) > IMPORT_ROWS_SHOWN:
+            console.print(f"... and {len(rows) - IMPORT_ROWS_SHOWN} more; `scalelaw runs list --store {store}` shows all.")
 
 
 @runs_app.command("list")
