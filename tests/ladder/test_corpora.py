@@ -86,3 +86,9 @@ def test_grammar_text_is_deterministic_english_like_ascii() -> None:
     assert len(text) >= 20_000 and text.isascii()
     sentences = [s for s in text.replace("\n", " ").split(". ") if s]
     assert all(s[0].isupper() for s in sentences)
+
+
+@pytest.mark.parametrize("raw", [{"kind": "markov", "vocab_size": 24}, {"kind": "grammar", "characters": 10_000}])
+def test_vocabulary_is_known_before_building(raw: dict[str, object]) -> None:
+    spec = CorpusSpec.from_mapping(raw)
+    assert spec.vocabulary == spec.build().vocab_size

@@ -110,6 +110,11 @@ class CorpusSpec:
             fail(f"characters must be at least 10000, got {self.characters}")
 
     @property
+    def vocabulary(self) -> int:
+        """The corpus's vocabulary size, known without building it (bytes: 256)."""
+        return self.vocab_size if self.kind == "markov" else 256
+
+    @property
     def label(self) -> str:
         """A short name stored in the ``dataset`` column."""
         if self.kind == "markov":

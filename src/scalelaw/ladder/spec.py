@@ -81,7 +81,7 @@ def parse_spec(raw: Any, *, file: str | None = None, base_dir: Path | None = Non
     name = str(raw.get("name", Path(file).stem if file else "ladder"))
     corpus = CorpusSpec.from_mapping(raw.get("corpus"), file=file, base_dir=base_dir)
     seq_len = reader.ints("seq_len", default=[64])[0]
-    vocab = corpus.build().vocab_size
+    vocab = corpus.vocabulary
     shapes = [_shape(m, seq_len, vocab, file) for m in reader.models()]
     if ("tokens" in raw) == ("tokens_per_param" in raw):
         raise InputError("give exactly one of 'tokens' and 'tokens_per_param'", file=file, column="tokens")
