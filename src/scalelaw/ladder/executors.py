@@ -129,7 +129,7 @@ def run_sweep(
 _progress_queue: Any = None
 
 
-def _init_worker(progress_queue: Any) -> None:
+def _init_worker(progress_queue: Any, parent: int) -> None:
     """Pool-worker start-up: keep the progress queue, and die with the parent (Linux), so a
     killed sweep leaves no orphan training a run behind the next one's back."""
     global _progress_queue
@@ -139,6 +139,8 @@ def _init_worker(progress_queue: Any) -> None:
 
         set_parent_death_signal = 1  # prctl(PR_SET_PDEATHSIG, SIGKILL)
         ctypes.CDLL(None, use_errno=True).prctl(set_parent_death_signal, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died while this worker was starting
+        os._exit(1)
 
 
 def _queued_progress(run_id: str, step: int, total: int) -> None:
@@ -159,7 +161,8 @@ def _run_local(
         return {c.run_id: execute_run(c, store_path, threads, progress, checkpoint_seconds) for c in pending}
     context = get_context("spawn")  # fork after torch has started threads can deadlock
     progress_queue = context.Queue()
-    pool = ProcessPoolExecutor(count, mp_context=context, initializer=_init_worker, initargs=(progress_queue,))
+    pool = ProcessPoolExecutor(count, mp_context=context, initializer=_init_worker,
+                               initargs=(progress_queue, os.getpid()))
     try:
         futures: dict[Future[RunOutcome], str] = {
             pool.submit(_pool_task, c, store_path, threads, checkpoint_seconds): c.run_id for c in pending
