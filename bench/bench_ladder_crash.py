@@ -92,10 +92,10 @@ def check(store: Path, reference: Path, runs: list) -> dict[str, object]:
         if config.run_id not in loaded:
             continue
         curve = loaded.curve(config.run_id)
-        if list(curve["step"]) == list(range(1, config.steps + 1)) and curve["eval_loss"].notna().sum() == config.evals:
+        if list(curve["step"]) == list(range(1, config.steps + 1)) and curve["loss"].notna().sum() == config.evals:
             complete += 1
         same = expected.curve(config.run_id)
-        if np.array_equal(curve["loss"], same["loss"]) and np.array_equal(curve["eval_loss"], same["eval_loss"], equal_nan=True):
+        if np.array_equal(curve["train_loss"], same["train_loss"]) and np.array_equal(curve["loss"], same["loss"], equal_nan=True):
             identical += 1
     return {
         "runs": len(runs), "stored_entries": len(listed), "distinct": len(set(listed)), "complete": complete,

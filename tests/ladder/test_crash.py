@@ -51,5 +51,5 @@ def test_sigkill_mid_run_then_rerun_records_every_run_once(tmp_path: Path, tiny_
     for config in runs:
         curve = loaded.curve(config.run_id)
         assert list(curve["step"]) == list(range(1, config.steps + 1))
-        assert curve["eval_loss"].notna().sum() == config.evals
+        assert curve["loss"].notna().sum() == config.evals and curve["train_loss"].notna().all()
     assert not any((store / CHECKPOINT_DIR).glob("*"))

@@ -64,7 +64,7 @@ def test_process_pool_gives_the_same_numbers_as_in_process(tmp_path: Path, tiny_
         execute_run(config, str(tmp_path / "serial"), threads=1)
     pool, serial = RunStore(tmp_path / "pool").load(), RunStore(tmp_path / "serial").load()
     for config in runs:
-        assert np.array_equal(pool.curve(config.run_id)["loss"], serial.curve(config.run_id)["loss"])
+        assert np.array_equal(pool.curve(config.run_id)["train_loss"], serial.curve(config.run_id)["train_loss"])
 
 
 def test_ray_executor_writes_every_run_into_the_store(tmp_path: Path, tiny_spec: dict[str, Any]) -> None:

@@ -34,8 +34,9 @@ def test_a_run_learns_and_logs_every_step(tiny_config: Callable[..., RunConfig])
     assert list(table["step"]) == list(range(1, config.steps + 1))
     assert np.array_equal(table["tokens"], table["step"] * config.batch_size)
     assert table["lr"].max() == pytest.approx(1e-2) and table["lr"].iloc[-1] == pytest.approx(1e-3, rel=0.05)
-    evals = table["eval_loss"].dropna()
-    assert len(evals) == config.evals and not np.isnan(table["eval_loss"].iloc[-1])
+    evals = table["loss"].dropna()
+    assert len(evals) == config.evals and not np.isnan(table["loss"].iloc[-1])
+    assert table["train_loss"].notna().all() and table["lr"].notna().all()
     assert evals.iloc[-1] < evals.iloc[0] < np.log(16) + 0.1
     # The loss can never beat the corpus's exact entropy rate by more than sampling noise.
     oracle = oracle_eval_loss(config.corpus.build(), sequences=config.eval_sequences, seq_len=16)
@@ -51,7 +52,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tiny_config: Callable[.
     first, second = train_run(config), train_run(config)
     pd.testing.assert_frame_equal(first, second)
     other = train_run(tiny_config(seeds=[1]))
-    assert not np.allclose(first["loss"], other["loss"])
+    assert not np.allclose(first["train_loss"], other["train_loss"])
 
 
 def test_resumed_run_equals_uninterrupted_run(tiny_config: Callable[..., RunConfig], tmp_path: Path) -> None:
@@ -86,5 +87,5 @@ def test_text_and_grammar_corpora_train(tiny_config: Callable[..., RunConfig], t
     (tmp_path / "t.txt").write_text("the quick brown fox jumps over the lazy dog. " * 200, encoding="utf-8")
     for corpus in ({"kind": "text", "path": str(tmp_path / "t.txt")}, {"kind": "grammar", "characters": 20_000}):
         table = train_run(tiny_config(corpus=corpus, tokens=[256 * 8]))
-        assert table["eval_loss"].notna().sum() == 4 and table["entropy_rate"].isna().all()
-        assert table["eval_loss"].dropna().iloc[-1] < np.log(256)
+        assert table["loss"].notna().sum() == 4 and table["entropy_rate"].isna().all()
+        assert table["loss"].dropna().iloc[-1] < np.log(256)

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 import scalelaw.fit as fitting
-from scalelaw.data.runs import RunSet
 from scalelaw.data.store import RunStore
 from scalelaw.errors import InputError
 from scalelaw.ladder.executors import run_sweep
@@ -65,13 +64,6 @@ def demo_spec_path() -> Path:
     return Path(str(resources.files("scalelaw.ladder") / "demo.yaml"))
 
 
-def eval_view(runs: RunSet) -> RunSet:
-    """The runs as fitted: only rows with an eval loss, with ``loss`` set to the eval loss."""
-    table = runs.table[runs.table["eval_loss"].notna()].copy()
-    table["loss"] = table["eval_loss"]
-    return RunSet(table.drop(columns=["eval_loss"]).reset_index(drop=True), dict(runs.sources))
-
-
 def run_demo(
     store: str | Path,
     *,
@@ -87,13 +79,13 @@ def run_demo(
     if spec.target is None:
         raise InputError("the demo spec needs a 'target' run {width, depth, heads, tokens}", file=spec.file, column="target")
     run_sweep(spec.runs, store, workers=workers, threads=threads, progress=progress)
-    ladder = eval_view(RunStore(store).load([c.run_id for c in spec.runs]))
+    ladder = RunStore(store).load([c.run_id for c in spec.runs])
     target = spec.target
     fits = {law: fitting.fit_law(ladder, law, bootstrap=bootstrap if law == "chinchilla" else 0, seed=0)
             for law in DEMO_LAWS}
     predictions = {law: _predict(fit, target) for law, fit in fits.items()}
     run_sweep([target], store, workers=1, threads=threads, progress=progress)
-    actual = float(eval_view(RunStore(store).load([target.run_id])).final()["loss"].iloc[0])
+    actual = float(RunStore(store).load([target.run_id]).final()["loss"].iloc[0])
     corpus = target.corpus.build()
     chinchilla = fits["chinchilla"]
     return DemoResult(

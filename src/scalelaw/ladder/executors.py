@@ -76,7 +76,7 @@ def execute_run(
             raise
         # Another worker stored the same run first: it is recorded once, which is what counts.
     remove_checkpoint(checkpoint)
-    final = table["eval_loss"].dropna()
+    final = table["loss"].dropna()
     return RunOutcome(config.run_id, "trained", time.monotonic() - started,
                       float(final.iloc[-1]) if len(final) else None)
 

@@ -1,6 +1,10 @@
 """Train one ladder run: AdamW, gradient clipping, a learning-rate schedule, and a log
 of train loss every step and eval loss at intervals, resumable from a checkpoint.
 
+In the run table, ``loss`` is the eval loss (set at the eval steps, NaN in between,
+where ``lr`` still carries the schedule, as the run model prescribes) and
+``train_loss`` the train loss of every step; so ``scalelaw fit STORE`` fits eval losses.
+
 The data of step ``s`` depends only on ``(seed, s)`` and the checkpoint holds the
 model, the optimizer and the log so far, so a run resumed after a crash produces
 exactly the numbers of an uninterrupted one (same seed, same thread count).
@@ -128,12 +132,12 @@ def train_run(
             corpus.train_batch(seed=config.seed, step=step, sequences=config.sequences, seq_len=config.shape.seq_len)
         ).to(device)
         loss = train_step(model, optimizer, batch, config.grad_clip)
-        row = {"step": float(step), "tokens": float(step * config.batch_size), "loss": loss, "lr": lr}
+        row = {"step": float(step), "tokens": float(step * config.batch_size), "train_loss": loss, "lr": lr}
         row["flops"] = config.shape.flops_per_token() * row["tokens"]
         if not math.isfinite(loss):
             raise FloatingPointError(f"run {config.run_id}: the train loss is {loss} at step {step} (diverged)")
         if step in eval_steps:
-            row["eval_loss"] = evaluate(model, eval_tokens.to(device), corpus)
+            row["loss"] = evaluate(model, eval_tokens.to(device), corpus)
         rows.append(row)
         if checkpoint is not None and (step in eval_steps or time.monotonic() - last_save > checkpoint_seconds):
             _save_checkpoint(checkpoint, config, model, optimizer, rows, step)
@@ -193,10 +197,8 @@ def oracle_eval_loss(corpus: Corpus, *, sequences: int, seq_len: int) -> float |
 
 
 def run_table(config: RunConfig, rows: list[dict[str, float]], corpus: Corpus) -> pd.DataFrame:
-    """The log as a run table: per-step rows plus the run's metadata as constant columns."""
+    """The log as a run table: per-step rows (``loss`` = eval loss where measured) plus the run's metadata."""
     table = pd.DataFrame(rows)
-    if "eval_loss" not in table.columns:
-        table["eval_loss"] = np.nan
     shape = config.shape
     meta: dict[str, Any] = {
         "params": float(shape.params),
