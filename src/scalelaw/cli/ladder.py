@@ -3,10 +3,18 @@ end-to-end demo (train a small ladder, fit, predict a larger model, train it, co
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
+
+if TYPE_CHECKING:  # the ladder imports torch: only load it when a command runs
+    from scalelaw.ladder.executors import RunOutcome
+    from scalelaw.ladder.trainer import ProgressCallback, RunConfig
+
+Result = TypeVar("Result")
 
 ladder_app = typer.Typer(help="Train small models to produce scaling-law data (needs the ladder extra: pip install 'scalelaw\\[ladder]').", no_args_is_help=True)
 
@@ -89,7 +97,9 @@ def run(
         raise typer.Exit(1)
 
 
-def _train(runs, store: Path, *, executor: str, address: str | None, workers: int | None, threads: int | None):  # noqa: ANN001, ANN202
+def _train(
+    runs: Sequence[RunConfig], store: Path, *, executor: str, address: str | None, workers: int | None, threads: int | None
+) -> list[RunOutcome]:
     """Run a sweep under a progress bar; Ctrl-C leaves checkpoints to resume from."""
     from scalelaw.ladder.executors import run_sweep
 
@@ -139,7 +149,7 @@ def demo(
     console.print(f"done in {result.seconds / 60:.1f} min; runs are in {store} (scalelaw runs list --store {store})")
 
 
-def _with_progress(work, *, total: int | None = None):  # noqa: ANN001, ANN202
+def _with_progress(work: Callable[[ProgressCallback], Result], *, total: int | None = None) -> Result:
     """Call ``work(progress)`` under a progress bar of training steps on stderr."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
