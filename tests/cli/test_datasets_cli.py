@@ -29,10 +29,3 @@ def test_one_dataset_in_full(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_dataset_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["datasets", "nope"]) == 2
     assert "bundled datasets" in capsys.readouterr().err
-
-
-def test_demo_summarises_the_data(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["demo", "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
-    assert len(rows) == 4
-    assert all(r["best_final_loss"] <= r["worst_final_loss"] for r in rows)
