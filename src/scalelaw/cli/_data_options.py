@@ -23,7 +23,7 @@ DATASET_PREFIX = "dataset:"
 MAP_OPTION = typer.Option(
     [], "--map", help="Use a source column as a canonical one: CANONICAL=SOURCE, e.g. loss=val_loss_c4. Repeatable."
 )
-WHERE_OPTION = typer.Option(None, "--where", help="Keep only rows matching a pandas query, e.g. \"params < 1e9\".")
+WHERE_OPTION = typer.Option(None, "--where", help="Keep only rows matching a filter, e.g. \"params < 1e9 and dataset == 'rw'\" (and, or, not, in [...]).")
 LOSS_UNIT_OPTION = typer.Option("nats", "--loss-unit", help="Unit of the loss column: nats, bits or bits_per_byte.")
 BYTES_PER_TOKEN_OPTION = typer.Option(
     None, "--bytes-per-token", help="Bytes per token, to convert a bits_per_byte loss to nats per token."

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from scalelaw.data import tabular
+from scalelaw.data.filter import filter_rows
 from scalelaw.data.formats import detect_format
 from scalelaw.data.mlflow import mlflow_runs, read_mlflow_run
 from scalelaw.data.normalize import ROW, canonical_table, fill_run_metadata
@@ -88,13 +89,10 @@ def to_runs(
 
 
 def _filter(table: pd.DataFrame, where: str, file: str) -> pd.DataFrame:
-    try:
-        kept = table.query(where, engine="python")
-    except Exception as exc:  # pandas raises many error types for a bad expression
-        raise InputError(f"cannot apply filter {where!r}: {exc}", file=file) from None
+    kept = filter_rows(table, where, file=file)
     if kept.empty:
         raise InputError(f"the filter {where!r} keeps no rows", file=file)
-    return kept.reset_index(drop=True)
+    return kept
 
 
 def read_runs(
@@ -112,7 +110,7 @@ def read_runs(
 
     ``columns`` maps canonical names to source columns (``{"loss": "val_loss_c4"}``);
     ``loss_unit`` is one of ``nats``, ``bits``, ``bits_per_byte`` (with
-    ``bytes_per_token``); ``where`` is a pandas query on the mapped columns, with the
+    ``bytes_per_token``); ``where`` is a filter (:mod:`scalelaw.data.filter`) on the mapped columns, with the
     loss already in nats. ``reduce`` (e.g. ``keep_every(10)``) streams the input
     ``batch_rows`` rows at a time and shrinks each run as it arrives.
     """

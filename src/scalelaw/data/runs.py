@@ -137,13 +137,12 @@ class RunSet:
         return RunSet(table, {r: s for r, s in self.sources.items() if r in set(wanted)})
 
     def where(self, expression: str) -> RunSet:
-        """Rows for which a pandas query expression holds, e.g. ``"subset == 'paper'"``."""
-        try:
-            table = self.table.query(expression, engine="python")
-        except Exception as exc:  # pandas raises many types for a bad expression
-            raise InputError(f"cannot apply filter {expression!r}: {exc}") from None
+        """Rows for which a filter holds, e.g. ``"subset == 'paper'"`` (see :mod:`scalelaw.data.filter`)."""
+        from scalelaw.data.filter import filter_rows
+
+        table = filter_rows(self.table, expression)
         kept = set(table["run"].tolist())
-        return RunSet(table.reset_index(drop=True), {r: s for r, s in self.sources.items() if r in kept})
+        return RunSet(table, {r: s for r, s in self.sources.items() if r in kept})
 
     @classmethod
     def concat(cls, parts: Iterable[RunSet]) -> RunSet:
