@@ -153,8 +153,11 @@ def register(app: typer.Typer) -> None:
         """Fit a law to runs and print its parameters, intervals and diagnostics."""
         from scalelaw import laws
         from scalelaw.cli.output import console, print_json
+        from scalelaw.data.atomic import check_output_path
         from scalelaw.fit import fit_law
 
+        if out is not None:
+            check_output_path(out)
         runs = load_inputs(data, maps, where, loss_unit, bytes_per_token, format=input_format)
         chosen = laws.get(law, **parse_pairs(option, "--option"))
         held = {**fixed_from(fix_from, chosen), **numeric_pairs(fix, "--fix")}

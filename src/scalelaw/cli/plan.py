@@ -7,7 +7,6 @@ with ``--json``, the numbers with their intervals and warnings.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -47,19 +46,14 @@ ASPECT_OPTION = typer.Option(None, "--aspect-ratio", help="d_model/n_layers, to 
 
 def load_fitted(path: Path) -> Any:
     """A step-by-step fit (``method: stepwise``) or an engine FitResult, from FIT.json."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise InputError("no such file", file=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a JSON fit file: {exc}", file=str(path)) from None
+    from scalelaw.fit.serialize import fit_from_dict, read_json
+
+    data = read_json(path)
     if isinstance(data, dict) and data.get("method") == "stepwise":
         from scalelaw.plan.unraveling import StepwiseFit
 
         return StepwiseFit.from_dict(data, source=str(path))
-    from scalelaw.fit import load_fit
-
-    return load_fit(path)
+    return fit_from_dict(data, source=str(path))
 
 
 def _show(title: str, answer: Any, as_json: bool) -> None:
@@ -217,9 +211,13 @@ def unravel(
     from scalelaw.cli.output import print_json, print_table
     from scalelaw.plan.unraveling import fit_stepwise
 
+    from scalelaw.data.atomic import check_output_path, write_json
+
+    if out is not None:
+        check_output_path(out)
     fitted = fit_stepwise(load_inputs(data, maps, where), bootstrap=bootstrap, seed=seed)
     if out is not None:
-        out.write_text(json.dumps(fitted.to_dict(), indent=2) + "\n")
+        write_json(out, fitted.to_dict())
     draws = fitted.bootstrap_params
     low, high = (np.nanpercentile(draws, [2.5, 97.5], axis=0) if draws is not None else (None, None))
     rows = [
@@ -298,8 +296,11 @@ def hparams_fit(
     from scalelaw.cli.output import print_json, print_table
     from scalelaw.plan.hparams import fit_hparams
 
+    from scalelaw.data.atomic import check_output_path, write_json
+
+    check_output_path(out)
     fitted = fit_hparams(load_inputs(data, maps, where), bootstrap=bootstrap, seed=seed)
-    out.write_text(json.dumps(fitted.to_dict(), indent=2) + "\n")
+    write_json(out, fitted.to_dict())
     law = fitted.to_dict()["law"]
     if as_json:
         print_json({"law": law, "optima": fitted.optima.to_dict(orient="records"), "out": str(out)})
@@ -317,12 +318,10 @@ def hparams(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Optimal peak learning rate and batch size for (N, D), beside DeepSeek LLM's published law at C = 6ND."""
+    from scalelaw.fit.serialize import read_json
     from scalelaw.plan.hparams import HparamFit, predict_hparams
 
-    try:
-        data = json.loads(Path(fit).read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the hyperparameter fit: {exc}", file=str(fit)) from None
+    data = read_json(fit)
     answer = predict_hparams(HparamFit.from_dict(data, source=str(fit)), params=params, tokens=tokens, level=level)
     _show(f"optimal hyperparameters at N = {params:.3g}, D = {tokens:.3g}", answer, as_json)
 

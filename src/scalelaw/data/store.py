@@ -13,19 +13,18 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from scalelaw.data.atomic import atomic_write
 from scalelaw.data.runs import RunSet
 from scalelaw.data.validate import validate_table
 from scalelaw.errors import InputError
@@ -59,22 +58,6 @@ class RunStore:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _atomic_write(self, target: Path, write: Callable[[BinaryIO], object]) -> None:
-        temp = target.with_name(f".tmp-{uuid.uuid4().hex}-{target.name}")
-        try:
-            with open(temp, "wb") as handle:
-                write(handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, target)
-        finally:
-            temp.unlink(missing_ok=True)
-        directory = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-
     def _read_manifest(self) -> dict[str, dict[str, object]]:
         if not self.manifest_path.exists():
             return {}
@@ -89,7 +72,7 @@ class RunStore:
 
     def _write_manifest(self, runs: dict[str, dict[str, object]]) -> None:
         text = json.dumps({"version": FORMAT_VERSION, "runs": runs}, indent=1, sort_keys=True).encode()
-        self._atomic_write(self.manifest_path, lambda handle: handle.write(text))
+        atomic_write(self.manifest_path, lambda handle: handle.write(text))
 
     def _clean_orphans(self, runs: dict[str, dict[str, object]]) -> None:
         named = {str(entry["file"]) for entry in runs.values()}
@@ -126,7 +109,7 @@ class RunStore:
         digest = hashlib.sha256(run.encode()).hexdigest()[:12]
         name = f"{slug}-{digest}-{uuid.uuid4().hex[:8]}.parquet"
         table = pa.Table.from_pandas(rows, preserve_index=False)
-        self._atomic_write(self.runs_dir / name, lambda handle: pq.write_table(table, handle))
+        atomic_write(self.runs_dir / name, lambda handle: pq.write_table(table, handle))
         with_loss = rows["loss"].dropna()
         params = rows["params"].dropna() if "params" in rows.columns else pd.Series(dtype=float)
         return {

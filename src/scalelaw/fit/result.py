@@ -7,8 +7,6 @@ fit (options, data hash, fitted range). It round-trips through FIT.json.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scalelaw.data.atomic import write_json
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
 from scalelaw.fit.diagnostics import Diagnostics
@@ -79,16 +78,20 @@ class FitResult:
         by = self._extrapolation(design)
         decades = np.max(np.stack(list(by.values())), axis=0) if by else np.zeros(design.n)
         limit = float(self.options.get("extrapolation_warning_decades", 2.0))
-        messages = []
+        guard = []
         for name, values in by.items():
-            if np.any(values > limit):
-                messages.append(
+            if name not in self.fitted_range:
+                guard.append(f"prediction extrapolates an unknown distance in {name}: the fit records no fitted "
+                             f"range of {name}")
+            elif np.any(values > limit):
+                guard.append(
                     f"prediction extrapolates {float(np.max(values)):.2f} decades beyond the fitted "
                     f"range of {name} (warning threshold {limit:g})"
                 )
+        self._raise_or_warn(guard)
+        messages = list(guard)
         if self.bootstrap_params is None:
             messages.append("no bootstrap: intervals show residual noise only, not parameter uncertainty")
-        self._raise_or_warn([m for m in messages if "extrapolates" in m])
         return Prediction(point, lo, hi, decades, by, messages)
 
     def predict_runs(self, runs: RunSet) -> pd.DataFrame:
@@ -156,10 +159,11 @@ class FitResult:
         return lo, hi
 
     def _extrapolation(self, design: Design) -> dict[str, np.ndarray]:
-        """Decades beyond the fitted range, per scale variable and point (0 inside the range)."""
+        """Decades beyond the fitted range, per scale variable and point (0 inside, inf if unrecorded)."""
         out = {}
         for name, values in self.law.scale(design).items():
-            if name not in self.fitted_range:
+            if name not in self.fitted_range:  # a hand-edited file: the distance is unknown
+                out[name] = np.full(design.n, np.inf)
                 continue
             low, high = self.fitted_range[name]
             with np.errstate(all="ignore"):
@@ -195,14 +199,5 @@ class FitResult:
         }
 
     def save(self, path: str | Path) -> None:
-        """Write FIT.json (non-finite numbers become null)."""
-        from scalelaw.fit.serialize import json_safe
-
-        Path(path).write_text(json.dumps(json_safe(self.to_dict()), indent=2) + "\n")
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "fit") -> FitResult:
-        """Rebuild a fit from FIT.json content; anything malformed is an InputError naming ``source``."""
-        from scalelaw.fit.serialize import fit_from_dict
-
-        return fit_from_dict(data, source=source)
+        """Write FIT.json atomically (non-finite numbers become null); read it with ``load_fit``."""
+        write_json(path, self.to_dict())

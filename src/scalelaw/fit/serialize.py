@@ -7,176 +7,70 @@ well-formed fit is an :class:`~scalelaw.errors.InputError` naming the file.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from scalelaw.errors import InputError
+from scalelaw.fit.diagnostics import Diagnostics
+from scalelaw.fit.result import FitResult
+from scalelaw.fit.schema import MAX_FIT_BYTES, SchemaError, validate_fit_data
 
-if TYPE_CHECKING:
-    from scalelaw.fit.result import FitResult
 
-
-def json_safe(value: Any) -> Any:
-    """Plain JSON types: numpy scalars to Python, non-finite floats to None."""
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+def read_json(path: str | Path) -> Any:
+    """The JSON content of a fit file, read with a size cap; any failure is an InputError naming it."""
+    source = str(path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FIT_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read the fit file: {exc.strerror or exc}", file=source) from None
+    if len(raw) > MAX_FIT_BYTES:
+        raise InputError(f"the fit file is larger than {MAX_FIT_BYTES >> 20} MB", file=source)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # ValueError: also over-long integers
+        raise InputError(f"not a JSON fit file: {exc}", file=source) from None
 
 
 def load_fit(path: str | Path) -> FitResult:
     """Read a FIT.json written by :meth:`FitResult.save`."""
-    source = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the fit file: {exc.strerror or exc}", file=source) from None
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise InputError(f"not a JSON fit file: {exc}", file=source) from None
-    return fit_from_dict(data, source=source)
-
-
-def _number(value: Any, what: str, source: str, *, allow_none: bool = False) -> float:
-    if value is None and allow_none:
-        return float("nan")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{what} must be a number, got {value!r}", file=source)
-    return float(value)
-
-
-def _mapping(data: Mapping[str, Any], key: str, source: str, *, required: bool) -> Mapping[str, Any]:
-    value = data.get(key)
-    if value is None and not required:
-        return {}
-    if not isinstance(value, Mapping):
-        raise InputError(f"field {key!r} must be an object", file=source)
-    return value
-
-
-def _pairs(data: Mapping[str, Any], key: str, source: str) -> dict[str, tuple[float, float]]:
-    out = {}
-    for name, pair in _mapping(data, key, source, required=False).items():
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise InputError(f"{key}[{name!r}] must be a [lo, hi] pair", file=source)
-        out[str(name)] = (
-            _number(pair[0], f"{key}[{name!r}]", source, allow_none=True),
-            _number(pair[1], f"{key}[{name!r}]", source, allow_none=True),
-        )
-    return out
-
-
-def _matrix(value: Any, columns: int, source: str) -> np.ndarray | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not value:
-        raise InputError("field 'bootstrap' must be a non-empty list of parameter rows or null", file=source)
-    rows = []
-    for row in value:
-        if not isinstance(row, list) or len(row) != columns:
-            raise InputError(f"every bootstrap row must hold {columns} numbers", file=source)
-        rows.append([_number(v, "a bootstrap value", source, allow_none=True) for v in row])
-    return np.array(rows, dtype=float)
+    return fit_from_dict(read_json(path), source=str(path))
 
 
 def fit_from_dict(data: Any, *, source: str) -> FitResult:
-    """Validate FIT.json content and build the fit it describes."""
+    """Validate FIT.json content against :mod:`scalelaw.fit.schema` and build the fit it describes."""
     from scalelaw import laws
-    from scalelaw.fit.diagnostics import Diagnostics
-    from scalelaw.fit.result import FitResult
 
-    if not isinstance(data, Mapping):
-        raise InputError("a fit file must hold a JSON object", file=source)
-    name = data.get("law")
-    if not isinstance(name, str):
-        raise InputError("field 'law' must name a law", file=source)
-    options = _mapping(data, "law_options", source, required=False)
     try:
-        law = laws.get(name, **{str(k): v for k, v in options.items()})
+        fields = validate_fit_data(data)
+    except SchemaError as exc:
+        raise InputError(str(exc), file=source) from None
+    name, options = fields["law"], fields["law_options"]
+    try:
+        law = laws.get(name, **options)
     except InputError as exc:
         raise InputError(exc.reason, file=source) from None
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"law {name!r} does not accept the options {dict(options)!r}: {exc}", file=source) from None
-    raw = _mapping(data, "params", source, required=True)
-    missing = [p for p in law.param_names if p not in raw]
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"law {name!r} does not accept the options {options!r}: {exc}", file=source) from None
+    missing = [p for p in law.param_names if p not in fields["params"]]
     if missing:
         raise InputError(f"law {name!r} needs parameters {', '.join(missing)}, missing from the file", file=source)
-    params = {p: _number(raw[p], f"parameter {p!r}", source) for p in law.param_names}
-    if not all(math.isfinite(v) for v in params.values()):
-        raise InputError("every parameter must be a finite number", file=source)
-    residuals = data.get("residuals") or []
-    if not isinstance(residuals, list):
-        raise InputError("field 'residuals' must be a list of numbers", file=source)
-    diagnostics = _mapping(data, "diagnostics", source, required=False)
-    for key in ("warnings", "on_bound", "most_correlated"):
-        value = diagnostics.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise InputError(f"diagnostics {key!r} must be a list of strings", file=source)
-    try:
-        diag = Diagnostics.from_dict({**_EMPTY_DIAGNOSTICS, **diagnostics})
-    except TypeError as exc:
-        raise InputError(f"malformed diagnostics: {exc}", file=source) from None
-    fit_options = _checked_options(_mapping(data, "options", source, required=False), source)
-    hash_value = data.get("data_hash", "")
+    bootstrap = fields["bootstrap"]
+    if bootstrap is not None and (not bootstrap or any(len(row) != len(law.param_names) for row in bootstrap)):
+        raise InputError(f"field 'bootstrap' must be null or a non-empty list of rows of "
+                         f"{len(law.param_names)} numbers", file=source)
     return FitResult(
         law=law,
-        params=params,
-        ci=_pairs(data, "ci", source),
-        derived={str(k): _number(v, f"derived {k!r}", source, allow_none=True)
-                 for k, v in _mapping(data, "derived", source, required=False).items()},
-        derived_ci=_pairs(data, "derived_ci", source),
-        diagnostics=diag,
-        options=fit_options,
-        data_hash=hash_value if isinstance(hash_value, str) else "",
-        bootstrap_params=_matrix(data.get("bootstrap"), len(law.param_names), source),
-        fitted_range=_pairs(data, "fitted_range", source),
-        residuals=np.array([_number(v, "a residual", source) for v in residuals], dtype=float),
+        params={p: fields["params"][p] for p in law.param_names},
+        ci=fields["ci"],
+        derived=fields["derived"],
+        derived_ci=fields["derived_ci"],
+        diagnostics=Diagnostics.from_dict(fields["diagnostics"]),
+        options=fields["options"],
+        data_hash=fields["data_hash"],
+        bootstrap_params=None if bootstrap is None else np.array(bootstrap, dtype=float),
+        fitted_range=fields["fitted_range"],
+        residuals=np.array(fields["residuals"], dtype=float),
     )
-
-
-def _checked_options(options: Mapping[str, Any], source: str) -> dict[str, Any]:
-    """The fit options, with the ones prediction relies on checked for type and range."""
-    out = dict(options)
-    level = _number(out.get("ci_level", 0.95), "option 'ci_level'", source)
-    if not 0 < level < 1:
-        raise InputError(f"option 'ci_level' must be between 0 and 1, got {level!r}", file=source)
-    seed = out.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError(f"option 'seed' must be a non-negative whole number, got {seed!r}", file=source)
-    _number(out.get("extrapolation_warning_decades", 2.0), "option 'extrapolation_warning_decades'", source)
-    if not isinstance(out.get("strict", False), bool):
-        raise InputError("option 'strict' must be true or false", file=source)
-    if not isinstance(out.get("fix", {}), Mapping):
-        raise InputError("option 'fix' must be an object", file=source)
-    return out
-
-
-_EMPTY_DIAGNOSTICS: dict[str, Any] = {
-    "converged": False,
-    "iterations": 0,
-    "starts": 0,
-    "starts_in_best_basin": 0,
-    "objective": float("nan"),
-    "n_points": 0,
-    "n_runs": 0,
-    "n_free": 0,
-    "on_bound": [],
-    "condition_number": float("nan"),
-    "most_correlated": [],
-    "correlation": float("nan"),
-    "residual_rmse": float("nan"),
-    "residual_mean": float("nan"),
-    "residual_max_abs": float("nan"),
-    "runs_test_z": float("nan"),
-    "scale_correlation": {},
-}

@@ -24,6 +24,8 @@ from scalelaw.laws.base import Design, Param
 REFERENCE_PARAMS = 1e8
 #: Curves asked for at every one of more steps than this use the O(T) whole-curve evaluation.
 DENSE_FROM = 20_000
+#: Largest accepted ``blocks_per_level`` (the default is 4; accuracy saturates well below this).
+MAX_BLOCKS_PER_LEVEL = 64
 
 
 @register
@@ -35,6 +37,10 @@ class MultiPower(CurveLaw):
     citation = "Luo et al. 2025, A Multi-Power Law for Loss Curve Prediction Across Learning Rate Schedules (ICLR 2025)"
 
     def __init__(self, *, blocks_per_level: int = 4) -> None:
+        # It sizes the drop-sum arrays: bounded so that a hand-edited fit cannot exhaust memory.
+        if isinstance(blocks_per_level, bool) or blocks_per_level not in range(1, MAX_BLOCKS_PER_LEVEL + 1):
+            raise InputError(f"multi-power: blocks_per_level must be a whole number from 1 to "
+                             f"{MAX_BLOCKS_PER_LEVEL}, got {blocks_per_level!r}")
         self.blocks_per_level = int(blocks_per_level)
 
     def options(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import scalelaw
+from scalelaw.data.atomic import atomic_write
 from scalelaw.data.runs import RunSet
 from scalelaw.report import html
 from scalelaw.report.fit_section import FitEntry, fit_section
@@ -86,5 +87,6 @@ def write_report(
     text = render_report(fit, runs=runs, heldout=heldout, command=command, title=title)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    data = text.encode("utf-8")
+    atomic_write(path, lambda handle: handle.write(data))
     return path

@@ -1,0 +1,261 @@
+"""The FIT.json schema: every field a fit file may hold, its type and its bounds, in one place.
+
+A fit file is untrusted (hand-edited, truncated, written by someone else), and some of
+its fields steer safety checks (``fitted_range`` and ``extrapolation_warning_decades``
+drive the extrapolation guard) or size arrays. :func:`validate_fit_data` checks every
+declared field strictly — types, finiteness where NaN makes no sense, sizes — and
+rejects top-level keys nobody declared. To add a field, declare it in ``FIT_FIELDS``
+(or ``OPTION_FIELDS``/``DIAGNOSTIC_FIELDS``) with a checker built from the small
+combinators below; the loader then receives it checked.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+#: Largest FIT.json read (bytes); a bigger file is refused before parsing.
+MAX_FIT_BYTES = 64 * 2**20
+#: Most entries in a name → value object (parameters, intervals, ranges, options).
+MAX_NAMES = 256
+#: Most residuals (fitted points) and bootstrap replicates kept in a fit.
+MAX_POINTS = 5_000_000
+MAX_REPLICATES = 100_000
+#: Longest string and longest list of strings (warnings) accepted.
+MAX_TEXT = 20_000
+MAX_STRINGS = 1_000
+
+Check = Callable[[Any, str], Any]
+"""A checker: ``(value, where)`` → the cleaned value, or :class:`SchemaError`."""
+
+
+class SchemaError(ValueError):
+    """A field that does not match the schema; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One declared field: its checker, whether it must be present, its default otherwise."""
+
+    check: Check
+    required: bool = False
+    default: Any = None
+
+
+def number(*, nullable: bool = False, low: float | None = None, high: float | None = None,
+           open_low: bool = False, open_high: bool = False) -> Check:
+    """A JSON number; ``nullable`` allows null/NaN (read as NaN), otherwise it must be finite and in range."""
+
+    def check(value: Any, where: str) -> float:
+        if value is None and nullable:
+            return math.nan
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SchemaError(f"{where} must be a number, got {_show(value)}")
+        try:
+            out = float(value)
+        except OverflowError:
+            raise SchemaError(f"{where} is too large a number") from None
+        if math.isnan(out) and nullable:
+            return out
+        if not math.isfinite(out):
+            raise SchemaError(f"{where} must be a finite number, got {_show(value)}")
+        if low is not None and (out < low or (open_low and out == low)):
+            raise SchemaError(f"{where} must be {'>' if open_low else '>='} {low:g}, got {out:g}")
+        if high is not None and (out > high or (open_high and out == high)):
+            raise SchemaError(f"{where} must be {'<' if open_high else '<='} {high:g}, got {out:g}")
+        return out
+
+    return check
+
+
+def integer(low: int = 0, high: int = 2**63 - 1) -> Check:
+    """A whole JSON number between ``low`` and ``high``."""
+
+    def check(value: Any, where: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise SchemaError(f"{where} must be a whole number from {low} to {high}, got {_show(value)}")
+        return value
+
+    return check
+
+
+def boolean(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise SchemaError(f"{where} must be true or false, got {_show(value)}")
+    return value
+
+
+def text(max_length: int = MAX_TEXT) -> Check:
+    def check(value: Any, where: str) -> str:
+        if not isinstance(value, str) or len(value) > max_length:
+            raise SchemaError(f"{where} must be a string of at most {max_length} characters, got {_show(value)}")
+        return value
+
+    return check
+
+
+def optional(inner: Check) -> Check:
+    """``inner``, or null (kept as None)."""
+    return lambda value, where: None if value is None else inner(value, where)
+
+
+def strings(value: Any, where: str) -> list[str]:
+    return array(text(), MAX_STRINGS)(value, where)
+
+
+def array(item: Check, max_length: int) -> Check:
+    def check(value: Any, where: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise SchemaError(f"{where} must be a list, got {_show(value)}")
+        if len(value) > max_length:
+            raise SchemaError(f"{where} holds {len(value)} items, more than the {max_length} allowed")
+        return [item(v, f"{where}[{i}]") for i, v in enumerate(value)]
+
+    return check
+
+
+def pair(item: Check, *, ordered: bool = False) -> Check:
+    """A ``[lo, hi]`` list; ``ordered`` requires lo <= hi."""
+
+    def check(value: Any, where: str) -> tuple[Any, Any]:
+        if not isinstance(value, list) or len(value) != 2:
+            raise SchemaError(f"{where} must be a [lo, hi] pair, got {_show(value)}")
+        lo, hi = item(value[0], f"{where}[0]"), item(value[1], f"{where}[1]")
+        if ordered and lo > hi:
+            raise SchemaError(f"{where} must have lo <= hi, got {_show(value)}")
+        return lo, hi
+
+    return check
+
+
+def mapping(item: Check, max_items: int = MAX_NAMES) -> Check:
+    """An object of names (short strings) to values checked by ``item``."""
+
+    def check(value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise SchemaError(f"{where} must be an object, got {_show(value)}")
+        if len(value) > max_items:
+            raise SchemaError(f"{where} holds {len(value)} entries, more than the {max_items} allowed")
+        return {_name(k, where): item(v, f"{where}[{k!r}]") for k, v in value.items()}
+
+    return check
+
+
+def scalar(value: Any, where: str) -> Any:
+    """A JSON scalar (string, finite number, true/false, null): for options nobody declared."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return text()(value, where)
+    if isinstance(value, (int, float)):
+        return number()(value, where)
+    raise SchemaError(f"{where} must be a string, number, true/false or null, got {_show(value)}")
+
+
+def record(fields: Mapping[str, Field], *, others: Check | None = None) -> Check:
+    """An object with declared ``fields``; undeclared keys are checked by ``others`` or refused."""
+
+    def check(value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise SchemaError(f"{where} must be an object, got {_show(value)}")
+        out: dict[str, Any] = {}
+        for key, field in fields.items():
+            if key in value:
+                out[key] = field.check(value[key], _join(where, key))
+            elif field.required:
+                raise SchemaError(f"{_join(where, key)} is missing")
+            else:
+                out[key] = field.default() if callable(field.default) else field.default
+        extra = [k for k in value if k not in fields]
+        if extra and others is None:
+            raise SchemaError(f"{_join(where, str(extra[0]))[:200]!r} is not a field of a scalelaw fit file "
+                              f"(fields: {', '.join(fields)})")
+        if len(extra) > MAX_NAMES:
+            raise SchemaError(f"{where or 'the file'} holds more than {MAX_NAMES} undeclared fields")
+        for key in extra:
+            out[_name(key, where)] = others(value[key], _join(where, str(key)))  # type: ignore[misc]
+        return out
+
+    return check
+
+
+def _name(key: Any, where: str) -> str:
+    if not isinstance(key, str) or not 0 < len(key) <= 200:
+        raise SchemaError(f"{where} has a bad name {_show(key)}")
+    return key
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _show(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _scale_range(value: Any, where: str) -> tuple[float, float]:
+    return pair(number(low=0.0), ordered=True)(value, where)
+
+
+OPTION_FIELDS: dict[str, Field] = {
+    "objective": Field(text(40)),
+    "delta": Field(optional(number(low=0.0, open_low=True))),
+    "asymmetry": Field(optional(number())),
+    "reduction": Field(text(40)),
+    "fix": Field(mapping(number()), default=dict),
+    "bootstrap": Field(integer(0, MAX_REPLICATES)),
+    "seed": Field(integer(0, 2**63 - 1), default=0),
+    "strict": Field(boolean, default=False),
+    "ci_level": Field(number(low=0.0, high=1.0, open_low=True, open_high=True), default=0.95),
+    # The extrapolation guard: never null, NaN or negative (a NaN threshold would silence it).
+    "extrapolation_warning_decades": Field(number(low=0.0), default=2.0),
+}
+
+DIAGNOSTIC_FIELDS: dict[str, Field] = {
+    "converged": Field(boolean, default=False),
+    "iterations": Field(integer(), default=0),
+    "starts": Field(integer(), default=0),
+    "starts_in_best_basin": Field(integer(), default=0),
+    "objective": Field(number(nullable=True), default=math.nan),
+    "n_points": Field(integer(), default=0),
+    "n_runs": Field(integer(), default=0),
+    "n_free": Field(integer(), default=0),
+    "on_bound": Field(strings, default=list),
+    "condition_number": Field(number(nullable=True), default=math.nan),
+    "most_correlated": Field(strings, default=list),
+    "correlation": Field(number(nullable=True), default=math.nan),
+    "residual_rmse": Field(number(nullable=True), default=math.nan),
+    "residual_mean": Field(number(nullable=True), default=math.nan),
+    "residual_max_abs": Field(number(nullable=True), default=math.nan),
+    "runs_test_z": Field(number(nullable=True), default=math.nan),
+    "scale_correlation": Field(mapping(number(nullable=True)), default=dict),
+    "bootstrap_converged": Field(optional(number(nullable=True))),
+    "warnings": Field(strings, default=list),
+}
+
+FIT_FIELDS: dict[str, Field] = {
+    "law": Field(text(100), required=True),
+    "law_options": Field(mapping(scalar), default=dict),
+    "params": Field(mapping(number()), required=True),
+    "ci": Field(mapping(pair(number(nullable=True))), default=dict),
+    "derived": Field(mapping(number(nullable=True)), default=dict),
+    "derived_ci": Field(mapping(pair(number(nullable=True))), default=dict),
+    "diagnostics": Field(record(DIAGNOSTIC_FIELDS, others=scalar), default=lambda: record(DIAGNOSTIC_FIELDS)({}, "")),
+    "options": Field(record(OPTION_FIELDS, others=scalar), default=lambda: record(OPTION_FIELDS)({}, "")),
+    "data_hash": Field(text(200), default=""),
+    # The extrapolation guard: finite, non-negative, ordered ranges of the scale variables.
+    "fitted_range": Field(mapping(_scale_range), default=dict),
+    "residuals": Field(array(number(), MAX_POINTS), default=list),
+    "bootstrap": Field(optional(array(array(number(nullable=True), MAX_NAMES), MAX_REPLICATES))),
+    "scalelaw_version": Field(text(100)),
+}
+
+
+def validate_fit_data(data: Any) -> dict[str, Any]:
+    """Checked FIT.json content (declared fields, defaults filled in); SchemaError names the bad field."""
+    if not isinstance(data, Mapping):
+        raise SchemaError("a fit file must hold a JSON object")
+    return record(FIT_FIELDS)(data, "")

@@ -1,0 +1,127 @@
+"""FIT.json is written atomically and validated on load, so the extrapolation guard cannot be edited away."""
+
+from __future__ import annotations
+
+import json
+import resource
+import signal
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scalelaw.cli.main import run
+from scalelaw.errors import InputError, UntrustedFitError
+from scalelaw.fit import FitResult, load_fit
+from scalelaw.fit.schema import MAX_FIT_BYTES
+
+
+def _edited(fit: FitResult, tmp_path: Path, edit: Any) -> Path:
+    data = json.loads(json.dumps(fit.to_dict()))
+    edit(data)
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_failed_rewrite_keeps_the_previous_fit(chinchilla_fit: FitResult, tmp_path: Path) -> None:
+    """A write that fails half-way (here: a file-size limit, as on a full disk) leaves the old FIT.json whole."""
+    path = tmp_path / "fit.json"
+    chinchilla_fit.save(path)
+    before = path.read_bytes()
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) // 2, limit[1]))
+    try:
+        with pytest.raises(OSError):
+            chinchilla_fit.save(path)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["fit.json"], "no temporary file is left behind"
+
+
+def test_out_is_checked_before_fitting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import scalelaw.fit
+
+    def must_not_fit(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the fit ran before --out was checked")
+
+    monkeypatch.setattr(scalelaw.fit, "fit_law", must_not_fit)
+    for out in (tmp_path / "missing" / "fit.json", tmp_path):
+        code = run(["fit", "dataset:porian2024", "--law", "chinchilla", "--out", str(out)])
+        err = capsys.readouterr().err
+        assert code == 2 and err.startswith("error:") and "--out" in err
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["options"].update(extrapolation_warning_decades=None), "extrapolation_warning_decades"),
+        (lambda d: d["options"].update(extrapolation_warning_decades=-1), "extrapolation_warning_decades"),
+        (lambda d: d["fitted_range"].update(params=[None, 1e9]), "fitted_range"),
+        (lambda d: d["fitted_range"].update(params=[1e9, 1e6]), "lo <= hi"),
+        (lambda d: d.update(fitted_range=[1, 2]), "fitted_range"),
+        (lambda d: d["options"].update(strict="yes"), "strict"),
+        (lambda d: d["options"].update(ci_level=1.5), "ci_level"),
+        (lambda d: d["params"].update(E=None), "params"),
+        (lambda d: d.update(residuals=[0.1, None]), "residuals"),
+        (lambda d: d.update(surprise={"x": 1}), "not a field"),
+        (lambda d: d.update(law_options={"variable": [1, 2]}), "law_options"),
+        (lambda d: d.update(law="multi-power", law_options={"blocks_per_level": 1e9}), "blocks_per_level"),
+        (lambda d: d["diagnostics"].update(warnings=["ok", 3]), "warnings"),
+    ],
+)
+def test_hand_edits_that_matter_are_refused(chinchilla_fit: FitResult, tmp_path: Path, edit: Any,
+                                            message: str) -> None:
+    path = _edited(chinchilla_fit, tmp_path, edit)
+    with pytest.raises(InputError, match=message) as info:
+        load_fit(path)
+    assert info.value.location.file == str(path)
+
+
+def test_nan_written_as_json_nan_does_not_silence_the_guard(chinchilla_fit: FitResult, tmp_path: Path) -> None:
+    text = json.dumps(chinchilla_fit.to_dict()).replace('"extrapolation_warning_decades": 2.0',
+                                                        '"extrapolation_warning_decades": NaN')
+    assert "NaN" in text
+    path = tmp_path / "nan.json"
+    path.write_text(text)
+    with pytest.raises(InputError, match="finite"):
+        load_fit(path)
+
+
+def test_a_deleted_fitted_range_still_trips_strict(chinchilla_fit: FitResult, tmp_path: Path) -> None:
+    def drop(data: dict[str, Any]) -> None:
+        data["fitted_range"].pop("params")
+        data["options"]["strict"] = True
+
+    fit = load_fit(_edited(chinchilla_fit, tmp_path, drop))
+    with pytest.raises(UntrustedFitError, match="no fitted range of params"):
+        fit.predict(params=1e9, tokens=1e11)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        FitResult(**{**fit.__dict__, "options": {**fit.options, "strict": False}}).predict(params=1e9, tokens=1e11)
+    assert any("no fitted range of params" in str(w.message) for w in caught)
+
+
+def test_huge_numbers_and_files_are_input_errors(chinchilla_fit: FitResult, tmp_path: Path) -> None:
+    text = json.dumps(chinchilla_fit.to_dict()).replace('"seed": 1', '"seed": 1' + "0" * 400)
+    path = tmp_path / "huge_int.json"
+    path.write_text(text)
+    with pytest.raises(InputError, match="seed|JSON"):
+        load_fit(path)
+    big = tmp_path / "big.json"
+    with open(big, "wb") as handle:
+        handle.truncate(MAX_FIT_BYTES + 1)
+    with pytest.raises(InputError, match="larger than"):
+        load_fit(big)
+
+
+def test_round_trip_keeps_every_field(chinchilla_fit: FitResult, tmp_path: Path) -> None:
+    path = tmp_path / "fit.json"
+    chinchilla_fit.save(path)
+    back = load_fit(path)
+    assert back.to_dict() == json.loads(path.read_text())
