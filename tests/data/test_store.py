@@ -74,7 +74,8 @@ def test_remove(tmp_path: Path) -> None:
 def test_orphans_are_ignored_then_cleaned(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     store.put(runset("a"))
-    (tmp_path / "runs" / "half-written.parquet").write_bytes(b"PAR1 garbage")
+    (tmp_path / "runs" / "a-0123456789ab-01234567.parquet").write_bytes(b"PAR1 garbage")
+    (tmp_path / "runs" / ".tmp-123-a.parquet").write_bytes(b"PAR1")
     (tmp_path / ".tmp-123-manifest.json").write_text("{")
     assert store.load().runs == ["a"]
     store.put(runset("b"))

@@ -6,6 +6,11 @@ moved into place with ``os.replace``; the manifest is rewritten under an exclusi
 ``fcntl.flock`` on ``.lock``, and a run enters it only after its Parquet is complete.
 So a crash at any moment leaves a store that opens and holds only complete runs; files
 the manifest does not name (left by a crash) are removed by the next writer.
+
+The store trusts nothing it finds on disk: it deletes only files it names itself
+(``RUN_FILE`` and the temp files of :mod:`scalelaw.data.atomic`), never follows a symlink
+(a symlinked ``runs/`` or run file is refused), refuses to write into a folder that is
+neither a store nor empty, and rejects a manifest whose entries name any other file.
 """
 
 from __future__ import annotations
@@ -24,13 +29,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scalelaw.data.atomic import atomic_write
+from scalelaw.data.atomic import TEMP_PREFIX, atomic_write
 from scalelaw.data.runs import RunSet
+from scalelaw.data.tabular import read_parquet_bounded
 from scalelaw.data.validate import validate_table
 from scalelaw.errors import InputError
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
+LOCK = ".lock"
+#: The name of every run file the store writes (slug, run-name hash, random suffix).
+RUN_FILE = re.compile(r"[A-Za-z0-9_.-]{0,40}-[0-9a-f]{12}-[0-9a-f]{8}\.parquet")
+#: Folders other scalelaw tools keep inside a store (the ladder's checkpoints); never deleted by the store.
+COMPANION_FOLDERS = frozenset({"ladder-checkpoints"})
+#: Largest manifest read (bytes): about a million runs.
+MAX_MANIFEST_BYTES = 256 * 2**20
 
 
 class RunStore:
@@ -45,12 +58,13 @@ class RunStore:
     @contextmanager
     def _locked(self, *, exclusive: bool) -> Iterator[None]:
         """Hold the store's lock: exclusive for writers, shared for readers (read-only folders work)."""
-        lock = self.path / ".lock"
+        lock = self.path / LOCK
         if exclusive:
-            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            self._claim_folder()
         elif not lock.exists():  # never written to: nothing to wait for
             yield
             return
+        self._check_runs_dir()
         with open(lock, "a+b" if exclusive else "rb") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             try:
@@ -58,29 +72,82 @@ class RunStore:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def _claim_folder(self) -> None:
+        """Create the store, or check that the folder is one: a store, empty, or holding only store files."""
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError("the run store path is a file, not a folder", file=str(self.path))
+        if self.path.is_dir() and not self.manifest_path.exists():
+            foreign = [p.name for p in self.path.iterdir() if not self._owned_top_level(p)]
+            if foreign:
+                raise InputError(f"the folder is not a scalelaw run store and not empty (it holds {foreign[0]!r}); "
+                                 "choose an empty or new folder with --store", file=str(self.path))
+        self._check_runs_dir()
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+
+    def _owned_top_level(self, path: Path) -> bool:
+        """A file or folder a store creates in its own folder before its first manifest."""
+        if path.name == LOCK and path.is_file() and not path.is_symlink():
+            return True
+        if path.name.startswith(TEMP_PREFIX) and not path.is_dir():
+            return True
+        if path.name in COMPANION_FOLDERS and path.is_dir() and not path.is_symlink():
+            return True
+        return path == self.runs_dir and not path.is_symlink() and path.is_dir() and all(
+            self._owned_run_file(child) for child in path.iterdir())
+
+    @staticmethod
+    def _owned_run_file(path: Path) -> bool:
+        """A file in ``runs/`` the store wrote: its run-file naming or its temp files, never a folder."""
+        return not path.is_dir() and (RUN_FILE.fullmatch(path.name) is not None or path.name.startswith(TEMP_PREFIX))
+
+    def _check_runs_dir(self) -> None:
+        if self.runs_dir.is_symlink() or (self.runs_dir.exists() and not self.runs_dir.is_dir()):
+            raise InputError("the store's runs/ is a symlink or not a folder; refusing to use it",
+                             file=str(self.runs_dir))
+
     def _read_manifest(self) -> dict[str, dict[str, object]]:
         if not self.manifest_path.exists():
             return {}
         try:
-            content = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-            runs = content["runs"]
+            if self.manifest_path.is_symlink():
+                raise ValueError("it is a symlink")
+            with open(self.manifest_path, "rb") as handle:
+                raw = handle.read(MAX_MANIFEST_BYTES + 1)
+            if len(raw) > MAX_MANIFEST_BYTES:
+                raise ValueError(f"it is larger than {MAX_MANIFEST_BYTES >> 20} MB")
+            runs = json.loads(raw.decode("utf-8"))["runs"]
             if not isinstance(runs, dict):
                 raise TypeError("'runs' is not an object")
-        except (ValueError, KeyError, TypeError) as exc:
+            for run, entry in runs.items():
+                self._check_entry(run, entry)
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise InputError(f"the run store's manifest is damaged: {exc}", file=str(self.manifest_path)) from None
         return runs
+
+    @staticmethod
+    def _check_entry(run: str, entry: object) -> None:
+        """An entry must name one of the store's own run files, directly inside ``runs/``."""
+        if not isinstance(entry, dict):
+            raise TypeError(f"the entry of run {run!r} is not an object")
+        name = entry.get("file")
+        folder, _, base = name.partition("/") if isinstance(name, str) else ("", "", "")
+        if folder != "runs" or RUN_FILE.fullmatch(base) is None:
+            shown = repr(name)[:80]
+            raise ValueError(f"run {run!r} names the file {shown}, not a run file inside the store's runs/ folder")
 
     def _write_manifest(self, runs: dict[str, dict[str, object]]) -> None:
         text = json.dumps({"version": FORMAT_VERSION, "runs": runs}, indent=1, sort_keys=True).encode()
         atomic_write(self.manifest_path, lambda handle: handle.write(text))
 
     def _clean_orphans(self, runs: dict[str, dict[str, object]]) -> None:
+        """Remove run and temp files a crash left (only the store's own names; symlinks are unlinked, not followed)."""
         named = {str(entry["file"]) for entry in runs.values()}
         for path in self.runs_dir.iterdir():
-            if f"runs/{path.name}" not in named:
+            if self._owned_run_file(path) and f"runs/{path.name}" not in named:
                 path.unlink(missing_ok=True)
-        for path in self.path.glob(".tmp-*"):
-            path.unlink(missing_ok=True)
+        for path in self.path.glob(f"{TEMP_PREFIX}*"):
+            if not path.is_dir():
+                path.unlink(missing_ok=True)
 
     # -- public API -----------------------------------------------------------------
     def put(self, runs: RunSet | pd.DataFrame, *, overwrite: bool = False) -> list[str]:
@@ -150,7 +217,11 @@ class RunStore:
     def _read_run(self, run: str, entry: dict[str, object]) -> pd.DataFrame:
         path = self.path / str(entry["file"])
         try:
-            return pq.read_table(path).to_pandas()
+            if path.is_symlink() or not path.is_file():
+                raise OSError("it is missing, a symlink or not a regular file")
+            return read_parquet_bounded(path)
+        except InputError:
+            raise
         except Exception as exc:  # pyarrow raises several error types for a damaged file
             raise InputError(f"cannot read the stored run: {exc}", file=str(path), run=run) from None
 

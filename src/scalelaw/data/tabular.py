@@ -21,6 +21,9 @@ from scalelaw.errors import InputError
 
 WANDB_MARKERS = frozenset({"_step", "_runtime", "_timestamp"})
 MAX_COLUMNS = 10_000
+#: Most rows and declared uncompressed bytes of a Parquet file read whole (not streamed).
+MAX_PARQUET_ROWS = 100_000_000
+MAX_PARQUET_BYTES = 8 * 2**30
 
 
 def _decode_text(path: Path) -> str:
@@ -118,10 +121,35 @@ def _json_cell(value: object) -> object:
     return json.dumps(value, sort_keys=True)
 
 
+def read_parquet_bounded(path: Path) -> pd.DataFrame:
+    """A Parquet file as a DataFrame, refused before decompression if its footer declares too much.
+
+    The footer's row count and uncompressed sizes are checked against ``MAX_PARQUET_ROWS``
+    and ``MAX_PARQUET_BYTES``, so a small file that inflates to gigabytes (a decompression
+    bomb) is an InputError, not a MemoryError.
+    """
+    handle = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+    meta = handle.metadata
+    if meta.num_columns > MAX_COLUMNS:
+        raise InputError(f"the Parquet file has {meta.num_columns} columns, more than the {MAX_COLUMNS} allowed",
+                         file=str(path))
+    if meta.num_rows > MAX_PARQUET_ROWS:
+        raise InputError(f"the Parquet file has {meta.num_rows} rows, more than the {MAX_PARQUET_ROWS} read "
+                         "at once (stream it with read_runs(..., reduce=...))", file=str(path))
+    declared = sum(meta.row_group(i).column(j).total_uncompressed_size
+                   for i in range(meta.num_row_groups) for j in range(meta.num_columns))
+    if declared > MAX_PARQUET_BYTES:
+        raise InputError(f"the Parquet file inflates to {declared / 2**30:.1f} GiB, more than the "
+                         f"{MAX_PARQUET_BYTES >> 30} GiB read at once", file=str(path))
+    return handle.read().to_pandas()
+
+
 def read_parquet(path: Path) -> RawTable:
     """Read a Parquet file with typed columns (a float NaN there means a missing value)."""
     try:
-        frame = pq.read_table(path).to_pandas()
+        frame = read_parquet_bounded(path)
+    except InputError:
+        raise
     except Exception as exc:  # pyarrow raises several error types for a damaged file
         raise InputError(f"cannot read as Parquet: {exc}", file=str(path)) from None
     if frame.empty:
