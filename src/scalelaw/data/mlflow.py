@@ -12,8 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from scalelaw.data.guards import (
+    MAX_LOG_FILE_BYTES,
+    MAX_SMALL_FILE_BYTES,
+    check_inside,
+    files_under,
+    load_yaml,
+    read_capped,
+)
 from scalelaw.data.raw import RawTable
 from scalelaw.data.runs import META_COLUMNS
 from scalelaw.errors import InputError
@@ -25,31 +32,32 @@ def is_mlflow_run(path: Path) -> bool:
 
 
 def mlflow_runs(path: Path) -> list[Path]:
-    """Run folders at or under ``path`` (a run, an experiment or an ``mlruns`` root)."""
+    """Run folders at or under ``path`` (a run, an experiment or an ``mlruns`` root), none linked from outside."""
     if is_mlflow_run(path):
         return [path]
     found = sorted(p.parent for p in path.glob("*/metrics") if p.is_dir())
     found += sorted(p.parent for p in path.glob("*/*/metrics") if p.is_dir())
-    return found
+    return [check_inside(path, run / "metrics").parent for run in found]
 
 
 def _files(folder: Path) -> dict[str, Path]:
-    """``{name: file}`` under a folder; nested folders give names like ``train/loss``."""
+    """``{name: file}`` under a folder; nested folders give names like ``train/loss``; no link out of the run."""
     if not folder.is_dir():
         return {}
-    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+    check_inside(folder.parent, folder)
+    return {p.relative_to(folder).as_posix(): p for p in files_under(folder)}
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, max_bytes: int = MAX_SMALL_FILE_BYTES) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except (UnicodeDecodeError, OSError) as exc:
+        return read_capped(path, max_bytes).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
         raise InputError(f"cannot read as text: {exc}", file=str(path)) from None
 
 
 def _metric(name: str, path: Path) -> pd.Series:
     values: dict[float, float] = {}
-    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+    for number, line in enumerate(_read_text(path, MAX_LOG_FILE_BYTES).splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.split()
@@ -71,10 +79,8 @@ def _metric(name: str, path: Path) -> pd.Series:
 def _run_name(folder: Path, tags: dict[str, str]) -> str:
     meta = folder / "meta.yaml"
     if meta.is_file():
-        try:
-            content = yaml.safe_load(_read_text(meta))
-        except yaml.YAMLError as exc:
-            raise InputError(f"meta.yaml is not valid YAML: {exc}", file=str(meta)) from None
+        check_inside(folder, meta)
+        content = load_yaml(_read_text(meta), file=str(meta))
         if isinstance(content, dict) and content.get("run_name"):
             return str(content["run_name"])
     return tags.get("mlflow.runName") or folder.name

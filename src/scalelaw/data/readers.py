@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from scalelaw.data import tabular
 from scalelaw.data.filter import filter_rows
 from scalelaw.data.formats import detect_format
+from scalelaw.data.guards import files_under
 from scalelaw.data.mlflow import mlflow_runs, read_mlflow_run
 from scalelaw.data.normalize import ROW, canonical_table, fill_run_metadata
 from scalelaw.data.raw import RawTable
@@ -56,7 +57,7 @@ def read_raw(path: Path, *, format: str | None = None) -> list[RawTable]:
     if not path.is_dir():
         return [read_tensorboard(path)]
     # In a log folder, a run is named by its folder relative to the one given (TensorBoard's naming).
-    files = sorted(p for p in path.rglob("*tfevents*") if p.is_file())
+    files = [p for p in files_under(path) if "tfevents" in p.name]
     return [replace(read_tensorboard(p), default_run=_tensorboard_run(path, p)) for p in files]
 
 

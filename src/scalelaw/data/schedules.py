@@ -27,6 +27,8 @@ import numpy as np
 from scalelaw.errors import DataWarning, InputError, warn
 
 WSD_SHAPES: tuple[str, ...] = ("linear", "cosine", "geometric", "sqrt")
+#: Longest schedule accepted (steps): laws evaluate a schedule at every step, so this bounds memory.
+MAX_TOTAL_STEPS = 10_000_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,7 +42,7 @@ class Schedule(ABC):
 
     def __post_init__(self) -> None:
         _check(self, self.peak > 0 and math.isfinite(self.peak), "peak", "must be a positive number")
-        _check(self, self.total >= 1, "total", "must be at least 1 step")
+        _check(self, 1 <= self.total <= MAX_TOTAL_STEPS, "total", f"must be from 1 to {MAX_TOTAL_STEPS:,} steps")
         _check(self, 0 <= self.warmup <= self.total, "warmup", "must be between 0 and total")
 
     @property
@@ -262,6 +264,8 @@ def parse_schedule(spec: str) -> Schedule:
             raise InputError(
                 f"schedule {name!r}: bad key {key!r} in {spec!r}; allowed keys: {', '.join(allowed)}"
             )
+        if key in kwargs:
+            raise InputError(f"schedule {name!r}: the key {key!r} is given twice in {spec!r}")
         kwargs[key] = _convert(name, key, raw.strip(), fields[key].type)
     if cls is Custom and "file" in kwargs:
         return read_schedule_table(kwargs["file"])
@@ -275,13 +279,16 @@ def read_schedule_table(path: str) -> Custom:
     """A custom schedule from a CSV file with columns ``step`` and ``lr``."""
     import pandas as pd
 
+    from scalelaw.data.tabular import read_delimited
+
     if not Path(path).is_file():
         raise InputError("schedule table not found", file=path)
-    table = pd.read_csv(path)
+    table = read_delimited(Path(path), delimiter=",").frame  # empty, binary or ragged files are InputErrors
     for column in ("step", "lr"):
         if column not in table.columns:
             raise InputError(f"a schedule table needs columns step and lr; found {', '.join(table.columns)}", file=path, column=column)
-    return schedule_from_logged(table["step"].to_numpy(), table["lr"].to_numpy(), file=path)
+    steps, lrs = (pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float) for c in ("step", "lr"))
+    return schedule_from_logged(steps, lrs, file=path)
 
 
 def schedule_from_logged(steps: np.ndarray, lrs: np.ndarray, *, file: str | None = None, run: str | None = None) -> Custom:

@@ -16,26 +16,47 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from scalelaw.data.guards import read_capped
 from scalelaw.data.raw import RawTable
 from scalelaw.errors import InputError
 
 WANDB_MARKERS = frozenset({"_step", "_runtime", "_timestamp"})
 MAX_COLUMNS = 10_000
+#: Longest line of a text log (bytes); a longer one is refused before it is split into fields.
+MAX_LINE_BYTES = 1 << 24
 #: Most rows and declared uncompressed bytes of a Parquet file read whole (not streamed).
 MAX_PARQUET_ROWS = 100_000_000
 MAX_PARQUET_BYTES = 8 * 2**30
 
 
 def _decode_text(path: Path) -> str:
-    data = path.read_bytes()
+    data = read_capped(path)
     if not data.strip():
         raise InputError("the file is empty", file=str(path))
     if b"\x00" in data:
         raise InputError("the file holds binary data (NUL bytes), not text", file=str(path))
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"the file is not UTF-8 text (byte {exc.start})", file=str(path)) from None
+    long_line = first_long_line(data, MAX_LINE_BYTES)
+    if long_line is not None:  # line index 0 is the header, so the index is the data row
+        raise InputError(f"a line is longer than {MAX_LINE_BYTES:,} bytes", file=str(path), row=long_line or None)
+    return text
+
+
+def first_long_line(data: bytes, limit: int, chunk: int = 1 << 26) -> int | None:
+    """The 0-based index of the first line longer than ``limit`` bytes, or None (linear time, chunked)."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    last, lines = -1, 0  # the previous newline's position, newlines seen so far
+    for start in range(0, len(buffer), chunk):
+        newlines = np.flatnonzero(buffer[start : start + chunk] == 10) + start
+        gaps = np.diff(np.concatenate(([last], newlines))) - 1
+        if gaps.size and gaps.max() > limit:
+            return lines + int(np.argmax(gaps > limit))
+        lines += len(newlines)
+        last = int(newlines[-1]) if len(newlines) else last
+    return lines if len(buffer) - 1 - last > limit else None
 
 
 def read_delimited(path: Path, *, delimiter: str) -> RawTable:

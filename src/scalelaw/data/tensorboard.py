@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scalelaw.data.guards import read_capped
 from scalelaw.data.raw import RawTable
 from scalelaw.errors import InputError
 
@@ -104,6 +105,7 @@ def iter_records(data: bytes, *, file: str) -> Iterator[bytes]:
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    """A protobuf varint: at most ten bytes and 64 bits (a longer one is damage, not a number)."""
     result, shift = 0, 0
     while True:
         if pos >= len(buf) or shift > 63:
@@ -112,6 +114,8 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
         result |= (byte & 0x7F) << shift
         pos += 1
         if not byte & 0x80:
+            if result >= 1 << 64:
+                raise ValueError("varint overflows 64 bits")
             return result, pos
         shift += 7
 
@@ -191,7 +195,7 @@ def read_tensorboard(path: Path) -> RawTable:
 
     The run id is the folder holding the file (TensorBoard's one-run-per-folder layout).
     """
-    data = path.read_bytes()
+    data = read_capped(path)
     if not data:
         raise InputError("the file is empty", file=str(path))
     by_step: dict[int, dict[str, float]] = {}
@@ -199,7 +203,7 @@ def read_tensorboard(path: Path) -> RawTable:
     for number, payload in enumerate(iter_records(data, file=str(path)), start=1):
         try:
             step, scalars = parse_event(payload)
-        except (ValueError, struct.error) as exc:
+        except (ValueError, OverflowError, struct.error) as exc:
             raise InputError(f"record {number} is not a valid Event message ({exc})", file=str(path), row=number) from None
         for tag, value in scalars:
             values = by_step.setdefault(step, {})

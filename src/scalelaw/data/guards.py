@@ -1,0 +1,87 @@
+"""Guards every reader uses on untrusted files: no symlink out of the folder, size caps, alias-free YAML.
+
+- :func:`files_under` lists the regular files under a folder without following a
+  symlink out of it (a symlink that leaves the folder is an InputError naming it).
+- :func:`check_inside` refuses a path that resolves outside the folder being read.
+- :func:`read_capped` reads a file whole only if it is at most ``max_bytes`` long.
+- :func:`load_yaml` parses YAML with the safe loader, refusing aliases (the "billion
+  laughs" bomb expands aliases), capping the text size and the nesting depth.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scalelaw.errors import InputError
+
+#: Largest small text file (YAML metadata, params, tags, specs) read whole.
+MAX_SMALL_FILE_BYTES = 1 << 20
+#: Largest log file read whole (CSV, TSV, JSON Lines, event and metric files); Parquet streams.
+MAX_LOG_FILE_BYTES = 2 << 30
+
+
+def check_inside(root: Path, path: Path) -> Path:
+    """``path`` if it (after resolving every symlink) lies inside ``root``; else an InputError."""
+    resolved, base = path.resolve(), root.resolve()
+    if resolved != base and base not in resolved.parents:
+        raise InputError(f"{path.name!r} is a symlink to {str(resolved)!r}, outside the folder being read; "
+                         "scalelaw does not follow links out of an input folder", file=str(path))
+    return path
+
+
+def files_under(root: Path) -> list[Path]:
+    """Regular files under ``root`` (sorted), walking no symlinked folder and no link out of ``root``."""
+    found = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        for name in dirs:
+            if (Path(folder) / name).is_symlink():
+                check_inside(root, Path(folder) / name)  # a link inside root is walked from its real place
+        for name in files:
+            path = Path(folder) / name
+            if path.is_symlink():
+                check_inside(root, path)
+            if path.is_file():
+                found.append(path)
+    return sorted(found)
+
+
+def read_capped(path: Path, max_bytes: int = MAX_LOG_FILE_BYTES) -> bytes:
+    """The bytes of ``path``, refused (InputError) when it is longer than ``max_bytes``."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from None
+    if len(data) > max_bytes:
+        raise InputError(f"the file is larger than the {_size(max_bytes)} scalelaw reads whole", file=str(path))
+    return data
+
+
+def _size(count: int) -> str:
+    return f"{count >> 30} GiB" if count >= 1 << 30 else f"{count >> 20} MiB" if count >= 1 << 20 else f"{count} bytes"
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """The safe loader, minus aliases: ``*name`` references are refused, so nothing expands."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "YAML aliases (*name) are not allowed", mark)
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str, *, file: str, max_chars: int = MAX_SMALL_FILE_BYTES) -> Any:
+    """Parse untrusted YAML: safe types only, no aliases, at most ``max_chars`` characters."""
+    if len(text) > max_chars:
+        raise InputError(f"the YAML is longer than {max_chars} characters", file=file)
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}", file=file) from None
+    except RecursionError:
+        raise InputError("the YAML is nested too deeply", file=file) from None
