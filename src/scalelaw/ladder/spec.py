@@ -21,12 +21,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from scalelaw.data.guards import MAX_SMALL_FILE_BYTES, load_yaml, read_capped
 from scalelaw.errors import InputError
 from scalelaw.ladder.corpora import CorpusSpec
 from scalelaw.ladder.model import ModelShape
@@ -46,6 +46,10 @@ KNOWN_KEYS: tuple[str, ...] = (
     "name", "corpus", "seq_len", "models", "tokens", "tokens_per_param", "batch_size", "schedules", "seeds", "target",
     *RUN_SETTINGS,
 )
+#: Most runs one spec may expand to (the grid is counted before it is built).
+MAX_RUNS = 10_000
+#: Largest width, depth and context of a ladder model (the ladder trains small models).
+MAX_DIMENSION = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,10 @@ def load_spec(path: str | Path) -> SweepSpec:
     if not path.is_file():
         raise InputError("sweep spec not found", file=str(path))
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", file=str(path)) from None
+        text = read_capped(path, MAX_SMALL_FILE_BYTES).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"the spec is not UTF-8 text (byte {exc.start})", file=str(path)) from None
+    raw = load_yaml(text, file=str(path))
     return parse_spec(raw, file=str(path), base_dir=path.parent)
 
 
@@ -92,7 +97,10 @@ def parse_spec(raw: Any, *, file: str | None = None, base_dir: Path | None = Non
     for schedule in schedules:
         schedule_for(schedule, 100, file=file)  # fail early on a bad template
     seeds = reader.ints("seeds", default=[0], allow_zero=True)
-    settings = {key: kind(raw[key]) for key, kind in RUN_SETTINGS.items() if key in raw}
+    settings = {key: reader.setting(key, kind) for key, kind in RUN_SETTINGS.items() if key in raw}
+    count = len(shapes) * len(budgets) * len(batch_sizes) * len(schedules) * len(seeds)
+    if count > MAX_RUNS:
+        raise InputError(f"the spec expands to {count:,} runs, more than the {MAX_RUNS:,} allowed", file=file)
     runs = []
     for shape, budget, batch, schedule, seed in itertools.product(shapes, budgets, batch_sizes, schedules, seeds):
         tokens = round(budget * shape.params) if per_param else round(budget)
@@ -124,8 +132,11 @@ class _Reader:
         for value in self.list(key, default=default):
             try:
                 number = float(value)
-            except (TypeError, ValueError):
-                raise InputError(f"{key!r}: {value!r} is not a number", file=self.file, column=key) from None
+            except (TypeError, ValueError, OverflowError):
+                number = math.nan
+            if isinstance(value, bool) or not math.isfinite(number):
+                raise InputError(f"{key!r}: {str(value)[:40]!r} is not a finite number", file=self.file,
+                                 column=key) from None
             if number < 0 or (number == 0 and not allow_zero):
                 raise InputError(f"{key!r}: {value!r} must be {'>= 0' if allow_zero else 'positive'}", file=self.file, column=key)
             out.append(number)
@@ -137,12 +148,22 @@ class _Reader:
             raise InputError(f"{key!r} must hold whole numbers, got {numbers}", file=self.file, column=key)
         return [int(n) for n in numbers]
 
+    def setting(self, key: str, kind: type) -> Any:
+        """One scalar run setting (a finite number of type ``kind``)."""
+        value = self.numbers(key, allow_zero=True)
+        if len(value) != 1 or (kind is int and value[0] != int(value[0])):
+            raise InputError(f"{key!r} must be one {kind.__name__}", file=self.file, column=key)
+        return kind(value[0])
+
     def models(self) -> list[dict[str, Any]]:
         """The ``models`` key: a list of mappings, or one mapping of lists (a grid)."""
         value = self.raw.get("models")
         if isinstance(value, dict):
             keys = list(value)
             grids = [v if isinstance(v, list) else [v] for v in value.values()]
+            if math.prod(len(g) for g in grids) > MAX_RUNS:
+                raise InputError(f"the 'models' grid has more than {MAX_RUNS:,} models", file=self.file,
+                                 column="models")
             return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grids)]
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             return value
@@ -157,10 +178,14 @@ def _shape(model: dict[str, Any], seq_len: int, vocab: int, file: str | None) ->
     if unknown or "width" not in model:
         raise InputError(f"a model needs width (and optionally depth, heads); got {model}", file=file, column="models")
     try:
-        return ModelShape(width=int(model["width"]), depth=int(model.get("depth", 1)), heads=int(model.get("heads", 1)),
-                          seq_len=seq_len, vocab_size=vocab)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"model {model}: {exc}", file=file, column="models") from None
+        shape = ModelShape(width=int(model["width"]), depth=int(model.get("depth", 1)),
+                           heads=int(model.get("heads", 1)), seq_len=seq_len, vocab_size=vocab)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"model {str(model)[:80]}: {exc}", file=file, column="models") from None
+    if max(shape.width, shape.depth, shape.seq_len) > MAX_DIMENSION:
+        raise InputError(f"model {str(model)[:80]}: width, depth and seq_len must be at most {MAX_DIMENSION}",
+                         file=file, column="models")
+    return shape
 
 
 def _config(

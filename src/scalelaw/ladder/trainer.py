@@ -12,6 +12,8 @@ exactly the numbers of an uninterrupted one (same seed, same thread count).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import time
@@ -220,22 +222,44 @@ def run_table(config: RunConfig, rows: list[dict[str, float]], corpus: Corpus) -
     return table
 
 
+def config_hash(config: RunConfig) -> str:
+    """The SHA-256 of a run's whole configuration (as canonical JSON): what a checkpoint must belong to."""
+    return hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()
+
+
 def _save_checkpoint(
     path: Path, config: RunConfig, model: DecoderLM, optimizer: torch.optim.Optimizer, rows: list[dict[str, float]], step: int
 ) -> None:
-    """Write atomically (temporary file, then rename), so a kill never leaves half a checkpoint."""
+    """Write atomically (temporary file, then rename), so a kill never leaves half a checkpoint.
+
+    The file holds tensors, numbers and strings only (loadable with ``weights_only=True``);
+    the run's configuration is kept as JSON text beside its hash.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"config": asdict(config), "model": model.state_dict(), "optimizer": optimizer.state_dict(), "rows": rows, "step": step}
+    state = {"config_json": json.dumps(asdict(config), sort_keys=True), "config_hash": config_hash(config),
+             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "rows": rows, "step": step}
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     torch.save(state, temporary)
     os.replace(temporary, path)
 
 
 def _load_checkpoint(path: Path | None, config: RunConfig) -> dict[str, Any] | None:
-    if path is None or not path.is_file():
+    """The saved state if ``path`` is a checkpoint of exactly this run, else None (the run restarts).
+
+    The store is writable by others, so nothing in it is unpickled: ``weights_only=True``
+    refuses every object but tensors and plain containers, a symlink is not followed, and
+    the checkpoint must carry this run's configuration hash.
+    """
+    if path is None or path.is_symlink() or not path.is_file():
         return None
     try:
-        state = torch.load(path, weights_only=False)
-    except Exception:  # an unreadable checkpoint is restarted from scratch, never trusted
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception:  # an unreadable or unsafe checkpoint is restarted from scratch, never trusted
         return None
-    return state if state.get("config") == asdict(config) else None
+    if not isinstance(state, dict) or state.get("config_hash") != config_hash(config):
+        return None
+    if state.get("config_json") != json.dumps(asdict(config), sort_keys=True):
+        return None
+    if not isinstance(state.get("step"), int) or not 0 <= state["step"] <= config.steps:
+        return None
+    return state
