@@ -54,12 +54,14 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def tensorboard(name: str, cut: int = 0, flip: int | None = None) -> Builder:
+def tensorboard(name: str, cut: int = 0, flip: int | None = None, hole: tuple[int, int] | None = None) -> Builder:
     def build(folder: Path) -> Path:
         path = write_events(folder / "tbrun" / name, CURVE)
         data = bytearray(path.read_bytes())
         if flip is not None:
             data[flip] ^= 0x55
+        if hole is not None:
+            del data[hole[0] : hole[1]]
         path.write_bytes(bytes(data[: len(data) - cut]))
         return path
 
@@ -131,7 +133,7 @@ CASES: list[tuple[str, Builder, int | None, dict[str, Any]]] = [
     ("Parquet string loss", parquet("strings.parquet", pd.DataFrame({"run": ["a", "a"], "loss": ["3.0", "low"]})), 2, {}),
     ("Parquet inf loss", parquet("inf.parquet", pd.DataFrame({"run": ["a"], "loss": [float("inf")]})), 1, {}),
     ("Parquet no rows", parquet("no_rows.parquet", pd.DataFrame({"run": pd.Series([], dtype=str), "loss": []})), None, {}),
-    ("TensorBoard cut mid-record", tensorboard("events.out.tfevents.1.cut", cut=9), 4, {}),
+    ("TensorBoard bytes missing mid-file", tensorboard("events.out.tfevents.1.hole", hole=(60, 70)), 3, {}),
     ("TensorBoard bad checksum", tensorboard("events.out.tfevents.1.crc", flip=60), 2, {}),
     ("TensorBoard file that is text", text("events.out.tfevents.2.txt", H + "a,1,4\n"), 1, {}),
     ("MLflow bad metric line", mlflow("1700000 4.0 1\n1700001 oops 2\n"), 2, {}),

@@ -9,7 +9,6 @@ steps: column mapping, loss units, row filter, per-run metadata and tokens, vali
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +18,12 @@ import pyarrow.parquet as pq
 from scalelaw.data import tabular
 from scalelaw.data.formats import detect_format
 from scalelaw.data.mlflow import mlflow_runs, read_mlflow_run
+from scalelaw.data.mlflow_db import is_tracking_uri, read_mlflow_db, tracking_path
 from scalelaw.data.normalize import ROW, canonical_table, fill_run_metadata
 from scalelaw.data.raw import RawTable
 from scalelaw.data.reduce import Reducer
 from scalelaw.data.runs import CANONICAL_COLUMNS, RunSet
-from scalelaw.data.tensorboard import read_tensorboard
+from scalelaw.data.tensorboard import read_tensorboard, read_tensorboard_folder
 from scalelaw.data.units import to_nats
 from scalelaw.data.validate import validate_table, warn_suspicious
 from scalelaw.errors import InputError
@@ -36,7 +36,7 @@ def _paths(paths: PathLike | Iterable[PathLike]) -> list[Path]:
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not items:
         raise InputError("no input files given")
-    return [Path(p) for p in items]
+    return [tracking_path(p) if isinstance(p, str) and is_tracking_uri(p) else Path(p) for p in items]
 
 
 def read_raw(path: Path, *, format: str | None = None) -> list[RawTable]:
@@ -52,17 +52,11 @@ def read_raw(path: Path, *, format: str | None = None) -> list[RawTable]:
         return [tabular.read_parquet(path)]
     if kind == "mlflow":
         return [read_mlflow_run(run) for run in mlflow_runs(path)]
+    if kind == "mlflow-sqlite":
+        return read_mlflow_db(path)
     if not path.is_dir():
         return [read_tensorboard(path)]
-    # In a log folder, a run is named by its folder relative to the one given (TensorBoard's naming).
-    files = sorted(p for p in path.rglob("*tfevents*") if p.is_file())
-    return [replace(read_tensorboard(p), default_run=_tensorboard_run(path, p)) for p in files]
-
-
-def _tensorboard_run(root: Path, event_file: Path) -> str:
-    """The run id of an event file in a log folder: its folder relative to the log folder."""
-    relative = event_file.parent.relative_to(root).as_posix()
-    return root.resolve().name if relative == "." else relative
+    return read_tensorboard_folder(path)
 
 
 def to_runs(
