@@ -111,3 +111,51 @@ def test_sqlite_database_that_is_not_mlflow(tmp_path: Path) -> None:
         connection.execute("CREATE TABLE things (x)")
     with pytest.raises(InputError, match="not MLflow's"):
         read_runs(database)
+
+
+# -- Weights & Biases ---------------------------------------------------------------------------
+def test_wandb_offline_run_folders() -> None:
+    runs = read_runs(TOOLS / "wandb")
+    assert sorted(runs.runs) == ["medium", "small"]
+    for name, size in SIZES.items():
+        curve = runs.curve(name)
+        assert curve["params"].unique().tolist() == [size]  # config n_params
+        assert curve["step"].tolist() == [float(s) for s in range(10, 501, 10)]
+        assert curve["loss"].iloc[-1] == pytest.approx(train_loss(size, 500), rel=1e-12)
+        assert curve["eval/loss"].dropna().tolist() == pytest.approx([eval_loss(size, s) for s in range(50, 501, 50)])
+        assert curve["lr"].iloc[0] == pytest.approx(1e-4)
+
+
+def test_wandb_single_run_file() -> None:
+    file = next((TOOLS / "wandb").rglob("run-*.wandb"))
+    assert len(read_runs(file).runs) == 1
+
+
+def test_wandb_panel_export_is_one_run_per_prefix() -> None:
+    runs = read_runs(TOOLS / "wandb-panel.csv", columns={"loss": "eval/loss"})
+    assert runs.runs == ["small", "medium"]
+    for name, size in SIZES.items():
+        curve = runs.curve(name)
+        assert curve["step"].tolist() == [float(s) for s in range(50, 501, 50)]
+        assert curve["loss"].tolist() == pytest.approx([eval_loss(size, s) for s in range(50, 501, 50)], rel=1e-12)
+        assert "eval/loss__MIN" in curve.columns
+
+
+def test_wandb_file_of_a_newer_version_names_the_file(tmp_path: Path) -> None:
+    data = bytearray(next((TOOLS / "wandb").rglob("run-*.wandb")).read_bytes())
+    data[6] = 1  # the format version byte
+    path = tmp_path / "run-new.wandb"
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="format version 1") as info:
+        read_runs(path)
+    assert info.value.location.file == str(path)
+
+
+def test_wandb_run_still_writing(tmp_path: Path) -> None:
+    data = next((TOOLS / "wandb").rglob("run-*.wandb")).read_bytes()
+    path = tmp_path / "run-cut.wandb"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.warns(DataWarning, match="cut off"):
+        curve = read_runs(path).curve(read_runs(path).runs[0])
+    assert 0 < len(curve) < 50
+
