@@ -29,7 +29,7 @@ BYTES_PER_TOKEN_OPTION = typer.Option(
     None, "--bytes-per-token", help="Bytes per token, to convert a bits_per_byte loss to nats per token."
 )
 FORMAT_OPTION = typer.Option(
-    None, "--format", help="Force the input format: csv, tsv, jsonl, parquet, tensorboard, mlflow or mlflow-sqlite."
+    None, "--format", help="Force the input format: csv, tsv, jsonl, parquet, tensorboard, mlflow, mlflow-sqlite or wandb."
 )
 STORE_OPTION = typer.Option(Path("scalelaw-runs"), "--store", help="Run-store folder.")
 
