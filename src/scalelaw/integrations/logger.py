@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -22,6 +22,10 @@ from scalelaw.data.normalize import fill_run_metadata
 from scalelaw.data.store import RunStore
 from scalelaw.errors import DataWarning, warn
 from scalelaw.integrations.forecast import LiveForecast
+
+if TYPE_CHECKING:
+    from scalelaw.data.schedules import Schedule
+    from scalelaw.fit import FitResult
 
 
 def _number(value: Any) -> float | None:
@@ -50,8 +54,8 @@ class RunLogger:
         meta: Mapping[str, Any] | None = None,
         flush_every: int = 50,
         flush_seconds: float = 30.0,
-        forecast: str | Path | None = None,
-        schedule: str | None = None,
+        forecast: str | Path | FitResult | None = None,
+        schedule: str | Schedule | None = None,
         printer: Callable[[str], None] = print,
     ) -> None:
         if flush_every < 1:
