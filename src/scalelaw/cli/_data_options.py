@@ -59,7 +59,11 @@ def load_inputs(
     *,
     format: str | None = None,
 ) -> RunSet:
-    """Read runs from files, folders, run stores and bundled datasets into one RunSet."""
+    """Read runs from files, folders, run stores and bundled datasets into one RunSet.
+
+    Runs of different inputs that share an id are distinct runs, renamed ``SOURCE/run``;
+    files read together stay one collection, where a repeated id is refused.
+    """
     import scalelaw.datasets as datasets
     from scalelaw.data.readers import read_runs
     from scalelaw.data.runs import RunSet
@@ -85,4 +89,4 @@ def load_inputs(
     if files:
         parts.append(read_runs(files, columns=mapping or None, where=where, loss_unit=loss_unit,
                                bytes_per_token=bytes_per_token, format=format))
-    return RunSet.concat(parts)
+    return RunSet.concat(parts, qualify=True)
