@@ -58,11 +58,13 @@ def load_inputs(
     bytes_per_token: float | None = None,
     *,
     format: str | None = None,
+    targets: bool = False,
 ) -> RunSet:
     """Read runs from files, folders, run stores and bundled datasets into one RunSet.
 
     Runs of different inputs that share an id are distinct runs, renamed ``SOURCE/run``;
-    files read together stay one collection, where a repeated id is refused.
+    files read together stay one collection, where a repeated id is refused. ``targets``
+    reads rows to predict, which may lack a loss.
     """
     import scalelaw.datasets as datasets
     from scalelaw.data.readers import read_runs
@@ -88,5 +90,5 @@ def load_inputs(
         parts = [part.where(where) for part in parts]
     if files:
         parts.append(read_runs(files, columns=mapping or None, where=where, loss_unit=loss_unit,
-                               bytes_per_token=bytes_per_token, format=format))
+                               bytes_per_token=bytes_per_token, format=format, targets=targets))
     return RunSet.concat(parts, qualify=True)
