@@ -1,9 +1,11 @@
 """Predicting target runs: rows that name a run's inputs, with or without a logged loss.
 
 A final-loss law predicts one point per target run, from its last row (``step`` is
-reported as null). A curve law predicts every row with a step ≥ 1, so a partly trained
-run whose later rows carry only the planned lr (or an ``lr_schedule`` spec) is
-forecast to its end. Rows without a loss get a placeholder so the law's own design
+reported as null). A curve law predicts every logged checkpoint and the rows after a
+run's last logged loss (all of a run with no loss), thinned to at most
+``FORECAST_POINTS`` evenly spaced steps per run with the last one always kept: a partly
+trained run whose later rows carry only the planned lr (or an ``lr_schedule`` spec) is
+forecast to its end, and rows between checkpoints only carry the schedule. Rows without a loss get a placeholder so the law's own design
 code builds the inputs; the placeholder never reaches the output (``observed`` is the
 logged loss or null).
 """
@@ -19,6 +21,8 @@ from scalelaw.fit.result import FitResult
 
 #: Stand-in loss of target rows without one, so that design code treats them as points.
 PLACEHOLDER_LOSS = 1.0
+#: Forecast steps per run beyond its last logged loss (evenly spaced, the last always kept).
+FORECAST_POINTS = 1000
 
 
 def target_rows(fit: FitResult, runs: RunSet) -> RunSet:
@@ -31,10 +35,24 @@ def target_rows(fit: FitResult, runs: RunSet) -> RunSet:
         table = table.groupby("run", sort=False).tail(1)
         table = table.assign(loss=table["loss"].fillna(PLACEHOLDER_LOSS))
     elif "step" in table.columns:
-        wanted = table["step"].to_numpy(dtype=float) >= 1
-        table = table.assign(loss=table["loss"].where(~wanted | table["loss"].notna(), PLACEHOLDER_LOSS))
+        table = table.assign(loss=table["loss"].where(~_forecast_rows(table), PLACEHOLDER_LOSS))
     table = table.reset_index(drop=True)
     return RunSet(table, runs.sources)
+
+
+def _forecast_rows(table: pd.DataFrame) -> np.ndarray:
+    """Rows without a loss to forecast: after each run's last logged loss, thinned evenly per run."""
+    wanted = np.zeros(len(table), dtype=bool)
+    step = table["step"].to_numpy(dtype=float)
+    loss = table["loss"].to_numpy(dtype=float)
+    for index in table.groupby("run", sort=False).indices.values():
+        logged = step[index][np.isfinite(loss[index])]
+        last = float(np.max(logged)) if logged.size else 0.0
+        later = index[(step[index] > last) & (step[index] >= 1)]
+        if later.size > FORECAST_POINTS:
+            later = later[np.unique(np.round(np.linspace(0, later.size - 1, FORECAST_POINTS)).astype(int))]
+        wanted[later] = True
+    return wanted
 
 
 def predict_targets(fit: FitResult, runs: RunSet, *, level: float | None = None) -> pd.DataFrame:
