@@ -9,7 +9,6 @@ steps: column mapping, loss units, row filter, per-run metadata and tokens, vali
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +18,16 @@ import pyarrow.parquet as pq
 from scalelaw.data import tabular
 from scalelaw.data.formats import detect_format
 from scalelaw.data.mlflow import mlflow_runs, read_mlflow_run
+from scalelaw.data.mlflow_db import is_tracking_uri, read_mlflow_db, tracking_path
 from scalelaw.data.normalize import ROW, canonical_table, fill_run_metadata
 from scalelaw.data.raw import RawTable
 from scalelaw.data.reduce import Reducer
 from scalelaw.data.runs import CANONICAL_COLUMNS, RunSet
-from scalelaw.data.tensorboard import read_tensorboard
+from scalelaw.data.tensorboard import read_tensorboard, read_tensorboard_folder
 from scalelaw.data.units import to_nats
+from scalelaw.data.wandb_api import is_wandb_uri, read_wandb_uri
+from scalelaw.data.wandb_file import read_wandb
+from scalelaw.data.wandb_panel import is_panel_export, split_panel
 from scalelaw.data.validate import validate_table, warn_suspicious
 from scalelaw.errors import InputError
 
@@ -32,18 +35,28 @@ PathLike = str | Path
 STREAM_BATCH_ROWS = 1_000_000
 
 
-def _paths(paths: PathLike | Iterable[PathLike]) -> list[Path]:
+def _paths(paths: PathLike | Iterable[PathLike]) -> list[Path | str]:
+    """Inputs as paths; ``wandb://ENTITY/PROJECT`` stays a string, MLflow tracking URIs become paths."""
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not items:
         raise InputError("no input files given")
-    return [Path(p) for p in items]
+    return [_input(p) for p in items]
 
 
-def read_raw(path: Path, *, format: str | None = None) -> list[RawTable]:
-    """The raw tables in one path (several for a folder of MLflow runs or event files)."""
+def _input(item: PathLike) -> Path | str:
+    if isinstance(item, str) and is_wandb_uri(item):
+        return item
+    return tracking_path(item) if isinstance(item, str) and is_tracking_uri(item) else Path(item)
+
+
+def read_raw(path: Path | str, *, format: str | None = None) -> list[RawTable]:
+    """The raw tables in one path (several for a folder of runs) or ``wandb://ENTITY/PROJECT``."""
+    if isinstance(path, str):
+        return read_wandb_uri(path)
     kind = detect_format(path, format)
     if kind == "csv":
-        return [tabular.read_delimited(path, delimiter=",")]
+        table = tabular.read_delimited(path, delimiter=",")
+        return split_panel(table) if is_panel_export(list(table.frame.columns)) else [table]
     if kind == "tsv":
         return [tabular.read_delimited(path, delimiter="\t")]
     if kind == "jsonl":
@@ -52,17 +65,13 @@ def read_raw(path: Path, *, format: str | None = None) -> list[RawTable]:
         return [tabular.read_parquet(path)]
     if kind == "mlflow":
         return [read_mlflow_run(run) for run in mlflow_runs(path)]
+    if kind == "mlflow-sqlite":
+        return read_mlflow_db(path)
+    if kind == "wandb":
+        return read_wandb(path)
     if not path.is_dir():
         return [read_tensorboard(path)]
-    # In a log folder, a run is named by its folder relative to the one given (TensorBoard's naming).
-    files = sorted(p for p in path.rglob("*tfevents*") if p.is_file())
-    return [replace(read_tensorboard(p), default_run=_tensorboard_run(path, p)) for p in files]
-
-
-def _tensorboard_run(root: Path, event_file: Path) -> str:
-    """The run id of an event file in a log folder: its folder relative to the log folder."""
-    relative = event_file.parent.relative_to(root).as_posix()
-    return root.resolve().name if relative == "." else relative
+    return read_tensorboard_folder(path)
 
 
 def to_runs(
@@ -144,7 +153,7 @@ def iter_runs(
     options = dict(columns=columns, where=where, loss_unit=loss_unit, bytes_per_token=bytes_per_token)
     seen: set[str] = set()
     for path in _paths(paths):
-        if detect_format(path, format) != "parquet":
+        if isinstance(path, str) or detect_format(path, format) != "parquet":
             raws: Iterable[RawTable] = read_raw(path, format=format)
         else:
             raws = _parquet_chunks(path, batch_rows)
