@@ -58,8 +58,14 @@ def load_inputs(
     bytes_per_token: float | None = None,
     *,
     format: str | None = None,
+    targets: bool = False,
 ) -> RunSet:
-    """Read runs from files, folders, run stores and bundled datasets into one RunSet."""
+    """Read runs from files, folders, run stores and bundled datasets into one RunSet.
+
+    Runs of different inputs that share an id are distinct runs, renamed ``SOURCE/run``;
+    files read together stay one collection, where a repeated id is refused. ``targets``
+    reads rows to predict, which may lack a loss.
+    """
     import scalelaw.datasets as datasets
     from scalelaw.data.mlflow_db import is_tracking_uri, tracking_path
     from scalelaw.data.readers import read_runs
@@ -86,5 +92,5 @@ def load_inputs(
         parts = [part.where(where) for part in parts]
     if files:
         parts.append(read_runs(files, columns=mapping or None, where=where, loss_unit=loss_unit,
-                               bytes_per_token=bytes_per_token, format=format))
-    return RunSet.concat(parts)
+                               bytes_per_token=bytes_per_token, format=format, targets=targets))
+    return RunSet.concat(parts, qualify=True)

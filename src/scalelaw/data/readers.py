@@ -81,16 +81,18 @@ def to_runs(
     where: str | None = None,
     loss_unit: str = "nats",
     bytes_per_token: float | None = None,
+    targets: bool = False,
 ) -> RunSet:
-    """One raw table through mapping, filter, units, metadata and validation to a RunSet."""
-    table = canonical_table(raw, columns=columns, loss_unit=loss_unit)
+    """One raw table through mapping, filter, units, metadata and validation to a RunSet
+    (``targets``: rows to predict, which may lack a loss)."""
+    table = canonical_table(raw, columns=columns, loss_unit=loss_unit, targets=targets)
     table["loss"] = to_nats(table["loss"].to_numpy(), loss_unit, bytes_per_token=bytes_per_token, file=raw.file)
     if where:
         table = _filter(table, where, raw.file)
     codes, _ = pd.factorize(table["run"])
     table = table.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
     table = fill_run_metadata(table)
-    validate_table(table, file=raw.file)
+    validate_table(table, file=raw.file, targets=targets)
     ordered = [c for c in CANONICAL_COLUMNS if c in table.columns]
     table = table[ordered + [c for c in table.columns if c not in ordered and c != ROW]]
     return RunSet(table, {run: raw.file for run in table["run"].unique().tolist()})
@@ -116,6 +118,7 @@ def read_runs(
     format: str | None = None,
     reduce: Reducer | None = None,
     batch_rows: int = STREAM_BATCH_ROWS,
+    targets: bool = False,
 ) -> RunSet:
     """Read runs from files or folders; the format is detected unless ``format`` is given.
 
@@ -123,9 +126,13 @@ def read_runs(
     ``loss_unit`` is one of ``nats``, ``bits``, ``bits_per_byte`` (with
     ``bytes_per_token``); ``where`` is a pandas query on the mapped columns, with the
     loss already in nats. ``reduce`` (e.g. ``keep_every(10)``) streams the input
-    ``batch_rows`` rows at a time and shrinks each run as it arrives.
+    ``batch_rows`` rows at a time and shrinks each run as it arrives. ``targets`` reads
+    rows to predict, which may lack a loss.
     """
     options = dict(columns=columns, where=where, loss_unit=loss_unit, bytes_per_token=bytes_per_token)
+    if targets:
+        parts = [to_runs(raw, **options, targets=True) for path in _paths(paths) for raw in read_raw(path, format=format)]
+        return RunSet.concat(parts)
     if reduce is not None:
         parts = [reduce(chunk) for chunk in iter_runs(paths, format=format, batch_rows=batch_rows, **options)]
     else:
