@@ -154,6 +154,21 @@ def scalar(value: Any, where: str) -> Any:
     raise SchemaError(f"{where} must be a string, number, true/false or null, got {_show(value)}")
 
 
+def json_value(depth: int = 4) -> Check:
+    """Any JSON value nested at most ``depth`` levels, with bounded strings, lists and objects."""
+
+    def check(value: Any, where: str) -> Any:
+        if isinstance(value, list) and depth > 0:
+            return array(json_value(depth - 1), MAX_NAMES)(value, where)
+        if isinstance(value, Mapping) and depth > 0:
+            return mapping(json_value(depth - 1))(value, where)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return number(nullable=True)(value, where)
+        return scalar(value, where)
+
+    return check
+
+
 def record(fields: Mapping[str, Field], *, others: Check | None = None) -> Check:
     """An object with declared ``fields``; undeclared keys are checked by ``others`` or refused."""
 
@@ -236,6 +251,34 @@ DIAGNOSTIC_FIELDS: dict[str, Field] = {
     "warnings": Field(strings, default=list),
 }
 
+CALIBRATION_FIELDS: dict[str, Field] = {
+    "slope": Field(number(low=0.0), required=True),
+    "dof": Field(integer(1), required=True),
+    "tested_decades": Field(number(low=0.0), required=True),
+    "bias": Field(number(), required=True),
+    "runs": Field(integer(), required=True),
+    "points": Field(integer(), required=True),
+}
+
+CANDIDATE_FIELDS: dict[str, Field] = {
+    "law": Field(text(100), required=True),
+    "label": Field(text(200)),
+    "options": Field(mapping(scalar), default=dict),
+    "final_error": Field(optional(number(nullable=True))),
+    "curve_error": Field(optional(number(nullable=True))),
+    "bias": Field(optional(number(nullable=True))),
+    "failure": Field(optional(text())),
+}
+
+SELECTION_FIELDS: dict[str, Field] = {
+    "chosen": Field(text(200)),
+    "reason": Field(text()),
+    "axis": Field(optional(text(100))),
+    "folds": Field(array(json_value(1), MAX_NAMES), default=list),
+    "candidates": Field(array(record(CANDIDATE_FIELDS, others=json_value()), MAX_NAMES), default=list),
+    "skipped": Field(mapping(text()), default=dict),
+}
+
 FIT_FIELDS: dict[str, Field] = {
     "law": Field(text(100), required=True),
     "law_options": Field(mapping(scalar), default=dict),
@@ -250,6 +293,8 @@ FIT_FIELDS: dict[str, Field] = {
     "fitted_range": Field(mapping(_scale_range), default=dict),
     "residuals": Field(array(number(), MAX_POINTS), default=list),
     "bootstrap": Field(optional(array(array(number(nullable=True), MAX_NAMES), MAX_REPLICATES))),
+    "calibration": Field(optional(record(CALIBRATION_FIELDS))),  # the --law auto / --calibrate error model
+    "selection": Field(optional(record(SELECTION_FIELDS, others=json_value()))),  # how --law auto chose
     "scalelaw_version": Field(text(100)),
 }
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from scalelaw.errors import InputError
+from scalelaw.fit.calibration import ExtrapolationError
 from scalelaw.fit.diagnostics import Diagnostics
 from scalelaw.fit.result import FitResult
 from scalelaw.fit.schema import MAX_FIT_BYTES, SchemaError, validate_fit_data
@@ -73,4 +74,6 @@ def fit_from_dict(data: Any, *, source: str) -> FitResult:
         bootstrap_params=None if bootstrap is None else np.array(bootstrap, dtype=float),
         fitted_range=fields["fitted_range"],
         residuals=np.array(fields["residuals"], dtype=float),
+        calibration=ExtrapolationError.from_dict(fields["calibration"], source=source),
+        selection=fields["selection"],
     )
