@@ -15,8 +15,12 @@ import typer
 from scalelaw.cli._data_options import (
     BYTES_PER_TOKEN_OPTION,
     FORMAT_OPTION,
+    LOSS_OPTION,
     LOSS_UNIT_OPTION,
     MAP_OPTION,
+    META_OPTION,
+    PATTERN_OPTION,
+    SET_OPTION,
     WHERE_OPTION,
     load_inputs,
 )
@@ -121,6 +125,8 @@ def show_fit(fit: FitResult, title: str) -> None:
         f"{d.n_points} points from {d.n_runs} runs; {d.starts_in_best_basin} of {d.starts} starts reached the best "
         f"basin; log-residual RMSE {d.residual_rmse:.4g}; converged: {'yes' if d.converged else 'NO'}"
     )
+    if fit.options.get("loss_source"):
+        console.print(f"loss: {', '.join(map(str, fit.options['loss_source']))}")
     for message in d.warnings:
         console.print(f"[yellow]warning:[/yellow] {message}")
 
@@ -138,6 +144,10 @@ def register(app: typer.Typer) -> None:
         loss_unit: str = LOSS_UNIT_OPTION,
         bytes_per_token: float | None = BYTES_PER_TOKEN_OPTION,
         input_format: str | None = FORMAT_OPTION,
+        loss: str | None = LOSS_OPTION,
+        sets: list[str] = SET_OPTION,
+        meta: str | None = META_OPTION,
+        pattern: str | None = PATTERN_OPTION,
         bootstrap: int = BOOTSTRAP_OPTION,
         seed: int = SEED_OPTION,
         fix: list[str] = FIX_OPTION,
@@ -155,7 +165,8 @@ def register(app: typer.Typer) -> None:
         from scalelaw.cli.output import console, print_json
         from scalelaw.fit import fit_law
 
-        runs = load_inputs(data, maps, where, loss_unit, bytes_per_token, format=input_format)
+        runs = load_inputs(data, maps, where, loss_unit, bytes_per_token, format=input_format, loss=loss, sets=sets,
+                           meta=meta, pattern=pattern)
         chosen = laws.get(law, **parse_pairs(option, "--option"))
         held = {**fixed_from(fix_from, chosen), **numeric_pairs(fix, "--fix")}
         result = fit_law(

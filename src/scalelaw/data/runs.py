@@ -122,6 +122,12 @@ class RunSet:
                     out[column] = values.iloc[0]
         return out
 
+    def loss_sources(self) -> list[str]:
+        """The columns the loss was read from (``loss_source``), sorted; empty when not recorded."""
+        if "loss_source" not in self.table.columns:
+            return []
+        return sorted({str(v) for v in self.table["loss_source"].dropna().unique() if str(v)})
+
     def source(self, run: str) -> str | None:
         return self.sources.get(run)
 
