@@ -60,9 +60,9 @@ FORMATS: dict[str, Format] = {
         Format("mlflow-sqlite", "an MLflow sqlite store (mlflow.db)", None),
         Format("wandb", "a W&B run file or run folder (run-*.wandb)", None),
         Format("wandb-panel", "a W&B panel CSV export (Step, '<run> - <metric>')", None),
-        Format("hf-trainer", "Hugging Face Trainer output (trainer_state.json)", None),
-        Format("lightning", "PyTorch Lightning CSVLogger logs (metrics.csv)", None),
-        Format("text", "a plain-text training log", None, frozenset({"pattern"})),
+        Format("hf-trainer", "Hugging Face Trainer output (trainer_state.json)", "scalelaw.data.hf_trainer:read_trainer_output"),
+        Format("lightning", "PyTorch Lightning CSVLogger logs (metrics.csv)", "scalelaw.data.lightning:read_lightning"),
+        Format("text", "a plain-text training log", "scalelaw.data.textlog:read_text_log", frozenset({"pattern"})),
     )
 }
 #: Formats read from plain text lines: ``--format text`` may be forced on any of them.
@@ -88,7 +88,7 @@ HEAD_BYTES = 64 * 1024
 #: Lines printed by training scripts whose format scalelaw knows (see ``scalelaw.data.textlog``).
 TEXT_LOG_SIGNS = re.compile(
     rb"^(iter \d+: loss |step \d+: train loss |step\s+\d+/\d+ \| (train )?loss |"
-    rb"\s*iteration\s+\d+/\s*\d+ \||\s*validation loss at iteration )",
+    rb"\s*(\[[^\]\n]*\]\s*)?iteration\s+\d+/\s*\d+ \||\s*validation loss at iteration |s:\d+ (trl|tel):)",
     re.MULTILINE,
 )
 #: JSON files that belong to a tool's output folder: what they are and what to import instead.

@@ -32,7 +32,8 @@ LOGGER_NAMES: dict[str, tuple[str, ...]] = {
     "step": ("_step", "global_step", "trainer/global_step", "train/global_step", "step"),
     "loss": EVAL_LOSS_NAMES + TRAIN_LOSS_NAMES,
     "lr": ("train/learning_rate", "learning_rate", "train/lr", "lr", "lr-Adam", "lr-AdamW"),
-    "tokens": ("train/tokens", "tokens", "num_tokens", "train/num_input_tokens_seen", "tokens_seen"),
+    "tokens": ("train/tokens", "tokens", "num_tokens", "train/num_input_tokens_seen", "num_input_tokens_seen",
+               "tokens_seen"),
 }
 MISSING_TEXT = frozenset({"", "na", "n/a", "null", "none"})
 ROW = "_row"
@@ -178,12 +179,16 @@ def _run_ids(frame: pd.DataFrame, raw: RawTable) -> pd.Series:
 def fill_run_metadata(table: pd.DataFrame) -> pd.DataFrame:
     """Spread per-run metadata over all rows of a run and derive ``tokens = step * batch_size``.
 
+    ``batch_size`` (tokens per step) is ``batch_sequences * seq_len`` where it is missing.
     Tokens are derived only where missing and only when both step and batch size are known.
     """
     meta = [c for c in META_COLUMNS if c in table.columns and table[c].dtype.kind == "f"]
     if meta:
         table[meta] = table.groupby("run", sort=False)[meta].ffill()
         table[meta] = table.groupby("run", sort=False)[meta].bfill()
+    if "batch_sequences" in table.columns and "seq_len" in table.columns:
+        per_step = table["batch_sequences"] * table["seq_len"]
+        table["batch_size"] = table["batch_size"].fillna(per_step) if "batch_size" in table.columns else per_step
     if "batch_size" in table.columns and "step" in table.columns:
         derived = table["step"] * table["batch_size"]
         if "tokens" in table.columns:

@@ -37,6 +37,7 @@ META_COLUMNS: dict[str, str] = {
     "non_embedding_params": "model size without embedding parameters",
     "embedding_params": "embedding (and unembedding) parameters",
     "batch_size": "batch size in tokens per optimizer step",
+    "batch_sequences": "sequences per optimizer step (times seq_len gives batch_size)",
     "seq_len": "sequence length in tokens",
     "dataset": "name of the training data",
 }
@@ -51,6 +52,7 @@ NUMERIC_COLUMNS: tuple[str, ...] = (
     "non_embedding_params",
     "embedding_params",
     "batch_size",
+    "batch_sequences",
     "seq_len",
     "flops",
     "unique_tokens",
