@@ -25,7 +25,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     (f"transformers {VERSIONS.get('transformers', '?')} Trainer", "hf_trainer", ["--set", "seq_len=16"]),
     (f"transformers {VERSIONS.get('transformers', '?')} Trainer", "hf_trainer/gpt2-tiny/checkpoint-4", []),
     (f"lightning {VERSIONS.get('lightning', '?')} CSVLogger", "lightning/lightning_logs",
-     ["--meta", "lightning/sizes.csv"]),
+     ["--meta", "lightning_sizes.csv"]),
     ("nanoGPT train.py print format", "text/nanogpt.log", []),
     ("Megatron-LM training.py print format", "text/megatron.log", []),
     ("llm.c train_gpt2.cu stdout format", "text/llmc_stdout.log", []),

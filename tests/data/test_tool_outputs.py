@@ -185,3 +185,44 @@ def test_cli_imports_a_trainer_folder(tmp_path: Path, capsys: pytest.CaptureFixt
     assert set(listed) == {"gpt2-tiny", "llama-tiny"}
     assert listed["gpt2-tiny"]["loss_source"] == "eval_loss" and listed["gpt2-tiny"]["last_step"] == 8
     assert listed["gpt2-tiny"]["points"] == 2
+
+
+LIGHTNING = FIXTURES / "lightning" / "lightning_logs"
+
+
+def lightning_rows(version: str) -> list[dict[str, str]]:
+    import csv
+
+    with open(LIGHTNING / version / "metrics.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_lightning_csvlogger_runs_merge_rows_and_read_hparams() -> None:
+    assert quiet_read(FIXTURES / "lightning").runs == ["lightning_logs/version_0", "lightning_logs/version_1"]
+    runs = read_runs(LIGHTNING, meta=FIXTURES / "lightning_sizes.csv")
+    assert runs.runs == ["version_0", "version_1"]
+    for version in ("version_0", "version_1"):
+        curve = runs.curve(version)
+        rows = lightning_rows(version)
+        val = {float(r["step"]): float(r["val_loss"]) for r in rows if r["val_loss"]}
+        train = {float(r["step"]): float(r["train_loss_step"]) for r in rows if r["train_loss_step"]}
+        assert curve["step"].tolist() == sorted({float(r["step"]) for r in rows})
+        assert curve.dropna(subset=["loss"]).set_index("step")["loss"].to_dict() == val
+        assert curve.dropna(subset=["train_loss_step"]).set_index("step")["train_loss_step"].to_dict() == train
+        assert set(curve["loss_source"]) == {"val_loss"} and curve["lr"].notna().all()
+    assert runs.meta("version_0")["params"] == 544  # num_params logged to hparams.yaml
+    assert runs.meta("version_1") == {"params": 1056.0, "dataset": "shifted-tokens"}  # from --meta
+    train = read_runs(LIGHTNING / "version_0", loss="train").curve("lightning_logs/version_0")
+    assert set(train["loss_source"]) == {"train_loss_step"}
+
+
+def test_lightning_bad_inputs(tmp_path: Path) -> None:
+    version = tmp_path / "logs" / "version_0"
+    shutil.copytree(LIGHTNING / "version_0", version)
+    (version / "hparams.yaml").write_text("args: !!python/object:argparse.Namespace {lr: 0.1}\n")
+    with pytest.warns(DataWarning, match="Python objects"):
+        assert "params" not in read_runs(version).columns
+    (version / "metrics.csv").write_text("epoch,step,val_loss\n0,3,3.5\n0,3,3.4\n")
+    with pytest.raises(InputError, match="logged twice") as info:
+        read_runs(tmp_path / "logs")
+    assert info.value.location.row == 2 and info.value.location.file == str(version / "metrics.csv")
