@@ -31,7 +31,7 @@ TRAIN_LOSS_NAMES: tuple[str, ...] = (
 LOGGER_NAMES: dict[str, tuple[str, ...]] = {
     "step": ("_step", "global_step", "trainer/global_step", "train/global_step", "step"),
     "loss": EVAL_LOSS_NAMES + TRAIN_LOSS_NAMES,
-    "lr": ("train/learning_rate", "learning_rate", "train/lr", "lr", "lr-Adam", "lr-AdamW"),
+    "lr": ("train/learning_rate", "learning_rate", "train/lr", "lr", "lr-Adam", "lr-AdamW", "lr-SGD"),
     "tokens": ("train/tokens", "tokens", "num_tokens", "train/num_input_tokens_seen", "num_input_tokens_seen",
                "tokens_seen"),
 }
