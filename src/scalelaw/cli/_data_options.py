@@ -89,21 +89,27 @@ def load_inputs(
     sets: Iterable[str] = (),
     meta: str | None = None,
     pattern: str | None = None,
+    targets: bool = False,
 ) -> RunSet:
     """Read runs from files, folders, run stores and bundled datasets into one RunSet.
 
     ``--loss`` and ``--map`` choose columns of files; ``--set`` and ``--meta`` give
-    metadata to runs from files, run stores and datasets alike.
+    metadata to runs from files, run stores and datasets alike. Runs of different inputs
+    that share an id are distinct runs, renamed ``SOURCE/run``; files read together stay
+    one collection, where a repeated id is refused. ``targets`` reads rows to predict,
+    which may lack a loss.
     """
     import scalelaw.datasets as datasets
+    from scalelaw.data.mlflow_db import is_tracking_uri, tracking_path
     from scalelaw.data.readers import read_runs
+    from scalelaw.data.wandb_api import is_wandb_uri
     from scalelaw.data.runs import RunSet
     from scalelaw.data.store import RunStore
 
     if not paths:
         raise InputError("no input given: name files, folders, a run store or dataset:NAME")
     mapping = parse_maps(maps)
-    files: list[Path] = []
+    files: list[Path | str] = []
     parts: list[RunSet] = []
     for item in paths:
         text = str(item)
@@ -112,7 +118,7 @@ def load_inputs(
         elif is_store(Path(text)):
             parts.append(RunStore(text).load())
         else:
-            files.append(Path(text))
+            files.append(tracking_path(text) if is_tracking_uri(text) else text if is_wandb_uri(text) else Path(text))
     if (mapping or loss) and not files:
         raise InputError(f"{'--map' if mapping else '--loss'} applies to files; bundled datasets and run stores "
                          "already use canonical columns")
@@ -126,5 +132,5 @@ def load_inputs(
     if files:
         parts.append(read_runs(files, columns=mapping or None, where=where, loss_unit=loss_unit,
                                bytes_per_token=bytes_per_token, format=format, loss=loss, set=values, meta=meta,
-                               pattern=pattern))
-    return RunSet.concat(parts)
+                               pattern=pattern, targets=targets))
+    return RunSet.concat(parts, qualify=True)

@@ -20,7 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from scalelaw.data.mlflow_db import is_sqlite
 from scalelaw.data.raw import RawTable
+from scalelaw.data.wandb_file import is_wandb
+from scalelaw.data.wandb_panel import is_panel_export
 from scalelaw.errors import InputError
 
 Reader = Callable[..., list[RawTable]]
@@ -57,9 +60,10 @@ FORMATS: dict[str, Format] = {
         Format("parquet", "a Parquet table", "scalelaw.data.readers:read_parquet"),
         Format("tensorboard", "TensorBoard event files", "scalelaw.data.readers:read_tensorboard"),
         Format("mlflow", "an MLflow file store (mlruns/)", "scalelaw.data.readers:read_mlflow"),
-        Format("mlflow-sqlite", "an MLflow sqlite store (mlflow.db)", None),
-        Format("wandb", "a W&B run file or run folder (run-*.wandb)", None),
-        Format("wandb-panel", "a W&B panel CSV export (Step, '<run> - <metric>')", None),
+        Format("mlflow-sqlite", "an MLflow sqlite store (mlflow.db)", "scalelaw.data.readers:read_mlflow_sqlite"),
+        Format("wandb", "a W&B run file or run folder (run-*.wandb)", "scalelaw.data.wandb_file:read_wandb"),
+        Format("wandb-panel", "a W&B panel CSV export (Step, '<run> - <metric>')",
+               "scalelaw.data.readers:read_wandb_panel"),
         Format("hf-trainer", "Hugging Face Trainer output (trainer_state.json)", "scalelaw.data.hf_trainer:read_trainer_output"),
         Format("lightning", "PyTorch Lightning CSVLogger logs (metrics.csv)", "scalelaw.data.lightning:read_lightning"),
         Format("text", "a plain-text training log", "scalelaw.data.textlog:read_text_log", frozenset({"pattern"})),
@@ -82,8 +86,6 @@ EXTENSIONS: dict[str, str] = {
     ".out": "text",
 }
 PARQUET_MAGIC = b"PAR1"
-SQLITE_MAGIC = b"SQLite format 3\x00"
-WANDB_MAGIC = b":W&B"
 HEAD_BYTES = 64 * 1024
 #: Lines printed by training scripts whose format scalelaw knows (see ``scalelaw.data.textlog``).
 TEXT_LOG_SIGNS = re.compile(
@@ -114,9 +116,9 @@ def sniff(first: bytes) -> str:
     """Guess a format from a file's first bytes alone."""
     if first.startswith(PARQUET_MAGIC):
         return "parquet"
-    if first.startswith(SQLITE_MAGIC):
+    if is_sqlite(first):
         return "mlflow-sqlite"
-    if first.startswith(WANDB_MAGIC):
+    if is_wandb(first):
         return "wandb"
     text = first.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"{"):
@@ -140,7 +142,7 @@ STRONG = frozenset({"parquet", "mlflow-sqlite", "wandb", "hf-trainer"})
 def _refine_csv(path: Path, first: bytes) -> str:
     """A CSV written by a known logger (Lightning's metrics.csv, a W&B panel export), else plain CSV."""
     header = _csv_header(first)
-    if header and header[0] == "Step" and any(" - " in c for c in header[1:]):
+    if is_panel_export(header):
         return "wandb-panel"
     lightning_columns = {"epoch", "step"} <= set(header)
     if path.name == "metrics.csv" and (lightning_columns or (path.parent / "hparams.yaml").is_file()):
@@ -185,7 +187,7 @@ def detect_file(path: Path) -> str:
     return found
 
 
-def _within(path: Path, pattern: str, depth: int) -> list[Path]:
+def files_within(path: Path, pattern: str, depth: int) -> list[Path]:
     """Files matching ``pattern`` at most ``depth`` folders below ``path`` (bounded search)."""
     found: list[Path] = []
     for level in range(depth + 1):
@@ -212,7 +214,7 @@ def detect_folder(path: Path) -> str:
     from scalelaw.data.mlflow import mlflow_runs
 
     for name, pattern, depth in FOLDER_SIGNS:
-        hits = _within(path, pattern, depth)
+        hits = files_within(path, pattern, depth)
         if name == "lightning":
             hits = [h for h in hits if _refine_csv(h, head(h, 4096)) == "lightning"]
         if hits:
@@ -236,6 +238,8 @@ def _check_requested(path: Path, requested: str, found: str) -> str:
         return requested
     if requested == "text" and found in TEXT_FORMATS:
         return requested
+    if requested == "mlflow" and found == "mlflow-sqlite":
+        return found
     if requested in ("csv", "tsv") and found in ("csv", "tsv", "lightning", "wandb-panel", "text"):
         return requested
     if requested in ("lightning", "wandb-panel") and found in ("csv", "lightning", "wandb-panel"):

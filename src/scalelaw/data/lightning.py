@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from scalelaw.data import tabular
-from scalelaw.data.formats import _within, detect_file, head
+from scalelaw.data.formats import files_within, detect_file, head
 from scalelaw.data.metadata import metadata_from
 from scalelaw.data.raw import RawTable
 from scalelaw.errors import DataWarning, InputError, warn
@@ -73,7 +73,7 @@ def read_lightning(path: Path) -> list[RawTable]:
     """Every CSVLogger run at or a few levels under ``path`` (or one ``metrics.csv``)."""
     if path.is_file():
         return [read_run(path, _run_name(path.parent, path.parent))]
-    files = [p for p in _within(path, METRICS, MAX_DEPTH) if detect_file(p) == "lightning"]
+    files = [p for p in files_within(path, METRICS, MAX_DEPTH) if detect_file(p) == "lightning"]
     if not files:
         raise InputError("no Lightning metrics.csv in the folder or its version_* folders", file=str(path))
     return [read_run(p, _run_name(path, p.parent)) for p in files]

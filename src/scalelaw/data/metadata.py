@@ -1,7 +1,8 @@
 """Run metadata where users keep it: tool params and hparams, ``--set`` and a ``--meta`` table.
 
-``META_ALIASES`` is the one list of names under which tools store run metadata (MLflow
-and W&B params, Lightning hparams, config files); every reader maps them through
+``META_ALIASES`` lists the names under which tools store run metadata (Lightning hparams,
+Trainer arguments, config files), with the model-size names shared with the MLflow, W&B and
+TensorBoard readers (:data:`scalelaw.data.aliases.PARAMS_ALIASES`); readers map them through
 :func:`metadata_from`. ``--set`` and ``--meta`` values are applied by
 :func:`apply_metadata`, which wins over what the log says (set > meta table > log).
 """
@@ -15,15 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scalelaw.data.aliases import PARAMS_ALIASES
 from scalelaw.data.runs import NUMERIC_COLUMNS, RunSet
 from scalelaw.errors import InputError
 
-#: Names a model size goes by in params, hparams and configs (first present wins).
-PARAM_ALIASES: tuple[str, ...] = ("params", "n_params", "num_params", "model_params", "num_parameters",
-                                  "n_parameters")
-#: canonical metadata column -> the names tools log it under, in order of preference.
+#: canonical metadata column -> the names tools log it under, in order of preference (the model
+#: size names are the shared list in :mod:`scalelaw.data.aliases`).
 META_ALIASES: dict[str, tuple[str, ...]] = {
-    "params": PARAM_ALIASES,
+    "params": PARAMS_ALIASES,
     "non_embedding_params": ("non_embedding_params", "n_params_non_embedding", "num_non_embedding_params"),
     "seq_len": ("seq_len", "seq_length", "max_seq_length", "max_seq_len", "block_size", "context_length",
                 "sequence_length"),

@@ -137,11 +137,17 @@ def _row(raw: RawTable, position: int) -> int:
 
 
 def canonical_table(
-    raw: RawTable, *, columns: Mapping[str, str] | None, loss_unit: str, loss: str | None = None
+    raw: RawTable, *, columns: Mapping[str, str] | None, loss_unit: str, loss: str | None = None,
+    targets: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The input as canonical columns plus extras (``_row`` holds each line's row number), and the mapping used."""
+    """The input as canonical columns plus extras (``_row`` holds each line's row number), and the mapping used.
+
+    ``targets`` reads rows to predict, which need no loss (a missing loss column is all NaN).
+    """
     mapping = resolve_mapping(raw, columns, loss)
     frame = apply_mapping(raw, mapping, loss_unit=loss_unit)
+    if "loss" not in frame.columns and targets:
+        frame = frame.assign(loss=np.nan)
     if "loss" not in frame.columns:
         shown = ", ".join(str(c) for c in list(frame.columns)[:20])
         raise InputError(f"no 'loss' column (columns: {shown}); name one with --map loss=COLUMN", file=raw.file, column="loss")

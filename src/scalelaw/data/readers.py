@@ -11,7 +11,7 @@ chunks of complete runs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +22,14 @@ from scalelaw.data import tabular
 from scalelaw.data.formats import FORMATS, detect_format
 from scalelaw.data.merge import merge_steps
 from scalelaw.data.metadata import apply_metadata, parse_set, read_sidecar
+from scalelaw.data.mlflow_db import is_tracking_uri, tracking_path
 from scalelaw.data.normalize import ROW, canonical_table, fill_run_metadata
 from scalelaw.data.raw import RawTable
 from scalelaw.data.reduce import Reducer
 from scalelaw.data.runs import CANONICAL_COLUMNS, RunSet
 from scalelaw.data.units import to_nats
 from scalelaw.data.validate import validate_table, warn_suspicious
+from scalelaw.data.wandb_api import is_wandb_uri, read_wandb_uri
 from scalelaw.errors import DataWarning, InputError, warn
 
 PathLike = str | Path
@@ -47,17 +49,28 @@ class ReadOptions:
     loss: str | None = None
     set_values: Mapping[str, object] = field(default_factory=dict)
     sidecar: pd.DataFrame | None = None
+    targets: bool = False
 
 
-def _paths(paths: PathLike | Iterable[PathLike]) -> list[Path]:
+def _paths(paths: PathLike | Iterable[PathLike]) -> list[Path | str]:
+    """Inputs as paths; ``wandb://ENTITY/PROJECT`` stays a string, MLflow tracking URIs become paths."""
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not items:
         raise InputError("no input files given")
-    return [Path(p) for p in items]
+    return [_input(p) for p in items]
 
 
-def read_raw(path: Path, *, format: str | None = None, pattern: str | None = None) -> list[RawTable]:
-    """The raw tables in one path (several for a folder of runs), read by its format's reader."""
+def _input(item: PathLike) -> Path | str:
+    if isinstance(item, str) and is_wandb_uri(item):
+        return item
+    return tracking_path(item) if isinstance(item, str) and is_tracking_uri(item) else Path(item)
+
+
+def read_raw(path: Path | str, *, format: str | None = None, pattern: str | None = None) -> list[RawTable]:
+    """The raw tables in one path (several for a folder of runs) or ``wandb://ENTITY/PROJECT``,
+    read by its format's reader."""
+    if isinstance(path, str):
+        return read_wandb_uri(path)
     if pattern is not None and format not in (None, "text"):
         raise InputError(f"--pattern applies to --format text, not --format {format}", file=str(path))
     kind = detect_format(path, "text" if pattern is not None else format)
@@ -94,20 +107,26 @@ def read_mlflow(path: Path) -> list[RawTable]:
     return [read_mlflow_run(run) for run in mlflow_runs(path)]
 
 
+def read_mlflow_sqlite(path: Path) -> list[RawTable]:
+    """An ``mlflow.db`` file, or the one in the folder given."""
+    from scalelaw.data.mlflow_db import read_mlflow_db
+
+    return read_mlflow_db(path / "mlflow.db" if path.is_dir() else path)
+
+
+def read_wandb_panel(path: Path) -> list[RawTable]:
+    """A W&B panel CSV export: one table per run."""
+    from scalelaw.data.wandb_panel import split_panel
+
+    return split_panel(tabular.read_delimited(path, delimiter=","))
+
+
 def read_tensorboard(path: Path) -> list[RawTable]:
-    """An event file, or every event file in a log folder (a run is named by its folder)."""
+    """An event file, or every run of a log folder (a run is named by its folder)."""
     from scalelaw.data.tensorboard import read_tensorboard as read_events
+    from scalelaw.data.tensorboard import read_tensorboard_folder
 
-    if not path.is_dir():
-        return [read_events(path)]
-    files = sorted(p for p in path.rglob("*tfevents*") if p.is_file())
-    return [replace(read_events(p), default_run=_tensorboard_run(path, p)) for p in files]
-
-
-def _tensorboard_run(root: Path, event_file: Path) -> str:
-    """The run id of an event file in a log folder: its folder relative to the log folder."""
-    relative = event_file.parent.relative_to(root).as_posix()
-    return root.resolve().name if relative == "." else relative
+    return read_tensorboard_folder(path) if path.is_dir() else [read_events(path)]
 
 
 def dataframe_table(frame: pd.DataFrame) -> RawTable:
@@ -119,8 +138,10 @@ def dataframe_table(frame: pd.DataFrame) -> RawTable:
 
 
 def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
-    """One raw table through mapping, units, step merging, metadata, filter and validation to a RunSet."""
-    table, mapping = canonical_table(raw, columns=options.columns, loss_unit=options.loss_unit, loss=options.loss)
+    """One raw table through mapping, units, step merging, metadata, filter and validation to a RunSet
+    (``options.targets``: rows to predict, which may lack a loss)."""
+    table, mapping = canonical_table(raw, columns=options.columns, loss_unit=options.loss_unit, loss=options.loss,
+                                     targets=options.targets)
     table["loss"] = to_nats(table["loss"].to_numpy(), options.loss_unit, bytes_per_token=options.bytes_per_token,
                             file=raw.file)
     table = merge_steps(table, file=raw.file, conflicts=raw.step_conflicts)
@@ -130,7 +151,7 @@ def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
     codes, _ = pd.factorize(table["run"])
     table = table.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
     table = fill_run_metadata(table)
-    validate_table(table, file=raw.file)
+    validate_table(table, file=raw.file, targets=options.targets)
     if "loss" in mapping or LOSS_SOURCE not in table.columns:
         table[LOSS_SOURCE] = mapping.get("loss", "loss")
     ordered = [c for c in CANONICAL_COLUMNS if c in table.columns]
@@ -172,6 +193,7 @@ def read_runs(
     pattern: str | None = None,
     reduce: Reducer | None = None,
     batch_rows: int = STREAM_BATCH_ROWS,
+    targets: bool = False,
 ) -> RunSet:
     """Read runs from files, folders or a DataFrame; the format is detected unless ``format`` is given.
 
@@ -183,10 +205,15 @@ def read_runs(
     ``where`` is a pandas query on the mapped columns, with the loss already in nats;
     ``pattern`` is a regex with named groups for ``format="text"``. ``reduce`` (e.g.
     ``keep_every(10)``) streams the input ``batch_rows`` rows at a time and shrinks each run.
-    A DataFrame is validated exactly like a file.
+    A DataFrame is validated exactly like a file. ``targets`` reads rows to predict, which
+    may lack a loss.
     """
     options = _options(columns, map, set, meta, where=where, loss_unit=loss_unit, bytes_per_token=bytes_per_token,
-                       loss=loss)
+                       loss=loss, targets=targets)
+    if targets:
+        frames = [dataframe_table(paths)] if isinstance(paths, pd.DataFrame) else [
+            raw for path in _paths(paths) for raw in read_raw(path, format=format, pattern=pattern)]
+        return RunSet.concat(to_runs(raw, options) for raw in frames)
     if isinstance(paths, pd.DataFrame):
         runs = to_runs(dataframe_table(paths), options)
     elif reduce is not None:
@@ -239,7 +266,7 @@ def _iter_runs(paths: PathLike | Iterable[PathLike], options: ReadOptions, *, fo
                pattern: str | None, batch_rows: int) -> Iterator[RunSet]:
     seen: dict[str, None] = {}
     for path in _paths(paths):
-        if pattern is not None or detect_format(path, format) != "parquet":
+        if isinstance(path, str) or pattern is not None or detect_format(path, format) != "parquet":
             raws: Iterable[RawTable] = read_raw(path, format=format, pattern=pattern)
         else:
             raws = _parquet_chunks(path, batch_rows)
