@@ -24,9 +24,9 @@ from scalelaw.errors import InputError
 
 if TYPE_CHECKING:
     from scalelaw.fit import FitResult
+    from scalelaw.fit.two_step import TwoStepFit
     from scalelaw.laws import Law
 
-LAW_OPTION = typer.Option("chinchilla", "--law", help="Law to fit; `scalelaw laws` lists them.")
 LAW_OPTIONS_OPTION = typer.Option([], "--option", help="Law option KEY=VALUE, e.g. variable=flops. Repeatable.")
 FIX_OPTION = typer.Option([], "--fix", help="Hold a parameter fixed: NAME=VALUE, e.g. alpha=0.34. Repeatable.")
 FIX_FROM_OPTION = typer.Option(
@@ -35,11 +35,25 @@ FIX_FROM_OPTION = typer.Option(
 BOOTSTRAP_OPTION = typer.Option(0, "--bootstrap", help="Bootstrap replicates (resampling runs) for intervals.")
 SEED_OPTION = typer.Option(0, "--seed", help="Seed of the bootstrap.")
 STRICT_OPTION = typer.Option(False, "--strict", help="Refuse (exit 3) a fit whose diagnostics raise warnings.")
-OBJECTIVE_OPTION = typer.Option("huber", "--objective", help="huber, squares or asymmetric (on log-loss residuals).")
+OBJECTIVE_OPTION = typer.Option(
+    None, "--objective", help="huber, squares or asymmetric (on log-loss residuals); default: the law's own (huber for most)."
+)
 DELTA_OPTION = typer.Option(1e-3, "--delta", help="Huber delta on log-loss residuals.")
 REDUCTION_OPTION = typer.Option("sum", "--reduction", help="Report the objective summed (sum) or averaged (mean).")
 CI_OPTION = typer.Option(0.95, "--ci-level", help="Coverage of every interval.")
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+METRIC_OPTION = typer.Option(
+    None, "--metric", help="Fit this logged column instead of the loss, e.g. eval/downstream/hellaswag_rc_5shot_len_norm."
+)
+VIA_OPTION = typer.Option(
+    None, "--via", help="Forecast --metric in two steps through this column: (N, D) -> VIA with --law, VIA -> METRIC."
+)
+WINDOW_OPTION = typer.Option(
+    None, "--window", help="Average each run's values over its last K logged ones (default 5 with --via or a rising metric, else 1)."
+)
+LAW_OPTION = typer.Option(
+    None, "--law", help="Law to fit (`scalelaw laws` lists them); default chinchilla, or sigmoid-chinchilla for a rising --metric."
+)
 
 
 def parse_value(text: str) -> Any:
@@ -106,10 +120,11 @@ def params_rows(fit: FitResult) -> list[dict[str, Any]]:
     return rows
 
 
-def fit_summary(fit: FitResult) -> dict[str, Any]:
-    """The FIT.json fields worth printing (no residuals or bootstrap matrix)."""
+def fit_summary(fit: FitResult | TwoStepFit) -> dict[str, Any]:
+    """The FIT.json fields worth printing (no residuals or bootstrap matrix; both steps of a two-step fit)."""
     data = fit.to_dict()
-    return {k: v for k, v in data.items() if k not in {"residuals", "bootstrap"}}
+    steps = {k: {f: v for f, v in data[k].items() if f not in {"residuals", "bootstrap"}} for k in ("step1", "step2") if k in data}
+    return {k: v for k, v in {**data, **steps}.items() if k not in {"residuals", "bootstrap"}}
 
 
 def show_fit(fit: FitResult, title: str) -> None:
@@ -119,7 +134,7 @@ def show_fit(fit: FitResult, title: str) -> None:
     d = fit.diagnostics
     console.print(
         f"{d.n_points} points from {d.n_runs} runs; {d.starts_in_best_basin} of {d.starts} starts reached the best "
-        f"basin; log-residual RMSE {d.residual_rmse:.4g}; converged: {'yes' if d.converged else 'NO'}"
+        f"basin; {'' if fit.law.residual == 'linear' else 'log-'}residual RMSE {d.residual_rmse:.4g}; converged: {'yes' if d.converged else 'NO'}"
     )
     for message in d.warnings:
         console.print(f"[yellow]warning:[/yellow] {message}")
@@ -131,7 +146,7 @@ def register(app: typer.Typer) -> None:
     @app.command("fit")
     def fit_command(
         data: list[str] = typer.Argument(..., help="Runs: files, folders, a run store or dataset:NAME."),
-        law: str = LAW_OPTION,
+        law: str | None = LAW_OPTION,
         option: list[str] = LAW_OPTIONS_OPTION,
         maps: list[str] = MAP_OPTION,
         where: str | None = WHERE_OPTION,
@@ -142,32 +157,45 @@ def register(app: typer.Typer) -> None:
         seed: int = SEED_OPTION,
         fix: list[str] = FIX_OPTION,
         fix_from: str | None = FIX_FROM_OPTION,
-        objective: str = OBJECTIVE_OPTION,
+        objective: str | None = OBJECTIVE_OPTION,
         delta: float = DELTA_OPTION,
         reduction: str = REDUCTION_OPTION,
         ci_level: float = CI_OPTION,
         strict: bool = STRICT_OPTION,
+        metric: str | None = METRIC_OPTION,
+        via: str | None = VIA_OPTION,
+        window: int | None = WINDOW_OPTION,
         out: Path | None = typer.Option(None, "--out", "--save", help="Write the fit to this FIT.json."),
         as_json: bool = JSON_OPTION,
     ) -> None:
-        """Fit a law to runs and print its parameters, intervals and diagnostics."""
+        """Fit a law to runs (their loss, or any logged --metric) and print its parameters, intervals and diagnostics."""
         from scalelaw import laws
         from scalelaw.cli.output import console, print_json
         from scalelaw.fit import fit_law
+        from scalelaw.fit.target import fit_metric
+        from scalelaw.fit.two_step import TwoStepFit
 
         runs = load_inputs(data, maps, where, loss_unit, bytes_per_token, format=input_format)
-        chosen = laws.get(law, **parse_pairs(option, "--option"))
-        held = {**fixed_from(fix_from, chosen), **numeric_pairs(fix, "--fix")}
-        result = fit_law(
-            runs, chosen, objective=objective, delta=delta, reduction=reduction, fix=held, bootstrap=bootstrap,
-            seed=seed, strict=strict, progress=False if as_json else None, ci_level=ci_level,
-        )  # fmt: skip
+        name = law or ("chinchilla" if metric is None or via is not None else None)
+        chosen = laws.get(name, **parse_pairs(option, "--option")) if name else None
+        held = {**(fixed_from(fix_from, chosen) if chosen else {}), **numeric_pairs(fix, "--fix")}
+        settings = dict(fix=held, bootstrap=bootstrap, seed=seed, strict=strict, ci_level=ci_level,
+                        progress=False if as_json else None)
+        if metric is None and via is None and window is None:
+            result = fit_law(runs, chosen, objective=objective, delta=delta, reduction=reduction, **settings)
+        else:
+            result = fit_metric(runs, metric or "loss", law=chosen, via=via, window=window, objective=objective,
+                                delta=delta, reduction=reduction, **settings)
         if out is not None:
             result.save(out)
         if as_json:
             print_json({**fit_summary(result), "out": str(out) if out else None})
             return
-        show_fit(result, f"{law} fit")
+        if isinstance(result, TwoStepFit):
+            show_fit(result.step1, f"step 1: {result.step1.law.name} fit of {result.via}")
+            show_fit(result.step2, f"step 2: {result.step2.law.name} fit of {result.metric} from {result.via}")
+        else:
+            show_fit(result, f"{result.law.name} fit" + (f" of {metric}" if metric else ""))
         if out is not None:
             console.print(f"saved {out}")
 
@@ -179,23 +207,32 @@ def register(app: typer.Typer) -> None:
         runs_data: list[str] = typer.Option([], "--runs", help="Predict every row of these runs. Repeatable."),
         maps: list[str] = MAP_OPTION,
         where: str | None = WHERE_OPTION,
+        level: float | None = typer.Option(None, "--level", help="Coverage of the intervals (default: the fit's --ci-level)."),
         as_json: bool = JSON_OPTION,
     ) -> None:
-        """Predict the loss (with a prediction interval) at given inputs, a schedule, or given runs."""
+        """Predict the fitted metric (value, with a prediction interval lo-hi) at given inputs, a schedule, or given runs."""
         from scalelaw.cli.output import print_json, print_table
         from scalelaw.fit import load_fit
+        from scalelaw.fit.two_step import TwoStepFit, with_level
 
         fit = load_fit(fit_path)
         rows: list[dict[str, Any]] = []
-        if runs_data:
-            frame = fit.predict_runs(load_inputs(runs_data, maps, where))
+        if isinstance(fit, TwoStepFit):
+            if runs_data or schedule:
+                raise InputError("a two-step fit predicts at --at points only (not --runs or --schedule)")
+            if not at:
+                raise InputError("predict needs --at NAME=VALUE,...")
+            for item in at:
+                rows.extend(fit.prediction_rows(numeric_pairs([item], "--at"), level=level))
+        elif runs_data:
+            frame = with_level(fit, level).predict_runs(load_inputs(runs_data, maps, where))
             rows = frame.to_dict(orient="records")
         else:
             points = [numeric_pairs([item], "--at") for item in at] or ([{}] if schedule else [])
             if not points:
                 raise InputError("predict needs --at NAME=VALUE,..., --schedule SPEC or --runs DATA")
             for point in points:
-                rows.extend(_predict_point(fit, point, schedule))
+                rows.extend(_predict_point(with_level(fit, level), point, schedule))
         if as_json:
             print_json(rows)
         else:
@@ -222,14 +259,14 @@ def register(app: typer.Typer) -> None:
     @app.command("backtest")
     def backtest_command(
         data: list[str] = typer.Argument(..., help="Runs: files, folders, a run store or dataset:NAME."),
-        law: str = LAW_OPTION,
+        law: str = typer.Option("chinchilla", "--law", help="Law to fit; `scalelaw laws` lists them."),
         option: list[str] = LAW_OPTIONS_OPTION,
         holdout: str = typer.Option("largest", "--holdout", help="Which runs to hold out: largest or largest:K."),
         by: str | None = typer.Option(None, "--by", help="Scale variable that orders runs (default: the law's first)."),
         maps: list[str] = MAP_OPTION,
         where: str | None = WHERE_OPTION,
         fix: list[str] = FIX_OPTION,
-        objective: str = OBJECTIVE_OPTION,
+        objective: str | None = OBJECTIVE_OPTION,
         delta: float = DELTA_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> None:
@@ -296,8 +333,10 @@ def _predict_point(fit: FitResult, point: dict[str, float], schedule: str | None
             row["schedule"] = schedule
         if steps is not None and np.ndim(steps) == 1 and len(steps) == design.n:
             row["step"] = float(steps[i])
+        if not fit.law.rises:  # the loss field of loss laws, as before --metric existed
+            row["loss"] = float(prediction.loss[i])
         row.update(
-            loss=float(prediction.loss[i]),
+            value=float(prediction.loss[i]),
             lo=float(prediction.lo[i]),
             hi=float(prediction.hi[i]),
             extrapolation_decades=float(prediction.extrapolation[i]),

@@ -21,13 +21,21 @@ CHUNK = 100
 WORKERS = 2
 
 
-def run_weights(run_ids: np.ndarray, replicates: int, rng: np.random.Generator) -> np.ndarray:
-    """(replicates, n) point weights: each point gets the multiplicity of its run in a resample."""
-    runs, index = np.unique(run_ids, return_inverse=True)
+def run_weights(
+    run_ids: np.ndarray, replicates: int, rng: np.random.Generator, anchor: np.ndarray | None = None
+) -> np.ndarray:
+    """(replicates, n) point weights: each point gets the multiplicity of its run in a resample.
+
+    Anchor points (constraints, not data) are never resampled: they keep weight 1.
+    """
+    data = np.ones(len(run_ids), dtype=bool) if anchor is None else ~np.asarray(anchor, dtype=bool)
+    runs, index = np.unique(np.asarray(run_ids)[data], return_inverse=True)
     draws = rng.integers(0, runs.size, size=(replicates, runs.size))
     counts = np.zeros((replicates, runs.size))
     np.add.at(counts, (np.repeat(np.arange(replicates), runs.size), draws.ravel()), 1.0)
-    return counts[:, index]
+    weights = np.ones((replicates, len(run_ids)))
+    weights[:, data] = counts[:, index]
+    return weights
 
 
 def bootstrap(
@@ -39,7 +47,7 @@ def bootstrap(
     progress: bool,
 ) -> BatchResult:
     """Fit ``replicates`` run-resampled replicates warm-started at ``u_best``."""
-    weights = run_weights(problem.design.run, replicates, np.random.default_rng(seed))
+    weights = run_weights(problem.design.run, replicates, np.random.default_rng(seed), problem.design.anchor)
     chunks = [slice(i, min(i + CHUNK, replicates)) for i in range(0, replicates, CHUNK)]
 
     def fit_chunk(part: slice) -> BatchResult:
