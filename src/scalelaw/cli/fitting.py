@@ -292,22 +292,20 @@ def register(app: typer.Typer) -> None:
     @app.command("laws")
     def laws_command(as_json: bool = JSON_OPTION) -> None:
         """List the laws with their formulas, parameters and citations."""
-        from scalelaw import laws
         from scalelaw.cli.output import print_json, print_table
+        from scalelaw.laws.catalog import CARDS
 
-        rows = []
-        for name in laws.names():
-            law = laws.get(name)
-            rows.append(
-                {
-                    "name": name,
-                    "kind": law.kind,
-                    "formula": law.formula,
-                    "params": ", ".join(law.param_names),
-                    "inputs": ", ".join(law.inputs),
-                    "citation": law.citation,
-                }
-            )
+        rows = [
+            {
+                "name": card.name,
+                "kind": card.kind,
+                "formula": card.formula,
+                "params": ", ".join(card.params),
+                "inputs": ", ".join(card.inputs),
+                "citation": card.citation,
+            }
+            for card in sorted(CARDS.values(), key=lambda card: card.name)
+        ]
         if as_json:
             print_json(rows)
         else:

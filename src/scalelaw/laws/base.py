@@ -12,11 +12,12 @@ import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
-from scalelaw.data.runs import RunSet
+if TYPE_CHECKING:
+    from scalelaw.data.runs import RunSet
 
 
 @dataclass(frozen=True)
