@@ -26,7 +26,7 @@ import numpy as np
 
 import scalelaw.datasets as datasets
 from scalelaw.data.runs import RunSet
-from scalelaw.fit.target import fit_metric
+from scalelaw.fit.metric_fit import fit_metric
 from scalelaw.fit.two_step import fit_two_step
 
 TASKS = {

@@ -10,7 +10,7 @@ import pytest
 
 from scalelaw.errors import InputError
 from scalelaw.fit import load_fit
-from scalelaw.fit.target import fit_metric, metric_rises
+from scalelaw.fit.metric_fit import fit_metric, metric_rises
 from scalelaw.fit.two_step import TwoStepFit, fit_two_step
 from metric_data import ACC, BPB, ladder, true_accuracy, true_bpb
 

@@ -27,12 +27,29 @@ if TYPE_CHECKING:
     from scalelaw.fit.two_step import TwoStepFit
     from scalelaw.laws import Law
 
+LAW_OPTION = typer.Option("chinchilla", "--law", help="Law to fit; `scalelaw laws` lists them.")
+FIT_LAW_OPTION = typer.Option(
+    None,
+    "--law",
+    help="Law to fit (`scalelaw laws` lists them), or auto: the law with the lowest backtest error "
+    "[default: chinchilla; sigmoid-chinchilla for a --metric that rises].",
+)
+CALIBRATE_OPTION = typer.Option(
+    False, "--calibrate", help="Backtest the law across scale and widen its intervals by its measured extrapolation error."
+)
+BACKTEST_BY_OPTION = typer.Option(
+    None, "--backtest-by", help="Axis of the backtests of --law auto/--calibrate: params, tokens, flops, steps or time."
+)
+LEVEL_OPTION = typer.Option(None, "--level", help="Coverage of the prediction intervals (default: the fit's --ci-level).")
 LAW_OPTIONS_OPTION = typer.Option([], "--option", help="Law option KEY=VALUE, e.g. variable=flops. Repeatable.")
 FIX_OPTION = typer.Option([], "--fix", help="Hold a parameter fixed: NAME=VALUE, e.g. alpha=0.34. Repeatable.")
 FIX_FROM_OPTION = typer.Option(
     None, "--fix-from", help="Hold fixed the parameters of a saved fit whose names match: OLD.json or OLD.json:a,b."
 )
 BOOTSTRAP_OPTION = typer.Option(0, "--bootstrap", help="Bootstrap replicates (resampling runs) for intervals.")
+FIT_BOOTSTRAP_OPTION = typer.Option(
+    None, "--bootstrap", help="Bootstrap replicates (resampling runs) for intervals [default: 0; 100 with --law auto]."
+)
 SEED_OPTION = typer.Option(0, "--seed", help="Seed of the bootstrap.")
 STRICT_OPTION = typer.Option(False, "--strict", help="Refuse (exit 3) a fit whose diagnostics raise warnings.")
 OBJECTIVE_OPTION = typer.Option(
@@ -50,9 +67,6 @@ VIA_OPTION = typer.Option(
 )
 WINDOW_OPTION = typer.Option(
     None, "--window", help="Average each run's values over its last K logged ones (default 5 with --via or a rising metric, else 1)."
-)
-LAW_OPTION = typer.Option(
-    None, "--law", help="Law to fit (`scalelaw laws` lists them); default chinchilla, or sigmoid-chinchilla for a rising --metric."
 )
 
 
@@ -140,20 +154,55 @@ def show_fit(fit: FitResult, title: str) -> None:
         console.print(f"[yellow]warning:[/yellow] {message}")
 
 
+def selection_rows(fit: FitResult) -> list[dict[str, Any]]:
+    """One row per backtested candidate: its errors on the held-out runs, or why it failed."""
+    rows = []
+    for row in (fit.selection or {}).get("candidates", []):
+        rows.append(
+            {
+                "law": row.get("label", row.get("law")),
+                "final_error": row.get("final_error"),
+                "curve_error": row.get("curve_error"),
+                "bias": row.get("bias"),
+                "note": "chosen" if row.get("label") == fit.selection.get("chosen") else (row.get("failure") or ""),
+            }
+        )
+    return rows
+
+
+def show_selection(fit: FitResult) -> None:
+    """Print the backtest table of --law auto / --calibrate and the reason for the choice."""
+    from scalelaw.cli.output import console, print_table
+
+    if not fit.selection:
+        return
+    folds = ", ".join(fit.selection.get("folds", [])) or "none"
+    print_table(f"backtests (folds: {folds})", selection_rows(fit), ["law", "final_error", "curve_error", "bias", "note"])
+    console.print(str(fit.selection.get("reason", "")))
+    if fit.calibration is not None:
+        c = fit.calibration
+        console.print(
+            f"extrapolation error: {c.slope:.3g} (log loss) per decade beyond the data, t tails with {c.dof} "
+            f"degrees of freedom; tested up to {c.tested_decades:.2f} decades"
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add the fitting commands to ``app``."""
 
     @app.command("fit")
     def fit_command(
         data: list[str] = typer.Argument(..., help="Runs: files, folders, a run store or dataset:NAME."),
-        law: str | None = LAW_OPTION,
+        law: str | None = FIT_LAW_OPTION,
         option: list[str] = LAW_OPTIONS_OPTION,
         maps: list[str] = MAP_OPTION,
         where: str | None = WHERE_OPTION,
         loss_unit: str = LOSS_UNIT_OPTION,
         bytes_per_token: float | None = BYTES_PER_TOKEN_OPTION,
         input_format: str | None = FORMAT_OPTION,
-        bootstrap: int = BOOTSTRAP_OPTION,
+        bootstrap: int | None = FIT_BOOTSTRAP_OPTION,
+        calibrate: bool = CALIBRATE_OPTION,
+        backtest_by: str | None = BACKTEST_BY_OPTION,
         seed: int = SEED_OPTION,
         fix: list[str] = FIX_OPTION,
         fix_from: str | None = FIX_FROM_OPTION,
@@ -168,24 +217,42 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", "--save", help="Write the fit to this FIT.json."),
         as_json: bool = JSON_OPTION,
     ) -> None:
-        """Fit a law to runs (their loss, or any logged --metric) and print its parameters, intervals and diagnostics."""
+        """Fit a law to runs (their loss, or any logged --metric) and print its parameters, intervals and diagnostics.
+
+        With --law auto, every law the data allows is backtested across scale and the one with the
+        lowest held-out error is fitted; the table of candidates is printed and saved in FIT.json.
+        With --metric COLUMN any logged column is fitted (a loss law, or a law for metrics that rise);
+        with --via COLUMN too, the metric is forecast in two steps: (N, D) -> VIA -> METRIC.
+        """
         from scalelaw import laws
         from scalelaw.cli.output import console, print_json
         from scalelaw.fit import fit_law
-        from scalelaw.fit.target import fit_metric
+        from scalelaw.fit.auto import fit_auto, fit_calibrated
+        from scalelaw.fit.metric_fit import fit_metric
         from scalelaw.fit.two_step import TwoStepFit
 
         runs = load_inputs(data, maps, where, loss_unit, bytes_per_token, format=input_format)
-        name = law or ("chinchilla" if metric is None or via is not None else None)
-        chosen = laws.get(name, **parse_pairs(option, "--option")) if name else None
-        held = {**(fixed_from(fix_from, chosen) if chosen else {}), **numeric_pairs(fix, "--fix")}
-        settings = dict(fix=held, bootstrap=bootstrap, seed=seed, strict=strict, ci_level=ci_level,
-                        progress=False if as_json else None)
-        if metric is None and via is None and window is None:
-            result = fit_law(runs, chosen, objective=objective, delta=delta, reduction=reduction, **settings)
+        common = dict(objective=objective, delta=delta, reduction=reduction, seed=seed, strict=strict,
+                      progress=False if as_json else None, ci_level=ci_level)  # fmt: skip
+        any_metric = metric is not None or via is not None or window is not None
+        if law == "auto":
+            if fix or fix_from or option or any_metric:
+                raise InputError("--law auto chooses a law for the loss; --fix, --fix-from, --option, --metric, --via "
+                                 "and --window need a named law")
+            result = fit_auto(runs, by=backtest_by, bootstrap=bootstrap, **common)
+        elif any_metric:
+            if calibrate:
+                raise InputError("--calibrate backtests loss laws; it is not available with --metric, --via or --window")
+            chosen = laws.get(law, **parse_pairs(option, "--option")) if law else None
+            held = {**(fixed_from(fix_from, chosen) if chosen else {}), **numeric_pairs(fix, "--fix")}
+            result = fit_metric(runs, metric or "loss", law=chosen, via=via, window=window, fix=held,
+                                bootstrap=bootstrap or 0, **common)
         else:
-            result = fit_metric(runs, metric or "loss", law=chosen, via=via, window=window, objective=objective,
-                                delta=delta, reduction=reduction, **settings)
+            chosen = laws.get(law or "chinchilla", **parse_pairs(option, "--option"))
+            held = {**fixed_from(fix_from, chosen), **numeric_pairs(fix, "--fix")}
+            fitter = fit_calibrated if calibrate else fit_law
+            extra = {"by": backtest_by} if calibrate else {}
+            result = fitter(runs, chosen, fix=held, bootstrap=bootstrap or 0, **extra, **common)
         if out is not None:
             result.save(out)
         if as_json:
@@ -195,6 +262,7 @@ def register(app: typer.Typer) -> None:
             show_fit(result.step1, f"step 1: {result.step1.law.name} fit of {result.via}")
             show_fit(result.step2, f"step 2: {result.step2.law.name} fit of {result.metric} from {result.via}")
         else:
+            show_selection(result)
             show_fit(result, f"{result.law.name} fit" + (f" of {metric}" if metric else ""))
         if out is not None:
             console.print(f"saved {out}")
@@ -204,16 +272,24 @@ def register(app: typer.Typer) -> None:
         fit_path: Path = typer.Argument(..., help="A fit saved by `scalelaw fit --out`."),
         at: list[str] = typer.Option([], "--at", help="Inputs to predict at, e.g. params=7e9,tokens=1.4e11. Repeatable."),
         schedule: str | None = typer.Option(None, "--schedule", help="A learning-rate schedule SPEC (curve laws)."),
-        runs_data: list[str] = typer.Option([], "--runs", help="Predict every row of these runs. Repeatable."),
+        runs_data: list[str] = typer.Option(
+            [], "--runs", help="Target runs: one row per run (final-loss laws) or per step (curve laws). Repeatable."
+        ),
         maps: list[str] = MAP_OPTION,
         where: str | None = WHERE_OPTION,
-        level: float | None = typer.Option(None, "--level", help="Coverage of the intervals (default: the fit's --ci-level)."),
+        level: float | None = LEVEL_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> None:
-        """Predict the fitted metric (value, with a prediction interval lo-hi) at given inputs, a schedule, or given runs."""
+        """Predict the fitted metric (value, with a prediction interval lo-hi) at given inputs, a schedule, or target runs.
+
+        Target rows need what the law needs (e.g. params and tokens, or step with lr or lr_schedule);
+        a loss is optional. A final-loss law gives one row per run with step null. A two-step fit
+        (fit --via) predicts at --at points.
+        """
         from scalelaw.cli.output import print_json, print_table
         from scalelaw.fit import load_fit
-        from scalelaw.fit.two_step import TwoStepFit, with_level
+        from scalelaw.fit.targets import predict_targets
+        from scalelaw.fit.two_step import TwoStepFit
 
         fit = load_fit(fit_path)
         rows: list[dict[str, Any]] = []
@@ -225,14 +301,18 @@ def register(app: typer.Typer) -> None:
             for item in at:
                 rows.extend(fit.prediction_rows(numeric_pairs([item], "--at"), level=level))
         elif runs_data:
-            frame = with_level(fit, level).predict_runs(load_inputs(runs_data, maps, where))
+            targets = load_inputs(runs_data, maps, where, targets=True)
+            metric = fit.options.get("metric")
+            if isinstance(metric, str) and metric != "loss" and metric in targets.columns:
+                targets = targets.target(metric)  # the observed values of the metric the fit is of
+            frame = predict_targets(fit, targets, level=level)
             rows = frame.to_dict(orient="records")
         else:
             points = [numeric_pairs([item], "--at") for item in at] or ([{}] if schedule else [])
             if not points:
                 raise InputError("predict needs --at NAME=VALUE,..., --schedule SPEC or --runs DATA")
             for point in points:
-                rows.extend(_predict_point(with_level(fit, level), point, schedule))
+                rows.extend(_predict_point(fit, point, schedule, level))
         if as_json:
             print_json(rows)
         else:
@@ -259,7 +339,7 @@ def register(app: typer.Typer) -> None:
     @app.command("backtest")
     def backtest_command(
         data: list[str] = typer.Argument(..., help="Runs: files, folders, a run store or dataset:NAME."),
-        law: str = typer.Option("chinchilla", "--law", help="Law to fit; `scalelaw laws` lists them."),
+        law: str = LAW_OPTION,
         option: list[str] = LAW_OPTIONS_OPTION,
         holdout: str = typer.Option("largest", "--holdout", help="Which runs to hold out: largest or largest:K."),
         by: str | None = typer.Option(None, "--by", help="Scale variable that orders runs (default: the law's first)."),
@@ -312,7 +392,9 @@ def register(app: typer.Typer) -> None:
             print_table("laws", rows, ["name", "kind", "formula", "params", "citation"])
 
 
-def _predict_point(fit: FitResult, point: dict[str, float], schedule: str | None) -> list[dict[str, Any]]:
+def _predict_point(
+    fit: FitResult, point: dict[str, float], schedule: str | None, level: float | None = None
+) -> list[dict[str, Any]]:
     """Prediction rows at one ``--at`` point (several rows when a schedule gives many steps)."""
     import numpy as np
 
@@ -321,7 +403,7 @@ def _predict_point(fit: FitResult, point: dict[str, float], schedule: str | None
         from scalelaw.data.schedules import parse_schedule
 
         inputs["schedule"] = parse_schedule(schedule)
-    prediction = fit.predict(**inputs)
+    prediction = fit.predict(level=level, **inputs)
     design = fit.law.design_at(**inputs)
     steps = design.inputs.get("step", design.extra.get("step"))
     rows = []

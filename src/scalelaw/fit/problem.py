@@ -68,6 +68,12 @@ class Problem:
         """The observed values in residual space (log for most laws, see ``Law.residual``)."""
         return self.law.to_residual_space(self.design.loss)
 
+    @cached_property
+    def log_obs(self) -> np.ndarray:
+        """log of the observed values (what log-residual laws compare with)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(self.design.loss)
+
     @property
     def linear(self) -> bool:
         return self.law.residual == "linear"
@@ -113,7 +119,10 @@ class Problem:
 
 
 def check_fixed(law: Law, fix: Mapping[str, float] | None) -> dict[str, float]:
-    """Validate held-fixed parameters: known names, finite values inside the bounds."""
+    """Validate held-fixed parameters: known names, finite values inside the bounds.
+
+    Fixing every parameter is allowed: the engine then scores the given parameter set.
+    """
     fixed: dict[str, float] = {}
     for name, value in (fix or {}).items():
         param = next((p for p in law.params if p.name == name), None)
@@ -126,6 +135,4 @@ def check_fixed(law: Law, fix: Mapping[str, float] | None) -> dict[str, float]:
         if not (np.isfinite(number) and param.lower <= number <= param.upper):
             raise InputError(f"cannot fix {name!r} at {value!r}: outside its bounds [{param.lower}, {param.upper}]")
         fixed[name] = number
-    if len(fixed) == len(law.params):
-        raise InputError(f"every parameter of law {law.name} is fixed; nothing is left to fit")
     return fixed

@@ -11,7 +11,6 @@ residual) goes through a step-2 bootstrap parameter set, plus a step-2 residual.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -235,7 +234,7 @@ def fit_two_step(
     picks the second step's law unless ``step2`` names one. ``step2_runs`` fits step 2 on
     other runs (e.g. the few runs logging a second dataset's loss).
     """
-    from scalelaw.fit.target import metric_rises
+    from scalelaw.fit.metric_fit import metric_rises
 
     if metric == via:
         raise InputError(f"--via must name a metric other than {metric!r}")
@@ -259,12 +258,3 @@ def fit_two_step(
         metric, via, first, second,
         (float(np.min(x_seen)), float(np.max(x_seen))), (float(np.min(y_seen)), float(np.max(y_seen))),
     )  # fmt: skip
-
-
-def with_level(fit: FitResult, level: float | None) -> FitResult:
-    """The same fit reporting intervals at ``level`` instead of its fitted ``ci_level``."""
-    if level is None:
-        return fit
-    if not 0 < level < 1:
-        raise InputError(f"the interval level must be between 0 and 1, got {level!r}")
-    return dataclasses.replace(fit, options={**fit.options, "ci_level": float(level)})
