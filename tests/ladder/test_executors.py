@@ -11,7 +11,15 @@ import pytest
 pytest.importorskip("torch")
 
 from scalelaw.data.store import RunStore  # noqa: E402
-from scalelaw.ladder.executors import checkpoint_path, execute_run, local_layout, run_sweep  # noqa: E402
+from scalelaw.ladder.executors import (  # noqa: E402
+    checkpoint_path,
+    execute_run,
+    local_layout,
+    ray_init_options,
+    require_token_auth,
+    run_sweep,
+)
+from scalelaw.errors import InputError, ScalelawWarning  # noqa: E402
 from scalelaw.ladder.spec import parse_spec  # noqa: E402
 
 
@@ -70,7 +78,10 @@ def test_process_pool_gives_the_same_numbers_as_in_process(tmp_path: Path, tiny_
 def test_ray_executor_writes_every_run_into_the_store(tmp_path: Path, tiny_spec: dict[str, Any]) -> None:
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'scalelaw[ray]')")
     runs = list(parse_spec(tiny_spec).runs)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(**ray_init_options(ray.__version__, None), num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)
+    require_token_auth(ray)
+    assert ray.util.get_node_ip_address() == "127.0.0.1"
     try:
         outcomes = run_sweep(runs, tmp_path, executor="ray")
     finally:
@@ -84,3 +95,15 @@ def test_a_diverging_run_is_reported_failed_and_not_stored(tmp_path: Path, tiny_
     (outcome,) = run_sweep(list(parse_spec(spec).runs), tmp_path, workers=1, threads=1)
     assert outcome.status == "failed" and "diverged" in outcome.message
     assert RunStore(tmp_path).list() == []
+
+
+def test_ray_needs_token_authentication(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    with pytest.raises(InputError, match="no token authentication"):
+        ray_init_options("2.51.1", None)
+    assert ray_init_options("2.60.0", None) == {"address": None, "_node_ip_address": "127.0.0.1"}
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    with pytest.raises(InputError, match="only with token"):
+        ray_init_options("2.60.0", None)
+    with pytest.warns(ScalelawWarning, match="token"):
+        assert ray_init_options("2.60.0", "ray://head:10001") == {"address": "ray://head:10001"}

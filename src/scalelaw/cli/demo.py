@@ -50,15 +50,15 @@ def register(app: typer.Typer) -> None:
         print_table("What the bundled data says", rows)
         best = result.schedule
         console.print(
-            f"Best schedule found for the 25M model at 24,000 steps: [bold]{best.schedule.to_spec()}[/], "
+            f"Best schedule found for the 25M model at 24,000 steps: {best.schedule.to_spec()}, "
             f"predicted final loss {best.final_loss:.4f} against cosine's {best.cosine_loss:.4f} "
             f"(gain {best.gain:.4f} nats)."
         )
         if result.warnings:
-            console.print("[bold yellow]Warnings from the fits[/] (explained in the report):")
+            console.print("Warnings from the fits (explained in the report):", style="bold yellow")
             for message in result.warnings:
                 console.print(f"  - {message}")
-        console.print(f"Report written to [bold]{path.resolve()}[/] (open it in a browser; it needs no network).")
+        console.print(f"Report written to {path.resolve()} (open it in a browser; it needs no network).")
 
 
 def _interval(value: list[float] | None) -> str:

@@ -153,9 +153,9 @@ def _with_progress(work: Callable[[ProgressCallback], Result], *, total: int | N
     """Call ``work(progress)`` under a progress bar of training steps on stderr."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from scalelaw.cli.output import err_console
+    from scalelaw.cli.output import err_console, printable
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} steps"),
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TextColumn("{task.completed} steps"),
                   TimeRemainingColumn(), console=err_console, transient=True) as bar:
         task = bar.add_task("training", total=total)
         done: dict[str, int] = {}
@@ -163,7 +163,7 @@ def _with_progress(work: Callable[[ProgressCallback], Result], *, total: int | N
         def progress(run_id: str, step: int, steps: int) -> None:
             bar.advance(task, step - done.get(run_id, 0))
             done[run_id] = step
-            bar.update(task, description=f"training {run_id}")
+            bar.update(task, description=printable(f"training {run_id}", keep_newlines=False))
 
         try:
             return work(progress)

@@ -94,7 +94,16 @@ def _app_for(args: list[str]) -> typer.Typer:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    print(f"warning: {message}", file=sys.stderr)
+    print(f"warning: {_printable(str(message))}", file=sys.stderr)
+
+
+def _printable(text: str) -> str:
+    """Messages quote untrusted input: escape its control characters (see :func:`scalelaw.cli.output.printable`)."""
+    if text.isprintable():
+        return text
+    from scalelaw.cli.output import printable
+
+    return printable(text)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -115,10 +124,10 @@ def run(argv: list[str] | None = None) -> int:
         exc.show()
         code = 2
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_printable(str(exc))}", file=sys.stderr)
         code = 2
     except UntrustedFitError as exc:
-        print(f"untrusted fit: {exc}", file=sys.stderr)
+        print(f"untrusted fit: {_printable(str(exc))}", file=sys.stderr)
         code = 3
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -126,7 +135,7 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: never a bare traceback
         if debug:
             raise
-        print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"internal error: {type(exc).__name__}: {_printable(str(exc))}", file=sys.stderr)
         print("rerun with --debug for the traceback, and please report it", file=sys.stderr)
         code = 1
     if argv is None:

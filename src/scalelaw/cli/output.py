@@ -1,4 +1,12 @@
-"""Printing results: rich tables for people, stable JSON for scripts."""
+"""Printing results: rich tables for people, stable JSON for scripts.
+
+Everything printed here may hold text from untrusted input (run names, file names,
+column names, messages quoting them), so the consoles never interpret rich markup
+(``[/bold]`` or ``[link=...]`` in a run name is printed as written) and every string
+goes through :func:`printable`, which shows control characters (escape sequences,
+NUL, bidi overrides) as ``\\x1b``-style escapes instead of sending them to the terminal.
+Intended styling is passed as ``style=``, never as markup inside a string.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +16,37 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import unicodedata
+
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-console = Console()
-err_console = Console(stderr=True)
+from scalelaw.data.guards import BIDI_CONTROLS
+
+def printable(text: str, *, keep_newlines: bool = True) -> str:
+    """``text`` with control characters (and newlines unless kept) written as visible escapes."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char if (char == "\n" and keep_newlines) or not (unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS)
+        else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
+class SafeConsole(Console):
+    """A rich console that never reads markup and escapes control characters in every string printed."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, highlight=False, emoji=False, **options)
+
+    def print(self, *objects: Any, **options: Any) -> None:  # noqa: A003 - rich's name
+        super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **options)
+
+
+console = SafeConsole()
+err_console = SafeConsole(stderr=True)
 
 
 def _clean(value: Any) -> Any:
@@ -39,11 +73,11 @@ def print_json(data: Any) -> None:
 def print_table(title: str | None, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> None:
     """Print rows of dicts as a rich table."""
     columns = list(columns or (rows[0].keys() if rows else []))
-    table = Table(title=title, show_lines=False)
+    table = Table(title=None if title is None else Text(printable(title)), show_lines=False)
     for column in columns:
-        table.add_column(column)
+        table.add_column(Text(printable(str(column))))
     for row in rows:
-        table.add_row(*(format_value(row.get(c)) for c in columns))
+        table.add_row(*(Text(printable(format_value(row.get(c)), keep_newlines=False)) for c in columns))
     console.print(table)
 
 

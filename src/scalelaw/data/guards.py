@@ -5,7 +5,8 @@
 - :func:`check_inside` refuses a path that resolves outside the folder being read.
 - :func:`read_capped` reads a file whole only if it is at most ``max_bytes`` long.
 - :func:`load_yaml` parses YAML with the safe loader, refusing aliases (the "billion
-  laughs" bomb expands aliases), capping the text size and the nesting depth.
+  laughs" bomb expands aliases), capping the text size and the nesting depth;
+  ``NoAliasSafeLoader`` is that loader, for a reader that handles YAML errors itself.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import yaml
 
 from scalelaw.errors import InputError
 
+#: Unicode bidi controls: they reorder what a terminal shows, so run ids refuse them and output escapes them.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 #: Largest small text file (YAML metadata, params, tags, specs) read whole.
 MAX_SMALL_FILE_BYTES = 1 << 20
 #: Largest log file read whole (CSV, TSV, JSON Lines, event and metric files); Parquet streams.
@@ -65,7 +68,7 @@ def _size(count: int) -> str:
     return f"{count >> 30} GiB" if count >= 1 << 30 else f"{count >> 20} MiB" if count >= 1 << 20 else f"{count} bytes"
 
 
-class _NoAliasLoader(yaml.SafeLoader):
+class NoAliasSafeLoader(yaml.SafeLoader):
     """The safe loader, minus aliases: ``*name`` references are refused, so nothing expands."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
@@ -80,7 +83,7 @@ def load_yaml(text: str, *, file: str, max_chars: int = MAX_SMALL_FILE_BYTES) ->
     if len(text) > max_chars:
         raise InputError(f"the YAML is longer than {max_chars} characters", file=file)
     try:
-        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=NoAliasSafeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}", file=file) from None
     except RecursionError:

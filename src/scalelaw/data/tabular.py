@@ -29,7 +29,7 @@ MAX_PARQUET_ROWS = 100_000_000
 MAX_PARQUET_BYTES = 8 * 2**30
 
 
-def _decode_text(path: Path) -> str:
+def decode_text(path: Path) -> str:
     data = read_capped(path)
     if not data.strip():
         raise InputError("the file is empty", file=str(path))
@@ -61,7 +61,7 @@ def first_long_line(data: bytes, limit: int, chunk: int = 1 << 26) -> int | None
 
 def read_delimited(path: Path, *, delimiter: str) -> RawTable:
     """Read CSV or TSV as strings; every line must have as many fields as the header."""
-    text = _decode_text(path)
+    text = decode_text(path)
     try:
         lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
@@ -108,7 +108,7 @@ def _check_header(header: list[str], path: Path, delimiter: str) -> None:
 
 def read_jsonl(path: Path) -> RawTable:
     """Read JSON Lines: one object per line; nested values are kept as JSON text."""
-    text = _decode_text(path)
+    text = decode_text(path)
     records, rows = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -119,7 +119,7 @@ def read_jsonl(path: Path) -> RawTable:
             raise InputError(f"not a JSON object: {exc}", file=str(path), row=number) from None
         if not isinstance(record, dict):
             raise InputError(f"expected a JSON object, got {type(record).__name__}", file=str(path), row=number)
-        records.append({str(k): _json_cell(v) for k, v in record.items()})
+        records.append({str(k): json_cell(v) for k, v in record.items()})
         rows.append(number)
     if not records:
         raise InputError("the file has no JSON records", file=str(path))
@@ -131,7 +131,7 @@ def read_jsonl(path: Path) -> RawTable:
     return RawTable(frame, np.asarray(rows), str(path), path.stem, flavor, text=True)
 
 
-def _json_cell(value: object) -> object:
+def json_cell(value: object) -> object:
     """A JSON value as a cell: numbers stay numbers (NaN/inf kept to be refused later)."""
     if value is None or isinstance(value, str):
         return "" if value is None else value

@@ -9,6 +9,8 @@ points for a law.
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pandas as pd
 
@@ -25,6 +27,7 @@ LIMITS: dict[str, tuple[float, float, bool]] = {
     "tokens": (0.0, 1e17, True),
     "unique_tokens": (0.0, 1e17, False),
     "batch_size": (0.0, 1e12, False),
+    "batch_sequences": (0.0, 1e12, False),
     "seq_len": (0.0, 1e9, False),
     "flops": (0.0, 1e32, True),
     "lr": (0.0, 1e3, True),
@@ -34,6 +37,10 @@ SPIKE_RATIO = 1.2
 DIVERGENCE_RATIO = 1.1
 SPIKE_WINDOW = 5
 MAX_WARNINGS = 5
+
+
+#: Cyrillic and Greek letters that look like Latin ones (lower case, as after casefold).
+_LOOKALIKES = str.maketrans("аеорсухіјѕԁԛԝνοαιτкмнвт", "aeopcyxijsdqwvoaitkmhbt")
 
 
 def _fail(table: pd.DataFrame, mask: np.ndarray, message: str, *, file: str, column: str | None) -> None:
@@ -135,8 +142,27 @@ def _loss_by_run(runs: RunSet) -> list[tuple[str, np.ndarray]]:
     return [(str(names[c]), loss) for c, loss in zip(np.unique(codes), losses, strict=True)] if len(codes) else []
 
 
+def lookalike_key(name: str) -> str:
+    """A key equal for names that differ only by case, Unicode width or common Cyrillic/Greek look-alikes."""
+    return unicodedata.normalize("NFKC", name).casefold().translate(_LOOKALIKES)
+
+
+def warn_lookalike_runs(runs: RunSet) -> list[str]:
+    """Warn about run ids that differ only by case or look-alike characters (easy to mix up); return them."""
+    seen: dict[str, str] = {}
+    messages = []
+    for run in runs.runs:
+        other = seen.setdefault(lookalike_key(run), run)
+        if other != run:
+            messages.append(f"runs {other!r} and {run!r} differ only by case or look-alike characters")
+    for message in messages[:MAX_WARNINGS]:
+        warn(message, DataWarning)
+    return messages
+
+
 def warn_suspicious(runs: RunSet) -> list[str]:
     """Warn about runs with loss spikes or a diverging end (the first few, then a count); return all."""
+    warn_lookalike_runs(runs)
     messages = []
     for run, loss in _loss_by_run(runs):
         if len(loss) < SPIKE_WINDOW + 2:

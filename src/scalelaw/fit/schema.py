@@ -286,8 +286,8 @@ FIT_FIELDS: dict[str, Field] = {
     "ci": Field(mapping(pair(number(nullable=True))), default=dict),
     "derived": Field(mapping(number(nullable=True)), default=dict),
     "derived_ci": Field(mapping(pair(number(nullable=True))), default=dict),
-    "diagnostics": Field(record(DIAGNOSTIC_FIELDS, others=scalar), default=lambda: record(DIAGNOSTIC_FIELDS)({}, "")),
-    "options": Field(record(OPTION_FIELDS, others=scalar), default=lambda: record(OPTION_FIELDS)({}, "")),
+    "diagnostics": Field(record(DIAGNOSTIC_FIELDS, others=json_value(2)), default=lambda: record(DIAGNOSTIC_FIELDS)({}, "")),
+    "options": Field(record(OPTION_FIELDS, others=json_value(2)), default=lambda: record(OPTION_FIELDS)({}, "")),
     "data_hash": Field(text(200), default=""),
     # The extrapolation guard: finite, non-negative, ordered ranges of the scale variables.
     "fitted_range": Field(mapping(_scale_range), default=dict),

@@ -7,8 +7,9 @@ well-formed fit is an :class:`~scalelaw.errors.InputError` naming the file.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +18,9 @@ from scalelaw.fit.calibration import ExtrapolationError
 from scalelaw.fit.diagnostics import Diagnostics
 from scalelaw.fit.result import FitResult
 from scalelaw.fit.schema import MAX_FIT_BYTES, SchemaError, validate_fit_data
+
+if TYPE_CHECKING:
+    from scalelaw.fit.two_step import TwoStepFit
 
 
 def read_json(path: str | Path) -> Any:
@@ -35,9 +39,14 @@ def read_json(path: str | Path) -> Any:
         raise InputError(f"not a JSON fit file: {exc}", file=source) from None
 
 
-def load_fit(path: str | Path) -> FitResult:
-    """Read a FIT.json written by :meth:`FitResult.save`."""
-    return fit_from_dict(read_json(path), source=str(path))
+def load_fit(path: str | Path) -> FitResult | TwoStepFit:
+    """Read a FIT.json written by :meth:`FitResult.save` (or a two-step fit's ``save``)."""
+    data = read_json(path)
+    if isinstance(data, Mapping) and data.get("kind") == "two-step":
+        from scalelaw.fit.two_step import two_step_from_dict
+
+        return two_step_from_dict(data, source=str(path))
+    return fit_from_dict(data, source=str(path))
 
 
 def fit_from_dict(data: Any, *, source: str) -> FitResult:

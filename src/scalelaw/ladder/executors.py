@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import sys
 import time
@@ -21,12 +22,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from scalelaw.data.store import RunStore
-from scalelaw.errors import InputError
+from scalelaw.errors import InputError, ScalelawWarning, warn
 from scalelaw.ladder.trainer import ProgressCallback, RunConfig, train_run
 
 #: Folder inside the store that holds the checkpoints of unfinished runs.
 CHECKPOINT_DIR = "ladder-checkpoints"
 EXECUTORS: tuple[str, ...] = ("local", "ray")
+#: Where a local Ray cluster started by scalelaw advertises (and, where Ray allows, binds) its services.
+LOCALHOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,46 @@ def _drain(progress_queue: Any, progress: ProgressCallback | None) -> None:
             progress(run_id, step, total)
 
 
+#: The first Ray release with token authentication (RAY_AUTH_MODE=token).
+RAY_TOKEN_AUTH_VERSION = (2, 52)
+
+
+def ray_init_options(version: str, address: str | None) -> dict[str, Any]:
+    """Arguments of ``ray.init``: a local cluster advertised on 127.0.0.1, or the user's cluster.
+
+    Ray older than 2.52 has no token authentication and is refused, as is a local cluster
+    asked to run without it (``RAY_AUTH_MODE`` other than ``token``); Ray turns token
+    authentication on for a new local cluster when ``RAY_AUTH_MODE`` is unset, and
+    :func:`require_token_auth` checks it did. A cluster given with ``address`` keeps its
+    own setting, with a warning unless ``RAY_AUTH_MODE=token``.
+    """
+    parts = tuple(int(p) for p in re.findall(r"\d+", version)[:2])
+    if parts < RAY_TOKEN_AUTH_VERSION:
+        raise InputError(f"Ray {version} has no token authentication; scalelaw needs Ray >= 2.52 "
+                         "(pip install -U 'scalelaw[ray]')")
+    mode = os.environ.get("RAY_AUTH_MODE")
+    if address is not None:
+        if mode != "token":
+            warn(f"RAY_AUTH_MODE is {mode or 'unset'}: make sure the Ray cluster at {address} has token "
+                 "authentication on (RAY_AUTH_MODE=token on every node)", ScalelawWarning)
+        return {"address": address}
+    if mode not in (None, "token"):
+        raise InputError(f"RAY_AUTH_MODE={mode}: scalelaw starts its local Ray cluster only with token "
+                         "authentication; unset it or set RAY_AUTH_MODE=token")
+    return {"address": None, "_node_ip_address": LOCALHOST}
+
+
+def require_token_auth(ray: Any) -> None:
+    """Shut down and refuse a local Ray cluster that came up without token authentication."""
+    try:
+        from ray._private.authentication.authentication_utils import is_token_auth_enabled
+    except ImportError:
+        is_token_auth_enabled = None
+    if is_token_auth_enabled is None or not is_token_auth_enabled():
+        ray.shutdown()
+        raise InputError("the local Ray cluster started without token authentication; set RAY_AUTH_MODE=token")
+
+
 def _run_ray(
     pending: list[RunConfig], store_path: str, address: str | None, threads: int, progress: ProgressCallback | None,
     checkpoint_seconds: float,
@@ -204,7 +247,10 @@ def _run_ray(
         raise InputError("the ray executor needs Ray: pip install 'scalelaw[ray]'") from None
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(**ray_init_options(ray.__version__, address), include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+        if address is None:
+            require_token_auth(ray)
     try:
         task = ray.remote(num_cpus=threads)(execute_run)
         refs = {task.remote(c, store_path, threads, None, checkpoint_seconds): c for c in pending}

@@ -34,7 +34,19 @@ def report_sections(
     heldout: RunSet | None = None,
     command: str | None = None,
 ) -> list[html.Section]:
-    """One section per item; a bare fit gets ``runs`` and ``heldout`` as its data."""
+    """One section per item; a bare fit gets ``runs`` and ``heldout`` as its data.
+
+    Run names and other labels are user text: matplotlib's math parsing is off, so a ``$``
+    in a run name is drawn as a dollar sign instead of starting (possibly broken) math.
+    """
+    import matplotlib
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _sections(fit, runs=runs, heldout=heldout, command=command)
+
+
+def _sections(fit: ReportItem | Sequence[ReportItem], *, runs: RunSet | None, heldout: RunSet | None,
+              command: str | None) -> list[html.Section]:
     sections = []
     for i, item in enumerate(_as_items(fit)):
         key = f"s{i + 1}"
