@@ -8,6 +8,7 @@ range, how the law was chosen). It round-trips through FIT.json.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ class FitResult:
 
         ``level`` is the coverage of the prediction interval (the fit's ``ci_level`` by default).
         """
+        check_prediction_inputs(inputs)
         try:
             design = self.law.design_at(**inputs)
         except (ValueError, TypeError) as exc:
@@ -260,6 +262,25 @@ class FitResult:
     def save(self, path: str | Path) -> None:
         """Write FIT.json atomically (non-finite numbers become null); read it with ``load_fit``."""
         write_json(path, self.to_dict())
+
+
+#: Inputs that measure scale: a prediction there must be at a finite positive value.
+POSITIVE_INPUTS = frozenset({"params", "non_embedding_params", "tokens", "unique_tokens", "flops", "step", "batch_size"})
+
+
+def check_prediction_inputs(inputs: Mapping[str, Any]) -> None:
+    """Numeric inputs must be finite (NaN would predict null), scale inputs also positive."""
+    for name, value in inputs.items():
+        if isinstance(value, (str, bytes)) or not isinstance(value, (int, float, np.ndarray, list, tuple, np.generic)):
+            continue  # a schedule or other object: checked by the law
+        try:
+            values = np.atleast_1d(np.asarray(value, dtype=float))
+        except (TypeError, ValueError):
+            continue
+        bad = ~np.isfinite(values) | ((values <= 0) if name in POSITIVE_INPUTS else False)
+        if np.any(bad):
+            need = "a finite positive number" if name in POSITIVE_INPUTS else "a finite number"
+            raise InputError(f"cannot predict at {name}={values[bad][0]:g}: {name} must be {need}")
 
 
 def _without_anchors(design: Design) -> Design:

@@ -21,7 +21,7 @@ from scalelaw import laws
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
 from scalelaw.fit.engine import fit_law
-from scalelaw.fit.result import FitResult
+from scalelaw.fit.result import FitResult, check_prediction_inputs
 from scalelaw.laws.base import Design, Law
 
 #: Checkpoints averaged for each run's final value, and the fraction of early checkpoints
@@ -75,6 +75,7 @@ class TwoStepFit:
         level = float(self.step1.options.get("ci_level", 0.95) if level is None else level)
         if not 0 < level < 1:
             raise InputError(f"the interval level must be between 0 and 1, got {level!r}")
+        check_prediction_inputs(inputs)
         try:
             design = self.step1.law.design_at(**inputs)
         except (ValueError, TypeError) as exc:

@@ -425,8 +425,6 @@ class CurveLaw(Law):
         if isinstance(schedule, str):
             schedule = parse_schedule(schedule)
         size = math.nan if params is None else float(params)
-        if params is not None and not (math.isfinite(size) and size > 0):
-            raise ValueError(f"params={size:g}: the model size must be a finite positive number")
         return self._design_of([curve_from_schedule(schedule, steps=steps, params=size)])
 
     def _design_of(self, curves: list[Curve]) -> Design:

@@ -127,10 +127,6 @@ class Law(ABC):
         missing = [name for name in self.inputs if name not in arrays]
         if missing:
             raise ValueError(f"law {self.name} needs {', '.join(missing)} to predict")
-        for name, values in arrays.items():  # every input of a law (N, D, C, steps, batch) is a positive scale
-            if not np.all(np.isfinite(values) & (values > 0)):
-                bad = values[~(np.isfinite(values) & (values > 0))][0]
-                raise ValueError(f"{name}={bad:g}: inputs must be finite positive numbers")
         n = max(a.shape[0] for a in arrays.values())
         arrays = {k: np.broadcast_to(a, (n,)).copy() for k, a in arrays.items()}
         return Design(inputs=arrays, loss=np.full(n, np.nan), run=np.array(["prediction"] * n))
