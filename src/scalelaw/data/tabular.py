@@ -24,8 +24,9 @@ WANDB_MARKERS = frozenset({"_step", "_runtime", "_timestamp"})
 MAX_COLUMNS = 10_000
 #: Longest line of a text log (bytes); a longer one is refused before it is split into fields.
 MAX_LINE_BYTES = 1 << 24
-#: Most rows and declared uncompressed bytes of a Parquet file read whole (not streamed).
-MAX_PARQUET_ROWS = 100_000_000
+#: Most cells (rows x columns, about 8 bytes each in memory) and declared uncompressed bytes
+#: of a Parquet file read whole (not streamed).
+MAX_PARQUET_CELLS = 400_000_000
 MAX_PARQUET_BYTES = 8 * 2**30
 
 
@@ -115,7 +116,7 @@ def read_jsonl(path: Path) -> RawTable:
             continue
         try:
             record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:  # ValueError: also integers over Python's digit limit
             raise InputError(f"not a JSON object: {exc}", file=str(path), row=number) from None
         if not isinstance(record, dict):
             raise InputError(f"expected a JSON object, got {type(record).__name__}", file=str(path), row=number)
@@ -137,6 +138,8 @@ def json_cell(value: object) -> object:
         return "" if value is None else value
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, int) and abs(value) >= 2**1024:  # 10**400 overflows a float: refused later as infinite
+        return "inf" if value > 0 else "-inf"
     if isinstance(value, (int, float)):
         return repr(float(value)) if not (isinstance(value, float) and math.isfinite(value)) else value
     return json.dumps(value, sort_keys=True)
@@ -145,18 +148,20 @@ def json_cell(value: object) -> object:
 def read_parquet_bounded(path: Path) -> pd.DataFrame:
     """A Parquet file as a DataFrame, refused before decompression if its footer declares too much.
 
-    The footer's row count and uncompressed sizes are checked against ``MAX_PARQUET_ROWS``
-    and ``MAX_PARQUET_BYTES``, so a small file that inflates to gigabytes (a decompression
-    bomb) is an InputError, not a MemoryError.
+    The footer's cell count (rows x columns) and uncompressed sizes are checked against
+    ``MAX_PARQUET_CELLS`` and ``MAX_PARQUET_BYTES``, so a small file that inflates to
+    gigabytes (a decompression bomb: dictionary- or run-length-encoded pages) is an
+    InputError, not a MemoryError.
     """
     handle = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
     meta = handle.metadata
     if meta.num_columns > MAX_COLUMNS:
         raise InputError(f"the Parquet file has {meta.num_columns} columns, more than the {MAX_COLUMNS} allowed",
                          file=str(path))
-    if meta.num_rows > MAX_PARQUET_ROWS:
-        raise InputError(f"the Parquet file has {meta.num_rows} rows, more than the {MAX_PARQUET_ROWS} read "
-                         "at once (stream it with read_runs(..., reduce=...))", file=str(path))
+    if meta.num_rows * max(meta.num_columns, 1) > MAX_PARQUET_CELLS:  # dictionary/RLE pages inflate without limit
+        raise InputError(f"the Parquet file holds {meta.num_rows:,} rows x {meta.num_columns} columns, more than the "
+                         f"{MAX_PARQUET_CELLS:,} cells read at once (stream it with read_runs(..., reduce=...))",
+                         file=str(path))
     declared = sum(meta.row_group(i).column(j).total_uncompressed_size
                    for i in range(meta.num_row_groups) for j in range(meta.num_columns))
     if declared > MAX_PARQUET_BYTES:

@@ -39,7 +39,10 @@ def get(name: str, **options: Any) -> Law:
             _load_all()
     if name not in _REGISTRY:
         raise InputError(f"unknown law {name!r}; known laws: {', '.join(names())}")
-    return _REGISTRY[name](**options)
+    try:
+        return _REGISTRY[name](**options)
+    except TypeError as exc:  # an option the law does not take
+        raise InputError(f"law {name!r} does not accept the options {options!r} ({exc})") from None
 
 
 def _load_all() -> None:
