@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from scalelaw.fit.optimize import BatchResult, Tolerances, minimise
+from scalelaw.fit.optimize import BatchResult, Tolerances, batch_rows, minimise
 from scalelaw.fit.problem import Problem
 
 BOOTSTRAP_TOL = Tolerances(ftol=1e-10, xtol=1e-9, max_iter=200)
@@ -81,7 +81,8 @@ def bootstrap(
 ) -> BatchResult:
     """Fit ``replicates`` run-resampled (or, for one run, block-resampled) replicates warm-started at ``u_best``."""
     weights = resample_weights(problem.design.run, replicates, np.random.default_rng(seed), problem.design.anchor)
-    chunks = [slice(i, min(i + CHUNK, replicates)) for i in range(0, replicates, CHUNK)]
+    size = batch_rows(problem.design.n * max(len(problem.free), 1), CHUNK)
+    chunks = [slice(i, min(i + size, replicates)) for i in range(0, replicates, size)]
 
     def fit_chunk(part: slice) -> BatchResult:
         start = np.repeat(u_best[None, :], part.stop - part.start, axis=0)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from scalelaw.fit import projection
-from scalelaw.fit.optimize import Tolerances, minimise, minimise_parallel, objective_value
+from scalelaw.fit.optimize import Tolerances, batch_rows, minimise, minimise_parallel, objective_value
 from scalelaw.fit.problem import Problem
 from scalelaw.laws.base import Design
 
@@ -126,7 +126,9 @@ def search_grid(
     finite = np.isfinite(explored.f)
     if not finite.any():
         return SearchResult(starts[0], float("inf"), False, 0, len(starts), 0)
-    full_f = objective_value(problem, problem.residuals(explored.u), weights / weights.sum())
+    rows = batch_rows(problem.design.n)  # ranking every start on all points, in bounded chunks
+    full_f = np.concatenate([objective_value(problem, problem.residuals(explored.u[i : i + rows]), weights / weights.sum())
+                             for i in range(0, len(explored.u), rows)])
     order = np.flatnonzero(finite)[np.argsort(full_f[finite], kind="stable")]
     _, first = np.unique(np.round(explored.u[order], 4), axis=0, return_index=True)
     candidates = order[np.sort(first)[:n_polish]]

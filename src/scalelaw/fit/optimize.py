@@ -17,6 +17,17 @@ import numpy as np
 
 from scalelaw.fit.problem import Problem
 
+#: Largest batch of per-point values (starts or replicates x points x parameters) built at once;
+#: bigger batches are cut into chunks, so each array stays near MAX_BATCH_CELLS x 8 bytes (64 MB).
+MAX_BATCH_CELLS = 8_000_000
+
+
+def batch_rows(cells_per_row: int, most: int | None = None) -> int:
+    """How many rows (starts, replicates) of ``cells_per_row`` values fit in one bounded batch."""
+    rows = max(1, MAX_BATCH_CELLS // max(cells_per_row, 1))
+    return rows if most is None else min(rows, most)
+
+
 _LAMBDA_START = 1e-2
 _LAMBDA_MAX = 1e12
 

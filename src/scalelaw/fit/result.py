@@ -22,6 +22,7 @@ from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
 from scalelaw.fit.calibration import ExtrapolationError
 from scalelaw.fit.diagnostics import Diagnostics
 from scalelaw.fit.metrics import evaluation
+from scalelaw.fit.optimize import batch_rows
 from scalelaw.laws.base import Design, Law
 
 #: Log-residual noise samples drawn per bootstrap replicate for prediction intervals.
@@ -177,6 +178,12 @@ class FitResult:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Prediction interval: quantiles of :meth:`prediction_samples` in the law's residual space."""
         quantiles = ((1 - level) / 2, (1 + level) / 2)
+        draws = max(NOISE_SAMPLES, int(np.size(self.residuals)))
+        width = batch_rows(draws)  # a large grid is taken in column chunks, so samples stay bounded
+        if design.n > width and _point_arrays(design):
+            parts = [self._interval(_points(design, slice(i, i + width)), point[i : i + width], decades[i : i + width],
+                                    level) for i in range(0, design.n, width)]
+            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
         samples = self.law.to_residual_space(self.prediction_samples(design, point, decades))
         with np.errstate(all="ignore"):
             lo, hi = np.quantile(samples, quantiles, axis=0)
@@ -281,6 +288,17 @@ def check_prediction_inputs(inputs: Mapping[str, Any]) -> None:
         if np.any(bad):
             need = "a finite positive number" if name in POSITIVE_INPUTS else "a finite number"
             raise InputError(f"cannot predict at {name}={values[bad][0]:g}: {name} must be {need}")
+
+
+def _point_arrays(design: Design) -> bool:
+    """True when every input is a per-point array (a design that can be cut into column chunks)."""
+    return not design.extra and all(isinstance(v, np.ndarray) and v.shape == (design.n,) for v in design.inputs.values())
+
+
+def _points(design: Design, part: slice) -> Design:
+    """The points ``part`` of a design whose inputs are per-point arrays."""
+    return Design(inputs={k: v[part] for k, v in design.inputs.items()}, loss=design.loss[part], run=design.run[part],
+                  anchor=None if design.anchor is None else design.anchor[part])
 
 
 def _without_anchors(design: Design) -> Design:
