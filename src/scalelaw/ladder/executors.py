@@ -28,8 +28,6 @@ from scalelaw.ladder.trainer import ProgressCallback, RunConfig, train_run
 #: Folder inside the store that holds the checkpoints of unfinished runs.
 CHECKPOINT_DIR = "ladder-checkpoints"
 EXECUTORS: tuple[str, ...] = ("local", "ray")
-#: Where a local Ray cluster started by scalelaw advertises (and, where Ray allows, binds) its services.
-LOCALHOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -201,7 +199,7 @@ RAY_TOKEN_AUTH_VERSION = (2, 52)
 
 
 def ray_init_options(version: str, address: str | None) -> dict[str, Any]:
-    """Arguments of ``ray.init``: a local cluster advertised on 127.0.0.1, or the user's cluster.
+    """Arguments of ``ray.init``: a new local cluster, or the user's cluster at ``address``.
 
     Ray older than 2.52 has no token authentication and is refused, as is a local cluster
     asked to run without it (``RAY_AUTH_MODE`` other than ``token``); Ray turns token
@@ -222,7 +220,7 @@ def ray_init_options(version: str, address: str | None) -> dict[str, Any]:
     if mode not in (None, "token"):
         raise InputError(f"RAY_AUTH_MODE={mode}: scalelaw starts its local Ray cluster only with token "
                          "authentication; unset it or set RAY_AUTH_MODE=token")
-    return {"address": None, "_node_ip_address": LOCALHOST}
+    return {"address": None}
 
 
 def require_token_auth(ray: Any) -> None:
