@@ -81,6 +81,3 @@ class LossToLoss(Law):
             d_floor = np.where(above, -k * kappa * power / np.where(above, gap, 1.0), 0.0)
             grad = np.stack([power, k * power * log_gap, d_floor, np.ones_like(value)], axis=2)
         return value, grad
-
-    def derived(self, values: dict[str, float]) -> dict[str, float]:
-        return {"E_x": values["E_x"], "E_y": values["E_y"]}
