@@ -126,11 +126,20 @@ def _key(item: bytes) -> tuple[str | None, object]:
         elif number == 2 and wire == 2:
             parts.append(bytes(raw).decode("utf-8", errors="replace"))
         elif number == 16 and wire == 2:
-            try:
-                value = json.loads(bytes(raw).decode("utf-8", errors="replace"))
-            except (ValueError, RecursionError):
-                value = None
+            value = _json_value(bytes(raw))
     return (key if key else ".".join(parts) or None), value
+
+
+def _json_value(raw: bytes) -> object:
+    """A ``value_json``: numbers (nearly every history value) parsed directly, anything else as JSON."""
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        return json.loads(raw.decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError):
+        return None
 
 
 def _number(value: object) -> float | None:
