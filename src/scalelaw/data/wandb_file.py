@@ -285,7 +285,7 @@ def history_table(history: dict[int, dict[str, float]], rows: dict[int, int], co
     steps = sorted(history)
     frame = pd.DataFrame.from_records([history[s] for s in steps], index=range(len(steps)))
     frame.insert(0, "_step", np.asarray(steps, dtype="float64"))
-    for column, value in {"wandb.run_id": run_id, **metadata_columns(config, file=file, run=run)}.items():
+    for column, value in {"wandb.run_id": run_id, **metadata_columns(config, file=file)}.items():
         if column not in frame.columns:
             frame[column] = value
     return RawTable(frame, np.asarray([rows[s] for s in steps]), file, run, "logger")
