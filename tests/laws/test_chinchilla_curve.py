@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -37,14 +38,22 @@ def _ladder(sizes: list[float]) -> RunSet:
     return RunSet(pd.concat(parts, ignore_index=True))
 
 
+@pytest.fixture(scope="module")
+def fitted() -> object:
+    """One fit on three sizes, shared by the tests that need a fitted law."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # exact synthetic data: κ and ρ trade off, flagged by the diagnostics
+        return fit_law(_ladder([2e7, 5e7, 1e8]), "chinchilla-curve")
+
+
 def test_jacobian_matches_finite_differences() -> None:
     law = get("chinchilla-curve")
     design = law.design(_ladder([2e7, 1e8]))
     assert_jacobian_matches(law, design, TRUE.copy())
 
 
-def test_recovers_a_held_out_size_from_its_own_curves() -> None:
-    fit = fit_law(_ladder([2e7, 5e7, 1e8]), "chinchilla-curve")
+def test_recovers_a_held_out_size_from_its_own_curves(fitted) -> None:  # noqa: ANN001
+    fit = fitted
     target = _ladder([3e8])
     scores = fit.predict_runs(target)
     error = np.abs(scores["loss"] / scores["observed"] - 1)
@@ -80,9 +89,8 @@ def test_family_schedule_is_learnt_from_the_fitted_runs() -> None:
     assert schedule.total == round(2e7 * 20 / 4096)
 
 
-def test_targets_with_only_params_and_tokens_predict_the_final_point() -> None:
-    runs = _ladder([2e7, 5e7, 1e8])
-    fit = fit_law(runs, "chinchilla-curve")
+def test_targets_with_only_params_and_tokens_predict_the_final_point(fitted) -> None:  # noqa: ANN001
+    fit = fitted
     targets = RunSet(pd.DataFrame({"run": ["t1", "t2"], "loss": [math.nan, math.nan], "params": [3e8, 1e8],
                                    "tokens": [3e8 * 20, 1e9]}))
     design = fit.law.design(targets)
@@ -92,8 +100,8 @@ def test_targets_with_only_params_and_tokens_predict_the_final_point() -> None:
     assert predicted[0] == pytest.approx(direct[0]) and np.all(np.isfinite(predicted))
 
 
-def test_targets_with_a_schedule_predict_their_rows() -> None:
-    fit = fit_law(_ladder([2e7, 5e7, 1e8]), "chinchilla-curve")
+def test_targets_with_a_schedule_predict_their_rows(fitted) -> None:  # noqa: ANN001
+    fit = fitted
     target = _run(3e8, SIZES[3e8], 800, "cosine").assign(loss=math.nan)
     design = fit.law.design(RunSet(target))
     assert np.array_equal(design.inputs["step"], target["step"].to_numpy())
@@ -113,10 +121,15 @@ def test_tokens_only_target_without_a_family_is_refused() -> None:
 
 
 def test_warmup_checkpoints_are_left_out() -> None:
-    runs = _ladder([2e7])
+    runs = _ladder([2e7, 1e8])
     law = get("chinchilla-curve", min_warmups=2)
     design = law.design(runs)
     for run, rows in runs.curves():
         warmup = parse_schedule(rows["lr_schedule"].iloc[0]).warmup
         steps = design.inputs["step"][design.run == run]
         assert steps.min() >= 2 * warmup and steps.size == int((rows["step"] >= 2 * warmup).sum())
+
+
+def test_one_size_is_refused() -> None:
+    with pytest.raises(InputError, match="at least two model sizes"):
+        fit_law(_ladder([2e7]), "chinchilla-curve")

@@ -71,8 +71,8 @@ class ChinchillaCurve(CurveLaw):
             Param("delta", "exponent of N in the loss-drop size", -2.0, 2.0, (0.0,)),
             Param("kappa", "rate at which a decay's loss drop saturates (per 1e9 tokens)", 1e-4, 1e6, (1.0, 30.0),
                   log=True),
-            Param("rho", "exponent of the loss-drop saturation", 0.02, 5.0, (0.5,)),
-            Param("gamma", "lr exponent in the loss-drop saturation", 0.0, 1.5, (0.5,)),
+            Param("rho", "exponent of the loss-drop saturation", 0.02, 20.0, (0.5,)),
+            Param("gamma", "lr exponent in the loss-drop saturation", 0.0, 3.0, (0.5,)),
         ) + ((Param("epsilon", "exponent of N in the token term's coefficient", -2.0, 2.0, (0.0,)),)
              if self.sized_data else ())
 
@@ -84,6 +84,7 @@ class ChinchillaCurve(CurveLaw):
         if not has_loss.any():
             return self._target_design(runs)
         curves = curves_from_runs(runs, purpose=f"the {self.name} law")
+        self._sizes = sorted({c.params for c in curves})
         batches = [self._batch_of(runs, c.run) for c in curves]
         if len({math.isnan(b) for b in batches}) > 1:
             raise InputError(f"the {self.name} law needs batch_size (tokens per step) for every run or for none")
@@ -157,6 +158,15 @@ class ChinchillaCurve(CurveLaw):
 
     def prepare(self, curve: Curve) -> DropSum:
         return DropSum.build(curve.lr, curve.steps, blocks_per_level=4)
+
+    def starts(self) -> np.ndarray:
+        """The default grid; called only when fitting, so this is where one size is refused."""
+        sizes = getattr(self, "_sizes", [])
+        if len(sizes) == 1:
+            raise InputError(f"the {self.name} law needs runs of at least two model sizes (params) to learn how loss "
+                             f"depends on N; every run here has N = {sizes[0]:.4g} (for one size use multi-power or "
+                             "lr-annealing)")
+        return super().starts()
 
     # -- prediction ---------------------------------------------------------------------------
     def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
