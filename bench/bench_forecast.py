@@ -170,7 +170,17 @@ def porian(options: Options) -> list[Row]:
                 coverage, seconds)]
 
 
-PROTOCOLS: list[Callable[[Options], list[Row]]] = [olmo_ladder, multipowerlaw, datablations, porian]
+def markov_ladder(options: Options) -> list[Row]:
+    """scalelaw's own ladder (Markov corpus, known entropy rate): widths 8-32 -> width 48, all three lengths."""
+    runs = datasets.load("markov-ladder")
+    largest = runs.table["width"].max()
+    train, held = runs.where(f"width < {largest}"), runs.where(f"width == {largest}")
+    name = f"Markov ladder w8-32 -> w{largest}"
+    laws = ["chinchilla-curve", "chinchilla"] if options.quick else ["chinchilla-curve", "multi-power-sized", "chinchilla"]
+    return [fit_and_score(name, law, train, held, options) for law in laws]
+
+
+PROTOCOLS: list[Callable[[Options], list[Row]]] = [olmo_ladder, multipowerlaw, datablations, porian, markov_ladder]
 
 
 def _prefixed(runs: RunSet, prefix: str) -> RunSet:

@@ -71,8 +71,8 @@ class ChinchillaCurve(CurveLaw):
             Param("delta", "exponent of N in the loss-drop size", -2.0, 2.0, (0.0,)),
             Param("kappa", "rate at which a decay's loss drop saturates (per 1e9 tokens)", 1e-4, 1e6, (1.0, 30.0),
                   log=True),
-            Param("rho", "exponent of the loss-drop saturation", 0.02, 20.0, (0.5,)),
-            Param("gamma", "lr exponent in the loss-drop saturation", 0.0, 3.0, (0.5,)),
+            Param("rho", "exponent of the loss-drop saturation", 0.02, 5.0, (0.5,)),
+            Param("gamma", "lr exponent in the loss-drop saturation", 0.0, 1.5, (0.5,)),
         ) + ((Param("epsilon", "exponent of N in the token term's coefficient", -2.0, 2.0, (0.0,)),)
              if self.sized_data else ())
 
