@@ -24,22 +24,50 @@ from scalelaw.errors import InputError
 
 if TYPE_CHECKING:
     from scalelaw.fit import FitResult
+    from scalelaw.fit.two_step import TwoStepFit
     from scalelaw.laws import Law
 
 LAW_OPTION = typer.Option("chinchilla", "--law", help="Law to fit; `scalelaw laws` lists them.")
+FIT_LAW_OPTION = typer.Option(
+    None,
+    "--law",
+    help="Law to fit (`scalelaw laws` lists them), or auto: the law with the lowest backtest error "
+    "[default: chinchilla; sigmoid-chinchilla for a --metric that rises].",
+)
+CALIBRATE_OPTION = typer.Option(
+    False, "--calibrate", help="Backtest the law across scale and widen its intervals by its measured extrapolation error."
+)
+BACKTEST_BY_OPTION = typer.Option(
+    None, "--backtest-by", help="Axis of the backtests of --law auto/--calibrate: params, tokens, flops, steps or time."
+)
+LEVEL_OPTION = typer.Option(None, "--level", help="Coverage of the prediction intervals (default: the fit's --ci-level).")
 LAW_OPTIONS_OPTION = typer.Option([], "--option", help="Law option KEY=VALUE, e.g. variable=flops. Repeatable.")
 FIX_OPTION = typer.Option([], "--fix", help="Hold a parameter fixed: NAME=VALUE, e.g. alpha=0.34. Repeatable.")
 FIX_FROM_OPTION = typer.Option(
     None, "--fix-from", help="Hold fixed the parameters of a saved fit whose names match: OLD.json or OLD.json:a,b."
 )
 BOOTSTRAP_OPTION = typer.Option(0, "--bootstrap", help="Bootstrap replicates (resampling runs) for intervals.")
+FIT_BOOTSTRAP_OPTION = typer.Option(
+    None, "--bootstrap", help="Bootstrap replicates (resampling runs) for intervals [default: 0; 100 with --law auto]."
+)
 SEED_OPTION = typer.Option(0, "--seed", help="Seed of the bootstrap.")
 STRICT_OPTION = typer.Option(False, "--strict", help="Refuse (exit 3) a fit whose diagnostics raise warnings.")
-OBJECTIVE_OPTION = typer.Option("huber", "--objective", help="huber, squares or asymmetric (on log-loss residuals).")
+OBJECTIVE_OPTION = typer.Option(
+    None, "--objective", help="huber, squares or asymmetric (on log-loss residuals); default: the law's own (huber for most)."
+)
 DELTA_OPTION = typer.Option(1e-3, "--delta", help="Huber delta on log-loss residuals.")
 REDUCTION_OPTION = typer.Option("sum", "--reduction", help="Report the objective summed (sum) or averaged (mean).")
 CI_OPTION = typer.Option(0.95, "--ci-level", help="Coverage of every interval.")
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+METRIC_OPTION = typer.Option(
+    None, "--metric", help="Fit this logged column instead of the loss, e.g. eval/downstream/hellaswag_rc_5shot_len_norm."
+)
+VIA_OPTION = typer.Option(
+    None, "--via", help="Forecast --metric in two steps through this column: (N, D) -> VIA with --law, VIA -> METRIC."
+)
+WINDOW_OPTION = typer.Option(
+    None, "--window", help="Average each run's values over its last K logged ones (default 5 with --via or a rising metric, else 1)."
+)
 
 
 def parse_value(text: str) -> Any:
@@ -106,10 +134,11 @@ def params_rows(fit: FitResult) -> list[dict[str, Any]]:
     return rows
 
 
-def fit_summary(fit: FitResult) -> dict[str, Any]:
-    """The FIT.json fields worth printing (no residuals or bootstrap matrix)."""
+def fit_summary(fit: FitResult | TwoStepFit) -> dict[str, Any]:
+    """The FIT.json fields worth printing (no residuals or bootstrap matrix; both steps of a two-step fit)."""
     data = fit.to_dict()
-    return {k: v for k, v in data.items() if k not in {"residuals", "bootstrap"}}
+    steps = {k: {f: v for f, v in data[k].items() if f not in {"residuals", "bootstrap"}} for k in ("step1", "step2") if k in data}
+    return {k: v for k, v in {**data, **steps}.items() if k not in {"residuals", "bootstrap"}}
 
 
 def show_fit(fit: FitResult, title: str) -> None:
@@ -119,10 +148,43 @@ def show_fit(fit: FitResult, title: str) -> None:
     d = fit.diagnostics
     console.print(
         f"{d.n_points} points from {d.n_runs} runs; {d.starts_in_best_basin} of {d.starts} starts reached the best "
-        f"basin; log-residual RMSE {d.residual_rmse:.4g}; converged: {'yes' if d.converged else 'NO'}"
+        f"basin; {'' if fit.law.residual == 'linear' else 'log-'}residual RMSE {d.residual_rmse:.4g}; converged: {'yes' if d.converged else 'NO'}"
     )
     for message in d.warnings:
         console.print(f"[yellow]warning:[/yellow] {message}")
+
+
+def selection_rows(fit: FitResult) -> list[dict[str, Any]]:
+    """One row per backtested candidate: its errors on the held-out runs, or why it failed."""
+    rows = []
+    for row in (fit.selection or {}).get("candidates", []):
+        rows.append(
+            {
+                "law": row.get("label", row.get("law")),
+                "final_error": row.get("final_error"),
+                "curve_error": row.get("curve_error"),
+                "bias": row.get("bias"),
+                "note": "chosen" if row.get("label") == fit.selection.get("chosen") else (row.get("failure") or ""),
+            }
+        )
+    return rows
+
+
+def show_selection(fit: FitResult) -> None:
+    """Print the backtest table of --law auto / --calibrate and the reason for the choice."""
+    from scalelaw.cli.output import console, print_table
+
+    if not fit.selection:
+        return
+    folds = ", ".join(fit.selection.get("folds", [])) or "none"
+    print_table(f"backtests (folds: {folds})", selection_rows(fit), ["law", "final_error", "curve_error", "bias", "note"])
+    console.print(str(fit.selection.get("reason", "")))
+    if fit.calibration is not None:
+        c = fit.calibration
+        console.print(
+            f"extrapolation error: {c.slope:.3g} (log loss) per decade beyond the data, t tails with {c.dof} "
+            f"degrees of freedom; tested up to {c.tested_decades:.2f} decades"
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -131,43 +193,77 @@ def register(app: typer.Typer) -> None:
     @app.command("fit")
     def fit_command(
         data: list[str] = typer.Argument(..., help="Runs: files, folders, a run store or dataset:NAME."),
-        law: str = LAW_OPTION,
+        law: str | None = FIT_LAW_OPTION,
         option: list[str] = LAW_OPTIONS_OPTION,
         maps: list[str] = MAP_OPTION,
         where: str | None = WHERE_OPTION,
         loss_unit: str = LOSS_UNIT_OPTION,
         bytes_per_token: float | None = BYTES_PER_TOKEN_OPTION,
         input_format: str | None = FORMAT_OPTION,
-        bootstrap: int = BOOTSTRAP_OPTION,
+        bootstrap: int | None = FIT_BOOTSTRAP_OPTION,
+        calibrate: bool = CALIBRATE_OPTION,
+        backtest_by: str | None = BACKTEST_BY_OPTION,
         seed: int = SEED_OPTION,
         fix: list[str] = FIX_OPTION,
         fix_from: str | None = FIX_FROM_OPTION,
-        objective: str = OBJECTIVE_OPTION,
+        objective: str | None = OBJECTIVE_OPTION,
         delta: float = DELTA_OPTION,
         reduction: str = REDUCTION_OPTION,
         ci_level: float = CI_OPTION,
         strict: bool = STRICT_OPTION,
+        metric: str | None = METRIC_OPTION,
+        via: str | None = VIA_OPTION,
+        window: int | None = WINDOW_OPTION,
         out: Path | None = typer.Option(None, "--out", "--save", help="Write the fit to this FIT.json."),
         as_json: bool = JSON_OPTION,
     ) -> None:
-        """Fit a law to runs and print its parameters, intervals and diagnostics."""
+        """Fit a law to runs (their loss, or any logged --metric) and print its parameters, intervals and diagnostics.
+
+        With --law auto, every law the data allows is backtested across scale and the one with the
+        lowest held-out error is fitted; the table of candidates is printed and saved in FIT.json.
+        With --metric COLUMN any logged column is fitted (a loss law, or a law for metrics that rise);
+        with --via COLUMN too, the metric is forecast in two steps: (N, D) -> VIA -> METRIC.
+        """
         from scalelaw import laws
         from scalelaw.cli.output import console, print_json
         from scalelaw.fit import fit_law
+        from scalelaw.fit.auto import fit_auto, fit_calibrated
+        from scalelaw.fit.metric_fit import fit_metric
+        from scalelaw.fit.two_step import TwoStepFit
 
         runs = load_inputs(data, maps, where, loss_unit, bytes_per_token, format=input_format)
-        chosen = laws.get(law, **parse_pairs(option, "--option"))
-        held = {**fixed_from(fix_from, chosen), **numeric_pairs(fix, "--fix")}
-        result = fit_law(
-            runs, chosen, objective=objective, delta=delta, reduction=reduction, fix=held, bootstrap=bootstrap,
-            seed=seed, strict=strict, progress=False if as_json else None, ci_level=ci_level,
-        )  # fmt: skip
+        common = dict(objective=objective, delta=delta, reduction=reduction, seed=seed, strict=strict,
+                      progress=False if as_json else None, ci_level=ci_level)  # fmt: skip
+        any_metric = metric is not None or via is not None or window is not None
+        if law == "auto":
+            if fix or fix_from or option or any_metric:
+                raise InputError("--law auto chooses a law for the loss; --fix, --fix-from, --option, --metric, --via "
+                                 "and --window need a named law")
+            result = fit_auto(runs, by=backtest_by, bootstrap=bootstrap, **common)
+        elif any_metric:
+            if calibrate:
+                raise InputError("--calibrate backtests loss laws; it is not available with --metric, --via or --window")
+            chosen = laws.get(law, **parse_pairs(option, "--option")) if law else None
+            held = {**(fixed_from(fix_from, chosen) if chosen else {}), **numeric_pairs(fix, "--fix")}
+            result = fit_metric(runs, metric or "loss", law=chosen, via=via, window=window, fix=held,
+                                bootstrap=bootstrap or 0, **common)
+        else:
+            chosen = laws.get(law or "chinchilla", **parse_pairs(option, "--option"))
+            held = {**fixed_from(fix_from, chosen), **numeric_pairs(fix, "--fix")}
+            fitter = fit_calibrated if calibrate else fit_law
+            extra = {"by": backtest_by} if calibrate else {}
+            result = fitter(runs, chosen, fix=held, bootstrap=bootstrap or 0, **extra, **common)
         if out is not None:
             result.save(out)
         if as_json:
             print_json({**fit_summary(result), "out": str(out) if out else None})
             return
-        show_fit(result, f"{law} fit")
+        if isinstance(result, TwoStepFit):
+            show_fit(result.step1, f"step 1: {result.step1.law.name} fit of {result.via}")
+            show_fit(result.step2, f"step 2: {result.step2.law.name} fit of {result.metric} from {result.via}")
+        else:
+            show_selection(result)
+            show_fit(result, f"{result.law.name} fit" + (f" of {metric}" if metric else ""))
         if out is not None:
             console.print(f"saved {out}")
 
@@ -176,26 +272,47 @@ def register(app: typer.Typer) -> None:
         fit_path: Path = typer.Argument(..., help="A fit saved by `scalelaw fit --out`."),
         at: list[str] = typer.Option([], "--at", help="Inputs to predict at, e.g. params=7e9,tokens=1.4e11. Repeatable."),
         schedule: str | None = typer.Option(None, "--schedule", help="A learning-rate schedule SPEC (curve laws)."),
-        runs_data: list[str] = typer.Option([], "--runs", help="Predict every row of these runs. Repeatable."),
+        runs_data: list[str] = typer.Option(
+            [], "--runs", help="Target runs: one row per run (final-loss laws) or per step (curve laws). Repeatable."
+        ),
         maps: list[str] = MAP_OPTION,
         where: str | None = WHERE_OPTION,
+        level: float | None = LEVEL_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> None:
-        """Predict the loss (with a prediction interval) at given inputs, a schedule, or given runs."""
+        """Predict the fitted metric (value, with a prediction interval lo-hi) at given inputs, a schedule, or target runs.
+
+        Target rows need what the law needs (e.g. params and tokens, or step with lr or lr_schedule);
+        a loss is optional. A final-loss law gives one row per run with step null. A two-step fit
+        (fit --via) predicts at --at points.
+        """
         from scalelaw.cli.output import print_json, print_table
         from scalelaw.fit import load_fit
+        from scalelaw.fit.targets import predict_targets
+        from scalelaw.fit.two_step import TwoStepFit
 
         fit = load_fit(fit_path)
         rows: list[dict[str, Any]] = []
-        if runs_data:
-            frame = fit.predict_runs(load_inputs(runs_data, maps, where))
+        if isinstance(fit, TwoStepFit):
+            if runs_data or schedule:
+                raise InputError("a two-step fit predicts at --at points only (not --runs or --schedule)")
+            if not at:
+                raise InputError("predict needs --at NAME=VALUE,...")
+            for item in at:
+                rows.extend(fit.prediction_rows(numeric_pairs([item], "--at"), level=level))
+        elif runs_data:
+            targets = load_inputs(runs_data, maps, where, targets=True)
+            metric = fit.options.get("metric")
+            if isinstance(metric, str) and metric != "loss" and metric in targets.columns:
+                targets = targets.target(metric)  # the observed values of the metric the fit is of
+            frame = predict_targets(fit, targets, level=level)
             rows = frame.to_dict(orient="records")
         else:
             points = [numeric_pairs([item], "--at") for item in at] or ([{}] if schedule else [])
             if not points:
                 raise InputError("predict needs --at NAME=VALUE,..., --schedule SPEC or --runs DATA")
             for point in points:
-                rows.extend(_predict_point(fit, point, schedule))
+                rows.extend(_predict_point(fit, point, schedule, level))
         if as_json:
             print_json(rows)
         else:
@@ -229,7 +346,7 @@ def register(app: typer.Typer) -> None:
         maps: list[str] = MAP_OPTION,
         where: str | None = WHERE_OPTION,
         fix: list[str] = FIX_OPTION,
-        objective: str = OBJECTIVE_OPTION,
+        objective: str | None = OBJECTIVE_OPTION,
         delta: float = DELTA_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> None:
@@ -255,29 +372,29 @@ def register(app: typer.Typer) -> None:
     @app.command("laws")
     def laws_command(as_json: bool = JSON_OPTION) -> None:
         """List the laws with their formulas, parameters and citations."""
-        from scalelaw import laws
         from scalelaw.cli.output import print_json, print_table
+        from scalelaw.laws.catalog import CARDS
 
-        rows = []
-        for name in laws.names():
-            law = laws.get(name)
-            rows.append(
-                {
-                    "name": name,
-                    "kind": law.kind,
-                    "formula": law.formula,
-                    "params": ", ".join(law.param_names),
-                    "inputs": ", ".join(law.inputs),
-                    "citation": law.citation,
-                }
-            )
+        rows = [
+            {
+                "name": card.name,
+                "kind": card.kind,
+                "formula": card.formula,
+                "params": ", ".join(card.params),
+                "inputs": ", ".join(card.inputs),
+                "citation": card.citation,
+            }
+            for card in sorted(CARDS.values(), key=lambda card: card.name)
+        ]
         if as_json:
             print_json(rows)
         else:
             print_table("laws", rows, ["name", "kind", "formula", "params", "citation"])
 
 
-def _predict_point(fit: FitResult, point: dict[str, float], schedule: str | None) -> list[dict[str, Any]]:
+def _predict_point(
+    fit: FitResult, point: dict[str, float], schedule: str | None, level: float | None = None
+) -> list[dict[str, Any]]:
     """Prediction rows at one ``--at`` point (several rows when a schedule gives many steps)."""
     import numpy as np
 
@@ -286,7 +403,7 @@ def _predict_point(fit: FitResult, point: dict[str, float], schedule: str | None
         from scalelaw.data.schedules import parse_schedule
 
         inputs["schedule"] = parse_schedule(schedule)
-    prediction = fit.predict(**inputs)
+    prediction = fit.predict(level=level, **inputs)
     design = fit.law.design_at(**inputs)
     steps = design.inputs.get("step", design.extra.get("step"))
     rows = []
@@ -296,8 +413,10 @@ def _predict_point(fit: FitResult, point: dict[str, float], schedule: str | None
             row["schedule"] = schedule
         if steps is not None and np.ndim(steps) == 1 and len(steps) == design.n:
             row["step"] = float(steps[i])
+        if not fit.law.rises:  # the loss field of loss laws, as before --metric existed
+            row["loss"] = float(prediction.loss[i])
         row.update(
-            loss=float(prediction.loss[i]),
+            value=float(prediction.loss[i]),
             lo=float(prediction.lo[i]),
             hi=float(prediction.hi[i]),
             extrapolation_decades=float(prediction.extrapolation[i]),

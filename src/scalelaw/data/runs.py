@@ -146,9 +146,15 @@ class RunSet:
         return RunSet(table.reset_index(drop=True), {r: s for r, s in self.sources.items() if r in kept})
 
     @classmethod
-    def concat(cls, parts: Iterable[RunSet]) -> RunSet:
-        """Join run sets; a run id present in two of them is an error, never a merge."""
+    def concat(cls, parts: Iterable[RunSet], *, qualify: bool = False) -> RunSet:
+        """Join run sets; a run id present in two of them is an error, never a merge.
+
+        With ``qualify``, a run id that two parts from different sources share is instead
+        made distinct: each such run becomes ``SOURCE/run`` (one warning says so).
+        """
         parts = list(parts)
+        if qualify:
+            parts = _qualified(parts)
         seen: dict[str, str] = {}
         for part in parts:
             for run in part.runs:
@@ -165,6 +171,42 @@ class RunSet:
         for part in parts:
             sources.update(part.sources)
         return cls(table, sources)
+
+    def target(self, metric: str, *, window: int = 1) -> RunSet:
+        """The runs with ``metric`` in the ``loss`` slot, which is what every law fits.
+
+        Any logged column can be the target (another validation loss, a task's bpb, an
+        accuracy). The displaced loss is kept as ``orig_loss`` (the convention for a
+        canonical name displaced by a mapping). ``window`` > 1 replaces each value by the
+        mean of the run's last ``window`` logged values (OLMo's smoothing of noisy evals).
+        Runs that never log ``metric`` are left out; none logging it is an error.
+        """
+        if metric not in self.table.columns:
+            shown = ", ".join(c for c in self.columns if c != "run")
+            raise InputError(f"no column {metric!r} to fit (columns: {shown[:600]})", column=metric)
+        if window < 1:
+            raise InputError(f"the smoothing window must be at least 1, got {window!r}")
+        values = self.table[metric]
+        if values.dtype.kind not in "fiu":
+            raise InputError(f"column {metric!r} is not numeric, so no law can be fitted to it", column=metric)
+        values = values.astype(float)
+        has = values.notna().groupby(self.table["run"], sort=False).any()
+        if not has.any():
+            raise InputError(f"no run logs {metric!r}", column=metric)
+        table = self.table[self.table["run"].isin(has.index[has])].copy()
+        values = values.loc[table.index]
+        if window > 1:
+            logged = values.dropna()
+            smoothed = logged.groupby(table.loc[logged.index, "run"], sort=False).transform(
+                lambda v: v.rolling(window, min_periods=1).mean()
+            )
+            values = values.copy()
+            values.loc[smoothed.index] = smoothed
+        if metric != "loss":
+            table["orig_loss"] = table["loss"]
+        table["loss"] = values
+        kept = set(table["run"].tolist())
+        return RunSet(table.reset_index(drop=True), {r: s for r, s in self.sources.items() if r in kept})
 
     def require(self, columns: Iterable[str], *, purpose: str) -> None:
         """Raise an :class:`InputError` naming the first run that lacks a needed column."""
@@ -196,3 +238,38 @@ class RunSet:
             else:
                 digest.update("\x1f".join(values.astype(str).tolist()).encode())
         return digest.hexdigest()
+
+
+def source_label(source: str) -> str:
+    """A short name for a run's source: ``dataset:NAME`` gives NAME, a path its last part."""
+    text = source.removeprefix("dataset:").rstrip("/\\")
+    return text.replace("\\", "/").rsplit("/", 1)[-1] or text
+
+
+def _qualified(parts: list[RunSet]) -> list[RunSet]:
+    """The parts with every run id shared by parts of different sources renamed ``SOURCE/run``."""
+    owners: dict[str, set[str]] = {}
+    for part in parts:
+        for run in part.runs:
+            owners.setdefault(run, set()).add(part.source(run) or "")
+    shared = {run for run, sources in owners.items() if len(sources) > 1 and "" not in sources}
+    if not shared:
+        return parts
+    from scalelaw.errors import DataWarning, warn
+
+    warn(
+        f"{len(shared)} run id(s) appear in more than one input (e.g. {sorted(shared)[0]!r}); they are distinct "
+        "runs, named SOURCE/run from here on",
+        DataWarning,
+    )
+    out = []
+    for part in parts:
+        renames = {run: f"{source_label(part.source(run) or '')}/{run}" for run in part.runs if run in shared}
+        if not renames:
+            out.append(part)
+            continue
+        table = part.table.copy()
+        table["run"] = table["run"].map(lambda r: renames.get(r, r))
+        sources = {renames.get(r, r): s for r, s in part.sources.items()}
+        out.append(RunSet(table, sources))
+    return out

@@ -32,7 +32,7 @@ def fit_law(
     runs: RunSet | pd.DataFrame,
     law: str | Law = "chinchilla",
     *,
-    objective: ObjectiveName = "huber",
+    objective: ObjectiveName | None = None,
     delta: float = 1e-3,
     asymmetry: float = 2.0,
     reduction: Reduction = "sum",
@@ -47,7 +47,8 @@ def fit_law(
 ) -> FitResult:
     """Fit ``law`` (a name or a Law) to ``runs`` and return a :class:`FitResult`.
 
-    The objective is applied to log-loss residuals; ``reduction`` only changes the
+    The objective (by default the law's own, Huber for most) is applied to log-loss
+    residuals (plain residuals for laws of bounded metrics); ``reduction`` only changes the
     reported objective value, never the optimum or the stopping rule. ``bootstrap``
     replicates resample runs; ``ci_level`` sets every interval's coverage.
     """
@@ -62,16 +63,17 @@ def fit_law(
     law = laws.get(law, **dict(law_options or {})) if isinstance(law, str) else law
     if len(runs) == 0:
         raise InputError(f"no runs to fit law {law.name} to (did a --where filter remove them all?)")
+    objective = objective or law.objective  # type: ignore[assignment]
     design = law.design(runs)
     problem = Problem(law, design, Objective(objective, delta, asymmetry), check_fixed(law, fix))
     n_free = problem.free.size
-    if design.n <= n_free:
+    if n_free and design.n <= n_free:
         raise InputError(
             f"law {law.name} has {n_free} free parameters but the data gives only {design.n} points; "
             "add runs or fix parameters with --fix"
         )
     weights = np.ones(design.n)
-    found = search(problem, weights)
+    found = search(problem, weights) if n_free else _score_only(problem)
     if not np.isfinite(found.f):
         raise InputError(f"law {law.name} cannot describe this data: every start gives a non-positive loss")
     theta = problem.theta(found.u)[0]
@@ -79,7 +81,7 @@ def fit_law(
 
     boot = None
     converged_fraction = None
-    if bootstrap:
+    if bootstrap and n_free:
         show = progress if progress is not None else _stderr_is_terminal()
         result = run_bootstrap(problem, found.u, bootstrap, seed=seed, progress=show)
         boot = problem.theta(result.u)
@@ -88,7 +90,9 @@ def fit_law(
     ci, derived_ci = _intervals(law, boot, ci_level)
 
     residuals = problem.residuals(found.u)[0]
-    scales = law.scale(design)
+    if design.anchor is not None:  # anchors are constraints: not residual noise, not data
+        residuals = residuals[~design.anchor]
+    scales = {k: (v if design.anchor is None else v[~design.anchor]) for k, v in law.scale(design).items()}
     fitted_range = {k: (float(np.min(v)), float(np.max(v))) for k, v in scales.items()}
     total = 1.0 if reduction == "mean" else float(weights.sum())
     diag = _diagnose(problem, found, residuals, scales, converged_fraction, total)
@@ -122,6 +126,13 @@ def fit_law(
         fitted_range=fitted_range,
         residuals=residuals,
     )
+
+
+def _score_only(problem: Problem) -> SearchResult:
+    """The 'search' of a fit whose every parameter is fixed: the given parameter set, scored."""
+    u = np.empty(0)
+    f = float(objective_value(problem, problem.residuals(u[None, :]), np.full((1, problem.design.n), 1.0 / problem.design.n))[0])
+    return SearchResult(u=u, f=f, converged=True, iterations=0, starts=0, starts_in_best_basin=0)
 
 
 def _intervals(
@@ -162,8 +173,8 @@ def _diagnose(
     """Run every check and collect the warnings."""
     design = problem.design
     bound = checks.on_bound(problem, found.u)
-    condition, pair, correlation = checks.degeneracy(problem, found.u)
-    order_by = next(iter(scales.values()), np.arange(design.n))
+    condition, pair, correlation = checks.degeneracy(problem, found.u) if problem.free.size else (1.0, [], 0.0)
+    order_by = next(iter(scales.values()), np.arange(residuals.size))
     z = checks.runs_test(residuals, np.asarray(order_by))
     correlations = checks.scale_correlations(residuals, scales)
     n_free = int(problem.free.size)
@@ -188,7 +199,7 @@ def _diagnose(
                 messages.append(f"residuals correlate with {name} (Spearman {rho:.2f})")
     if converged_fraction is not None and converged_fraction < 0.9:
         messages.append(f"only {converged_fraction:.0%} of bootstrap replicates converged")
-    objective_now = objective_value(problem, residuals[None, :], np.full((1, design.n), 1.0 / design.n))[0]
+    objective_now = objective_value(problem, residuals[None, :], np.full((1, residuals.size), 1.0 / residuals.size))[0]
     return checks.Diagnostics(
         converged=found.converged,
         iterations=found.iterations,

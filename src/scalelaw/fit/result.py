@@ -1,13 +1,13 @@
 """The outcome of a fit: parameters, intervals, diagnostics, and predictions from them.
 
 A :class:`FitResult` is immutable and holds everything needed to predict with honest
-intervals (bootstrap parameter sets plus the fit's log residuals) and to audit the
-fit (options, data hash, fitted range). It round-trips through FIT.json.
+intervals (bootstrap parameter sets, the fit's log residuals and, when backtests were
+run, the law's extrapolation error) and to audit the fit (options, data hash, fitted
+range, how the law was chosen). It round-trips through FIT.json.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,7 @@ import pandas as pd
 
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
+from scalelaw.fit.calibration import ExtrapolationError
 from scalelaw.fit.diagnostics import Diagnostics
 from scalelaw.fit.metrics import evaluation
 from scalelaw.laws.base import Design, Law
@@ -57,6 +58,10 @@ class FitResult:
     bootstrap_params: np.ndarray | None
     fitted_range: dict[str, tuple[float, float]]
     residuals: np.ndarray
+    #: Extrapolation-error model from rolling-origin backtests (None: not measured).
+    calibration: ExtrapolationError | None = None
+    #: How ``--law auto`` chose the law: candidates, backtest errors, the reason (None: chosen by hand).
+    selection: dict[str, Any] | None = None
 
     @property
     def theta(self) -> np.ndarray:
@@ -64,36 +69,65 @@ class FitResult:
         return np.array([self.params[name] for name in self.law.param_names])
 
     # -- prediction ---------------------------------------------------------------------
-    def predict(self, **inputs: Any) -> Prediction:
-        """Predict at user-given inputs, e.g. ``fit.predict(params=7e9, tokens=1.4e11)``."""
+    def predict(self, *, level: float | None = None, **inputs: Any) -> Prediction:
+        """Predict at user-given inputs, e.g. ``fit.predict(params=7e9, tokens=1.4e11)``.
+
+        ``level`` is the coverage of the prediction interval (the fit's ``ci_level`` by default).
+        """
         try:
             design = self.law.design_at(**inputs)
         except (ValueError, TypeError) as exc:
             raise InputError(f"cannot predict with law {self.law.name} at {sorted(inputs)}: {exc}") from None
-        return self.predict_design(design)
+        return self.predict_design(design, level=level)
 
-    def predict_design(self, design: Design) -> Prediction:
+    def predict_design(self, design: Design, *, level: float | None = None) -> Prediction:
         """Predict the loss for a design, with intervals and extrapolation checks."""
         point = self.law.predict(self.theta[None, :], design)[0]
-        lo, hi = self._interval(design, point)
         by = self._extrapolation(design)
-        decades = np.max(np.stack(list(by.values())), axis=0) if by else np.zeros(design.n)
+        decades = self.decades_beyond(design, by)
+        lo, hi = self._interval(design, point, decades, self._level(level))
         limit = float(self.options.get("extrapolation_warning_decades", 2.0))
-        messages = []
+        untrusted = []
         for name, values in by.items():
             if np.any(values > limit):
-                messages.append(
+                untrusted.append(
                     f"prediction extrapolates {float(np.max(values)):.2f} decades beyond the fitted "
                     f"range of {name} (warning threshold {limit:g})"
                 )
+        farthest = float(np.max(decades)) if decades.size else 0.0
+        if self.calibration is not None and self.calibration.untested(farthest):
+            untrusted.append(
+                f"prediction lies {farthest:.2f} decades beyond the fitted data, but the backtests tested the law "
+                f"only up to {self.calibration.tested_decades:.2f} decades: its interval is a guess, not a measurement"
+            )
+        messages = list(untrusted)
         if self.bootstrap_params is None:
             messages.append("no bootstrap: intervals show residual noise only, not parameter uncertainty")
-        self._raise_or_warn([m for m in messages if "extrapolates" in m])
+        if self.calibration is None and farthest > 0:
+            messages.append(
+                "no backtest calibration: the interval leaves out the law's own error beyond the fitted data "
+                "(fit with --law auto or --calibrate)"
+            )
+        self._raise_or_warn(untrusted)
         return Prediction(point, lo, hi, decades, by, messages)
+
+    def decades_beyond(self, design: Design, by: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Per point, the largest distance in decades beyond the fitted range over the scale variables."""
+        by = self._extrapolation(design) if by is None else by
+        if not by:
+            return np.zeros(design.n)
+        return np.nan_to_num(np.max(np.stack(list(by.values())), axis=0), nan=0.0)
+
+    def _level(self, level: float | None) -> float:
+        """The interval level asked for, or the fit's ``ci_level``; checked to lie in (0, 1)."""
+        value = float(self.options.get("ci_level", 0.95)) if level is None else float(level)
+        if not 0 < value < 1:
+            raise InputError(f"the interval level must be between 0 and 1, got {level!r}")
+        return value
 
     def predict_runs(self, runs: RunSet) -> pd.DataFrame:
         """Predict every fitted point of ``runs``: columns run, step, observed, loss, lo, hi."""
-        design = self.law.design(runs)
+        design = _without_anchors(self.law.design(runs))
         prediction = self.predict_design(design)
         step = design.inputs.get("step", design.extra.get("step", np.full(design.n, np.nan)))
         return pd.DataFrame(
@@ -109,7 +143,7 @@ class FitResult:
 
     def evaluate(self, runs: RunSet) -> dict[str, object]:
         """Scores on ``runs`` (normally runs the fit did not see): per run and overall."""
-        design = self.law.design(runs)
+        design = _without_anchors(self.law.design(runs))
         predicted = self.law.predict(self.theta[None, :], design)[0]
         return evaluation(np.asarray(design.run), design.loss, predicted)
 
@@ -133,27 +167,50 @@ class FitResult:
                 out[f"{key}_hi"] = np.nanquantile(stack, (1 + level) / 2, axis=0)
         return out
 
-    def _interval(self, design: Design, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Prediction interval: bootstrap parameter sets plus resampled log residuals."""
-        level = float(self.options.get("ci_level", 0.95))
+    def _interval(
+        self, design: Design, point: np.ndarray, decades: np.ndarray, level: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Prediction interval: quantiles of :meth:`prediction_samples` in the law's residual space."""
         quantiles = ((1 - level) / 2, (1 + level) / 2)
+        samples = self.law.to_residual_space(self.prediction_samples(design, point, decades))
+        with np.errstate(all="ignore"):
+            lo, hi = np.quantile(samples, quantiles, axis=0)
+        return self.law.from_residual_space(lo), self.law.from_residual_space(hi)
+
+    def prediction_samples(
+        self, design: Design, point: np.ndarray | None = None, decades: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Draws (S, n) of the observed value at each point of ``design``.
+
+        Each bootstrap parameter set's prediction plus residuals resampled from the fit (in
+        the law's residual space; without a bootstrap, the point fit plus residuals), plus
+        the backtested extrapolation error at each point's distance beyond the fitted data.
+        Seeded by the fit's seed, so the same fit gives the same draws.
+        """
+        if point is None:
+            point = self.law.predict(self.theta[None, :], design)[0]
+        if decades is None:
+            decades = self.decades_beyond(design)
         noise = -np.asarray(self.residuals, dtype=float)
         noise = noise[np.isfinite(noise)] if noise.size else noise
         noise = noise if noise.size else np.zeros(1)
         with np.errstate(all="ignore"):
-            preds = point[None, :]
+            preds = self.law.to_residual_space(point)[None, :]
             if self.bootstrap_params is not None:
-                preds = self.law.predict(self.bootstrap_params, design)
-                preds = preds[np.all(np.isfinite(preds) & (preds > 0), axis=1)]
+                boot = self.law.to_residual_space(self.law.predict(self.bootstrap_params, design))
+                boot = boot[np.all(np.isfinite(boot), axis=1)]
+                preds = boot if boot.shape[0] > 1 else preds
+            rng = np.random.default_rng(int(self.options.get("seed", 0)))
             if preds.shape[0] <= 1:
-                samples = np.log(point)[None, :] + noise[:, None]
+                samples = preds + noise[:, None]
             else:
-                rng = np.random.default_rng(int(self.options.get("seed", 0)))
                 draws = max(1, NOISE_SAMPLES // preds.shape[0])
                 picked = rng.choice(noise, size=(preds.shape[0], draws, design.n))
-                samples = (np.log(preds)[:, None, :] + picked).reshape(-1, design.n)
-            lo, hi = np.exp(np.quantile(samples, quantiles, axis=0))
-        return lo, hi
+                samples = (preds[:, None, :] + picked).reshape(-1, design.n)
+            if self.calibration is not None and self.calibration.slope > 0:
+                spread = self.calibration.sd(decades)[None, :]
+                samples = samples + spread * rng.standard_t(self.calibration.dof, size=samples.shape)
+            return self.law.from_residual_space(samples)
 
     def _extrapolation(self, design: Design) -> dict[str, np.ndarray]:
         """Decades beyond the fitted range, per scale variable and point (0 inside the range)."""
@@ -191,14 +248,16 @@ class FitResult:
             "fitted_range": {k: list(v) for k, v in self.fitted_range.items()},
             "residuals": np.asarray(self.residuals).tolist(),
             "bootstrap": None if self.bootstrap_params is None else self.bootstrap_params.tolist(),
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
+            "selection": self.selection,
             "scalelaw_version": __version__,
         }
 
     def save(self, path: str | Path) -> None:
-        """Write FIT.json (non-finite numbers become null)."""
-        from scalelaw.fit.serialize import json_safe
+        """Write FIT.json (non-finite numbers become null), atomically."""
+        from scalelaw.fit.serialize import write_json
 
-        Path(path).write_text(json.dumps(json_safe(self.to_dict()), indent=2) + "\n")
+        write_json(path, self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "fit") -> FitResult:
@@ -206,3 +265,12 @@ class FitResult:
         from scalelaw.fit.serialize import fit_from_dict
 
         return fit_from_dict(data, source=source)
+
+
+def _without_anchors(design: Design) -> Design:
+    """The design's data points only (anchor points are constraints, not observations)."""
+    if design.anchor is None or not design.anchor.any():
+        return design
+    keep = ~design.anchor
+    inputs = {k: (v[keep] if isinstance(v, np.ndarray) and v.shape == (design.n,) else v) for k, v in design.inputs.items()}
+    return Design(inputs=inputs, loss=design.loss[keep], run=design.run[keep], extra=design.extra)

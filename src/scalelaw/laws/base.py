@@ -12,11 +12,12 @@ import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
-from scalelaw.data.runs import RunSet
+if TYPE_CHECKING:
+    from scalelaw.data.runs import RunSet
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,29 @@ class Design:
     loss: np.ndarray
     run: np.ndarray
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: Points that encode a constraint rather than data (e.g. the accuracy-1 anchor of a
+    #: sigmoid): every bootstrap replicate keeps them once, and scores ignore them.
+    anchor: np.ndarray | None = None
 
     @property
     def n(self) -> int:
         return int(self.loss.shape[0])
+
+
+@dataclass(frozen=True)
+class LinearPart:
+    """What a law is linear in once its other parameters are fixed: loss^p = basis @ c, c ≥ 0.
+
+    ``names`` are the parameters given by the k coefficients, ``basis`` is (B, n, k) for
+    the B parameter rows it was built at, ``loss_power`` p (B,) maps the loss to the
+    space where the law is linear (1 for a sum of terms), and the parameters are
+    ``c ** coef_power`` (B, k), e.g. Kaplan's N_c enters as N_c^(α_N/α_D).
+    """
+
+    names: tuple[str, ...]
+    basis: np.ndarray
+    loss_power: np.ndarray
+    coef_power: np.ndarray
 
 
 class Law(ABC):
@@ -76,6 +96,13 @@ class Law(ABC):
     kind: ClassVar[Literal["final", "curve"]]
     #: Columns of the run table this law needs.
     inputs: ClassVar[tuple[str, ...]]
+    #: Residuals the engine fits: ``log`` (log L_pred − log L_obs, relative errors, for
+    #: losses) or ``linear`` (L_pred − L_obs, for bounded metrics such as accuracy).
+    residual: ClassVar[Literal["log", "linear"]] = "log"
+    #: True for laws of metrics that rise with scale (accuracy); loss laws fall.
+    rises: ClassVar[bool] = False
+    #: The objective the law's authors fit with, used when the caller names none.
+    objective: ClassVar[str] = "huber"
 
     @property
     @abstractmethod
@@ -108,8 +135,29 @@ class Law(ABC):
     def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
         """Loss for a batch of parameter vectors: ``theta`` (B, p) -> (B, n), positive."""
 
+    def to_residual_space(self, values: np.ndarray) -> np.ndarray:
+        """Values in the space residuals are taken in (log, or as they are); NaN where undefined."""
+        values = np.asarray(values, dtype=float)
+        if self.residual == "linear":
+            return values
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(np.where(values > 0, values, np.nan))
+
+    def from_residual_space(self, values: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`to_residual_space`."""
+        return np.asarray(values, dtype=float) if self.residual == "linear" else np.exp(values)
+
     def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray] | None:
         """``(loss (B, n), d loss / d theta (B, n, p))`` in natural units, or None."""
+        return None
+
+    def linear_part(self, theta: np.ndarray, design: Design) -> LinearPart | None:
+        """For the rows of ``theta`` (B, p), the basis of the parameters that enter linearly, or None.
+
+        Only the other (nonlinear) entries of ``theta`` are read. The fitting engine uses
+        it to solve those parameters exactly while it searches the others (variable
+        projection); a law without one is searched over its whole starting grid.
+        """
         return None
 
     def derived(self, values: Mapping[str, float]) -> dict[str, float]:
