@@ -133,3 +133,21 @@ def test_warmup_checkpoints_are_left_out() -> None:
 def test_one_size_is_refused() -> None:
     with pytest.raises(InputError, match="at least two model sizes"):
         fit_law(_ladder([2e7]), "chinchilla-curve")
+
+
+def test_a_target_without_batch_size_gets_the_family_batch(fitted) -> None:  # noqa: ANN001
+    target = _run(3e8, SIZES[3e8], 800, "cosine")
+    with_batch = fitted.law.design(RunSet(target))
+    without = fitted.law.design(RunSet(target.drop(columns=["batch_size", "tokens"])))
+    family_batch = fitted.law.family_schedule(3e8, 1e9)[1]
+    assert with_batch.inputs["tokens_per_step"][0] == SIZES[3e8]
+    assert without.inputs["tokens_per_step"][0] == pytest.approx(family_batch)
+
+
+def test_fit_json_round_trip_keeps_the_family(fitted, tmp_path) -> None:  # noqa: ANN001
+    from scalelaw.fit import load_fit
+
+    fitted.save(tmp_path / "fit.json")
+    loaded = load_fit(tmp_path / "fit.json")
+    assert loaded.law.family == fitted.law.family
+    assert loaded.predict(params=3e8, tokens=1e7).loss == pytest.approx(fitted.predict(params=3e8, tokens=1e7).loss)

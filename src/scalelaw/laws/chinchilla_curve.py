@@ -86,6 +86,9 @@ class ChinchillaCurve(CurveLaw):
         curves = curves_from_runs(runs, purpose=f"the {self.name} law")
         self._sizes = sorted({c.params for c in curves})
         batches = [self._batch_of(runs, c.run) for c in curves]
+        if self.family is not None:  # a fitted law: runs without a batch size get the family's rule
+            batches = [self._target_batch(c.params, None if math.isnan(b) else b) for c, b in zip(curves, batches,
+                                                                                                   strict=True)]
         if len({math.isnan(b) for b in batches}) > 1:
             raise InputError(f"the {self.name} law needs batch_size (tokens per step) for every run or for none")
         if self.family is None:
