@@ -62,32 +62,26 @@ def fit_quietly(runs: RunSet, law: str, options: Options, **kwargs: object) -> t
     return fit, seconds, sorted({str(w.message).split(":")[1].strip()[:60] for w in caught if ":" in str(w.message)})
 
 
-def at_level(fit: FitResult, level: float) -> FitResult:
-    """The same fit, its intervals at ``level``."""
-    return dataclasses.replace(fit, options={**fit.options, "ci_level": level})
-
-
 def score(protocol: str, law: str, fit: FitResult, held: RunSet, seconds: float, note: str = "") -> Row:
     """Errors and interval coverage of ``fit`` on the held-out runs."""
+    design = fit.law.design(held)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        frames = {level: at_level(fit, level).predict_runs(held) for level in LEVELS}
-    table = frames[LEVELS[0]]
-    rel = (table["loss"] / table["observed"] - 1).to_numpy()
+        predictions = [fit.predict_design(design, level=level) for level in LEVELS]
+    rel = predictions[0].loss / design.loss - 1
+    steps = np.asarray(design.inputs.get("step", np.full(design.n, np.nan)), dtype=float)
     last_step = held.table.groupby("run")["step"].max() if "step" in held.table else None
     finals, curve = [], []
-    for run in dict.fromkeys(table["run"]):
-        rows = np.flatnonzero(table["run"].to_numpy() == run)
+    for run in dict.fromkeys(design.run.tolist()):
+        rows = np.flatnonzero(design.run == run)
         finals.append(rows[-1])
         if last_step is not None and rows.size > 1:
-            steps = table["step"].to_numpy()[rows]
-            curve.extend(rows[steps >= CURVE_FROM * float(last_step[run])])
-    finals_arr = np.array(finals)
-    inside = [float(np.mean((f["lo"].to_numpy()[finals_arr] <= f["observed"].to_numpy()[finals_arr])
-                            & (f["observed"].to_numpy()[finals_arr] <= f["hi"].to_numpy()[finals_arr])))
-              for f in frames.values()]
-    return Row(protocol, law, len(finals), float(np.mean(np.abs(rel[finals_arr]))), float(np.max(np.abs(rel[finals_arr]))),
-               float(np.mean(np.abs(rel[curve]))) if curve else float("nan"), float(np.mean(rel[finals_arr])),
+            curve.extend(rows[steps[rows] >= CURVE_FROM * float(last_step[run])])
+    at = np.array(finals)
+    truth = design.loss[at]
+    inside = [float(np.mean((p.lo[at] <= truth) & (truth <= p.hi[at]))) for p in predictions]
+    return Row(protocol, law, at.size, float(np.mean(np.abs(rel[at]))), float(np.max(np.abs(rel[at]))),
+               float(np.mean(np.abs(rel[curve]))) if curve else float("nan"), float(np.mean(rel[at])),
                tuple(inside), seconds, note)
 
 
@@ -101,12 +95,38 @@ def fit_and_score(protocol: str, law: str, train: RunSet, held: RunSet, options:
 
 # -- protocols ------------------------------------------------------------------------------------
 def olmo_ladder(options: Options) -> list[Row]:
-    """OLMo ladder: every checkpoint of 190M, 370M and 760M (all five lengths, reruns) -> the 1B runs."""
+    """OLMo ladder: every checkpoint of 190M, 370M and 760M (all five lengths, reruns) -> the 1B runs.
+
+    chinchilla-curve is scored twice: under each 1B run's own schedule, and from N and D
+    alone (TARGETS rows with only params and tokens: the fitted runs' schedule family).
+    """
     runs = datasets.load("olmo-ladder")
     train, held = runs.where("size != '1B'"), runs.where("size == '1B'")
     name = "OLMo 190M-760M -> 1B"
-    laws = ["chinchilla-curve", "chinchilla"] if options.quick else ["chinchilla-curve", "multi-power-sized", "chinchilla"]
-    return [fit_and_score(name, law, train, held, options) for law in laws]
+    fit, seconds, notes = fit_quietly(train, "chinchilla-curve", options)
+    rows = [score(name, "chinchilla-curve", fit, held, seconds, "; ".join(notes))]
+    finals = held.final()
+    targets = RunSet(pd.DataFrame({"run": finals["run"], "loss": np.nan, "params": finals["params"],
+                                   "tokens": finals["tokens"]}))
+    rows.append(score_targets(name, "chinchilla-curve (N, D only)", fit, targets, finals["loss"].to_numpy(), seconds))
+    if not options.quick:
+        rows.append(fit_and_score(name, "chinchilla-curve", train, held, options, law_options={"sized_data": False}))
+        rows[-1] = dataclasses.replace(rows[-1], law="chinchilla-curve (eps = 0)")
+        rows.append(fit_and_score(name, "multi-power-sized", train, held, options))
+    rows.append(fit_and_score(name, "chinchilla", train, held, options))
+    return rows
+
+
+def score_targets(protocol: str, law: str, fit: FitResult, targets: RunSet, truth: np.ndarray, seconds: float) -> Row:
+    """Final-loss errors and coverage for targets without a loss (one predicted point per run)."""
+    design = fit.law.design(targets)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        predictions = [fit.predict_design(design, level=level) for level in LEVELS]
+    rel = predictions[0].loss / truth - 1
+    inside = [float(np.mean((p.lo <= truth) & (truth <= p.hi))) for p in predictions]
+    return Row(protocol, law, truth.size, float(np.mean(np.abs(rel))), float(np.max(np.abs(rel))), float("nan"),
+               float(np.mean(rel)), tuple(inside), seconds, "same fit as above")
 
 
 MPL_FIT = ("cosine_24000", "constant_24000", "wsdcon_9")
@@ -156,9 +176,11 @@ def porian(options: Options) -> list[Row]:
             continue
         fit, took, _ = fit_quietly(train, "chinchilla", options)
         seconds += took
+        design = fit.law.design(held)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frames = [at_level(fit, level).predict_runs(held).assign(level=level) for level in LEVELS]
+            frames = [pd.DataFrame({"observed": design.loss, "loss": p.loss, "lo": p.lo, "hi": p.hi, "level": level})
+                      for level, p in ((lv, fit.predict_design(design, level=lv)) for lv in LEVELS)]
         parts.append(pd.concat(frames))
     table = pd.concat(parts)
     first = table[table["level"] == LEVELS[0]]
