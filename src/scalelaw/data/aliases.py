@@ -14,7 +14,7 @@ from scalelaw.data.runs import META_COLUMNS
 from scalelaw.errors import InputError
 
 #: Hyperparameter names read as the model size N, in order of preference.
-PARAMS_ALIASES: tuple[str, ...] = ("params", "n_params", "num_params", "model_params")
+PARAMS_ALIASES: tuple[str, ...] = ("params", "n_params", "num_params", "model_params", "num_parameters", "n_parameters")
 
 
 def _positive_number(value: object) -> float | None:
