@@ -119,3 +119,31 @@ def test_laws_lists_formulas(capsys: pytest.CaptureFixture[str]) -> None:
     rows = {r["name"]: r for r in _json(capsys)}
     assert {"power", "chinchilla", "kaplan", "data-constrained", "overtraining"} <= set(rows)
     assert "alpha" in rows["chinchilla"]["params"] and rows["chinchilla"]["citation"].startswith("Hoffmann")
+
+
+def test_fit_auto_then_predict_targets_at_a_level(power_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "auto.json"
+    assert run(["fit", str(power_csv), "--law", "auto", "--bootstrap", "20", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "backtests" in printed and "power(variable=flops)" in printed
+    saved = json.loads(out.read_text())
+    assert saved["law"] == "power" and saved["selection"]["chosen"] == "power(variable=flops)"
+    targets = tmp_path / "targets.csv"
+    pd.DataFrame({"run": ["big", "bigger"], "flops": [3e21, 1e22]}).to_csv(targets, index=False)
+    assert run(["predict", str(out), "--runs", str(targets), "--level", "0.9", "--json"]) == 0
+    rows = _json(capsys)
+    assert [r["run"] for r in rows] == ["big", "bigger"] and all(r["step"] is None for r in rows)
+    assert all(r["lo"] < r["loss"] < r["hi"] for r in rows)
+    assert run(["predict", str(out), "--runs", str(targets), "--level", "0.5", "--json"]) == 0
+    narrow = _json(capsys)
+    assert all(n["hi"] - n["lo"] < w["hi"] - w["lo"] for n, w in zip(narrow, rows))
+
+
+def test_inputs_sharing_run_ids_are_qualified_by_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from scalelaw.cli._data_options import load_inputs
+    from scalelaw.errors import DataWarning
+
+    with pytest.warns(DataWarning, match="distinct runs"):
+        runs = load_inputs(["dataset:multipowerlaw-25m", "dataset:multipowerlaw-100m"])
+    assert "multipowerlaw-25m/cosine_24000" in runs and "multipowerlaw-100m/cosine_24000" in runs
+    assert len(runs) == 18

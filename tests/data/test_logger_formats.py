@@ -10,7 +10,7 @@ import pytest
 
 from scalelaw.data.readers import read_runs
 from scalelaw.data.tensorboard import crc32c
-from scalelaw.errors import InputError
+from scalelaw.errors import DataWarning, InputError
 
 from tb_encoder import write_events
 
@@ -38,12 +38,22 @@ def test_tensorboard_folder_names_runs_by_relative_folder(tmp_path: Path) -> Non
     assert read_runs(tmp_path / "logs" / "small" / "eval").runs == ["eval"]
 
 
-def test_tensorboard_cut_mid_record(tmp_path: Path) -> None:
+def test_tensorboard_cut_last_record_reads_the_complete_ones(tmp_path: Path) -> None:
     path = write_events(tmp_path / "r" / "events.out.tfevents.1", CURVE)
     path.write_bytes(path.read_bytes()[:-7])
-    with pytest.raises(InputError, match="record 4 is cut off") as info:
+    with pytest.warns(DataWarning, match="record 4 is cut off") as caught:
+        runs = read_runs(path)
+    assert len([w for w in caught if "cut off" in str(w.message)]) == 1
+    assert runs.curve("r")["loss"].tolist() == [4.0, 3.5]
+
+
+def test_tensorboard_cut_record_in_the_middle_is_an_error(tmp_path: Path) -> None:
+    path = write_events(tmp_path / "r" / "events.out.tfevents.1", CURVE)
+    data = path.read_bytes()
+    path.write_bytes(data[:60] + data[70:])  # ten bytes missing inside record 2 of 4
+    with pytest.raises(InputError, match="checksum") as info:
         read_runs(path)
-    assert info.value.location.file == str(path) and info.value.location.row == 4
+    assert info.value.location.file == str(path)
 
 
 def test_tensorboard_flipped_byte_fails_the_checksum(tmp_path: Path) -> None:
@@ -55,10 +65,11 @@ def test_tensorboard_flipped_byte_fails_the_checksum(tmp_path: Path) -> None:
         read_runs(path)
 
 
-def test_tensorboard_duplicate_step(tmp_path: Path) -> None:
+def test_tensorboard_step_logged_again_keeps_the_later_value(tmp_path: Path) -> None:
     path = write_events(tmp_path / "r" / "events.out.tfevents.1", CURVE + [(20, {"train/loss": 3.4})])
-    with pytest.raises(InputError, match="duplicate step 20"):
-        read_runs(path)
+    with pytest.warns(DataWarning, match="logged again"):
+        curve = read_runs(path).curve("r")
+    assert curve["step"].tolist() == [10.0, 20.0] and curve["loss"].tolist() == [4.0, pytest.approx(3.4)]
 
 
 def write_mlflow(root: Path, run_id: str, name: str, losses: list[tuple[int, float]], *, metric: str = "loss") -> Path:

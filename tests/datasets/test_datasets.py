@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import scalelaw.datasets as datasets
-from scalelaw.datasets import _multipowerlaw
+from scalelaw.data.schedules import parse_schedule
+from scalelaw.datasets import _multipowerlaw, _olmo_ladder
 from scalelaw.errors import InputError
 
 SCHEDULES = [
@@ -21,10 +22,11 @@ DOCUMENTED = {
     "multipowerlaw-100m": (9, 288_000, 2_103),
     "datablations": (296, 296, 296),
     "porian2024": (1_745, 1_745, 1_745),
+    "olmo-ladder": (24, 2_459, 2_459),
 }
 
 
-def test_names_lists_the_four_datasets() -> None:
+def test_names_lists_the_datasets() -> None:
     assert datasets.names() == list(DOCUMENTED)
 
 
@@ -111,3 +113,54 @@ def test_each_dataset_ships_readme_and_licence(name: str) -> None:
     folder = Path(str(datasets.info(name)["folder"]))
     assert (folder / "README.md").is_file() and (folder / "LICENSE").is_file()
     assert all(folder in path.parents for path in datasets.files(name))
+
+
+def test_olmo_ladder_runs_and_tags() -> None:
+    runs = datasets.load("olmo-ladder")
+    assert len(runs) == 24
+    table = runs.table
+    assert runs.runs[:6] == ["190M-0.5xC", "190M-1xC", "190M-1xC-rerun", "190M-2xC", "190M-5xC", "190M-10xC"]
+    assert set(table["params"]) == set(map(float, _olmo_ladder.SIZES.values()))
+    assert set(table["multiplier"]) == set(_olmo_ladder.MULTIPLIERS)
+    assert table.loc[table["rerun"], "run"].str.endswith("-rerun").all()
+    assert np.array_equal(table["tokens"], table["step"] * table["batch_size"])
+    for column in ("eval/pile-validation/CrossEntropyLoss", "eval/downstream_bpb/hellaswag_val_rc_5shot_bpb",
+                   "eval/downstream/arc_easy_val_rc_5shot_len_norm"):
+        assert table[column].notna().all()
+    final = runs.final().set_index("run")
+    # tokens = multiplier x 20 N within a batch's rounding
+    ratio = final["tokens"] / (20 * final["params"] * final["multiplier"])
+    assert np.all(np.abs(ratio - 1) < 0.01)
+
+
+def test_olmo_ladder_lr_is_exact() -> None:
+    error = _olmo_ladder.lr_max_relative_error()
+    print(f"olmo-ladder: max relative error of rebuilt vs logged lr = {error:.3g}")
+    assert error < 1e-12
+
+
+def test_olmo_ladder_schedule_spec_expands_to_the_rule() -> None:
+    curve = datasets.load("olmo-ladder").curve("190M-1xC")
+    schedule = parse_schedule(curve["lr_schedule"].iloc[0])
+    peak = curve["peak_lr"].iloc[0]
+    assert schedule.warmup == round(190_354_176 / 524_288) == 363
+    steps = np.arange(0, 7273, dtype=float)
+    lr = schedule.lr(steps)
+    assert lr[0] == 0 and lr[363] == pytest.approx(peak) and lr[181] == pytest.approx(peak * 181 / 363)
+    assert np.all(lr[7262:] == pytest.approx(0.1 * peak))
+    assert np.array_equal(schedule.lr(curve["step"].to_numpy()), curve["lr"].to_numpy())
+
+
+def test_olmo_ladder_refuses_a_wrong_schedule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = _olmo_ladder.FOLDER / "190M-1xC.csv"
+    text = source.read_text().splitlines()
+    header = text[0].split(",")
+    column = header.index(_olmo_ladder.LOGGED_LR)
+    cells = text[5].split(",")
+    cells[column] = repr(float(cells[column]) * 1.01)
+    text[5] = ",".join(cells)
+    bad = tmp_path / "190M-1xC.csv"
+    bad.write_text("\n".join(text) + "\n")
+    with pytest.raises(InputError, match="rebuilt learning rate") as info:
+        _olmo_ladder.load_run(bad)
+    assert info.value.location.row == 5

@@ -16,5 +16,5 @@ def chinchilla_data() -> RunSet:
 
 @pytest.fixture(scope="session")
 def chinchilla_fit(chinchilla_data: RunSet) -> FitResult:
-    """The one full 4,500-start Chinchilla fit (with a small bootstrap) the tests share."""
+    """The one full Chinchilla fit (with a small bootstrap) the tests share."""
     return fit_law(chinchilla_data, "chinchilla", bootstrap=40, seed=1, progress=False)

@@ -39,7 +39,7 @@ def test_chinchilla_recovers_known_parameters(chinchilla_fit: FitResult) -> None
     for name in ("E", "alpha", "beta"):
         assert fit.params[name] == pytest.approx(CHINCHILLA_TRUE[name], rel=0.08)
     d = fit.diagnostics
-    assert d.converged and d.starts == 4500 and 0 < d.starts_in_best_basin <= 4500
+    assert d.converged and d.starts == 8 and 0 < d.starts_in_best_basin <= 8  # variable projection polishes 8
     assert d.residual_rmse == pytest.approx(0.01, rel=0.3)
     assert fit.derived["a"] == pytest.approx(fit.params["beta"] / (fit.params["alpha"] + fit.params["beta"]))
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import io
 import random
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from tb_encoder import write_events
+from tb_encoder import field, write_events
+from wandb_encoder import write_run
 
 Builder = Callable[[Path], Path]
 CURVE = [(10, {"loss": 4.0}), (20, {"loss": 3.5}), (30, {"loss": 3.2})]
@@ -54,12 +56,14 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def tensorboard(name: str, cut: int = 0, flip: int | None = None) -> Builder:
+def tensorboard(name: str, cut: int = 0, flip: int | None = None, hole: tuple[int, int] | None = None) -> Builder:
     def build(folder: Path) -> Path:
         path = write_events(folder / "tbrun" / name, CURVE)
         data = bytearray(path.read_bytes())
         if flip is not None:
             data[flip] ^= 0x55
+        if hole is not None:
+            del data[hole[0] : hole[1]]
         path.write_bytes(bytes(data[: len(data) - cut]))
         return path
 
@@ -76,6 +80,49 @@ def mlflow(metric_lines: str | None) -> Builder:
 
     return build
 
+
+def wandb_run(name: str, *, version: int = 0, extra: tuple[bytes, ...] = (), flip: int | None = None) -> Builder:
+    def build(folder: Path) -> Path:
+        path = write_run(folder / "wandb" / "offline-run-1-abc123" / name, CURVE, version=version, extra=extra)
+        if flip is not None:
+            data = bytearray(path.read_bytes())
+            data[flip] ^= 0x20
+            path.write_bytes(bytes(data))
+        return path
+
+    return build
+
+
+#: Connections that hold a test database locked until the test process ends.
+HELD_LOCKS: list[sqlite3.Connection] = []
+
+
+def sqlite_db(name: str, statements: str, *, locked: bool = False) -> Builder:
+    def build(folder: Path) -> Path:
+        path = folder / name
+        connection = sqlite3.connect(path)
+        connection.executescript(statements)
+        connection.commit()
+        if locked:
+            connection.execute("BEGIN EXCLUSIVE")
+            HELD_LOCKS.append(connection)
+        else:
+            connection.close()
+        return path
+
+    return build
+
+
+MLFLOW_SCHEMA = (
+    "CREATE TABLE experiments (experiment_id INTEGER, name TEXT, lifecycle_stage TEXT);"
+    "CREATE TABLE runs (run_uuid TEXT, name TEXT, experiment_id INTEGER, lifecycle_stage TEXT, start_time INTEGER);"
+    "CREATE TABLE metrics (key TEXT, value REAL, timestamp INTEGER, run_uuid TEXT, step INTEGER, is_nan INTEGER);"
+    "CREATE TABLE params (key TEXT, value TEXT, run_uuid TEXT);"
+    "CREATE TABLE tags (key TEXT, value TEXT, run_uuid TEXT);"
+    "INSERT INTO experiments VALUES (0, 'default', 'active');"
+    "INSERT INTO runs VALUES ('u1', 'tiny', 0, 'active', 1);"
+)
+PANEL = '"Step","a - loss","b - loss"\n'
 
 H = "run,step,loss\n"
 P = "run,step,tokens,loss,lr,params\n"
@@ -131,11 +178,20 @@ CASES: list[tuple[str, Builder, int | None, dict[str, Any]]] = [
     ("Parquet string loss", parquet("strings.parquet", pd.DataFrame({"run": ["a", "a"], "loss": ["3.0", "low"]})), 2, {}),
     ("Parquet inf loss", parquet("inf.parquet", pd.DataFrame({"run": ["a"], "loss": [float("inf")]})), 1, {}),
     ("Parquet no rows", parquet("no_rows.parquet", pd.DataFrame({"run": pd.Series([], dtype=str), "loss": []})), None, {}),
-    ("TensorBoard cut mid-record", tensorboard("events.out.tfevents.1.cut", cut=9), 4, {}),
+    ("TensorBoard bytes missing mid-file", tensorboard("events.out.tfevents.1.hole", hole=(60, 70)), 3, {}),
     ("TensorBoard bad checksum", tensorboard("events.out.tfevents.1.crc", flip=60), 2, {}),
     ("TensorBoard file that is text", text("events.out.tfevents.2.txt", H + "a,1,4\n"), 1, {}),
     ("MLflow bad metric line", mlflow("1700000 4.0 1\n1700001 oops 2\n"), 2, {}),
     ("MLflow without metrics", mlflow(None), None, {}),
+    ("W&B file of a newer format version", wandb_run("run-abc123.wandb", version=1), None, {}),
+    ("W&B record type from a newer W&B", wandb_run("run-abc123.wandb", extra=(field(99, 2, b"new"),)), 5, {}),
+    ("W&B damaged chunk", wandb_run("run-abc123.wandb", flip=40), 1, {}),
+    ("W&B file that is text", text("run-abc123.wandb", H + "a,1,4\n"), None, {}),
+    ("W&B panel export non-numeric cell", text("panel.csv", PANEL + "1,4.0,\n2,low,3.5\n"), 2, {}),
+    ("MLflow sqlite db locked by a writer", sqlite_db("mlflow.db", MLFLOW_SCHEMA, locked=True), None, {}),
+    ("SQLite db that is not MLflow's", sqlite_db("mlflow.db", "CREATE TABLE t (x);"), None, {}),
+    ("MLflow sqlite NaN metric", sqlite_db("mlflow.db", MLFLOW_SCHEMA + "INSERT INTO metrics VALUES ('loss', 0, 1, 'u1', 1, 1);"), None, {}),
+    ("MLflow sqlite run without metrics", sqlite_db("mlflow.db", MLFLOW_SCHEMA), None, {}),
 ]
 
 #: Unusual but valid inputs that must read.

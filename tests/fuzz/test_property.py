@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import sys
 import tempfile
 import warnings
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).parent.parent / "data"))
 
 from tb_encoder import event, record  # noqa: E402
+from wandb_encoder import frame, history, run  # noqa: E402
 
 from scalelaw.data.readers import read_runs  # noqa: E402
 from scalelaw.data.runs import RunSet  # noqa: E402
@@ -30,6 +32,28 @@ def _parquet() -> bytes:
     return buffer.getvalue()
 
 
+def _mlflow_db() -> bytes:
+    """A small database with MLflow's tables (the columns the reader uses) and one run."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "mlflow.db"
+        connection = sqlite3.connect(path)
+        connection.execute("PRAGMA page_size = 512")
+        connection.executescript(
+            "CREATE TABLE experiments (experiment_id INTEGER, name TEXT, lifecycle_stage TEXT);"
+            "CREATE TABLE runs (run_uuid TEXT, name TEXT, experiment_id INTEGER, lifecycle_stage TEXT, start_time INTEGER);"
+            "CREATE TABLE metrics (key TEXT, value REAL, timestamp INTEGER, run_uuid TEXT, step INTEGER, is_nan INTEGER);"
+            "CREATE TABLE params (key TEXT, value TEXT, run_uuid TEXT);"
+            "CREATE TABLE tags (key TEXT, value TEXT, run_uuid TEXT);"
+            "INSERT INTO experiments VALUES (0, 'default', 'active');"
+            "INSERT INTO runs VALUES ('u1', 'tiny', 0, 'active', 1);"
+            "INSERT INTO metrics VALUES ('loss', 4.0, 1, 'u1', 1, 0), ('loss', 3.5, 2, 'u1', 2, 0), ('lr', 0.1, 1, 'u1', 1, 0);"
+            "INSERT INTO params VALUES ('n_params', '1e6', 'u1');"
+        )
+        connection.commit()
+        connection.close()
+        return path.read_bytes()
+
+
 VALID: dict[str, bytes] = {
     "runs.csv": FRAME.to_csv(index=False).encode(),
     "runs.tsv": FRAME.to_csv(index=False, sep="\t").encode(),
@@ -38,6 +62,9 @@ VALID: dict[str, bytes] = {
     "wandb-history.jsonl": b'{"_step": 0, "_runtime": 1.5, "train/loss": 4.0, "train/learning_rate": 0.001}\n'
     b'{"_step": 1, "_runtime": 2.5, "eval/loss": 3.9}\n{"_step": 2, "_runtime": 3.5, "train/loss": 3.5}\n',
     "events.out.tfevents.1": b"".join(record(event(s, {"loss": v})) for s, v in [(1, 4.0), (2, 3.5), (3, 3.2)]),
+    "run-abc.wandb": frame([run("abc", "tiny", {"n_params": 1e6}), *(history(s, {"loss": v}) for s, v in [(1, 4.0), (2, 3.5)])]),
+    "mlflow.db": _mlflow_db(),
+    "wandb-panel.csv": b'"Step","a - loss","a - loss__MIN","a - loss__MAX","b - loss"\n1,4.0,3.9,4.1,\n2,3.5,3.4,3.6,3.7\n',
 }
 NAMES = sorted(VALID)
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
@@ -59,9 +86,12 @@ def read_bytes(name: str, data: bytes) -> None:
         assert isinstance(result, RunSet)
 
 
+TOOL_NAMES = ["mlflow.db", "run-abc.wandb", "wandb-panel.csv"]
+
+
 @st.composite
-def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
-    name = draw(st.sampled_from(NAMES))
+def mutated(draw: st.DrawFn, names: list[str] = NAMES) -> tuple[str, bytes]:
+    name = draw(st.sampled_from(names))
     data = bytearray(VALID[name])
     for _ in range(draw(st.integers(1, 4))):
         kind = draw(st.sampled_from(["flip", "truncate", "insert", "delete", "duplicate"]))
@@ -88,6 +118,13 @@ def test_random_bytes(name: str, data: bytes) -> None:
 @SETTINGS
 @given(case=mutated())
 def test_mutated_valid_files(case: tuple[str, bytes]) -> None:
+    read_bytes(*case)
+
+
+@SETTINGS
+@given(case=mutated(TOOL_NAMES))
+def test_mutated_tool_files(case: tuple[str, bytes]) -> None:
+    """W&B run files, MLflow databases and panel exports, damaged: a RunSet or an InputError naming the file."""
     read_bytes(*case)
 
 

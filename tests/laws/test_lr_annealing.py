@@ -64,3 +64,15 @@ def test_fixed_and_fitted_decay_factor_agree() -> None:
 def test_bad_decay_factor_is_an_input_error() -> None:
     with pytest.raises(InputError, match="decay_factor"):
         get("lr-annealing", decay_factor=1.5)
+
+
+@pytest.mark.parametrize("decay", [0.3, 0.9, 0.999, 0.99999])
+def test_decayed_sum_is_the_first_order_recurrence(decay: float) -> None:
+    from scipy.signal import lfilter
+
+    from scalelaw.laws.lr_annealing import decayed_sum
+
+    x = np.random.default_rng(0).normal(size=5_000)
+    expected = lfilter([1.0], [1.0, -decay], x)
+    assert np.allclose(decayed_sum(x, decay), expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+    assert decayed_sum(x[:1], decay)[0] == x[0]

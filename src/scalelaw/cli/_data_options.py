@@ -29,7 +29,7 @@ BYTES_PER_TOKEN_OPTION = typer.Option(
     None, "--bytes-per-token", help="Bytes per token, to convert a bits_per_byte loss to nats per token."
 )
 FORMAT_OPTION = typer.Option(
-    None, "--format", help="Force the input format: csv, tsv, jsonl, parquet, tensorboard or mlflow."
+    None, "--format", help="Force the input format: csv, tsv, jsonl, parquet, tensorboard, mlflow, mlflow-sqlite or wandb."
 )
 STORE_OPTION = typer.Option(Path("scalelaw-runs"), "--store", help="Run-store folder.")
 
@@ -58,17 +58,25 @@ def load_inputs(
     bytes_per_token: float | None = None,
     *,
     format: str | None = None,
+    targets: bool = False,
 ) -> RunSet:
-    """Read runs from files, folders, run stores and bundled datasets into one RunSet."""
+    """Read runs from files, folders, run stores and bundled datasets into one RunSet.
+
+    Runs of different inputs that share an id are distinct runs, renamed ``SOURCE/run``;
+    files read together stay one collection, where a repeated id is refused. ``targets``
+    reads rows to predict, which may lack a loss.
+    """
     import scalelaw.datasets as datasets
+    from scalelaw.data.mlflow_db import is_tracking_uri, tracking_path
     from scalelaw.data.readers import read_runs
+    from scalelaw.data.wandb_api import is_wandb_uri
     from scalelaw.data.runs import RunSet
     from scalelaw.data.store import RunStore
 
     if not paths:
         raise InputError("no input given: name files, folders, a run store or dataset:NAME")
     mapping = parse_maps(maps)
-    files: list[Path] = []
+    files: list[Path | str] = []
     parts: list[RunSet] = []
     for item in paths:
         text = str(item)
@@ -77,12 +85,12 @@ def load_inputs(
         elif is_store(Path(text)):
             parts.append(RunStore(text).load())
         else:
-            files.append(Path(text))
+            files.append(tracking_path(text) if is_tracking_uri(text) else text if is_wandb_uri(text) else Path(text))
     if mapping and not files:
         raise InputError("--map applies to files; bundled datasets and run stores already use canonical columns")
     if parts and where:
         parts = [part.where(where) for part in parts]
     if files:
         parts.append(read_runs(files, columns=mapping or None, where=where, loss_unit=loss_unit,
-                               bytes_per_token=bytes_per_token, format=format))
-    return RunSet.concat(parts)
+                               bytes_per_token=bytes_per_token, format=format, targets=targets))
+    return RunSet.concat(parts, qualify=True)

@@ -27,12 +27,25 @@ if TYPE_CHECKING:
     from scalelaw.laws import Law
 
 LAW_OPTION = typer.Option("chinchilla", "--law", help="Law to fit; `scalelaw laws` lists them.")
+FIT_LAW_OPTION = typer.Option(
+    "chinchilla", "--law", help="Law to fit (`scalelaw laws` lists them), or auto: the law with the lowest backtest error."
+)
+CALIBRATE_OPTION = typer.Option(
+    False, "--calibrate", help="Backtest the law across scale and widen its intervals by its measured extrapolation error."
+)
+BACKTEST_BY_OPTION = typer.Option(
+    None, "--backtest-by", help="Axis of the backtests of --law auto/--calibrate: params, tokens, flops, steps or time."
+)
+LEVEL_OPTION = typer.Option(None, "--level", help="Coverage of the prediction intervals (default: the fit's --ci-level).")
 LAW_OPTIONS_OPTION = typer.Option([], "--option", help="Law option KEY=VALUE, e.g. variable=flops. Repeatable.")
 FIX_OPTION = typer.Option([], "--fix", help="Hold a parameter fixed: NAME=VALUE, e.g. alpha=0.34. Repeatable.")
 FIX_FROM_OPTION = typer.Option(
     None, "--fix-from", help="Hold fixed the parameters of a saved fit whose names match: OLD.json or OLD.json:a,b."
 )
 BOOTSTRAP_OPTION = typer.Option(0, "--bootstrap", help="Bootstrap replicates (resampling runs) for intervals.")
+FIT_BOOTSTRAP_OPTION = typer.Option(
+    None, "--bootstrap", help="Bootstrap replicates (resampling runs) for intervals [default: 0; 100 with --law auto]."
+)
 SEED_OPTION = typer.Option(0, "--seed", help="Seed of the bootstrap.")
 STRICT_OPTION = typer.Option(False, "--strict", help="Refuse (exit 3) a fit whose diagnostics raise warnings.")
 OBJECTIVE_OPTION = typer.Option("huber", "--objective", help="huber, squares or asymmetric (on log-loss residuals).")
@@ -125,20 +138,55 @@ def show_fit(fit: FitResult, title: str) -> None:
         console.print(f"[yellow]warning:[/yellow] {message}")
 
 
+def selection_rows(fit: FitResult) -> list[dict[str, Any]]:
+    """One row per backtested candidate: its errors on the held-out runs, or why it failed."""
+    rows = []
+    for row in (fit.selection or {}).get("candidates", []):
+        rows.append(
+            {
+                "law": row.get("label", row.get("law")),
+                "final_error": row.get("final_error"),
+                "curve_error": row.get("curve_error"),
+                "bias": row.get("bias"),
+                "note": "chosen" if row.get("label") == fit.selection.get("chosen") else (row.get("failure") or ""),
+            }
+        )
+    return rows
+
+
+def show_selection(fit: FitResult) -> None:
+    """Print the backtest table of --law auto / --calibrate and the reason for the choice."""
+    from scalelaw.cli.output import console, print_table
+
+    if not fit.selection:
+        return
+    folds = ", ".join(fit.selection.get("folds", [])) or "none"
+    print_table(f"backtests (folds: {folds})", selection_rows(fit), ["law", "final_error", "curve_error", "bias", "note"])
+    console.print(str(fit.selection.get("reason", "")))
+    if fit.calibration is not None:
+        c = fit.calibration
+        console.print(
+            f"extrapolation error: {c.slope:.3g} (log loss) per decade beyond the data, t tails with {c.dof} "
+            f"degrees of freedom; tested up to {c.tested_decades:.2f} decades"
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add the fitting commands to ``app``."""
 
     @app.command("fit")
     def fit_command(
         data: list[str] = typer.Argument(..., help="Runs: files, folders, a run store or dataset:NAME."),
-        law: str = LAW_OPTION,
+        law: str = FIT_LAW_OPTION,
         option: list[str] = LAW_OPTIONS_OPTION,
         maps: list[str] = MAP_OPTION,
         where: str | None = WHERE_OPTION,
         loss_unit: str = LOSS_UNIT_OPTION,
         bytes_per_token: float | None = BYTES_PER_TOKEN_OPTION,
         input_format: str | None = FORMAT_OPTION,
-        bootstrap: int = BOOTSTRAP_OPTION,
+        bootstrap: int | None = FIT_BOOTSTRAP_OPTION,
+        calibrate: bool = CALIBRATE_OPTION,
+        backtest_by: str | None = BACKTEST_BY_OPTION,
         seed: int = SEED_OPTION,
         fix: list[str] = FIX_OPTION,
         fix_from: str | None = FIX_FROM_OPTION,
@@ -150,24 +198,36 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", "--save", help="Write the fit to this FIT.json."),
         as_json: bool = JSON_OPTION,
     ) -> None:
-        """Fit a law to runs and print its parameters, intervals and diagnostics."""
+        """Fit a law to runs and print its parameters, intervals and diagnostics.
+
+        With --law auto, every law the data allows is backtested across scale and the one with the
+        lowest held-out error is fitted; the table of candidates is printed and saved in FIT.json.
+        """
         from scalelaw import laws
         from scalelaw.cli.output import console, print_json
         from scalelaw.fit import fit_law
+        from scalelaw.fit.auto import fit_auto, fit_calibrated
 
         runs = load_inputs(data, maps, where, loss_unit, bytes_per_token, format=input_format)
-        chosen = laws.get(law, **parse_pairs(option, "--option"))
-        held = {**fixed_from(fix_from, chosen), **numeric_pairs(fix, "--fix")}
-        result = fit_law(
-            runs, chosen, objective=objective, delta=delta, reduction=reduction, fix=held, bootstrap=bootstrap,
-            seed=seed, strict=strict, progress=False if as_json else None, ci_level=ci_level,
-        )  # fmt: skip
+        common = dict(objective=objective, delta=delta, reduction=reduction, seed=seed, strict=strict,
+                      progress=False if as_json else None, ci_level=ci_level)  # fmt: skip
+        if law == "auto":
+            if fix or fix_from or option:
+                raise InputError("--law auto chooses the law itself; --fix, --fix-from and --option need a named law")
+            result = fit_auto(runs, by=backtest_by, bootstrap=bootstrap, **common)
+        else:
+            chosen = laws.get(law, **parse_pairs(option, "--option"))
+            held = {**fixed_from(fix_from, chosen), **numeric_pairs(fix, "--fix")}
+            fitter = fit_calibrated if calibrate else fit_law
+            extra = {"by": backtest_by} if calibrate else {}
+            result = fitter(runs, chosen, fix=held, bootstrap=bootstrap or 0, **extra, **common)
         if out is not None:
             result.save(out)
         if as_json:
             print_json({**fit_summary(result), "out": str(out) if out else None})
             return
-        show_fit(result, f"{law} fit")
+        show_selection(result)
+        show_fit(result, f"{result.law.name} fit")
         if out is not None:
             console.print(f"saved {out}")
 
@@ -176,26 +236,34 @@ def register(app: typer.Typer) -> None:
         fit_path: Path = typer.Argument(..., help="A fit saved by `scalelaw fit --out`."),
         at: list[str] = typer.Option([], "--at", help="Inputs to predict at, e.g. params=7e9,tokens=1.4e11. Repeatable."),
         schedule: str | None = typer.Option(None, "--schedule", help="A learning-rate schedule SPEC (curve laws)."),
-        runs_data: list[str] = typer.Option([], "--runs", help="Predict every row of these runs. Repeatable."),
+        runs_data: list[str] = typer.Option(
+            [], "--runs", help="Target runs: one row per run (final-loss laws) or per step (curve laws). Repeatable."
+        ),
         maps: list[str] = MAP_OPTION,
         where: str | None = WHERE_OPTION,
+        level: float | None = LEVEL_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> None:
-        """Predict the loss (with a prediction interval) at given inputs, a schedule, or given runs."""
+        """Predict the loss (with a prediction interval) at given inputs, a schedule, or target runs.
+
+        Target rows need what the law needs (e.g. params and tokens, or step with lr or lr_schedule);
+        a loss is optional. A final-loss law gives one row per run with step null.
+        """
         from scalelaw.cli.output import print_json, print_table
         from scalelaw.fit import load_fit
+        from scalelaw.fit.targets import predict_targets
 
         fit = load_fit(fit_path)
         rows: list[dict[str, Any]] = []
         if runs_data:
-            frame = fit.predict_runs(load_inputs(runs_data, maps, where))
+            frame = predict_targets(fit, load_inputs(runs_data, maps, where, targets=True), level=level)
             rows = frame.to_dict(orient="records")
         else:
             points = [numeric_pairs([item], "--at") for item in at] or ([{}] if schedule else [])
             if not points:
                 raise InputError("predict needs --at NAME=VALUE,..., --schedule SPEC or --runs DATA")
             for point in points:
-                rows.extend(_predict_point(fit, point, schedule))
+                rows.extend(_predict_point(fit, point, schedule, level))
         if as_json:
             print_json(rows)
         else:
@@ -255,29 +323,29 @@ def register(app: typer.Typer) -> None:
     @app.command("laws")
     def laws_command(as_json: bool = JSON_OPTION) -> None:
         """List the laws with their formulas, parameters and citations."""
-        from scalelaw import laws
         from scalelaw.cli.output import print_json, print_table
+        from scalelaw.laws.catalog import CARDS
 
-        rows = []
-        for name in laws.names():
-            law = laws.get(name)
-            rows.append(
-                {
-                    "name": name,
-                    "kind": law.kind,
-                    "formula": law.formula,
-                    "params": ", ".join(law.param_names),
-                    "inputs": ", ".join(law.inputs),
-                    "citation": law.citation,
-                }
-            )
+        rows = [
+            {
+                "name": card.name,
+                "kind": card.kind,
+                "formula": card.formula,
+                "params": ", ".join(card.params),
+                "inputs": ", ".join(card.inputs),
+                "citation": card.citation,
+            }
+            for card in sorted(CARDS.values(), key=lambda card: card.name)
+        ]
         if as_json:
             print_json(rows)
         else:
             print_table("laws", rows, ["name", "kind", "formula", "params", "citation"])
 
 
-def _predict_point(fit: FitResult, point: dict[str, float], schedule: str | None) -> list[dict[str, Any]]:
+def _predict_point(
+    fit: FitResult, point: dict[str, float], schedule: str | None, level: float | None = None
+) -> list[dict[str, Any]]:
     """Prediction rows at one ``--at`` point (several rows when a schedule gives many steps)."""
     import numpy as np
 
@@ -286,7 +354,7 @@ def _predict_point(fit: FitResult, point: dict[str, float], schedule: str | None
         from scalelaw.data.schedules import parse_schedule
 
         inputs["schedule"] = parse_schedule(schedule)
-    prediction = fit.predict(**inputs)
+    prediction = fit.predict(level=level, **inputs)
     design = fit.law.design_at(**inputs)
     steps = design.inputs.get("step", design.extra.get("step"))
     rows = []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 import typer
 
-from scalelaw.data.schedules import Schedule
+if TYPE_CHECKING:
+    from scalelaw.data.schedules import Schedule
 
 schedule_app = typer.Typer(help="Learning-rate schedules: show one, or optimise one for a fitted curve law.",
                            no_args_is_help=True)
@@ -24,6 +26,8 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Print the learning rate of a schedule at evenly spaced steps (step s = the s-th update)."""
+    import numpy as np
+
     from scalelaw.cli.output import console, print_json, print_table
     from scalelaw.data.schedules import parse_schedule
     from scalelaw.laws._curves import default_steps
@@ -78,6 +82,7 @@ def optimize(
 def _plot(schedule: Schedule, path: str) -> None:
     """Draw the per-step lr of ``schedule`` into an image file."""
     import matplotlib
+    import numpy as np
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -1,19 +1,31 @@
-"""The data layer: the run model, validation, readers and the run store."""
+"""The data layer: the run model, validation, readers and the run store.
 
-from scalelaw.data.readers import iter_runs, read_runs
-from scalelaw.data.reduce import final_losses, keep_every
-from scalelaw.data.runs import CANONICAL_COLUMNS, META_COLUMNS, RunSet
-from scalelaw.data.store import RunStore
-from scalelaw.data.validate import check_enough_points
+The names below load on first use (PEP 562), so importing one light module of this
+package (e.g. :mod:`scalelaw.data.schedules`) does not import pandas.
+"""
 
-__all__ = [
-    "CANONICAL_COLUMNS",
-    "META_COLUMNS",
-    "RunSet",
-    "RunStore",
-    "check_enough_points",
-    "final_losses",
-    "iter_runs",
-    "keep_every",
-    "read_runs",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "iter_runs": "readers",
+    "read_runs": "readers",
+    "final_losses": "reduce",
+    "keep_every": "reduce",
+    "CANONICAL_COLUMNS": "runs",
+    "META_COLUMNS": "runs",
+    "RunSet": "runs",
+    "RunStore": "store",
+    "check_enough_points": "validate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"scalelaw.data.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'scalelaw.data' has no attribute {name!r}")
+
+
+__all__ = sorted(_HOMES)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from scalelaw.data.mlflow import mlflow_runs
+from scalelaw.data.mlflow_db import is_sqlite
+from scalelaw.data.wandb_file import is_wandb, wandb_files
 from scalelaw.errors import InputError
 
-FORMATS: tuple[str, ...] = ("csv", "tsv", "jsonl", "parquet", "tensorboard", "mlflow")
+FORMATS: tuple[str, ...] = ("csv", "tsv", "jsonl", "parquet", "tensorboard", "mlflow", "mlflow-sqlite", "wandb")
 EXTENSIONS: dict[str, str] = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -33,6 +35,10 @@ def sniff(head: bytes) -> str:
     """Guess a format from a file's first bytes."""
     if head.startswith(PARQUET_MAGIC):
         return "parquet"
+    if is_sqlite(head):
+        return "mlflow-sqlite"
+    if is_wandb(head):
+        return "wandb"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"{"):
         return "jsonl"
@@ -51,16 +57,24 @@ def detect_format(path: Path, requested: str | None = None) -> str:
     if path.is_dir():
         if mlflow_runs(path):
             return "mlflow"
+        if wandb_files(path):
+            return "wandb"
         if any(p.is_file() for p in path.rglob("*tfevents*")):
             return "tensorboard"
         if (path / "manifest.json").is_file():
             raise InputError("this folder is a run store: read it with RunStore(path).load()", file=str(path))
-        raise InputError("the folder holds neither MLflow runs nor TensorBoard event files", file=str(path))
-    if requested in ("mlflow",):
-        raise InputError("an MLflow input is a run folder, not a file", file=str(path))
+        raise InputError("the folder holds no MLflow runs, W&B run files or TensorBoard event files", file=str(path))
     head = _head(path)
     if not head:
         raise InputError("the file is empty", file=str(path))
+    if requested in ("mlflow", "mlflow-sqlite"):
+        if is_sqlite(head):
+            return "mlflow-sqlite"
+        raise InputError("an MLflow input is a run folder, an mlruns folder or an mlflow.db (sqlite) file", file=str(path))
+    if is_sqlite(head):
+        return "mlflow-sqlite"
+    if is_wandb(head) or path.suffix == ".wandb":
+        return "wandb"
     claimed = requested or ("tensorboard" if "tfevents" in path.name else EXTENSIONS.get(path.suffix.lower()))
     found = sniff(head)
     if claimed is None:

@@ -2,7 +2,8 @@
 
 Each metric file ``metrics/<name>`` holds lines ``timestamp value step``; metrics are
 joined on step. ``params/`` and ``tags/`` files become constant columns (a param keeps its name when
-it is run metadata such as ``batch_size``, else it is named ``param.<name>``); the run id is
+it is run metadata such as ``batch_size``, ``n_params`` and its aliases are ``params``, others are
+``param.<name>``: see :mod:`scalelaw.data.aliases`); the run id is
 ``run_name`` from ``meta.yaml`` (else the ``mlflow.runName`` tag, else the folder name).
 """
 
@@ -14,8 +15,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from scalelaw.data.aliases import metadata_columns
 from scalelaw.data.raw import RawTable
-from scalelaw.data.runs import META_COLUMNS
 from scalelaw.errors import InputError
 
 
@@ -88,7 +89,7 @@ def read_mlflow_run(folder: Path) -> RawTable:
     frame = pd.concat(metrics, axis=1).sort_index()
     params = {n: _read_text(p).strip() for n, p in _files(folder / "params").items()}
     tags = {n: _read_text(p).strip() for n, p in _files(folder / "tags").items()}
-    named = {**tags, **{(n if n in META_COLUMNS else f"param.{n}"): v for n, v in params.items()}}
+    named = {**tags, **metadata_columns(params, file=str(folder), run=folder.name)}
     for name, value in named.items():
         if name not in frame.columns:
             frame[name] = value

@@ -93,10 +93,17 @@ def _row(raw: RawTable, position: int) -> int:
     return int(raw.rows[position])
 
 
-def canonical_table(raw: RawTable, *, columns: Mapping[str, str] | None, loss_unit: str) -> pd.DataFrame:
-    """The input as canonical columns plus extras, with ``_row`` holding each line's row number."""
+def canonical_table(
+    raw: RawTable, *, columns: Mapping[str, str] | None, loss_unit: str, targets: bool = False
+) -> pd.DataFrame:
+    """The input as canonical columns plus extras, with ``_row`` holding each line's row number.
+
+    ``targets`` reads rows to predict, which need no loss (a missing loss column is all NaN).
+    """
     mapping = resolve_mapping(raw, columns)
     frame = apply_mapping(raw, mapping, loss_unit=loss_unit)
+    if "loss" not in frame.columns and targets:
+        frame = frame.assign(loss=np.nan)
     if "loss" not in frame.columns:
         shown = ", ".join(str(c) for c in list(frame.columns)[:20])
         raise InputError(f"no 'loss' column (columns: {shown}); name one with --map loss=COLUMN", file=raw.file, column="loss")

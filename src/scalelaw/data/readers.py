@@ -9,7 +9,6 @@ steps: column mapping, loss units, row filter, per-run metadata and tokens, vali
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +18,16 @@ import pyarrow.parquet as pq
 from scalelaw.data import tabular
 from scalelaw.data.formats import detect_format
 from scalelaw.data.mlflow import mlflow_runs, read_mlflow_run
+from scalelaw.data.mlflow_db import is_tracking_uri, read_mlflow_db, tracking_path
 from scalelaw.data.normalize import ROW, canonical_table, fill_run_metadata
 from scalelaw.data.raw import RawTable
 from scalelaw.data.reduce import Reducer
 from scalelaw.data.runs import CANONICAL_COLUMNS, RunSet
-from scalelaw.data.tensorboard import read_tensorboard
+from scalelaw.data.tensorboard import read_tensorboard, read_tensorboard_folder
 from scalelaw.data.units import to_nats
+from scalelaw.data.wandb_api import is_wandb_uri, read_wandb_uri
+from scalelaw.data.wandb_file import read_wandb
+from scalelaw.data.wandb_panel import is_panel_export, split_panel
 from scalelaw.data.validate import validate_table, warn_suspicious
 from scalelaw.errors import InputError
 
@@ -32,18 +35,28 @@ PathLike = str | Path
 STREAM_BATCH_ROWS = 1_000_000
 
 
-def _paths(paths: PathLike | Iterable[PathLike]) -> list[Path]:
+def _paths(paths: PathLike | Iterable[PathLike]) -> list[Path | str]:
+    """Inputs as paths; ``wandb://ENTITY/PROJECT`` stays a string, MLflow tracking URIs become paths."""
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not items:
         raise InputError("no input files given")
-    return [Path(p) for p in items]
+    return [_input(p) for p in items]
 
 
-def read_raw(path: Path, *, format: str | None = None) -> list[RawTable]:
-    """The raw tables in one path (several for a folder of MLflow runs or event files)."""
+def _input(item: PathLike) -> Path | str:
+    if isinstance(item, str) and is_wandb_uri(item):
+        return item
+    return tracking_path(item) if isinstance(item, str) and is_tracking_uri(item) else Path(item)
+
+
+def read_raw(path: Path | str, *, format: str | None = None) -> list[RawTable]:
+    """The raw tables in one path (several for a folder of runs) or ``wandb://ENTITY/PROJECT``."""
+    if isinstance(path, str):
+        return read_wandb_uri(path)
     kind = detect_format(path, format)
     if kind == "csv":
-        return [tabular.read_delimited(path, delimiter=",")]
+        table = tabular.read_delimited(path, delimiter=",")
+        return split_panel(table) if is_panel_export(list(table.frame.columns)) else [table]
     if kind == "tsv":
         return [tabular.read_delimited(path, delimiter="\t")]
     if kind == "jsonl":
@@ -52,17 +65,13 @@ def read_raw(path: Path, *, format: str | None = None) -> list[RawTable]:
         return [tabular.read_parquet(path)]
     if kind == "mlflow":
         return [read_mlflow_run(run) for run in mlflow_runs(path)]
+    if kind == "mlflow-sqlite":
+        return read_mlflow_db(path)
+    if kind == "wandb":
+        return read_wandb(path)
     if not path.is_dir():
         return [read_tensorboard(path)]
-    # In a log folder, a run is named by its folder relative to the one given (TensorBoard's naming).
-    files = sorted(p for p in path.rglob("*tfevents*") if p.is_file())
-    return [replace(read_tensorboard(p), default_run=_tensorboard_run(path, p)) for p in files]
-
-
-def _tensorboard_run(root: Path, event_file: Path) -> str:
-    """The run id of an event file in a log folder: its folder relative to the log folder."""
-    relative = event_file.parent.relative_to(root).as_posix()
-    return root.resolve().name if relative == "." else relative
+    return read_tensorboard_folder(path)
 
 
 def to_runs(
@@ -72,16 +81,18 @@ def to_runs(
     where: str | None = None,
     loss_unit: str = "nats",
     bytes_per_token: float | None = None,
+    targets: bool = False,
 ) -> RunSet:
-    """One raw table through mapping, filter, units, metadata and validation to a RunSet."""
-    table = canonical_table(raw, columns=columns, loss_unit=loss_unit)
+    """One raw table through mapping, filter, units, metadata and validation to a RunSet
+    (``targets``: rows to predict, which may lack a loss)."""
+    table = canonical_table(raw, columns=columns, loss_unit=loss_unit, targets=targets)
     table["loss"] = to_nats(table["loss"].to_numpy(), loss_unit, bytes_per_token=bytes_per_token, file=raw.file)
     if where:
         table = _filter(table, where, raw.file)
     codes, _ = pd.factorize(table["run"])
     table = table.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
     table = fill_run_metadata(table)
-    validate_table(table, file=raw.file)
+    validate_table(table, file=raw.file, targets=targets)
     ordered = [c for c in CANONICAL_COLUMNS if c in table.columns]
     table = table[ordered + [c for c in table.columns if c not in ordered and c != ROW]]
     return RunSet(table, {run: raw.file for run in table["run"].unique().tolist()})
@@ -107,6 +118,7 @@ def read_runs(
     format: str | None = None,
     reduce: Reducer | None = None,
     batch_rows: int = STREAM_BATCH_ROWS,
+    targets: bool = False,
 ) -> RunSet:
     """Read runs from files or folders; the format is detected unless ``format`` is given.
 
@@ -114,9 +126,13 @@ def read_runs(
     ``loss_unit`` is one of ``nats``, ``bits``, ``bits_per_byte`` (with
     ``bytes_per_token``); ``where`` is a pandas query on the mapped columns, with the
     loss already in nats. ``reduce`` (e.g. ``keep_every(10)``) streams the input
-    ``batch_rows`` rows at a time and shrinks each run as it arrives.
+    ``batch_rows`` rows at a time and shrinks each run as it arrives. ``targets`` reads
+    rows to predict, which may lack a loss.
     """
     options = dict(columns=columns, where=where, loss_unit=loss_unit, bytes_per_token=bytes_per_token)
+    if targets:
+        parts = [to_runs(raw, **options, targets=True) for path in _paths(paths) for raw in read_raw(path, format=format)]
+        return RunSet.concat(parts)
     if reduce is not None:
         parts = [reduce(chunk) for chunk in iter_runs(paths, format=format, batch_rows=batch_rows, **options)]
     else:
@@ -144,7 +160,7 @@ def iter_runs(
     options = dict(columns=columns, where=where, loss_unit=loss_unit, bytes_per_token=bytes_per_token)
     seen: set[str] = set()
     for path in _paths(paths):
-        if detect_format(path, format) != "parquet":
+        if isinstance(path, str) or detect_format(path, format) != "parquet":
             raws: Iterable[RawTable] = read_raw(path, format=format)
         else:
             raws = _parquet_chunks(path, batch_rows)

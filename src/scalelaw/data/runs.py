@@ -146,9 +146,15 @@ class RunSet:
         return RunSet(table.reset_index(drop=True), {r: s for r, s in self.sources.items() if r in kept})
 
     @classmethod
-    def concat(cls, parts: Iterable[RunSet]) -> RunSet:
-        """Join run sets; a run id present in two of them is an error, never a merge."""
+    def concat(cls, parts: Iterable[RunSet], *, qualify: bool = False) -> RunSet:
+        """Join run sets; a run id present in two of them is an error, never a merge.
+
+        With ``qualify``, a run id that two parts from different sources share is instead
+        made distinct: each such run becomes ``SOURCE/run`` (one warning says so).
+        """
         parts = list(parts)
+        if qualify:
+            parts = _qualified(parts)
         seen: dict[str, str] = {}
         for part in parts:
             for run in part.runs:
@@ -196,3 +202,38 @@ class RunSet:
             else:
                 digest.update("\x1f".join(values.astype(str).tolist()).encode())
         return digest.hexdigest()
+
+
+def source_label(source: str) -> str:
+    """A short name for a run's source: ``dataset:NAME`` gives NAME, a path its last part."""
+    text = source.removeprefix("dataset:").rstrip("/\\")
+    return text.replace("\\", "/").rsplit("/", 1)[-1] or text
+
+
+def _qualified(parts: list[RunSet]) -> list[RunSet]:
+    """The parts with every run id shared by parts of different sources renamed ``SOURCE/run``."""
+    owners: dict[str, set[str]] = {}
+    for part in parts:
+        for run in part.runs:
+            owners.setdefault(run, set()).add(part.source(run) or "")
+    shared = {run for run, sources in owners.items() if len(sources) > 1 and "" not in sources}
+    if not shared:
+        return parts
+    from scalelaw.errors import DataWarning, warn
+
+    warn(
+        f"{len(shared)} run id(s) appear in more than one input (e.g. {sorted(shared)[0]!r}); they are distinct "
+        "runs, named SOURCE/run from here on",
+        DataWarning,
+    )
+    out = []
+    for part in parts:
+        renames = {run: f"{source_label(part.source(run) or '')}/{run}" for run in part.runs if run in shared}
+        if not renames:
+            out.append(part)
+            continue
+        table = part.table.copy()
+        table["run"] = table["run"].map(lambda r: renames.get(r, r))
+        sources = {renames.get(r, r): s for r, s in part.sources.items()}
+        out.append(RunSet(table, sources))
+    return out

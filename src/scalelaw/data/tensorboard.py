@@ -1,21 +1,27 @@
 """A minimal TensorBoard event-file reader: TFRecord framing, CRC32C, and protobuf decoding.
 
-Only scalars are read: ``Event{wall_time, step, summary{value{tag, simple_value |
-tensor}}}``. Every record's length and data checksums are verified, so a file cut
-mid-record or damaged is an :class:`InputError` naming the record, never garbage.
+Read: scalars (``Event{wall_time, step, summary{value{tag, simple_value | tensor}}}``)
+and the hyperparameters ``add_hparams`` writes (the hparams plugin's session start
+info), which become run metadata. Every record's length and data checksums are
+verified: a damaged record is an :class:`InputError` naming it, never garbage; only a
+last record cut off by the end of the file (a run still writing) is skipped, with a warning.
+The event files of one folder are one run, merged as TensorBoard shows them.
 """
 
 from __future__ import annotations
 
+import bisect
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from scalelaw.data.aliases import metadata_columns
 from scalelaw.data.raw import RawTable
-from scalelaw.errors import InputError
+from scalelaw.errors import DataWarning, InputError, warn
 
 
 def _crc32c_table() -> list[int]:
@@ -31,6 +37,8 @@ def _crc32c_table() -> list[int]:
 _TABLE = _crc32c_table()
 _NP_TABLE = np.asarray(_TABLE, dtype=np.uint32)
 LONG_RECORD = 4096
+#: The tag under which ``add_hparams`` writes the hparams plugin's session start info.
+HPARAMS_TAG = "_hparams_/session_start_info"
 
 
 def crc32c(data: bytes) -> int:
@@ -75,13 +83,17 @@ def masked_crc32c_many(data: bytes, starts: np.ndarray, lengths: np.ndarray) -> 
     return out
 
 
-def iter_records(data: bytes, *, file: str) -> Iterator[bytes]:
-    """Yield the payload of every TFRecord in ``data``, after checking both checksums of all."""
+def _framing(data: bytes, *, file: str) -> tuple[list[int], list[int], list[int], bool]:
+    """Start, length and stored data checksum of every complete record, and whether the last one is cut off.
+
+    A record that runs past the end of the data (a writer stopped mid-record, or a run still
+    writing) ends the file; a bad length checksum anywhere is damage and an error.
+    """
     offset, number, starts, lengths, stored = 0, 0, [], [], []
     while offset < len(data):
         number += 1
         if offset + 12 > len(data):
-            raise InputError(f"record {number} is cut off in its header (the file is truncated)", file=file, row=number)
+            return starts, lengths, stored, True
         header = data[offset : offset + 8]
         (length,) = struct.unpack("<Q", header)
         (length_crc,) = struct.unpack("<I", data[offset + 8 : offset + 12])
@@ -90,15 +102,31 @@ def iter_records(data: bytes, *, file: str) -> Iterator[bytes]:
                              file=file, row=number)
         end = offset + 12 + length + 4
         if end > len(data):
-            raise InputError(f"record {number} is cut off (the file is truncated)", file=file, row=number)
+            return starts, lengths, stored, True
         starts.append(offset + 12)
         lengths.append(length)
         stored.append(struct.unpack("<I", data[end - 4 : end])[0])
         offset = end
+    return starts, lengths, stored, False
+
+
+def iter_records(data: bytes, *, file: str, allow_cut_tail: bool = False) -> Iterator[bytes]:
+    """Yield the payload of every TFRecord in ``data``, after checking both checksums of all.
+
+    A last record cut off by the end of the data is an error, or, with ``allow_cut_tail``,
+    skipped with one :class:`DataWarning` (the file of a run still writing ends that way).
+    """
+    starts, lengths, stored, cut = _framing(data, file=file)
+    if cut and not allow_cut_tail:
+        number = len(starts) + 1
+        raise InputError(f"record {number} is cut off (the file is truncated)", file=file, row=number)
     first, size = np.asarray(starts, dtype=np.int64), np.asarray(lengths, dtype=np.int64)
     bad = np.flatnonzero(masked_crc32c_many(data, first, size) != np.asarray(stored, dtype=np.uint32))
     if bad.size:
         raise InputError(f"record {bad[0] + 1}: bad data checksum (the file is damaged)", file=file, row=int(bad[0]) + 1)
+    if cut:
+        warn(f"file {file}: record {len(starts) + 1} is cut off at the end of the file (a run still writing?); "
+             f"read the {len(starts)} complete records before it", DataWarning)
     for start, length in zip(starts, lengths, strict=True):
         yield data[start : start + length]
 
@@ -161,21 +189,34 @@ def _tensor_scalar(buf: bytes) -> float | None:
     return None
 
 
-def parse_event(payload: bytes) -> tuple[int, list[tuple[str, float]]]:
-    """The step and the scalar ``(tag, value)`` pairs of one serialized Event."""
-    step, scalars = 0, []
+class Event(NamedTuple):
+    """What scalelaw reads from one Event: its step, scalar ``(tag, value)`` pairs, and hparams."""
+
+    step: int
+    scalars: list[tuple[str, float]]
+    hparams: dict[str, object]
+
+
+def parse_event(payload: bytes) -> Event:
+    """The step, the scalars and the hyperparameters (``add_hparams``) of one serialized Event."""
+    step, scalars, hparams = 0, [], {}
     for number, wire, value in fields(payload):
         if number == 2 and wire == 0:
             step = int(value) - (1 << 64) if int(value) >= 1 << 63 else int(value)
         elif number == 5 and wire == 2:  # summary
             for n, w, item in fields(value):
                 if n == 1 and w == 2:
-                    scalars += _summary_value(item)
-    return step, scalars
+                    tag, scalar, metadata = _summary_value(item)
+                    if tag == HPARAMS_TAG and metadata is not None:
+                        hparams.update(_session_hparams(metadata))
+                    elif tag is not None and scalar is not None:
+                        scalars.append((tag, scalar))
+    return Event(step, scalars, hparams)
 
 
-def _summary_value(buf: bytes) -> list[tuple[str, float]]:
-    tag, scalar = None, None
+def _summary_value(buf: bytes) -> tuple[str | None, float | None, bytes | None]:
+    """A Summary.Value's tag, scalar (if it is one) and serialized metadata."""
+    tag, scalar, metadata = None, None, None
     for number, wire, value in fields(buf):
         if number == 1 and wire == 2:
             tag = bytes(value).decode("utf-8", errors="replace")
@@ -183,37 +224,162 @@ def _summary_value(buf: bytes) -> list[tuple[str, float]]:
             scalar = struct.unpack("<f", int(value).to_bytes(4, "little"))[0]
         elif number == 8 and wire == 2:
             scalar = _tensor_scalar(value)
-    return [(tag, scalar)] if tag is not None and scalar is not None else []
+        elif number == 9 and wire == 2:
+            metadata = bytes(value)
+    return tag, scalar, metadata
 
 
-def read_tensorboard(path: Path) -> RawTable:
-    """Scalars of one event file as a table with one row per step and one column per tag.
+def _session_hparams(metadata: bytes) -> dict[str, object]:
+    """The hparams of the hparams plugin's SessionStartInfo inside a SummaryMetadata.
 
-    The run id is the folder holding the file (TensorBoard's one-run-per-folder layout).
+    SummaryMetadata.plugin_data (1) → PluginData{plugin_name (1), content (2)} → content is
+    HParamsPluginData, whose session_start_info (3) maps hparams (1) to google.protobuf.Value.
     """
+    plugin, content = b"", b""
+    for number, wire, value in fields(metadata):
+        if number == 1 and wire == 2:
+            for n, w, item in fields(value):
+                if n == 1 and w == 2:
+                    plugin = bytes(item)
+                elif n == 2 and w == 2:
+                    content = bytes(item)
+    if plugin != b"hparams":
+        return {}
+    hparams: dict[str, object] = {}
+    for number, wire, value in fields(content):
+        if number == 3 and wire == 2:
+            for n, w, entry in fields(value):
+                if n == 1 and w == 2:
+                    key, item = _map_entry(entry)
+                    if key is not None and item is not None:
+                        hparams[key] = item
+    return hparams
+
+
+def _map_entry(buf: bytes) -> tuple[str | None, object]:
+    """One ``map<string, google.protobuf.Value>`` entry: a number, a string or a bool (others are skipped)."""
+    key, item = None, None
+    for number, wire, value in fields(buf):
+        if number == 1 and wire == 2:
+            key = bytes(value).decode("utf-8", errors="replace")
+        elif number == 2 and wire == 2:
+            for n, w, v in fields(value):
+                if n == 2 and w == 1:
+                    item = struct.unpack("<d", int(v).to_bytes(8, "little"))[0]
+                elif n == 3 and w == 2:
+                    item = bytes(v).decode("utf-8", errors="replace")
+                elif n == 4 and w == 0:
+                    item = bool(v)
+    return key, item
+
+
+class _Points:
+    """Scalars of one run as TensorBoard shows them: per tag, a value logged again at a step
+    already seen (a resumed run) replaces that step and drops the tag's later points."""
+
+    def __init__(self) -> None:
+        self.by_tag: dict[str, tuple[list[int], list[float], list[int]]] = {}
+        self.replaced = 0
+        self.hparams: dict[str, object] = {}
+
+    def add(self, event: Event, row: int) -> None:
+        self.hparams.update(event.hparams)
+        for tag, value in event.scalars:
+            steps, values, rows = self.by_tag.setdefault(tag, ([], [], []))
+            if steps and event.step <= steps[-1]:
+                keep = bisect.bisect_left(steps, event.step)
+                self.replaced += len(steps) - keep
+                del steps[keep:], values[keep:], rows[keep:]
+            steps.append(event.step)
+            values.append(value)
+            rows.append(row)
+
+    def frame(self, *, file: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """One row per step (sorted), one column per tag; each step's row number is its first record."""
+        by_step: dict[int, dict[str, float]] = {}
+        first_row: dict[int, int] = {}
+        for tag, (steps, values, rows) in self.by_tag.items():
+            for step, value, row in zip(steps, values, rows, strict=True):
+                by_step.setdefault(step, {})[tag] = value
+                first_row[step] = min(first_row.get(step, row), row)
+        if not by_step:
+            raise InputError("the event file holds no scalar values", file=file)
+        if "_step" in self.by_tag:
+            raise InputError("a scalar is tagged '_step', which scalelaw uses for the event step", file=file)
+        steps = sorted(by_step)
+        frame = pd.DataFrame.from_records([by_step[s] for s in steps])
+        frame.insert(0, "_step", np.asarray(steps, dtype="float64"))
+        return frame, np.asarray([first_row[s] for s in steps])
+
+
+def _read_events(path: Path, points: _Points, *, row_offset: int = 0) -> int:
+    """Add the events of one file to ``points``; returns the number of records read."""
     data = path.read_bytes()
     if not data:
         raise InputError("the file is empty", file=str(path))
-    by_step: dict[int, dict[str, float]] = {}
-    first_record: dict[int, int] = {}
-    for number, payload in enumerate(iter_records(data, file=str(path)), start=1):
+    count = 0
+    for count, payload in enumerate(iter_records(data, file=str(path), allow_cut_tail=True), start=1):
         try:
-            step, scalars = parse_event(payload)
+            event = parse_event(payload)
         except (ValueError, struct.error) as exc:
-            raise InputError(f"record {number} is not a valid Event message ({exc})", file=str(path), row=number) from None
-        for tag, value in scalars:
-            values = by_step.setdefault(step, {})
-            if tag in values:
-                raise InputError(f"duplicate step {step} for tag {tag!r} (a restarted run?)", file=str(path),
-                                 row=number, column=tag)
-            values[tag] = value
-            first_record.setdefault(step, number)
-    if not by_step:
-        raise InputError("the event file holds no scalar values", file=str(path))
-    steps = sorted(by_step)
-    frame = pd.DataFrame.from_records([by_step[s] for s in steps])
-    if "_step" in frame.columns:
-        raise InputError("a scalar is tagged '_step', which scalelaw uses for the event step", file=str(path))
-    frame.insert(0, "_step", np.asarray(steps, dtype="float64"))
-    rows = np.asarray([first_record[s] for s in steps])
-    return RawTable(frame, rows, str(path), path.resolve().parent.name, "logger")
+            raise InputError(f"record {count} is not a valid Event message ({exc})", file=str(path), row=count) from None
+        points.add(event, row_offset + count)
+    return count
+
+
+def _raw_table(points: _Points, *, file: str, run: str) -> RawTable:
+    frame, rows = points.frame(file=file)
+    if points.replaced:
+        warn(f"run {run!r} ({file}): {points.replaced} point(s) were logged again at steps already seen "
+             "(a resumed run); the later values are kept, as TensorBoard shows them", DataWarning)
+    if points.hparams:
+        for name, value in metadata_columns(points.hparams, file=file, run=run).items():
+            if name not in frame.columns:
+                frame[name] = value
+    return RawTable(frame, rows, file, run, "logger")
+
+
+def read_tensorboard(path: Path) -> RawTable:
+    """Scalars (and hparams) of one event file as a table with one row per step and one column per tag.
+
+    The run id is the folder holding the file (TensorBoard's one-run-per-folder layout).
+    """
+    points = _Points()
+    _read_events(path, points)
+    return _raw_table(points, file=str(path), run=path.resolve().parent.name)
+
+
+def event_files(root: Path) -> dict[Path, list[Path]]:
+    """Event files under ``root`` grouped by folder, each group in file-name (= creation time) order."""
+    groups: dict[Path, list[Path]] = {}
+    for path in sorted(p for p in root.rglob("*tfevents*") if p.is_file()):
+        groups.setdefault(path.parent, []).append(path)
+    return groups
+
+
+def read_tensorboard_folder(root: Path) -> list[RawTable]:
+    """Every run of a TensorBoard log folder, named by its folder relative to ``root``.
+
+    The event files of one folder are one run, read in name order and merged (a resumed run).
+    A sub-folder holding the hparams plugin's session info inside another run's folder is
+    where ``add_hparams`` writes by default: its hparams go to that run, and its own scalars
+    (the ``metric_dict`` summary) are not a run.
+    """
+    groups = event_files(root)
+    points: dict[Path, _Points] = {}
+    for folder, files in groups.items():
+        points[folder] = _Points()
+        rows = 0
+        for path in files:
+            rows += _read_events(path, points[folder], row_offset=rows if len(files) > 1 else 0)
+    for folder in list(points):
+        if points[folder].hparams and folder != root and folder.parent in points:
+            parent = points[folder.parent]
+            parent.hparams = {**points.pop(folder).hparams, **parent.hparams}
+    tables = []
+    for folder, run_points in points.items():
+        relative = folder.relative_to(root).as_posix()
+        run = root.resolve().name if relative == "." else relative
+        files = groups[folder]
+        tables.append(_raw_table(run_points, file=str(files[0] if len(files) == 1 else folder), run=run))
+    return tables

@@ -50,13 +50,18 @@ def _show(table: pd.DataFrame, column: str | None, i: int) -> str:
     return f"{table[column].iloc[i]:.6g}"
 
 
-def validate_table(table: pd.DataFrame, *, file: str) -> None:
-    """Raise an :class:`InputError` for the first problem in a canonical table (grouped by run)."""
+def validate_table(table: pd.DataFrame, *, file: str, targets: bool = False) -> None:
+    """Raise an :class:`InputError` for the first problem in a canonical table (grouped by run).
+
+    ``targets`` (rows to predict) may have runs without any loss.
+    """
     if table.empty:
         raise InputError("no data rows (after filtering)", file=file)
     _check_ranges(table, file)
     _check_order(table, file)
     _check_constant_metadata(table, file)
+    if targets:
+        return
     has_loss = table["loss"].notna().groupby(table["run"], sort=False).any()
     if not has_loss.all():
         run = str(has_loss.index[int(np.argmax(~has_loss.to_numpy()))])

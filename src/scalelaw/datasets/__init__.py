@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from scalelaw.data.runs import RunSet
-from scalelaw.datasets import _multipowerlaw, _tables
+from scalelaw.datasets import _multipowerlaw, _olmo_ladder, _tables
 from scalelaw.datasets._tables import published_fits, published_metrics
 from scalelaw.errors import InputError
 
@@ -69,6 +69,15 @@ _DATASETS: dict[str, Dataset] = {
             "MIT",
             _tables.load_porian,
         ),
+        Dataset(
+            "olmo-ladder",
+            "olmo_ladder",
+            "24 OLMo ladder runs (190M-1B, 0.5-10x Chinchilla tokens, 1xC reruns): C4 loss, 10 other "
+            "validation losses, task bpb and accuracy at every checkpoint, exact per-step LR (Bhagia et al. 2024)",
+            "Bhagia et al. 2024, Establishing Task Scaling Laws via Compute-Efficient Model Ladders, arXiv:2412.04403",
+            "Apache-2.0",
+            _olmo_ladder.load_ladder,
+        ),
     )
 }
 
@@ -117,6 +126,8 @@ def files(name: str) -> list[Path]:
     folder = HERE / _get(name).folder
     if name.startswith("multipowerlaw-"):
         folder = folder / _multipowerlaw.SIZES[name.split("-")[1]][0]
+    if name == "olmo-ladder":
+        return _olmo_ladder.run_files()
     return sorted(p for p in folder.iterdir() if p.suffix == ".csv")
 
 

@@ -1,7 +1,9 @@
 """Seeded bootstrap over runs: each replicate is a weight vector, all fitted as batches.
 
 Resampling draws runs (not points) with replacement, so a run with many logged points
-stays one unit; a point's weight is the number of times its run was drawn. Replicates
+stays one unit; a point's weight is the number of times its run was drawn. A fit on a
+single run resamples contiguous blocks of its checkpoints instead (a run bootstrap of
+one run would redraw it every time and report zero-width intervals). Replicates
 are warm-started from the best fit and fitted in chunks on a small thread pool (numpy
 releases the GIL), with an optional rich progress bar.
 """
@@ -19,6 +21,8 @@ from scalelaw.fit.problem import Problem
 BOOTSTRAP_TOL = Tolerances(ftol=1e-10, xtol=1e-9, max_iter=200)
 CHUNK = 100
 WORKERS = 2
+#: Blocks a single run's checkpoints are cut into for the block bootstrap.
+BLOCKS = 10
 
 
 def run_weights(run_ids: np.ndarray, replicates: int, rng: np.random.Generator) -> np.ndarray:
@@ -30,6 +34,27 @@ def run_weights(run_ids: np.ndarray, replicates: int, rng: np.random.Generator) 
     return counts[:, index]
 
 
+def block_weights(n: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
+    """(replicates, n) point weights from resampling ``BLOCKS`` contiguous blocks of the n points.
+
+    Points are taken in design order (a curve's checkpoints by step); a point's weight is
+    the number of times its block was drawn.
+    """
+    blocks = max(2, min(BLOCKS, n // 2))
+    index = np.minimum((np.arange(n) * blocks) // max(n, 1), blocks - 1)
+    draws = rng.integers(0, blocks, size=(replicates, blocks))
+    counts = np.zeros((replicates, blocks))
+    np.add.at(counts, (np.repeat(np.arange(replicates), blocks), draws.ravel()), 1.0)
+    return counts[:, index]
+
+
+def resample_weights(run_ids: np.ndarray, replicates: int, rng: np.random.Generator) -> np.ndarray:
+    """Run weights for several runs, block weights within the run when there is only one."""
+    if np.unique(run_ids).size == 1:
+        return block_weights(len(run_ids), replicates, rng)
+    return run_weights(run_ids, replicates, rng)
+
+
 def bootstrap(
     problem: Problem,
     u_best: np.ndarray,
@@ -38,8 +63,8 @@ def bootstrap(
     seed: int,
     progress: bool,
 ) -> BatchResult:
-    """Fit ``replicates`` run-resampled replicates warm-started at ``u_best``."""
-    weights = run_weights(problem.design.run, replicates, np.random.default_rng(seed))
+    """Fit ``replicates`` run-resampled (or, for one run, block-resampled) replicates warm-started at ``u_best``."""
+    weights = resample_weights(problem.design.run, replicates, np.random.default_rng(seed))
     chunks = [slice(i, min(i + CHUNK, replicates)) for i in range(0, replicates, CHUNK)]
 
     def fit_chunk(part: slice) -> BatchResult:

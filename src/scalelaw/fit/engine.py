@@ -65,13 +65,13 @@ def fit_law(
     design = law.design(runs)
     problem = Problem(law, design, Objective(objective, delta, asymmetry), check_fixed(law, fix))
     n_free = problem.free.size
-    if design.n <= n_free:
+    if n_free and design.n <= n_free:
         raise InputError(
             f"law {law.name} has {n_free} free parameters but the data gives only {design.n} points; "
             "add runs or fix parameters with --fix"
         )
     weights = np.ones(design.n)
-    found = search(problem, weights)
+    found = search(problem, weights) if n_free else _score_only(problem)
     if not np.isfinite(found.f):
         raise InputError(f"law {law.name} cannot describe this data: every start gives a non-positive loss")
     theta = problem.theta(found.u)[0]
@@ -79,7 +79,7 @@ def fit_law(
 
     boot = None
     converged_fraction = None
-    if bootstrap:
+    if bootstrap and n_free:
         show = progress if progress is not None else _stderr_is_terminal()
         result = run_bootstrap(problem, found.u, bootstrap, seed=seed, progress=show)
         boot = problem.theta(result.u)
@@ -124,6 +124,13 @@ def fit_law(
     )
 
 
+def _score_only(problem: Problem) -> SearchResult:
+    """The 'search' of a fit whose every parameter is fixed: the given parameter set, scored."""
+    u = np.empty(0)
+    f = float(objective_value(problem, problem.residuals(u[None, :]), np.full((1, problem.design.n), 1.0 / problem.design.n))[0])
+    return SearchResult(u=u, f=f, converged=True, iterations=0, starts=0, starts_in_best_basin=0)
+
+
 def _intervals(
     law: Law, boot: np.ndarray | None, level: float
 ) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
@@ -162,7 +169,7 @@ def _diagnose(
     """Run every check and collect the warnings."""
     design = problem.design
     bound = checks.on_bound(problem, found.u)
-    condition, pair, correlation = checks.degeneracy(problem, found.u)
+    condition, pair, correlation = checks.degeneracy(problem, found.u) if problem.free.size else (1.0, [], 0.0)
     order_by = next(iter(scales.values()), np.arange(design.n))
     z = checks.runs_test(residuals, np.asarray(order_by))
     correlations = checks.scale_correlations(residuals, scales)

@@ -15,14 +15,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from scalelaw.fit.optimize import Tolerances, minimise, minimise_parallel
-from scalelaw.fit.optimize import objective_value
+from scalelaw.fit import projection
+from scalelaw.fit.optimize import Tolerances, minimise, minimise_parallel, objective_value
 from scalelaw.fit.problem import Problem
 from scalelaw.laws.base import Design
 
 EXPLORE = Tolerances(ftol=1e-6, xtol=1e-6, max_iter=30)
 POLISH = Tolerances(ftol=1e-13, xtol=1e-12, max_iter=500)
 EXPLORE_POINTS = 64
+#: Points the variable-projection grid is solved and ranked on (all of them are used to polish).
+PROJECT_POINTS = 256
 BASIN_RTOL = 1e-3
 #: Absolute slack of the basin test: the objective of uniform 1e-5 log residuals.
 BASIN_ATOL = 0.5e-10
@@ -66,7 +68,49 @@ def explore_subset(problem: Problem, weights: np.ndarray, size: int) -> tuple[Pr
     return replace(problem, design=subset), weights[pick]
 
 
-def search(
+def search(problem: Problem, weights: np.ndarray, *, method: str = "auto", n_polish: int = 8) -> SearchResult:
+    """The best fit: by variable projection when the law has a linear part (``auto``), else the grid.
+
+    ``method`` is ``auto``, ``projection`` (an error for a law without a linear part) or
+    ``grid`` (Epoch AI's multi-start over every start of the law's grid).
+    """
+    linear = projection.linear_indices(problem) if method in ("auto", "projection") else None
+    if linear is None and method == "projection":
+        raise ValueError(f"law {problem.law.name} has no free linear parameters to project out")
+    if linear is None:
+        return search_grid(problem, weights, n_polish=n_polish)
+    return search_projected(problem, weights, linear, n_polish=n_polish)
+
+
+def search_projected(
+    problem: Problem, weights: np.ndarray, linear: np.ndarray, *, n_polish: int = 8, polish: Tolerances = POLISH
+) -> SearchResult:
+    """Variable projection over the nonlinear parameters, then polish the best ``n_polish`` grid points.
+
+    The grid is solved and ranked on at most ``PROJECT_POINTS`` points spread over the
+    observed loss (as the grid search explores), the polish runs on all points.
+    ``starts`` counts the polished points and ``starts_in_best_basin`` those that end
+    within the basin tolerance of the best.
+    """
+    small, small_weights = explore_subset(problem, weights, PROJECT_POINTS)
+    u, f = projection.project_grid(small, linear, small_weights)
+    if not np.isfinite(f).any():
+        return SearchResult(u[0], float("inf"), False, 0, 0, 0)
+    polished, f_polished, converged, iterations = projection.polish_best(problem, u, f, weights, n_polish, polish)
+    best = int(np.argmin(f_polished))
+    f_best = float(f_polished[best])
+    in_basin = int(np.sum(f_polished <= f_best + BASIN_RTOL * abs(f_best) + BASIN_ATOL))
+    return SearchResult(
+        u=polished[best],
+        f=f_best,
+        converged=bool(converged[best]),
+        iterations=int(iterations[best]),
+        starts=int(polished.shape[0]),
+        starts_in_best_basin=in_basin,
+    )
+
+
+def search_grid(
     problem: Problem,
     weights: np.ndarray,
     *,

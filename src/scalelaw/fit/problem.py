@@ -104,7 +104,10 @@ class Problem:
 
 
 def check_fixed(law: Law, fix: Mapping[str, float] | None) -> dict[str, float]:
-    """Validate held-fixed parameters: known names, finite values inside the bounds."""
+    """Validate held-fixed parameters: known names, finite values inside the bounds.
+
+    Fixing every parameter is allowed: the engine then scores the given parameter set.
+    """
     fixed: dict[str, float] = {}
     for name, value in (fix or {}).items():
         param = next((p for p in law.params if p.name == name), None)
@@ -117,6 +120,4 @@ def check_fixed(law: Law, fix: Mapping[str, float] | None) -> dict[str, float]:
         if not (np.isfinite(number) and param.lower <= number <= param.upper):
             raise InputError(f"cannot fix {name!r} at {value!r}: outside its bounds [{param.lower}, {param.upper}]")
         fixed[name] = number
-    if len(fixed) == len(law.params):
-        raise InputError(f"every parameter of law {law.name} is fixed; nothing is left to fit")
     return fixed

@@ -1,8 +1,9 @@
 """The outcome of a fit: parameters, intervals, diagnostics, and predictions from them.
 
 A :class:`FitResult` is immutable and holds everything needed to predict with honest
-intervals (bootstrap parameter sets plus the fit's log residuals) and to audit the
-fit (options, data hash, fitted range). It round-trips through FIT.json.
+intervals (bootstrap parameter sets, the fit's log residuals and, when backtests were
+run, the law's extrapolation error) and to audit the fit (options, data hash, fitted
+range, how the law was chosen). It round-trips through FIT.json.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
+from scalelaw.fit.calibration import ExtrapolationError
 from scalelaw.fit.diagnostics import Diagnostics
 from scalelaw.fit.metrics import evaluation
 from scalelaw.laws.base import Design, Law
@@ -57,6 +59,10 @@ class FitResult:
     bootstrap_params: np.ndarray | None
     fitted_range: dict[str, tuple[float, float]]
     residuals: np.ndarray
+    #: Extrapolation-error model from rolling-origin backtests (None: not measured).
+    calibration: ExtrapolationError | None = None
+    #: How ``--law auto`` chose the law: candidates, backtest errors, the reason (None: chosen by hand).
+    selection: dict[str, Any] | None = None
 
     @property
     def theta(self) -> np.ndarray:
@@ -64,32 +70,61 @@ class FitResult:
         return np.array([self.params[name] for name in self.law.param_names])
 
     # -- prediction ---------------------------------------------------------------------
-    def predict(self, **inputs: Any) -> Prediction:
-        """Predict at user-given inputs, e.g. ``fit.predict(params=7e9, tokens=1.4e11)``."""
+    def predict(self, *, level: float | None = None, **inputs: Any) -> Prediction:
+        """Predict at user-given inputs, e.g. ``fit.predict(params=7e9, tokens=1.4e11)``.
+
+        ``level`` is the coverage of the prediction interval (the fit's ``ci_level`` by default).
+        """
         try:
             design = self.law.design_at(**inputs)
         except (ValueError, TypeError) as exc:
             raise InputError(f"cannot predict with law {self.law.name} at {sorted(inputs)}: {exc}") from None
-        return self.predict_design(design)
+        return self.predict_design(design, level=level)
 
-    def predict_design(self, design: Design) -> Prediction:
+    def predict_design(self, design: Design, *, level: float | None = None) -> Prediction:
         """Predict the loss for a design, with intervals and extrapolation checks."""
         point = self.law.predict(self.theta[None, :], design)[0]
-        lo, hi = self._interval(design, point)
         by = self._extrapolation(design)
-        decades = np.max(np.stack(list(by.values())), axis=0) if by else np.zeros(design.n)
+        decades = self.decades_beyond(design, by)
+        lo, hi = self._interval(design, point, decades, self._level(level))
         limit = float(self.options.get("extrapolation_warning_decades", 2.0))
-        messages = []
+        untrusted = []
         for name, values in by.items():
             if np.any(values > limit):
-                messages.append(
+                untrusted.append(
                     f"prediction extrapolates {float(np.max(values)):.2f} decades beyond the fitted "
                     f"range of {name} (warning threshold {limit:g})"
                 )
+        farthest = float(np.max(decades)) if decades.size else 0.0
+        if self.calibration is not None and self.calibration.untested(farthest):
+            untrusted.append(
+                f"prediction lies {farthest:.2f} decades beyond the fitted data, but the backtests tested the law "
+                f"only up to {self.calibration.tested_decades:.2f} decades: its interval is a guess, not a measurement"
+            )
+        messages = list(untrusted)
         if self.bootstrap_params is None:
             messages.append("no bootstrap: intervals show residual noise only, not parameter uncertainty")
-        self._raise_or_warn([m for m in messages if "extrapolates" in m])
+        if self.calibration is None and farthest > 0:
+            messages.append(
+                "no backtest calibration: the interval leaves out the law's own error beyond the fitted data "
+                "(fit with --law auto or --calibrate)"
+            )
+        self._raise_or_warn(untrusted)
         return Prediction(point, lo, hi, decades, by, messages)
+
+    def decades_beyond(self, design: Design, by: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Per point, the largest distance in decades beyond the fitted range over the scale variables."""
+        by = self._extrapolation(design) if by is None else by
+        if not by:
+            return np.zeros(design.n)
+        return np.nan_to_num(np.max(np.stack(list(by.values())), axis=0), nan=0.0)
+
+    def _level(self, level: float | None) -> float:
+        """The interval level asked for, or the fit's ``ci_level``; checked to lie in (0, 1)."""
+        value = float(self.options.get("ci_level", 0.95)) if level is None else float(level)
+        if not 0 < value < 1:
+            raise InputError(f"the interval level must be between 0 and 1, got {level!r}")
+        return value
 
     def predict_runs(self, runs: RunSet) -> pd.DataFrame:
         """Predict every fitted point of ``runs``: columns run, step, observed, loss, lo, hi."""
@@ -133,9 +168,11 @@ class FitResult:
                 out[f"{key}_hi"] = np.nanquantile(stack, (1 + level) / 2, axis=0)
         return out
 
-    def _interval(self, design: Design, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Prediction interval: bootstrap parameter sets plus resampled log residuals."""
-        level = float(self.options.get("ci_level", 0.95))
+    def _interval(
+        self, design: Design, point: np.ndarray, decades: np.ndarray, level: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Prediction interval: bootstrap parameter sets, resampled log residuals and the
+        backtested extrapolation error at each point's distance beyond the fitted data."""
         quantiles = ((1 - level) / 2, (1 + level) / 2)
         noise = -np.asarray(self.residuals, dtype=float)
         noise = noise[np.isfinite(noise)] if noise.size else noise
@@ -145,13 +182,16 @@ class FitResult:
             if self.bootstrap_params is not None:
                 preds = self.law.predict(self.bootstrap_params, design)
                 preds = preds[np.all(np.isfinite(preds) & (preds > 0), axis=1)]
+            rng = np.random.default_rng(int(self.options.get("seed", 0)))
             if preds.shape[0] <= 1:
                 samples = np.log(point)[None, :] + noise[:, None]
             else:
-                rng = np.random.default_rng(int(self.options.get("seed", 0)))
                 draws = max(1, NOISE_SAMPLES // preds.shape[0])
                 picked = rng.choice(noise, size=(preds.shape[0], draws, design.n))
                 samples = (np.log(preds)[:, None, :] + picked).reshape(-1, design.n)
+            if self.calibration is not None and self.calibration.slope > 0:
+                spread = self.calibration.sd(decades)[None, :]
+                samples = samples + spread * rng.standard_t(self.calibration.dof, size=samples.shape)
             lo, hi = np.exp(np.quantile(samples, quantiles, axis=0))
         return lo, hi
 
@@ -191,6 +231,8 @@ class FitResult:
             "fitted_range": {k: list(v) for k, v in self.fitted_range.items()},
             "residuals": np.asarray(self.residuals).tolist(),
             "bootstrap": None if self.bootstrap_params is None else self.bootstrap_params.tolist(),
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
+            "selection": self.selection,
             "scalelaw_version": __version__,
         }
 

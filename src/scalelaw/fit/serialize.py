@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from scalelaw.errors import InputError
+from scalelaw.fit.calibration import ExtrapolationError
 
 if TYPE_CHECKING:
     from scalelaw.fit.result import FitResult
@@ -141,7 +142,21 @@ def fit_from_dict(data: Any, *, source: str) -> FitResult:
         bootstrap_params=_matrix(data.get("bootstrap"), len(law.param_names), source),
         fitted_range=_pairs(data, "fitted_range", source),
         residuals=np.array([_number(v, "a residual", source) for v in residuals], dtype=float),
+        calibration=ExtrapolationError.from_dict(data.get("calibration"), source=source),
+        selection=_selection(data.get("selection"), source),
     )
+
+
+def _selection(value: Any, source: str) -> dict[str, Any] | None:
+    """The record of how ``--law auto`` chose the law: an object with a list of candidates, or null."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not isinstance(value.get("candidates", []), list):
+        raise InputError("field 'selection' must be an object with a list of candidates, or null", file=source)
+    for row in value.get("candidates", []):
+        if not isinstance(row, Mapping) or not isinstance(row.get("law"), str):
+            raise InputError("every selection candidate must be an object naming its law", file=source)
+    return dict(value)
 
 
 def _checked_options(options: Mapping[str, Any], source: str) -> dict[str, Any]:

@@ -117,6 +117,9 @@ def run_sweep(
     store_path = str(Path(store_path).resolve())
     store = RunStore(store_path)
     outcomes = {c.run_id: RunOutcome(c.run_id, "skipped") for c in runs if store.has(c.run_id)}
+    for run_id in outcomes:
+        # A kill between storing a run and deleting its checkpoint leaves the checkpoint behind.
+        remove_checkpoint(checkpoint_path(store_path, run_id))
     pending = [c for c in runs if c.run_id not in outcomes]
     if pending and executor == "ray":
         outcomes.update(_run_ray(pending, store_path, address, threads or 1, progress, checkpoint_seconds))

@@ -12,11 +12,12 @@ import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
-from scalelaw.data.runs import RunSet
+if TYPE_CHECKING:
+    from scalelaw.data.runs import RunSet
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,22 @@ class Design:
     @property
     def n(self) -> int:
         return int(self.loss.shape[0])
+
+
+@dataclass(frozen=True)
+class LinearPart:
+    """What a law is linear in once its other parameters are fixed: loss^p = basis @ c, c ≥ 0.
+
+    ``names`` are the parameters given by the k coefficients, ``basis`` is (B, n, k) for
+    the B parameter rows it was built at, ``loss_power`` p (B,) maps the loss to the
+    space where the law is linear (1 for a sum of terms), and the parameters are
+    ``c ** coef_power`` (B, k), e.g. Kaplan's N_c enters as N_c^(α_N/α_D).
+    """
+
+    names: tuple[str, ...]
+    basis: np.ndarray
+    loss_power: np.ndarray
+    coef_power: np.ndarray
 
 
 class Law(ABC):
@@ -110,6 +127,15 @@ class Law(ABC):
 
     def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray] | None:
         """``(loss (B, n), d loss / d theta (B, n, p))`` in natural units, or None."""
+        return None
+
+    def linear_part(self, theta: np.ndarray, design: Design) -> LinearPart | None:
+        """For the rows of ``theta`` (B, p), the basis of the parameters that enter linearly, or None.
+
+        Only the other (nonlinear) entries of ``theta`` are read. The fitting engine uses
+        it to solve those parameters exactly while it searches the others (variable
+        projection); a law without one is searched over its whole starting grid.
+        """
         return None
 
     def derived(self, values: Mapping[str, float]) -> dict[str, float]:

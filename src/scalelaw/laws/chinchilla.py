@@ -15,7 +15,7 @@ import numpy as np
 from scalelaw.data.runs import RunSet
 from scalelaw.laws import register
 from scalelaw.laws._final import final_design, params_tokens_scale
-from scalelaw.laws.base import Design, Law, Param
+from scalelaw.laws.base import Design, Law, LinearPart, Param
 
 _EXPONENT_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
 _LOG_COEF_GRID = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0)
@@ -69,6 +69,14 @@ class Chinchilla(Law):
         np.multiply(d_term, -b * log_d, out=grad[:, 4])
         loss = e + a * n_term + b * d_term
         return loss, grad.transpose(0, 2, 1)
+
+    def linear_part(self, theta: np.ndarray, design: Design) -> LinearPart:
+        """E, A and B: for fixed α, β the loss is E·1 + A·N^−α + B·D^−β."""
+        theta = np.atleast_2d(theta)
+        n_term = np.exp(-theta[:, 3:4] * np.log(design.inputs["params"])[None, :])
+        d_term = np.exp(-theta[:, 4:5] * np.log(design.inputs["tokens"])[None, :])
+        basis = np.stack([np.ones_like(n_term), n_term, d_term], axis=-1)
+        return LinearPart(("E", "A", "B"), basis, np.ones(theta.shape[0]), np.ones((theta.shape[0], 3)))
 
     def derived(self, values: Mapping[str, float]) -> dict[str, float]:
         alpha, beta = values["alpha"], values["beta"]

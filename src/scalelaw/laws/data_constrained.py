@@ -20,7 +20,7 @@ import numpy as np
 from scalelaw.data.runs import RunSet
 from scalelaw.laws import register
 from scalelaw.laws._final import final_design, params_tokens_scale
-from scalelaw.laws.base import Design, Law, Param
+from scalelaw.laws.base import Design, Law, LinearPart, Param
 
 _INPUTS = ("params", "tokens", "unique_tokens")
 
@@ -51,9 +51,9 @@ class DataConstrained(Law):
     def design(self, runs: RunSet) -> Design:
         return final_design(runs, _INPUTS, purpose="the data-constrained law")
 
-    def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
-        theta = np.atleast_2d(theta)
-        e, a, b, alpha, beta, r_d, r_n = (theta[:, i : i + 1] for i in range(7))
+    def _effective(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
+        """N' and D' (B, n) for the rows of ``theta``."""
+        _, a, b, alpha, beta, r_d, r_n = (theta[:, i : i + 1] for i in range(7))
         n = design.inputs["params"][None, :]
         d = design.inputs["tokens"][None, :]
         u = np.minimum(design.inputs["unique_tokens"], design.inputs["tokens"])[None, :]
@@ -62,7 +62,24 @@ class DataConstrained(Law):
             u_n = np.minimum(n, np.exp(log_g + beta / alpha * (log_g + np.log(u))))
             d_eff = u + u * r_d * (1.0 - np.exp(-np.maximum(d / u - 1.0, 0.0) / r_d))
             n_eff = u_n + u_n * r_n * (1.0 - np.exp(-np.maximum(n / u_n - 1.0, 0.0) / r_n))
+        return n_eff, d_eff
+
+    def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
+        theta = np.atleast_2d(theta)
+        n_eff, d_eff = self._effective(theta, design)
+        e, a, b, alpha, beta = (theta[:, i : i + 1] for i in range(5))
+        with np.errstate(all="ignore"):
             return e + a * np.exp(-alpha * np.log(n_eff)) + b * np.exp(-beta * np.log(d_eff))
+
+    def linear_part(self, theta: np.ndarray, design: Design) -> LinearPart:
+        """E, A and B: E·1 + A·N'^−α + B·D'^−β, with U_N (hence N') taken at the A/B of ``theta``."""
+        theta = np.atleast_2d(theta)
+        n_eff, d_eff = self._effective(theta, design)
+        with np.errstate(all="ignore"):
+            n_term = np.exp(-theta[:, 3:4] * np.log(n_eff))
+            d_term = np.exp(-theta[:, 4:5] * np.log(d_eff))
+        basis = np.stack([np.ones_like(n_term), n_term, d_term], axis=-1)
+        return LinearPart(("E", "A", "B"), basis, np.ones(theta.shape[0]), np.ones((theta.shape[0], 3)))
 
     def scale(self, design: Design) -> dict[str, np.ndarray]:
         return params_tokens_scale(design)

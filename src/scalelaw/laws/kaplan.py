@@ -12,7 +12,7 @@ import numpy as np
 from scalelaw.data.runs import RunSet
 from scalelaw.laws import register
 from scalelaw.laws._final import final_design, params_tokens_scale
-from scalelaw.laws.base import Design, Law, Param
+from scalelaw.laws.base import Design, Law, LinearPart, Param
 
 
 @register
@@ -61,6 +61,16 @@ class Kaplan(Law):
             axis=1,
         )
         return loss, grad.transpose(0, 2, 1)
+
+    def linear_part(self, theta: np.ndarray, design: Design) -> LinearPart:
+        """N_c and D_c: L^(1/α_D) = N_c^(α_N/α_D)·N^(−α_N/α_D) + D_c·D^−1 for fixed exponents."""
+        theta = np.atleast_2d(theta)
+        ratio = theta[:, 2:3] / theta[:, 3:4]
+        n_term = np.exp(-ratio * np.log(design.inputs["params"])[None, :])
+        d_term = np.broadcast_to(1.0 / design.inputs["tokens"][None, :], n_term.shape)
+        basis = np.stack([n_term, d_term], axis=-1)
+        coef_power = np.column_stack([1.0 / ratio[:, 0], np.ones(theta.shape[0])])
+        return LinearPart(("N_c", "D_c"), basis, 1.0 / theta[:, 3], coef_power)
 
     def scale(self, design: Design) -> dict[str, np.ndarray]:
         return params_tokens_scale(design)

@@ -14,13 +14,34 @@ from __future__ import annotations
 
 from typing import Any
 
+import math
+
 import numpy as np
-from scipy.signal import lfilter
 
 from scalelaw.errors import InputError
 from scalelaw.laws import register
 from scalelaw.laws._curves import Curve, CurveLaw
 from scalelaw.laws.base import Design, Param
+
+
+def decayed_sum(x: np.ndarray, decay: float) -> np.ndarray:
+    """m[i] = decay·m[i−1] + x[i] (m[−1] = 0), vectorised in blocks: m = decay^j·(decay·m_prev + cumsum(x·decay^−j)).
+
+    Each block is as long as decay^−j stays below 1e200, so nothing overflows and the
+    rounding error is that of the plain loop (relative to sum_k decay^(i−k)·|x[k]|).
+    Same numbers as ``scipy.signal.lfilter([1], [1, -decay], x)`` without importing scipy.signal.
+    """
+    x = np.asarray(x, dtype=float)
+    out = np.empty_like(x)
+    block = max(1, min(x.size, int(200.0 / -math.log10(decay))))
+    powers = decay ** np.arange(block, dtype=float)
+    carry = 0.0
+    for start in range(0, x.size, block):
+        chunk = x[start : start + block]
+        scale = powers[: chunk.size]
+        out[start : start + chunk.size] = scale * (decay * carry + np.cumsum(chunk / scale))
+        carry = out[start + chunk.size - 1]
+    return out
 
 
 def annealing_area(lr: np.ndarray, decay_factor: float, *, derivative: bool = False,
@@ -29,11 +50,11 @@ def annealing_area(lr: np.ndarray, decay_factor: float, *, derivative: bool = Fa
     drops = np.concatenate([[0.0], lr[:-1] - lr[1:]])
     if not warmup_in_s2:
         drops[: int(np.argmax(lr)) + 1] = 0.0
-    momentum = lfilter([1.0], [1.0, -decay_factor], drops)
+    momentum = decayed_sum(drops, decay_factor)
     area = np.cumsum(momentum)
     if not derivative:
         return area, np.zeros_like(area)
-    d_momentum = lfilter([1.0], [1.0, -decay_factor], np.concatenate([[0.0], momentum[:-1]]))
+    d_momentum = decayed_sum(np.concatenate([[0.0], momentum[:-1]]), decay_factor)
     return area, np.cumsum(d_momentum)
 
 

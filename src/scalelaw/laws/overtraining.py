@@ -16,7 +16,7 @@ import numpy as np
 from scalelaw.data.runs import RunSet
 from scalelaw.laws import register
 from scalelaw.laws._final import final_design, params_tokens_scale
-from scalelaw.laws.base import Design, Law, Param
+from scalelaw.laws.base import Design, Law, LinearPart, Param
 
 
 @register
@@ -58,6 +58,12 @@ class Overtraining(Law):
             [np.ones_like(loss), over, under, a * over * (log_m - log_c) - b * under * (log_m + log_c)], axis=1
         )
         return loss, grad.transpose(0, 2, 1)
+
+    def linear_part(self, theta: np.ndarray, design: Design) -> LinearPart:
+        """E, a and b: for fixed η the loss is E·1 + a·M^η·C^−η + b·M^−η·C^−η."""
+        basis = self.jacobian(theta, design)[1][:, :, :3]
+        rows = basis.shape[0]
+        return LinearPart(("E", "a", "b"), basis, np.ones(rows), np.ones((rows, 3)))
 
     def derived(self, values: Mapping[str, float]) -> dict[str, float]:
         """E, η, and the loss-minimising tokens per parameter M* = (b/a)^(1/(2η)) (the same at every C)."""

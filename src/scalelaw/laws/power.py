@@ -17,7 +17,7 @@ from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw.laws import register
 from scalelaw.laws._final import final_design, positive_column
-from scalelaw.laws.base import Design, Law, Param
+from scalelaw.laws.base import Design, Law, LinearPart, Param
 
 Variable = Literal["params", "tokens", "flops", "step"]
 _VARIABLES: tuple[str, ...] = ("params", "tokens", "flops", "step")
@@ -81,6 +81,12 @@ class Power(Law):
         loss = e + a * term
         grad = np.stack([np.ones_like(loss), term, -a * term * log_x], axis=1)
         return loss, grad.transpose(0, 2, 1)
+
+    def linear_part(self, theta: np.ndarray, design: Design) -> LinearPart:
+        """E and A: for fixed α the loss is E·1 + A·x^−α."""
+        basis = self.jacobian(theta, design)[1][:, :, :2]
+        rows = basis.shape[0]
+        return LinearPart(("E", "A"), basis, np.ones(rows), np.ones((rows, 2)))
 
     def derived(self, values: dict[str, float]) -> dict[str, float]:
         return {"E": values["E"]}

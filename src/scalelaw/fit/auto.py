@@ -1,0 +1,265 @@
+"""``--law auto``: every applicable law scored by rolling-origin backtest, the best one fitted.
+
+Each candidate is fitted on every fold of :func:`scalelaw.fit.folds.plan` and scored on
+the held-out runs by the relative error of their final logged loss (the quantity every
+law predicts), averaged over runs and folds. The winner is fitted on all the data with a
+bootstrap, and its backtest errors become its extrapolation-error model
+(:mod:`scalelaw.fit.calibration`): the same backtests choose the law and size its
+intervals. ``fit_calibrated`` does the same for one given law.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from scalelaw import laws
+from scalelaw.data.runs import RunSet
+from scalelaw.errors import FitWarning, InputError, ScalelawWarning, UntrustedFitError, warn
+from scalelaw.fit import calibration, folds
+from scalelaw.fit.engine import fit_law
+from scalelaw.fit.result import FitResult
+from scalelaw.laws.base import Law
+
+#: Candidate laws in order of preference (the fallback, with too little data to backtest, is the first that applies).
+CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("data-constrained", {}),
+    ("chinchilla", {}),
+    ("overtraining", {}),
+    ("kaplan", {}),
+    ("power", {"variable": "params"}),
+    ("power", {"variable": "flops"}),
+    ("power", {"variable": "tokens"}),
+    ("multi-power-sized", {}),
+    ("multi-power", {}),
+    ("lr-annealing", {}),
+    ("kaplan-steps", {}),
+    ("power", {"variable": "step"}),
+)
+#: Bootstrap replicates of the chosen law when the caller asks for none.
+AUTO_BOOTSTRAP = 100
+
+
+@dataclass
+class Backtest:
+    """One law's backtest: per-fold records, its scores, and the points that calibrate its intervals."""
+
+    label: str
+    law: Law
+    folds: list[dict[str, Any]]
+    errors: np.ndarray
+    decades: np.ndarray
+    groups: np.ndarray
+    noise_var: np.ndarray
+    failure: str | None = None
+
+    def score(self, key: str) -> float:
+        """Mean over folds of the per-fold mean (``final_error``, ``curve_error`` or ``bias``)."""
+        values = [f[key] for f in self.folds]
+        return float(np.mean(values)) if values and self.failure is None else math.nan
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "law": self.law.name,
+            "label": self.label,
+            "options": self.law.options(),
+            "final_error": _finite_or_none(self.score("final_error")),
+            "curve_error": _finite_or_none(self.score("curve_error")),
+            "bias": _finite_or_none(self.score("bias")),
+            "folds": self.folds,
+            "failure": self.failure,
+        }
+
+
+def label_of(name: str, options: dict[str, Any]) -> str:
+    """``power(variable=params)`` for a law with options, the bare name otherwise."""
+    return name + ("(" + ",".join(f"{k}={v}" for k, v in options.items()) + ")" if options else "")
+
+
+def applicable(runs: RunSet) -> tuple[list[tuple[str, Law]], dict[str, str]]:
+    """Candidate laws whose design can be built from the data, and why the others cannot."""
+    usable, skipped = [], {}
+    for name, options in CANDIDATES:
+        label = label_of(name, options)
+        law = laws.get(name, **options)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ScalelawWarning)
+                design = law.design(runs)
+        except (InputError, ValueError, KeyError) as exc:
+            skipped[label] = str(exc)
+            continue
+        if design.n <= len(law.param_names):
+            skipped[label] = f"{design.n} points for {len(law.param_names)} parameters"
+            continue
+        sizes = np.unique(np.asarray(design.inputs.get("params", []), dtype=float))
+        if name.endswith("-sized") and sizes.size < 2:
+            skipped[label] = "a size-aware law needs runs of at least two model sizes"
+            continue
+        if name == "data-constrained" and not _repeats_data(design.inputs):
+            skipped[label] = "no run repeats its data (tokens never exceed unique_tokens), so R_D and R_N are unidentified"
+            continue
+        usable.append((label, law))
+    return usable, skipped
+
+
+def _repeats_data(inputs: Any) -> bool:
+    """True when some run trains on more tokens than its unique pool (more than 1% over)."""
+    return bool(np.any(np.asarray(inputs["tokens"]) > 1.01 * np.asarray(inputs["unique_tokens"])))
+
+
+def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str, Any]) -> Backtest:
+    """Fit ``law`` on every fold's training runs and score it on the held-out points."""
+    result = Backtest(label, law, [], *(np.empty(0) for _ in range(4)))
+    parts: list[tuple[np.ndarray, ...]] = []
+    for fold in plan:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ScalelawWarning)
+                fit = fit_law(fold.train, law, bootstrap=0, strict=False, progress=False, **fit_options)
+                design = law.design(fold.test)
+        except (InputError, UntrustedFitError, ValueError, FloatingPointError) as exc:
+            result.failure = f"{fold.name}: {exc}"
+            return result
+        predicted = law.predict(fit.theta[None, :], design)[0]
+        step = np.asarray(design.inputs.get("step", np.full(design.n, np.inf)), dtype=float)
+        after = np.array([fold.after.get(str(r), -np.inf) for r in design.run])
+        held = step > after
+        with np.errstate(all="ignore"):
+            errors = np.log(design.loss / predicted)
+        if not held.any() or not np.all(np.isfinite(errors[held])):
+            result.failure = f"{fold.name}: no finite prediction of the held-out points"
+            return result
+        decades = fit.decades_beyond(design)
+        noise = float(np.mean(np.square(fit.residuals))) if fit.residuals.size else 0.0
+        result.folds.append(_fold_record(fold.name, design.run[held], step[held], errors[held], decades[held]))
+        runs = np.array([f"{fold.name}|{r}" for r in design.run[held]])
+        parts.append((errors[held], decades[held], runs, np.full(int(held.sum()), noise)))
+    result.errors, result.decades, result.groups, result.noise_var = (np.concatenate(p) for p in zip(*parts))
+    return result
+
+
+def _fold_record(name: str, run: np.ndarray, step: np.ndarray, errors: np.ndarray, decades: np.ndarray) -> dict[str, Any]:
+    """Per fold: held-out runs, their final-loss and curve errors (relative), bias and distance."""
+    final, curve = [], []
+    for r in dict.fromkeys(run.tolist()):
+        mine = run == r
+        last = int(np.flatnonzero(mine)[np.argmax(step[mine])])
+        final.append(math.expm1(-errors[last]))  # predicted / observed - 1
+        curve.append(float(np.mean(np.abs(np.expm1(-errors[mine])))))
+    return {
+        "fold": name,
+        "held_out_runs": list(dict.fromkeys(run.tolist())),
+        "final_error": float(np.mean(np.abs(final))),
+        "curve_error": float(np.mean(curve)),
+        "bias": float(np.mean(final)),
+        "decades": float(np.max(decades)),
+    }
+
+
+def fit_auto(
+    runs: RunSet,
+    *,
+    candidates: list[str] | None = None,
+    by: str | None = None,
+    bootstrap: int | None = None,
+    seed: int = 0,
+    strict: bool = False,
+    ci_level: float = 0.95,
+    progress: bool | None = None,
+    **fit_options: Any,
+) -> FitResult:
+    """Choose the law with the lowest backtest error of the final loss, fit it, attach its error model.
+
+    ``candidates`` restricts the laws (labels such as ``chinchilla`` or
+    ``power(variable=params)``); ``by`` forces the backtest axis. With too little data to
+    backtest, the first applicable candidate is fitted and the fit says why.
+    """
+    folds.check_same_data(runs)
+    usable, skipped = applicable(runs)
+    if candidates is not None:
+        wanted = set(candidates)
+        unknown = wanted - {label for label, _ in usable} - set(skipped)
+        if unknown:
+            raise InputError(f"unknown candidate law(s) {', '.join(sorted(unknown))}")
+        usable = [(label, law) for label, law in usable if label in wanted or law.name in wanted]
+    if not usable:
+        reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
+        raise InputError(f"no law can be fitted to this data ({reasons})")
+    axis, plan, note = folds.plan(runs, by)
+    options = {**fit_options, "ci_level": ci_level}
+    tests = [backtest(label, law, plan, options) for label, law in usable] if plan else []
+    scored = [t for t in tests if t.failure is None]
+    if scored:
+        best = min(scored, key=lambda t: (t.score("final_error"), len(t.law.param_names)))
+        chosen_label, chosen = best.label, best.law
+        error_model = calibration.estimate(best.errors, best.decades, best.groups, best.noise_var)
+        reason = _reason(best, scored, len(plan))
+    else:
+        chosen_label, chosen = usable[0]
+        error_model = None
+        why = note if not plan else "no candidate could be fitted on every fold"
+        reason = (
+            f"too little data for a backtest ({why}); fell back to {chosen_label}, the first applicable law in "
+            "the documented order, and its intervals leave out the law's own extrapolation error"
+        )
+        if strict:
+            raise UntrustedFitError(reason)
+        warn(reason, FitWarning)
+    fit = fit_law(
+        runs, chosen, bootstrap=AUTO_BOOTSTRAP if bootstrap is None else bootstrap, seed=seed, strict=strict,
+        progress=progress, ci_level=ci_level, **fit_options,
+    )  # fmt: skip
+    selection = {
+        "chosen": chosen_label,
+        "reason": reason,
+        "axis": axis,
+        "folds": [f.name for f in plan],
+        "candidates": [t.record() for t in tests] or [{"law": chosen.name, "label": chosen_label}],
+        "skipped": skipped,
+    }
+    return replace(fit, calibration=error_model, selection=selection)
+
+
+def fit_calibrated(runs: RunSet, law: str | Law, **options: Any) -> FitResult:
+    """Fit one law and attach the extrapolation-error model of its own backtests."""
+    law = laws.get(law) if isinstance(law, str) else law
+    label = label_of(law.name, law.options() if law.name == "power" else {})
+    folds.check_same_data(runs)
+    by = options.pop("by", None)
+    axis, plan, note = folds.plan(runs, by)
+    fit_options = {k: v for k, v in options.items() if k not in {"bootstrap", "seed", "strict", "progress"}}
+    test = backtest(label, law, plan, fit_options) if plan else None
+    fit = fit_law(runs, law, **options)
+    if test is None or test.failure is not None:
+        why = note if test is None else test.failure
+        message = f"no backtest calibration ({why}): intervals leave out the law's own extrapolation error"
+        if options.get("strict"):
+            raise UntrustedFitError(message)
+        warn(message, FitWarning)
+        return fit
+    error_model = calibration.estimate(test.errors, test.decades, test.groups, test.noise_var)
+    selection = {"chosen": label, "reason": "chosen by hand; backtested for calibration", "axis": axis,
+                 "folds": [f.name for f in plan], "candidates": [test.record()], "skipped": {}}
+    return replace(fit, calibration=error_model, selection=selection)
+
+
+def _reason(best: Backtest, scored: list[Backtest], n_folds: int) -> str:
+    """One sentence on why the winner won."""
+    ranked = sorted(scored, key=lambda t: t.score("final_error"))
+    text = (
+        f"{best.label} had the lowest backtest error of the held-out final loss, "
+        f"{best.score('final_error'):.2%} mean over {n_folds} fold(s)"
+    )
+    if len(ranked) > 1:
+        runner = ranked[1] if ranked[0] is best else ranked[0]
+        text += f"; next best {runner.label} at {runner.score('final_error'):.2%}"
+    return text
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None

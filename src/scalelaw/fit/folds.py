@@ -1,0 +1,127 @@
+"""Rolling-origin folds across scale: fit on the smaller part of the data, hold out the next level.
+
+The axis is chosen from the data: model size when the runs have at least three sizes
+(fit on all but the largest size, predict it; then one level down), else compute, else run length
+(the longest runs held out), else time within the runs (fit every run's checkpoints up
+to a cut, predict the rest of what was logged). Every candidate law is scored on the
+same folds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from scalelaw.data.runs import RunSet
+from scalelaw.errors import InputError
+
+#: Folds per backtest: the largest level held out, then the one below it.
+FOLDS = 2
+#: Within-run folds fit each run's checkpoints up to these fractions of its last logged step.
+CUTS = (0.5, 0.25)
+#: Columns that must not mix values within one fit (different data or tokenizers give different losses).
+SAME_DATA_COLUMNS = ("dataset", "tokenizer", "loss_type")
+#: A run needs this many logged checkpoints to be cut into a fitted part and a predicted part.
+MIN_CHECKPOINTS = 8
+AXES = ("params", "tokens", "flops", "steps", "time")
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One backtest: fit on ``train``, score the logged points of ``test`` (per run, only steps above ``after[run]``)."""
+
+    name: str
+    train: RunSet
+    test: RunSet
+    after: Mapping[str, float] = field(default_factory=dict)
+
+
+def check_same_data(runs: RunSet) -> None:
+    """Refuse runs that mix training data, tokenizers or loss types: their losses are not comparable."""
+    for column in SAME_DATA_COLUMNS:
+        if column in runs.table.columns:
+            values = runs.table[column].dropna().astype(str).unique().tolist()
+            if len(values) > 1:
+                shown = ", ".join(sorted(values)[:5])
+                raise InputError(
+                    f"the runs mix {len(values)} values of {column!r} ({shown}): losses on different data or "
+                    f"tokenizers are not one scaling law; fit one at a time, e.g. --where \"{column} == '{values[0]}'\"",
+                    column=column,
+                )
+
+
+def per_run(runs: RunSet, axis: str) -> pd.Series:
+    """Each run's largest value of ``axis`` over its logged points (NaN when it has none)."""
+    table = runs.table[runs.table["loss"].notna()]
+    if axis == "flops" and "flops" not in table.columns and {"params", "tokens"} <= set(table.columns):
+        table = table.assign(flops=6.0 * table["params"] * table["tokens"])
+    column = "step" if axis == "steps" else axis
+    if column not in table.columns:
+        return pd.Series(np.nan, index=runs.runs)
+    return table.groupby("run", sort=False)[column].max().reindex(runs.runs)
+
+
+def plan(runs: RunSet, by: str | None = None) -> tuple[str, list[Fold], str]:
+    """The backtest axis, its folds and a sentence saying what they are (or why there are none)."""
+    if by is not None and by not in AXES:
+        raise InputError(f"the backtest axis must be one of {', '.join(AXES)}, got {by!r}")
+    axes = [by] if by else ["params", "flops", "length", "time"]
+    notes = []
+    for axis in axes:
+        if axis == "time":
+            folds, note = _time_folds(runs)
+        else:
+            folds, note = _level_folds(runs, axis)
+        if folds:
+            return axis, folds, note
+        notes.append(note)
+    return axes[-1], [], "; ".join(notes)
+
+
+def _level_folds(runs: RunSet, axis: str) -> tuple[list[Fold], str]:
+    """Hold out the largest level of ``axis`` (then the next), fitting on the levels below."""
+    if axis == "length":
+        values = per_run(runs, "tokens")
+        axis = "tokens" if values.notna().all() else "steps"
+        values = values if axis == "tokens" else per_run(runs, "steps")
+        need = 1
+    else:
+        values = per_run(runs, axis)
+        need = 2 if axis == "params" else 1
+    if values.isna().any():
+        return [], f"not every run has {axis}"
+    levels = np.unique(values.to_numpy(dtype=float))
+    if levels.size < need + 1:
+        return [], f"{levels.size} distinct value(s) of {axis} (a backtest across {axis} needs {need + 1})"
+    folds = []
+    for k in range(1, FOLDS + 1):
+        if levels.size - k < need:
+            break
+        held = levels[-k]
+        train = [r for r, v in values.items() if v < held]
+        test = [r for r, v in values.items() if v == held]
+        folds.append(Fold(f"{axis} {levels[-k - 1]:.3g} -> {held:.3g}", runs.select(train), runs.select(test)))
+    return folds, f"held out the largest {axis}, then the next"
+
+
+def _time_folds(runs: RunSet) -> tuple[list[Fold], str]:
+    """Fit each run's first logged checkpoints (a fraction of them) and predict the rest it logged."""
+    if "step" not in runs.table.columns:
+        return [], "no steps to cut the runs at"
+    logged = runs.table[runs.table["loss"].notna() & (runs.table["step"] >= 1)]
+    counts = logged.groupby("run").size().reindex(runs.runs).fillna(0)
+    if counts.min() < MIN_CHECKPOINTS:
+        return [], f"too few logged checkpoints to cut a run in two (need {MIN_CHECKPOINTS})"
+    folds = []
+    for cut in CUTS:
+        after = {}
+        for run, rows in logged.groupby("run", sort=False):
+            steps = np.sort(rows["step"].to_numpy(dtype=float))
+            after[str(run)] = float(steps[max(2, int(np.ceil(cut * steps.size))) - 1])
+        limit = runs.table["run"].astype(str).map(after)
+        train = RunSet(runs.table[runs.table["step"] <= limit].reset_index(drop=True), runs.sources)
+        folds.append(Fold(f"first {cut:.0%} of each run's checkpoints -> the rest", train, runs, after=after))
+    return folds, "fitted each run's first checkpoints, predicted the rest of what it logged"

@@ -1,0 +1,169 @@
+"""Variable projection: search only the nonlinear parameters, solve the linear ones exactly.
+
+For a law that is linear in some parameters once the others are fixed (Chinchilla is
+E + A·N^−α + B·D^−β: linear in E, A, B for fixed α, β), the multi-start search reduces
+to a grid over the nonlinear parameters. At each grid point the linear coefficients
+come from a non-negative least-squares solve on relative residuals (loss^p − fit)/loss^p,
+the first-order form of the log-loss residual the engine minimises; every grid point is
+then scored on the true objective (Huber on log residuals), and the best few distinct
+points are polished by Levenberg–Marquardt on all parameters and the true objective.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+
+from scalelaw.fit.optimize import Tolerances, minimise, objective_value
+from scalelaw.fit.problem import Problem
+
+#: Most grid points over the nonlinear parameters (the law's start values, refined evenly),
+#: and at most ``AXIS_BUDGET`` per nonlinear parameter.
+GRID_BUDGET = 1024
+AXIS_BUDGET = 64
+#: Grid points evaluated per batch (bounds the memory of the (batch, n, k) bases).
+BATCH_ROWS = 256
+#: Levenberg–Marquardt iterations every polished candidate gets, and how many candidates
+#: are then polished to the full tolerance.
+SHORT_POLISH = 40
+FULL_POLISH = 2
+
+
+def linear_indices(problem: Problem) -> np.ndarray | None:
+    """Positions (within the free parameters) of the free parameters the law solves linearly, or None."""
+    part = problem.law.linear_part(problem.theta(start_grid_u(problem)[:1]), problem.design)
+    if part is None:
+        return None
+    free_names = [problem.names[i] for i in problem.free]
+    linear = [free_names.index(name) for name in part.names if name in free_names]
+    if not linear or len(linear) == len(free_names):
+        return None
+    return np.array(linear, dtype=int)
+
+
+def start_grid_u(problem: Problem) -> np.ndarray:
+    """The law's starting grid on the free parameters, in optimiser space."""
+    grid = problem.law.starts()[:, problem.free]
+    lower, upper = problem.bounds
+    return np.clip(problem.to_u(grid), lower, upper)
+
+
+def nonlinear_grid(problem: Problem, linear: np.ndarray) -> np.ndarray:
+    """Rows of ``u`` spanning the nonlinear free parameters' start values, refined evenly.
+
+    Each nonlinear parameter takes its distinct start values (in optimiser space, so
+    log-parameters are refined geometrically) with ``r − 1`` evenly spaced values
+    inserted between neighbours, ``r`` the largest refinement within ``GRID_BUDGET`` and
+    ``AXIS_BUDGET`` per parameter.
+    Linear entries hold the middle of their start values until they are solved.
+    """
+    starts = start_grid_u(problem)
+    columns = [np.unique(starts[:, j]) for j in range(starts.shape[1])]
+    nonlinear = [j for j in range(starts.shape[1]) if j not in set(linear.tolist())]
+    budget = min(GRID_BUDGET, AXIS_BUDGET ** len(nonlinear))
+    refine = 1
+    while np.prod([(columns[j].size - 1) * (refine + 1) + 1 for j in nonlinear]) <= budget:
+        refine += 1
+    axes = []
+    for j in range(starts.shape[1]):
+        values = columns[j]
+        if j in nonlinear and values.size > 1:
+            steps = np.linspace(0.0, 1.0, refine + 1)[:-1]
+            values = np.concatenate([a + steps * (b - a) for a, b in zip(values[:-1], values[1:])] + [values[-1:]])
+        elif j not in nonlinear:
+            values = np.array([np.median(values)])
+        axes.append(values)
+    return np.array(list(itertools.product(*axes)), dtype=float)
+
+
+def solve_linear(problem: Problem, u: np.ndarray, linear: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``u`` with its linear entries replaced by the weighted non-negative least-squares solution."""
+    theta = problem.theta(u)
+    part = problem.law.linear_part(theta, problem.design)
+    assert part is not None
+    free_names = [problem.names[i] for i in problem.free]
+    solved = [part.names.index(free_names[j]) for j in linear]
+    held = [i for i, name in enumerate(part.names) if name not in free_names]
+    power = np.asarray(part.loss_power, dtype=float).reshape(-1, 1)
+    coef_power = np.broadcast_to(part.coef_power, (u.shape[0], len(part.names)))
+    with np.errstate(all="ignore"):
+        target = np.exp(power * problem.log_obs[None, :])  # loss^p, (B, n)
+        for i in held:  # a held-fixed linear parameter moves to the left-hand side
+            value = problem.fixed[part.names[i]] ** (1.0 / coef_power[:, i : i + 1])
+            target = target - part.basis[:, :, i] * value
+        row_weight = np.sqrt(weights)[None, :] * np.exp(-power * problem.log_obs[None, :])
+        coef = nnls_batch(part.basis[:, :, solved] * row_weight[:, :, None], target * row_weight)
+        params = coef ** coef_power[:, solved]
+    declared = [problem.law.params[problem.free[j]] for j in linear]
+    natural = np.clip(params, [p.lower for p in declared], [p.upper for p in declared])
+    out = u.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[:, linear] = np.where(problem.is_log[linear], np.log(natural), natural)
+    return out
+
+
+def nnls_batch(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """argmin_{c ≥ 0} ‖x c − y‖ for every row of a batch: x (B, n, k), y (B, n) -> (B, k).
+
+    Exact for small k: the solution is the unconstrained least-squares fit on its own
+    support, so every support (2^k − 1 of them) is solved and the best feasible one kept.
+    Columns are scaled to unit norm first, and a 1e-12 ridge keeps singular supports solvable.
+    """
+    b, _, k = x.shape
+    scale = np.linalg.norm(x, axis=1)
+    scale = np.where(scale > 0, scale, 1.0)
+    xs = x / scale[:, None, :]
+    gram = np.matmul(np.transpose(xs, (0, 2, 1)), xs)
+    rhs = np.matmul(np.transpose(xs, (0, 2, 1)), y[:, :, None])[:, :, 0]
+    yy = np.einsum("bn,bn->b", y, y)
+    best = np.zeros((b, k))
+    best_rss = np.where(np.isfinite(yy), yy, np.inf)
+    for size in range(1, k + 1):
+        for support in itertools.combinations(range(k), size):
+            idx = np.array(support)
+            g = gram[:, idx[:, None], idx[None, :]]
+            c = np.linalg.solve(g + 1e-12 * np.eye(size), rhs[:, idx, None])[:, :, 0]
+            rss = yy - 2.0 * np.einsum("bk,bk->b", c, rhs[:, idx]) + np.einsum("bi,bij,bj->b", c, g, c)
+            better = np.all(c >= 0.0, axis=1) & (rss < best_rss)
+            best_rss = np.where(better, rss, best_rss)
+            full = np.zeros((b, k))
+            full[:, idx] = c
+            best = np.where(better[:, None], full, best)
+    return best / scale
+
+
+def project_grid(problem: Problem, linear: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every grid point with its linear parameters solved, and its true objective (normalised weights)."""
+    grid = nonlinear_grid(problem, linear)
+    normalised = weights / weights.sum()
+    us, fs = [], []
+    for start in range(0, grid.shape[0], BATCH_ROWS):
+        u = solve_linear(problem, grid[start : start + BATCH_ROWS], linear, weights)
+        us.append(u)
+        fs.append(objective_value(problem, problem.residuals(u), normalised))
+    return np.concatenate(us), np.concatenate(fs)
+
+
+def polish_best(
+    problem: Problem, u: np.ndarray, f: np.ndarray, weights: np.ndarray, n_polish: int, tol: Tolerances
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Levenberg–Marquardt on all parameters from the ``n_polish`` best distinct rows of ``u``.
+
+    All candidates get ``SHORT_POLISH`` iterations; the ``FULL_POLISH`` best of them
+    continue to ``tol`` (in flat valleys such as Chinchilla's A–α the last digits take
+    hundreds of iterations, and only the winner needs them).
+    """
+    finite = np.flatnonzero(np.isfinite(f))
+    order = finite[np.argsort(f[finite], kind="stable")]
+    _, first = np.unique(np.round(u[order], 3), axis=0, return_index=True)
+    candidates = order[np.sort(first)[:n_polish]]
+    short = minimise(problem, u[candidates], weights, replace(tol, max_iter=SHORT_POLISH))
+    best = np.argsort(np.where(np.isfinite(short.f), short.f, np.inf), kind="stable")[:FULL_POLISH]
+    full = minimise(problem, short.u[best], weights, tol)
+    f_out, u_out = short.f.copy(), short.u.copy()
+    converged, iterations = short.converged.copy(), short.iterations.copy()
+    f_out[best], u_out[best], converged[best] = full.f, full.u, full.converged
+    iterations[best] += full.iterations
+    return u_out, f_out, converged, iterations

@@ -1,0 +1,137 @@
+"""--law auto and calibrated intervals: backtests choose the law and size its extrapolation error."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalelaw.data.runs import RunSet
+from scalelaw.errors import FitWarning, InputError, UntrustedFitError
+from scalelaw.fit import fit_law, load_fit
+from scalelaw.fit.auto import fit_auto, fit_calibrated
+from scalelaw.fit.calibration import estimate
+from scalelaw.fit.folds import plan
+from scalelaw.fit.targets import predict_targets
+
+FAST = ["power(variable=params)", "power(variable=flops)", "power(variable=tokens)"]
+
+
+def size_ladder(seed: int = 0, noise: float = 0.003) -> RunSet:
+    """Five sizes, three lengths each, from a Chinchilla law with log-normal noise."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for size in (1e7, 3e7, 1e8, 3e8, 1e9):
+        for ratio in (10, 20, 40):
+            tokens = size * ratio
+            loss = (1.8 + 480 * size**-0.34 + 2000 * tokens**-0.36) * np.exp(rng.normal(0, noise))
+            rows.append({"run": f"n{size:.0e}-d{ratio}", "params": size, "tokens": tokens, "loss": loss})
+    return RunSet(pd.DataFrame(rows))
+
+
+def test_auto_records_candidates_and_chooses_the_lowest_backtest_error(tmp_path) -> None:
+    fit = fit_auto(size_ladder(), candidates=FAST, bootstrap=20)
+    sel = fit.selection
+    assert sel["axis"] == "params" and len(sel["folds"]) == 2
+    scores = {c["label"]: c["final_error"] for c in sel["candidates"]}
+    assert set(scores) == set(FAST)
+    assert sel["chosen"] == min(scores, key=scores.get)
+    assert fit.law.name == "power" and fit.calibration is not None
+    fit.save(tmp_path / "fit.json")
+    again = load_fit(tmp_path / "fit.json")
+    assert again.selection["chosen"] == sel["chosen"] and again.calibration == fit.calibration
+
+
+def test_interval_level_orders_widths_and_extrapolation_widens() -> None:
+    fit = fit_auto(size_ladder(), candidates=FAST, bootstrap=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        narrow = fit.predict(params=3e9, tokens=6e10, flops=6 * 3e9 * 6e10, level=0.5)
+        wide = fit.predict(params=3e9, tokens=6e10, flops=6 * 3e9 * 6e10, level=0.9)
+        far = fit.predict(params=3e10, tokens=6e11, flops=6 * 3e10 * 6e11, level=0.9)
+    assert (narrow.hi - narrow.lo)[0] < (wide.hi - wide.lo)[0] < (far.hi - far.lo)[0]
+    assert wide.lo[0] < wide.loss[0] < wide.hi[0]
+
+
+def test_error_model_grows_with_decades_and_counts_runs() -> None:
+    rng = np.random.default_rng(1)
+    decades = np.repeat([0.5, 1.0], 200)
+    errors = 0.02 * decades * rng.standard_normal(decades.size)
+    model = estimate(errors, decades, np.arange(decades.size) % 7, np.zeros(decades.size))
+    assert model is not None and 0.015 < model.slope < 0.025
+    assert model.runs == 7 and model.tested_decades == 1.0
+    assert estimate(errors, np.zeros(decades.size), np.zeros(decades.size), np.zeros(decades.size)) is None
+
+
+def test_single_run_fit_has_nonzero_parameter_intervals() -> None:
+    steps = np.arange(100, 5001, 100, dtype=float)
+    loss = (2.0 + 8.0 * steps**-0.4) * np.exp(np.random.default_rng(0).normal(0, 0.002, steps.size))
+    runs = RunSet(pd.DataFrame({"run": "one", "step": steps, "loss": loss}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        fit = fit_law(runs, "power", law_options={"variable": "step"}, bootstrap=30)
+    assert all(hi - lo > 0 for lo, hi in fit.ci.values())
+
+
+def test_time_folds_cut_a_single_run_and_calibrate_the_forecast() -> None:
+    steps = np.arange(100, 5001, 100, dtype=float)
+    loss = (2.0 + 8.0 * steps**-0.4) * np.exp(np.random.default_rng(0).normal(0, 0.002, steps.size))
+    table = pd.DataFrame({"run": "one", "step": np.arange(100, 20001, 100, dtype=float)})
+    table["loss"] = np.nan
+    table.loc[: steps.size - 1, "loss"] = loss
+    runs = RunSet(table)
+    axis, folds, _ = plan(runs)
+    assert axis == "time" and len(folds) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        fit = fit_auto(runs, candidates=["power(variable=step)"], bootstrap=20)
+        frame = predict_targets(fit, runs, level=0.9)
+    last = frame.iloc[-1]
+    assert last["step"] == 20000 and np.isnan(last["observed"])
+    assert last["lo"] < last["loss"] < last["hi"]
+    assert fit.calibration is not None and fit.calibration.tested_decades > 0
+
+
+def test_final_targets_without_loss_give_one_row_per_run_with_null_step() -> None:
+    fit = fit_auto(size_ladder(), candidates=FAST, bootstrap=10)
+    targets = RunSet(pd.DataFrame({"run": ["big"], "params": [2e9], "tokens": [4e10], "loss": [np.nan]}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        frame = predict_targets(fit, targets, level=0.9)
+    assert frame["run"].tolist() == ["big"] and np.isnan(frame["step"].iloc[0])
+    assert frame["lo"].iloc[0] < frame["loss"].iloc[0] < frame["hi"].iloc[0]
+
+
+def test_too_little_data_falls_back_with_a_warning_and_strict_refuses() -> None:
+    runs = RunSet(pd.DataFrame({"run": list("abcd"), "params": [1e7, 1e7, 1e7, 1e7],
+                                "tokens": [1e9, 2e9, 4e9, 8e9], "loss": [3.0, 2.9, 2.8, 2.75]}))
+    with pytest.warns(FitWarning, match="too little data for a backtest"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "law power: only", FitWarning)
+        fit = fit_auto(runs, candidates=["power(variable=tokens)"], bootstrap=5, by="params")
+    assert fit.calibration is None and "fell back" in fit.selection["reason"]
+    with pytest.raises(UntrustedFitError, match="too little data"):
+        fit_auto(runs, candidates=["power(variable=tokens)"], bootstrap=5, by="params", strict=True)
+
+
+def test_mixed_datasets_are_refused() -> None:
+    table = size_ladder().table.assign(dataset=["c4"] * 8 + ["pile"] * 7)
+    with pytest.raises(InputError, match="mix 2 values of 'dataset'"):
+        fit_auto(RunSet(table), candidates=FAST)
+
+
+def test_fixing_every_parameter_scores_the_given_set() -> None:
+    runs = size_ladder()
+    fixed = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.34, "beta": 0.36}
+    fit = fit_law(runs, "chinchilla", fix=fixed)
+    assert fit.params == fixed and fit.diagnostics.n_free == 0
+    assert fit.diagnostics.residual_rmse < 0.01
+
+
+def test_calibrating_one_law_records_its_backtest() -> None:
+    from scalelaw import laws
+
+    fit = fit_calibrated(size_ladder(), laws.get("power", variable="flops"), bootstrap=10)
+    assert fit.selection["candidates"][0]["label"] == "power(variable=flops)"
+    assert fit.calibration is not None and fit.calibration.runs >= 2
