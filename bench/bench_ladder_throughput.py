@@ -14,8 +14,8 @@ written here, same model, same batches (drawn from the corpus inside the loop, a
 plain loop does), same optimizer settings and gradient clipping. The trainer is timed
 through its progress callback over the steps between two warm-up steps and the final
 (evaluated) step, so evaluation is not counted. The plain loop runs twice: at the
-trainer's one thread and at torch's default thread count. Every measurement runs in a
-fresh process; the variants are interleaved ``--repeats`` times and the ratios are
+trainer's one thread and at torch's default thread count (in a fresh process: the
+spinning OpenMP threads of a multi-threaded run slow what follows it); the variants are interleaved ``--repeats`` times and the ratios are
 medians of the per-repeat ratios, so the machine's load hits all of them alike. ``--data`` times the sampler alone per step (the
 part the trainer's background prefetch hides); ``--compile`` adds a ``torch.compile``d
 plain loop (minutes of compilation on a CPU).
@@ -151,7 +151,7 @@ VARIANTS = ("trainer", "plain 1thr", "plain default-thr", "plain compiled 1thr")
 
 
 def time_variant(variant: str, config: RunConfig) -> Timing:
-    """One measurement of one variant, in this process (see :func:`measure_in_child`)."""
+    """One measurement of one variant, in this process (see :func:`measure`)."""
     if variant == "trainer":
         return time_trainer(config)
     if variant == "plain 1thr":
@@ -168,9 +168,11 @@ def compared_config(model: tuple[int, int, int], corpus: CorpusSpec, steps: int)
                      batch_size=BATCH_TOKENS, schedule="constant:peak=1e-3", seed=0, evals=1, eval_sequences=8)
 
 
-def measure_in_child(variant: str, model: tuple[int, int, int], steps: int) -> Timing:
-    """Time one variant in a fresh process, so no thread pool or allocator state of another variant leaks in
-    (OpenMP threads of a multi-threaded run keep spinning for a while after it ends)."""
+def measure(variant: str, model: tuple[int, int, int], steps: int) -> Timing:
+    """Time one variant: the one-thread ones in this process, the others in a fresh process, because the
+    OpenMP threads of a multi-threaded run keep spinning for a while after it ends and slow what follows."""
+    if variant in ("trainer", "plain 1thr"):
+        return time_variant(variant, compared_config(model, CORPUS, steps))
     command = [sys.executable, __file__, "--child", variant, "--model", ",".join(map(str, model)), "--steps", str(steps)]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()
     return float(output[-2]), float(output[-1])
@@ -180,8 +182,8 @@ def trainer_vs_plain_loop(steps: int, repeats: int, with_compile: bool) -> None:
     """Part 2: the trainer's tokens per second against the plain loop's, interleaved, median ratios."""
     names = list(VARIANTS if with_compile else VARIANTS[:3])
     print(f"\ntrainer (train_run, 1 thread, prefetching) vs a plain PyTorch loop, same model and batches; "
-          f"{steps - 4} timed steps of {BATCH_TOKENS} tokens, {repeats} interleaved repeats, each measurement a fresh "
-          f"process; tok/s = median over repeats (wall); ratio = median of per-repeat trainer/plain, wall (CPU)")
+          f"{steps - 4} timed steps of {BATCH_TOKENS} tokens, {repeats} interleaved repeats, multi-threaded "
+          f"variants in a fresh process; tok/s = median over repeats (wall); ratio = median of per-repeat trainer/plain, wall (CPU)")
     header = f"{'width':>5} {'depth':>5} {'data ms':>7} " + " ".join(f"{f'tok/s {n}':>17}" for n in names) + " " + \
         " ".join(f"{f'trainer/{n}':>20}" for n in names[1:])
     print(header)
@@ -190,7 +192,7 @@ def trainer_vs_plain_loop(steps: int, repeats: int, with_compile: bool) -> None:
         timings: dict[str, list[Timing]] = {n: [] for n in names}
         for _ in range(repeats):
             for name in names:
-                timings[name].append(measure_in_child(name, model, steps))
+                timings[name].append(measure(name, model, steps))
         tokens = (steps - 4) * BATCH_TOKENS
         rates = " ".join(f"{tokens / statistics.median(w for w, _ in timings[n]):>17,.0f}" for n in names)
         ratios = []

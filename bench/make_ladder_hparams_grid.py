@@ -1,8 +1,8 @@
 """Generate the bundled ``ladder-hparams`` dataset: a learning-rate × batch-size grid of ladder runs.
 
 Four model widths (16, 32, 64, 128; depth 1, 2 heads, context 32) on the order-1 Markov
-corpus over 64 tokens (exact entropy rate known), two token budgets (32,768 and 65,536),
-three batch sizes (128, 256, 512 tokens) and five peak learning rates per width: 0.7/width
+corpus over 64 tokens (exact entropy rate known), two token budgets (8,192 and 16,384),
+three batch sizes (32, 64, 128 tokens) and five peak learning rates per width: 0.7/width
 times 1/4, 1/2, 1, 2, 4 (a sweep centred where a 1/width rule puts the optimum, as
 practitioners centre theirs; the fit locates the optimum from the losses). Schedule:
 cosine from the peak to 1e-4 with 5% warm-up; AdamW (weight decay 0.1, betas 0.9/0.95,
@@ -34,8 +34,8 @@ from scalelaw.ladder.trainer import RunConfig
 
 CORPUS = CorpusSpec(kind="markov", vocab_size=64, order=1, branching=3, smoothing=0.02, seed=0)
 WIDTHS = (16, 32, 64, 128)
-TOKENS = (32_768, 65_536)
-BATCH_SIZES = (128, 256, 512)
+TOKENS = (8_192, 16_384)
+BATCH_SIZES = (32, 64, 128)
 LR_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
 SEQ_LEN, SEED = 32, 0
 OUT = Path(__file__).resolve().parents[1] / "src" / "scalelaw" / "datasets" / "ladder_hparams" / "grid.csv"

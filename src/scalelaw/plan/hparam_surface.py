@@ -16,13 +16,17 @@ import numpy as np
 TERMS = ("1", "x", "y", "x2", "y2", "xy")
 
 
+#: Relative loss bands tried, in turn, for the runs of a cell's basin (see ``_basin``).
+BANDS = (0.05, 0.1, 0.2, 0.4, 0.8, np.inf)
+
+
 def _design(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.column_stack([np.ones_like(x), x, y, x * x, y * y, x * y])
 
 
 @dataclass(frozen=True)
 class CellSurface:
-    """loss ≈ coef · (1, x, y, x², y², xy) over the box of (log lr, log batch size) its runs sampled."""
+    """loss ≈ coef · (1, x, y, x², y², xy) over the box of (log lr, log batch size) spanned by the runs it was fitted to."""
 
     coef: np.ndarray
     #: (XᵀX)⁻¹ of the least-squares fit (zero rows and columns for terms the grid cannot identify).
@@ -61,23 +65,23 @@ class CellSurface:
 
 
 def fit_surface(lr: np.ndarray, batch_size: np.ndarray, loss: np.ndarray, *, window: int = 2) -> CellSurface:
-    """The quadratic through one cell's runs near its best: per batch size, the runs within
-    ``window`` lr grid steps of that batch size's best lr (all runs if that leaves no residual
-    degree of freedom). Needs three learning rates; fewer than three batch sizes drop the
-    terms they cannot identify (y² with two, every y term with one). Raises ValueError."""
+    """The quadratic through one cell's runs near its best: the batch sizes within ``window``
+    grid steps of the best one and, per batch size, the runs within ``window`` lr grid steps
+    of its best lr, then only those in the basin (see ``_basin``). Needs three learning
+    rates; fewer than three batch sizes drop the terms they cannot identify (y² with two,
+    every y term with one). Raises ValueError."""
     x, y, loss = np.log(np.asarray(lr, float)), np.log(np.asarray(batch_size, float)), np.asarray(loss, float)
+    levels = np.unique(y)
+    best_level = int(np.argmin([loss[y == level].min() for level in levels]))
     keep = np.zeros(x.size, dtype=bool)
-    for level in np.unique(y):
+    for level in levels[max(0, best_level - window) : best_level + window + 1]:
         row = np.flatnonzero(y == level)
         ordered = row[np.argsort(x[row])]
         best = int(np.argmin(loss[ordered]))
         keep[ordered[max(0, best - window) : best + window + 1]] = True
     if np.unique(x).size < 3:
         raise ValueError(f"a cell needs at least three learning rates, got {np.unique(x).size}")
-    levels = np.unique(y).size
-    active = [0, 1, 3] + ([2, 5] if levels >= 2 else []) + ([4] if levels >= 3 else [])
-    if keep.sum() <= len(active) or np.unique(x[keep]).size < 3:
-        keep[:] = True
+    keep, active = _basin(x, y, loss, keep)
     design = _design(x[keep], y[keep])[:, active]
     coef_active, *_ = np.linalg.lstsq(design, loss[keep], rcond=None)
     residual = loss[keep] - design @ coef_active
@@ -85,8 +89,31 @@ def fit_surface(lr: np.ndarray, batch_size: np.ndarray, loss: np.ndarray, *, win
     coef[active] = coef_active
     unscaled = np.zeros((len(TERMS), len(TERMS)))
     unscaled[np.ix_(active, active)] = np.linalg.pinv(design.T @ design)
-    box = np.array([[x.min(), x.max()], [y.min(), y.max()]])
+    box = np.array([[x[keep].min(), x[keep].max()], [y[keep].min(), y[keep].max()]])
     return CellSurface(coef, unscaled, float(residual @ residual), int(keep.sum() - len(active)), box)
+
+
+def _basin(x: np.ndarray, y: np.ndarray, loss: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """The windowed runs whose loss is within a band of the cell's best, and the terms they identify.
+
+    The quadratic is a Taylor model of the basin; a run far up a wall (a learning rate past
+    the stability cliff ends at twice the best loss) would bend it. The band starts at 5% and
+    doubles until the runs identify the terms with a residual to spare (three lrs at least);
+    failing that, every run of the cell is used.
+    """
+    best = loss[window].min()
+    for band in BANDS:
+        keep = window & (loss <= best * (1 + band))
+        active = _identifiable_terms(np.unique(y[keep]).size)
+        if keep.sum() > len(active) and np.unique(x[keep]).size >= 3:
+            return keep, active
+    everything = np.ones_like(window)
+    return everything, _identifiable_terms(np.unique(y).size)
+
+
+def _identifiable_terms(batch_levels: int) -> list[int]:
+    """Indices into TERMS a grid with this many batch sizes can fit: y² needs three, y and xy two."""
+    return [0, 1, 3] + ([2, 5] if batch_levels >= 2 else []) + ([4] if batch_levels >= 3 else [])
 
 
 def relative_penalty(surface: CellSurface, lr: float, batch_size: float) -> float:
