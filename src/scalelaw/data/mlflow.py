@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from scalelaw.data.aliases import metadata_columns
 from scalelaw.data.raw import RawTable
@@ -72,6 +71,8 @@ def _metric(name: str, path: Path) -> pd.Series:
 def _run_name(folder: Path, tags: dict[str, str]) -> str:
     meta = folder / "meta.yaml"
     if meta.is_file():
+        import yaml  # only MLflow folders need it
+
         try:
             content = yaml.safe_load(_read_text(meta))
         except yaml.YAMLError as exc:

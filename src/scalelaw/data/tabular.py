@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from scalelaw.data.raw import RawTable
 from scalelaw.errors import DataWarning, InputError, warn
@@ -127,6 +126,8 @@ def json_cell(value: object) -> object:
 
 def read_parquet(path: Path) -> RawTable:
     """Read a Parquet file with typed columns (a float NaN there means a missing value)."""
+    import pyarrow.parquet as pq  # here, not at import: it pulls pyarrow's filesystems and ssl
+
     try:
         frame = pq.read_table(path).to_pandas()
     except Exception as exc:  # pyarrow raises several error types for a damaged file
