@@ -144,7 +144,7 @@ def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
                                      targets=options.targets)
     table["loss"] = to_nats(table["loss"].to_numpy(), options.loss_unit, bytes_per_token=options.bytes_per_token,
                             file=raw.file)
-    table = merge_steps(table, file=raw.file, conflicts=raw.step_conflicts)
+    table = merge_steps(table, file=raw.file)
     table = apply_metadata(table, set_values=options.set_values, sidecar=options.sidecar)
     if options.where:
         table = _filter(table, options.where, raw.file)
