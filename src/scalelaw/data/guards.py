@@ -4,18 +4,14 @@
   symlink out of it (a symlink that leaves the folder is an InputError naming it).
 - :func:`check_inside` refuses a path that resolves outside the folder being read.
 - :func:`read_capped` reads a file whole only if it is at most ``max_bytes`` long.
-- :func:`load_yaml` parses YAML with the safe loader, refusing aliases (the "billion
-  laughs" bomb expands aliases), capping the text size and the nesting depth;
-  ``NoAliasSafeLoader`` is that loader, for a reader that handles YAML errors itself.
+- YAML is parsed by :mod:`scalelaw.data.safe_yaml` (alias-free, size-capped; kept apart so
+  that importing these guards does not import PyYAML).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from scalelaw.errors import InputError
 
@@ -66,25 +62,3 @@ def read_capped(path: Path, max_bytes: int = MAX_LOG_FILE_BYTES) -> bytes:
 
 def _size(count: int) -> str:
     return f"{count >> 30} GiB" if count >= 1 << 30 else f"{count >> 20} MiB" if count >= 1 << 20 else f"{count} bytes"
-
-
-class NoAliasSafeLoader(yaml.SafeLoader):
-    """The safe loader, minus aliases: ``*name`` references are refused, so nothing expands."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark
-            raise yaml.composer.ComposerError(None, None, "YAML aliases (*name) are not allowed", mark)
-        return super().compose_node(parent, index)
-
-
-def load_yaml(text: str, *, file: str, max_chars: int = MAX_SMALL_FILE_BYTES) -> Any:
-    """Parse untrusted YAML: safe types only, no aliases, at most ``max_chars`` characters."""
-    if len(text) > max_chars:
-        raise InputError(f"the YAML is longer than {max_chars} characters", file=file)
-    try:
-        return yaml.load(text, Loader=NoAliasSafeLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", file=file) from None
-    except RecursionError:
-        raise InputError("the YAML is nested too deeply", file=file) from None

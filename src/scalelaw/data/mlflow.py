@@ -20,7 +20,6 @@ from scalelaw.data.guards import (
     MAX_SMALL_FILE_BYTES,
     check_inside,
     files_under,
-    load_yaml,
     read_capped,
 )
 from scalelaw.data.raw import RawTable
@@ -80,6 +79,8 @@ def _metric(name: str, path: Path) -> pd.Series:
 def _run_name(folder: Path, tags: dict[str, str]) -> str:
     meta = folder / "meta.yaml"
     if meta.is_file():
+        from scalelaw.data.safe_yaml import load_yaml  # only MLflow folders need PyYAML
+
         check_inside(folder, meta)
         content = load_yaml(_read_text(meta), file=str(meta))
         if isinstance(content, dict) and content.get("run_name"):
@@ -95,7 +96,7 @@ def read_mlflow_run(folder: Path) -> RawTable:
     frame = pd.concat(metrics, axis=1).sort_index()
     params = {n: _read_text(p).strip() for n, p in _files(folder / "params").items()}
     tags = {n: _read_text(p).strip() for n, p in _files(folder / "tags").items()}
-    named = {**tags, **metadata_columns(params, file=str(folder), run=folder.name)}
+    named = {**tags, **metadata_columns(params, file=str(folder))}
     for name, value in named.items():
         if name not in frame.columns:
             frame[name] = value

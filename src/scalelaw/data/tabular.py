@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from scalelaw.data.guards import read_capped
 from scalelaw.data.raw import RawTable
-from scalelaw.errors import InputError
+from scalelaw.errors import DataWarning, InputError, warn
 
 WANDB_MARKERS = frozenset({"_step", "_runtime", "_timestamp"})
 MAX_COLUMNS = 10_000
@@ -60,9 +59,16 @@ def first_long_line(data: bytes, limit: int, chunk: int = 1 << 26) -> int | None
     return lines if len(buffer) - 1 - last > limit else None
 
 
-def read_delimited(path: Path, *, delimiter: str) -> RawTable:
-    """Read CSV or TSV as strings; every line must have as many fields as the header."""
+def read_delimited(path: Path, *, delimiter: str, cut_tail: bool = False) -> RawTable:
+    """Read CSV or TSV as strings; every line must have as many fields as the header.
+
+    ``cut_tail``: the file may still be written (a logger appending rows), so a last line
+    without its newline is left out, with one warning, instead of being an error.
+    """
     text = decode_text(path)
+    if cut_tail and not text.endswith("\n") and "\n" in text.rstrip("\n"):
+        text = text[: text.rindex("\n") + 1]
+        warn(f"{path}: the last line has no end (a run still writing?); it was left out", DataWarning)
     try:
         lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
@@ -172,6 +178,8 @@ def read_parquet_bounded(path: Path) -> pd.DataFrame:
 
 def read_parquet(path: Path) -> RawTable:
     """Read a Parquet file with typed columns (a float NaN there means a missing value)."""
+    import pyarrow.parquet as pq  # here, not at import: it pulls pyarrow's filesystems and ssl
+
     try:
         frame = read_parquet_bounded(path)
     except InputError:

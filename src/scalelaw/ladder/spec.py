@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from scalelaw.data.guards import MAX_SMALL_FILE_BYTES, load_yaml, read_capped
+from scalelaw.data.guards import MAX_SMALL_FILE_BYTES, read_capped
+from scalelaw.data.safe_yaml import load_yaml
 from scalelaw.errors import InputError
 from scalelaw.ladder.corpora import CorpusSpec
 from scalelaw.ladder.model import ModelShape
