@@ -17,6 +17,7 @@ import math
 import struct
 import zlib
 from collections.abc import Iterator
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.aliases import metadata_columns
+from scalelaw.data.guards import files_under
 from scalelaw.data.raw import RawTable
 from scalelaw.data.tensorboard import fields
 from scalelaw.errors import DataWarning, InputError, warn
@@ -244,7 +246,7 @@ def wandb_files(path: Path) -> list[Path]:
     """The run files at ``path`` (a ``.wandb`` file) or under it (a run folder, ``wandb/``, a project)."""
     if path.is_file():
         return [path]
-    return sorted(p for p in path.rglob("run-*.wandb") if p.is_file())
+    return [p for p in files_under(path) if fnmatch(p.name, "run-*.wandb")]  # no symlink out of the folder
 
 
 def read_wandb(path: Path) -> list[RawTable]:
