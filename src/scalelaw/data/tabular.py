@@ -159,6 +159,8 @@ def read_parquet_bounded(path: Path) -> pd.DataFrame:
     gigabytes (a decompression bomb: dictionary- or run-length-encoded pages) is an
     InputError, not a MemoryError.
     """
+    import pyarrow.parquet as pq  # here, not at import: it pulls pyarrow's filesystems and ssl
+
     handle = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
     meta = handle.metadata
     if meta.num_columns > MAX_COLUMNS:
@@ -178,8 +180,6 @@ def read_parquet_bounded(path: Path) -> pd.DataFrame:
 
 def read_parquet(path: Path) -> RawTable:
     """Read a Parquet file with typed columns (a float NaN there means a missing value)."""
-    import pyarrow.parquet as pq  # here, not at import: it pulls pyarrow's filesystems and ssl
-
     try:
         frame = read_parquet_bounded(path)
     except InputError:

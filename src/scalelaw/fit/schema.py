@@ -281,7 +281,7 @@ SELECTION_FIELDS: dict[str, Field] = {
 
 FIT_FIELDS: dict[str, Field] = {
     "law": Field(text(100), required=True),
-    "law_options": Field(mapping(scalar), default=dict),
+    "law_options": Field(mapping(json_value(3)), default=dict),  # each law checks its own options
     "params": Field(mapping(number()), required=True),
     "ci": Field(mapping(pair(number(nullable=True))), default=dict),
     "derived": Field(mapping(number(nullable=True)), default=dict),
