@@ -255,7 +255,9 @@ def main() -> None:
           "coverage = share of held-out final losses inside the engine's interval")
     rows: list[Row] = []
     for protocol in PROTOCOLS:
+        start = time.perf_counter()
         rows.extend(protocol(options))
+        print(f"  {protocol.__name__}: {time.perf_counter() - start:.0f} s", flush=True)
     print_rows(rows)
 
 
