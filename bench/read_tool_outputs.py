@@ -19,6 +19,9 @@ from scalelaw.data.store import RunStore
 
 FIXTURES = Path("tests/data/fixtures")
 VERSIONS = json.loads((FIXTURES / "versions.json").read_text()) if (FIXTURES / "versions.json").exists() else {}
+#: W&B, MLflow and TensorBoard fixtures (tests/fixtures/make_tool_fixtures.py; versions in VERSIONS.txt).
+TOOLS = Path("tests/fixtures/tools")
+TOOL_VERSIONS = dict(line.split(" ", 1) for line in (TOOLS / "VERSIONS.txt").read_text().splitlines() if " " in line)
 
 #: (tool and version, fixture, extra options)
 CASES: list[tuple[str, str, list[str]]] = [
@@ -30,7 +33,20 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("Megatron-LM training.py print format", "text/megatron.log", []),
     ("llm.c train_gpt2.cu stdout format", "text/llmc_stdout.log", []),
     ("llm.c main.log format", "text/llmc_main.log", ["--loss", "train"]),
+    (f"wandb {TOOL_VERSIONS.get('wandb', '?')} offline runs", f"{TOOLS}/wandb", []),
+    ("W&B web UI panel export (layout)", f"{TOOLS}/wandb-panel.csv", []),
+    (f"mlflow {TOOL_VERSIONS.get('mlflow', '?')} sqlite", f"{TOOLS}/mlflow-sqlite/mlflow.db", []),
+    (f"mlflow {TOOL_VERSIONS.get('mlflow', '?')} sqlite URI", f"sqlite:///{TOOLS}/mlflow-sqlite/mlflow.db", []),
+    (f"mlflow {TOOL_VERSIONS.get('mlflow', '?')} file store", f"{TOOLS}/mlruns", ["--set", "batch_size=4096"]),
+    (f"tensorboard {TOOL_VERSIONS.get('tensorboard', '?')} add_hparams", f"{TOOLS}/tensorboard/small", []),
+    (f"tensorboard {TOOL_VERSIONS.get('tensorboard', '?')} resumed run", f"{TOOLS}/tensorboard/resumed", []),
+    (f"tensorboard {TOOL_VERSIONS.get('tensorboard', '?')} run still writing", f"{TOOLS}/tensorboard/running", []),
 ]
+
+
+def _input(fixture: str) -> str:
+    """The path given to the CLI: fixtures of this folder by name, the tools' fixtures and URIs as written."""
+    return fixture if fixture.startswith(("tests/", "sqlite:")) else str(FIXTURES / fixture)
 
 
 def _describe(store: Path) -> tuple[str, str, str, str]:
@@ -52,7 +68,7 @@ def main() -> None:
             resolved = [str(FIXTURES / o) if o.endswith(".csv") else o for o in options]
             with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
                 warnings.simplefilter("ignore")
-                code = run(["runs", "import", str(FIXTURES / fixture), *resolved, "--store", str(store)])
+                code = run(["runs", "import", _input(fixture), *resolved, "--store", str(store)])
             if code != 0:
                 print(f"| {tool} | `{fixture}` | exit {code} | | | | | |")
                 continue

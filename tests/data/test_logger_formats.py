@@ -78,7 +78,7 @@ def write_mlflow(root: Path, run_id: str, name: str, losses: list[tuple[int, flo
     (folder / "metrics" / metric).write_text("".join(f"170000{s} {v} {s}\n" for s, v in losses))
     (folder / "metrics" / "lr").write_text("".join(f"170000{s} 0.001 {s}\n" for s, _ in losses))
     (folder / "params").mkdir()
-    (folder / "params" / "batch_size").write_text("256")
+    (folder / "params" / "tokens_per_step").write_text("256")
     (folder / "params" / "optimizer").write_text("adamw")
     (folder / "tags").mkdir()
     (folder / "tags" / "mlflow.runName").write_text(name)

@@ -90,7 +90,7 @@ def read_mlflow_run(folder: Path) -> RawTable:
     frame = pd.concat(metrics, axis=1).sort_index()
     params = {n: _read_text(p).strip() for n, p in _files(folder / "params").items()}
     tags = {n: _read_text(p).strip() for n, p in _files(folder / "tags").items()}
-    named = {**tags, **metadata_columns(params, file=str(folder), run=folder.name)}
+    named = {**tags, **metadata_columns(params, file=str(folder))}
     for name, value in named.items():
         if name not in frame.columns:
             frame[name] = value
