@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from scalelaw.data import tabular
 from scalelaw.data.formats import FORMATS, detect_format
@@ -283,6 +282,8 @@ def _iter_runs(paths: PathLike | Iterable[PathLike], options: ReadOptions, *, fo
 
 def _parquet_chunks(path: Path, batch_rows: int) -> Iterator[RawTable]:
     """Raw tables of complete runs from a Parquet file, a batch at a time."""
+    import pyarrow.parquet as pq  # here, not at import: it pulls pyarrow's filesystems and ssl
+
     try:
         # Without pre-buffering and with a bounded read buffer, pyarrow's memory stays flat.
         reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
