@@ -287,4 +287,12 @@ def _weak_content(path: Path, claimed: str, found: str) -> str:
                          file=str(path))
     if found in ("lightning", "wandb-panel") or (claimed == "text" and found == "jsonl"):
         return found
+    if claimed == "text" and found in ("csv", "tsv") and _delimited_header(head(path, 4096)):
+        return found  # a table saved as .txt or .log
     return claimed
+
+
+def _delimited_header(first: bytes) -> bool:
+    """True when the first line has several comma- or tab-separated fields (a table's header)."""
+    line = first.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    return b"," in line or b"\t" in line

@@ -7,7 +7,9 @@ run's last logged loss (all of a run with no loss), thinned to at most
 trained run whose later rows carry only the planned lr (or an ``lr_schedule`` spec) is
 forecast to its end, and rows between checkpoints only carry the schedule. Rows without a loss get a placeholder so the law's own design
 code builds the inputs; the placeholder never reaches the output (``observed`` is the
-logged loss or null).
+logged loss or null). Targets without a ``step`` column (only ``params`` and ``tokens``)
+are final-point targets for any law: one row per run, ``step`` null (the law builds the
+schedule, e.g. ``chinchilla-curve``'s fitted schedule family).
 """
 
 from __future__ import annotations
@@ -62,8 +64,9 @@ def predict_targets(fit: FitResult, runs: RunSet, *, level: float | None = None)
     rows = target_rows(fit, runs)
     design = fit.law.design(rows)
     prediction = fit.predict_design(design, level=level)
-    observed = _observed(fit, rows, design)
-    if fit.law.kind == "final":
+    final_point = fit.law.kind == "final" or "step" not in rows.table.columns
+    observed = _observed(fit, rows, design, final_point)
+    if final_point:
         step = np.full(design.n, np.nan)
     else:
         step = np.asarray(design.inputs.get("step", np.full(design.n, np.nan)), dtype=float)
@@ -80,11 +83,11 @@ def predict_targets(fit: FitResult, runs: RunSet, *, level: float | None = None)
     )
 
 
-def _observed(fit: FitResult, rows: RunSet, design: object) -> np.ndarray:
+def _observed(fit: FitResult, rows: RunSet, design: object, final_point: bool) -> np.ndarray:
     """The logged loss of each predicted point (NaN where the target row had none)."""
     table = rows.table
     run = np.asarray(getattr(design, "run")).astype(str)
-    if fit.law.kind == "final":
+    if final_point:
         lookup = table.groupby("run", sort=False)["observed"].last()
         return lookup.reindex(run).to_numpy(dtype=float)
     steps = np.asarray(getattr(design, "inputs")["step"], dtype=float)
