@@ -91,7 +91,8 @@ def applicable(runs: RunSet) -> tuple[list[tuple[str, Law]], dict[str, str]]:
                 warnings.simplefilter("ignore", ScalelawWarning)
                 design = law.design(runs)
         except (InputError, ValueError, KeyError) as exc:
-            skipped[label] = str(exc)
+            reason = exc.reason if isinstance(exc, InputError) else str(exc)
+            skipped[label] = reason if len(reason) <= 200 else reason[:197] + "..."
             continue
         if design.n <= len(law.param_names):
             skipped[label] = f"{design.n} points for {len(law.param_names)} parameters"
