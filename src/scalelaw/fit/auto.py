@@ -162,6 +162,61 @@ def _fold_record(name: str, run: np.ndarray, step: np.ndarray, errors: np.ndarra
     }
 
 
+@dataclass
+class Trial:
+    """Every applicable candidate backtested on the same folds (``tests`` is empty without folds)."""
+
+    axis: str
+    plan: list[folds.Fold]
+    note: str
+    usable: list[tuple[str, Law]]
+    skipped: dict[str, str]
+    tests: list[Backtest]
+
+    def best(self) -> Backtest | None:
+        """The candidate with the lowest final-loss error (fewer parameters on a tie), or None."""
+        scored = [t for t in self.tests if t.failure is None]
+        return min(scored, key=lambda t: (t.score("final_error"), len(t.law.param_names))) if scored else None
+
+    def selection(self, chosen: str, reason: str) -> dict[str, Any]:
+        """The FIT.json record of the choice."""
+        return {
+            "chosen": chosen,
+            "reason": reason,
+            "axis": self.axis,
+            "folds": [f.name for f in self.plan],
+            "candidates": [t.record() for t in self.tests] or [{"law": chosen.split("(")[0], "label": chosen}],
+            "skipped": self.skipped,
+        }
+
+
+def trial(
+    runs: RunSet, *, candidates: list[str] | None = None, by: str | None = None, **fit_options: Any
+) -> Trial:
+    """Backtest every applicable candidate (or the named ones) on the folds of :func:`folds.plan`."""
+    folds.check_same_data(runs)
+    usable, skipped = applicable(runs)
+    if candidates is not None:
+        wanted = set(candidates)
+        unknown = wanted - {label for label, _ in usable} - set(skipped) - {law.name for _, law in usable}
+        if unknown:
+            raise InputError(f"unknown candidate law(s) {', '.join(sorted(unknown))}")
+        usable = [(label, law) for label, law in usable if label in wanted or law.name in wanted]
+    if not usable:
+        reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
+        raise InputError(f"no law can be fitted to this data ({reasons})")
+    axis, plan, note = folds.plan(runs, by)
+    tests = [backtest(label, law, plan, fit_options) for label, law in usable] if plan else []
+    return Trial(axis, plan, note, usable, skipped, tests)
+
+
+def fit_backtested(runs: RunSet, test: Backtest, selection: dict[str, Any], **options: Any) -> FitResult:
+    """Fit a backtested law on all the data and attach the error model of its backtest."""
+    fit = fit_law(runs, test.law, **options)
+    error_model = calibration.estimate(test.errors, test.decades, test.groups, test.noise_var)
+    return replace(fit, calibration=error_model, selection=selection)
+
+
 def fit_auto(
     runs: RunSet,
     *,
@@ -180,50 +235,23 @@ def fit_auto(
     ``power(variable=params)``); ``by`` forces the backtest axis. With too little data to
     backtest, the first applicable candidate is fitted and the fit says why.
     """
-    folds.check_same_data(runs)
-    usable, skipped = applicable(runs)
-    if candidates is not None:
-        wanted = set(candidates)
-        unknown = wanted - {label for label, _ in usable} - set(skipped)
-        if unknown:
-            raise InputError(f"unknown candidate law(s) {', '.join(sorted(unknown))}")
-        usable = [(label, law) for label, law in usable if label in wanted or law.name in wanted]
-    if not usable:
-        reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
-        raise InputError(f"no law can be fitted to this data ({reasons})")
-    axis, plan, note = folds.plan(runs, by)
-    options = {**fit_options, "ci_level": ci_level}
-    tests = [backtest(label, law, plan, options) for label, law in usable] if plan else []
-    scored = [t for t in tests if t.failure is None]
-    if scored:
-        best = min(scored, key=lambda t: (t.score("final_error"), len(t.law.param_names)))
-        chosen_label, chosen = best.label, best.law
-        error_model = calibration.estimate(best.errors, best.decades, best.groups, best.noise_var)
-        reason = _reason(best, scored, len(plan))
-    else:
-        chosen_label, chosen = usable[0]
-        error_model = None
-        why = note if not plan else "no candidate could be fitted on every fold"
-        reason = (
-            f"too little data for a backtest ({why}); fell back to {chosen_label}, the first applicable law in "
-            "the documented order, and its intervals leave out the law's own extrapolation error"
-        )
-        if strict:
-            raise UntrustedFitError(reason)
-        warn(reason, FitWarning)
-    fit = fit_law(
-        runs, chosen, bootstrap=AUTO_BOOTSTRAP if bootstrap is None else bootstrap, seed=seed, strict=strict,
-        progress=progress, ci_level=ci_level, **fit_options,
-    )  # fmt: skip
-    selection = {
-        "chosen": chosen_label,
-        "reason": reason,
-        "axis": axis,
-        "folds": [f.name for f in plan],
-        "candidates": [t.record() for t in tests] or [{"law": chosen.name, "label": chosen_label}],
-        "skipped": skipped,
-    }
-    return replace(fit, calibration=error_model, selection=selection)
+    tried = trial(runs, candidates=candidates, by=by, ci_level=ci_level, **fit_options)
+    options = dict(bootstrap=AUTO_BOOTSTRAP if bootstrap is None else bootstrap, seed=seed, strict=strict,
+                   progress=progress, ci_level=ci_level, **fit_options)  # fmt: skip
+    best = tried.best()
+    if best is not None:
+        selection = tried.selection(best.label, _reason(best, tried.tests, len(tried.plan)))
+        return fit_backtested(runs, best, selection, **options)
+    label, law = tried.usable[0]
+    why = tried.note if not tried.plan else "no candidate could be fitted on every fold"
+    reason = (
+        f"too little data for a backtest ({why}); fell back to {label}, the first applicable law in "
+        "the documented order, and its intervals leave out the law's own extrapolation error"
+    )
+    if strict:
+        raise UntrustedFitError(reason)
+    warn(reason, FitWarning)
+    return replace(fit_law(runs, law, **options), selection=tried.selection(label, reason))
 
 
 def fit_calibrated(runs: RunSet, law: str | Law, **options: Any) -> FitResult:
@@ -231,27 +259,22 @@ def fit_calibrated(runs: RunSet, law: str | Law, **options: Any) -> FitResult:
     law = laws.get(law) if isinstance(law, str) else law
     label = label_of(law.name, law.options() if law.name == "power" else {})
     folds.check_same_data(runs)
-    by = options.pop("by", None)
-    axis, plan, note = folds.plan(runs, by)
+    axis, plan, note = folds.plan(runs, options.pop("by", None))
     fit_options = {k: v for k, v in options.items() if k not in {"bootstrap", "seed", "strict", "progress"}}
     test = backtest(label, law, plan, fit_options) if plan else None
-    fit = fit_law(runs, law, **options)
     if test is None or test.failure is not None:
-        why = note if test is None else test.failure
-        message = f"no backtest calibration ({why}): intervals leave out the law's own extrapolation error"
+        message = f"no backtest calibration ({note if test is None else test.failure}): intervals leave out the law's own extrapolation error"
         if options.get("strict"):
             raise UntrustedFitError(message)
         warn(message, FitWarning)
-        return fit
-    error_model = calibration.estimate(test.errors, test.decades, test.groups, test.noise_var)
-    selection = {"chosen": label, "reason": "chosen by hand; backtested for calibration", "axis": axis,
-                 "folds": [f.name for f in plan], "candidates": [test.record()], "skipped": {}}
-    return replace(fit, calibration=error_model, selection=selection)
+        return fit_law(runs, law, **options)
+    tried = Trial(axis, plan, note, [(label, law)], {}, [test])
+    return fit_backtested(runs, test, tried.selection(label, "chosen by hand; backtested for calibration"), **options)
 
 
-def _reason(best: Backtest, scored: list[Backtest], n_folds: int) -> str:
+def _reason(best: Backtest, tests: list[Backtest], n_folds: int) -> str:
     """One sentence on why the winner won."""
-    ranked = sorted(scored, key=lambda t: t.score("final_error"))
+    ranked = sorted((t for t in tests if t.failure is None), key=lambda t: t.score("final_error"))
     text = (
         f"{best.label} had the lowest backtest error of the held-out final loss, "
         f"{best.score('final_error'):.2%} mean over {n_folds} fold(s)"
