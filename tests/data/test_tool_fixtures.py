@@ -159,3 +159,9 @@ def test_wandb_run_still_writing(tmp_path: Path) -> None:
         curve = read_runs(path).curve(read_runs(path).runs[0])
     assert 0 < len(curve) < 50
 
+
+
+@pytest.mark.parametrize(("uri", "message"), [("sqlite:/x.db", "sqlite:///RELATIVE"), ("file://otherhost/mlruns", "another host")])
+def test_bad_tracking_uris(uri: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        read_runs(uri)

@@ -102,3 +102,14 @@ def test_fake_api_errors_are_input_errors() -> None:
     nan = FakeApi([FakeRun("r1", "a", [{"_step": 1, "loss": float("nan")}], {})])
     with pytest.raises(InputError, match="nan"):
         read_wandb_api(nan, "me/proj")
+
+
+def test_wandb_uri_without_the_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "wandb", None)
+    with pytest.raises(InputError, match=r"pip install 'scalelaw\[wandb\]'") as info:
+        read_runs("wandb://me/proj")
+    assert info.value.location.file == "wandb://me/proj"
+    with pytest.raises(InputError, match="ENTITY/PROJECT"):
+        read_runs("wandb://just-a-project")

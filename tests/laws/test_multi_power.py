@@ -154,3 +154,18 @@ def test_design_rebuilds_per_step_lr_from_a_sparse_log_and_names_bad_runs() -> N
     with pytest.raises(InputError) as info:
         get("multi-power").design(RunSet(table.drop(columns="lr"), {"sparse": "runs.csv"}))
     assert "run 'sparse'" in str(info.value) and "column 'lr'" in str(info.value) and "runs.csv" in str(info.value)
+
+
+def test_any_schedule_stays_within_the_bound() -> None:
+    """A jittery lr (rises and falls at every step, from zero at step 0) over 20,000 steps."""
+    rng = np.random.default_rng(7)
+    total = 20_000
+    lr = 3e-4 * np.exp(np.cumsum(rng.normal(0.0, 0.01, total + 1)) - np.linspace(0.0, 3.0, total + 1))
+    lr[0] = 0.0
+    steps = np.unique(rng.integers(1, total + 1, 60))
+    c, beta, gamma = 2.0, 0.6, 0.8
+    sums = DropSum.build(lr, steps, blocks_per_level=4).evaluate([c], [beta], [gamma], bound=True)
+    naive = loss_drop_naive(lr, steps, c, beta, gamma)
+    error = np.abs(sums["value"][0] - naive)
+    assert np.all(error <= sums["bound"][0] + 1e-15)
+    assert error.max() < 1e-3 * np.abs(np.diff(lr)).sum()  # of the total lr movement

@@ -24,11 +24,15 @@ from scalelaw.errors import InputError
 
 if TYPE_CHECKING:
     from scalelaw.fit import FitResult
+    from scalelaw.fit.two_step import TwoStepFit
     from scalelaw.laws import Law
 
 LAW_OPTION = typer.Option("chinchilla", "--law", help="Law to fit; `scalelaw laws` lists them.")
 FIT_LAW_OPTION = typer.Option(
-    "chinchilla", "--law", help="Law to fit (`scalelaw laws` lists them), or auto: the law with the lowest backtest error."
+    None,
+    "--law",
+    help="Law to fit (`scalelaw laws` lists them), or auto: the law with the lowest backtest error "
+    "[default: chinchilla; sigmoid-chinchilla for a --metric that rises].",
 )
 CALIBRATE_OPTION = typer.Option(
     False, "--calibrate", help="Backtest the law across scale and widen its intervals by its measured extrapolation error."
@@ -48,11 +52,22 @@ FIT_BOOTSTRAP_OPTION = typer.Option(
 )
 SEED_OPTION = typer.Option(0, "--seed", help="Seed of the bootstrap.")
 STRICT_OPTION = typer.Option(False, "--strict", help="Refuse (exit 3) a fit whose diagnostics raise warnings.")
-OBJECTIVE_OPTION = typer.Option("huber", "--objective", help="huber, squares or asymmetric (on log-loss residuals).")
+OBJECTIVE_OPTION = typer.Option(
+    None, "--objective", help="huber, squares or asymmetric (on log-loss residuals); default: the law's own (huber for most)."
+)
 DELTA_OPTION = typer.Option(1e-3, "--delta", help="Huber delta on log-loss residuals.")
 REDUCTION_OPTION = typer.Option("sum", "--reduction", help="Report the objective summed (sum) or averaged (mean).")
 CI_OPTION = typer.Option(0.95, "--ci-level", help="Coverage of every interval.")
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+METRIC_OPTION = typer.Option(
+    None, "--metric", help="Fit this logged column instead of the loss, e.g. eval/downstream/hellaswag_rc_5shot_len_norm."
+)
+VIA_OPTION = typer.Option(
+    None, "--via", help="Forecast --metric in two steps through this column: (N, D) -> VIA with --law, VIA -> METRIC."
+)
+WINDOW_OPTION = typer.Option(
+    None, "--window", help="Average each run's values over its last K logged ones (default 5 with --via or a rising metric, else 1)."
+)
 
 
 def parse_value(text: str) -> Any:
@@ -119,10 +134,11 @@ def params_rows(fit: FitResult) -> list[dict[str, Any]]:
     return rows
 
 
-def fit_summary(fit: FitResult) -> dict[str, Any]:
-    """The FIT.json fields worth printing (no residuals or bootstrap matrix)."""
+def fit_summary(fit: FitResult | TwoStepFit) -> dict[str, Any]:
+    """The FIT.json fields worth printing (no residuals or bootstrap matrix; both steps of a two-step fit)."""
     data = fit.to_dict()
-    return {k: v for k, v in data.items() if k not in {"residuals", "bootstrap"}}
+    steps = {k: {f: v for f, v in data[k].items() if f not in {"residuals", "bootstrap"}} for k in ("step1", "step2") if k in data}
+    return {k: v for k, v in {**data, **steps}.items() if k not in {"residuals", "bootstrap"}}
 
 
 def show_fit(fit: FitResult, title: str) -> None:
@@ -132,7 +148,7 @@ def show_fit(fit: FitResult, title: str) -> None:
     d = fit.diagnostics
     console.print(
         f"{d.n_points} points from {d.n_runs} runs; {d.starts_in_best_basin} of {d.starts} starts reached the best "
-        f"basin; log-residual RMSE {d.residual_rmse:.4g}; converged: {'yes' if d.converged else 'NO'}"
+        f"basin; {'' if fit.law.residual == 'linear' else 'log-'}residual RMSE {d.residual_rmse:.4g}; converged: {'yes' if d.converged else 'NO'}"
     )
     for message in d.warnings:
         console.print(f"[yellow]warning:[/yellow] {message}")
@@ -177,7 +193,7 @@ def register(app: typer.Typer) -> None:
     @app.command("fit")
     def fit_command(
         data: list[str] = typer.Argument(..., help="Runs: files, folders, a run store or dataset:NAME."),
-        law: str = FIT_LAW_OPTION,
+        law: str | None = FIT_LAW_OPTION,
         option: list[str] = LAW_OPTIONS_OPTION,
         maps: list[str] = MAP_OPTION,
         where: str | None = WHERE_OPTION,
@@ -190,33 +206,49 @@ def register(app: typer.Typer) -> None:
         seed: int = SEED_OPTION,
         fix: list[str] = FIX_OPTION,
         fix_from: str | None = FIX_FROM_OPTION,
-        objective: str = OBJECTIVE_OPTION,
+        objective: str | None = OBJECTIVE_OPTION,
         delta: float = DELTA_OPTION,
         reduction: str = REDUCTION_OPTION,
         ci_level: float = CI_OPTION,
         strict: bool = STRICT_OPTION,
+        metric: str | None = METRIC_OPTION,
+        via: str | None = VIA_OPTION,
+        window: int | None = WINDOW_OPTION,
         out: Path | None = typer.Option(None, "--out", "--save", help="Write the fit to this FIT.json."),
         as_json: bool = JSON_OPTION,
     ) -> None:
-        """Fit a law to runs and print its parameters, intervals and diagnostics.
+        """Fit a law to runs (their loss, or any logged --metric) and print its parameters, intervals and diagnostics.
 
         With --law auto, every law the data allows is backtested across scale and the one with the
         lowest held-out error is fitted; the table of candidates is printed and saved in FIT.json.
+        With --metric COLUMN any logged column is fitted (a loss law, or a law for metrics that rise);
+        with --via COLUMN too, the metric is forecast in two steps: (N, D) -> VIA -> METRIC.
         """
         from scalelaw import laws
         from scalelaw.cli.output import console, print_json
         from scalelaw.fit import fit_law
         from scalelaw.fit.auto import fit_auto, fit_calibrated
+        from scalelaw.fit.metric_fit import fit_metric
+        from scalelaw.fit.two_step import TwoStepFit
 
         runs = load_inputs(data, maps, where, loss_unit, bytes_per_token, format=input_format)
         common = dict(objective=objective, delta=delta, reduction=reduction, seed=seed, strict=strict,
                       progress=False if as_json else None, ci_level=ci_level)  # fmt: skip
+        any_metric = metric is not None or via is not None or window is not None
         if law == "auto":
-            if fix or fix_from or option:
-                raise InputError("--law auto chooses the law itself; --fix, --fix-from and --option need a named law")
+            if fix or fix_from or option or any_metric:
+                raise InputError("--law auto chooses a law for the loss; --fix, --fix-from, --option, --metric, --via "
+                                 "and --window need a named law")
             result = fit_auto(runs, by=backtest_by, bootstrap=bootstrap, **common)
+        elif any_metric:
+            if calibrate:
+                raise InputError("--calibrate backtests loss laws; it is not available with --metric, --via or --window")
+            chosen = laws.get(law, **parse_pairs(option, "--option")) if law else None
+            held = {**(fixed_from(fix_from, chosen) if chosen else {}), **numeric_pairs(fix, "--fix")}
+            result = fit_metric(runs, metric or "loss", law=chosen, via=via, window=window, fix=held,
+                                bootstrap=bootstrap or 0, **common)
         else:
-            chosen = laws.get(law, **parse_pairs(option, "--option"))
+            chosen = laws.get(law or "chinchilla", **parse_pairs(option, "--option"))
             held = {**fixed_from(fix_from, chosen), **numeric_pairs(fix, "--fix")}
             fitter = fit_calibrated if calibrate else fit_law
             extra = {"by": backtest_by} if calibrate else {}
@@ -226,8 +258,12 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json({**fit_summary(result), "out": str(out) if out else None})
             return
-        show_selection(result)
-        show_fit(result, f"{result.law.name} fit")
+        if isinstance(result, TwoStepFit):
+            show_fit(result.step1, f"step 1: {result.step1.law.name} fit of {result.via}")
+            show_fit(result.step2, f"step 2: {result.step2.law.name} fit of {result.metric} from {result.via}")
+        else:
+            show_selection(result)
+            show_fit(result, f"{result.law.name} fit" + (f" of {metric}" if metric else ""))
         if out is not None:
             console.print(f"saved {out}")
 
@@ -244,19 +280,32 @@ def register(app: typer.Typer) -> None:
         level: float | None = LEVEL_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> None:
-        """Predict the loss (with a prediction interval) at given inputs, a schedule, or target runs.
+        """Predict the fitted metric (value, with a prediction interval lo-hi) at given inputs, a schedule, or target runs.
 
         Target rows need what the law needs (e.g. params and tokens, or step with lr or lr_schedule);
-        a loss is optional. A final-loss law gives one row per run with step null.
+        a loss is optional. A final-loss law gives one row per run with step null. A two-step fit
+        (fit --via) predicts at --at points.
         """
         from scalelaw.cli.output import print_json, print_table
         from scalelaw.fit import load_fit
         from scalelaw.fit.targets import predict_targets
+        from scalelaw.fit.two_step import TwoStepFit
 
         fit = load_fit(fit_path)
         rows: list[dict[str, Any]] = []
-        if runs_data:
-            frame = predict_targets(fit, load_inputs(runs_data, maps, where, targets=True), level=level)
+        if isinstance(fit, TwoStepFit):
+            if runs_data or schedule:
+                raise InputError("a two-step fit predicts at --at points only (not --runs or --schedule)")
+            if not at:
+                raise InputError("predict needs --at NAME=VALUE,...")
+            for item in at:
+                rows.extend(fit.prediction_rows(numeric_pairs([item], "--at"), level=level))
+        elif runs_data:
+            targets = load_inputs(runs_data, maps, where, targets=True)
+            metric = fit.options.get("metric")
+            if isinstance(metric, str) and metric != "loss" and metric in targets.columns:
+                targets = targets.target(metric)  # the observed values of the metric the fit is of
+            frame = predict_targets(fit, targets, level=level)
             rows = frame.to_dict(orient="records")
         else:
             points = [numeric_pairs([item], "--at") for item in at] or ([{}] if schedule else [])
@@ -297,7 +346,7 @@ def register(app: typer.Typer) -> None:
         maps: list[str] = MAP_OPTION,
         where: str | None = WHERE_OPTION,
         fix: list[str] = FIX_OPTION,
-        objective: str = OBJECTIVE_OPTION,
+        objective: str | None = OBJECTIVE_OPTION,
         delta: float = DELTA_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> None:
@@ -364,8 +413,10 @@ def _predict_point(
             row["schedule"] = schedule
         if steps is not None and np.ndim(steps) == 1 and len(steps) == design.n:
             row["step"] = float(steps[i])
+        if not fit.law.rises:  # the loss field of loss laws, as before --metric existed
+            row["loss"] = float(prediction.loss[i])
         row.update(
-            loss=float(prediction.loss[i]),
+            value=float(prediction.loss[i]),
             lo=float(prediction.lo[i]),
             hi=float(prediction.hi[i]),
             extrapolation_decades=float(prediction.extrapolation[i]),

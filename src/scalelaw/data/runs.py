@@ -172,6 +172,42 @@ class RunSet:
             sources.update(part.sources)
         return cls(table, sources)
 
+    def target(self, metric: str, *, window: int = 1) -> RunSet:
+        """The runs with ``metric`` in the ``loss`` slot, which is what every law fits.
+
+        Any logged column can be the target (another validation loss, a task's bpb, an
+        accuracy). The displaced loss is kept as ``orig_loss`` (the convention for a
+        canonical name displaced by a mapping). ``window`` > 1 replaces each value by the
+        mean of the run's last ``window`` logged values (OLMo's smoothing of noisy evals).
+        Runs that never log ``metric`` are left out; none logging it is an error.
+        """
+        if metric not in self.table.columns:
+            shown = ", ".join(c for c in self.columns if c != "run")
+            raise InputError(f"no column {metric!r} to fit (columns: {shown[:600]})", column=metric)
+        if window < 1:
+            raise InputError(f"the smoothing window must be at least 1, got {window!r}")
+        values = self.table[metric]
+        if values.dtype.kind not in "fiu":
+            raise InputError(f"column {metric!r} is not numeric, so no law can be fitted to it", column=metric)
+        values = values.astype(float)
+        has = values.notna().groupby(self.table["run"], sort=False).any()
+        if not has.any():
+            raise InputError(f"no run logs {metric!r}", column=metric)
+        table = self.table[self.table["run"].isin(has.index[has])].copy()
+        values = values.loc[table.index]
+        if window > 1:
+            logged = values.dropna()
+            smoothed = logged.groupby(table.loc[logged.index, "run"], sort=False).transform(
+                lambda v: v.rolling(window, min_periods=1).mean()
+            )
+            values = values.copy()
+            values.loc[smoothed.index] = smoothed
+        if metric != "loss":
+            table["orig_loss"] = table["loss"]
+        table["loss"] = values
+        kept = set(table["run"].tolist())
+        return RunSet(table.reset_index(drop=True), {r: s for r, s in self.sources.items() if r in kept})
+
     def require(self, columns: Iterable[str], *, purpose: str) -> None:
         """Raise an :class:`InputError` naming the first run that lacks a needed column."""
         for column in columns:

@@ -139,6 +139,33 @@ class RunStore:
             "written": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 
+    def append(self, run: str, points: pd.DataFrame, *, source: str | None = None) -> int:
+        """Add points (with a ``step`` column) to ``run``, creating it; returns the run's row count.
+
+        Under the store's exclusive lock the run's file is read, merged and rewritten
+        atomically, so several processes may append at once. A point at a step the run already
+        has fills in or replaces that step's values (a later write wins, column by column;
+        a missing value never erases a logged one).
+        """
+        if "step" not in points.columns or points.empty:
+            raise InputError("points to append need a 'step' column and at least one row", file=str(self.path), run=run)
+        new = points.assign(run=run)
+        with self._locked(exclusive=True):
+            manifest = self._read_manifest()
+            self._clean_orphans(manifest)
+            old_entry = manifest.get(run)
+            if old_entry is not None:
+                new = pd.concat([self._read_run(run, old_entry), new], ignore_index=True)
+            merged = new.groupby("step", sort=True, as_index=False).last()
+            ordered = [c for c in ("run", "step") if c in merged.columns]
+            merged = merged[ordered + [c for c in merged.columns if c not in ordered]]
+            validate_table(merged, file=str(self.path))
+            manifest[run] = self._write_run(run, merged, source or (old_entry or {}).get("source"))
+            self._write_manifest(manifest)
+            if old_entry is not None:
+                (self.path / str(old_entry["file"])).unlink(missing_ok=True)
+        return len(merged)
+
     def has(self, run_id: str) -> bool:
         """True if the store holds ``run_id``."""
         with self._locked(exclusive=False):

@@ -25,13 +25,21 @@ WORKERS = 2
 BLOCKS = 10
 
 
-def run_weights(run_ids: np.ndarray, replicates: int, rng: np.random.Generator) -> np.ndarray:
-    """(replicates, n) point weights: each point gets the multiplicity of its run in a resample."""
-    runs, index = np.unique(run_ids, return_inverse=True)
+def run_weights(
+    run_ids: np.ndarray, replicates: int, rng: np.random.Generator, anchor: np.ndarray | None = None
+) -> np.ndarray:
+    """(replicates, n) point weights: each point gets the multiplicity of its run in a resample.
+
+    Anchor points (constraints, not data) are never resampled: they keep weight 1.
+    """
+    data = np.ones(len(run_ids), dtype=bool) if anchor is None else ~np.asarray(anchor, dtype=bool)
+    runs, index = np.unique(np.asarray(run_ids)[data], return_inverse=True)
     draws = rng.integers(0, runs.size, size=(replicates, runs.size))
     counts = np.zeros((replicates, runs.size))
     np.add.at(counts, (np.repeat(np.arange(replicates), runs.size), draws.ravel()), 1.0)
-    return counts[:, index]
+    weights = np.ones((replicates, len(run_ids)))
+    weights[:, data] = counts[:, index]
+    return weights
 
 
 def block_weights(n: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
@@ -48,11 +56,19 @@ def block_weights(n: int, replicates: int, rng: np.random.Generator) -> np.ndarr
     return counts[:, index]
 
 
-def resample_weights(run_ids: np.ndarray, replicates: int, rng: np.random.Generator) -> np.ndarray:
-    """Run weights for several runs, block weights within the run when there is only one."""
-    if np.unique(run_ids).size == 1:
-        return block_weights(len(run_ids), replicates, rng)
-    return run_weights(run_ids, replicates, rng)
+def resample_weights(
+    run_ids: np.ndarray, replicates: int, rng: np.random.Generator, anchor: np.ndarray | None = None
+) -> np.ndarray:
+    """Run weights for several runs, block weights within the run when there is only one.
+
+    Anchor points (constraints, not data) are never resampled: they keep weight 1.
+    """
+    data = np.ones(len(run_ids), dtype=bool) if anchor is None else ~np.asarray(anchor, dtype=bool)
+    if np.unique(np.asarray(run_ids)[data]).size == 1:
+        weights = np.ones((replicates, len(run_ids)))
+        weights[:, data] = block_weights(int(data.sum()), replicates, rng)
+        return weights
+    return run_weights(run_ids, replicates, rng, anchor)
 
 
 def bootstrap(
@@ -64,7 +80,7 @@ def bootstrap(
     progress: bool,
 ) -> BatchResult:
     """Fit ``replicates`` run-resampled (or, for one run, block-resampled) replicates warm-started at ``u_best``."""
-    weights = resample_weights(problem.design.run, replicates, np.random.default_rng(seed))
+    weights = resample_weights(problem.design.run, replicates, np.random.default_rng(seed), problem.design.anchor)
     chunks = [slice(i, min(i + CHUNK, replicates)) for i in range(0, replicates, CHUNK)]
 
     def fit_chunk(part: slice) -> BatchResult:

@@ -32,7 +32,7 @@ def fit_law(
     runs: RunSet | pd.DataFrame,
     law: str | Law = "chinchilla",
     *,
-    objective: ObjectiveName = "huber",
+    objective: ObjectiveName | None = None,
     delta: float = 1e-3,
     asymmetry: float = 2.0,
     reduction: Reduction = "sum",
@@ -47,7 +47,8 @@ def fit_law(
 ) -> FitResult:
     """Fit ``law`` (a name or a Law) to ``runs`` and return a :class:`FitResult`.
 
-    The objective is applied to log-loss residuals; ``reduction`` only changes the
+    The objective (by default the law's own, Huber for most) is applied to log-loss
+    residuals (plain residuals for laws of bounded metrics); ``reduction`` only changes the
     reported objective value, never the optimum or the stopping rule. ``bootstrap``
     replicates resample runs; ``ci_level`` sets every interval's coverage.
     """
@@ -62,6 +63,7 @@ def fit_law(
     law = laws.get(law, **dict(law_options or {})) if isinstance(law, str) else law
     if len(runs) == 0:
         raise InputError(f"no runs to fit law {law.name} to (did a --where filter remove them all?)")
+    objective = objective or law.objective  # type: ignore[assignment]
     design = law.design(runs)
     problem = Problem(law, design, Objective(objective, delta, asymmetry), check_fixed(law, fix))
     n_free = problem.free.size
@@ -88,7 +90,9 @@ def fit_law(
     ci, derived_ci = _intervals(law, boot, ci_level)
 
     residuals = problem.residuals(found.u)[0]
-    scales = law.scale(design)
+    if design.anchor is not None:  # anchors are constraints: not residual noise, not data
+        residuals = residuals[~design.anchor]
+    scales = {k: (v if design.anchor is None else v[~design.anchor]) for k, v in law.scale(design).items()}
     fitted_range = {k: (float(np.min(v)), float(np.max(v))) for k, v in scales.items()}
     total = 1.0 if reduction == "mean" else float(weights.sum())
     diag = _diagnose(problem, found, residuals, scales, converged_fraction, total)
@@ -170,7 +174,7 @@ def _diagnose(
     design = problem.design
     bound = checks.on_bound(problem, found.u)
     condition, pair, correlation = checks.degeneracy(problem, found.u) if problem.free.size else (1.0, [], 0.0)
-    order_by = next(iter(scales.values()), np.arange(design.n))
+    order_by = next(iter(scales.values()), np.arange(residuals.size))
     z = checks.runs_test(residuals, np.asarray(order_by))
     correlations = checks.scale_correlations(residuals, scales)
     n_free = int(problem.free.size)
@@ -195,7 +199,7 @@ def _diagnose(
                 messages.append(f"residuals correlate with {name} (Spearman {rho:.2f})")
     if converged_fraction is not None and converged_fraction < 0.9:
         messages.append(f"only {converged_fraction:.0%} of bootstrap replicates converged")
-    objective_now = objective_value(problem, residuals[None, :], np.full((1, design.n), 1.0 / design.n))[0]
+    objective_now = objective_value(problem, residuals[None, :], np.full((1, residuals.size), 1.0 / residuals.size))[0]
     return checks.Diagnostics(
         converged=found.converged,
         iterations=found.iterations,

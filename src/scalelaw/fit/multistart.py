@@ -63,7 +63,8 @@ def explore_subset(problem: Problem, weights: np.ndarray, size: int) -> tuple[Pr
     order = used[np.argsort(design.loss[used], kind="stable")]
     pick = np.sort(order[np.unique(np.linspace(0, order.size - 1, size).round().astype(int))])
     subset = Design(
-        inputs={k: v[pick] for k, v in design.inputs.items()}, loss=design.loss[pick], run=design.run[pick]
+        inputs={k: v[pick] for k, v in design.inputs.items()}, loss=design.loss[pick], run=design.run[pick],
+        anchor=None if design.anchor is None else design.anchor[pick],
     )
     return replace(problem, design=subset), weights[pick]
 

@@ -64,14 +64,25 @@ class Problem:
         return full
 
     @cached_property
+    def observed(self) -> np.ndarray:
+        """The observed values in residual space (log for most laws, see ``Law.residual``)."""
+        return self.law.to_residual_space(self.design.loss)
+
+    @cached_property
     def log_obs(self) -> np.ndarray:
-        return np.log(self.design.loss)
+        """log of the observed values (what log-residual laws compare with)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(self.design.loss)
+
+    @property
+    def linear(self) -> bool:
+        return self.law.residual == "linear"
 
     def residuals(self, u: np.ndarray) -> np.ndarray:
-        """r = log L_pred − log L_obs, (B, n); NaN where the prediction is not positive."""
+        """r = log L_pred − log L_obs (or L_pred − L_obs for linear laws), (B, n); NaN where undefined."""
         with np.errstate(all="ignore"):
             pred = self.law.predict(self.theta(u), self.design)
-            return np.log(np.where(pred > 0, pred, np.nan)) - self.log_obs
+            return self.law.to_residual_space(pred) - self.observed
 
     def residuals_jacobian(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Residuals (B, n) and d r / d u (B, n, q); non-finite where the prediction is not positive."""
@@ -82,14 +93,18 @@ class Problem:
             if analytic is None:
                 return self.residuals(u), self._finite_difference(u)
             pred, grad = analytic
-            pred = np.where(pred > 0, pred, np.nan)
+            if not self.linear:
+                pred = np.where(pred > 0, pred, np.nan)
             column_scale = np.where(self.is_log, theta[:, self.free], 1.0)
             grad_t = np.transpose(grad, (0, 2, 1))
             if self.free.size != grad_t.shape[1]:
                 grad_t = grad_t[:, self.free, :]
-            jac_t = grad_t * (1.0 / pred)[:, None, :]
-            jac_t *= column_scale[:, :, None]
-            return np.log(pred) - self.log_obs, np.transpose(jac_t, (0, 2, 1))
+            if self.linear:
+                jac_t = grad_t * column_scale[:, :, None]
+            else:
+                jac_t = grad_t * (1.0 / pred)[:, None, :]
+                jac_t *= column_scale[:, :, None]
+            return self.law.to_residual_space(pred) - self.observed, np.transpose(jac_t, (0, 2, 1))
 
     def _finite_difference(self, u: np.ndarray) -> np.ndarray:
         """Central differences of the residuals, all parameters and starts in one batch."""

@@ -4,7 +4,8 @@ For a law that is linear in some parameters once the others are fixed (Chinchill
 E + A·N^−α + B·D^−β: linear in E, A, B for fixed α, β), the multi-start search reduces
 to a grid over the nonlinear parameters. At each grid point the linear coefficients
 come from a non-negative least-squares solve on relative residuals (loss^p − fit)/loss^p,
-the first-order form of the log-loss residual the engine minimises; every grid point is
+the first-order form of the log-loss residual the engine minimises (plain residuals for
+laws fitted on linear residuals); every grid point is
 then scored on the true objective (Huber on log residuals), and the best few distinct
 points are polished by Levenberg–Marquardt on all parameters and the true objective.
 """
@@ -89,11 +90,12 @@ def solve_linear(problem: Problem, u: np.ndarray, linear: np.ndarray, weights: n
     power = np.asarray(part.loss_power, dtype=float).reshape(-1, 1)
     coef_power = np.broadcast_to(part.coef_power, (u.shape[0], len(part.names)))
     with np.errstate(all="ignore"):
-        target = np.exp(power * problem.log_obs[None, :])  # loss^p, (B, n)
+        target = np.broadcast_to(problem.design.loss[None, :], (u.shape[0], problem.design.n)) ** power  # loss^p
+        # Log residuals weigh each row by 1/loss^p (relative errors); linear residuals do not.
+        row_weight = np.sqrt(weights)[None, :] / (np.ones_like(target) if problem.linear else target)
         for i in held:  # a held-fixed linear parameter moves to the left-hand side
             value = problem.fixed[part.names[i]] ** (1.0 / coef_power[:, i : i + 1])
             target = target - part.basis[:, :, i] * value
-        row_weight = np.sqrt(weights)[None, :] * np.exp(-power * problem.log_obs[None, :])
         coef = nnls_batch(part.basis[:, :, solved] * row_weight[:, :, None], target * row_weight)
         params = coef ** coef_power[:, solved]
     declared = [problem.law.params[problem.free[j]] for j in linear]

@@ -8,7 +8,6 @@ range, how the law was chosen). It round-trips through FIT.json.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,7 +127,7 @@ class FitResult:
 
     def predict_runs(self, runs: RunSet) -> pd.DataFrame:
         """Predict every fitted point of ``runs``: columns run, step, observed, loss, lo, hi."""
-        design = self.law.design(runs)
+        design = _without_anchors(self.law.design(runs))
         prediction = self.predict_design(design)
         step = design.inputs.get("step", design.extra.get("step", np.full(design.n, np.nan)))
         return pd.DataFrame(
@@ -144,7 +143,7 @@ class FitResult:
 
     def evaluate(self, runs: RunSet) -> dict[str, object]:
         """Scores on ``runs`` (normally runs the fit did not see): per run and overall."""
-        design = self.law.design(runs)
+        design = _without_anchors(self.law.design(runs))
         predicted = self.law.predict(self.theta[None, :], design)[0]
         return evaluation(np.asarray(design.run), design.loss, predicted)
 
@@ -171,29 +170,47 @@ class FitResult:
     def _interval(
         self, design: Design, point: np.ndarray, decades: np.ndarray, level: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Prediction interval: bootstrap parameter sets, resampled log residuals and the
-        backtested extrapolation error at each point's distance beyond the fitted data."""
+        """Prediction interval: quantiles of :meth:`prediction_samples` in the law's residual space."""
         quantiles = ((1 - level) / 2, (1 + level) / 2)
+        samples = self.law.to_residual_space(self.prediction_samples(design, point, decades))
+        with np.errstate(all="ignore"):
+            lo, hi = np.quantile(samples, quantiles, axis=0)
+        return self.law.from_residual_space(lo), self.law.from_residual_space(hi)
+
+    def prediction_samples(
+        self, design: Design, point: np.ndarray | None = None, decades: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Draws (S, n) of the observed value at each point of ``design``.
+
+        Each bootstrap parameter set's prediction plus residuals resampled from the fit (in
+        the law's residual space; without a bootstrap, the point fit plus residuals), plus
+        the backtested extrapolation error at each point's distance beyond the fitted data.
+        Seeded by the fit's seed, so the same fit gives the same draws.
+        """
+        if point is None:
+            point = self.law.predict(self.theta[None, :], design)[0]
+        if decades is None:
+            decades = self.decades_beyond(design)
         noise = -np.asarray(self.residuals, dtype=float)
         noise = noise[np.isfinite(noise)] if noise.size else noise
         noise = noise if noise.size else np.zeros(1)
         with np.errstate(all="ignore"):
-            preds = point[None, :]
+            preds = self.law.to_residual_space(point)[None, :]
             if self.bootstrap_params is not None:
-                preds = self.law.predict(self.bootstrap_params, design)
-                preds = preds[np.all(np.isfinite(preds) & (preds > 0), axis=1)]
+                boot = self.law.to_residual_space(self.law.predict(self.bootstrap_params, design))
+                boot = boot[np.all(np.isfinite(boot), axis=1)]
+                preds = boot if boot.shape[0] > 1 else preds
             rng = np.random.default_rng(int(self.options.get("seed", 0)))
             if preds.shape[0] <= 1:
-                samples = np.log(point)[None, :] + noise[:, None]
+                samples = preds + noise[:, None]
             else:
                 draws = max(1, NOISE_SAMPLES // preds.shape[0])
                 picked = rng.choice(noise, size=(preds.shape[0], draws, design.n))
-                samples = (np.log(preds)[:, None, :] + picked).reshape(-1, design.n)
+                samples = (preds[:, None, :] + picked).reshape(-1, design.n)
             if self.calibration is not None and self.calibration.slope > 0:
                 spread = self.calibration.sd(decades)[None, :]
                 samples = samples + spread * rng.standard_t(self.calibration.dof, size=samples.shape)
-            lo, hi = np.exp(np.quantile(samples, quantiles, axis=0))
-        return lo, hi
+            return self.law.from_residual_space(samples)
 
     def _extrapolation(self, design: Design) -> dict[str, np.ndarray]:
         """Decades beyond the fitted range, per scale variable and point (0 inside the range)."""
@@ -237,10 +254,10 @@ class FitResult:
         }
 
     def save(self, path: str | Path) -> None:
-        """Write FIT.json (non-finite numbers become null)."""
-        from scalelaw.fit.serialize import json_safe
+        """Write FIT.json (non-finite numbers become null), atomically."""
+        from scalelaw.fit.serialize import write_json
 
-        Path(path).write_text(json.dumps(json_safe(self.to_dict()), indent=2) + "\n")
+        write_json(path, self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "fit") -> FitResult:
@@ -248,3 +265,12 @@ class FitResult:
         from scalelaw.fit.serialize import fit_from_dict
 
         return fit_from_dict(data, source=source)
+
+
+def _without_anchors(design: Design) -> Design:
+    """The design's data points only (anchor points are constraints, not observations)."""
+    if design.anchor is None or not design.anchor.any():
+        return design
+    keep = ~design.anchor
+    inputs = {k: (v[keep] if isinstance(v, np.ndarray) and v.shape == (design.n,) else v) for k, v in design.inputs.items()}
+    return Design(inputs=inputs, loss=design.loss[keep], run=design.run[keep], extra=design.extra)

@@ -19,6 +19,7 @@ from scalelaw.fit.calibration import ExtrapolationError
 
 if TYPE_CHECKING:
     from scalelaw.fit.result import FitResult
+    from scalelaw.fit.two_step import TwoStepFit
 
 
 def json_safe(value: Any) -> Any:
@@ -34,8 +35,25 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def load_fit(path: str | Path) -> FitResult:
-    """Read a FIT.json written by :meth:`FitResult.save`."""
+def write_json(path: str | Path, data: Any) -> None:
+    """Write ``data`` as JSON (non-finite numbers as null) atomically: a temporary file, then a rename."""
+    import os
+    import tempfile
+
+    target = Path(path)
+    text = json.dumps(json_safe(data), indent=2) + "\n"
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temp, target)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+def load_fit(path: str | Path) -> FitResult | TwoStepFit:
+    """Read a FIT.json written by :meth:`FitResult.save` (or a two-step fit's ``save``)."""
     source = str(path)
     try:
         raw = Path(path).read_bytes()
@@ -45,6 +63,10 @@ def load_fit(path: str | Path) -> FitResult:
         data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InputError(f"not a JSON fit file: {exc}", file=source) from None
+    if isinstance(data, Mapping) and data.get("kind") == "two-step":
+        from scalelaw.fit.two_step import two_step_from_dict
+
+        return two_step_from_dict(data, source=source)
     return fit_from_dict(data, source=source)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scalelaw.laws._curves import TINY_LR
+from scalelaw.laws._curves import TINY_LR, _ramp
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def _level_moments(drop: np.ndarray, log_lr: np.ndarray, start_area: np.ndarray,
     level = {"drop": drop, "mass": weight, "a": weight * a, "aq": weight * a * start_area}
     out = [level]
     for _ in range(levels - 1):
-        level = {k: v.reshape(-1, 2).sum(axis=1) for k, v in level.items()}
+        level = {k: v[0::2] + v[1::2] for k, v in level.items()}
         out.append(level)
     return out
 
@@ -178,7 +178,7 @@ def _pieces(drop: np.ndarray, log_lr: np.ndarray, levels: int, max_log_ratio: fl
     size = drop.size
     starts, lvls, blks = [np.arange(size + 1)], [np.zeros(size, dtype=np.int64)], [np.arange(size)]
     for level in range(1, levels + 1):
-        hi, lo = hi.reshape(-1, 2).max(axis=1), lo.reshape(-1, 2).min(axis=1)
+        hi, lo = np.maximum(hi[0::2], hi[1::2]), np.minimum(lo[0::2], lo[1::2])
         whole = ~np.isfinite(lo) | (hi - lo <= max_log_ratio)
         prev = starts[-1]
         count = np.where(whole, 1, prev[2::2] - prev[0:-1:2])
@@ -201,11 +201,6 @@ def _pieces(drop: np.ndarray, log_lr: np.ndarray, levels: int, max_log_ratio: fl
         lvls.append(level_arr)
         blks.append(block_arr)
     return Pieces(start=starts, level=lvls, block=blks)
-
-
-def _ramp(counts: np.ndarray) -> np.ndarray:
-    """0..c-1 for each count c, concatenated."""
-    return np.arange(counts.sum()) - np.repeat(np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
 
 
 def _chebyshev(lo: np.ndarray, hi: np.ndarray, nodes: int) -> np.ndarray:

@@ -56,6 +56,9 @@ class Design:
     loss: np.ndarray
     run: np.ndarray
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: Points that encode a constraint rather than data (e.g. the accuracy-1 anchor of a
+    #: sigmoid): every bootstrap replicate keeps them once, and scores ignore them.
+    anchor: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -93,6 +96,13 @@ class Law(ABC):
     kind: ClassVar[Literal["final", "curve"]]
     #: Columns of the run table this law needs.
     inputs: ClassVar[tuple[str, ...]]
+    #: Residuals the engine fits: ``log`` (log L_pred − log L_obs, relative errors, for
+    #: losses) or ``linear`` (L_pred − L_obs, for bounded metrics such as accuracy).
+    residual: ClassVar[Literal["log", "linear"]] = "log"
+    #: True for laws of metrics that rise with scale (accuracy); loss laws fall.
+    rises: ClassVar[bool] = False
+    #: The objective the law's authors fit with, used when the caller names none.
+    objective: ClassVar[str] = "huber"
 
     @property
     @abstractmethod
@@ -124,6 +134,18 @@ class Law(ABC):
     @abstractmethod
     def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
         """Loss for a batch of parameter vectors: ``theta`` (B, p) -> (B, n), positive."""
+
+    def to_residual_space(self, values: np.ndarray) -> np.ndarray:
+        """Values in the space residuals are taken in (log, or as they are); NaN where undefined."""
+        values = np.asarray(values, dtype=float)
+        if self.residual == "linear":
+            return values
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(np.where(values > 0, values, np.nan))
+
+    def from_residual_space(self, values: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`to_residual_space`."""
+        return np.asarray(values, dtype=float) if self.residual == "linear" else np.exp(values)
 
     def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray] | None:
         """``(loss (B, n), d loss / d theta (B, n, p))`` in natural units, or None."""

@@ -34,6 +34,21 @@ CARDS: dict[str, LawCard] = {
             "Hoffmann et al. 2022, Training Compute-Optimal Large Language Models",
         ),
         LawCard(
+            "loss-to-loss", "loss_to_loss", "final", "L_y = K*(L_x - E_x)^kappa + E_y, L_x = another loss column (option x)",
+            ("K", "kappa", "E_x", "E_y"), ("orig_loss",),
+            "Brandfonbrener et al. 2024, Loss-to-Loss Prediction: Scaling Laws for All Datasets",
+        ),
+        LawCard(
+            "sigmoid", "sigmoid", "curve", "ACC(x) = a / (1 + exp(-k*(x - x0))) + b, x = a loss column (option x)",
+            ("a", "x0", "k", "b"), ("orig_loss",),
+            "Bhagia et al. 2024, Establishing Task Scaling Laws via Compute-Efficient Model Ladders (step 2)",
+        ),
+        LawCard(
+            "sigmoid-chinchilla", "sigmoid_chinchilla", "final", "ACC(N, D) = p / (1 + exp(-(A/N^alpha + B/D^beta + E))) + q",
+            ("A", "B", "alpha", "beta", "E", "p", "q"), ("params", "tokens"),
+            "Bhagia et al. 2024, Establishing Task Scaling Laws via Compute-Efficient Model Ladders (single step)",
+        ),
+        LawCard(
             "data-constrained", "data_constrained", "final",
             "L = E + A/N'^alpha + B/D'^beta,  D' = U + U*R_D*(1 - exp(-(D/U - 1)/R_D)),  N' likewise with R_N",
             ("E", "A", "B", "alpha", "beta", "R_D", "R_N"), ("params", "tokens", "unique_tokens"),
