@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import ScalelawWarning
 from scalelaw.fit.result import FitResult
-from scalelaw.report.plots import _colors, _new_figure, _styled_axes
+from scalelaw.report.plots_style import colors_for, new_figure, styled_axes
 
 #: Nominal levels at which coverage is measured.
 LEVELS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
@@ -44,10 +44,10 @@ def reliability_figure(
     series: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, title: str = "Interval coverage", counts: Mapping[str, int] | None = None
 ) -> Figure:
     """Nominal (x) against observed (y) coverage, one line per series label → (nominal, observed)."""
-    fig = _new_figure(5.2, 4.6)
-    ax = _styled_axes(fig, 1, 1, 1)
+    fig = new_figure(5.2, 4.6)
+    ax = styled_axes(fig, 1, 1, 1)
     ax.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="promise kept")
-    for color, (label, (nominal, observed)) in zip(_colors(len(series)), series.items()):
+    for color, (label, (nominal, observed)) in zip(colors_for(len(series)), series.items()):
         n = (counts or {}).get(label)
         shown = f"{label} (n = {n})" if n else label
         ax.plot(np.asarray(nominal, dtype=float), np.asarray(observed, dtype=float), marker="o", color=color, label=shown)
