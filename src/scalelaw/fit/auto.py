@@ -40,8 +40,8 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("kaplan-steps", {}),
     ("power", {"variable": "step"}),
 )
-#: Bootstrap replicates of the chosen law when the caller asks for none.
-AUTO_BOOTSTRAP = 100
+#: Bootstrap replicates of the chosen law when the caller asks for none (curve laws cost more per replicate).
+AUTO_BOOTSTRAP = {"final": 100, "curve": 30}
 
 
 @dataclass
@@ -236,13 +236,14 @@ def fit_auto(
     backtest, the first applicable candidate is fitted and the fit says why.
     """
     tried = trial(runs, candidates=candidates, by=by, ci_level=ci_level, **fit_options)
-    options = dict(bootstrap=AUTO_BOOTSTRAP if bootstrap is None else bootstrap, seed=seed, strict=strict,
-                   progress=progress, ci_level=ci_level, **fit_options)  # fmt: skip
+    options = dict(seed=seed, strict=strict, progress=progress, ci_level=ci_level, **fit_options)
     best = tried.best()
     if best is not None:
         selection = tried.selection(best.label, _reason(best, tried.tests, len(tried.plan)))
-        return fit_backtested(runs, best, selection, **options)
+        replicates = AUTO_BOOTSTRAP[best.law.kind] if bootstrap is None else bootstrap
+        return fit_backtested(runs, best, selection, bootstrap=replicates, **options)
     label, law = tried.usable[0]
+    options["bootstrap"] = AUTO_BOOTSTRAP[law.kind] if bootstrap is None else bootstrap
     why = tried.note if not tried.plan else "no candidate could be fitted on every fold"
     reason = (
         f"too little data for a backtest ({why}); fell back to {label}, the first applicable law in "

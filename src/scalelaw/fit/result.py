@@ -215,7 +215,7 @@ class FitResult:
     def _extrapolation(self, design: Design) -> dict[str, np.ndarray]:
         """Decades beyond the fitted range, per scale variable and point (0 inside the range)."""
         out = {}
-        for name, values in self.law.scale(design).items():
+        for name, values in self.law.reach(design).items():
             if name not in self.fitted_range:
                 continue
             low, high = self.fitted_range[name]
