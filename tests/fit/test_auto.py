@@ -145,3 +145,16 @@ def test_error_scale_grows_faster_beyond_the_tested_distance() -> None:
     assert inside == pytest.approx(0.0025) and edge == pytest.approx(0.005)
     assert beyond == pytest.approx(0.02)  # twice the tested distance: twice the linear scale
     assert model.untested(1.01) and not model.untested(0.9)
+
+
+def test_a_target_far_beyond_the_backtests_warns_and_strict_refuses() -> None:
+    import dataclasses
+
+    fit = fit_auto(size_ladder(), candidates=["power(variable=params)"], bootstrap=10)
+    far = fit.calibration.tested_decades * 3 + 0.5
+    size = 1e9 * 10**far
+    with pytest.warns(FitWarning, match="backtests tested the law only up to"):
+        fit.predict(params=size)
+    strict = dataclasses.replace(fit, options={**fit.options, "strict": True})
+    with pytest.raises(UntrustedFitError, match="backtests tested"):
+        strict.predict(params=size)
