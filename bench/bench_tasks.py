@@ -9,9 +9,11 @@ Each 1B run is predicted at its (N, D); the truth is its accuracy averaged over 
 interval holds the truth, per task and overall.
 
 Part 2 (Brandfonbrener et al. 2024's loss-to-loss): for each of the ten other validation
-sets, L_set = K·(L_C4 − E_x)^κ + E_y fitted on the small runs' final losses, then each 1B
-run's loss on the set predicted from its observed C4 loss; and the transfer version, a
-Chinchilla law of C4 chained into the loss-to-loss law, predicting from (N, D) alone.
+sets, L_set = K·(L_C4 − E_x)^κ + E_y fitted on the small runs' final losses (E_x and E_y
+from Chinchilla fits of each loss), then each 1B run's loss on the set predicted from its
+observed C4 loss; and the transfer: a Chinchilla law of C4 (all small runs) chained into
+the loss-to-loss law (E_x from the C4 law), predicting from (N, D) alone, with step 2
+fitted on all small runs or on only six of them (the 1xC and 10xC run of each size).
 
 Run: ``PYTHONPATH=src python bench/bench_tasks.py [--bootstrap 100]`` (a few minutes on 2 cores).
 """
@@ -100,27 +102,37 @@ def tasks_part(runs: RunSet, small: RunSet, large: list[str], bootstrap: int) ->
 
 def loss_part(runs: RunSet, small: RunSet, large: list[str], bootstrap: int) -> None:
     sets = [c for c in runs.columns if c.startswith("eval/") and c.endswith("-validation/CrossEntropyLoss")]
-    rows, direct, transfer = [], ([], []), ([], [])
+    few = small.select([r for r in small.runs if r.endswith("-1xC") or r.endswith("-10xC")])
+    methods = {"from C4 loss": ([], []), "C4 law -> l2l": ([], []), f"C4 law -> l2l, {len(few)} runs": ([], [])}
+    rows = []
     for column in sets:
-        fit = fit_metric(small, column, law="loss-to-loss", bootstrap=bootstrap, seed=0, ci_level=LEVEL)
+        direct = fit_metric(small, column, law="loss-to-loss", bootstrap=bootstrap, seed=0, ci_level=LEVEL)
         chained = fit_two_step(small, column, "loss", bootstrap=bootstrap, seed=0, ci_level=LEVEL, window=1)
+        sparse = fit_two_step(small, column, "loss", bootstrap=bootstrap, seed=0, ci_level=LEVEL, window=1,
+                              step2_runs=few)
         for run in large:
             c4 = float(runs.curve(run)["loss"].dropna().iloc[-1])
             truth = float(runs.curve(run)[column].dropna().iloc[-1])
-            p = fit.predict(orig_loss=c4)
-            q = chained.predict(level=LEVEL, **target_point(runs, run))
-            e1, e2 = abs(p.loss[0] - truth) / truth, abs(q.value[0] - truth) / truth
-            c1, c2 = bool(p.lo[0] <= truth <= p.hi[0]), bool(q.lo[0] <= truth <= q.hi[0])
-            direct[0].append(e1), direct[1].append(c1), transfer[0].append(e2), transfer[1].append(c2)
-            rows.append([column.split("/")[1].removesuffix("-validation"), run, f"{truth:.4f}",
-                         f"{p.loss[0]:.4f} [{p.lo[0]:.4f}, {p.hi[0]:.4f}]", f"{100 * e1:.2f}%", "yes" if c1 else "NO",
-                         f"{q.value[0]:.4f} [{q.lo[0]:.4f}, {q.hi[0]:.4f}]", f"{100 * e2:.2f}%", "yes" if c2 else "NO"])
-    table(f"Part 2: 1B losses on other validation sets; loss-to-loss from the run's C4 loss, and C4 law -> loss-to-loss "
-          f"from (N, D); {LEVEL:.0%} intervals",
-          ["set", "1B run", "actual", "from C4 loss [90%]", "rel err", "in", "from (N, D) [90%]", "rel err", "in"], rows)
-    summary = [[label, f"{100 * np.mean(e):.2f}%", f"{100 * np.max(e):.2f}%", f"{np.mean(c):.0%} ({int(np.sum(c))}/{len(c)})"]
-               for label, (e, c) in (("loss-to-loss from C4 loss", direct), ("C4 law -> loss-to-loss", transfer))]
-    table("Part 2 summary", ["method", "mean rel err", "worst", "coverage"], summary)
+            p = direct.predict(orig_loss=c4)
+            forecasts = [(p.loss[0], p.lo[0], p.hi[0])]
+            for fit in (chained, sparse):
+                q = fit.predict(level=LEVEL, **target_point(runs, run))
+                forecasts.append((q.value[0], q.lo[0], q.hi[0]))
+            cells = []
+            for (errors, covered), (value, lo, hi) in zip(methods.values(), forecasts):
+                error, inside = abs(value - truth) / truth, bool(lo <= truth <= hi)
+                errors.append(error)
+                covered.append(inside)
+                cells += [f"{value:.4f} [{lo:.4f}, {hi:.4f}]", f"{100 * error:.2f}%", "yes" if inside else "NO"]
+            rows.append([column.split("/")[1].removesuffix("-validation"), run, f"{truth:.4f}", *cells])
+    header = ["set", "1B run", "actual"]
+    for label in methods:
+        header += [f"{label} [90%]", "rel err", "in"]
+    table(f"Part 2: 1B final losses on the other validation sets, fitted on 190M-760M; {LEVEL:.0%} intervals. "
+          "l2l = loss-to-loss L_set = K (L_C4 - E_x)^kappa + E_y", header, rows)
+    summary = [[label, f"{100 * np.mean(e):.2f}%", f"{100 * np.median(e):.2f}%", f"{100 * np.max(e):.2f}%",
+                f"{np.mean(c):.0%} ({int(np.sum(c))}/{len(c)})"] for label, (e, c) in methods.items()]
+    table("Part 2 summary", ["method", "mean rel err", "median", "worst", "coverage"], summary)
 
 
 def main() -> None:

@@ -78,7 +78,7 @@ def write_mlflow(root: Path, run_id: str, name: str, losses: list[tuple[int, flo
     (folder / "metrics" / metric).write_text("".join(f"170000{s} {v} {s}\n" for s, v in losses))
     (folder / "metrics" / "lr").write_text("".join(f"170000{s} 0.001 {s}\n" for s, _ in losses))
     (folder / "params").mkdir()
-    (folder / "params" / "batch_size").write_text("256")
+    (folder / "params" / "tokens_per_step").write_text("256")
     (folder / "params" / "optimizer").write_text("adamw")
     (folder / "tags").mkdir()
     (folder / "tags" / "mlflow.runName").write_text(name)
@@ -119,18 +119,22 @@ def test_wandb_history_csv_and_jsonl(tmp_path: Path) -> None:
     csv = tmp_path / "wandb_run.csv"
     csv.write_text("_step,_runtime,_timestamp,train/loss,train/learning_rate,eval/loss\n"
                    "0,1.0,1700000000,4.0,0.001,\n1,2.0,1700000001,3.5,0.001,3.6\n")
-    runs = read_runs(csv)
-    assert runs.curve("wandb_run")["loss"].tolist() == [4.0, 3.5]
+    runs = read_runs(csv)  # the eval loss is the default loss where the log has one
+    assert runs.curve("wandb_run")["loss"].tolist()[1:] == [3.6]
+    assert runs.curve("wandb_run")["loss_source"].tolist() == ["eval/loss", "eval/loss"]
     assert runs.curve("wandb_run")["step"].tolist() == [0.0, 1.0]
-    assert "eval/loss" in runs.columns and "_runtime" in runs.columns
+    assert "train/loss" in runs.columns and "_runtime" in runs.columns
+    train = read_runs(csv, loss="train").curve("wandb_run")
+    assert train["loss"].tolist() == [4.0, 3.5] and train["loss_source"].iloc[0] == "train/loss"
     jsonl = tmp_path / "wandb-history.jsonl"
     jsonl.write_text("\n".join(json.dumps(r) for r in [
         {"_step": 0, "_runtime": 1.0, "train/loss": 4.0, "media": {"_type": "histogram"}},
         {"_step": 1, "_runtime": 2.0, "eval/loss": 3.7},
         {"_step": 2, "_runtime": 3.0, "train/loss": 3.2},
     ]))
-    runs = read_runs(jsonl)
+    runs = read_runs(jsonl, loss="train")
     assert runs.curve("wandb-history")["loss"].tolist()[::2] == [4.0, 3.2]
+    assert read_runs(jsonl).final()["loss"].tolist() == [3.7]
     assert read_runs(jsonl, columns={"loss": "eval/loss"}).final()["loss"].tolist() == [3.7]
 
 

@@ -104,3 +104,15 @@ def test_a_read_only_store_can_be_read(tmp_path: Path) -> None:
     finally:
         for path in [tmp_path / "s", tmp_path / "s" / "runs"]:
             path.chmod(0o755)
+
+
+def test_append_merges_steps_and_refuses_bad_points(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "s")
+    assert store.append("r", pd.DataFrame({"step": [1.0, 2.0], "loss": [4.0, 3.5]})) == 2
+    assert store.append("r", pd.DataFrame({"step": [2.0, 3.0], "lr": [0.1, 0.1], "loss": [float("nan"), 3.0]})) == 3
+    curve = store.load().curve("r")
+    assert curve["loss"].tolist() == [4.0, 3.5, 3.0] and curve["lr"].tolist()[1:] == [0.1, 0.1]
+    before = sorted((p.name, p.read_bytes()) for p in store.path.rglob("*") if p.is_file())
+    with pytest.raises(InputError, match="loss"):
+        store.append("r", pd.DataFrame({"step": [4.0], "loss": [-1.0]}))
+    assert sorted((p.name, p.read_bytes()) for p in store.path.rglob("*") if p.is_file()) == before

@@ -40,10 +40,13 @@ def test_tensorboard_add_hparams_become_run_metadata() -> None:
     assert sorted(runs.runs) == ["resumed", "running", "small"]  # the add_hparams sub-folder is not a run
     small = runs.curve("small")
     assert small["params"].unique().tolist() == [1.2e6]
-    assert small["batch_size"].unique().tolist() == [4096.0]
+    assert small["param.batch_size"].unique().tolist() == [4096.0]  # a bare batch_size is not taken as tokens
     assert small["param.optimizer"].unique().tolist() == ["adamw"]
     assert small["step"].tolist() == [float(s) for s in range(10, 501, 10)]
-    assert small["loss"].iloc[-1] == pytest.approx(train_loss(1.2e6, 500), rel=1e-6)
+    assert small["loss"].dropna().iloc[-1] == pytest.approx(eval_loss(1.2e6, 500), rel=1e-6)  # eval loss by default
+    assert set(small["loss_source"]) == {"eval/loss"}
+    train = quiet_read(TOOLS / "tensorboard", loss="train").curve("small")
+    assert train["loss"].iloc[-1] == pytest.approx(train_loss(1.2e6, 500), rel=1e-6)
 
 
 def test_tensorboard_resumed_run_keeps_the_later_values() -> None:
@@ -73,16 +76,18 @@ def test_mlflow_backends_read_the_same_runs(source: str) -> None:
         "file-store": TOOLS / "mlruns",
         "file-uri": (TOOLS / "mlruns").resolve().as_uri(),
     }[source]
-    runs = quiet_read(path)
+    runs = quiet_read(path, loss="train", set={"batch_size": 4096})
     assert sorted(runs.runs) == ["medium", "small"]
+    assert "tokens" not in quiet_read(path).columns  # a bare batch_size param is not tokens per step
     for name, size in SIZES.items():
         curve = runs.curve(name)
         assert curve["params"].unique().tolist() == [size]  # the param n_params
-        assert curve["batch_size"].unique().tolist() == [4096.0]
+        assert curve["seq_len"].unique().tolist() == [128.0]
         assert curve["step"].tolist() == [float(s) for s in range(10, 501, 10)]
         assert curve["tokens"].iloc[0] == 10 * 4096
         assert curve["loss"].iloc[-1] == pytest.approx(train_loss(size, 500), rel=1e-12)
         assert curve["val_loss"].dropna().iloc[-1] == pytest.approx(eval_loss(size, 500), rel=1e-12)
+        assert quiet_read(path).curve(name)["loss"].dropna().iloc[-1] == pytest.approx(eval_loss(size, 500))
 
 
 def test_mlflow_relative_sqlite_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,7 +120,7 @@ def test_sqlite_database_that_is_not_mlflow(tmp_path: Path) -> None:
 
 # -- Weights & Biases ---------------------------------------------------------------------------
 def test_wandb_offline_run_folders() -> None:
-    runs = read_runs(TOOLS / "wandb")
+    runs = read_runs(TOOLS / "wandb", loss="train")
     assert sorted(runs.runs) == ["medium", "small"]
     for name, size in SIZES.items():
         curve = runs.curve(name)
@@ -123,6 +128,8 @@ def test_wandb_offline_run_folders() -> None:
         assert curve["step"].tolist() == [float(s) for s in range(10, 501, 10)]
         assert curve["loss"].iloc[-1] == pytest.approx(train_loss(size, 500), rel=1e-12)
         assert curve["eval/loss"].dropna().tolist() == pytest.approx([eval_loss(size, s) for s in range(50, 501, 50)])
+        default = read_runs(TOOLS / "wandb").curve(name)  # eval loss by default
+        assert default["loss"].dropna().tolist() == pytest.approx([eval_loss(size, s) for s in range(50, 501, 50)])
         assert curve["lr"].iloc[0] == pytest.approx(1e-4)
 
 

@@ -28,7 +28,7 @@ CASES = [
     ("a,2,200,150,0.1,1e6", "absurd", "a", 2, "loss"),
     ("a,2,200,-0.5,0.1,1e6", "negative", "a", 2, "loss"),
     ("a,2,200,3.5,-0.1,1e6", "negative", "a", 2, "lr"),
-    ("a,1,200,3.5,0.1,1e6", "duplicate step", "a", 2, "step"),
+    ("a,1,200,3.5,0.1,1e6", "logged twice with different values of 'tokens'", "a", 2, "tokens"),
     ("a,0,200,3.5,0.1,1e6", "lower than the step", "a", 2, "step"),
     ("a,2,50,3.5,0.1,1e6", "tokens decrease", "a", 2, "tokens"),
     ("a,2,200,3.5,0.1,3e6", "changes within the run", "a", 2, "params"),

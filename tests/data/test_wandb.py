@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scalelaw.data.readers import read_runs, to_runs
+from scalelaw.data.readers import ReadOptions, read_runs, to_runs
 from scalelaw.data.wandb_api import read_wandb_api
 from scalelaw.errors import InputError
 
@@ -84,7 +84,8 @@ def test_history_from_a_fake_api() -> None:
     assert api.asked == ["me/proj"]
     runs = [to_runs(t) for t in tables]
     assert [r.runs for r in runs] == [["small-r1"], ["small-r2"]]
-    assert runs[0].table["loss"].tolist() == [4.0, 3.5]
+    assert runs[0].table["loss"].tolist()[1:] == [3.6]  # the eval loss by default
+    assert to_runs(tables[0], ReadOptions(loss="train")).table["loss"].tolist() == [4.0, 3.5]
     assert runs[0].table["params"].iloc[0] == 1.5e6 and runs[1].table["params"].iloc[0] == 3e6
 
 

@@ -23,6 +23,7 @@ DOCUMENTED = {
     "datablations": (296, 296, 296),
     "porian2024": (1_745, 1_745, 1_745),
     "olmo-ladder": (24, 2_459, 2_459),
+    "markov-ladder": (15, 180, 180),
 }
 
 
@@ -164,3 +165,17 @@ def test_olmo_ladder_refuses_a_wrong_schedule(tmp_path: Path, monkeypatch: pytes
     with pytest.raises(InputError, match="rebuilt learning rate") as info:
         _olmo_ladder.load_run(bad)
     assert info.value.location.row == 5
+
+
+def test_markov_ladder_is_the_documented_sweep() -> None:
+    from scalelaw.ladder.spec import load_spec
+
+    spec = load_spec(Path(str(datasets.info("markov-ladder")["folder"])) / "ladder.yaml")
+    runs = datasets.load("markov-ladder")
+    assert runs.runs == [c.run_id for c in spec.runs]
+    table = runs.table
+    assert np.array_equal(table["tokens"], table["step"] * table["batch_size"])
+    assert (table["loss"] > table["entropy_rate"]).all()
+    for run, rows in runs.curves():
+        schedule = parse_schedule(rows["lr_schedule"].iloc[0])
+        np.testing.assert_allclose(schedule.lr(rows["step"].to_numpy()), rows["lr"], rtol=1e-8)

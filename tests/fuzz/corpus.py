@@ -8,8 +8,10 @@ its path, ``row`` is the data row the error must name (None when no row applies)
 from __future__ import annotations
 
 import io
+import json
 import random
 import sqlite3
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,25 @@ def mlflow(metric_lines: str | None) -> Builder:
     return build
 
 
+STATE = json.dumps({"global_step": 2, "log_history": [
+    {"epoch": 0.5, "learning_rate": 0.001, "loss": 4.0, "step": 1},
+    {"epoch": 1.0, "learning_rate": 0.0005, "loss": 3.5, "step": 2},
+    {"epoch": 1.0, "eval_loss": 3.6, "step": 2}]}, indent=2)
+
+
+def trainer(state: str, weights: bytes | None = None) -> Builder:
+    """A Trainer output folder with this trainer_state.json (and a model.safetensors if given)."""
+    def build(folder: Path) -> Path:
+        out = folder / "output"
+        out.mkdir()
+        (out / "trainer_state.json").write_text(state)
+        if weights is not None:
+            (out / "model.safetensors").write_bytes(weights)
+        return out
+
+    return build
+
+
 def wandb_run(name: str, *, version: int = 0, extra: tuple[bytes, ...] = (), flip: int | None = None) -> Builder:
     def build(folder: Path) -> Path:
         path = write_run(folder / "wandb" / "offline-run-1-abc123" / name, CURVE, version=version, extra=extra)
@@ -89,6 +110,17 @@ def wandb_run(name: str, *, version: int = 0, extra: tuple[bytes, ...] = (), fli
             data[flip] ^= 0x20
             path.write_bytes(bytes(data))
         return path
+
+    return build
+
+
+def lightning(metrics: str, hparams: str) -> Builder:
+    def build(folder: Path) -> Path:
+        version = folder / "lightning_logs" / "version_0"
+        version.mkdir(parents=True)
+        (version / "metrics.csv").write_text(metrics)
+        (version / "hparams.yaml").write_text(hparams)
+        return version
 
     return build
 
@@ -183,6 +215,17 @@ CASES: list[tuple[str, Builder, int | None, dict[str, Any]]] = [
     ("TensorBoard file that is text", text("events.out.tfevents.2.txt", H + "a,1,4\n"), 1, {}),
     ("MLflow bad metric line", mlflow("1700000 4.0 1\n1700001 oops 2\n"), 2, {}),
     ("MLflow without metrics", mlflow(None), None, {}),
+    ("truncated trainer_state.json", trainer(STATE[: len(STATE) // 2]), None, {}),
+    ("trainer_state.json without log_history", trainer('{"global_step": 3}'), None, {}),
+    ("trainer_state.json NaN eval loss", trainer(STATE.replace('"eval_loss": 3.6', '"eval_loss": NaN')), 3, {}),
+    ("trainer_state.json entry not an object", trainer('{"log_history": [{"loss": 4, "step": 1}, 7]}'), 2, {}),
+    ("safetensors header too large", trainer(STATE, weights=struct.pack("<Q", 1 << 40) + b"{}"), None, {}),
+    ("Lightning folder CSV without steps", lightning("epoch,val_loss\n0,3.5\n", "lr: 0.1\n"), None, {}),
+    ("Lightning hparams.yaml broken", lightning("epoch,step,val_loss\n0,4,3.5\n", "lr: [0.1\n"), None, {}),
+    ("two values of the loss at one step", text("conflict.csv", H + "a,1,4.0\na,2,3.5\na,1,4.0\na,2,3.6\n"), 4, {}),
+    ("text log with a NaN loss", text("train.log", "iter 0: loss 4.2, time 1ms\niter 10: loss nan, time 1ms\n"), 2, {}),
+    ("text log of an unknown tool", text("job.log", "epoch 1 done\nall good\n"), None, {}),
+    ("JSON document, not JSON Lines", text("history.json", '{\n "loss": [4, 3]\n}\n'), None, {}),
     ("W&B file of a newer format version", wandb_run("run-abc123.wandb", version=1), None, {}),
     ("W&B record type from a newer W&B", wandb_run("run-abc123.wandb", extra=(field(99, 2, b"new"),)), 5, {}),
     ("W&B damaged chunk", wandb_run("run-abc123.wandb", flip=40), 1, {}),

@@ -62,6 +62,14 @@ VALID: dict[str, bytes] = {
     "wandb-history.jsonl": b'{"_step": 0, "_runtime": 1.5, "train/loss": 4.0, "train/learning_rate": 0.001}\n'
     b'{"_step": 1, "_runtime": 2.5, "eval/loss": 3.9}\n{"_step": 2, "_runtime": 3.5, "train/loss": 3.5}\n',
     "events.out.tfevents.1": b"".join(record(event(s, {"loss": v})) for s, v in [(1, 4.0), (2, 3.5), (3, 3.2)]),
+    "trainer_state.json": json.dumps({"global_step": 2, "log_history": [
+        {"epoch": 0.5, "learning_rate": 0.001, "loss": 4.0, "step": 1},
+        {"epoch": 1.0, "learning_rate": 0.0005, "loss": 3.5, "step": 2},
+        {"epoch": 1.0, "eval_loss": 3.6, "step": 2}]}, indent=2).encode(),
+    "metrics.csv": b"epoch,step,train_loss_step,val_loss,lr-SGD\n0,0,4.0,,0.1\n0,1,3.5,,0.1\n0,1,,3.6,\n",
+    "train.log": b"number of parameters: 10.65M\nstep 0: train loss 4.2874, val loss 4.2823\n"
+    b"iter 0: loss 4.2654, time 29766.91ms, mfu -100.00%\niter 10: loss 3.2438, time 62.31ms, mfu 5.98%\n",
+    "main.log": b"s:0 tel:11.0097\ns:0 trl:11.0108 lr:0.000001 norm:15.44\ns:1 trl:10.9302 lr:0.000002 norm:15.00\n",
     "run-abc.wandb": frame([run("abc", "tiny", {"n_params": 1e6}), *(history(s, {"loss": v}) for s, v in [(1, 4.0), (2, 3.5)])]),
     "mlflow.db": _mlflow_db(),
     "wandb-panel.csv": b'"Step","a - loss","a - loss__MIN","a - loss__MAX","b - loss"\n1,4.0,3.9,4.1,\n2,3.5,3.4,3.6,3.7\n',
@@ -145,6 +153,34 @@ def test_random_mlflow_metric_file(lines: str) -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 assert isinstance(read_runs(run), RunSet)
+        except InputError as exc:
+            assert exc.location.file is not None
+
+
+HISTORY_KEYS = st.sampled_from(["loss", "eval_loss", "learning_rate", "step", "epoch", "grad_norm", "train_runtime"])
+HISTORY_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 10**6), st.floats(allow_nan=True),
+                           st.text(max_size=5), st.lists(st.integers(), max_size=2))
+
+
+@SETTINGS
+@given(history=st.lists(st.dictionaries(HISTORY_KEYS, HISTORY_VALUES, max_size=5), max_size=6),
+       step=st.one_of(st.integers(-2, 10), st.text(max_size=3)))
+def test_random_trainer_state(history: list[dict[str, object]], step: object) -> None:
+    content = json.dumps({"global_step": step, "log_history": history}).encode()
+    read_bytes("trainer_state.json", content)
+
+
+@SETTINGS
+@given(pattern=st.text(alphabet=st.sampled_from(list("()?P<>stepols.*+\\d[]|:^$ ")), max_size=40),
+       text=st.text(alphabet=st.sampled_from(list("step los:0123456789.e-\n ")), max_size=200))
+def test_random_text_log_and_pattern(pattern: str, text: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "train.log"
+        path.write_text(text)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                assert isinstance(read_runs(path, format="text", pattern=pattern), RunSet)
         except InputError as exc:
             assert exc.location.file is not None
 

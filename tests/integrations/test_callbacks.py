@@ -49,7 +49,7 @@ def test_huggingface_trainer_callback(tmp_path: Path) -> None:
     assert curve["step"].tolist() == sorted(curve["step"].tolist()) and curve["step"].max() == 16
     evals = curve.dropna(subset=["loss"])
     assert evals["step"].tolist() == [4.0, 8.0, 12.0, 16.0]  # the fitted loss is the eval loss
-    assert evals["loss"].tolist() == evals["eval_loss"].tolist()
+    assert evals["loss"].tolist() == evals["eval_loss"].tolist() and curve["loss_source"].unique().tolist() == ["eval_loss"]
     assert curve["train_loss"].notna().sum() == 8 and curve["lr"].notna().sum() == 8
 
 
@@ -83,3 +83,4 @@ def test_lightning_callback(tmp_path: Path) -> None:
     assert curve["step"].max() == 16 and curve["train_loss"].notna().sum() == 16
     assert curve.dropna(subset=["loss"])["step"].tolist() == [8.0, 16.0]  # one validation per epoch
     assert curve["params"].unique().tolist() == [5.0] and curve["lr"].dropna().unique().tolist() == [0.05]
+    assert curve["loss_source"].unique().tolist() == ["val_loss"]

@@ -29,7 +29,20 @@ BYTES_PER_TOKEN_OPTION = typer.Option(
     None, "--bytes-per-token", help="Bytes per token, to convert a bits_per_byte loss to nats per token."
 )
 FORMAT_OPTION = typer.Option(
-    None, "--format", help="Force the input format: csv, tsv, jsonl, parquet, tensorboard, mlflow, mlflow-sqlite or wandb."
+    None, "--format", help="Force the input format (detected from what is on disk otherwise): csv, tsv, jsonl, "
+    "parquet, tensorboard, mlflow, mlflow-sqlite, wandb, wandb-panel, hf-trainer, lightning or text."
+)
+LOSS_OPTION = typer.Option(
+    None, "--loss", help="Which logged loss to fit: eval (the default where the log has one), train, or a column name."
+)
+SET_OPTION = typer.Option(
+    [], "--set", help="Metadata for every run read from files: COLUMN=VALUE, e.g. params=1.2e8. Repeatable."
+)
+META_OPTION = typer.Option(
+    None, "--meta", help="A table (CSV, TSV, JSONL or Parquet) with a 'run' column and metadata columns per run."
+)
+PATTERN_OPTION = typer.Option(
+    None, "--pattern", help="For --format text: a regex with named groups (step, loss, lr, ...) matched on each line."
 )
 STORE_OPTION = typer.Option(Path("scalelaw-runs"), "--store", help="Run-store folder.")
 
@@ -45,6 +58,20 @@ def parse_maps(items: Iterable[str]) -> dict[str, str]:
     return mapping
 
 
+def parse_sets(items: Iterable[str]) -> dict[str, object]:
+    """``["params=1.2e8", "dataset=c4"]`` to ``{"params": 1.2e8, "dataset": "c4"}`` (numbers where they parse)."""
+    values: dict[str, object] = {}
+    for item in items:
+        column, sep, value = item.partition("=")
+        if not sep or not column.strip() or not value.strip():
+            raise InputError(f"--set expects COLUMN=VALUE, got {item!r}")
+        try:
+            values[column.strip()] = float(value)
+        except ValueError:
+            values[column.strip()] = value.strip()
+    return values
+
+
 def is_store(path: Path) -> bool:
     """True for a run-store folder (one with a manifest)."""
     return path.is_dir() and (path / "manifest.json").is_file()
@@ -58,13 +85,19 @@ def load_inputs(
     bytes_per_token: float | None = None,
     *,
     format: str | None = None,
+    loss: str | None = None,
+    sets: Iterable[str] = (),
+    meta: str | None = None,
+    pattern: str | None = None,
     targets: bool = False,
 ) -> RunSet:
     """Read runs from files, folders, run stores and bundled datasets into one RunSet.
 
-    Runs of different inputs that share an id are distinct runs, renamed ``SOURCE/run``;
-    files read together stay one collection, where a repeated id is refused. ``targets``
-    reads rows to predict, which may lack a loss.
+    ``--loss`` and ``--map`` choose columns of files; ``--set`` and ``--meta`` give
+    metadata to runs from files, run stores and datasets alike. Runs of different inputs
+    that share an id are distinct runs, renamed ``SOURCE/run``; files read together stay
+    one collection, where a repeated id is refused. ``targets`` reads rows to predict,
+    which may lack a loss.
     """
     import scalelaw.datasets as datasets
     from scalelaw.data.mlflow_db import is_tracking_uri, tracking_path
@@ -86,11 +119,18 @@ def load_inputs(
             parts.append(RunStore(text).load())
         else:
             files.append(tracking_path(text) if is_tracking_uri(text) else text if is_wandb_uri(text) else Path(text))
-    if mapping and not files:
-        raise InputError("--map applies to files; bundled datasets and run stores already use canonical columns")
+    if (mapping or loss) and not files:
+        raise InputError(f"{'--map' if mapping else '--loss'} applies to files; bundled datasets and run stores "
+                         "already use canonical columns")
+    values = parse_sets(sets)
+    if parts and (values or meta):
+        from scalelaw.data.metadata import with_metadata
+
+        parts = [with_metadata(part, set_values=values, meta=meta) for part in parts]
     if parts and where:
         parts = [part.where(where) for part in parts]
     if files:
         parts.append(read_runs(files, columns=mapping or None, where=where, loss_unit=loss_unit,
-                               bytes_per_token=bytes_per_token, format=format, targets=targets))
+                               bytes_per_token=bytes_per_token, format=format, loss=loss, set=values, meta=meta,
+                               pattern=pattern, targets=targets))
     return RunSet.concat(parts, qualify=True)

@@ -15,8 +15,12 @@ import typer
 from scalelaw.cli._data_options import (
     BYTES_PER_TOKEN_OPTION,
     FORMAT_OPTION,
+    LOSS_OPTION,
     LOSS_UNIT_OPTION,
     MAP_OPTION,
+    META_OPTION,
+    PATTERN_OPTION,
+    SET_OPTION,
     WHERE_OPTION,
     load_inputs,
 )
@@ -150,6 +154,8 @@ def show_fit(fit: FitResult, title: str) -> None:
         f"{d.n_points} points from {d.n_runs} runs; {d.starts_in_best_basin} of {d.starts} starts reached the best "
         f"basin; {'' if fit.law.residual == 'linear' else 'log-'}residual RMSE {d.residual_rmse:.4g}; converged: {'yes' if d.converged else 'NO'}"
     )
+    if fit.options.get("loss_source"):
+        console.print(f"loss: {', '.join(map(str, fit.options['loss_source']))}")
     for message in d.warnings:
         console.print(f"[yellow]warning:[/yellow] {message}")
 
@@ -200,6 +206,10 @@ def register(app: typer.Typer) -> None:
         loss_unit: str = LOSS_UNIT_OPTION,
         bytes_per_token: float | None = BYTES_PER_TOKEN_OPTION,
         input_format: str | None = FORMAT_OPTION,
+        loss: str | None = LOSS_OPTION,
+        sets: list[str] = SET_OPTION,
+        meta: str | None = META_OPTION,
+        pattern: str | None = PATTERN_OPTION,
         bootstrap: int | None = FIT_BOOTSTRAP_OPTION,
         calibrate: bool = CALIBRATE_OPTION,
         backtest_by: str | None = BACKTEST_BY_OPTION,
@@ -231,7 +241,8 @@ def register(app: typer.Typer) -> None:
         from scalelaw.fit.metric_fit import fit_metric
         from scalelaw.fit.two_step import TwoStepFit
 
-        runs = load_inputs(data, maps, where, loss_unit, bytes_per_token, format=input_format)
+        runs = load_inputs(data, maps, where, loss_unit, bytes_per_token, format=input_format, loss=loss, sets=sets,
+                           meta=meta, pattern=pattern)
         common = dict(objective=objective, delta=delta, reduction=reduction, seed=seed, strict=strict,
                       progress=False if as_json else None, ci_level=ci_level)  # fmt: skip
         any_metric = metric is not None or via is not None or window is not None

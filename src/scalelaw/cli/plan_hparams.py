@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import typer
 
@@ -16,17 +17,25 @@ from scalelaw.errors import InputError
 def hparams_fit(
     data: list[str] = typer.Argument(..., help="A grid of runs over lr and batch_size with params and tokens."),
     out: Path = typer.Option(..., "--out", help="Write the hyperparameter fit to this JSON file."),
-    bootstrap: int = typer.Option(200, "--bootstrap", help="Refits on resampled (N, D) groups for the intervals."),
+    bootstrap: int = typer.Option(
+        200, "--bootstrap", help="Refits on resampled (N, D) cells, each cell's optimum redrawn from its surface."),
     seed: int = typer.Option(0, "--seed", help="Seed of the resampling."),
+    rule: str = typer.Option(
+        "surface", "--rule",
+        help="Per-cell optimum: surface (a quadratic in log lr and log batch size near the cell's best), "
+             "vertex (three-point parabola per batch size) or argmin (best grid point)."),
     maps: list[str] = MAP_OPTION,
     where: str | None = WHERE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Fit the Step Law lr_opt = a·N^α·D^β, bs_opt = b·D^γ from a grid of runs."""
+    """Fit the Step Law lr_opt = a·N^α·D^β, bs_opt = b·D^γ through each (N, D) cell's smooth optimum."""
     from scalelaw.cli.output import print_json, print_table
-    from scalelaw.plan.hparams import fit_hparams
+    from scalelaw.plan.hparams import RULES, Rule, fit_hparams
 
-    fitted = fit_hparams(load_inputs(data, maps, where), bootstrap=bootstrap, seed=seed)
+    if rule not in RULES:
+        raise InputError(f"--rule must be one of {', '.join(RULES)}, got {rule!r}", column="--rule")
+    fitted = fit_hparams(load_inputs(data, maps, where), rule=cast(Rule, rule), bootstrap=bootstrap,
+                         seed=seed)
     out.write_text(json.dumps(fitted.to_dict(), indent=2) + "\n")
     law = fitted.to_dict()["law"]
     if as_json:

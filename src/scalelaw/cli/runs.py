@@ -9,8 +9,12 @@ import typer
 from scalelaw.cli._data_options import (
     BYTES_PER_TOKEN_OPTION,
     FORMAT_OPTION,
+    LOSS_OPTION,
     LOSS_UNIT_OPTION,
     MAP_OPTION,
+    META_OPTION,
+    PATTERN_OPTION,
+    SET_OPTION,
     STORE_OPTION,
     WHERE_OPTION,
     load_inputs,
@@ -18,15 +22,19 @@ from scalelaw.cli._data_options import (
 
 runs_app = typer.Typer(help="Import training logs into the run store, list and show stored runs.", no_args_is_help=True)
 
-LIST_COLUMNS = ["run", "points", "rows", "params", "final_loss", "source", "written"]
+LIST_COLUMNS = ["run", "points", "last_step", "params", "final_loss", "loss_source", "source", "written"]
 #: Rows of the import summary printed before "... and N more".
 IMPORT_ROWS_SHOWN = 20
 
 
 @runs_app.command("import")
 def import_runs(
-    files: list[str] = typer.Argument(..., help="Files or folders to import (CSV, TSV, JSONL, Parquet, TensorBoard, MLflow, W&B), or dataset:NAME."),
+    files: list[str] = typer.Argument(..., help="Files or folders to import, format detected (Trainer output, Lightning, TensorBoard, MLflow, W&B, text logs, CSV, TSV, JSONL, Parquet), or dataset:NAME."),
     maps: list[str] = MAP_OPTION,
+    loss: str | None = LOSS_OPTION,
+    sets: list[str] = SET_OPTION,
+    meta: str | None = META_OPTION,
+    pattern: str | None = PATTERN_OPTION,
     where: str | None = WHERE_OPTION,
     loss_unit: str = LOSS_UNIT_OPTION,
     bytes_per_token: float | None = BYTES_PER_TOKEN_OPTION,
@@ -39,7 +47,8 @@ def import_runs(
     from scalelaw.cli.output import print_json, print_table
     from scalelaw.data.store import RunStore
 
-    runs = load_inputs(files, maps, where, loss_unit, bytes_per_token, format=format)
+    runs = load_inputs(files, maps, where, loss_unit, bytes_per_token, format=format, loss=loss, sets=sets, meta=meta,
+                       pattern=pattern)
     target = RunStore(store)
     imported = set(target.put(runs, overwrite=overwrite))
     rows = [entry for entry in target.list() if entry["run"] in imported]
@@ -58,7 +67,7 @@ def list_runs(
     store: Path = STORE_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON."),
 ) -> None:
-    """List the stored runs: points, model size, final loss, source file, when written."""
+    """List the stored runs: points, last step, model size, final loss, which loss, source file, when written."""
     from scalelaw.cli.output import print_json, print_table
     from scalelaw.data.store import RunStore
 

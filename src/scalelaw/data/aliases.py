@@ -1,49 +1,24 @@
 """Names under which trackers keep run metadata, and how they become run-table columns.
 
 MLflow params, W&B config and TensorBoard hparams hold the model size under many names;
-:data:`PARAMS_ALIASES` are the ones recognised as ``params``. Other metadata keeps its
-name when it is a known metadata column (``batch_size``, ...) and is ``param.<name>`` otherwise.
+:data:`PARAMS_ALIASES` are the ones recognised as ``params``. :func:`metadata_columns` maps
+tracker params through the one alias table (:data:`scalelaw.data.metadata.META_ALIASES`):
+a name listed there becomes its canonical column, every other param is ``param.<name>``
+(a bare ``batch_size`` too: it usually counts sequences, not the tokens the run model means).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
-from scalelaw.data.runs import META_COLUMNS
-from scalelaw.errors import InputError
-
 #: Hyperparameter names read as the model size N, in order of preference.
-PARAMS_ALIASES: tuple[str, ...] = ("params", "n_params", "num_params", "model_params")
+PARAMS_ALIASES: tuple[str, ...] = ("params", "n_params", "num_params", "model_params", "num_parameters", "n_parameters")
 
 
-def _positive_number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and number > 0 else None
+def metadata_columns(values: Mapping[str, object], *, file: str) -> dict[str, object]:
+    """Tracker params ``{name: value}`` as run-table columns: canonical metadata under its
+    column name (a value that should be a number and is not is an InputError), the rest as ``param.<name>``."""
+    from scalelaw.data.metadata import META_ALIASES, metadata_from
 
-
-def metadata_columns(values: Mapping[str, object], *, file: str, run: str | None = None) -> dict[str, object]:
-    """Run metadata ``{name: value}`` as run-table columns, with the model size under ``params``.
-
-    An alias whose value is not a positive number stays ``param.<name>``; two aliases
-    with different sizes are an :class:`InputError`.
-    """
-    columns: dict[str, object] = {}
-    size_from: str | None = None
-    for name, value in values.items():
-        size = _positive_number(value) if name in PARAMS_ALIASES else None
-        if size is not None:
-            if size_from is not None and columns["params"] != size:
-                raise InputError(f"the model size is given twice and differs: {size_from}={columns['params']:g}, "
-                                 f"{name}={size:g}", file=file, run=run, column=name)
-            columns["params"], size_from = size, name
-        elif name in META_COLUMNS and name != "params":
-            columns[name] = value
-        else:
-            columns[f"param.{name}"] = value
-    return columns
+    known = {alias for aliases in META_ALIASES.values() for alias in aliases}
+    return {**metadata_from(values, file=file), **{f"param.{k}": v for k, v in values.items() if k not in known}}

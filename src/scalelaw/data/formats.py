@@ -1,19 +1,77 @@
-"""Which reader a path needs: from its extension, checked against its content.
+"""Which reader a path needs, decided in one place from what is on disk.
 
-A file whose content contradicts its extension (a ``.parquet`` that is text, a ``.csv``
-that is Parquet or JSON) is an :class:`InputError`, never a confusing parse failure.
+``FORMATS`` is the registry: one :class:`Format` per input kind, naming its reader as
+``"module:function"`` (imported only when used, so ``import scalelaw`` stays fast).
+Adding a reader is filling in that one string. A reader takes the path (plus the
+options its format declares) and returns a list of :class:`~scalelaw.data.raw.RawTable`.
+
+``detect_format`` looks at the name and the first bytes of a file, or at the files in a
+folder. A file whose content contradicts its name or the ``--format`` asked for is an
+:class:`InputError` that says what the file looks like and what reads it, never a
+confusing parse failure of the wrong parser.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from scalelaw.data.mlflow import mlflow_runs
 from scalelaw.data.mlflow_db import is_sqlite
-from scalelaw.data.wandb_file import is_wandb, wandb_files
+from scalelaw.data.raw import RawTable
+from scalelaw.data.wandb_file import is_wandb
+from scalelaw.data.wandb_panel import is_panel_export
 from scalelaw.errors import InputError
 
-FORMATS: tuple[str, ...] = ("csv", "tsv", "jsonl", "parquet", "tensorboard", "mlflow", "mlflow-sqlite", "wandb")
+Reader = Callable[..., list[RawTable]]
+
+
+@dataclass(frozen=True)
+class Format:
+    """One input kind: its ``--format`` name, what people call it, and its reader.
+
+    ``reader`` is ``"module:function"`` or None while the kind is recognised but cannot
+    be read yet; ``options`` are the reader keywords this format accepts (``pattern``).
+    """
+
+    name: str
+    title: str
+    reader: str | None
+    options: frozenset[str] = frozenset()
+
+    def load_reader(self) -> Reader:
+        if self.reader is None:
+            raise InputError(f"recognised as {self.title}, which this version of scalelaw cannot read yet; "
+                             "export it as CSV or JSON Lines")
+        module, _, function = self.reader.partition(":")
+        reader: Reader = getattr(importlib.import_module(module), function)
+        return reader
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("csv", "a CSV table", "scalelaw.data.readers:read_csv"),
+        Format("tsv", "a TSV table", "scalelaw.data.readers:read_tsv"),
+        Format("jsonl", "JSON Lines", "scalelaw.data.readers:read_jsonl"),
+        Format("parquet", "a Parquet table", "scalelaw.data.readers:read_parquet"),
+        Format("tensorboard", "TensorBoard event files", "scalelaw.data.readers:read_tensorboard"),
+        Format("mlflow", "an MLflow file store (mlruns/)", "scalelaw.data.readers:read_mlflow"),
+        Format("mlflow-sqlite", "an MLflow sqlite store (mlflow.db)", "scalelaw.data.readers:read_mlflow_sqlite"),
+        Format("wandb", "a W&B run file or run folder (run-*.wandb)", "scalelaw.data.wandb_file:read_wandb"),
+        Format("wandb-panel", "a W&B panel CSV export (Step, '<run> - <metric>')",
+               "scalelaw.data.readers:read_wandb_panel"),
+        Format("hf-trainer", "Hugging Face Trainer output (trainer_state.json)", "scalelaw.data.hf_trainer:read_trainer_output"),
+        Format("lightning", "PyTorch Lightning CSVLogger logs (metrics.csv)", "scalelaw.data.lightning:read_lightning"),
+        Format("text", "a plain-text training log", "scalelaw.data.textlog:read_text_log", frozenset({"pattern"})),
+    )
+}
+#: Formats read from plain text lines: ``--format text`` may be forced on any of them.
+TABULAR = frozenset({"csv", "tsv", "jsonl", "parquet"})
+TEXT_FORMATS = frozenset({"csv", "tsv", "jsonl", "lightning", "wandb-panel", "text"})
 EXTENSIONS: dict[str, str] = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -22,69 +80,211 @@ EXTENSIONS: dict[str, str] = {
     ".ndjson": "jsonl",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".wandb": "wandb",
+    ".log": "text",
+    ".txt": "text",
+    ".out": "text",
 }
 PARQUET_MAGIC = b"PAR1"
+HEAD_BYTES = 64 * 1024
+#: Lines printed by training scripts whose format scalelaw knows (see ``scalelaw.data.textlog``).
+TEXT_LOG_SIGNS = re.compile(
+    rb"^(iter \d+: loss |step \d+: train loss |step\s+\d+/\d+ \| (train )?loss |"
+    rb"\s*(\[[^\]\n]*\]\s*)?iteration\s+\d+/\s*\d+ \||\s*validation loss at iteration |s:\d+ (trl|tel):)",
+    re.MULTILINE,
+)
+#: JSON files that belong to a tool's output folder: what they are and what to import instead.
+COMPANION_JSON: dict[str, str] = {
+    "config.json": "a model config.json; import the Trainer output folder that holds it "
+    "(scalelaw runs import OUTPUT_DIR)",
+    "wandb-summary.json": "a W&B run summary; import the W&B run folder (scalelaw runs import wandb/run-...)",
+    "wandb-metadata.json": "W&B run metadata; import the W&B run folder (scalelaw runs import wandb/run-...)",
+    "trainer_config.json": "a trainer config; import the output folder that holds it",
+}
 
 
-def _head(path: Path, size: int = 512) -> bytes:
-    with path.open("rb") as handle:
-        return handle.read(size)
+def head(path: Path, size: int = HEAD_BYTES) -> bytes:
+    """The first ``size`` bytes of a file (bounded, whatever the file's size)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(size)
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from None
 
 
-def sniff(head: bytes) -> str:
-    """Guess a format from a file's first bytes."""
-    if head.startswith(PARQUET_MAGIC):
+def sniff(first: bytes) -> str:
+    """Guess a format from a file's first bytes alone."""
+    if first.startswith(PARQUET_MAGIC):
         return "parquet"
-    if is_sqlite(head):
+    if is_sqlite(first):
         return "mlflow-sqlite"
-    if is_wandb(head):
+    if is_wandb(first):
         return "wandb"
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    text = first.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"{"):
-        return "jsonl"
-    if len(head) >= 12 and b"\x00" in head[:12]:
+        return "hf-trainer" if b'"log_history"' in first else "jsonl"
+    if len(first) >= 12 and b"\x00" in first[:12]:
         return "tensorboard"
+    if TEXT_LOG_SIGNS.search(first):
+        return "text"
     first_line = text.split(b"\n", 1)[0]
     return "tsv" if b"\t" in first_line and b"," not in first_line else "csv"
 
 
+def _csv_header(first: bytes) -> list[str]:
+    line = first.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].strip(b"\r")
+    return [c.strip().strip('"') for c in line.decode("utf-8", "replace").split(",")]
+
+
+STRONG = frozenset({"parquet", "mlflow-sqlite", "wandb", "hf-trainer"})
+
+
+def _refine_csv(path: Path, first: bytes) -> str:
+    """A CSV written by a known logger (Lightning's metrics.csv, a W&B panel export), else plain CSV."""
+    header = _csv_header(first)
+    if is_panel_export(header):
+        return "wandb-panel"
+    lightning_columns = {"epoch", "step"} <= set(header)
+    if path.name == "metrics.csv" and (lightning_columns or (path.parent / "hparams.yaml").is_file()):
+        return "lightning"
+    return "csv"
+
+
+def _json_document(path: Path, first: bytes) -> str:
+    """A ``.json`` file: a Trainer state, a known companion file, or one-object-per-line JSON Lines."""
+    if path.name in COMPANION_JSON:
+        raise InputError(f"this is {COMPANION_JSON[path.name]}", file=str(path))
+    if b'"log_history"' in first or path.name == "trainer_state.json":
+        return "hf-trainer"
+    line = first.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
+    try:
+        json.loads(line)
+    except (ValueError, RecursionError):
+        if b'"law"' in first and b'"params"' in first:
+            raise InputError("this is a fitted law (FIT.json): use scalelaw predict or scalelaw report on it",
+                             file=str(path)) from None
+        raise InputError("a JSON document spread over several lines, not JSON Lines (one object per line); "
+                         "scalelaw reads JSON Lines and Trainer trainer_state.json files", file=str(path)) from None
+    return "jsonl"
+
+
+def detect_file(path: Path) -> str:
+    """The format of one file, from its content first and its name second."""
+    first = head(path)
+    if not first:
+        raise InputError("the file is empty", file=str(path))
+    found = sniff(first)
+    if found in ("parquet", "mlflow-sqlite", "wandb", "tensorboard", "hf-trainer"):
+        return found
+    if path.suffix.lower() == ".json":
+        return _json_document(path, first)
+    if "tfevents" in path.name:
+        return "tensorboard"
+    if path.name == "trainer_state.json":
+        return "hf-trainer"
+    if found == "csv":
+        return _refine_csv(path, first)
+    return found
+
+
+def files_within(path: Path, pattern: str, depth: int) -> list[Path]:
+    """Files matching ``pattern`` at most ``depth`` folders below ``path`` (bounded search)."""
+    found: list[Path] = []
+    for level in range(depth + 1):
+        found += [p for p in path.glob("/".join(["*"] * level + [pattern])) if p.is_file()]
+    return sorted(found)
+
+
+#: Folder kinds in the order they are tried: the first whose files are present wins, so a
+#: Trainer output folder that also holds TensorBoard logs is read as Trainer output.
+FOLDER_SIGNS: tuple[tuple[str, str, int], ...] = (
+    ("hf-trainer", "trainer_state.json", 3),
+    ("lightning", "metrics.csv", 3),
+    ("wandb", "*.wandb", 3),
+    ("mlflow-sqlite", "mlflow.db", 1),
+    ("tensorboard", "*tfevents*", 8),
+)
+
+
+def detect_folder(path: Path) -> str:
+    """The format of a folder, from the files it holds."""
+    if (path / "manifest.json").is_file():
+        raise InputError("this folder is a run store: pass it to scalelaw fit directly, or "
+                         "read it with RunStore(path).load()", file=str(path))
+    from scalelaw.data.mlflow import mlflow_runs
+
+    for name, pattern, depth in FOLDER_SIGNS:
+        hits = files_within(path, pattern, depth)
+        if name == "lightning":
+            hits = [h for h in hits if _refine_csv(h, head(h, 4096)) == "lightning"]
+        if hits:
+            return name
+        if name == "mlflow-sqlite" and mlflow_runs(path):
+            return "mlflow"
+    readable = ", ".join(f.title for f in FORMATS.values() if f.reader is not None and f.name not in TABULAR)
+    raise InputError(f"the folder holds no training logs scalelaw recognises (it reads {readable}); "
+                     "name a file, or force a format with --format", file=str(path))
+
+
+def _mismatch(path: Path, requested: str, found: str) -> InputError:
+    what, asked = FORMATS[found].title, FORMATS[requested].title
+    return InputError(f"the file looks like {what}, not {asked}; read it with `scalelaw runs import {path}` "
+                      f"(or --format {found})", file=str(path))
+
+
+def _check_requested(path: Path, requested: str, found: str) -> str:
+    """``requested`` if the content allows it, else an error naming what the file is."""
+    if requested == found:
+        return requested
+    if requested == "text" and found in TEXT_FORMATS:
+        return requested
+    if requested == "mlflow" and found == "mlflow-sqlite":
+        return found
+    if requested in ("csv", "tsv") and found in ("csv", "tsv", "lightning", "wandb-panel", "text"):
+        return requested
+    if requested in ("lightning", "wandb-panel") and found in ("csv", "lightning", "wandb-panel"):
+        return requested
+    if requested == "jsonl" and found == "text" and b"\x00" not in head(path, 4096):
+        raise InputError("the file does not look like JSON Lines (its first line is not a JSON object)",
+                         file=str(path))
+    if requested == "tensorboard" and found == "csv" and "tfevents" in path.name:
+        return requested  # the TensorBoard reader names the first bad record
+    raise _mismatch(path, requested, found)
+
+
 def detect_format(path: Path, requested: str | None = None) -> str:
-    """The format of ``path``: ``requested`` if given, else from the name, checked by content."""
+    """The format of ``path`` (a file or a folder): ``requested`` if the content allows it, else detected."""
     if requested is not None and requested not in FORMATS:
         raise InputError(f"unknown format {requested!r}; use one of {', '.join(FORMATS)}", file=str(path))
     if not path.exists():
         raise InputError("no such file or folder", file=str(path))
     if path.is_dir():
-        if mlflow_runs(path):
-            return "mlflow"
-        if wandb_files(path):
-            return "wandb"
-        if any(p.is_file() for p in path.rglob("*tfevents*")):
-            return "tensorboard"
-        if (path / "manifest.json").is_file():
-            raise InputError("this folder is a run store: read it with RunStore(path).load()", file=str(path))
-        raise InputError("the folder holds no MLflow runs, W&B run files or TensorBoard event files", file=str(path))
-    head = _head(path)
-    if not head:
-        raise InputError("the file is empty", file=str(path))
-    if requested in ("mlflow", "mlflow-sqlite"):
-        if is_sqlite(head):
-            return "mlflow-sqlite"
-        raise InputError("an MLflow input is a run folder, an mlruns folder or an mlflow.db (sqlite) file", file=str(path))
-    if is_sqlite(head):
-        return "mlflow-sqlite"
-    if is_wandb(head) or path.suffix == ".wandb":
-        return "wandb"
-    claimed = requested or ("tensorboard" if "tfevents" in path.name else EXTENSIONS.get(path.suffix.lower()))
-    found = sniff(head)
-    if claimed is None:
+        if requested in TABULAR or requested == "text":
+            raise InputError(f"--format {requested} reads a file, and this is a folder", file=str(path))
+        return requested or detect_folder(path)
+    found = detect_file(path)
+    if requested is not None:
+        return _check_requested(path, requested, found)
+    claimed = "tensorboard" if "tfevents" in path.name else EXTENSIONS.get(path.suffix.lower())
+    if claimed is None or claimed == found:
         return found
-    if claimed == "parquet" and found != "parquet":
-        raise InputError("the file is not Parquet (no PAR1 magic bytes); it looks like " + found, file=str(path))
-    if claimed in ("csv", "tsv", "jsonl") and found == "parquet":
-        raise InputError(f"the file is Parquet data, not {claimed.upper()} as its extension says", file=str(path))
+    if found in STRONG:
+        raise InputError(f"the file is {FORMATS[found].title}, not {FORMATS[claimed].title} as its extension says; "
+                         f"read it with `scalelaw runs import {path}` --format {found}", file=str(path))
+    return _weak_content(path, claimed, found)
+
+
+def _weak_content(path: Path, claimed: str, found: str) -> str:
+    """The format when the extension and a guess from content (not a magic number) disagree."""
+    if claimed == "parquet":
+        raise InputError(f"the file is not Parquet (no PAR1 magic bytes); it looks like {FORMATS[found].title}",
+                         file=str(path))
     if claimed in ("csv", "tsv") and found == "jsonl":
-        raise InputError(f"the file looks like JSON Lines, not {claimed.upper()} as its extension says", file=str(path))
-    if claimed == "jsonl" and found != "jsonl" and b"\x00" not in head:
-        raise InputError("the file does not look like JSON Lines (its first line is not a JSON object)", file=str(path))
+        raise InputError(f"the file looks like JSON Lines, not {claimed.upper()} as its extension says",
+                         file=str(path))
+    if claimed == "jsonl" and found in ("csv", "tsv", "text"):
+        raise InputError("the file does not look like JSON Lines (its first line is not a JSON object)",
+                         file=str(path))
+    if found in ("lightning", "wandb-panel") or (claimed == "text" and found == "jsonl"):
+        return found
     return claimed

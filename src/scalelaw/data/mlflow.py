@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from scalelaw.data.aliases import metadata_columns
 from scalelaw.data.raw import RawTable
@@ -72,6 +71,8 @@ def _metric(name: str, path: Path) -> pd.Series:
 def _run_name(folder: Path, tags: dict[str, str]) -> str:
     meta = folder / "meta.yaml"
     if meta.is_file():
+        import yaml  # only MLflow folders need it
+
         try:
             content = yaml.safe_load(_read_text(meta))
         except yaml.YAMLError as exc:
@@ -89,7 +90,7 @@ def read_mlflow_run(folder: Path) -> RawTable:
     frame = pd.concat(metrics, axis=1).sort_index()
     params = {n: _read_text(p).strip() for n, p in _files(folder / "params").items()}
     tags = {n: _read_text(p).strip() for n, p in _files(folder / "tags").items()}
-    named = {**tags, **metadata_columns(params, file=str(folder), run=folder.name)}
+    named = {**tags, **metadata_columns(params, file=str(folder))}
     for name, value in named.items():
         if name not in frame.columns:
             frame[name] = value

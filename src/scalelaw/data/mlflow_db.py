@@ -134,7 +134,7 @@ def _read_run(connection: sqlite3.Connection, path: Path, uuid: str, run: str, e
     frame = pd.concat([pd.Series(v, name=k, dtype="float64") for k, v in values.items()], axis=1).sort_index()
     params = dict(connection.execute("SELECT key, value FROM params WHERE run_uuid = ? ORDER BY key", (uuid,)).fetchall())
     tags = dict(connection.execute("SELECT key, value FROM tags WHERE run_uuid = ? ORDER BY key", (uuid,)).fetchall())
-    constants = {**tags, "mlflow.experiment": experiment, **metadata_columns(params, file=str(path), run=run)}
+    constants = {**tags, "mlflow.experiment": experiment, **metadata_columns(params, file=str(path))}
     for name, value in constants.items():
         if name not in frame.columns:
             frame[name] = value

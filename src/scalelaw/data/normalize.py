@@ -18,26 +18,69 @@ from scalelaw.data.runs import META_COLUMNS, NUMERIC_COLUMNS
 from scalelaw.data.units import check_declared_unit
 from scalelaw.errors import InputError
 
+#: Names of a held-out loss, tried first: eval loss is the default loss where a log has it.
+EVAL_LOSS_NAMES: tuple[str, ...] = (
+    "eval/loss", "eval_loss", "val/loss", "val_loss", "valid/loss", "valid_loss", "validation/loss",
+    "validation_loss", "val/lm_loss", "eval/lm_loss", "lm_loss_validation",
+)
+#: Names of the training loss (per step; epoch averages such as ``train_loss_epoch`` are not curves).
+TRAIN_LOSS_NAMES: tuple[str, ...] = (
+    "train/loss", "loss", "train_loss", "train_loss_step", "training_loss", "train/lm_loss", "lm_loss",
+)
 #: Default mapping of logger metric names, first present name wins (documented).
 LOGGER_NAMES: dict[str, tuple[str, ...]] = {
     "step": ("_step", "global_step", "trainer/global_step", "train/global_step", "step"),
-    "loss": ("train/loss", "loss", "train_loss", "training_loss", "train/lm_loss", "lm_loss"),
-    "lr": ("train/learning_rate", "learning_rate", "train/lr", "lr", "lr-Adam", "lr-AdamW"),
-    "tokens": ("train/tokens", "tokens", "num_tokens", "train/num_input_tokens_seen", "tokens_seen"),
+    "loss": EVAL_LOSS_NAMES + TRAIN_LOSS_NAMES,
+    "lr": ("train/learning_rate", "learning_rate", "train/lr", "lr", "lr-Adam", "lr-AdamW", "lr-SGD"),
+    "tokens": ("train/tokens", "tokens", "num_tokens", "train/num_input_tokens_seen", "num_input_tokens_seen",
+               "tokens_seen"),
 }
 MISSING_TEXT = frozenset({"", "na", "n/a", "null", "none"})
 ROW = "_row"
 
 
-def resolve_mapping(raw: RawTable, columns: Mapping[str, str] | None) -> dict[str, str]:
-    """The full ``{canonical: source}`` mapping for one input, checked against its columns."""
+def _has_values(raw: RawTable, column: str) -> bool:
+    values = raw.frame[column]
+    present = values.notna()
+    if values.dtype == object:
+        present &= values.astype(str).str.strip() != ""
+    return bool(present.any())
+
+
+def _loss_column(raw: RawTable, choice: str | None) -> str | None:
+    """The source of the loss: a named column, or the first logged eval (else train) loss name."""
+    present = [c for c in raw.frame.columns if _has_values(raw, c)] if choice or raw.flavor == "logger" else []
+    if choice not in (None, "eval", "train"):
+        return choice
+    if choice is None and raw.flavor == "table":
+        return "loss" if "loss" in raw.frame.columns else next((c for c in LOGGER_NAMES["loss"] if c in
+                                                                raw.frame.columns), None)
+    names = {"eval": EVAL_LOSS_NAMES, "train": TRAIN_LOSS_NAMES, None: LOGGER_NAMES["loss"]}[choice]
+    found = next((c for c in names if c in present), None)
+    if found is None and choice is not None:
+        raise InputError(f"--loss {choice}: the log has no {choice} loss (looked for {', '.join(names)}); "
+                         "name the column with --loss COLUMN", file=raw.file, column="loss")
+    return found
+
+
+def resolve_mapping(raw: RawTable, columns: Mapping[str, str] | None, loss: str | None = None) -> dict[str, str]:
+    """The full ``{canonical: source}`` mapping for one input, checked against its columns.
+
+    ``loss`` is ``None`` (an eval loss where the log has one, else the train loss),
+    ``"eval"``, ``"train"`` or a column name; an explicit ``columns["loss"]`` wins.
+    """
     present = set(raw.frame.columns)
     mapping = dict(columns or {})
+    if "loss" not in mapping:
+        source = _loss_column(raw, loss)
+        if source is not None and (source != "loss" or loss is not None):
+            mapping["loss"] = source
     for canonical, source in mapping.items():
         if source not in present:
             shown = ", ".join(sorted(present)[:20])
+            option = f"--loss {source}" if canonical == "loss" and loss == source else f"--map {canonical}={source}"
             raise InputError(
-                f"--map {canonical}={source}: the input has no column {source!r} (columns: {shown})",
+                f"{option}: the input has no column {source!r} (columns: {shown})",
                 file=raw.file,
                 column=source,
             )
@@ -71,7 +114,7 @@ def parse_numeric(
         numbers = values.to_numpy(dtype="float64", na_value=np.nan)
         missing = np.isnan(numbers)
     else:
-        text = _as_text(values).str.strip()
+        text = as_text(values).str.strip()
         missing = text.str.lower().isin(MISSING_TEXT).to_numpy()
         numbers = pd.to_numeric(text.where(~missing, "nan"), errors="coerce").to_numpy(dtype="float64")
     bad = ~missing & ~np.isfinite(numbers)
@@ -94,13 +137,14 @@ def _row(raw: RawTable, position: int) -> int:
 
 
 def canonical_table(
-    raw: RawTable, *, columns: Mapping[str, str] | None, loss_unit: str, targets: bool = False
-) -> pd.DataFrame:
-    """The input as canonical columns plus extras, with ``_row`` holding each line's row number.
+    raw: RawTable, *, columns: Mapping[str, str] | None, loss_unit: str, loss: str | None = None,
+    targets: bool = False,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The input as canonical columns plus extras (``_row`` holds each line's row number), and the mapping used.
 
     ``targets`` reads rows to predict, which need no loss (a missing loss column is all NaN).
     """
-    mapping = resolve_mapping(raw, columns)
+    mapping = resolve_mapping(raw, columns, loss)
     frame = apply_mapping(raw, mapping, loss_unit=loss_unit)
     if "loss" not in frame.columns and targets:
         frame = frame.assign(loss=np.nan)
@@ -116,12 +160,12 @@ def canonical_table(
             out[name] = parse_numeric(frame[name], raw=raw, column=mapping.get(name, name), strict=True, runs=out["run"])
         else:
             parsed = parse_numeric(frame[name], raw=raw, column=name, strict=False)
-            out[name] = parsed if parsed is not None else _as_text(frame[name])
+            out[name] = parsed if parsed is not None else as_text(frame[name])
     out[ROW] = raw.rows
-    return out.reset_index(drop=True)
+    return out.reset_index(drop=True), mapping
 
 
-def _as_text(values: pd.Series) -> pd.Series:
+def as_text(values: pd.Series) -> pd.Series:
     """Cells as Python strings, missing ones as ``""``."""
     return values.astype(object).where(values.notna(), "").astype(str).astype(object)
 
@@ -131,7 +175,7 @@ def _run_ids(frame: pd.DataFrame, raw: RawTable) -> pd.Series:
     if "run" not in frame.columns:
         return pd.Series([raw.default_run] * len(frame), index=frame.index, dtype="str")
     codes, uniques = pd.factorize(frame["run"], use_na_sentinel=True)
-    names = _as_text(pd.Series(uniques, dtype=object)).str.strip().to_numpy(dtype=object)
+    names = as_text(pd.Series(uniques, dtype=object)).str.strip().to_numpy(dtype=object)
     empty = (codes < 0) | (names[codes] == "") if len(names) else np.ones(len(codes), dtype=bool)
     if empty.any():
         raise InputError("the run id is empty", file=raw.file, row=_row(raw, int(np.argmax(empty))), column="run")
@@ -141,12 +185,16 @@ def _run_ids(frame: pd.DataFrame, raw: RawTable) -> pd.Series:
 def fill_run_metadata(table: pd.DataFrame) -> pd.DataFrame:
     """Spread per-run metadata over all rows of a run and derive ``tokens = step * batch_size``.
 
+    ``batch_size`` (tokens per step) is ``batch_sequences * seq_len`` where it is missing.
     Tokens are derived only where missing and only when both step and batch size are known.
     """
     meta = [c for c in META_COLUMNS if c in table.columns and table[c].dtype.kind == "f"]
     if meta:
         table[meta] = table.groupby("run", sort=False)[meta].ffill()
         table[meta] = table.groupby("run", sort=False)[meta].bfill()
+    if "batch_sequences" in table.columns and "seq_len" in table.columns:
+        per_step = table["batch_sequences"] * table["seq_len"]
+        table["batch_size"] = table["batch_size"].fillna(per_step) if "batch_size" in table.columns else per_step
     if "batch_size" in table.columns and "step" in table.columns:
         derived = table["step"] * table["batch_size"]
         if "tokens" in table.columns:

@@ -37,6 +37,7 @@ META_COLUMNS: dict[str, str] = {
     "non_embedding_params": "model size without embedding parameters",
     "embedding_params": "embedding (and unembedding) parameters",
     "batch_size": "batch size in tokens per optimizer step",
+    "batch_sequences": "sequences per optimizer step (times seq_len gives batch_size)",
     "seq_len": "sequence length in tokens",
     "dataset": "name of the training data",
 }
@@ -51,6 +52,7 @@ NUMERIC_COLUMNS: tuple[str, ...] = (
     "non_embedding_params",
     "embedding_params",
     "batch_size",
+    "batch_sequences",
     "seq_len",
     "flops",
     "unique_tokens",
@@ -121,6 +123,12 @@ class RunSet:
                 if not values.empty:
                     out[column] = values.iloc[0]
         return out
+
+    def loss_sources(self) -> list[str]:
+        """The columns the loss was read from (``loss_source``), sorted; empty when not recorded."""
+        if "loss_source" not in self.table.columns:
+            return []
+        return sorted({str(v) for v in self.table["loss_source"].dropna().unique() if str(v)})
 
     def source(self, run: str) -> str | None:
         return self.sources.get(run)

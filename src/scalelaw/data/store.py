@@ -129,12 +129,16 @@ class RunStore:
         self._atomic_write(self.runs_dir / name, lambda handle: pq.write_table(table, handle))
         with_loss = rows["loss"].dropna()
         params = rows["params"].dropna() if "params" in rows.columns else pd.Series(dtype=float)
+        steps = rows["step"].dropna() if "step" in rows.columns else pd.Series(dtype=float)
+        sources = RunSet(rows).loss_sources()
         return {
             "file": f"runs/{name}",
             "rows": len(rows),
             "points": len(with_loss),
             "params": float(params.iloc[0]) if len(params) else None,
             "final_loss": float(with_loss.iloc[-1]) if len(with_loss) else None,
+            "last_step": float(steps.iloc[-1]) if len(steps) else None,
+            "loss_source": ", ".join(sources) if sources else None,
             "source": str(Path(source).resolve()) if source and Path(source).exists() else source,
             "written": datetime.now(UTC).isoformat(timespec="seconds"),
         }
@@ -172,10 +176,11 @@ class RunStore:
             return run_id in self._read_manifest()
 
     def list(self) -> list[dict[str, object]]:
-        """One dict per stored run: run, rows, points, params, final_loss, source, written."""
+        """One dict per stored run: run, rows, points, params, final_loss, last_step, loss_source, source, written."""
         with self._locked(exclusive=False):
             manifest = self._read_manifest()
-        return [{"run": run, **{k: v for k, v in entry.items() if k != "file"}} for run, entry in manifest.items()]
+        shown = ({k: v for k, v in entry.items() if k != "file"} for entry in manifest.values())
+        return [{"run": run, "last_step": None, "loss_source": None, **entry} for run, entry in zip(manifest, shown)]
 
     def load(self, runs: Iterable[str] | None = None) -> RunSet:
         """The stored runs (all, or those named) as one RunSet."""

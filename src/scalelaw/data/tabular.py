@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from scalelaw.data.raw import RawTable
 from scalelaw.errors import InputError
@@ -23,7 +22,7 @@ WANDB_MARKERS = frozenset({"_step", "_runtime", "_timestamp"})
 MAX_COLUMNS = 10_000
 
 
-def _decode_text(path: Path) -> str:
+def decode_text(path: Path) -> str:
     data = path.read_bytes()
     if not data.strip():
         raise InputError("the file is empty", file=str(path))
@@ -37,7 +36,7 @@ def _decode_text(path: Path) -> str:
 
 def read_delimited(path: Path, *, delimiter: str) -> RawTable:
     """Read CSV or TSV as strings; every line must have as many fields as the header."""
-    text = _decode_text(path)
+    text = decode_text(path)
     try:
         lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
@@ -84,7 +83,7 @@ def _check_header(header: list[str], path: Path, delimiter: str) -> None:
 
 def read_jsonl(path: Path) -> RawTable:
     """Read JSON Lines: one object per line; nested values are kept as JSON text."""
-    text = _decode_text(path)
+    text = decode_text(path)
     records, rows = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -95,7 +94,7 @@ def read_jsonl(path: Path) -> RawTable:
             raise InputError(f"not a JSON object: {exc}", file=str(path), row=number) from None
         if not isinstance(record, dict):
             raise InputError(f"expected a JSON object, got {type(record).__name__}", file=str(path), row=number)
-        records.append({str(k): _json_cell(v) for k, v in record.items()})
+        records.append({str(k): json_cell(v) for k, v in record.items()})
         rows.append(number)
     if not records:
         raise InputError("the file has no JSON records", file=str(path))
@@ -107,7 +106,7 @@ def read_jsonl(path: Path) -> RawTable:
     return RawTable(frame, np.asarray(rows), str(path), path.stem, flavor, text=True)
 
 
-def _json_cell(value: object) -> object:
+def json_cell(value: object) -> object:
     """A JSON value as a cell: numbers stay numbers (NaN/inf kept to be refused later)."""
     if value is None or isinstance(value, str):
         return "" if value is None else value
@@ -120,6 +119,8 @@ def _json_cell(value: object) -> object:
 
 def read_parquet(path: Path) -> RawTable:
     """Read a Parquet file with typed columns (a float NaN there means a missing value)."""
+    import pyarrow.parquet as pq  # here, not at import: it pulls pyarrow's filesystems and ssl
+
     try:
         frame = pq.read_table(path).to_pandas()
     except Exception as exc:  # pyarrow raises several error types for a damaged file

@@ -333,7 +333,7 @@ def _raw_table(points: _Points, *, file: str, run: str) -> RawTable:
         warn(f"run {run!r} ({file}): {points.replaced} point(s) were logged again at steps already seen "
              "(a resumed run); the later values are kept, as TensorBoard shows them", DataWarning)
     if points.hparams:
-        for name, value in metadata_columns(points.hparams, file=file, run=run).items():
+        for name, value in metadata_columns(points.hparams, file=file).items():
             if name not in frame.columns:
                 frame[name] = value
     return RawTable(frame, rows, file, run, "logger")

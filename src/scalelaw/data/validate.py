@@ -25,6 +25,7 @@ LIMITS: dict[str, tuple[float, float, bool]] = {
     "tokens": (0.0, 1e17, True),
     "unique_tokens": (0.0, 1e17, False),
     "batch_size": (0.0, 1e12, False),
+    "batch_sequences": (0.0, 1e12, False),
     "seq_len": (0.0, 1e9, False),
     "flops": (0.0, 1e32, True),
     "lr": (0.0, 1e3, True),

@@ -126,11 +126,20 @@ def _key(item: bytes) -> tuple[str | None, object]:
         elif number == 2 and wire == 2:
             parts.append(bytes(raw).decode("utf-8", errors="replace"))
         elif number == 16 and wire == 2:
-            try:
-                value = json.loads(bytes(raw).decode("utf-8", errors="replace"))
-            except (ValueError, RecursionError):
-                value = None
+            value = _json_value(bytes(raw))
     return (key if key else ".".join(parts) or None), value
+
+
+def _json_value(raw: bytes) -> object:
+    """A ``value_json``: numbers (nearly every history value) parsed directly, anything else as JSON."""
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        return json.loads(raw.decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError):
+        return None
 
 
 def _number(value: object) -> float | None:
@@ -276,7 +285,7 @@ def history_table(history: dict[int, dict[str, float]], rows: dict[int, int], co
     steps = sorted(history)
     frame = pd.DataFrame.from_records([history[s] for s in steps], index=range(len(steps)))
     frame.insert(0, "_step", np.asarray(steps, dtype="float64"))
-    for column, value in {"wandb.run_id": run_id, **metadata_columns(config, file=file, run=run)}.items():
+    for column, value in {"wandb.run_id": run_id, **metadata_columns(config, file=file)}.items():
         if column not in frame.columns:
             frame[column] = value
     return RawTable(frame, np.asarray([rows[s] for s in steps]), file, run, "logger")

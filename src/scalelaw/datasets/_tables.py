@@ -1,4 +1,4 @@
-"""Loaders of the bundled final-loss tables (datablations, porian2024)."""
+"""Loaders of the bundled tables (datablations, porian2024, markov-ladder)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,11 @@ def load_porian() -> pd.DataFrame:
     for column in SETUP_COLUMNS:
         table[column] = raw[column].astype(str)
     return table
+
+
+def load_markov_ladder() -> pd.DataFrame:
+    """scalelaw's own ladder on a Markov corpus: every evaluated checkpoint, lr as a spec per run."""
+    return pd.read_csv(HERE / "markov_ladder" / "runs.csv")
 
 
 def published_fits() -> pd.DataFrame:

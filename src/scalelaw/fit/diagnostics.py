@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import math
+
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from scalelaw.fit.problem import Problem
 
@@ -113,10 +114,43 @@ def scale_correlations(residuals: np.ndarray, scales: Mapping[str, np.ndarray]) 
             continue
         rho = float(np.corrcoef(pd.Series(values).rank().to_numpy(), pd.Series(residuals).rank().to_numpy())[0, 1])
         t = abs(rho) * np.sqrt((n - 2) / max(1.0 - rho * rho, 1e-300))
-        out[name] = (rho, float(2.0 * special.stdtr(n - 2, -t)))
+        out[name] = (rho, two_sided_t_p(t, n - 2))
     return out
 
 
 def two_sided_normal_p(z: float) -> float:
     """P(|Z| > |z|) for a standard normal Z."""
-    return float(special.erfc(abs(z) / np.sqrt(2.0)))
+    return math.erfc(abs(z) / math.sqrt(2.0))
+
+
+def two_sided_t_p(t: float, dof: float) -> float:
+    """P(|T| > |t|) for Student's t with ``dof`` degrees of freedom: I_x(dof/2, 1/2), x = dof/(dof + t²).
+
+    Computed here (regularized incomplete beta by its continued fraction) because
+    importing scipy.special costs about a fifth of the ``fit`` command's start-up.
+    """
+    return _incomplete_beta(0.5 * dof, 0.5, dof / (dof + t * t))
+
+
+def _incomplete_beta(a: float, b: float, x: float) -> float:
+    """The regularized incomplete beta function I_x(a, b), continued fraction (modified Lentz)."""
+    if x <= 0.0 or x >= 1.0:
+        return 0.0 if x <= 0.0 else 1.0
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    if x > (a + 1.0) / (a + b + 2.0):
+        return 1.0 - _incomplete_beta(b, a, 1.0 - x)
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    value = d
+    for m in range(1, 500):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            value *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return front * value / a

@@ -53,7 +53,9 @@ def fit_law(
     replicates resample runs; ``ci_level`` sets every interval's coverage.
     """
     if isinstance(runs, pd.DataFrame):
-        runs = RunSet(runs)
+        from scalelaw.data.readers import read_runs
+
+        runs = read_runs(runs)
     if reduction not in ("sum", "mean"):
         raise InputError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
     if not 0 < ci_level < 1:
@@ -108,6 +110,7 @@ def fit_law(
         "strict": strict,
         "ci_level": ci_level,
         "extrapolation_warning_decades": extrapolation_warning_decades,
+        "loss_source": runs.loss_sources(),
     }
     if diag.warnings:
         if strict:

@@ -9,6 +9,7 @@ With ``via``, the metric is forecast in two steps (see :mod:`scalelaw.fit.two_st
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -87,6 +88,27 @@ def fit_metric(
             column=metric,
         )
     window = window or (WINDOW if rises else 1)
-    result = fit_law(runs.target(metric, window=window) if window > 1 else target, chosen, **fit_options)
+    view = runs.target(metric, window=window) if window > 1 else target
+    if chosen.name == "loss-to-loss":
+        fit_options = {**fit_options, "fix": {**irreducible_losses(view, chosen), **dict(fit_options.get("fix") or {})}}
+    result = fit_law(view, chosen, **fit_options)
     result.options.update(metric=metric, window=window)
     return result
+
+
+def irreducible_losses(runs: RunSet, law: Law) -> dict[str, float]:
+    """E_x and E_y of a loss-to-loss law from Chinchilla fits of each loss on the same runs.
+
+    Brandfonbrener et al. 2024 take the two irreducible losses from each dataset's own
+    scaling law and fit only K and κ between them; without params and tokens to fit those
+    laws, nothing is fixed and all four parameters are fitted together.
+    """
+    if not (runs.has("params") and runs.has("tokens")):
+        return {}
+    x = law.options()["x"]
+    floors = {}
+    for name, view in (("E_x", runs.target(x)), ("E_y", runs)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # diagnostics of these auxiliary fits are not the user's fit
+            floors[name] = fit_law(view, "chinchilla").params["E"]
+    return floors

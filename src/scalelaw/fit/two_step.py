@@ -248,8 +248,10 @@ def fit_two_step(
         step2 = second_step_law(bool(rises), x, window=window)
     elif isinstance(step2, str):
         step2 = laws.get(step2, x=x)
+    # Loss-to-loss takes the input's irreducible loss from its own scaling law (Brandfonbrener et al.).
+    floor = {"E_x": first.params["E"]} if "E_x" in step2.param_names and "E" in first.params else {}
     second = fit_law(second_runs, step2, bootstrap=bootstrap, seed=seed, ci_level=ci_level, strict=strict,
-                     progress=progress)
+                     progress=progress, fix=floor)
     second.options.update(metric=metric, via=via)
     design = step2.design(second_runs)
     data = np.ones(design.n, dtype=bool) if design.anchor is None else ~design.anchor

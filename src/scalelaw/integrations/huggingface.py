@@ -46,7 +46,7 @@ class ScalelawCallback(TrainerCallback):
         evaluates = str(getattr(args, "eval_strategy", "no")).lower() not in ("no", "intervalstrategy.no")
         self.source = "eval_loss" if self.loss == "eval" or (self.loss == "auto" and evaluates) else "train_loss"
         run = self.run or Path(args.output_dir).name
-        self.logger = RunLogger(run=run, meta=meta, **self.options)  # type: ignore[arg-type]
+        self.logger = RunLogger(run=run, meta=meta, loss_source=self.source, **self.options)  # type: ignore[arg-type]
 
     def on_log(self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         if self.logger is None or not logs:

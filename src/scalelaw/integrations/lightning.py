@@ -44,7 +44,8 @@ class ScalelawLightningCallback(Callback):
         run = self.run
         if run is None and trainer.logger is not None:
             run = f"{trainer.logger.name}/version_{trainer.logger.version}"
-        self.logger = RunLogger(run=run or Path(trainer.default_root_dir).resolve().name, meta=meta, **self.options)  # type: ignore[arg-type]
+        run = run or Path(trainer.default_root_dir).resolve().name
+        self.logger = RunLogger(run=run, meta=meta, loss_source=self.loss_key, **self.options)  # type: ignore[arg-type]
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         if self.logger is None:

@@ -41,7 +41,8 @@ def _number(value: Any) -> float | None:
 class RunLogger:
     """Log one run's points to a run store: ``log(step, loss=..., lr=..., any_metric=...)``.
 
-    ``meta`` holds per-run metadata written on every row (``params``, ``batch_size``, ...).
+    ``meta`` holds per-run metadata written on every row (``params``, ``batch_size``, ...);
+    ``loss_source`` names what ``loss`` is (recorded per run, shown by ``runs list``).
     With ``forecast`` (a FIT.json of a curve law) and ``schedule`` (the run's lr schedule spec),
     every flush prints the law's forecast of the final loss with its interval via ``printer``.
     """
@@ -57,12 +58,13 @@ class RunLogger:
         forecast: str | Path | FitResult | None = None,
         schedule: str | Schedule | None = None,
         printer: Callable[[str], None] = print,
+        loss_source: str = "loss",
     ) -> None:
         if flush_every < 1:
             raise ValueError("flush_every must be at least 1")
         self.store = RunStore(store)
         self.run = str(run)
-        self.meta = dict(meta or {})
+        self.meta = {**dict(meta or {}), "loss_source": loss_source}
         self.flush_every = flush_every
         self.flush_seconds = flush_seconds
         self.printer = printer

@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -124,13 +125,11 @@ def train_run(
     eval_tokens = torch.from_numpy(corpus.eval_set(sequences=config.eval_sequences, seq_len=config.shape.seq_len))
     eval_steps = config.eval_steps()
     last_save = time.monotonic()
-    for step in range(start + 1, config.steps + 1):
+    for step, tokens in prefetched_batches(corpus, config, start + 1):
         lr = float(schedule.lr(np.array([step]))[0])
         for group in optimizer.param_groups:
             group["lr"] = lr
-        batch = torch.from_numpy(
-            corpus.train_batch(seed=config.seed, step=step, sequences=config.sequences, seq_len=config.shape.seq_len)
-        ).to(device)
+        batch = torch.from_numpy(tokens).to(device)
         loss = train_step(model, optimizer, batch, config.grad_clip)
         row = {"step": float(step), "tokens": float(step * config.batch_size), "train_loss": loss, "lr": lr}
         row["flops"] = config.shape.flops_per_token() * row["tokens"]
@@ -145,6 +144,27 @@ def train_run(
         if progress is not None:
             progress(config.run_id, step, config.steps)
     return run_table(config, rows, corpus)
+
+
+def prefetched_batches(corpus: Corpus, config: RunConfig, first_step: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(step, tokens)`` for steps ``first_step..steps``, each batch drawn in a background thread while the previous step trains.
+
+    A batch depends only on ``(seed, step)``, so drawing it ahead changes no number; it
+    hides the sampler's time (a Python loop over positions) behind the model's kernels,
+    which release the GIL.
+    """
+    def draw(step: int) -> np.ndarray:
+        return corpus.train_batch(seed=config.seed, step=step, sequences=config.sequences, seq_len=config.shape.seq_len)
+
+    if first_step > config.steps:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ladder-data") as loader:
+        pending = loader.submit(draw, first_step)
+        for step in range(first_step, config.steps + 1):
+            tokens = pending.result()
+            if step < config.steps:
+                pending = loader.submit(draw, step + 1)
+            yield step, tokens
 
 
 def make_optimizer(model: DecoderLM, config: RunConfig) -> torch.optim.AdamW:

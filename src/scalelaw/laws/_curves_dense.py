@@ -130,8 +130,9 @@ class DenseDropSum:
                 p_weight, p_a, p_aq = _gather(moments, self.pieces.level[level][index], self.pieces.block[level][index])
                 x = np.maximum(p_a[:, None] * points[split[rows]] - p_aq[:, None], 0.0)
                 contribution = p_weight[:, None] * _g(x, c, beta)
-                for j in range(points.shape[1]):
-                    out[split, j] += np.bincount(rows, weights=contribution[:, j], minlength=split.size)
+                k = points.shape[1]
+                flat = (rows[:, None] * k + np.arange(k)[None, :]).ravel()
+                out[split] += np.bincount(flat, weights=contribution.ravel(), minlength=split.size * k).reshape(-1, k)
         return out
 
 

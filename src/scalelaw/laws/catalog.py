@@ -34,6 +34,14 @@ CARDS: dict[str, LawCard] = {
             "Hoffmann et al. 2022, Training Compute-Optimal Large Language Models",
         ),
         LawCard(
+            "chinchilla-curve", "chinchilla_curve", "curve",
+            "L = E + A*N^-alpha + B*(N/1e8)^epsilon*S1^-beta - D*(N/1e8)^delta * sum_k (r[k-1]-r[k])*(1-(1+kappa*r[k]"
+            "^-gamma*S_k(t)/1e9)^-rho), r = lr/peak, S1 = sum r*batch_tokens",
+            ("E", "A", "alpha", "B", "beta", "D", "delta", "kappa", "rho", "gamma", "epsilon"), ("step", "lr", "params"),
+            "Hoffmann et al. 2022 (Chinchilla) with the loss drop of Luo et al. 2025 (Multi-Power Law); form and "
+            "backtests in scalelaw docs/guide/curve-across-sizes.md",
+        ),
+        LawCard(
             "loss-to-loss", "loss_to_loss", "final", "L_y = K*(L_x - E_x)^kappa + E_y, L_x = another loss column (option x)",
             ("K", "kappa", "E_x", "E_y"), ("orig_loss",),
             "Brandfonbrener et al. 2024, Loss-to-Loss Prediction: Scaling Laws for All Datasets",

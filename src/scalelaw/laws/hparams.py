@@ -52,3 +52,5 @@ class ComputeLaw:
 
 #: Published constants: DeepSeek LLM (2024), eq. (1).
 DEEPSEEK_2024 = ComputeLaw(lr_coef=0.3118, lr_exp=-0.1250, bs_coef=0.2920, bs_exp=0.3271)
+#: Published constants: Step Law (Li et al. 2025): η_opt = 1.79·N^−0.713·D^0.307, B_opt = 0.58·D^0.571 (B in tokens).
+STEP_LAW_2025 = StepLaw(lr_coef=1.79, lr_params_exp=-0.713, lr_tokens_exp=0.307, bs_coef=0.58, bs_tokens_exp=0.571)

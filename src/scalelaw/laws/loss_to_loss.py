@@ -5,7 +5,8 @@ Datasets", eq. (1) (train-to-train, train-to-test and test-to-test; "LLMs on the
 Mayilvahanan et al. 2025, find the same shape). ``E_x`` and ``E_y`` are the irreducible
 losses of the two metrics, ``K`` and ``κ`` how one tracks the other. Points are the
 checkpoints where both are logged: by default each run's final one (as the paper pairs
-final models), or every checkpoint with ``points=all``.
+final models), or every checkpoint with ``points=all``. At or below E_x the law gives E_y
+(the limit of the power term), so a prediction is never undefined.
 """
 
 from __future__ import annotations
@@ -72,11 +73,11 @@ class LossToLoss(Law):
         x = np.asarray(design.inputs[self.x], dtype=float)[None, :]
         k, kappa, e_x, e_y = (theta[:, i : i + 1] for i in range(4))
         with np.errstate(all="ignore"):
-            gap = np.where(x > e_x, x - e_x, np.nan)  # undefined at or below the input's floor
-            power = np.exp(kappa * np.log(gap))
+            gap = np.maximum(x - e_x, 0.0)  # at or below the input's floor the law gives the output's floor
+            above = gap > 0
+            log_gap = np.log(np.where(above, gap, 1.0))
+            power = np.where(above, np.exp(kappa * log_gap), 0.0)
             value = k * power + e_y
-            grad = np.stack([power, k * power * np.log(gap), -k * kappa * power / gap, np.ones_like(value)], axis=2)
+            d_floor = np.where(above, -k * kappa * power / np.where(above, gap, 1.0), 0.0)
+            grad = np.stack([power, k * power * log_gap, d_floor, np.ones_like(value)], axis=2)
         return value, grad
-
-    def derived(self, values: dict[str, float]) -> dict[str, float]:
-        return {"E_x": values["E_x"], "E_y": values["E_y"]}

@@ -1,18 +1,20 @@
 """Fit Step-Law hyperparameter laws from a grid of runs over learning rate and batch size.
 
-For each (N, D) group of a grid, the optimal peak learning rate at each batch size is the
-vertex of a parabola in log lr through the best grid point and its two neighbours
-(the grid point itself when the best sits on the edge of the grid, which is flagged);
-the optimal batch size is the same vertex rule over the batch sizes' best losses, and
-the group's optimal learning rate is the one found at the best batch size. Then
-log η_opt = log a + α·log N + β·log D and log B_opt = log b + γ·log D are fitted by least
-squares, with intervals from refits on (N, D) groups resampled with replacement.
+For each (N, D) cell of a grid, a quadratic surface in (log lr, log batch size) is fitted
+to the runs near the cell's best (``rule="surface"``, the default); its minimum over the
+sampled box is the cell's smooth optimum, and draws of the surface's coefficients from
+their covariance give the optimum's uncertainty. ``vertex`` and ``argmin`` are the older
+per-row rules (a three-point parabola in log lr; the best grid point), kept for the bench.
+Then log η_opt = log a + α·log N + β·log D and log B_opt = log b + γ·log D are fitted by
+least squares through the optima. Intervals come from refits on cells resampled with
+replacement, each cell's optimum redrawn from its surface, plus the law's own scatter
+around the cells (a prediction interval for a new cell's optimum).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -23,19 +25,27 @@ from scalelaw.errors import InputError
 from scalelaw.laws.hparams import DEEPSEEK_2024, StepLaw
 from scalelaw.plan.answers import Answer
 from scalelaw.plan.extrapolation import beyond
+from scalelaw.plan.hparam_surface import CellSurface, fit_surface
 from scalelaw.plan.intervals import Estimate
 
 STEP_LAW_FIELDS = ("lr_coef", "lr_params_exp", "lr_tokens_exp", "bs_coef", "bs_tokens_exp")
+#: Draws of each cell's surface coefficients (its optimum's uncertainty).
+SURFACE_DRAWS = 400
+#: Runs of a batch size kept for its cell's surface: this many lr grid steps either side of that batch size's best.
+LR_WINDOW = 2
 
 
 @dataclass(frozen=True)
 class HparamFit:
-    """A fitted Step Law, its bootstrap draws (K × 5), the per-group optima and the fitted range."""
+    """A fitted Step Law, its bootstrap draws (K × 5, each with the law's scatter drawn in), the per-cell optima
+    and the fitted range."""
 
     law: StepLaw
     bootstrap: np.ndarray
     optima: pd.DataFrame
     fitted_range: Mapping[str, tuple[float, float]]
+    #: Per draw, the log-space scatter of a new cell's optimum around the law: (K × 2), lr then batch size.
+    scatter: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON content of a hyperparameter fit file (``kind: hparams``)."""
@@ -43,6 +53,7 @@ class HparamFit:
             "kind": "hparams",
             "law": {f: getattr(self.law, f) for f in STEP_LAW_FIELDS},
             "bootstrap": self.bootstrap.tolist(),
+            "scatter": self.scatter.tolist(),
             "optima": self.optima.to_dict(orient="list"),
             "fitted_range": {k: list(v) for k, v in self.fitted_range.items()},
         }
@@ -53,8 +64,11 @@ class HparamFit:
         try:
             law = StepLaw(**{f: float(data["law"][f]) for f in STEP_LAW_FIELDS})
             draws = np.array(data.get("bootstrap", []), dtype=float).reshape(-1, len(STEP_LAW_FIELDS))
+            scatter = np.array(data.get("scatter", []), dtype=float).reshape(-1, 2)
+            if len(scatter) and len(scatter) != len(draws):
+                raise ValueError(f"{len(scatter)} scatter draws for {len(draws)} bootstrap draws")
             ranges = {k: (float(v[0]), float(v[1])) for k, v in data.get("fitted_range", {}).items()}
-            return cls(law, draws, pd.DataFrame(data.get("optima", {})), ranges)
+            return cls(law, draws, pd.DataFrame(data.get("optima", {})), ranges, scatter)
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"not a valid hyperparameter fit: {exc!r}", file=source) from None
 
@@ -77,7 +91,8 @@ def grid_table(runs: RunSet) -> pd.DataFrame:
     return table
 
 
-Rule = Literal["vertex", "argmin"]
+Rule = Literal["surface", "vertex", "argmin"]
+RULES: tuple[str, ...] = ("surface", "vertex", "argmin")
 
 
 def vertex(x: np.ndarray, y: np.ndarray, rule: Rule = "vertex") -> tuple[float, float, bool]:
@@ -98,7 +113,8 @@ def vertex(x: np.ndarray, y: np.ndarray, rule: Rule = "vertex") -> tuple[float, 
 
 
 def grid_optima(table: pd.DataFrame, rule: Rule = "vertex") -> pd.DataFrame:
-    """Per (params, tokens) group: optimal lr and batch size, the best loss, and edge flags."""
+    """Per (params, tokens) cell, by the per-row ``vertex`` or ``argmin`` rule: optimal lr and batch size,
+    the best loss, and edge flags."""
     rows = []
     for (n, d), group in table.groupby(["params", "tokens"], sort=True):
         per_batch = []
@@ -117,6 +133,38 @@ def grid_optima(table: pd.DataFrame, rule: Rule = "vertex") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def cell_surfaces(table: pd.DataFrame, *, source: str | None = None) -> dict[tuple[float, float], CellSurface]:
+    """The loss surface of every (params, tokens) cell of a grid table; a cell that cannot be fitted is an InputError."""
+    surfaces = {}
+    for (n, d), group in table.groupby(["params", "tokens"], sort=True):
+        try:
+            surfaces[(float(n), float(d))] = fit_surface(group["lr"].to_numpy(), group["batch_size"].to_numpy(),
+                                                         group["loss"].to_numpy(), window=LR_WINDOW)
+        except ValueError as exc:
+            raise InputError(f"cell params={n:g}, tokens={d:g}: {exc}", file=source) from None
+    return surfaces
+
+
+def surface_optima(
+    surfaces: Mapping[tuple[float, float], CellSurface], *, draws: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Each cell's smooth optimum with edge flags and log-space sds, and (cells × draws × 2) draws of
+    its log lr and log batch size; σ² is pooled over the cells' residuals."""
+    dof = sum(s.dof for s in surfaces.values())
+    sigma2 = sum(s.rss for s in surfaces.values()) / dof if dof else 0.0
+    rows, all_draws = [], []
+    for (n, d), surface in surfaces.items():
+        log_lr, log_bs, loss = surface.minimum()
+        lr_edge, bs_edge = surface.on_edge(log_lr, log_bs)
+        cell_draws = surface.optimum_draws(sigma2, draws, rng) if draws else np.zeros((0, 2))
+        spread = cell_draws.std(axis=0) if draws else np.full(2, np.nan)
+        rows.append({"params": n, "tokens": d, "lr": float(np.exp(log_lr)), "batch_size": float(np.exp(log_bs)),
+                     "loss": loss, "lr_on_edge": lr_edge, "batch_on_edge": bs_edge,
+                     "lr_log_sd": float(spread[0]), "bs_log_sd": float(spread[1])})
+        all_draws.append(cell_draws)
+    return pd.DataFrame(rows), np.array(all_draws)
+
+
 def _regress(optima: pd.DataFrame) -> np.ndarray:
     log_n, log_d = np.log(optima["params"].to_numpy()), np.log(optima["tokens"].to_numpy())
     x = np.column_stack([np.ones_like(log_n), log_n, log_d])
@@ -125,24 +173,45 @@ def _regress(optima: pd.DataFrame) -> np.ndarray:
     return np.array([np.exp(lr[0]), lr[1], lr[2], np.exp(bs[1]), bs[0]])
 
 
-def fit_hparams(runs: RunSet, *, rule: Rule = "vertex", bootstrap: int = 200, seed: int = 0) -> HparamFit:
-    """Fit η_opt(N, D) and B_opt(D) from a grid of runs; needs three or more (N, D) groups."""
-    optima = grid_optima(grid_table(runs), rule)
+def _scatter(optima: pd.DataFrame, law: StepLaw) -> tuple[np.ndarray, np.ndarray]:
+    """Log residuals of the cells' optima around the law, inflated for the parameters fitted (3 for lr, 2 for batch)."""
+    n = len(optima)
+    lr = np.log(optima["lr"].to_numpy() / law.learning_rate(optima["params"].to_numpy(), optima["tokens"].to_numpy()))
+    bs = np.log(optima["batch_size"].to_numpy() / law.batch_size(optima["tokens"].to_numpy()))
+    return lr * np.sqrt(n / max(n - 3, 1)), bs * np.sqrt(n / max(n - 2, 1))
+
+
+def fit_hparams(runs: RunSet, *, rule: Rule = "surface", bootstrap: int = 200, seed: int = 0) -> HparamFit:
+    """Fit η_opt(N, D) and B_opt(D) from a grid of runs; needs three or more (N, D) cells."""
+    table = grid_table(runs)
+    rng = np.random.default_rng(seed)
+    if rule == "surface":
+        optima, draws = surface_optima(cell_surfaces(table, source=runs.source(str(table["run"].iloc[0]))),
+                                       draws=max(bootstrap, 1), rng=rng)
+    else:
+        optima, draws = grid_optima(table, rule), None
     if len(optima) < 3 or optima["params"].nunique() < 2 or optima["tokens"].nunique() < 2:
         raise InputError("the hyperparameter fit needs (N, D) groups with at least two sizes and two token counts")
     point = _regress(optima)
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(bootstrap):
-        sample = optima.iloc[rng.integers(0, len(optima), len(optima))]
-        if sample["params"].nunique() >= 2 and sample["tokens"].nunique() >= 2:
-            draws.append(_regress(sample))
+    lr_scatter, bs_scatter = _scatter(optima, StepLaw(*point))
+    laws, scatter = [], []
+    for replicate in range(bootstrap):
+        cells = rng.integers(0, len(optima), len(optima))
+        sample = optima.iloc[cells].copy()
+        if sample["params"].nunique() < 2 or sample["tokens"].nunique() < 2:
+            continue
+        if draws is not None:
+            sample["lr"] = np.exp(draws[cells, replicate, 0])
+            sample["batch_size"] = np.exp(draws[cells, replicate, 1])
+        laws.append(_regress(sample))
+        scatter.append((lr_scatter[rng.integers(len(optima))], bs_scatter[rng.integers(len(optima))]))
     ranges = {c: (float(optima[c].min()), float(optima[c].max())) for c in ("params", "tokens")}
-    return HparamFit(StepLaw(*point), np.array(draws).reshape(-1, 5), optima, ranges)
+    return HparamFit(StepLaw(*point), np.array(laws).reshape(-1, 5), optima, ranges, np.array(scatter).reshape(-1, 2))
 
 
 def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: float = 0.95) -> Answer:
-    """Optimal peak lr and batch size at (N, D), with intervals; DeepSeek LLM's values at C = 6ND beside them."""
+    """Optimal peak lr and batch size at (N, D), with prediction intervals for a new cell's optimum (the
+    law's uncertainty and its scatter around the cells); DeepSeek LLM's values at C = 6ND beside them."""
     laws = [StepLaw(*row) for row in fit.bootstrap]
     tail = 100 * (1 - level) / 2
 
@@ -152,8 +221,11 @@ def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: floa
         low, high = np.percentile(draws, [tail, 100 - tail])
         return Estimate(point, float(low), float(high))
 
-    lr = estimate(float(fit.law.learning_rate(params, tokens)), [float(w.learning_rate(params, tokens)) for w in laws])
-    bs = estimate(float(fit.law.batch_size(tokens)), [float(w.batch_size(tokens)) for w in laws])
+    scatter = np.exp(fit.scatter) if len(fit.scatter) == len(laws) else np.ones((len(laws), 2))
+    lr = estimate(float(fit.law.learning_rate(params, tokens)),
+                  [float(w.learning_rate(params, tokens)) * f for w, f in zip(laws, scatter[:, 0], strict=True)])
+    bs = estimate(float(fit.law.batch_size(tokens)),
+                  [float(w.batch_size(tokens)) * f for w, f in zip(laws, scatter[:, 1], strict=True)])
     flops = 6.0 * params * tokens
     nan = float("nan")
     values = {

@@ -173,6 +173,8 @@ def fit_section(entry: FitEntry, *, key: str) -> html.Section:
     ]
     scores = fit.evaluate(heldout) if heldout is not None else None
     fitted = f"Fitted on {fit.diagnostics.n_runs} runs ({fit.diagnostics.n_points} points)" + (f" from {source}" if runs is not None else "")
+    if fit.options.get("loss_source"):
+        fitted += f", loss read from {', '.join(map(str, fit.options['loss_source']))}"
     if scores is not None:
         overall = scores["overall"]
         fitted += (

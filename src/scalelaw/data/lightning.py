@@ -1,0 +1,79 @@
+"""Reader of PyTorch Lightning CSVLogger folders (``<name>/version_N/metrics.csv`` + ``hparams.yaml``).
+
+CSVLogger writes one row per logging call: train metrics at their step, validation and
+epoch-level metrics at the step they were computed, so one step has several rows, which
+the pipeline merges. ``hparams.yaml`` (read as safe YAML: Python-object tags are refused,
+with a warning, and the run is read without them) gives run metadata through the shared
+aliases (``num_params``, ``seq_len``, ...). A run is named by its version folder relative to
+the folder given (``lightning_logs/version_0`` read from the project folder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from scalelaw.data import tabular
+from scalelaw.data.formats import files_within, detect_file, head
+from scalelaw.data.metadata import metadata_from
+from scalelaw.data.raw import RawTable
+from scalelaw.errors import DataWarning, InputError, warn
+
+METRICS = "metrics.csv"
+HPARAMS = "hparams.yaml"
+MAX_HPARAMS_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 3
+
+
+def read_hparams(path: Path) -> dict[str, object]:
+    """The hyperparameters of a run as a mapping; Python-object YAML tags are not constructed."""
+    if not path.is_file():
+        return {}
+    if path.stat().st_size > MAX_HPARAMS_BYTES:
+        raise InputError(f"hparams.yaml is larger than {MAX_HPARAMS_BYTES >> 20} MB", file=str(path))
+    try:
+        content = yaml.safe_load(head(path, MAX_HPARAMS_BYTES).decode("utf-8-sig"))
+    except yaml.constructor.ConstructorError:
+        warn(f"{path} holds Python objects, which scalelaw does not load (safe YAML only); "
+             "its hyperparameters are not read: give metadata with --set or --meta", DataWarning)
+        return {}
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+        raise InputError(f"hparams.yaml is not valid YAML: {exc}", file=str(path)) from None
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise InputError("hparams.yaml does not hold a mapping of names to values", file=str(path))
+    return content
+
+
+def _run_name(root: Path, folder: Path) -> str:
+    relative = folder.relative_to(root).as_posix()
+    if relative == ".":
+        resolved = root.resolve()
+        return f"{resolved.parent.name}/{resolved.name}"
+    return relative
+
+
+def read_run(metrics: Path, name: str) -> RawTable:
+    """One CSVLogger run: its metrics.csv rows plus metadata from the hparams.yaml beside it."""
+    raw = tabular.read_delimited(metrics, delimiter=",")
+    if "step" not in raw.frame.columns:
+        raise InputError("metrics.csv has no 'step' column: not written by Lightning's CSVLogger "
+                         "(read it as a plain table with --format csv)", file=str(metrics))
+    frame = raw.frame.copy()
+    hparams_path = metrics.parent / HPARAMS
+    for column, value in metadata_from(read_hparams(hparams_path), file=str(hparams_path)).items():
+        if column not in frame.columns:
+            frame[column] = value
+    return RawTable(frame, raw.rows, raw.file, name, "logger", text=True)
+
+
+def read_lightning(path: Path) -> list[RawTable]:
+    """Every CSVLogger run at or a few levels under ``path`` (or one ``metrics.csv``)."""
+    if path.is_file():
+        return [read_run(path, _run_name(path.parent, path.parent))]
+    files = [p for p in files_within(path, METRICS, MAX_DEPTH) if detect_file(p) == "lightning"]
+    if not files:
+        raise InputError("no Lightning metrics.csv in the folder or its version_* folders", file=str(path))
+    return [read_run(p, _run_name(path, p.parent)) for p in files]

@@ -1,0 +1,86 @@
+"""Rows logged for the same step of a run (train and eval metrics written separately) become one row.
+
+Values that agree merge silently; a genuine conflict (two different values of one
+column at one step) is an :class:`InputError` naming both rows, unless the input's
+format says which write wins (``"last"``: TensorBoard shows the later write).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from scalelaw.data.normalize import ROW
+from scalelaw.errors import InputError
+
+StepConflicts = Literal["error", "last"]
+
+
+def _missing(values: pd.Series) -> pd.Series:
+    if values.dtype == object:
+        return values.isna() | (values.astype(str) == "")
+    return values.isna()
+
+
+def _show(value: object) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else repr(str(value)[:40])
+
+
+def _first_conflict(group: pd.DataFrame, ids: np.ndarray, columns: list[str]) -> tuple[str, int, int] | None:
+    """The conflict whose second row comes first: ``(column, first position, second position)``."""
+    best: tuple[str, int, int] | None = None
+    for column in columns:
+        values = group[column]
+        known = ~_missing(values).to_numpy()
+        if not known.any():
+            continue
+        sub_ids, sub_values = ids[known], values[known]
+        first_value = sub_values.groupby(sub_ids, sort=False).transform("first")
+        differs = (sub_values != first_value).to_numpy()
+        if not differs.any():
+            continue
+        second = int(np.flatnonzero(known)[int(np.argmax(differs))])
+        first = int(np.flatnonzero(known & (ids == ids[second]))[0])
+        if best is None or second < best[2]:
+            best = (column, first, second)
+    return best
+
+
+def merge_steps(table: pd.DataFrame, *, file: str, conflicts: StepConflicts = "error") -> pd.DataFrame:
+    """One row per (run, step): values of rows with the same step joined, at the first row's place."""
+    if "step" not in table.columns:
+        return table
+    keys = table[["run", "step"]]
+    repeated = (keys.duplicated(keep=False) & table["step"].notna()).to_numpy()
+    if not repeated.any():
+        return table
+    group = table.loc[repeated]
+    ids = group.groupby(["run", "step"], sort=False).ngroup().to_numpy()
+    columns = [c for c in table.columns if c not in ("run", "step", ROW)]
+    if conflicts == "error":
+        found = _first_conflict(group, ids, columns)
+        if found is not None:
+            column, first, second = found
+            a, b = group.iloc[first], group.iloc[second]
+            raise InputError(
+                f"step {b['step']:g} is logged twice with different values of {column!r}: {_show(a[column])} "
+                f"(row {int(a[ROW])}) and {_show(b[column])} (row {int(b[ROW])})",
+                file=file, run=str(b["run"]), row=int(b[ROW]), column=column,
+            )
+    blanked = group[columns].copy()
+    for column in columns:
+        if blanked[column].dtype == object:
+            blanked[column] = blanked[column].where(~_missing(blanked[column]), None)
+    merged = blanked.groupby(ids, sort=False).last() if conflicts == "last" else blanked.groupby(ids, sort=False).first()
+    for column in columns:
+        if table[column].dtype == object:
+            merged[column] = merged[column].where(merged[column].notna(), "")
+    first_rows = group.index[~pd.Series(ids).duplicated().to_numpy()]
+    out = table.drop(index=group.index.difference(first_rows))
+    out.loc[first_rows, columns] = merged[columns].to_numpy()
+    for column in columns:
+        if table[column].dtype.kind == "f":
+            out[column] = out[column].astype("float64")
+    return out.reset_index(drop=True)

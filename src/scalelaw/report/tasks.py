@@ -1,0 +1,107 @@
+"""The task page: for each task, accuracy against bits per byte with the fitted sigmoid, and the forecast.
+
+One figure per task shows every checkpoint step 2 was fitted on, the sigmoid with a band
+from its bootstrap parameter sets, and each forecast as a point with its interval in
+both bpb (step 1) and accuracy (both steps); the part of the curve beyond the bpb seen
+is dashed, since there the sigmoid extrapolates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+from scalelaw.laws.base import Design
+from scalelaw.plan.tasks import TaskForecast, forecast_table
+from scalelaw.report import html
+
+_STYLE = {"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 8.5, "axes.grid": True, "grid.alpha": 0.3}
+#: Checkpoints drawn per task at most (evenly thinned), so the inline SVG stays small.
+MAX_POINTS = 400
+
+
+def _curve(forecast: TaskForecast, x: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The step-2 sigmoid at ``x`` and the percentile band of its bootstrap parameter sets."""
+    fit = forecast.fit.step2
+    design = Design(inputs={fit.law.inputs[0]: x}, loss=np.full(x.size, np.nan), run=np.array(["curve"] * x.size))
+    point = fit.law.predict(fit.theta[None, :], design)[0]
+    draws = fit.bootstrap_params
+    if draws is None:
+        return point, None, None
+    values = fit.law.predict(draws[np.all(np.isfinite(draws), axis=1)], design)
+    lo, hi = np.nanquantile(values, ((1 - level) / 2, (1 + level) / 2), axis=0)
+    return point, lo, hi
+
+
+def task_figure(forecast: TaskForecast, *, level: float) -> Figure:
+    """Accuracy against bpb: fitted checkpoints, the sigmoid (dashed beyond the bpb seen) and the forecasts."""
+    step2 = forecast.fit.step2
+    design = step2.law.design(forecast.runs.target(forecast.task.accuracy))
+    keep = ~design.anchor if design.anchor is not None else np.ones(design.n, dtype=bool)
+    x_seen, y_seen = np.asarray(design.inputs[step2.law.inputs[0]])[keep], design.loss[keep]
+    if x_seen.size > MAX_POINTS:
+        pick = np.unique(np.linspace(0, x_seen.size - 1, MAX_POINTS).round().astype(int))
+        x_seen, y_seen = x_seen[pick], y_seen[pick]
+    via = np.array([row["via_lo"] for row in forecast.rows] + [row["via_hi"] for row in forecast.rows])
+    low, high = forecast.fit.via_range
+    left = min(low, float(np.nanmin(via))) if via.size else low
+    grid = np.linspace(left - 0.05 * (high - left), high, 200)
+    value, lo, hi = _curve(forecast, grid, level)
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+        ax = fig.add_subplot(1, 1, 1)
+        ax.scatter(x_seen, 100 * y_seen, s=6, color="tab:blue", alpha=0.35, label="checkpoints (fitted)", zorder=2)
+        inside = grid >= low
+        if lo is not None and hi is not None:
+            ax.fill_between(grid, 100 * lo, 100 * hi, color="tab:orange", alpha=0.2, linewidth=0, zorder=1)
+        ax.plot(grid[inside], 100 * value[inside], color="tab:orange", linewidth=1.8, label="sigmoid (fitted range)", zorder=3)
+        ax.plot(grid[~inside], 100 * value[~inside], color="tab:orange", linewidth=1.8, linestyle="--",
+                label="sigmoid (extrapolated)", zorder=3)
+        for i, row in enumerate(forecast.rows):
+            ax.errorbar(
+                [row["via"]], [100 * row["value"]],
+                xerr=[[row["via"] - row["via_lo"]], [row["via_hi"] - row["via"]]],
+                yerr=[[100 * (row["value"] - row["lo"])], [100 * (row["hi"] - row["value"])]],
+                fmt="*", color="tab:red", markersize=11, capsize=3, zorder=4,
+                label=f"forecast ({level:.0%} interval)" if i == 0 else "_nolegend_",
+            )  # fmt: skip
+        ax.set_xlabel(f"{forecast.task.name}: bits per byte of the correct answer")
+        ax.set_ylabel("accuracy (%)")
+        ax.set_title(forecast.task.name)
+        ax.legend(loc="best")
+    return fig
+
+
+def tasks_section(forecasts: Sequence[TaskForecast], *, level: float, key: str = "tasks") -> html.Section:
+    """A report section: the forecast table, then one figure and its notes per task."""
+    rows = forecast_table(forecasts)
+    inputs = [k for k in (rows[0] if rows else {}) if k not in _SHOWN and k != "task"]
+    columns = ["task", *inputs, "value", "lo", "hi", "via", "step2_extrapolates", "accuracy_seen_max"]
+    blocks = [
+        html.paragraph(
+            "Each task is forecast in two steps (Bhagia et al. 2024): a Chinchilla law from model and data size to the "
+            "task's bits per byte, then a sigmoid from bits per byte to accuracy, fitted on every checkpoint. The interval "
+            f"({level:.0%}) carries both steps' uncertainty. Where the forecast bits per byte is lower than any seen in "
+            "fitting, the sigmoid extrapolates (step2_extrapolates)."
+        ),
+        html.table(columns, rows, caption="Forecasts (accuracy as a fraction; via = forecast bits per byte)"),
+    ]
+    children = []
+    for i, forecast in enumerate(forecasts):
+        parts = [html.figure(task_figure(forecast, level=level), caption=_caption(forecast), key=f"{key}-{i}")]
+        parts += [html.notice(note) for note in forecast.notes]
+        children.append(html.Section(forecast.task.name, parts))
+    return html.Section("Task forecasts", blocks, children)
+
+
+_SHOWN = {"value", "lo", "hi", "via", "via_lo", "via_hi", "extrapolation_decades", "step2_extrapolates", "accuracy_seen_max"}
+
+
+def _caption(forecast: TaskForecast) -> str:
+    a, x0, k, b = (forecast.fit.step2.params[name] for name in ("a", "x0", "k", "b"))
+    low, high = forecast.fit.via_range
+    return (f"{forecast.task.accuracy} against {forecast.task.bpb}: ACC = {a:.3f} / (1 + exp(-{k:.2f} (bpb - {x0:.3f}))) "
+            f"+ {b:.3f}, fitted on bpb {low:.3f}-{high:.3f}; stars: forecasts with their intervals.")
