@@ -89,19 +89,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="OLMo 1xC runs and the 24k-step 25M curves only")
     parser.add_argument("--svg", default=None, help="write the reliability diagram here")
     args = parser.parse_args()
-    rows = []
     start = time.perf_counter()
-    for dataset, runs, run in cases(args.quick):
-        for fraction in FRACTIONS:
-            seen, last, truth = seen_part(runs, run, fraction)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    found = forecast(seen, last, truth)
-                except InputError as exc:
-                    found = [{"law": "auto", "error": np.nan, "note": str(exc)[:60]}]
-            rows += [{"dataset": dataset, "run": run, "seen": fraction, **r} for r in found]
-    table = pd.DataFrame(rows)
+    table = run(args.quick)
     print(f"bench_early_stop: {table['run'].nunique()} runs, bootstrap {BOOTSTRAP}, {time.perf_counter() - start:.0f} s; "
           "error = predicted/true final loss - 1; in X% = share of true final losses inside the X% interval")
     print_table(table)
@@ -114,6 +103,22 @@ def main() -> None:
                   for law, g in table.dropna(subset=["error"]).groupby("law")}
         save_figure(reliability_figure(series, title="Early stopping: interval coverage"), args.svg)
         print(f"reliability diagram: {args.svg}")
+
+
+def run(quick: bool) -> pd.DataFrame:
+    """Every case at every fraction seen: one row per (run, fraction, law) with error and coverage."""
+    rows = []
+    for dataset, runs, run in cases(quick):
+        for fraction in FRACTIONS:
+            seen, last, truth = seen_part(runs, run, fraction)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    found = forecast(seen, last, truth)
+                except InputError as exc:
+                    found = [{"law": "auto", "error": np.nan, "note": str(exc)[:60]}]
+            rows += [{"dataset": dataset, "run": run, "seen": fraction, **r} for r in found]
+    return pd.DataFrame(rows)
 
 
 def print_table(table: pd.DataFrame) -> None:

@@ -34,12 +34,15 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("power", {"variable": "params"}),
     ("power", {"variable": "flops"}),
     ("power", {"variable": "tokens"}),
+    ("chinchilla-curve", {}),
     ("multi-power-sized", {}),
     ("multi-power", {}),
     ("lr-annealing", {}),
     ("kaplan-steps", {}),
     ("power", {"variable": "step"}),
 )
+#: Laws whose parameters describe how the curve changes with model size (they need two sizes or more).
+ACROSS_SIZES = ("chinchilla-curve", "multi-power-sized")
 #: Bootstrap replicates of the chosen law when the caller asks for none (curve laws cost more per replicate).
 AUTO_BOOTSTRAP = {"final": 100, "curve": 30}
 
@@ -98,7 +101,7 @@ def applicable(runs: RunSet) -> tuple[list[tuple[str, Law]], dict[str, str]]:
             skipped[label] = f"{design.n} points for {len(law.param_names)} parameters"
             continue
         sizes = np.unique(np.asarray(design.inputs.get("params", []), dtype=float))
-        if name.endswith("-sized") and sizes.size < 2:
+        if name in ACROSS_SIZES and sizes.size < 2:
             skipped[label] = "a size-aware law needs runs of at least two model sizes"
             continue
         if name == "data-constrained" and not _repeats_data(design.inputs):
