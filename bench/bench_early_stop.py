@@ -25,6 +25,7 @@ import pandas as pd
 import scalelaw.datasets as datasets
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
+from scalelaw.fit import fit_law
 from scalelaw.fit.auto import fit_backtested, trial
 from scalelaw.fit.targets import predict_targets
 
@@ -55,18 +56,25 @@ def forecast(seen: RunSet, last: float, truth: float) -> list[dict[str, object]]
             out.append({"law": test.label, "error": np.nan})
             continue
         fit = fit_backtested(seen, test, {}, bootstrap=BOOTSTRAP, seed=0, progress=False)
-        inside = {}
-        for level in LEVELS:
-            predicted = predict_targets(fit, seen, level=level)
-            final = predicted[predicted["step"] == last].iloc[0]
-            inside[level] = bool(final["lo"] <= truth <= final["hi"])
-        row = {"error": float(final["loss"]) / truth - 1, **{f"in{level}": v for level, v in inside.items()}}
+        row = _scored(fit, seen, last, truth)
         out.append({"law": test.label, **row})
         if test is best:
             out.append({"law": "auto", **row})
-    if best is None:
-        out.append({"law": "auto", "error": np.nan})
+    if best is None:  # what --law auto does then: the law with the fewest parameters, uncalibrated
+        label, law = tried.fallback()
+        fit = fit_law(seen, law, bootstrap=BOOTSTRAP, seed=0, progress=False)
+        out.append({"law": "auto", **_scored(fit, seen, last, truth), "note": f"fallback {label}"})
     return out
+
+
+def _scored(fit: object, seen: RunSet, last: float, truth: float) -> dict[str, object]:
+    """Error of the forecast final loss and, per level, whether the interval holds the truth."""
+    inside = {}
+    for level in LEVELS:
+        predicted = predict_targets(fit, seen, level=level)  # type: ignore[arg-type]
+        final = predicted[predicted["step"] == last].iloc[0]
+        inside[f"in{level}"] = bool(final["lo"] <= truth <= final["hi"])
+    return {"error": float(final["loss"]) / truth - 1, **inside}
 
 
 def cases(quick: bool) -> list[tuple[str, RunSet, str]]:

@@ -25,7 +25,7 @@ from scalelaw.fit.engine import fit_law
 from scalelaw.fit.result import FitResult
 from scalelaw.laws.base import Law
 
-#: Candidate laws in order of preference (the fallback, with too little data to backtest, is the first that applies).
+#: Candidate laws; on equal backtest error (or, with nothing to backtest, equal parameter count) the earlier wins.
 CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("data-constrained", {}),
     ("chinchilla", {}),
@@ -181,6 +181,10 @@ class Trial:
         scored = [t for t in self.tests if t.failure is None]
         return min(scored, key=lambda t: (t.score("final_error"), len(t.law.param_names))) if scored else None
 
+    def fallback(self) -> tuple[str, Law]:
+        """With nothing backtested: the applicable law with the fewest parameters (the first in order on a tie)."""
+        return min(self.usable, key=lambda item: len(item[1].param_names))
+
     def selection(self, chosen: str, reason: str) -> dict[str, Any]:
         """The FIT.json record of the choice."""
         return {
@@ -236,7 +240,7 @@ def fit_auto(
 
     ``candidates`` restricts the laws (labels such as ``chinchilla`` or
     ``power(variable=params)``); ``by`` forces the backtest axis. With too little data to
-    backtest, the first applicable candidate is fitted and the fit says why.
+    backtest, the applicable candidate with the fewest parameters is fitted and the fit says why.
     """
     tried = trial(runs, candidates=candidates, by=by, ci_level=ci_level, **fit_options)
     options = dict(seed=seed, strict=strict, progress=progress, ci_level=ci_level, **fit_options)
@@ -245,12 +249,12 @@ def fit_auto(
         selection = tried.selection(best.label, _reason(best, tried.tests, len(tried.plan)))
         replicates = AUTO_BOOTSTRAP[best.law.kind] if bootstrap is None else bootstrap
         return fit_backtested(runs, best, selection, bootstrap=replicates, **options)
-    label, law = tried.usable[0]
+    label, law = tried.fallback()
     options["bootstrap"] = AUTO_BOOTSTRAP[law.kind] if bootstrap is None else bootstrap
     why = tried.note if not tried.plan else "no candidate could be fitted on every fold"
     reason = (
-        f"too little data for a backtest ({why}); fell back to {label}, the first applicable law in "
-        "the documented order, and its intervals leave out the law's own extrapolation error"
+        f"too little data for a backtest ({why}); fell back to {label}, the applicable law with the "
+        "fewest parameters, and its intervals leave out the law's own extrapolation error"
     )
     if strict:
         raise UntrustedFitError(reason)
