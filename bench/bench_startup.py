@@ -4,8 +4,10 @@ Each command runs as a fresh process (``python -c "...run(argv)"`` on this check
 ``src``), the commands interleaved round by round so a busy machine slows all of them
 alike; the table gives the median wall time over the rounds and its ratio to the bare
 interpreter. ``fit`` fits the Chinchilla law to 240 synthetic runs (a CSV written to a
-temporary folder), ``predict`` reads the FIT.json it wrote. Run:
-``python bench/bench_startup.py [--rounds 7]``.
+temporary folder), ``predict`` reads the FIT.json it wrote. ``--compare SRC`` runs the
+same commands on another source tree too (e.g. an older commit's ``src`` from
+``git archive``), interleaved, and adds its column. Run:
+``python bench/bench_startup.py [--rounds 7] [--compare /path/to/old/src]``.
 """
 
 from __future__ import annotations
@@ -48,33 +50,48 @@ def wall_time(argv: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--compare", type=Path, help="Another source tree to time side by side.")
     args = parser.parse_args()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    trees = {"this checkout": SRC} | ({"compared": args.compare.resolve()} if args.compare else {})
+    envs = {name: {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
+            for name, src in trees.items()}
     with tempfile.TemporaryDirectory() as tmp:
         data = chinchilla_csv(Path(tmp) / "runs.csv")
-        fit_json = Path(tmp) / "fit.json"
         scalelaw = [sys.executable, "-c", RUN]
         commands = {
-            "python -c pass": [sys.executable, "-c", "pass"],
-            "scalelaw --help": [*scalelaw, "--help"],
-            "scalelaw laws": [*scalelaw, "laws"],
-            "scalelaw fit --help": [*scalelaw, "fit", "--help"],
-            "scalelaw plan compute --help": [*scalelaw, "plan", "compute", "--help"],
-            "scalelaw fit (chinchilla, 240 runs)": [*scalelaw, "fit", str(data), "--law", "chinchilla", "--out", str(fit_json)],
-            "scalelaw predict (from that FIT.json)": [*scalelaw, "predict", str(fit_json), "--at", "params=7e9,tokens=1.4e11"],
+            "python -c pass": lambda fit_json: [sys.executable, "-c", "pass"],
+            "scalelaw --help": lambda fit_json: [*scalelaw, "--help"],
+            "scalelaw laws": lambda fit_json: [*scalelaw, "laws"],
+            "scalelaw fit --help": lambda fit_json: [*scalelaw, "fit", "--help"],
+            "scalelaw plan compute --help": lambda fit_json: [*scalelaw, "plan", "compute", "--help"],
+            "scalelaw fit (chinchilla, 240 runs)": lambda fit_json: [*scalelaw, "fit", str(data), "--law", "chinchilla",
+                                                                     "--out", str(fit_json)],
+            "scalelaw predict (from that FIT.json)": lambda fit_json: [*scalelaw, "predict", str(fit_json), "--at",
+                                                                       "params=7e9,tokens=1.4e11"],
         }
-        wall_time(commands["scalelaw fit (chinchilla, 240 runs)"], env)  # writes FIT.json, warms the file cache
-        times: dict[str, list[float]] = {name: [] for name in commands}
+        fit_jsons = {name: Path(tmp) / f"fit-{i}.json" for i, name in enumerate(trees)}
+        for name in trees:  # writes each tree's FIT.json, warms the file cache
+            wall_time(commands["scalelaw fit (chinchilla, 240 runs)"](fit_jsons[name]), envs[name])
+        times: dict[tuple[str, str], list[float]] = {(c, t): [] for c in commands for t in trees}
         for _ in range(args.rounds):
-            for name, argv in commands.items():
-                times[name].append(wall_time(argv, env))
-    base = statistics.median(times["python -c pass"])
+            for command, argv in commands.items():
+                for tree in trees:
+                    times[command, tree].append(wall_time(argv(fit_jsons[tree]), envs[tree]))
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (a shared machine: compare ratios, not seconds)")
-    print(f"median of {args.rounds} interleaved rounds, whole processes\n")
-    print(f"{'command':40s} {'median s':>9s} {'x python':>9s} {'min s':>8s}")
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(f"{name:40s} {median:9.3f} {median / base:9.1f} {min(values):8.3f}")
+    print(f"median of {args.rounds} interleaved rounds, whole processes; x python = median / median of python -c pass")
+    for tree, src in trees.items():
+        print(f"  {tree}: {src}")
+    header = "".join(f"{tree + ' s':>22s}{'x python':>10s}" for tree in trees)
+    print(f"\n{'command':40s}{header}" + (f"{'compared / this':>17s}" if len(trees) > 1 else ""))
+    for command in commands:
+        cells, medians = "", []
+        for tree in trees:
+            median = statistics.median(times[command, tree])
+            base = statistics.median(times["python -c pass", tree])
+            medians.append(median)
+            cells += f"{median:22.3f}{median / base:10.1f}"
+        ratio = f"{medians[1] / medians[0]:16.1f}x" if len(medians) > 1 else ""
+        print(f"{command:40s}{cells}{ratio}")
 
 
 if __name__ == "__main__":

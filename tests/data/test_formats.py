@@ -46,6 +46,9 @@ def mlflow_db(path: Path) -> Path:
         ("train.log", "step 250: train loss 4.1234, val loss 4.2345\niter 260: loss 4.0, time 12ms\n", "text"),
         ("runs.csv", "run,step,loss\na,1,4\n", "csv"),
         ("history.log", '{"step": 1, "loss": 4}\n', "jsonl"),
+        ("runs.txt", "run,step,loss\na,1,4\n", "csv"),
+        ("runs.log", "run\tstep\tloss\na\t1\t4\n", "tsv"),
+        ("notes.txt", "epoch 1 done\nall good\n", "text"),
         ("one.json", '{"step": 1, "loss": 4}\n{"step": 2, "loss": 3}\n', "jsonl"),
     ],
 )

@@ -105,3 +105,25 @@ def test_cli_set_loss_and_list_json_contract(tmp_path: Path, capsys: pytest.Capt
     assert shown["loss_source"] == "train/loss" and len(shown["points"]) == 3
     assert run(["runs", "import", str(path), "--loss", "val", "--store", store]) == 2
     assert "--loss val" in capsys.readouterr().err
+
+
+def test_loss_source_reaches_fit_output_fit_json_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = ["run,_step,train/loss,eval/loss,n_params"]
+    for size in (1e7, 3e7, 1e8, 3e8):
+        for step in (100, 200, 400, 800):
+            loss = 1.8 + 300 / size**0.3 + 5 / step**0.5
+            rows.append(f"n{size:g},{step},{loss + 0.05:.6f},{loss:.6f},{size:g}")
+    path = tmp_path / "history.csv"
+    path.write_text("\n".join(rows) + "\n")
+    fit_json = tmp_path / "fit.json"
+    assert run(["fit", str(path), "--law", "power", "--map", "params=n_params", "--where", "step == 800",
+                "--out", str(fit_json)]) == 0
+    assert "loss: eval/loss" in capsys.readouterr().out
+    assert json.loads(fit_json.read_text())["options"]["loss_source"] == ["eval/loss"]
+    report = tmp_path / "report.html"
+    assert run(["report", str(fit_json), "-o", str(report)]) == 0
+    assert "loss read from eval/loss" in report.read_text()
+    capsys.readouterr()
+    assert run(["fit", str(path), "--law", "power", "--loss", "train", "--map", "params=n_params", "--where",
+                "step == 800", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["options"]["loss_source"] == ["train/loss"]

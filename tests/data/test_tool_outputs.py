@@ -226,3 +226,13 @@ def test_lightning_bad_inputs(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="logged twice") as info:
         read_runs(tmp_path / "logs")
     assert info.value.location.row == 2 and info.value.location.file == str(version / "metrics.csv")
+
+
+def test_lightning_run_still_writing_reads_its_complete_rows(tmp_path: Path) -> None:
+    version = tmp_path / "version_0"
+    shutil.copytree(LIGHTNING / "version_0", version)
+    text = (version / "metrics.csv").read_text()
+    (version / "metrics.csv").write_text(text + "1,,12,,3.5")  # the next row, cut before its end
+    with pytest.warns(DataWarning, match="still writing"):
+        curve = read_runs(version).curve(f"{tmp_path.name}/version_0")
+    assert curve["step"].max() == 11.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import sqlite3
 import sys
 import tempfile
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "data"))
 from tb_encoder import event, record  # noqa: E402
 from wandb_encoder import frame, history, run  # noqa: E402
 
+from scalelaw.data.model_size import safetensors_params  # noqa: E402
 from scalelaw.data.readers import read_runs  # noqa: E402
 from scalelaw.data.runs import RunSet  # noqa: E402
 from scalelaw.errors import InputError  # noqa: E402
@@ -183,6 +185,19 @@ def test_random_text_log_and_pattern(pattern: str, text: str) -> None:
                 assert isinstance(read_runs(path, format="text", pattern=pattern), RunSet)
         except InputError as exc:
             assert exc.location.file is not None
+
+
+@SETTINGS
+@given(header=st.binary(max_size=200), size=st.one_of(st.integers(0, 300), st.integers(0, 2**64 - 1)))
+def test_random_safetensors_header(header: bytes, size: int) -> None:
+    """The header reader returns a count or an InputError naming the file, whatever the bytes."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.safetensors"
+        path.write_bytes(struct.pack("<Q", size) + header)
+        try:
+            assert safetensors_params(path) >= 0
+        except InputError as exc:
+            assert exc.location.file == str(path)
 
 
 def test_valid_seeds_read() -> None:

@@ -151,3 +151,13 @@ def test_fit_json_round_trip_keeps_the_family(fitted, tmp_path) -> None:  # noqa
     loaded = load_fit(tmp_path / "fit.json")
     assert loaded.law.family == fitted.law.family
     assert loaded.predict(params=3e8, tokens=1e7).loss == pytest.approx(fitted.predict(params=3e8, tokens=1e7).loss)
+
+
+def test_predict_targets_from_params_and_tokens_gives_one_final_row_per_run(fitted) -> None:  # noqa: ANN001
+    from scalelaw.fit.targets import predict_targets
+
+    targets = RunSet(pd.DataFrame({"run": ["a", "b"], "params": [3e8, 1e8], "tokens": [1e7, 5e6]}).assign(loss=math.nan))
+    table = predict_targets(fitted, targets, level=0.9)
+    assert table["run"].tolist() == ["a", "b"] and table["step"].isna().all() and table["observed"].isna().all()
+    assert table["loss"].iloc[0] == pytest.approx(fitted.predict(params=3e8, tokens=1e7).loss[0])
+    assert (table["lo"] < table["loss"]).all() and (table["loss"] < table["hi"]).all()

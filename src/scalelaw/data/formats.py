@@ -71,6 +71,8 @@ FORMATS: dict[str, Format] = {
 }
 #: Formats read from plain text lines: ``--format text`` may be forced on any of them.
 TABULAR = frozenset({"csv", "tsv", "jsonl", "parquet"})
+#: Formats recognised by a magic number or a structure no other format has: they beat the extension.
+STRONG = frozenset({"parquet", "mlflow-sqlite", "wandb", "hf-trainer"})
 TEXT_FORMATS = frozenset({"csv", "tsv", "jsonl", "lightning", "wandb-panel", "text"})
 EXTENSIONS: dict[str, str] = {
     ".csv": "csv",
@@ -136,9 +138,6 @@ def _csv_header(first: bytes) -> list[str]:
     return [c.strip().strip('"') for c in line.decode("utf-8", "replace").split(",")]
 
 
-STRONG = frozenset({"parquet", "mlflow-sqlite", "wandb", "hf-trainer"})
-
-
 def _refine_csv(path: Path, first: bytes) -> str:
     """A CSV written by a known logger (Lightning's metrics.csv, a W&B panel export), else plain CSV."""
     header = _csv_header(first)
@@ -174,7 +173,7 @@ def detect_file(path: Path) -> str:
     if not first:
         raise InputError("the file is empty", file=str(path))
     found = sniff(first)
-    if found in ("parquet", "mlflow-sqlite", "wandb", "tensorboard", "hf-trainer"):
+    if found in STRONG or found == "tensorboard":
         return found
     if path.suffix.lower() == ".json":
         return _json_document(path, first)
@@ -287,4 +286,12 @@ def _weak_content(path: Path, claimed: str, found: str) -> str:
                          file=str(path))
     if found in ("lightning", "wandb-panel") or (claimed == "text" and found == "jsonl"):
         return found
+    if claimed == "text" and found in ("csv", "tsv") and _delimited_header(head(path, 4096)):
+        return found  # a table saved as .txt or .log
     return claimed
+
+
+def _delimited_header(first: bytes) -> bool:
+    """True when the first line has several comma- or tab-separated fields (a table's header)."""
+    line = first.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    return b"," in line or b"\t" in line

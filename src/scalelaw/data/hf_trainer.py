@@ -84,7 +84,7 @@ def _history(files: list[Path]) -> tuple[Path, list[dict[str, object]], dict[str
     return path, history, content
 
 
-def _metadata(run: Path, state_file: Path, state: dict[str, object]) -> dict[str, object]:
+def _metadata(run: Path, state_file: Path, state: dict[str, object], *, tokens_logged: bool) -> dict[str, object]:
     """Run metadata from the model files and JSON training arguments of the run folder."""
     folders = [run, state_file.parent]
     meta: dict[str, object] = {}
@@ -104,7 +104,7 @@ def _metadata(run: Path, state_file: Path, state: dict[str, object]) -> dict[str
     if not isinstance(args, dict):
         raise InputError("training_args.json is not a JSON object", file=str(args_path))
     meta.update({k: v for k, v in metadata_from(args, file=str(args_path)).items() if k not in meta})
-    per_step = _sequences_per_step(state, args, args_path)
+    per_step = None if tokens_logged else _sequences_per_step(state, args, args_path)
     if per_step is not None:
         meta["batch_sequences"] = per_step
     return meta
@@ -143,7 +143,8 @@ def read_state(run: Path, name: str, files: list[Path]) -> RawTable:
         raise InputError("the Trainer state has no logged metrics (log_history is empty)", file=str(state_file))
     frame = pd.DataFrame.from_records(records).astype(object)
     frame = frame.where(frame.notna(), "")
-    for column, value in _metadata(run, state_file, state).items():
+    tokens_logged = "num_input_tokens_seen" in frame.columns
+    for column, value in _metadata(run, state_file, state, tokens_logged=tokens_logged).items():
         frame[column] = value if column not in frame.columns else frame[column]
     return RawTable(frame, np.asarray(rows), str(state_file), name, "logger", text=True)
 

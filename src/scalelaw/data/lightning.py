@@ -2,7 +2,7 @@
 
 CSVLogger writes one row per logging call: train metrics at their step, validation and
 epoch-level metrics at the step they were computed, so one step has several rows, which
-the pipeline merges. ``hparams.yaml`` (read as safe YAML: Python-object tags are refused,
+the pipeline merges; a last row still being written is left out with a warning. ``hparams.yaml`` (read as safe YAML: Python-object tags are refused,
 with a warning, and the run is read without them) gives run metadata through the shared
 aliases (``num_params``, ``seq_len``, ...). A run is named by its version folder relative to
 the folder given (``lightning_logs/version_0`` read from the project folder).
@@ -57,7 +57,7 @@ def _run_name(root: Path, folder: Path) -> str:
 
 def read_run(metrics: Path, name: str) -> RawTable:
     """One CSVLogger run: its metrics.csv rows plus metadata from the hparams.yaml beside it."""
-    raw = tabular.read_delimited(metrics, delimiter=",")
+    raw = tabular.read_delimited(metrics, delimiter=",", cut_tail=True)
     if "step" not in raw.frame.columns:
         raise InputError("metrics.csv has no 'step' column: not written by Lightning's CSVLogger "
                          "(read it as a plain table with --format csv)", file=str(metrics))

@@ -1,22 +1,18 @@
 """Rows logged for the same step of a run (train and eval metrics written separately) become one row.
 
 Values that agree merge silently; a genuine conflict (two different values of one
-column at one step) is an :class:`InputError` naming both rows, unless the input's
-format says which write wins (``"last"``: TensorBoard shows the later write).
+column at one step) is an :class:`InputError` naming both rows. Formats where a later
+write replaces an earlier one (TensorBoard, resumed W&B runs, MLflow) resolve that in their
+readers, so what reaches this step is never a rewrite.
 """
 
 from __future__ import annotations
-
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from scalelaw.data.normalize import ROW
 from scalelaw.errors import InputError
-
-StepConflicts = Literal["error", "last"]
-
 
 def _missing(values: pd.Series) -> pd.Series:
     if values.dtype == object:
@@ -48,7 +44,7 @@ def _first_conflict(group: pd.DataFrame, ids: np.ndarray, columns: list[str]) ->
     return best
 
 
-def merge_steps(table: pd.DataFrame, *, file: str, conflicts: StepConflicts = "error") -> pd.DataFrame:
+def merge_steps(table: pd.DataFrame, *, file: str) -> pd.DataFrame:
     """One row per (run, step): values of rows with the same step joined, at the first row's place."""
     if "step" not in table.columns:
         return table
@@ -59,21 +55,20 @@ def merge_steps(table: pd.DataFrame, *, file: str, conflicts: StepConflicts = "e
     group = table.loc[repeated]
     ids = group.groupby(["run", "step"], sort=False).ngroup().to_numpy()
     columns = [c for c in table.columns if c not in ("run", "step", ROW)]
-    if conflicts == "error":
-        found = _first_conflict(group, ids, columns)
-        if found is not None:
-            column, first, second = found
-            a, b = group.iloc[first], group.iloc[second]
-            raise InputError(
-                f"step {b['step']:g} is logged twice with different values of {column!r}: {_show(a[column])} "
-                f"(row {int(a[ROW])}) and {_show(b[column])} (row {int(b[ROW])})",
-                file=file, run=str(b["run"]), row=int(b[ROW]), column=column,
-            )
+    found = _first_conflict(group, ids, columns)
+    if found is not None:
+        column, first, second = found
+        a, b = group.iloc[first], group.iloc[second]
+        raise InputError(
+            f"step {b['step']:g} is logged twice with different values of {column!r}: {_show(a[column])} "
+            f"(row {int(a[ROW])}) and {_show(b[column])} (row {int(b[ROW])})",
+            file=file, run=str(b["run"]), row=int(b[ROW]), column=column,
+        )
     blanked = group[columns].copy()
     for column in columns:
         if blanked[column].dtype == object:
             blanked[column] = blanked[column].where(~_missing(blanked[column]), None)
-    merged = blanked.groupby(ids, sort=False).last() if conflicts == "last" else blanked.groupby(ids, sort=False).first()
+    merged = blanked.groupby(ids, sort=False).first()
     for column in columns:
         if table[column].dtype == object:
             merged[column] = merged[column].where(merged[column].notna(), "")

@@ -19,9 +19,7 @@ class RawTable:
 
     ``text`` says the cells are strings still to be parsed (CSV, TSV, JSONL strings) as
     opposed to typed values (Parquet, TensorBoard, MLflow). ``default_run`` is the run
-    id used when there is no ``run`` column. ``step_conflicts`` says what two different
-    values of one column at one step mean: an error, or (``"last"``, for formats where a
-    later write replaces an earlier one, as TensorBoard shows it) the later value.
+    id used when there is no ``run`` column.
     """
 
     frame: pd.DataFrame
@@ -30,4 +28,3 @@ class RawTable:
     default_run: str
     flavor: Flavor = "table"
     text: bool = False
-    step_conflicts: Literal["error", "last"] = "error"

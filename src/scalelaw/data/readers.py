@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from scalelaw.data import tabular
 from scalelaw.data.formats import FORMATS, detect_format
@@ -144,7 +143,7 @@ def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
                                      targets=options.targets)
     table["loss"] = to_nats(table["loss"].to_numpy(), options.loss_unit, bytes_per_token=options.bytes_per_token,
                             file=raw.file)
-    table = merge_steps(table, file=raw.file, conflicts=raw.step_conflicts)
+    table = merge_steps(table, file=raw.file)
     table = apply_metadata(table, set_values=options.set_values, sidecar=options.sidecar)
     if options.where:
         table = _filter(table, options.where, raw.file)
@@ -283,6 +282,8 @@ def _iter_runs(paths: PathLike | Iterable[PathLike], options: ReadOptions, *, fo
 
 def _parquet_chunks(path: Path, batch_rows: int) -> Iterator[RawTable]:
     """Raw tables of complete runs from a Parquet file, a batch at a time."""
+    import pyarrow.parquet as pq  # here, not at import: it pulls pyarrow's filesystems and ssl
+
     try:
         # Without pre-buffering and with a bounded read buffer, pyarrow's memory stays flat.
         reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.raw import RawTable
-from scalelaw.errors import InputError
+from scalelaw.errors import DataWarning, InputError, warn
 
 WANDB_MARKERS = frozenset({"_step", "_runtime", "_timestamp"})
 MAX_COLUMNS = 10_000
@@ -34,9 +34,16 @@ def decode_text(path: Path) -> str:
         raise InputError(f"the file is not UTF-8 text (byte {exc.start})", file=str(path)) from None
 
 
-def read_delimited(path: Path, *, delimiter: str) -> RawTable:
-    """Read CSV or TSV as strings; every line must have as many fields as the header."""
+def read_delimited(path: Path, *, delimiter: str, cut_tail: bool = False) -> RawTable:
+    """Read CSV or TSV as strings; every line must have as many fields as the header.
+
+    ``cut_tail``: the file may still be written (a logger appending rows), so a last line
+    without its newline is left out, with one warning, instead of being an error.
+    """
     text = decode_text(path)
+    if cut_tail and not text.endswith("\n") and "\n" in text.rstrip("\n"):
+        text = text[: text.rindex("\n") + 1]
+        warn(f"{path}: the last line has no end (a run still writing?); it was left out", DataWarning)
     try:
         lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:

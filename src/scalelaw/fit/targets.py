@@ -1,14 +1,15 @@
 """Predicting target runs: rows that name a run's inputs, with or without a logged loss.
 
 A final-loss law predicts one point per target run, from its last row (``step`` is
-reported as null). Targets without any loss go first to the law's own design, for laws
-that build one (a curve law across sizes given only ``params`` and ``tokens``). A curve law predicts every logged checkpoint and the rows after a
+reported as null). A curve law predicts every logged checkpoint and the rows after a
 run's last logged loss (all of a run with no loss), thinned to at most
 ``FORECAST_POINTS`` evenly spaced steps per run with the last one always kept: a partly
 trained run whose later rows carry only the planned lr (or an ``lr_schedule`` spec) is
 forecast to its end, and rows between checkpoints only carry the schedule. Rows without a loss get a placeholder so the law's own design
 code builds the inputs; the placeholder never reaches the output (``observed`` is the
-logged loss or null).
+logged loss or null). Targets without a ``step`` column (only ``params`` and ``tokens``)
+are final-point targets for any law: one row per run, ``step`` null (the law builds the
+schedule, e.g. ``chinchilla-curve``'s fitted schedule family).
 """
 
 from __future__ import annotations
@@ -60,13 +61,12 @@ def predict_targets(fit: FitResult, runs: RunSet, *, level: float | None = None)
     """One row per predicted point: run, step (null for a final-point target), loss, lo, hi, observed."""
     if len(runs) == 0:
         raise InputError("no target runs to predict")
-    own = _own_target_design(fit, runs)
-    rows = runs if own is not None else target_rows(fit, runs)
-    design = own if own is not None else fit.law.design(rows)
+    rows = target_rows(fit, runs)
+    design = fit.law.design(rows)
     prediction = fit.predict_design(design, level=level)
-    observed = np.full(design.n, np.nan) if own is not None else _observed(fit, rows, design)
-    given_steps = "step" in runs.table.columns and runs.table["step"].notna().any()
-    if fit.law.kind == "final" or not given_steps:
+    final_point = fit.law.kind == "final" or "step" not in rows.table.columns
+    observed = _observed(fit, rows, design, final_point)
+    if final_point:
         step = np.full(design.n, np.nan)
     else:
         step = np.asarray(design.inputs.get("step", np.full(design.n, np.nan)), dtype=float)
@@ -83,21 +83,11 @@ def predict_targets(fit: FitResult, runs: RunSet, *, level: float | None = None)
     )
 
 
-def _own_target_design(fit: FitResult, runs: RunSet) -> object | None:
-    """The law's own design of targets without any loss (e.g. a curve law given only N and D), if it has one."""
-    if runs.table["loss"].notna().any():
-        return None
-    try:
-        return fit.law.design(runs)
-    except InputError:
-        return None
-
-
-def _observed(fit: FitResult, rows: RunSet, design: object) -> np.ndarray:
+def _observed(fit: FitResult, rows: RunSet, design: object, final_point: bool) -> np.ndarray:
     """The logged loss of each predicted point (NaN where the target row had none)."""
     table = rows.table
     run = np.asarray(getattr(design, "run")).astype(str)
-    if fit.law.kind == "final":
+    if final_point:
         lookup = table.groupby("run", sort=False)["observed"].last()
         return lookup.reindex(run).to_numpy(dtype=float)
     steps = np.asarray(getattr(design, "inputs")["step"], dtype=float)
