@@ -9,9 +9,10 @@ cosine from the peak to 1e-4 with 5% warm-up; AdamW (weight decay 0.1, betas 0.9
 clip 1.0), seed 0, one final eval on 128 sequences against the chain's true law. A
 diverged run (non-finite train loss) is kept with ``loss`` empty and ``diverged`` true.
 
-Writes ``src/scalelaw/datasets/ladder_hparams/grid.csv`` (one row per run). Takes about
-6 CPU-minutes. Run: ``nice -n 10 python bench/make_ladder_hparams_grid.py [--store DIR] [--workers 2]``
-(a rerun with the same store reuses the runs already trained).
+Writes ``src/scalelaw/datasets/ladder_hparams/grid.csv`` (one row per run). Took about 25
+minutes of wall time on the shared 2-core machine at load 16. Run:
+``nice -n 10 python bench/make_ladder_hparams_grid.py [--store DIR] [--workers 2]`` (a rerun
+with the same store reuses the runs already trained).
 """
 
 from __future__ import annotations

@@ -163,3 +163,11 @@ def test_batched_crc_matches_the_byte_loop() -> None:
     starts = np.cumsum([0] + [len(c) for c in chunks[:-1]])
     lengths = np.asarray([len(c) for c in chunks])
     assert masked_crc32c_many(data, starts, lengths).tolist() == [masked_crc32c(c) for c in chunks]
+
+
+def test_mlflow_step_logged_again_keeps_the_latest_timestamp(tmp_path: Path) -> None:
+    folder = write_mlflow(tmp_path, "r1", "one", [(1, 4.0), (2, 3.0)])
+    (folder / "metrics" / "loss").write_text("100 4.0 1\n200 3.0 2\n300 2.9 2\n50 9.9 1\n")  # the last line is older
+    with pytest.warns(DataWarning, match="2 value"):
+        curve = read_runs(folder).curve("one")
+    assert curve["loss"].tolist() == [4.0, 2.9]

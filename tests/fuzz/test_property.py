@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import struct
-import sqlite3
 import sys
 import tempfile
 import warnings
@@ -16,7 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "data"))
+sys.path.insert(0, str(Path(__file__).parent))
 
+from corpus import MLFLOW_SCHEMA, sqlite_db  # noqa: E402
 from tb_encoder import event, record  # noqa: E402
 from wandb_encoder import frame, history, run  # noqa: E402
 
@@ -36,24 +37,10 @@ def _parquet() -> bytes:
 
 def _mlflow_db() -> bytes:
     """A small database with MLflow's tables (the columns the reader uses) and one run."""
+    rows = ("INSERT INTO metrics VALUES ('loss', 4.0, 1, 'u1', 1, 0), ('loss', 3.5, 2, 'u1', 2, 0), ('lr', 0.1, 1, 'u1', 1, 0);"
+            "INSERT INTO params VALUES ('n_params', '1e6', 'u1');")
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "mlflow.db"
-        connection = sqlite3.connect(path)
-        connection.execute("PRAGMA page_size = 512")
-        connection.executescript(
-            "CREATE TABLE experiments (experiment_id INTEGER, name TEXT, lifecycle_stage TEXT);"
-            "CREATE TABLE runs (run_uuid TEXT, name TEXT, experiment_id INTEGER, lifecycle_stage TEXT, start_time INTEGER);"
-            "CREATE TABLE metrics (key TEXT, value REAL, timestamp INTEGER, run_uuid TEXT, step INTEGER, is_nan INTEGER);"
-            "CREATE TABLE params (key TEXT, value TEXT, run_uuid TEXT);"
-            "CREATE TABLE tags (key TEXT, value TEXT, run_uuid TEXT);"
-            "INSERT INTO experiments VALUES (0, 'default', 'active');"
-            "INSERT INTO runs VALUES ('u1', 'tiny', 0, 'active', 1);"
-            "INSERT INTO metrics VALUES ('loss', 4.0, 1, 'u1', 1, 0), ('loss', 3.5, 2, 'u1', 2, 0), ('lr', 0.1, 1, 'u1', 1, 0);"
-            "INSERT INTO params VALUES ('n_params', '1e6', 'u1');"
-        )
-        connection.commit()
-        connection.close()
-        return path.read_bytes()
+        return sqlite_db("mlflow.db", "PRAGMA page_size = 512;" + MLFLOW_SCHEMA + rows)(Path(folder)).read_bytes()
 
 
 VALID: dict[str, bytes] = {

@@ -124,3 +124,14 @@ def test_flop_accounting_moves_the_optimum(chinchilla_fit: Path, capsys: pytest.
     assert spent == pytest.approx(1e21, rel=1e-9)
     assert counted["params"]["low"] <= counted["params"]["value"] <= counted["params"]["high"]
     assert run([*base, "--attention"]) == 2 and "needs a positive n_layers" in capsys.readouterr().err
+
+
+def test_hparams_fit_on_the_ladder_grid_then_predict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "hp.json"
+    fitted = _json(capsys, ["plan", "hparams-fit", "dataset:ladder-hparams", "--where", "width <= 64", "--out", str(out),
+                            "--bootstrap", "30", "--json"])
+    assert len(fitted["optima"]) == 6 and fitted["law"]["lr_params_exp"] < 0  # the optimal lr falls with size
+    answer = _json(capsys, ["plan", "hparams", str(out), "--params", "2.1e5", "--tokens", "16384", "--json"])
+    lr = answer["values"]["lr"]
+    assert lr["low"] < lr["value"] < lr["high"]
+    assert run(["plan", "hparams-fit", "dataset:ladder-hparams", "--out", str(out), "--rule", "mode"]) == 2

@@ -16,7 +16,7 @@ import pandas as pd
 
 from scalelaw.data.aliases import metadata_columns
 from scalelaw.data.raw import RawTable
-from scalelaw.errors import InputError
+from scalelaw.errors import DataWarning, InputError, warn
 
 
 def is_mlflow_run(path: Path) -> bool:
@@ -48,7 +48,9 @@ def _read_text(path: Path) -> str:
 
 
 def _metric(name: str, path: Path) -> pd.Series:
-    values: dict[float, float] = {}
+    """One metric file; a step logged again keeps the value with the latest timestamp (MLflow's rule)."""
+    values: dict[float, tuple[float, float]] = {}
+    relogged = 0
     for number, line in enumerate(_read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
@@ -56,6 +58,7 @@ def _metric(name: str, path: Path) -> pd.Series:
         if len(parts) not in (2, 3):
             raise InputError("expected 'timestamp value step' on this line", file=str(path), row=number, column=name)
         try:
+            timestamp = float(parts[0])
             value = float(parts[1])
             step = float(parts[2]) if len(parts) == 3 else 0.0
         except ValueError:
@@ -63,9 +66,14 @@ def _metric(name: str, path: Path) -> pd.Series:
         if not np.isfinite(value):
             raise InputError(f"value is {parts[1]} (NaN or infinite)", file=str(path), row=number, column=name)
         if step in values:
-            raise InputError(f"duplicate step {step:g}", file=str(path), row=number, column=name)
-        values[step] = value
-    return pd.Series(values, name=name, dtype="float64")
+            relogged += 1
+            if timestamp < values[step][0]:
+                continue
+        values[step] = (timestamp, value)
+    if relogged:
+        warn(f"file {path}: {relogged} value(s) of {name!r} logged again at a step already logged; the latest "
+             "is kept, as MLflow does", DataWarning)
+    return pd.Series({step: value for step, (_, value) in values.items()}, name=name, dtype="float64")
 
 
 def _run_name(folder: Path, tags: dict[str, str]) -> str:

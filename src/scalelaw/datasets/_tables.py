@@ -1,4 +1,4 @@
-"""Loaders of the bundled tables (datablations, porian2024, markov-ladder)."""
+"""Loaders of the bundled tables (datablations, porian2024, markov-ladder, ladder-hparams)."""
 
 from __future__ import annotations
 
@@ -60,3 +60,12 @@ def published_fits() -> pd.DataFrame:
 def published_metrics() -> pd.DataFrame:
     """The Multi-Power Law paper's own per-curve metrics (R², MAE, RMSE, PredE, WorstE)."""
     return pd.read_csv(HERE / "multipowerlaw" / "published_metrics.csv")
+
+
+def load_ladder_hparams() -> pd.DataFrame:
+    """The generated lr × batch-size grid of ladder runs; diverged runs (no final loss) are left out."""
+    raw = pd.read_csv(HERE / "ladder_hparams" / "grid.csv")
+    table = raw.loc[~raw["diverged"].astype(bool)].drop(columns=["diverged"]).reset_index(drop=True)
+    for column in ("params", "non_embedding_params", "tokens", "batch_size", "lr", "loss", "entropy_rate"):
+        table[column] = table[column].astype(float)
+    return table

@@ -67,7 +67,8 @@ class CellSurface:
 def fit_surface(lr: np.ndarray, batch_size: np.ndarray, loss: np.ndarray, *, window: int = 2) -> CellSurface:
     """The quadratic through one cell's runs near its best: the batch sizes within ``window``
     grid steps of the best one and, per batch size, the runs within ``window`` lr grid steps
-    of its best lr, then only those in the basin (see ``_basin``). Needs three learning
+    of its best lr, then only those in the basin (see ``_basin``); the optimum is sought over
+    the lr range all batch sizes' kept runs share. Needs three learning
     rates; fewer than three batch sizes drop the terms they cannot identify (y² with two,
     every y term with one). Raises ValueError."""
     x, y, loss = np.log(np.asarray(lr, float)), np.log(np.asarray(batch_size, float)), np.asarray(loss, float)
@@ -89,26 +90,42 @@ def fit_surface(lr: np.ndarray, batch_size: np.ndarray, loss: np.ndarray, *, win
     coef[active] = coef_active
     unscaled = np.zeros((len(TERMS), len(TERMS)))
     unscaled[np.ix_(active, active)] = np.linalg.pinv(design.T @ design)
-    box = np.array([[x[keep].min(), x[keep].max()], [y[keep].min(), y[keep].max()]])
+    box = np.array([_lr_range(x[keep], y[keep]), [y[keep].min(), y[keep].max()]])
     return CellSurface(coef, unscaled, float(residual @ residual), int(keep.sum() - len(active)), box)
 
 
 def _basin(x: np.ndarray, y: np.ndarray, loss: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """The windowed runs whose loss is within a band of the cell's best, and the terms they identify.
+    """The windowed runs whose loss is within a band of their batch size's best, and the terms they identify.
 
-    The quadratic is a Taylor model of the basin; a run far up a wall (a learning rate past
-    the stability cliff ends at twice the best loss) would bend it. The band starts at 5% and
-    doubles until the runs identify the terms with a residual to spare (three lrs at least);
-    failing that, every run of the cell is used.
+    The quadratic is a Taylor model of the basin; a run past the stability cliff (a learning
+    rate one step too high ends near the unigram loss, twice the best) would bend it. The
+    band is relative to each batch size's own best, so every batch size keeps its basin; it
+    starts at 5% and doubles until the runs identify the terms with a residual to spare
+    (three lrs at least); failing that, every run of the cell is used.
     """
-    best = loss[window].min()
     for band in BANDS:
-        keep = window & (loss <= best * (1 + band))
+        keep = window.copy()
+        for level in np.unique(y[window]):
+            row = window & (y == level)
+            keep[row] = loss[row] <= loss[row].min() * (1 + band)
         active = _identifiable_terms(np.unique(y[keep]).size)
         if keep.sum() > len(active) and np.unique(x[keep]).size >= 3:
             return keep, active
-    everything = np.ones_like(window)
-    return everything, _identifiable_terms(np.unique(y).size)
+    return np.ones_like(window), _identifiable_terms(np.unique(y).size)
+
+
+def _lr_range(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The log-lr range every batch size's kept runs span (so the optimum is not taken in a corner no run
+    of that batch size reached); the range of all kept runs when the batch sizes share less than a segment."""
+    lows, highs = [], []
+    for level in np.unique(y):
+        row = x[y == level]
+        if row.size >= 2:
+            lows.append(row.min())
+            highs.append(row.max())
+    if lows and max(lows) < min(highs):
+        return float(max(lows)), float(min(highs))
+    return float(x.min()), float(x.max())
 
 
 def _identifiable_terms(batch_levels: int) -> list[int]:

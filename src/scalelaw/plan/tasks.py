@@ -39,7 +39,7 @@ class TaskForecast:
 
     task: Task
     fit: TwoStepFit
-    runs: RunSet
+    runs: RunSet | None
     rows: list[dict[str, Any]]
     notes: list[str]
 

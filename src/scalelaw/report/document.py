@@ -12,12 +12,14 @@ from typing import Any
 
 import scalelaw
 from scalelaw.data.runs import RunSet
+from scalelaw.fit.two_step import TwoStepFit
 from scalelaw.report import html
 from scalelaw.report.fit_section import FitEntry, fit_section
 from scalelaw.report.isoflop import IsoflopEntry, isoflop_section
+from scalelaw.report.tasks import metric_view, two_step_section
 
 #: Anything :func:`write_report` accepts as one part of a report.
-ReportItem = Any  # a FitResult, FitEntry, IsoflopEntry or html.Section
+ReportItem = Any  # a FitResult, TwoStepFit, FitEntry, IsoflopEntry or html.Section
 
 
 def _as_items(fit: ReportItem | Sequence[ReportItem]) -> list[ReportItem]:
@@ -41,9 +43,12 @@ def report_sections(
             sections.append(item)
         elif isinstance(item, IsoflopEntry):
             sections.append(isoflop_section(item, key=key))
+        elif isinstance(item, TwoStepFit):
+            sections.append(two_step_section(item, runs, key=key))
         else:
-            entry = item if isinstance(item, FitEntry) else FitEntry(item, runs=runs, heldout=heldout)
-            sections.append(fit_section(entry, key=key))
+            if not isinstance(item, FitEntry):  # a fit of another metric is drawn against that metric
+                item = FitEntry(item, runs=metric_view(item, runs), heldout=metric_view(item, heldout))
+            sections.append(fit_section(item, key=key))
     if not sections:
         raise ValueError("a report needs at least one fit, isoFLOP analysis or section")
     if command:

@@ -14,8 +14,11 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from scalelaw.data.runs import RunSet
+from scalelaw.fit.result import FitResult
+from scalelaw.fit.two_step import TwoStepFit
 from scalelaw.laws.base import Design
-from scalelaw.plan.tasks import TaskForecast, forecast_table
+from scalelaw.plan.tasks import Task, TaskForecast, forecast_table
 from scalelaw.report import html
 
 _STYLE = {"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 8.5, "axes.grid": True, "grid.alpha": 0.3}
@@ -39,9 +42,11 @@ def _curve(forecast: TaskForecast, x: np.ndarray, level: float) -> tuple[np.ndar
 def task_figure(forecast: TaskForecast, *, level: float) -> Figure:
     """Accuracy against bpb: fitted checkpoints, the sigmoid (dashed beyond the bpb seen) and the forecasts."""
     step2 = forecast.fit.step2
-    design = step2.law.design(forecast.runs.target(forecast.task.accuracy))
-    keep = ~design.anchor if design.anchor is not None else np.ones(design.n, dtype=bool)
-    x_seen, y_seen = np.asarray(design.inputs[step2.law.inputs[0]])[keep], design.loss[keep]
+    x_seen, y_seen = np.empty(0), np.empty(0)
+    if forecast.runs is not None and forecast.task.accuracy in forecast.runs.columns:
+        design = step2.law.design(forecast.runs.target(forecast.task.accuracy))
+        keep = ~design.anchor if design.anchor is not None else np.ones(design.n, dtype=bool)
+        x_seen, y_seen = np.asarray(design.inputs[step2.law.inputs[0]])[keep], design.loss[keep]
     if x_seen.size > MAX_POINTS:
         pick = np.unique(np.linspace(0, x_seen.size - 1, MAX_POINTS).round().astype(int))
         x_seen, y_seen = x_seen[pick], y_seen[pick]
@@ -53,7 +58,8 @@ def task_figure(forecast: TaskForecast, *, level: float) -> Figure:
     with matplotlib.rc_context(_STYLE):
         fig = Figure(figsize=(6.4, 4.2), layout="constrained")
         ax = fig.add_subplot(1, 1, 1)
-        ax.scatter(x_seen, 100 * y_seen, s=6, color="tab:blue", alpha=0.35, label="checkpoints (fitted)", zorder=2)
+        if x_seen.size:
+            ax.scatter(x_seen, 100 * y_seen, s=6, color="tab:blue", alpha=0.35, label="checkpoints (fitted)", zorder=2)
         inside = grid >= low
         if lo is not None and hi is not None:
             ax.fill_between(grid, 100 * lo, 100 * hi, color="tab:orange", alpha=0.2, linewidth=0, zorder=1)
@@ -68,8 +74,8 @@ def task_figure(forecast: TaskForecast, *, level: float) -> Figure:
                 fmt="*", color="tab:red", markersize=11, capsize=3, zorder=4,
                 label=f"forecast ({level:.0%} interval)" if i == 0 else "_nolegend_",
             )  # fmt: skip
-        ax.set_xlabel(f"{forecast.task.name}: bits per byte of the correct answer")
-        ax.set_ylabel("accuracy (%)")
+        ax.set_xlabel(forecast.task.bpb)
+        ax.set_ylabel(f"{forecast.task.accuracy} (%)")
         ax.set_title(forecast.task.name)
         ax.legend(loc="best")
     return fig
@@ -105,3 +111,35 @@ def _caption(forecast: TaskForecast) -> str:
     low, high = forecast.fit.via_range
     return (f"{forecast.task.accuracy} against {forecast.task.bpb}: ACC = {a:.3f} / (1 + exp(-{k:.2f} (bpb - {x0:.3f}))) "
             f"+ {b:.3f}, fitted on bpb {low:.3f}-{high:.3f}; stars: forecasts with their intervals.")
+
+
+def metric_view(fit: FitResult, runs: RunSet | None) -> RunSet | None:
+    """The runs as the fit saw them: its ``metric`` in the loss slot, smoothed as fitted."""
+    metric = fit.options.get("metric")
+    if runs is None or not isinstance(metric, str) or metric == "loss" or metric not in runs.columns:
+        return runs
+    return runs.target(metric, window=int(fit.options.get("window", 1) or 1))
+
+
+def two_step_section(fit: TwoStepFit, runs: RunSet | None, *, key: str) -> html.Section:
+    """A saved two-step fit: its sigmoid (or loss-to-loss) over the checkpoints of ``runs`` when given."""
+    level = float(fit.step1.options.get("ci_level", 0.95))
+    forecast = TaskForecast(Task(fit.metric, fit.metric, fit.via), fit, runs, [], [])  # type: ignore[arg-type]
+    blocks = [
+        html.paragraph(
+            f"{fit.metric} forecast in two steps: {fit.step1.law.name} from (N, D) to {fit.via}, then "
+            f"{fit.step2.law.name} from {fit.via} to {fit.metric}. Step 2 was fitted on {fit.via} in "
+            f"[{fit.via_range[0]:.4g}, {fit.via_range[1]:.4g}]; forecasts outside it extrapolate."
+        ),
+        html.table(["name", "step 1", "step 2"], _parameter_rows(fit)),
+    ]
+    if fit.step2.law.name == "sigmoid":
+        blocks.append(html.figure(task_figure(forecast, level=level), caption=_caption(forecast), key=f"{key}-sigmoid"))
+    blocks += [html.notice(w) for w in fit.step1.diagnostics.warnings + fit.step2.diagnostics.warnings]
+    return html.Section(f"Two-step fit of {fit.metric}", blocks)
+
+
+def _parameter_rows(fit: TwoStepFit) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = [{"name": k, "step 1": v, "step 2": ""} for k, v in fit.step1.params.items()]
+    rows += [{"name": k, "step 1": "", "step 2": v} for k, v in fit.step2.params.items()]
+    return rows
