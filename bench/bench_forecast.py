@@ -7,7 +7,13 @@ of the final losses, and the share of held-out final losses inside the engine's 
 and 90% prediction intervals (with a run bootstrap of ``--bootstrap`` replicates; 0 means
 residual noise only). Add a protocol by appending a function to ``PROTOCOLS``.
 
-Run: ``PYTHONPATH=src python bench/bench_forecast.py [--quick] [--bootstrap B]``.
+Every protocol also scores ``auto`` (``--law auto`` on the small runs: the law chosen by
+backtest, with intervals calibrated by the same backtests). ``--early-stop`` adds
+bench_early_stop.py (one run, 10/20/40% seen -> its final loss); the suite ends with the
+coverage of the 50/80/90% intervals over every row, and ``--svg`` draws it as a
+reliability diagram.
+
+Run: ``PYTHONPATH=src python bench/bench_forecast.py [--quick] [--bootstrap B] [--early-stop] [--svg F]``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import scalelaw.datasets as datasets
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw.fit import FitResult, fit_law
+from scalelaw.fit.auto import fit_auto
 
 LEVELS = (0.5, 0.8, 0.9)
 #: Curve errors are scored on the last 80% of each held-out run (by step).
@@ -93,6 +100,19 @@ def fit_and_score(protocol: str, law: str, train: RunSet, held: RunSet, options:
     return score(protocol, law, fit, held, seconds, "; ".join(notes))
 
 
+def auto_and_score(protocol: str, train: RunSet, held: RunSet, options: Options, **kwargs: object) -> Row:
+    """``--law auto`` on the small runs (candidates backtested, calibrated intervals), scored like a law."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        try:
+            fit = fit_auto(train, bootstrap=options.bootstrap, seed=0, progress=False, **kwargs)  # type: ignore[arg-type]
+        except InputError as exc:
+            return Row(protocol, "auto", 0, *[float("nan")] * 4, (float("nan"),) * 3, 0.0, f"refused: {exc}")
+        seconds = time.perf_counter() - start
+    return score(protocol, "auto", fit, held, seconds, f"chose {(fit.selection or {}).get('chosen')}")
+
+
 # -- protocols ------------------------------------------------------------------------------------
 def olmo_ladder(options: Options) -> list[Row]:
     """OLMo ladder: every checkpoint of 190M, 370M and 760M (all five lengths, reruns) -> the 1B runs.
@@ -114,6 +134,7 @@ def olmo_ladder(options: Options) -> list[Row]:
         rows[-1] = dataclasses.replace(rows[-1], law="chinchilla-curve (eps = 0)")
         rows.append(fit_and_score(name, "multi-power-sized", train, held, options))
     rows.append(fit_and_score(name, "chinchilla", train, held, options))
+    rows.append(auto_and_score(name, train, held, options))
     return rows
 
 
@@ -153,7 +174,9 @@ def multipowerlaw(options: Options) -> list[Row]:
     rows.append(fit_and_score("MPL 25M(9) alone -> 100M(6)", "chinchilla-curve", small, held, options))
     if not options.quick:
         rows.append(fit_and_score(name, "multi-power-sized", train, held, options))
+    rows.append(auto_and_score(name, train, held, options))
     rows.append(fit_and_score("MPL 100M(3) -> 100M(6), one size", "multi-power", fit_big, held, options))
+    rows.append(auto_and_score("MPL 100M(3) -> 100M(6), one size", fit_big, held, options))
     return rows
 
 
@@ -162,14 +185,22 @@ def datablations(options: Options) -> list[Row]:
     runs = datasets.load("datablations").where("in_paper_fit")
     train, held = runs.where("params < 2.5e9"), runs.where("params >= 2.5e9")
     name = "datablations N<2.5B -> N>=2.5B"
-    return [fit_and_score(name, law, train, held, options) for law in ("chinchilla", "data-constrained")]
+    rows = [fit_and_score(name, law, train, held, options) for law in ("chinchilla", "data-constrained")]
+    return rows + [auto_and_score(name, train, held, options)]
 
 
 def porian(options: Options) -> list[Row]:
-    """Porian et al.: per setup, fit budgets <= 3.2e18 FLOPs, predict 6.4e18-2.56e19 (final losses, pooled)."""
+    """Porian et al.: per setup, fit budgets <= 3.2e18 FLOPs, predict 6.4e18-2.56e19 (final losses, pooled).
+
+    ``auto`` backtests across compute (the axis of this protocol) within each setup's small budgets.
+    """
     runs = datasets.load("porian2024")
     setups = list(dict.fromkeys(runs.table["setup"]))
     setups = setups[:3] if options.quick else setups
+    return [_porian_pooled(runs, setups, law, options) for law in ("chinchilla", "auto")]
+
+
+def _porian_pooled(runs: RunSet, setups: list[str], law: str, options: Options) -> Row:
     parts: list[pd.DataFrame] = []
     seconds = 0.0
     for setup in setups:
@@ -177,8 +208,15 @@ def porian(options: Options) -> list[Row]:
         train, held = one.where("flops <= 3.2e18"), one.where("flops > 3.2e18")
         if len(held) == 0:
             continue
-        fit, took, _ = fit_quietly(train, "chinchilla", options)
-        seconds += took
+        if law == "auto":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                start = time.perf_counter()
+                fit = fit_auto(train, by="flops", bootstrap=options.bootstrap, seed=0, progress=False)
+                seconds += time.perf_counter() - start
+        else:
+            fit, took, _ = fit_quietly(train, law, options)
+            seconds += took
         design = fit.law.design(held)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -190,9 +228,9 @@ def porian(options: Options) -> list[Row]:
     rel = (first["loss"] / first["observed"] - 1).to_numpy()
     coverage = tuple(float(np.mean((g["lo"] <= g["observed"]) & (g["observed"] <= g["hi"])))
                      for _, g in table.groupby("level"))
-    return [Row(f"Porian C<=3.2e18 -> C>3.2e18 ({len(setups)} setups)", "chinchilla", len(first),
-                float(np.mean(np.abs(rel))), float(np.max(np.abs(rel))), float("nan"), float(np.mean(rel)),
-                coverage, seconds)]
+    return Row(f"Porian C<=3.2e18 -> C>3.2e18 ({len(setups)} setups)", law, len(first),
+               float(np.mean(np.abs(rel))), float(np.max(np.abs(rel))), float("nan"), float(np.mean(rel)),
+               coverage, seconds)
 
 
 def markov_ladder(options: Options) -> list[Row]:
@@ -202,7 +240,7 @@ def markov_ladder(options: Options) -> list[Row]:
     train, held = runs.where(f"width < {largest}"), runs.where(f"width == {largest}")
     name = f"Markov ladder w8-32 -> w{largest}"
     laws = ["chinchilla-curve", "chinchilla"] if options.quick else ["chinchilla-curve", "multi-power-sized", "chinchilla"]
-    return [fit_and_score(name, law, train, held, options) for law in laws]
+    return [fit_and_score(name, law, train, held, options) for law in laws] + [auto_and_score(name, train, held, options)]
 
 
 PROTOCOLS: list[Callable[[Options], list[Row]]] = [olmo_ladder, multipowerlaw, datablations, porian, markov_ladder]
@@ -249,6 +287,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer laws and setups, no bootstrap")
     parser.add_argument("--bootstrap", type=int, default=None, help="run-bootstrap replicates (default 0 quick, 10 full)")
+    parser.add_argument("--early-stop", action="store_true", help="also run bench_early_stop (10/20/40%% seen)")
+    parser.add_argument("--svg", default=None, help="write the reliability diagram of the suite here")
     args = parser.parse_args()
     options = Options(args.quick, args.bootstrap if args.bootstrap is not None else (0 if args.quick else 10))
     print(f"bench_forecast: bootstrap={options.bootstrap}, errors relative to the observed loss; "
@@ -259,6 +299,41 @@ def main() -> None:
         rows.extend(protocol(options))
         print(f"  {protocol.__name__}: {time.perf_counter() - start:.0f} s", flush=True)
     print_rows(rows)
+    early = None
+    if args.early_stop:
+        import bench_early_stop
+
+        early = bench_early_stop.run(args.quick)
+        print()
+        bench_early_stop.print_table(early)
+    print_suite_coverage(rows, early, args.svg)
+
+
+def print_suite_coverage(rows: list[Row], early: pd.DataFrame | None, svg: str | None) -> None:
+    """Share of truths inside the 50/80/90% intervals over the whole suite, per law and in all, weighted by targets."""
+    frame = pd.DataFrame([{"law": r.law, "n": r.targets, **{lv: c for lv, c in zip(LEVELS, r.coverage)}}
+                          for r in rows if r.targets and np.all(np.isfinite(r.coverage))])
+    if early is not None:
+        ok = early.dropna(subset=["error"])
+        frame = pd.concat([frame, pd.DataFrame({"law": ok["law"], "n": 1, **{lv: ok[f"in{lv}"].astype(float)
+                                                                             for lv in LEVELS}})])
+    print("\nsuite-wide coverage (share of held-out truths inside the interval, weighted by targets):")
+    groups = {"all rows": frame, "auto": frame[frame["law"] == "auto"],
+              "named laws": frame[frame["law"] != "auto"]}
+    series = {}
+    for label, part in groups.items():
+        if part.empty:
+            continue
+        shares = [float(np.average(part[lv], weights=part["n"])) for lv in LEVELS]
+        series[label] = (LEVELS, shares)
+        print(f"  {label:<11} n={int(part['n'].sum()):<5} " + "  ".join(f"{int(100 * lv)}%: {100 * c:.0f}%"
+                                                                      for lv, c in zip(LEVELS, shares)))
+    if svg:
+        from scalelaw.report.reliability import reliability_figure
+        from scalelaw.report.svg import save_figure
+
+        save_figure(reliability_figure(series, title="bench_forecast: interval coverage over the suite"), svg)
+        print(f"reliability diagram: {svg}")
 
 
 if __name__ == "__main__":

@@ -135,3 +135,26 @@ def test_calibrating_one_law_records_its_backtest() -> None:
     fit = fit_calibrated(size_ladder(), laws.get("power", variable="flops"), bootstrap=10)
     assert fit.selection["candidates"][0]["label"] == "power(variable=flops)"
     assert fit.calibration is not None and fit.calibration.runs >= 2
+
+
+def test_error_scale_grows_faster_beyond_the_tested_distance() -> None:
+    from scalelaw.fit.calibration import ExtrapolationError
+
+    model = ExtrapolationError(slope=0.01, dof=5, tested_decades=0.5, bias=0.0, runs=5, points=50)
+    inside, edge, beyond = model.sd(np.array([0.25, 0.5, 1.0]))
+    assert inside == pytest.approx(0.0025) and edge == pytest.approx(0.005)
+    assert beyond == pytest.approx(0.02)  # twice the tested distance: twice the linear scale
+    assert model.untested(1.01) and not model.untested(0.9)
+
+
+def test_a_target_far_beyond_the_backtests_warns_and_strict_refuses() -> None:
+    import dataclasses
+
+    fit = fit_auto(size_ladder(), candidates=["power(variable=params)"], bootstrap=10)
+    far = fit.calibration.tested_decades * 3 + 0.5
+    size = 1e9 * 10**far
+    with pytest.warns(FitWarning, match="backtests tested the law only up to"):
+        fit.predict(params=size)
+    strict = dataclasses.replace(fit, options={**fit.options, "strict": True})
+    with pytest.raises(UntrustedFitError, match="backtests tested"):
+        strict.predict(params=size)

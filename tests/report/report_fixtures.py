@@ -24,7 +24,8 @@ def isoflop_entry(runs: RunSet) -> IsoflopEntry:
     return IsoflopEntry.from_runs(result, runs)
 
 
-#: Figures in the report of the ``report_items`` fixture: 3 (final loss, residuals,
-#: bootstrap) for the Chinchilla fit, 5 (curves, panels, residuals, schedules, bootstrap)
-#: for the curve fit, 1 for the isoFLOP analysis.
-REPORT_FIGURES = 9
+#: Figures in the report of the ``report_items`` fixture: 4 (final loss, residuals,
+#: bootstrap, held-out interval coverage) for the Chinchilla fit, 6 (curves, panels,
+#: residuals, schedules, bootstrap, held-out interval coverage) for the curve fit, 1 for
+#: the isoFLOP analysis.
+REPORT_FIGURES = 11

@@ -30,7 +30,7 @@ def test_report_with_heldout_and_fit_data_json(fit_file: Path, tmp_path: Path, c
     assert run(args) == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out)  # stdout is the JSON and nothing else
-    assert summary == {"path": str(out), "bytes": out.stat().st_size, "figures": 3, "fitted_runs": 91, "heldout_runs": 30}
+    assert summary == {"path": str(out), "bytes": out.stat().st_size, "figures": 4, "fitted_runs": 91, "heldout_runs": 30}
     text = out.read_text(encoding="utf-8")
     assert "Held-out evaluation" in text
     assert f"scalelaw report {fit_file} dataset:porian2024 -o {out} --fit-data dataset:porian2024" in text
@@ -46,7 +46,8 @@ def test_report_without_data_prints_a_line(fit_file: Path, tmp_path: Path, capsy
 def test_heldout_data_alone_is_plotted(fit_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "heldout.html"
     assert run(["report", str(fit_file), "dataset:porian2024", "--where", LARGE, "-o", str(out), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["figures"] == 3  # final loss, residuals, bootstrap
+    # final loss, residuals, bootstrap, held-out interval coverage
+    assert json.loads(capsys.readouterr().out)["figures"] == 4
     assert "C = 3.2e+18 (held out)" in out.read_text(encoding="utf-8")
 
 

@@ -56,7 +56,7 @@ def test_strict_fit_is_drawn_quietly(chinchilla_fit: FitResult, porian_split: tu
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the plots extrapolate on purpose: that must not warn or raise
         text = render_report(FitEntry(strict, *porian_split))
-    assert text.count('<figure id="') == 3
+    assert text.count('<figure id="') == 4  # final loss, residuals, bootstrap, held-out coverage
 
 
 def test_rendering_is_deterministic(curve_fit: FitResult) -> None:
@@ -89,3 +89,22 @@ def test_every_engine_warning_is_explained(chinchilla_fit: FitResult, warning: s
     diagnostics = dataclasses.replace(chinchilla_fit.diagnostics, warnings=[warning])
     explained = fit_section_module._warnings(dataclasses.replace(chinchilla_fit, diagnostics=diagnostics))
     assert len(explained) == 1 and explained[0].startswith(warning) and "What it means:" in explained[0]
+
+
+def test_auto_fit_report_shows_the_backtest_table_and_coverage(tmp_path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from scalelaw.data.runs import RunSet
+    from scalelaw.fit.auto import fit_auto
+    from scalelaw.report.document import render_report
+    from scalelaw.report.fit_section import FitEntry
+
+    rng = np.random.default_rng(0)
+    flops = np.logspace(17, 21, 12)
+    loss = (2.0 + 129.0 * flops**-0.106) * np.exp(rng.normal(0, 0.002, flops.size))
+    runs = RunSet(pd.DataFrame({"run": [f"r{i}" for i in range(12)], "flops": flops, "loss": loss}))
+    fit = fit_auto(runs.select([f"r{i}" for i in range(10)]), bootstrap=20)
+    text = render_report([FitEntry(fit, heldout=runs.select(["r10", "r11"]))])
+    assert "How the law was chosen" in text and "power(variable=flops)" in text
+    assert "reliability" in text  # the coverage figure of the held-out runs

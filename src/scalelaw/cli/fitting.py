@@ -52,7 +52,7 @@ FIX_FROM_OPTION = typer.Option(
 )
 BOOTSTRAP_OPTION = typer.Option(0, "--bootstrap", help="Bootstrap replicates (resampling runs) for intervals.")
 FIT_BOOTSTRAP_OPTION = typer.Option(
-    None, "--bootstrap", help="Bootstrap replicates (resampling runs) for intervals [default: 0; 100 with --law auto]."
+    None, "--bootstrap", help="Bootstrap replicates (resampling runs) for intervals [default: 0; with --law auto 100, 30 for a curve law]."
 )
 SEED_OPTION = typer.Option(0, "--seed", help="Seed of the bootstrap.")
 STRICT_OPTION = typer.Option(False, "--strict", help="Refuse (exit 3) a fit whose diagnostics raise warnings.")

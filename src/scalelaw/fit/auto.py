@@ -25,7 +25,7 @@ from scalelaw.fit.engine import fit_law
 from scalelaw.fit.result import FitResult
 from scalelaw.laws.base import Law
 
-#: Candidate laws in order of preference (the fallback, with too little data to backtest, is the first that applies).
+#: Candidate laws; on equal backtest error (or, with nothing to backtest, equal parameter count) the earlier wins.
 CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("data-constrained", {}),
     ("chinchilla", {}),
@@ -34,14 +34,17 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("power", {"variable": "params"}),
     ("power", {"variable": "flops"}),
     ("power", {"variable": "tokens"}),
+    ("chinchilla-curve", {}),
     ("multi-power-sized", {}),
     ("multi-power", {}),
     ("lr-annealing", {}),
     ("kaplan-steps", {}),
     ("power", {"variable": "step"}),
 )
-#: Bootstrap replicates of the chosen law when the caller asks for none.
-AUTO_BOOTSTRAP = 100
+#: Laws whose parameters describe how the curve changes with model size (they need two sizes or more).
+ACROSS_SIZES = ("chinchilla-curve", "multi-power-sized")
+#: Bootstrap replicates of the chosen law when the caller asks for none (curve laws cost more per replicate).
+AUTO_BOOTSTRAP = {"final": 100, "curve": 30}
 
 
 @dataclass
@@ -91,13 +94,14 @@ def applicable(runs: RunSet) -> tuple[list[tuple[str, Law]], dict[str, str]]:
                 warnings.simplefilter("ignore", ScalelawWarning)
                 design = law.design(runs)
         except (InputError, ValueError, KeyError) as exc:
-            skipped[label] = str(exc)
+            reason = exc.reason if isinstance(exc, InputError) else str(exc)
+            skipped[label] = reason if len(reason) <= 200 else reason[:197] + "..."
             continue
         if design.n <= len(law.param_names):
             skipped[label] = f"{design.n} points for {len(law.param_names)} parameters"
             continue
         sizes = np.unique(np.asarray(design.inputs.get("params", []), dtype=float))
-        if name.endswith("-sized") and sizes.size < 2:
+        if name in ACROSS_SIZES and sizes.size < 2:
             skipped[label] = "a size-aware law needs runs of at least two model sizes"
             continue
         if name == "data-constrained" and not _repeats_data(design.inputs):
@@ -161,6 +165,65 @@ def _fold_record(name: str, run: np.ndarray, step: np.ndarray, errors: np.ndarra
     }
 
 
+@dataclass
+class Trial:
+    """Every applicable candidate backtested on the same folds (``tests`` is empty without folds)."""
+
+    axis: str
+    plan: list[folds.Fold]
+    note: str
+    usable: list[tuple[str, Law]]
+    skipped: dict[str, str]
+    tests: list[Backtest]
+
+    def best(self) -> Backtest | None:
+        """The candidate with the lowest final-loss error (fewer parameters on a tie), or None."""
+        scored = [t for t in self.tests if t.failure is None]
+        return min(scored, key=lambda t: (t.score("final_error"), len(t.law.param_names))) if scored else None
+
+    def fallback(self) -> tuple[str, Law]:
+        """With nothing backtested: the applicable law with the fewest parameters (the first in order on a tie)."""
+        return min(self.usable, key=lambda item: len(item[1].param_names))
+
+    def selection(self, chosen: str, reason: str) -> dict[str, Any]:
+        """The FIT.json record of the choice."""
+        return {
+            "chosen": chosen,
+            "reason": reason,
+            "axis": self.axis,
+            "folds": [f.name for f in self.plan],
+            "candidates": [t.record() for t in self.tests] or [{"law": chosen.split("(")[0], "label": chosen}],
+            "skipped": self.skipped,
+        }
+
+
+def trial(
+    runs: RunSet, *, candidates: list[str] | None = None, by: str | None = None, **fit_options: Any
+) -> Trial:
+    """Backtest every applicable candidate (or the named ones) on the folds of :func:`folds.plan`."""
+    folds.check_same_data(runs)
+    usable, skipped = applicable(runs)
+    if candidates is not None:
+        wanted = set(candidates)
+        unknown = wanted - {label for label, _ in usable} - set(skipped) - {law.name for _, law in usable}
+        if unknown:
+            raise InputError(f"unknown candidate law(s) {', '.join(sorted(unknown))}")
+        usable = [(label, law) for label, law in usable if label in wanted or law.name in wanted]
+    if not usable:
+        reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
+        raise InputError(f"no law can be fitted to this data ({reasons})")
+    axis, plan, note = folds.plan(runs, by)
+    tests = [backtest(label, law, plan, fit_options) for label, law in usable] if plan else []
+    return Trial(axis, plan, note, usable, skipped, tests)
+
+
+def fit_backtested(runs: RunSet, test: Backtest, selection: dict[str, Any], **options: Any) -> FitResult:
+    """Fit a backtested law on all the data and attach the error model of its backtest."""
+    fit = fit_law(runs, test.law, **options)
+    error_model = calibration.estimate(test.errors, test.decades, test.groups, test.noise_var)
+    return replace(fit, calibration=error_model, selection=selection)
+
+
 def fit_auto(
     runs: RunSet,
     *,
@@ -177,52 +240,26 @@ def fit_auto(
 
     ``candidates`` restricts the laws (labels such as ``chinchilla`` or
     ``power(variable=params)``); ``by`` forces the backtest axis. With too little data to
-    backtest, the first applicable candidate is fitted and the fit says why.
+    backtest, the applicable candidate with the fewest parameters is fitted and the fit says why.
     """
-    folds.check_same_data(runs)
-    usable, skipped = applicable(runs)
-    if candidates is not None:
-        wanted = set(candidates)
-        unknown = wanted - {label for label, _ in usable} - set(skipped)
-        if unknown:
-            raise InputError(f"unknown candidate law(s) {', '.join(sorted(unknown))}")
-        usable = [(label, law) for label, law in usable if label in wanted or law.name in wanted]
-    if not usable:
-        reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
-        raise InputError(f"no law can be fitted to this data ({reasons})")
-    axis, plan, note = folds.plan(runs, by)
-    options = {**fit_options, "ci_level": ci_level}
-    tests = [backtest(label, law, plan, options) for label, law in usable] if plan else []
-    scored = [t for t in tests if t.failure is None]
-    if scored:
-        best = min(scored, key=lambda t: (t.score("final_error"), len(t.law.param_names)))
-        chosen_label, chosen = best.label, best.law
-        error_model = calibration.estimate(best.errors, best.decades, best.groups, best.noise_var)
-        reason = _reason(best, scored, len(plan))
-    else:
-        chosen_label, chosen = usable[0]
-        error_model = None
-        why = note if not plan else "no candidate could be fitted on every fold"
-        reason = (
-            f"too little data for a backtest ({why}); fell back to {chosen_label}, the first applicable law in "
-            "the documented order, and its intervals leave out the law's own extrapolation error"
-        )
-        if strict:
-            raise UntrustedFitError(reason)
-        warn(reason, FitWarning)
-    fit = fit_law(
-        runs, chosen, bootstrap=AUTO_BOOTSTRAP if bootstrap is None else bootstrap, seed=seed, strict=strict,
-        progress=progress, ci_level=ci_level, **fit_options,
-    )  # fmt: skip
-    selection = {
-        "chosen": chosen_label,
-        "reason": reason,
-        "axis": axis,
-        "folds": [f.name for f in plan],
-        "candidates": [t.record() for t in tests] or [{"law": chosen.name, "label": chosen_label}],
-        "skipped": skipped,
-    }
-    return replace(fit, calibration=error_model, selection=selection)
+    tried = trial(runs, candidates=candidates, by=by, ci_level=ci_level, **fit_options)
+    options = dict(seed=seed, strict=strict, progress=progress, ci_level=ci_level, **fit_options)
+    best = tried.best()
+    if best is not None:
+        selection = tried.selection(best.label, _reason(best, tried.tests, len(tried.plan)))
+        replicates = AUTO_BOOTSTRAP[best.law.kind] if bootstrap is None else bootstrap
+        return fit_backtested(runs, best, selection, bootstrap=replicates, **options)
+    label, law = tried.fallback()
+    options["bootstrap"] = AUTO_BOOTSTRAP[law.kind] if bootstrap is None else bootstrap
+    why = tried.note if not tried.plan else "no candidate could be fitted on every fold"
+    reason = (
+        f"too little data for a backtest ({why}); fell back to {label}, the applicable law with the "
+        "fewest parameters, and its intervals leave out the law's own extrapolation error"
+    )
+    if strict:
+        raise UntrustedFitError(reason)
+    warn(reason, FitWarning)
+    return replace(fit_law(runs, law, **options), selection=tried.selection(label, reason))
 
 
 def fit_calibrated(runs: RunSet, law: str | Law, **options: Any) -> FitResult:
@@ -230,27 +267,22 @@ def fit_calibrated(runs: RunSet, law: str | Law, **options: Any) -> FitResult:
     law = laws.get(law) if isinstance(law, str) else law
     label = label_of(law.name, law.options() if law.name == "power" else {})
     folds.check_same_data(runs)
-    by = options.pop("by", None)
-    axis, plan, note = folds.plan(runs, by)
+    axis, plan, note = folds.plan(runs, options.pop("by", None))
     fit_options = {k: v for k, v in options.items() if k not in {"bootstrap", "seed", "strict", "progress"}}
     test = backtest(label, law, plan, fit_options) if plan else None
-    fit = fit_law(runs, law, **options)
     if test is None or test.failure is not None:
-        why = note if test is None else test.failure
-        message = f"no backtest calibration ({why}): intervals leave out the law's own extrapolation error"
+        message = f"no backtest calibration ({note if test is None else test.failure}): intervals leave out the law's own extrapolation error"
         if options.get("strict"):
             raise UntrustedFitError(message)
         warn(message, FitWarning)
-        return fit
-    error_model = calibration.estimate(test.errors, test.decades, test.groups, test.noise_var)
-    selection = {"chosen": label, "reason": "chosen by hand; backtested for calibration", "axis": axis,
-                 "folds": [f.name for f in plan], "candidates": [test.record()], "skipped": {}}
-    return replace(fit, calibration=error_model, selection=selection)
+        return fit_law(runs, law, **options)
+    tried = Trial(axis, plan, note, [(label, law)], {}, [test])
+    return fit_backtested(runs, test, tried.selection(label, "chosen by hand; backtested for calibration"), **options)
 
 
-def _reason(best: Backtest, scored: list[Backtest], n_folds: int) -> str:
+def _reason(best: Backtest, tests: list[Backtest], n_folds: int) -> str:
     """One sentence on why the winner won."""
-    ranked = sorted(scored, key=lambda t: t.score("final_error"))
+    ranked = sorted((t for t in tests if t.failure is None), key=lambda t: t.score("final_error"))
     text = (
         f"{best.label} had the lowest backtest error of the held-out final loss, "
         f"{best.score('final_error'):.2%} mean over {n_folds} fold(s)"

@@ -5,7 +5,9 @@ predicts the rest; each held-out point gives a log error e and a distance d, in 
 beyond the fold's fitted range (the largest over the law's scale variables, as
 :meth:`FitResult.predict` measures it). The model is e ~ s·d·T_ν: the law's own error
 grows linearly with the decades extrapolated, with Student-t tails whose degrees of
-freedom ν are the independent held-out runs behind s (few runs, wide tails). s is the
+freedom ν are the independent held-out runs behind s (few runs, wide tails); beyond the
+farthest backtested distance the scale grows quadratically (the linear model is then an
+extrapolation itself). s is the
 regression estimate Σw(e² − σ²)d² / Σw d⁴ (σ² the fold's in-sample noise, already in
 every interval), each held-out run weighing the same.
 """
@@ -44,8 +46,14 @@ class ExtrapolationError:
     points: int
 
     def sd(self, decades: np.ndarray) -> np.ndarray:
-        """Scale of the extrapolation error at each distance (0 inside the fitted range)."""
-        return self.slope * np.maximum(np.asarray(decades, dtype=float), 0.0)
+        """Scale of the extrapolation error at each distance (0 inside the fitted range).
+
+        Linear up to the farthest backtested distance; beyond it the linear model is itself
+        an extrapolation, so the scale grows by the ratio to that distance (quadratically).
+        """
+        d = np.maximum(np.asarray(decades, dtype=float), 0.0)
+        stretch = np.maximum(1.0, d / self.tested_decades) if self.tested_decades > 0 else 1.0
+        return self.slope * d * stretch
 
     def untested(self, decades: float) -> bool:
         """True when ``decades`` lies well beyond the farthest backtested distance."""

@@ -95,7 +95,8 @@ def fit_law(
     if design.anchor is not None:  # anchors are constraints: not residual noise, not data
         residuals = residuals[~design.anchor]
     scales = {k: (v if design.anchor is None else v[~design.anchor]) for k, v in law.scale(design).items()}
-    fitted_range = {k: (float(np.min(v)), float(np.max(v))) for k, v in scales.items()}
+    reach = {k: (v if design.anchor is None else v[~design.anchor]) for k, v in law.reach(design).items()}
+    fitted_range = {k: (float(np.min(v)), float(np.max(v))) for k, v in reach.items()}
     total = 1.0 if reduction == "mean" else float(weights.sum())
     diag = _diagnose(problem, found, residuals, scales, converged_fraction, total)
     options = {

@@ -121,7 +121,12 @@ def _time_folds(runs: RunSet) -> tuple[list[Fold], str]:
         for run, rows in logged.groupby("run", sort=False):
             steps = np.sort(rows["step"].to_numpy(dtype=float))
             after[str(run)] = float(steps[max(2, int(np.ceil(cut * steps.size))) - 1])
+        if min(int(np.sum(rows["step"].to_numpy(dtype=float) <= after[str(run)]))
+               for run, rows in logged.groupby("run", sort=False)) < MIN_CHECKPOINTS // 2 + 1:
+            continue  # too few checkpoints before this cut to fit even the smallest curve law
         limit = runs.table["run"].astype(str).map(after)
         train = RunSet(runs.table[runs.table["step"] <= limit].reset_index(drop=True), runs.sources)
         folds.append(Fold(f"first {cut:.0%} of each run's checkpoints -> the rest", train, runs, after=after))
+    if not folds:
+        return [], "too few logged checkpoints before the cuts"
     return folds, "fitted each run's first checkpoints, predicted the rest of what it logged"

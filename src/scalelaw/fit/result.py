@@ -227,7 +227,7 @@ class FitResult:
     def _extrapolation(self, design: Design) -> dict[str, np.ndarray]:
         """Decades beyond the fitted range, per scale variable and point (0 inside, inf if unrecorded)."""
         out = {}
-        for name, values in self.law.scale(design).items():
+        for name, values in self.law.reach(design).items():
             if name not in self.fitted_range:  # a hand-edited file: the distance is unknown
                 out[name] = np.full(design.n, np.inf)
                 continue

@@ -448,3 +448,12 @@ class CurveLaw(Law):
         if np.all(np.isfinite(design.inputs["params"])):
             out["params"] = design.inputs["params"]
         return out
+
+    def reach(self, design: Design) -> dict[str, np.ndarray]:
+        """Scale plus the learning rate at each point: a forecast into an lr decay the fitted
+        checkpoints never reached (e.g. from the flat start of a cosine) extrapolates in lr."""
+        curves = design.inputs.get("curves")
+        if not curves:
+            return self.scale(design)
+        lr = np.concatenate([np.maximum(c.lr[c.steps], TINY_LR) for c in curves])
+        return {**self.scale(design), "lr": lr} if lr.size == design.n else self.scale(design)

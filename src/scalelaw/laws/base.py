@@ -182,3 +182,11 @@ class Law(ABC):
     def scale(self, design: Design) -> dict[str, np.ndarray]:
         """The positive inputs that measure scale (N, D, C, steps), for extrapolation checks."""
         return {}
+
+    def reach(self, design: Design) -> dict[str, np.ndarray]:
+        """The inputs a prediction can reach beyond the fitted data in (the scale, by default).
+
+        Distances beyond the fitted range of these, in decades either way, size the
+        extrapolation warning and the backtested extrapolation error of an interval.
+        """
+        return self.scale(design)

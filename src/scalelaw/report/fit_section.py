@@ -16,7 +16,7 @@ import numpy as np
 
 from scalelaw.data.runs import RunSet
 from scalelaw.fit.result import FitResult
-from scalelaw.report import fit_plots, html, plots
+from scalelaw.report import fit_plots, html, plots, reliability
 
 #: Fewer runs than this make run-resampling bootstrap intervals meaningless.
 MIN_BOOTSTRAP_RUNS = 5
@@ -203,11 +203,16 @@ def fit_section(entry: FitEntry, *, key: str) -> html.Section:
         html.Section("Parameters", parameters),
         html.Section("Plots", _plot_blocks(fit, runs, heldout, source, key)),
     ]
+    if fit.selection:
+        children.insert(0, html.Section("How the law was chosen", _selection_blocks(fit)))
     if scores is not None:
         rows = _evaluation_rows(scores)
         if rows:
             explain = html.paragraph("Predictions for runs the fit never saw: n points, R², mean absolute error, root mean square error, and the mean and worst relative error (PredE and WorstE in Luo et al. 2025).")
             children.append(html.Section("Held-out evaluation", [explain, html.table(list(rows[0]), rows)]))
+        observed = reliability.coverage(fit, heldout)
+        figure = reliability.reliability_figure({law.name: (reliability.LEVELS, observed)}, title="Do the intervals hold on the held-out runs?")
+        children.append(html.Section("Interval coverage", [html.figure(figure, caption="Share of held-out losses inside the prediction interval at each nominal level: on the diagonal the intervals mean what they say, below it they are too narrow, above it too wide.", key=f"{key}-reliability")]))
     children.append(html.Section("Diagnostics", diagnostics))
     reproduce = [
         html.paragraph(f"Options of the fit (data hash {fit.data_hash[:16]}…, fitted range: {_ranges(fit)}):"),
@@ -215,6 +220,36 @@ def fit_section(entry: FitEntry, *, key: str) -> html.Section:
     ]
     children.append(html.Section("How this fit was produced", reproduce))
     return html.Section(entry.title or f"Fit: {law.name} on {source}", summary, children)
+
+
+def _selection_blocks(fit: FitResult) -> list[str]:
+    """The backtest table of --law auto (or --calibrate) and the sentence on why the winner won."""
+    selection = fit.selection or {}
+    rows = [
+        {
+            "law": row.get("label", row.get("law")),
+            "held-out final-loss error": row.get("final_error"),
+            "held-out curve error": row.get("curve_error"),
+            "signed bias": row.get("bias"),
+            "note": "chosen" if row.get("label") == selection.get("chosen") else (row.get("failure") or ""),
+        }
+        for row in selection.get("candidates", [])
+    ]
+    folds = "; ".join(selection.get("folds", [])) or "none"
+    blocks = [
+        html.paragraph(f"Backtests across {selection.get('axis', 'scale')} (folds: {folds}). {selection.get('reason', '')}"),
+        html.table(list(rows[0]), rows, caption="Relative errors on the held-out runs, mean over folds") if rows else "",
+    ]
+    if fit.calibration is not None:
+        c = fit.calibration
+        blocks.append(html.paragraph(
+            f"The same backtests size the intervals: the law's own error grows by {c.slope:.3g} in log loss per decade "
+            f"beyond the fitted data (t tails with {c.dof} degrees of freedom, from {c.runs} held-out run(s)); "
+            f"the backtests reached {c.tested_decades:.2f} decades."
+        ))
+    else:
+        blocks.append(html.notice("No backtest was possible, so the intervals leave out the law's own extrapolation error.", level="warning"))
+    return [b for b in blocks if b]
 
 
 def _plot_blocks(fit: FitResult, runs: RunSet | None, heldout: RunSet | None, source: str, key: str) -> list[str]:
