@@ -70,7 +70,7 @@ def test_out_is_checked_before_fitting(tmp_path: Path, monkeypatch: pytest.Monke
         (lambda d: d["params"].update(E=None), "params"),
         (lambda d: d.update(residuals=[0.1, None]), "residuals"),
         (lambda d: d.update(surprise={"x": 1}), "not a field"),
-        (lambda d: d.update(law_options={"variable": [1, 2]}), "law_options"),
+        (lambda d: d.update(law_options={"variable": [1, 2]}), "does not accept"),
         (lambda d: d.update(law="multi-power", law_options={"blocks_per_level": 1e9}), "blocks_per_level"),
         (lambda d: d["diagnostics"].update(warnings=["ok", 3]), "warnings"),
     ],

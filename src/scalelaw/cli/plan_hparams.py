@@ -9,6 +9,7 @@ import typer
 
 from scalelaw.cli._data_options import MAP_OPTION, WHERE_OPTION, load_inputs
 from scalelaw.cli.plan import JSON_OPTION, LEVEL_OPTION, plan_app, show_answer
+from scalelaw.errors import InputError
 
 
 @plan_app.command("hparams-fit")
