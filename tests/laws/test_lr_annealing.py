@@ -58,7 +58,9 @@ def test_fixed_and_fitted_decay_factor_agree() -> None:
     np.testing.assert_allclose(
         fixed.predict(theta[None, :], design_a), fitted.predict(np.append(theta, 0.999)[None, :], design_b), rtol=1e-12
     )
-    assert fixed.options() == {"decay_factor": 0.999, "warmup_in_s2": False} and "lambda" in fitted.param_names
+    assert fixed.options() == {"decay_factor": 0.999, "warmup_in_s2": False, "min_warmups": 1.0, "held": None,
+                               "decay_drop": 0.12}
+    assert "lambda" in fitted.param_names
 
 
 def test_bad_decay_factor_is_an_input_error() -> None:

@@ -24,8 +24,8 @@ FOLDS = 2
 CUTS = (0.5, 0.25)
 #: Columns that must not mix values within one fit (different data or tokenizers give different losses).
 SAME_DATA_COLUMNS = ("dataset", "tokenizer", "loss_type")
-#: A run needs this many logged checkpoints to be cut into a fitted part and a predicted part.
-MIN_CHECKPOINTS = 8
+#: A run needs this many logged checkpoints after its warmup to be cut into a fitted part and a predicted part.
+MIN_CHECKPOINTS = 6
 AXES = ("params", "tokens", "flops", "steps", "time")
 
 
@@ -108,25 +108,42 @@ def _level_folds(runs: RunSet, axis: str) -> tuple[list[Fold], str]:
 
 
 def _time_folds(runs: RunSet) -> tuple[list[Fold], str]:
-    """Fit each run's first logged checkpoints (a fraction of them) and predict the rest it logged."""
+    """Fit each run's first checkpoints after its warmup (a fraction of them) and predict the rest it logged.
+
+    Checkpoints inside a warmup (before the first step at the peak lr, where the lr is
+    known) are not counted: the curve laws leave them out, so a cut among them would leave
+    a fold nothing to fit. A cut that leaves fewer than 4 counted checkpoints before it
+    (a curve law with its lr-decay terms held has 3 free parameters) moves up to 4, as
+    long as 2 remain after it; a cut that then repeats a larger one is dropped.
+    """
+    import warnings
+
+    from scalelaw.laws._curves import curves_from_runs  # the lr as the curve laws rebuild it
+
+    fitted_min, held_min = 4, 2
     if "step" not in runs.table.columns:
         return [], "no steps to cut the runs at"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warmup_end = {c.run: float(np.argmax(c.lr)) for c in curves_from_runs(runs, purpose="the warmup")}
+    except InputError:
+        warmup_end = {}
     logged = runs.table[runs.table["loss"].notna() & (runs.table["step"] >= 1)]
-    counts = logged.groupby("run").size().reindex(runs.runs).fillna(0)
-    if counts.min() < MIN_CHECKPOINTS:
-        return [], f"too few logged checkpoints to cut a run in two (need {MIN_CHECKPOINTS})"
-    folds = []
+    counted = {}
+    for run, rows in logged.groupby("run", sort=False):
+        steps = np.sort(rows["step"].to_numpy(dtype=float))
+        counted[str(run)] = steps[steps >= warmup_end.get(str(run), 0.0)]
+    if len(counted) < len(runs.runs) or min(s.size for s in counted.values()) < MIN_CHECKPOINTS:
+        return [], f"too few logged checkpoints after the warmup to cut a run in two (need {MIN_CHECKPOINTS})"
+    folds, used = [], []
     for cut in CUTS:
-        after = {}
-        for run, rows in logged.groupby("run", sort=False):
-            steps = np.sort(rows["step"].to_numpy(dtype=float))
-            after[str(run)] = float(steps[max(2, int(np.ceil(cut * steps.size))) - 1])
-        if min(int(np.sum(rows["step"].to_numpy(dtype=float) <= after[str(run)]))
-               for run, rows in logged.groupby("run", sort=False)) < MIN_CHECKPOINTS // 2 + 1:
-            continue  # too few checkpoints before this cut to fit even the smallest curve law
+        after = {run: float(steps[min(max(fitted_min, int(np.ceil(cut * steps.size))), steps.size - held_min) - 1])
+                 for run, steps in counted.items()}
+        if after in used:
+            continue
+        used.append(after)
         limit = runs.table["run"].astype(str).map(after)
         train = RunSet(runs.table[runs.table["step"] <= limit].reset_index(drop=True), runs.sources)
         folds.append(Fold(f"first {cut:.0%} of each run's checkpoints -> the rest", train, runs, after=after))
-    if not folds:
-        return [], "too few logged checkpoints before the cuts"
-    return folds, "fitted each run's first checkpoints, predicted the rest of what it logged"
+    return folds, "fitted each run's first checkpoints after the warmup, predicted the rest of what it logged"

@@ -7,7 +7,9 @@ law here. The warmup's lr rises are left out of S2 (drops count only after the f
 step at the peak lr): counted, they would cancel the later decay and S2 would no
 longer measure annealing (``warmup_in_s2=True`` counts them, as some reproductions do).
 λ is held at ``decay_factor`` (0.999, the paper's value) or, with ``decay_factor=None``,
-fitted.
+fitted. Checkpoints before ``min_warmups`` warmup lengths are left out, and C (and a fitted
+λ) are held at a prior when the fitted curves never decayed their lr enough to determine
+them (``held``; see :mod:`scalelaw.laws._held`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from scalelaw.errors import InputError
 from scalelaw.laws import register
 from scalelaw.laws._curves import Curve, CurveLaw
+from scalelaw.laws._held import FULL_DECAY_DROP, HeldPrior, check_drop, check_held
 from scalelaw.laws.base import Design, Param
 
 
@@ -59,24 +62,36 @@ def annealing_area(lr: np.ndarray, decay_factor: float, *, derivative: bool = Fa
 
 
 @register
-class LRAnnealing(CurveLaw):
+class LRAnnealing(HeldPrior, CurveLaw):
     """L(s) = L0 + A·S1^(−α) − C·S2, with S2 the momentum-smoothed lr decay."""
 
     name = "lr-annealing"
     formula = "L(s) = L0 + A*S1^-alpha - C*S2, S2 = sum_i m_i, m_i = lambda*m_{i-1} + (lr[i-1] - lr[i])"
     citation = "Tissue et al. 2024, Scaling Law with Learning Rate Annealing (arXiv:2408.11029)"
 
-    def __init__(self, *, decay_factor: float | None = 0.999, warmup_in_s2: bool = False) -> None:
+    def __init__(self, *, decay_factor: float | None = 0.999, warmup_in_s2: bool = False, min_warmups: float = 1.0,
+                 held: dict[str, float] | None = None, decay_drop: float = FULL_DECAY_DROP) -> None:
         if decay_factor is not None and not 0.0 < float(decay_factor) < 1.0:
             raise InputError(f"decay_factor (λ) must be in (0, 1), got {decay_factor!r}")
         self.decay_factor = None if decay_factor is None else float(decay_factor)
         self.warmup_in_s2 = bool(warmup_in_s2)
+        if isinstance(min_warmups, bool) or not isinstance(min_warmups, (int, float)) or not 0 <= min_warmups <= 100:
+            raise InputError(f"{self.name}: min_warmups must be a number from 0 to 100, got {min_warmups!r}")
+        self.min_warmups = float(min_warmups)
+        self.held = check_held(held, [p.name for p in self.all_params()])
+        self.decay_drop = check_drop(decay_drop)
 
     def options(self) -> dict[str, Any]:
-        return {"decay_factor": self.decay_factor, "warmup_in_s2": self.warmup_in_s2}
+        return {"decay_factor": self.decay_factor, "warmup_in_s2": self.warmup_in_s2, "min_warmups": self.min_warmups,
+                "held": self.held, "decay_drop": self.decay_drop}
 
-    @property
-    def params(self) -> tuple[Param, ...]:
+    def prior(self, peak: float) -> dict[str, float]:
+        """C such that a decay of the whole peak lr lowers the loss by ``decay_drop`` (S2 then ends at
+        peak/(1−λ)); a fitted λ held at the paper's 0.999."""
+        decay = 0.999 if self.decay_factor is None else self.decay_factor
+        return {"C": self.decay_drop * (1.0 - decay) / peak, **({"lambda": decay} if self.decay_factor is None else {})}
+
+    def all_params(self) -> tuple[Param, ...]:
         fitted = (
             Param("L0", "loss as the lr area goes to infinity", 0.0, 50.0, (2.0, 3.0)),
             Param("A", "coefficient of the power law in the lr area", 1e-6, 1e3, (0.5,), log=True),
@@ -94,7 +109,7 @@ class LRAnnealing(CurveLaw):
         return area[curve.steps], np.zeros(curve.steps.size)
 
     def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
-        theta = np.atleast_2d(theta)
+        theta = self.expand(theta)
         rows = theta.shape[0]
         s2, d_s2 = self._areas(theta, design)
         log_area = np.log(design.inputs["area"])[None, :]
@@ -104,7 +119,7 @@ class LRAnnealing(CurveLaw):
         columns = [np.ones_like(loss), power, -a * power * log_area, -np.broadcast_to(s2, loss.shape)]
         if self.decay_factor is None:
             columns.append(-c * d_s2)
-        return loss, np.stack([np.broadcast_to(col, (rows, design.n)) for col in columns], axis=-1)
+        return loss, self.free_columns(np.stack([np.broadcast_to(col, (rows, design.n)) for col in columns], axis=-1))
 
     def _areas(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
         """S2 and dS2/dλ at the design's points, (1, n) for a fixed λ or (B, n) for a fitted one."""

@@ -18,6 +18,7 @@ from scalelaw.errors import InputError
 from scalelaw.laws import register
 from scalelaw.laws._curves import Curve, CurveLaw, DropSum
 from scalelaw.laws._curves_dense import DenseDropSum
+from scalelaw.laws._held import FULL_DECAY_DROP, PAPER_SATURATION, HeldPrior, check_drop, check_held
 from scalelaw.laws.base import Design, Param
 
 #: Model size at which ``multi-power-sized`` reports its size-dependent parameters.
@@ -29,25 +30,36 @@ MAX_BLOCKS_PER_LEVEL = 64
 
 
 @register
-class MultiPower(CurveLaw):
-    """The Multi-Power Law, fitted jointly on several curves of one model size."""
+class MultiPower(HeldPrior, CurveLaw):
+    """The Multi-Power Law, fitted jointly on several curves of one model size.
+
+    Checkpoints before ``min_warmups`` warmup lengths are left out, and B, C, β and γ are
+    held at the paper's values when the fitted curves never decayed their lr enough to
+    determine them (``held``; see :mod:`scalelaw.laws._held`).
+    """
 
     name = "multi-power"
     formula = "L(t) = L0 + A*(S1(t)+S_W)^-alpha - B*sum_k (lr[k-1]-lr[k])*(1-(C*lr[k]^-gamma*S_k(t)+1)^-beta)"
     citation = "Luo et al. 2025, A Multi-Power Law for Loss Curve Prediction Across Learning Rate Schedules (ICLR 2025)"
 
-    def __init__(self, *, blocks_per_level: int = 4) -> None:
+    def __init__(self, *, blocks_per_level: int = 4, min_warmups: float = 1.0,
+                 held: dict[str, float] | None = None, decay_drop: float = FULL_DECAY_DROP) -> None:
         # It sizes the drop-sum arrays: bounded so that a hand-edited fit cannot exhaust memory.
         if isinstance(blocks_per_level, bool) or blocks_per_level not in range(1, MAX_BLOCKS_PER_LEVEL + 1):
             raise InputError(f"multi-power: blocks_per_level must be a whole number from 1 to "
                              f"{MAX_BLOCKS_PER_LEVEL}, got {blocks_per_level!r}")
         self.blocks_per_level = int(blocks_per_level)
+        if isinstance(min_warmups, bool) or not isinstance(min_warmups, (int, float)) or not 0 <= min_warmups <= 100:
+            raise InputError(f"{self.name}: min_warmups must be a number from 0 to 100, got {min_warmups!r}")
+        self.min_warmups = float(min_warmups)
+        self.held = check_held(held, [p.name for p in self.all_params()])
+        self.decay_drop = check_drop(decay_drop)
 
     def options(self) -> dict[str, Any]:
-        return {"blocks_per_level": self.blocks_per_level}
+        return {"blocks_per_level": self.blocks_per_level, "min_warmups": self.min_warmups, "held": self.held,
+                "decay_drop": self.decay_drop}
 
-    @property
-    def params(self) -> tuple[Param, ...]:
+    def all_params(self) -> tuple[Param, ...]:
         return (
             Param("L0", "loss as the lr area goes to infinity", 0.0, 50.0, (2.0, 3.0)),
             Param("A", "coefficient of the power law in the lr area", 1e-6, 1e3, (0.5,), log=True),
@@ -58,6 +70,10 @@ class MultiPower(CurveLaw):
             Param("gamma", "lr exponent in the loss-drop saturation", 0.0, 1.5, (0.5,)),
         )
 
+    def prior(self, peak: float) -> dict[str, float]:
+        """B from the loss drop of a full decay (``decay_drop``) at this peak lr; C, β, γ the paper's."""
+        return {"B": self.decay_drop / peak, **PAPER_SATURATION}
+
     def prepare(self, curve: Curve) -> DropSum | DenseDropSum:
         """The loss-drop sums' geometry: per output step, or for every step of a long curve."""
         every_step = curve.steps.size == curve.lr.size - 1 and np.array_equal(curve.steps, np.arange(1, curve.lr.size))
@@ -66,7 +82,7 @@ class MultiPower(CurveLaw):
         return DropSum.build(curve.lr, curve.steps, blocks_per_level=self.blocks_per_level)
 
     def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
-        theta = np.atleast_2d(theta)
+        theta = self.expand(theta)
         drop = np.concatenate([_drop_values(s, theta) for s in design.inputs["prepared"]], axis=1)
         l0, a, alpha, b = np.moveaxis(self.effective(theta, design), -1, 0)
         return l0 + a * np.exp(-alpha * np.log(design.inputs["area"])[None, :]) - b * drop
@@ -78,7 +94,8 @@ class MultiPower(CurveLaw):
     def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray] | None:
         if _has_dense(design):
             return None
-        return curve_jacobian(np.atleast_2d(theta), design)
+        loss, grad = curve_jacobian(self.expand(theta), design)
+        return loss, self.free_columns(grad)
 
 
 
@@ -137,9 +154,8 @@ class MultiPowerSized(MultiPower):
     inputs = ("step", "lr", "params")
     _SIZED = ("L0", "A", "alpha", "B")
 
-    @property
-    def params(self) -> tuple[Param, ...]:
-        base = super().params
+    def all_params(self) -> tuple[Param, ...]:
+        base = super().all_params()
         exps = tuple(
             Param(f"{name}_exp", f"exponent of {name} in N/1e8", -3.0, 3.0, (0.0,)) for name in self._SIZED
         )
@@ -148,6 +164,10 @@ class MultiPowerSized(MultiPower):
     def design(self, runs):  # type: ignore[no-untyped-def]
         runs.require(["params"], purpose=f"the {self.name} law")
         return super().design(runs)
+
+    def prior(self, peak: float) -> dict[str, float]:
+        """The single-size prior, and B the same at every size (B_exp = 0)."""
+        return {**super().prior(peak), "B_exp": 0.0}
 
     def effective(self, theta: np.ndarray, design: Design) -> np.ndarray:
         return theta[:, None, :4] * np.exp(theta[:, None, 7:11] * self._log_ratio(design))
@@ -159,7 +179,7 @@ class MultiPowerSized(MultiPower):
         return np.log(sizes / REFERENCE_PARAMS)[None, :, None]
 
     def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray] | None:
-        theta = np.atleast_2d(theta)
+        theta = self.expand(theta)
         if _has_dense(design):
             return None
         log_ratio = self._log_ratio(design)
@@ -168,4 +188,4 @@ class MultiPowerSized(MultiPower):
         loss, grad = curve_jacobian(theta, design, effective)
         sized = grad[:, :, :4]
         full = np.concatenate([sized * factor, grad[:, :, 4:], sized * effective * log_ratio], axis=-1)
-        return loss, full
+        return loss, self.free_columns(full)
