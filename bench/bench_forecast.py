@@ -4,8 +4,9 @@ Each protocol is a function in ``PROTOCOLS`` that fits laws on the small runs an
 one :class:`Row` per law: mean and worst relative error of the held-out final losses, the
 mean relative error over the last 80% of each held-out curve (curve laws), the signed bias
 of the final losses, and the share of held-out final losses inside the engine's 50%, 80%
-and 90% prediction intervals (with a run bootstrap of ``--bootstrap`` replicates; 0 means
-residual noise only). Add a protocol by appending a function to ``PROTOCOLS``.
+and 90% prediction intervals. Every law is fitted as ``scalelaw fit --law LAW`` fits it:
+calibrated by its own rolling-origin backtests when the data allow, with a run bootstrap of
+``--bootstrap`` replicates (0: no parameter resampling). Add a protocol by appending a function to ``PROTOCOLS``.
 
 Every protocol also scores ``auto`` (``--law auto`` on the small runs: the law chosen by
 backtest, with intervals calibrated by the same backtests). ``--early-stop`` adds
@@ -31,8 +32,9 @@ import pandas as pd
 import scalelaw.datasets as datasets
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
-from scalelaw.fit import FitResult, fit_law
-from scalelaw.fit.auto import fit_auto
+from scalelaw import laws as law_catalog
+from scalelaw.fit import FitResult
+from scalelaw.fit.auto import fit_auto, fit_calibrated
 
 LEVELS = (0.5, 0.8, 0.9)
 #: Curve errors are scored on the last 80% of each held-out run (by step).
@@ -59,12 +61,16 @@ class Row:
     note: str = ""
 
 
-def fit_quietly(runs: RunSet, law: str, options: Options, **kwargs: object) -> tuple[FitResult, float, list[str]]:
-    """Fit with the bench's bootstrap; return the fit, its wall time and its warnings."""
+def fit_quietly(runs: RunSet, law: str, options: Options, law_options: dict | None = None,
+                **kwargs: object) -> tuple[FitResult, float, list[str]]:
+    """Fit as ``scalelaw fit --law LAW`` does (calibrated by its own backtests when the data allow),
+    with the bench's bootstrap; return the fit, its wall time and its warnings."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         start = time.perf_counter()
-        fit = fit_law(runs, law, bootstrap=options.bootstrap, seed=0, progress=False, **kwargs)  # type: ignore[arg-type]
+        chosen = law_catalog.get(law, **(law_options or {}))
+        fit = fit_calibrated(runs, chosen, required=False, bootstrap=options.bootstrap, seed=0, progress=False,
+                             **kwargs)  # type: ignore[arg-type]
         seconds = time.perf_counter() - start
     return fit, seconds, sorted({str(w.message).split(":")[1].strip()[:60] for w in caught if ":" in str(w.message)})
 

@@ -34,7 +34,8 @@ def size_ladder(seed: int = 0, noise: float = 0.003) -> RunSet:
 def test_auto_records_candidates_and_chooses_the_lowest_backtest_error(tmp_path) -> None:
     fit = fit_auto(size_ladder(), candidates=FAST, bootstrap=20)
     sel = fit.selection
-    assert sel["axis"] == "params" and len(sel["folds"]) == 2
+    assert sel["axis"] == "params" and len(sel["folds"]) == 4
+    assert [f.split()[0] for f in sel["folds"]] == ["params", "params", "tokens", "tokens"]  # size, then length
     scores = {c["label"]: c["final_error"] for c in sel["candidates"]}
     assert set(scores) == set(FAST)
     assert sel["chosen"] == min(scores, key=scores.get)
@@ -58,11 +59,34 @@ def test_interval_level_orders_widths_and_extrapolation_widens() -> None:
 def test_error_model_grows_with_decades_and_counts_runs() -> None:
     rng = np.random.default_rng(1)
     decades = np.repeat([0.5, 1.0], 200)
-    errors = 0.02 * decades * rng.standard_normal(decades.size)
+    errors = 0.02 * np.sqrt(decades) * rng.standard_normal(decades.size)
     model = estimate(errors, decades, np.arange(decades.size) % 7, np.zeros(decades.size))
     assert model is not None and 0.015 < model.slope < 0.025
-    assert model.runs == 7 and model.tested_decades == 1.0
-    assert estimate(errors, np.zeros(decades.size), np.zeros(decades.size), np.zeros(decades.size)) is None
+    assert model.runs == 7 and model.tested_decades == 1.0 and model.folds == 1
+    assert estimate(np.full(3, np.nan), decades[:3], np.zeros(3), np.zeros(3)) is None
+
+
+def test_held_out_runs_inside_the_fitted_range_set_the_floor() -> None:
+    rng = np.random.default_rng(3)
+    runs = np.arange(400) % 20
+    decades = np.where(runs < 10, 0.0, 0.4)
+    errors = np.where(decades == 0, 0.01, np.sqrt(0.01**2 + 0.02**2 * 0.4 * 0.4)) * rng.standard_normal(400)
+    model = estimate(errors, decades, runs, np.zeros(400))
+    assert 0.007 < model.floor < 0.013 and 0.012 < model.slope < 0.03
+    only_inside = estimate(errors[decades == 0], decades[decades == 0], runs[decades == 0], np.zeros(200))
+    assert only_inside.slope == 0 and only_inside.floor > 0 and only_inside.untested(0.01)
+
+
+def test_runs_that_miss_together_count_as_one_observation() -> None:
+    rng = np.random.default_rng(2)
+    runs = np.repeat(np.arange(12), 10)
+    decades = np.full(runs.size, 0.3)
+    shared = estimate(0.01 + 0.0005 * rng.standard_normal(runs.size), decades, runs, np.zeros(runs.size),
+                      folds=np.zeros(runs.size))
+    assert shared.dof == 1  # one fold, every held-out run off by the same 1%: one observation
+    per_run = 0.01 * rng.standard_normal(12)[runs]
+    independent = estimate(per_run, decades, runs, np.zeros(runs.size), folds=runs % 4)
+    assert independent.dof >= 6 and independent.folds == 4
 
 
 def test_single_run_fit_has_nonzero_parameter_intervals() -> None:
@@ -141,9 +165,11 @@ def test_error_scale_grows_faster_beyond_the_tested_distance() -> None:
     from scalelaw.fit.calibration import ExtrapolationError
 
     model = ExtrapolationError(slope=0.01, dof=5, tested_decades=0.5, bias=0.0, runs=5, points=50)
-    inside, edge, beyond = model.sd(np.array([0.25, 0.5, 1.0]))
-    assert inside == pytest.approx(0.0025) and edge == pytest.approx(0.005)
-    assert beyond == pytest.approx(0.02)  # twice the tested distance: twice the linear scale
+    inside, edge, beyond, none = model.sd(np.array([0.125, 0.5, 1.0, 0.0]))
+    assert inside == pytest.approx(0.0025) and edge == pytest.approx(0.005) and none == 0.0  # sqrt(d*d_t) inside
+    assert beyond == pytest.approx(0.01)  # linear beyond the tested distance
+    floored = ExtrapolationError(slope=0.01, dof=5, tested_decades=0.5, bias=0.0, runs=5, points=50, floor=0.003)
+    assert floored.sd(np.array([0.0, 0.5])) == pytest.approx([0.003, np.hypot(0.003, 0.005)])
     assert model.untested(1.01) and not model.untested(0.9)
 
 

@@ -39,7 +39,10 @@ FIT_LAW_OPTION = typer.Option(
     "[default: chinchilla; sigmoid-chinchilla for a --metric that rises].",
 )
 CALIBRATE_OPTION = typer.Option(
-    False, "--calibrate", help="Backtest the law across scale and widen its intervals by its measured extrapolation error."
+    None,
+    "--calibrate/--no-calibrate",
+    help="Backtest the law across scale and widen its intervals by its measured extrapolation error "
+    "[default: when the data allow a backtest; --calibrate insists, --no-calibrate skips it].",
 )
 BACKTEST_BY_OPTION = typer.Option(
     None, "--backtest-by", help="Axis of the backtests of --law auto/--calibrate: params, tokens, flops, steps or time."
@@ -211,7 +214,7 @@ def register(app: typer.Typer) -> None:
         meta: str | None = META_OPTION,
         pattern: str | None = PATTERN_OPTION,
         bootstrap: int | None = FIT_BOOTSTRAP_OPTION,
-        calibrate: bool = CALIBRATE_OPTION,
+        calibrate: bool | None = CALIBRATE_OPTION,
         backtest_by: str | None = BACKTEST_BY_OPTION,
         seed: int = SEED_OPTION,
         fix: list[str] = FIX_OPTION,
@@ -264,9 +267,11 @@ def register(app: typer.Typer) -> None:
         else:
             chosen = laws.get(law or "chinchilla", **parse_pairs(option, "--option"))
             held = {**fixed_from(fix_from, chosen), **numeric_pairs(fix, "--fix")}
-            fitter = fit_calibrated if calibrate else fit_law
-            extra = {"by": backtest_by} if calibrate else {}
-            result = fitter(runs, chosen, fix=held, bootstrap=bootstrap or 0, **extra, **common)
+            if calibrate is False:
+                result = fit_law(runs, chosen, fix=held, bootstrap=bootstrap or 0, **common)
+            else:
+                result = fit_calibrated(runs, chosen, required=bool(calibrate), by=backtest_by, fix=held,
+                                        bootstrap=bootstrap or 0, **common)
         if out is not None:
             result.save(out)
         if as_json:

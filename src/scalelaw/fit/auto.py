@@ -58,6 +58,7 @@ class Backtest:
     decades: np.ndarray
     groups: np.ndarray
     noise_var: np.ndarray
+    fold_of: np.ndarray
     failure: str | None = None
 
     def score(self, key: str) -> float:
@@ -118,7 +119,7 @@ def _repeats_data(inputs: Any) -> bool:
 
 def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str, Any]) -> Backtest:
     """Fit ``law`` on every fold's training runs and score it on the held-out points."""
-    result = Backtest(label, law, [], *(np.empty(0) for _ in range(4)))
+    result = Backtest(label, law, [], *(np.empty(0) for _ in range(5)))
     parts: list[tuple[np.ndarray, ...]] = []
     for fold in plan:
         try:
@@ -142,8 +143,10 @@ def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str
         noise = float(np.mean(np.square(fit.residuals))) if fit.residuals.size else 0.0
         result.folds.append(_fold_record(fold.name, design.run[held], step[held], errors[held], decades[held]))
         runs = np.array([f"{fold.name}|{r}" for r in design.run[held]])
-        parts.append((errors[held], decades[held], runs, np.full(int(held.sum()), noise)))
-    result.errors, result.decades, result.groups, result.noise_var = (np.concatenate(p) for p in zip(*parts))
+        parts.append((errors[held], decades[held], runs, np.full(int(held.sum()), noise),
+                      np.full(int(held.sum()), fold.name)))
+    result.errors, result.decades, result.groups, result.noise_var, result.fold_of = (
+        np.concatenate(p) for p in zip(*parts))
     return result
 
 
@@ -220,7 +223,7 @@ def trial(
 def fit_backtested(runs: RunSet, test: Backtest, selection: dict[str, Any], **options: Any) -> FitResult:
     """Fit a backtested law on all the data and attach the error model of its backtest."""
     fit = fit_law(runs, test.law, **options)
-    error_model = calibration.estimate(test.errors, test.decades, test.groups, test.noise_var)
+    error_model = calibration.estimate(test.errors, test.decades, test.groups, test.noise_var, test.fold_of)
     return replace(fit, calibration=error_model, selection=selection)
 
 
@@ -262,8 +265,13 @@ def fit_auto(
     return replace(fit_law(runs, law, **options), selection=tried.selection(label, reason))
 
 
-def fit_calibrated(runs: RunSet, law: str | Law, **options: Any) -> FitResult:
-    """Fit one law and attach the extrapolation-error model of its own backtests."""
+def fit_calibrated(runs: RunSet, law: str | Law, *, required: bool = True, **options: Any) -> FitResult:
+    """Fit one law and attach the extrapolation-error model of its own backtests.
+
+    When the data allow no backtest (or the law fails on a fold) the plain fit is returned:
+    with a warning (an error under ``strict``) when ``required``, silently otherwise (its
+    predictions beyond the data still say their intervals leave out the law's own error).
+    """
     law = laws.get(law) if isinstance(law, str) else law
     label = label_of(law.name, law.options() if law.name == "power" else {})
     folds.check_same_data(runs)
@@ -271,10 +279,12 @@ def fit_calibrated(runs: RunSet, law: str | Law, **options: Any) -> FitResult:
     fit_options = {k: v for k, v in options.items() if k not in {"bootstrap", "seed", "strict", "progress"}}
     test = backtest(label, law, plan, fit_options) if plan else None
     if test is None or test.failure is not None:
-        message = f"no backtest calibration ({note if test is None else test.failure}): intervals leave out the law's own extrapolation error"
-        if options.get("strict"):
-            raise UntrustedFitError(message)
-        warn(message, FitWarning)
+        if required:
+            message = (f"no backtest calibration ({note if test is None else test.failure}): intervals leave out "
+                       "the law's own extrapolation error")
+            if options.get("strict"):
+                raise UntrustedFitError(message)
+            warn(message, FitWarning)
         return fit_law(runs, law, **options)
     tried = Trial(axis, plan, note, [(label, law)], {}, [test])
     return fit_backtested(runs, test, tried.selection(label, "chosen by hand; backtested for calibration"), **options)

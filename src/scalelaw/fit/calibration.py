@@ -3,13 +3,24 @@
 A backtest fits a law on the smaller (or shorter, or earlier) part of the data and
 predicts the rest; each held-out point gives a log error e and a distance d, in decades,
 beyond the fold's fitted range (the largest over the law's scale variables, as
-:meth:`FitResult.predict` measures it). The model is e ~ s·d·T_ν: the law's own error
-grows linearly with the decades extrapolated, with Student-t tails whose degrees of
-freedom ν are the independent held-out runs behind s (few runs, wide tails); beyond the
-farthest backtested distance the scale grows quadratically (the linear model is then an
-extrapolation itself). s is the
-regression estimate Σw(e² − σ²)d² / Σw d⁴ (σ² the fold's in-sample noise, already in
-every interval), each held-out run weighing the same.
+:meth:`FitResult.predict` measures it). The model is e ~ √(σ₀² + s²·h(d)²)·T_ν:
+
+- σ₀, the floor, is the law's error on held-out runs that lie inside the fitted range
+  (d = 0: a schedule or run never fitted, at a size and length that were): the error of
+  a new run that is no extrapolation at all. Zero when no held-out point had d = 0.
+- h(d) = √(d·d_t) up to the farthest backtested distance d_t, and d beyond it. A fold
+  held out one level up the ladder, as the target usually is; the error a refit makes there
+  does not shrink linearly to nothing for shorter steps (a misspecified law drifts like a
+  random walk: its variance grows with the distance), and beyond d_t the error model is
+  itself an extrapolation, so it grows faster.
+- σ₀² is the mean of e² − σ² over the points with d = 0, s² that of (e² − σ² − σ₀²)/h(d)²
+  over the others (σ² the fold's in-sample noise, already in every interval); each fold
+  weighs the same, and each held-out run within its fold.
+- ν is the effective number of independent held-out runs. Runs held out in one fold share
+  one fitted law, so their errors move together: with R runs in K folds and a share r of
+  the squared error explained by each fold's common shift, ν = R / (1 + (R/K − 1)·r)
+  (Kish's design effect), between 1 and 30. One fold of runs that all miss the same way
+  counts as one observation, and its interval has the heavy tails that deserves.
 """
 
 from __future__ import annotations
@@ -31,11 +42,12 @@ MAX_DOF = 30
 
 @dataclass(frozen=True)
 class ExtrapolationError:
-    """Log-loss error sd = ``slope`` × decades beyond the fitted data, t-distributed with ``dof``.
+    """Log-loss error sd = √(floor² + (``slope`` × h(decades beyond the fitted data))²), t-distributed with ``dof``.
 
-    ``tested_decades`` is the farthest distance a backtest reached, ``bias`` the mean
-    signed log error per decade (observed/predicted, informative only), ``runs`` and
-    ``points`` what the estimate rests on.
+    ``floor`` is the error on a new run inside the fitted range (held-out runs no farther
+    than the data, such as another schedule at a fitted size and length); ``tested_decades`` is the farthest distance a backtest reached, ``bias`` the mean
+    signed log error per decade (observed/predicted, informative only), ``runs``,
+    ``points`` and ``folds`` what the estimate rests on.
     """
 
     slope: float
@@ -44,16 +56,12 @@ class ExtrapolationError:
     bias: float
     runs: int
     points: int
+    folds: int = 1
+    floor: float = 0.0
 
     def sd(self, decades: np.ndarray) -> np.ndarray:
-        """Scale of the extrapolation error at each distance (0 inside the fitted range).
-
-        Linear up to the farthest backtested distance; beyond it the linear model is itself
-        an extrapolation, so the scale grows by the ratio to that distance (quadratically).
-        """
-        d = np.maximum(np.asarray(decades, dtype=float), 0.0)
-        stretch = np.maximum(1.0, d / self.tested_decades) if self.tested_decades > 0 else 1.0
-        return self.slope * d * stretch
+        """Scale of the law's error at each distance: the floor inside the fitted range, growing beyond it."""
+        return np.sqrt(self.floor**2 + (self.slope * shape(decades, self.tested_decades)) ** 2)
 
     def untested(self, decades: float) -> bool:
         """True when ``decades`` lies well beyond the farthest backtested distance."""
@@ -70,42 +78,89 @@ class ExtrapolationError:
         if not isinstance(data, Mapping):
             raise InputError("field 'calibration' must be an object or null", file=source)
         values = {}
-        for name in ("slope", "tested_decades", "bias"):
-            value = data.get(name)
+        for name in ("slope", "tested_decades", "bias", "floor"):
+            value = data.get(name, 0.0 if name == "floor" else None)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise InputError(f"calibration {name!r} must be a finite number, got {value!r}", file=source)
             values[name] = float(value)
-        for name in ("dof", "runs", "points"):
-            value = data.get(name)
+        for name in ("dof", "runs", "points", "folds"):
+            value = data.get(name, 1 if name == "folds" else None)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InputError(f"calibration {name!r} must be a whole number >= 0, got {value!r}", file=source)
             values[name] = value
-        if values["slope"] < 0 or values["tested_decades"] < 0 or values["dof"] < 1:
-            raise InputError("calibration needs slope >= 0, tested_decades >= 0 and dof >= 1", file=source)
+        if values["slope"] < 0 or values["floor"] < 0 or values["tested_decades"] < 0 or values["dof"] < 1:
+            raise InputError("calibration needs slope >= 0, floor >= 0, tested_decades >= 0 and dof >= 1",
+                             file=source)
         return cls(**values)
 
 
-def estimate(errors: np.ndarray, decades: np.ndarray, groups: np.ndarray, noise_var: np.ndarray) -> ExtrapolationError | None:
-    """Fit the error model to backtest points: log errors, distances, held-out run keys, noise variances.
+def shape(decades: np.ndarray, tested: float) -> np.ndarray:
+    """h(d): √(d·d_t) up to the tested distance d_t, d beyond it, 0 inside the fitted range."""
+    d = np.maximum(np.asarray(decades, dtype=float), 0.0)
+    if not tested > 0:
+        return d
+    return np.where(d <= tested, np.sqrt(d * tested), d)
 
-    None when no held-out point lies beyond its fold's fitted range.
+
+def estimate(
+    errors: np.ndarray, decades: np.ndarray, groups: np.ndarray, noise_var: np.ndarray, folds: np.ndarray | None = None
+) -> ExtrapolationError | None:
+    """Fit the error model to backtest points: log errors, distances, held-out run keys, noise variances, folds.
+
+    ``groups`` name the held-out run of each point (unique across folds) and ``folds`` its
+    fold (one fold when omitted). Held-out points inside the fold's fitted range (d = 0)
+    give the floor, points beyond it the slope. None when there is no finite point.
     """
     errors, decades, noise_var = (np.asarray(a, dtype=float) for a in (errors, decades, noise_var))
     groups = np.asarray(groups).astype(str)
-    keep = np.isfinite(errors) & np.isfinite(decades) & (decades > 0)
+    folds = np.zeros(errors.size, dtype=str) if folds is None else np.asarray(folds).astype(str)
+    keep = np.isfinite(errors) & np.isfinite(decades)
     if not keep.any():
         return None
-    e, d, v, g = errors[keep], decades[keep], noise_var[keep], groups[keep]
-    _, index, counts = np.unique(g, return_inverse=True, return_counts=True)
-    w = 1.0 / counts[index]
-    slope2 = float(np.sum(w * (e * e - v) * d * d) / np.sum(w * d**4))
-    bias = float(np.sum(w * e * d) / np.sum(w * d * d))
-    runs = int(counts.size)
+    e, d, v, g, f = errors[keep], np.maximum(decades[keep], 0.0), noise_var[keep], groups[keep], folds[keep]
+    inside = d == 0
+    floor2 = max(_balanced_mean(e * e - v, g, f, inside), 0.0) if inside.any() else 0.0
+    tested = float(d.max())
+    h = shape(d, tested)
+    beyond = ~inside
+    slope2 = max(_balanced_mean((e * e - v - floor2) / np.where(beyond, h * h, 1.0), g, f, beyond), 0.0) \
+        if beyond.any() else 0.0
+    scale = np.sqrt(np.maximum(floor2 + slope2 * h * h, 1e-300))
+    dof, runs, n_folds = _effective_runs(e / scale, g, f)
     return ExtrapolationError(
-        slope=math.sqrt(max(slope2, 0.0)),
-        dof=int(min(max(runs, 1), MAX_DOF)),
-        tested_decades=float(d.max()),
-        bias=bias,
+        slope=math.sqrt(slope2),
+        dof=dof,
+        tested_decades=tested,
+        bias=float(np.sum(e * d) / np.sum(d * d)) if beyond.any() else 0.0,
         runs=runs,
         points=int(e.size),
+        folds=n_folds,
+        floor=math.sqrt(floor2),
     )
+
+
+def _balanced_mean(values: np.ndarray, runs: np.ndarray, folds: np.ndarray, mask: np.ndarray) -> float:
+    """Mean over folds of the mean over held-out runs of the mean of ``values`` (where ``mask``)."""
+    per_run: dict[tuple[str, str], list[float]] = {}
+    for value, run, fold in zip(values[mask], runs[mask], folds[mask], strict=True):
+        per_run.setdefault((fold, run), []).append(float(value))
+    per_fold: dict[str, list[float]] = {}
+    for (fold, _), items in per_run.items():
+        per_fold.setdefault(fold, []).append(float(np.mean(items)))
+    return float(np.mean([np.mean(items) for items in per_fold.values()]))
+
+
+def _effective_runs(z: np.ndarray, runs: np.ndarray, folds: np.ndarray) -> tuple[int, int, int]:
+    """(degrees of freedom, held-out runs, folds): Kish's design effect for runs that share a fold's fit."""
+    keys = sorted({(fold, run) for run, fold in zip(runs, folds, strict=True)})
+    index = {key: k for k, key in enumerate(keys)}
+    at = np.array([index[(fold, run)] for run, fold in zip(runs, folds, strict=True)])
+    run_mean = np.bincount(at, z) / np.bincount(at)
+    run_fold = np.array([fold for fold, _ in keys])
+    fold_keys, fold_index = np.unique(run_fold, return_inverse=True)
+    shift = np.bincount(fold_index, run_mean) / np.bincount(fold_index)
+    total = float(np.mean(run_mean**2))
+    share = min(1.0, float(np.mean(shift[fold_index] ** 2)) / total) if total > 0 else 1.0
+    n_runs, n_folds = len(keys), int(fold_keys.size)
+    effective = n_runs / (1.0 + (n_runs / n_folds - 1.0) * share)
+    return int(min(max(round(effective), 1), MAX_DOF)), n_runs, n_folds

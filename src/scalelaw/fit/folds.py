@@ -3,8 +3,10 @@
 The axis is chosen from the data: model size when the runs have at least three sizes
 (fit on all but the largest size, predict it; then one level down), else compute, else run length
 (the longest runs held out), else time within the runs (fit every run's checkpoints up
-to a cut, predict the rest of what was logged). Every candidate law is scored on the
-same folds.
+to a cut, predict the rest of what was logged). Folds across size or compute are followed
+by folds across length when the runs differ in length: a target usually lies beyond the
+data in tokens as well as in size, and more folds measure the law's error better. Every
+candidate law is scored on the same folds.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ CUTS = (0.5, 0.25)
 SAME_DATA_COLUMNS = ("dataset", "tokenizer", "loss_type")
 #: A run needs this many logged checkpoints after its warmup to be cut into a fitted part and a predicted part.
 MIN_CHECKPOINTS = 6
+#: Values of a fold axis within this ratio of the next smaller one belong to the same level.
+LEVEL_RATIO = 1.05
 AXES = ("params", "tokens", "flops", "steps", "time")
 
 
@@ -76,6 +80,10 @@ def plan(runs: RunSet, by: str | None = None) -> tuple[str, list[Fold], str]:
         else:
             folds, note = _level_folds(runs, axis)
         if folds:
+            if by is None and axis in ("params", "flops"):
+                longer, _ = _level_folds(runs, "length")
+                folds += longer
+                note += "; then the longest runs, and the next" if longer else ""
             return axis, folds, note
         notes.append(note)
     return axes[-1], [], "; ".join(notes)
@@ -93,18 +101,31 @@ def _level_folds(runs: RunSet, axis: str) -> tuple[list[Fold], str]:
         need = 2 if axis == "params" else 1
     if values.isna().any():
         return [], f"not every run has {axis}"
-    levels = np.unique(values.to_numpy(dtype=float))
+    levels = level_floors(values.to_numpy(dtype=float))
     if levels.size < need + 1:
         return [], f"{levels.size} distinct value(s) of {axis} (a backtest across {axis} needs {need + 1})"
     folds = []
     for k in range(1, FOLDS + 1):
         if levels.size - k < need:
             break
-        held = levels[-k]
+        held, top = levels[-k], levels[-k + 1] if k > 1 else np.inf
         train = [r for r, v in values.items() if v < held]
-        test = [r for r, v in values.items() if v == held]
+        test = [r for r, v in values.items() if held <= v < top]
         folds.append(Fold(f"{axis} {levels[-k - 1]:.3g} -> {held:.3g}", runs.select(train), runs.select(test)))
     return folds, f"held out the largest {axis}, then the next"
+
+
+def level_floors(values: np.ndarray) -> np.ndarray:
+    """The smallest value of each level: sorted values within ``LEVEL_RATIO`` of the previous are one level.
+
+    Runs of one planned length log slightly different last steps (71,900 and 71,950), and one
+    model size is often reported to a few digits; such values are the same rung of the ladder.
+    """
+    ordered = np.unique(values)
+    if ordered.size == 0:
+        return ordered
+    starts = np.concatenate([[True], ordered[1:] > LEVEL_RATIO * ordered[:-1]])
+    return ordered[starts]
 
 
 def _time_folds(runs: RunSet) -> tuple[list[Fold], str]:

@@ -219,7 +219,7 @@ class FitResult:
                 draws = max(1, NOISE_SAMPLES // preds.shape[0])
                 picked = rng.choice(noise, size=(preds.shape[0], draws, design.n))
                 samples = (preds[:, None, :] + picked).reshape(-1, design.n)
-            if self.calibration is not None and self.calibration.slope > 0:
+            if self.calibration is not None and (self.calibration.slope > 0 or self.calibration.floor > 0):
                 spread = self.calibration.sd(decades)[None, :]
                 samples = samples + spread * rng.standard_t(self.calibration.dof, size=samples.shape)
             return self.law.from_residual_space(samples)

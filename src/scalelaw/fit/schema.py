@@ -258,6 +258,8 @@ CALIBRATION_FIELDS: dict[str, Field] = {
     "bias": Field(number(), required=True),
     "runs": Field(integer(), required=True),
     "points": Field(integer(), required=True),
+    "folds": Field(integer(1), default=1),
+    "floor": Field(number(low=0.0), default=0.0),
 }
 
 CANDIDATE_FIELDS: dict[str, Field] = {
