@@ -103,7 +103,14 @@ def test_jacobian_of_the_free_parameters_matches(law: str) -> None:
     assert_jacobian_matches(model, design, theta)
 
 
+def test_held_option_text_round_trips() -> None:
+    law = get("multi-power", held="B=400.0,C=2.0")
+    assert law.held == {"B": 400.0, "C": 2.0} and get("multi-power", **law.options()).held == law.held
+    assert get("multi-power", held="").held == {} and get("multi-power", held={}).options()["held"] == ""
+
+
 @pytest.mark.parametrize("options", [{"held": {"nope": 1.0}}, {"held": {"B": "x"}}, {"held": [1.0]},
+                                     {"held": "B"}, {"held": "B=x"}, {"held": "nope=1"},
                                      {"min_warmups": -1}, {"min_warmups": "1"}, {"decay_drop": 0.0},
                                      {"decay_drop": True}])
 def test_bad_options_are_refused(options: dict[str, object]) -> None:

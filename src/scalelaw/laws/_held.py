@@ -72,9 +72,18 @@ def check_drop(drop: Any) -> float:
 
 
 def check_held(held: Any, names: Sequence[str]) -> dict[str, float] | None:
-    """A ``held`` option: None (decide from the data) or a mapping of parameter names to finite values."""
+    """A ``held`` option: None (decide from the data), or the held values as a mapping or as the text
+    ``"B=400,C=2.0656"`` that :func:`held_text` writes ("" or {}: nothing held)."""
     if held is None:
         return None
+    if isinstance(held, str):
+        pairs = [part.partition("=") for part in held.split(",") if part.strip()]
+        if any(not sep for _, sep, _ in pairs):
+            raise InputError(f"held must look like 'B=400,C=2.07', got {held!r}")
+        try:
+            held = {key.strip(): float(value) for key, _, value in pairs}
+        except ValueError:
+            raise InputError(f"held must look like 'B=400,C=2.07', got {held!r}") from None
     if not isinstance(held, Mapping):
         raise InputError(f"held must be a mapping of parameter names to values, got {held!r}")
     unknown = sorted(set(held) - set(names))
@@ -83,6 +92,11 @@ def check_held(held: Any, names: Sequence[str]) -> dict[str, float] | None:
         raise InputError(f"held: unknown parameter(s) {unknown} or non-numeric value(s) for {bad}; "
                          f"parameters are {', '.join(names)}")
     return {str(k): float(v) for k, v in held.items()}
+
+
+def held_text(held: dict[str, float] | None) -> str | None:
+    """The ``held`` option as a JSON scalar (FIT.json records law options of candidates as scalars)."""
+    return None if held is None else ",".join(f"{k}={v!r}" for k, v in held.items())
 
 
 class HeldPrior:

@@ -23,7 +23,7 @@ import numpy as np
 from scalelaw.errors import InputError
 from scalelaw.laws import register
 from scalelaw.laws._curves import Curve, CurveLaw
-from scalelaw.laws._held import FULL_DECAY_DROP, HeldPrior, check_drop, check_held
+from scalelaw.laws._held import FULL_DECAY_DROP, HeldPrior, check_drop, check_held, held_text
 from scalelaw.laws.base import Design, Param
 
 
@@ -83,7 +83,7 @@ class LRAnnealing(HeldPrior, CurveLaw):
 
     def options(self) -> dict[str, Any]:
         return {"decay_factor": self.decay_factor, "warmup_in_s2": self.warmup_in_s2, "min_warmups": self.min_warmups,
-                "held": self.held, "decay_drop": self.decay_drop}
+                "held": held_text(self.held), "decay_drop": self.decay_drop}
 
     def prior(self, peak: float) -> dict[str, float]:
         """C such that a decay of the whole peak lr lowers the loss by ``decay_drop`` (S2 then ends at

@@ -18,7 +18,7 @@ from scalelaw.errors import InputError
 from scalelaw.laws import register
 from scalelaw.laws._curves import Curve, CurveLaw, DropSum
 from scalelaw.laws._curves_dense import DenseDropSum
-from scalelaw.laws._held import FULL_DECAY_DROP, PAPER_SATURATION, HeldPrior, check_drop, check_held
+from scalelaw.laws._held import FULL_DECAY_DROP, PAPER_SATURATION, HeldPrior, check_drop, check_held, held_text
 from scalelaw.laws.base import Design, Param
 
 #: Model size at which ``multi-power-sized`` reports its size-dependent parameters.
@@ -56,8 +56,8 @@ class MultiPower(HeldPrior, CurveLaw):
         self.decay_drop = check_drop(decay_drop)
 
     def options(self) -> dict[str, Any]:
-        return {"blocks_per_level": self.blocks_per_level, "min_warmups": self.min_warmups, "held": self.held,
-                "decay_drop": self.decay_drop}
+        return {"blocks_per_level": self.blocks_per_level, "min_warmups": self.min_warmups,
+                "held": held_text(self.held), "decay_drop": self.decay_drop}
 
     def all_params(self) -> tuple[Param, ...]:
         return (
