@@ -15,7 +15,7 @@ from scalelaw.errors import FitWarning, InputError
 from scalelaw.fit import fit_law
 from scalelaw.fit.folds import plan
 from scalelaw.fit.serialize import load_fit
-from scalelaw.fit.targets import predict_targets
+from scalelaw.fit.targets import predict_targets, target_rows
 from scalelaw.laws import get
 from scalelaw.laws._held import FULL_DECAY_DROP, PAPER_SATURATION
 
@@ -126,3 +126,16 @@ def test_time_folds_count_checkpoints_after_the_warmup() -> None:
     assert [f.after["r"] for f in plan(runs)[1]] == [600.0]
     runs, _ = _run(0.12)  # 5: too few to cut
     assert plan(runs)[1] == []
+
+
+def test_intervals_of_a_held_fit_carry_the_prior_uncertainty_into_the_decay() -> None:
+    runs, _ = _run(0.2)
+    fit = _fit(runs, "lr-annealing")
+    frame = predict_targets(fit, runs, level=0.9)
+    bare = fit.predict_design(fit.law.design(target_rows(fit, runs)), level=0.9)
+    seen_end = int(np.flatnonzero(frame["observed"].notna())[-1])
+    assert frame["lo"].iloc[seen_end] == pytest.approx(bare.lo[seen_end], rel=1e-12)
+    assert frame["hi"].iloc[-1] > bare.hi[-1] and frame["lo"].iloc[-1] < bare.lo[-1]
+    free = _fit(runs, "lr-annealing", held={})
+    plain = free.predict_design(free.law.design(target_rows(free, runs)), level=0.9)
+    np.testing.assert_array_equal(predict_targets(free, runs, level=0.9)["hi"], plain.hi)

@@ -28,6 +28,7 @@ the backtest that calibrates the interval sees the same guess.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,6 +44,10 @@ from scalelaw.laws.base import Design, Param
 MIN_DECAY_SEEN = 0.5
 #: Loss drop of a decay of the whole peak lr (B·η_peak of the Multi-Power Law), the prior.
 FULL_DECAY_DROP = 0.12
+#: Spread (one standard deviation of its log) of the full-decay drop between setups, for the intervals of fits
+#: that hold it: finished runs of the bundled data fit 0.11–0.15 (Multi-Power Law) and 0.145–0.195 (OLMo ladder),
+#: up to e^0.49 × the prior.
+DECAY_DROP_LOG_SD = 0.3
 #: The Multi-Power Law paper's saturation parameters (25M fit), the prior for C, β and γ.
 PAPER_SATURATION = {"C": 2.0656, "beta": 0.5828, "gamma": 0.6414}
 
@@ -108,6 +113,8 @@ class HeldPrior:
     """
 
     name: str
+    #: The held parameter proportional to the full-decay drop.
+    drop_param: str
     min_warmups: float
     held: dict[str, float] | None
     decay_drop: float
@@ -122,6 +129,14 @@ class HeldPrior:
     @property
     def params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.all_params() if p.name not in (self.held or {}))
+
+    def with_drop_scaled(self, factor: float) -> HeldPrior:
+        """A copy of this law whose held full-decay drop is ``factor`` times larger (itself if nothing is held)."""
+        if not self.held or self.drop_param not in self.held:
+            return self
+        other = copy.copy(self)
+        other.held = {**self.held, self.drop_param: self.held[self.drop_param] * factor}
+        return other
 
     def expand(self, theta: np.ndarray) -> np.ndarray:
         """Free parameter rows (B, q) to full rows (B, p), the held values filled in."""

@@ -66,6 +66,7 @@ class LRAnnealing(HeldPrior, CurveLaw):
     """L(s) = L0 + A·S1^(−α) − C·S2, with S2 the momentum-smoothed lr decay."""
 
     name = "lr-annealing"
+    drop_param = "C"
     formula = "L(s) = L0 + A*S1^-alpha - C*S2, S2 = sum_i m_i, m_i = lambda*m_{i-1} + (lr[i-1] - lr[i])"
     citation = "Tissue et al. 2024, Scaling Law with Learning Rate Annealing (arXiv:2408.11029)"
 

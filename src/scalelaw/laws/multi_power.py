@@ -39,6 +39,7 @@ class MultiPower(HeldPrior, CurveLaw):
     """
 
     name = "multi-power"
+    drop_param = "B"
     formula = "L(t) = L0 + A*(S1(t)+S_W)^-alpha - B*sum_k (lr[k-1]-lr[k])*(1-(C*lr[k]^-gamma*S_k(t)+1)^-beta)"
     citation = "Luo et al. 2025, A Multi-Power Law for Loss Curve Prediction Across Learning Rate Schedules (ICLR 2025)"
 
