@@ -62,8 +62,10 @@ class Backtest:
     failure: str | None = None
 
     def score(self, key: str) -> float:
-        """Mean over folds of the per-fold mean (``final_error``, ``curve_error`` or ``bias``)."""
-        values = [f[key] for f in self.folds]
+        """Mean over the folds beyond the data (all folds if none) of the per-fold mean
+        (``final_error``, ``curve_error`` or ``bias``)."""
+        beyond = [f for f in self.folds if not f.get("inside")]
+        values = [f[key] for f in beyond or self.folds]
         return float(np.mean(values)) if values and self.failure is None else math.nan
 
     def record(self) -> dict[str, Any]:
@@ -141,7 +143,8 @@ def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str
             return result
         decades = fit.decades_beyond(design)
         noise = float(np.mean(np.square(fit.residuals))) if fit.residuals.size else 0.0
-        result.folds.append(_fold_record(fold.name, design.run[held], step[held], errors[held], decades[held]))
+        result.folds.append({**_fold_record(fold.name, design.run[held], step[held], errors[held], decades[held]),
+                             "inside": fold.inside})
         runs = np.array([f"{fold.name}|{r}" for r in design.run[held]])
         parts.append((errors[held], decades[held], runs, np.full(int(held.sum()), noise),
                       np.full(int(held.sum()), fold.name)))
