@@ -199,8 +199,12 @@ def test_inside_folds_calibrate_the_floor_but_do_not_choose_the_law() -> None:
     fit = fit_auto(size_ladder(), candidates=FAST, bootstrap=0)
     for candidate in fit.selection["candidates"]:
         beyond = [f["final_error"] for f in candidate["folds"] if not f["inside"]]
-        assert len(beyond) == 4 and len(candidate["folds"]) == 7
+        chosen = candidate["label"] == fit.selection["chosen"]
+        assert len(beyond) == 4 and len(candidate["folds"]) == (7 if chosen else 4)  # inside folds: the winner's only
         assert candidate["final_error"] == pytest.approx(np.mean(beyond))
-    inside = [f for f in fit.selection["candidates"][0]["folds"] if f["inside"]]
-    assert all(f["decades"] == 0 for f in inside)  # a run inside the others' range is no extrapolation
     assert fit.calibration.floor > 0 and fit.calibration.folds == 7
+    from scalelaw import laws
+
+    by_size = fit_calibrated(size_ladder(), laws.get("power", variable="params"), bootstrap=0)
+    inside = [f for f in by_size.selection["candidates"][0]["folds"] if f["inside"]]
+    assert len(inside) == 3 and all(f["decades"] == 0 for f in inside)  # inside the others' range: no extrapolation

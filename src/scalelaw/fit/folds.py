@@ -144,7 +144,8 @@ def _run_folds(runs: RunSet) -> list[Fold]:
     inside = []
     for run in sorted(runs.runs):
         others = [r for r in runs.runs if r != run]
-        within = bool(length[run] <= length[others].max() * LEVEL_RATIO) if length.notna().all() else False
+        within = bool(length[others].min() <= length[run] <= length[others].max() * LEVEL_RATIO) \
+            if length.notna().all() else False
         if size.notna().all():
             within = within and size[others].min() <= size[run] <= size[others].max() * LEVEL_RATIO
         if within:
