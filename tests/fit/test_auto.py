@@ -34,8 +34,10 @@ def size_ladder(seed: int = 0, noise: float = 0.003) -> RunSet:
 def test_auto_records_candidates_and_chooses_the_lowest_backtest_error(tmp_path) -> None:
     fit = fit_auto(size_ladder(), candidates=FAST, bootstrap=20)
     sel = fit.selection
-    assert sel["axis"] == "params" and len(sel["folds"]) == 4
-    assert [f.split()[0] for f in sel["folds"]] == ["params", "params", "tokens", "tokens"]  # size, then length
+    assert sel["axis"] == "params" and len(sel["folds"]) == 7
+    # size, then length, then single runs inside the others' range (never the longest run)
+    assert [f.split()[0] for f in sel["folds"]] == ["params", "params", "tokens", "tokens", "run", "run", "run"]
+    assert not any("n1e+09-d40" in f for f in sel["folds"][4:])
     scores = {c["label"]: c["final_error"] for c in sel["candidates"]}
     assert set(scores) == set(FAST)
     assert sel["chosen"] == min(scores, key=scores.get)
@@ -184,3 +186,25 @@ def test_a_target_far_beyond_the_backtests_warns_and_strict_refuses() -> None:
     strict = dataclasses.replace(fit, options={**fit.options, "strict": True})
     with pytest.raises(UntrustedFitError, match="backtests tested"):
         strict.predict(params=size)
+
+
+def test_runs_of_one_planned_length_are_one_level() -> None:
+    from scalelaw.fit.folds import level_floors
+
+    assert level_floors(np.array([71_950.0, 71_900.0, 24_000.0, 23_990.0, 16_000.0])).tolist() == [16_000, 23_990,
+                                                                                                     71_900]
+
+
+def test_inside_folds_calibrate_the_floor_but_do_not_choose_the_law() -> None:
+    fit = fit_auto(size_ladder(), candidates=FAST, bootstrap=0)
+    for candidate in fit.selection["candidates"]:
+        beyond = [f["final_error"] for f in candidate["folds"] if not f["inside"]]
+        chosen = candidate["label"] == fit.selection["chosen"]
+        assert len(beyond) == 4 and len(candidate["folds"]) == (7 if chosen else 4)  # inside folds: the winner's only
+        assert candidate["final_error"] == pytest.approx(np.mean(beyond))
+    assert fit.calibration.floor > 0 and fit.calibration.folds == 7
+    from scalelaw import laws
+
+    by_size = fit_calibrated(size_ladder(), laws.get("power", variable="params"), bootstrap=0)
+    inside = [f for f in by_size.selection["candidates"][0]["folds"] if f["inside"]]
+    assert len(inside) == 3 and all(f["decades"] == 0 for f in inside)  # inside the others' range: no extrapolation

@@ -189,11 +189,8 @@ def show_selection(fit: FitResult) -> None:
     print_table(f"backtests (folds: {folds})", selection_rows(fit), ["law", "final_error", "curve_error", "bias", "note"])
     console.print(str(fit.selection.get("reason", "")))
     if fit.calibration is not None:
-        c = fit.calibration
-        console.print(
-            f"extrapolation error: {c.slope:.3g} (log loss) per decade beyond the data, t tails with {c.dof} "
-            f"degrees of freedom; tested up to {c.tested_decades:.2f} decades"
-        )
+        text = fit.calibration.describe()
+        console.print(text[0].upper() + text[1:])
 
 
 def register(app: typer.Typer) -> None:

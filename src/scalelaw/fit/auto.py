@@ -1,8 +1,9 @@
 """``--law auto``: every applicable law scored by rolling-origin backtest, the best one fitted.
 
-Each candidate is fitted on every fold of :func:`scalelaw.fit.folds.plan` and scored on
-the held-out runs by the relative error of their final logged loss (the quantity every
-law predicts), averaged over runs and folds. The winner is fitted on all the data with a
+Each candidate is fitted on every fold beyond the data of :func:`scalelaw.fit.folds.plan`
+and scored on the held-out runs by the relative error of their final logged loss (the
+quantity every law predicts), averaged over runs and folds; the folds inside the data
+(single runs within the others' range) are run for the winner only, to size its floor. The winner is fitted on all the data with a
 bootstrap, and its backtest errors become its extrapolation-error model
 (:mod:`scalelaw.fit.calibration`): the same backtests choose the law and size its
 intervals. ``fit_calibrated`` does the same for one given law.
@@ -62,8 +63,10 @@ class Backtest:
     failure: str | None = None
 
     def score(self, key: str) -> float:
-        """Mean over folds of the per-fold mean (``final_error``, ``curve_error`` or ``bias``)."""
-        values = [f[key] for f in self.folds]
+        """Mean over the folds beyond the data (all folds if none) of the per-fold mean
+        (``final_error``, ``curve_error`` or ``bias``)."""
+        beyond = [f for f in self.folds if not f.get("inside")]
+        values = [f[key] for f in beyond or self.folds]
         return float(np.mean(values)) if values and self.failure is None else math.nan
 
     def record(self) -> dict[str, Any]:
@@ -141,7 +144,8 @@ def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str
             return result
         decades = fit.decades_beyond(design)
         noise = float(np.mean(np.square(fit.residuals))) if fit.residuals.size else 0.0
-        result.folds.append(_fold_record(fold.name, design.run[held], step[held], errors[held], decades[held]))
+        result.folds.append({**_fold_record(fold.name, design.run[held], step[held], errors[held], decades[held]),
+                             "inside": fold.inside})
         runs = np.array([f"{fold.name}|{r}" for r in design.run[held]])
         parts.append((errors[held], decades[held], runs, np.full(int(held.sum()), noise),
                       np.full(int(held.sum()), fold.name)))
@@ -216,8 +220,25 @@ def trial(
         reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
         raise InputError(f"no law can be fitted to this data ({reasons})")
     axis, plan, note = folds.plan(runs, by)
-    tests = [backtest(label, law, plan, fit_options) for label, law in usable] if plan else []
+    choosing = [f for f in plan if not f.inside] or plan
+    tests = [backtest(label, law, choosing, fit_options) for label, law in usable] if plan else []
     return Trial(axis, plan, note, usable, skipped, tests)
+
+
+def with_inside_folds(tried: Trial, test: Backtest, fit_options: dict[str, Any]) -> Backtest:
+    """``test`` with the folds inside the data added (only the chosen law needs them: they size its floor).
+
+    If the law fails on them, the backtest beyond the data stands alone.
+    """
+    inside = [f for f in tried.plan if f.inside]
+    if not inside or len(inside) == len(tried.plan):  # none, or already backtested (nothing beyond the data)
+        return test
+    extra = backtest(test.label, test.law, inside, fit_options)
+    if extra.failure is not None:
+        return test
+    arrays = [np.concatenate([getattr(test, k), getattr(extra, k)]) for k in ("errors", "decades", "groups",
+                                                                               "noise_var", "fold_of")]
+    return Backtest(test.label, test.law, test.folds + extra.folds, *arrays)
 
 
 def fit_backtested(runs: RunSet, test: Backtest, selection: dict[str, Any], **options: Any) -> FitResult:
@@ -249,7 +270,10 @@ def fit_auto(
     options = dict(seed=seed, strict=strict, progress=progress, ci_level=ci_level, **fit_options)
     best = tried.best()
     if best is not None:
-        selection = tried.selection(best.label, _reason(best, tried.tests, len(tried.plan)))
+        reason = _reason(best, tried.tests, sum(not f.inside for f in tried.plan) or len(tried.plan))
+        best = with_inside_folds(tried, best, dict(ci_level=ci_level, **fit_options))
+        tried.tests = [best if t.label == best.label else t for t in tried.tests]
+        selection = tried.selection(best.label, reason)
         replicates = AUTO_BOOTSTRAP[best.law.kind] if bootstrap is None else bootstrap
         return fit_backtested(runs, best, selection, bootstrap=replicates, **options)
     label, law = tried.fallback()

@@ -67,6 +67,15 @@ class ExtrapolationError:
         """True when ``decades`` lies well beyond the farthest backtested distance."""
         return decades > TESTED_REACH * self.tested_decades + 1e-9
 
+    def describe(self) -> str:
+        """One sentence for people: the error inside the data, at the tested distance, and the tails."""
+        edge = float(self.sd(np.array([self.tested_decades]))[0])
+        return (
+            f"the law's own error (sd, relative): {self.floor:.2%} on a new run inside the fitted range, "
+            f"{edge:.2%} at {self.tested_decades:.2f} decades beyond it (the farthest backtest), growing beyond; "
+            f"t tails with {self.dof} degrees of freedom ({self.runs} held-out run(s) in {self.folds} fold(s))"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -5,8 +5,10 @@ The axis is chosen from the data: model size when the runs have at least three s
 (the longest runs held out), else time within the runs (fit every run's checkpoints up
 to a cut, predict the rest of what was logged). Folds across size or compute are followed
 by folds across length when the runs differ in length: a target usually lies beyond the
-data in tokens as well as in size, and more folds measure the law's error better. Every
-candidate law is scored on the same folds.
+data in tokens as well as in size, and more folds measure the law's error better. Then up
+to three single runs inside the others' range are held out: the error on a new run that
+is no extrapolation (another schedule at a fitted size and length). Every candidate law
+is scored on the same folds.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ CUTS = (0.5, 0.25)
 SAME_DATA_COLUMNS = ("dataset", "tokenizer", "loss_type")
 #: A run needs this many logged checkpoints after its warmup to be cut into a fitted part and a predicted part.
 MIN_CHECKPOINTS = 6
+#: Single runs held out inside the others' range (they measure the law's error on a new run, not beyond).
+RUN_FOLDS = 3
 #: Values of a fold axis within this ratio of the next smaller one belong to the same level.
 LEVEL_RATIO = 1.05
 AXES = ("params", "tokens", "flops", "steps", "time")
@@ -35,12 +39,18 @@ AXES = ("params", "tokens", "flops", "steps", "time")
 
 @dataclass(frozen=True)
 class Fold:
-    """One backtest: fit on ``train``, score the logged points of ``test`` (per run, only steps above ``after[run]``)."""
+    """One backtest: fit on ``train``, score the logged points of ``test`` (per run, only steps above ``after[run]``).
+
+    ``inside`` folds hold out a run inside the others' range: they size the interval's floor
+    but do not choose the law, which is chosen for forecasting beyond the data.
+    """
 
     name: str
     train: RunSet
     test: RunSet
     after: Mapping[str, float] = field(default_factory=dict)
+    #: True for a single run held out inside the others' range (it calibrates; it does not choose the law).
+    inside: bool = False
 
 
 def check_same_data(runs: RunSet) -> None:
@@ -84,6 +94,10 @@ def plan(runs: RunSet, by: str | None = None) -> tuple[str, list[Fold], str]:
                 longer, _ = _level_folds(runs, "length")
                 folds += longer
                 note += "; then the longest runs, and the next" if longer else ""
+            if by is None:
+                inside = _run_folds(runs)
+                folds += inside
+                note += f"; then {len(inside)} single runs inside the range of the others" if inside else ""
             return axis, folds, note
         notes.append(note)
     return axes[-1], [], "; ".join(notes)
@@ -113,6 +127,34 @@ def _level_folds(runs: RunSet, axis: str) -> tuple[list[Fold], str]:
         test = [r for r, v in values.items() if held <= v < top]
         folds.append(Fold(f"{axis} {levels[-k - 1]:.3g} -> {held:.3g}", runs.select(train), runs.select(test)))
     return folds, f"held out the largest {axis}, then the next"
+
+
+def _run_folds(runs: RunSet) -> list[Fold]:
+    """Hold out single runs that lie inside the others' range of size and length (up to ``RUN_FOLDS``).
+
+    Their errors measure the law on a new run that is no extrapolation (another schedule
+    or length at a fitted size): the floor of the interval. Runs are taken evenly spread
+    over the sorted run ids, so the choice is deterministic.
+    """
+    if len(runs.runs) < 3:
+        return []
+    length = per_run(runs, "tokens")
+    length = length if length.notna().all() else per_run(runs, "steps")
+    size = per_run(runs, "params")
+    inside = []
+    for run in sorted(runs.runs):
+        others = [r for r in runs.runs if r != run]
+        within = bool(length[others].min() <= length[run] <= length[others].max() * LEVEL_RATIO) \
+            if length.notna().all() else False
+        if size.notna().all():
+            within = within and size[others].min() <= size[run] <= size[others].max() * LEVEL_RATIO
+        if within:
+            inside.append(run)
+    if not inside:
+        return []
+    picks = [inside[int(i)] for i in np.unique(np.linspace(0, len(inside) - 1, min(RUN_FOLDS, len(inside))).round())]
+    return [Fold(f"run {run} (inside the others' range)", runs.select([r for r in runs.runs if r != run]),
+                 runs.select([run]), inside=True) for run in picks]
 
 
 def level_floors(values: np.ndarray) -> np.ndarray:

@@ -108,7 +108,9 @@ class FitResult:
             )
         messages = list(untrusted)
         if self.bootstrap_params is None:
-            messages.append("no bootstrap: intervals show residual noise only, not parameter uncertainty")
+            messages.append("no bootstrap: parameter uncertainty enters the interval only through the backtested error"
+                            if self.calibration is not None else
+                            "no bootstrap: intervals show residual noise only, not parameter uncertainty")
         if self.calibration is None and farthest > 0:
             messages.append(
                 "no backtest calibration: the interval leaves out the law's own error beyond the fitted data "

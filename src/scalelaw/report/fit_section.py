@@ -241,12 +241,7 @@ def _selection_blocks(fit: FitResult) -> list[str]:
         html.table(list(rows[0]), rows, caption="Relative errors on the held-out runs, mean over folds") if rows else "",
     ]
     if fit.calibration is not None:
-        c = fit.calibration
-        blocks.append(html.paragraph(
-            f"The same backtests size the intervals: the law's own error grows by {c.slope:.3g} in log loss per decade "
-            f"beyond the fitted data (t tails with {c.dof} degrees of freedom, from {c.runs} held-out run(s)); "
-            f"the backtests reached {c.tested_decades:.2f} decades."
-        ))
+        blocks.append(html.paragraph(f"The same backtests size the intervals: {fit.calibration.describe()}."))
     else:
         blocks.append(html.notice("No backtest was possible, so the intervals leave out the law's own extrapolation error.", level="warning"))
     return [b for b in blocks if b]
