@@ -4,8 +4,10 @@ For each run with a known final loss (the OLMo ladder, the Multi-Power Law curve
 losses after 10%, 20% or 40% of the run's last logged step are hidden (the rows keep their
 lr, and OLMo its ``lr_schedule`` spec), the curve laws are backtested on what is seen
 (:func:`scalelaw.fit.auto.trial`: fit the first half, then quarter, of the seen
-checkpoints, forecast the rest), each is fitted with its calibrated interval, and ``auto``
-is the one the backtests chose. Printed per fraction seen and law: mean, worst and signed
+checkpoints after the warmup, forecast the rest), each is fitted with its calibrated
+interval, and ``auto`` is the one the backtests chose; ``auto (fallback)`` is what
+``--law auto`` does when there are too few checkpoints to backtest (an uncalibrated fit
+of the law with the fewest parameters, with a warning; ``--strict`` refuses). Printed per fraction seen and law: mean, worst and signed
 final-loss error, and the share of true final losses inside the 50/80/90% intervals; then
 the coverage over every forecast at each nominal level. ``--svg`` writes the reliability
 diagram (nominal vs observed coverage) with :mod:`scalelaw.report.reliability`.
@@ -63,7 +65,7 @@ def forecast(seen: RunSet, last: float, truth: float) -> list[dict[str, object]]
     if best is None:  # what --law auto does then: the law with the fewest parameters, uncalibrated
         label, law = tried.fallback()
         fit = fit_law(seen, law, bootstrap=BOOTSTRAP, seed=0, progress=False)
-        out.append({"law": "auto", **_scored(fit, seen, last, truth), "note": f"fallback {label}"})
+        out.append({"law": "auto (fallback)", **_scored(fit, seen, last, truth), "note": f"fallback {label}"})
     return out
 
 

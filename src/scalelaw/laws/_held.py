@@ -18,12 +18,15 @@ design with logged losses and kept (``held`` is a law option saved in FIT.json),
 backtest folds, the final fit and later predictions use one parametrization, and held-out
 rows never change it.
 
-The prior is the Multi-Power Law paper's (Luo et al. 2025, Table: 25M and 100M models):
-C = 2.0656, β = 0.5828, γ = 0.6414 (the 25M fit; the 100M fit is within 3%), and a loss
+The prior is the Multi-Power Law paper's (Luo et al. 2025; its published 25M and 100M
+parameter sets, reproduced in tests/laws/test_multi_power.py): C = 2.0656, β = 0.5828,
+γ = 0.6414 (the 25M fit; the 100M fit is within 3%), and a loss
 drop of :data:`FULL_DECAY_DROP` for a decay of the whole peak lr (B·η_peak: 363.79 and
 437.95 × 3e-4 = 0.109 and 0.131 at 25M and 100M, their mean). Other data may differ
-(the OLMo ladder's full runs fit about 0.15): the held values are a documented guess, and
-the backtest that calibrates the interval sees the same guess.
+(the OLMo ladder's full runs fit 0.145–0.195): the held values are a documented guess.
+The backtests that calibrate the interval cannot measure that guess (they stay in the
+undecayed part), so :func:`scalelaw.fit.targets.predict_targets` adds its spread,
+:data:`DECAY_DROP_LOG_SD`, to the interval.
 """
 
 from __future__ import annotations
