@@ -70,6 +70,10 @@ class ExtrapolationError:
     def describe(self) -> str:
         """One sentence for people: the error inside the data, at the tested distance, and the tails."""
         edge = float(self.sd(np.array([self.tested_decades]))[0])
+        if edge == 0:
+            return (f"the backtest errors were within the fit's own residual scatter ({self.runs} held-out run(s) in "
+                    f"{self.folds} fold(s), up to {self.tested_decades:.2f} decades beyond the data), so the interval "
+                    "adds no error of the law's own up to that distance")
         return (
             f"the law's own error (sd, relative): {self.floor:.2%} on a new run inside the fitted range, "
             f"{edge:.2%} at {self.tested_decades:.2f} decades beyond it (the farthest backtest), growing beyond; "
