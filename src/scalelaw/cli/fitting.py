@@ -185,8 +185,12 @@ def show_selection(fit: FitResult) -> None:
 
     if not fit.selection:
         return
-    folds = ", ".join(fit.selection.get("folds", [])) or "none"
-    print_table(f"backtests (folds: {folds})", selection_rows(fit), ["law", "final_error", "curve_error", "bias", "note"])
+    names = [str(name) for name in fit.selection.get("folds", [])]
+    inside = sum("inside the others' range" in name for name in names)
+    beyond = "; ".join(name for name in names if "inside the others' range" not in name) or "none"
+    folds = beyond + (f"; {inside} single run(s) inside the others' range" if inside else "")
+    print_table(f"backtests (folds: {folds}); errors relative, mean over the folds beyond the data",
+                selection_rows(fit), ["law", "final_error", "curve_error", "bias", "note"])
     console.print(str(fit.selection.get("reason", "")))
     if fit.calibration is not None:
         text = fit.calibration.describe()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,7 +23,7 @@ from scalelaw import laws
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, ScalelawWarning, UntrustedFitError, warn
 from scalelaw.fit import calibration, folds
-from scalelaw.fit.engine import fit_law
+from scalelaw.fit.engine import fit_law, stderr_is_terminal
 from scalelaw.fit.result import FitResult
 from scalelaw.laws.base import Law
 
@@ -205,9 +206,13 @@ class Trial:
 
 
 def trial(
-    runs: RunSet, *, candidates: list[str] | None = None, by: str | None = None, **fit_options: Any
+    runs: RunSet, *, candidates: list[str] | None = None, by: str | None = None, progress: bool | None = False,
+    **fit_options: Any,
 ) -> Trial:
-    """Backtest every applicable candidate (or the named ones) on the folds of :func:`folds.plan`."""
+    """Backtest every applicable candidate (or the named ones) on the folds of :func:`folds.plan`.
+
+    ``progress`` shows a bar on stderr (None: when stderr is a terminal).
+    """
     folds.check_same_data(runs)
     usable, skipped = applicable(runs)
     if candidates is not None:
@@ -221,8 +226,25 @@ def trial(
         raise InputError(f"no law can be fitted to this data ({reasons})")
     axis, plan, note = folds.plan(runs, by)
     choosing = [f for f in plan if not f.inside] or plan
-    tests = [backtest(label, law, choosing, fit_options) for label, law in usable] if plan else []
+    tests = [backtest(label, law, choosing, fit_options)
+             for label, law in _counted(usable, len(choosing), progress)] if plan else []
     return Trial(axis, plan, note, usable, skipped, tests)
+
+
+def _counted(usable: list[tuple[str, Law]], n_folds: int, progress: bool | None) -> Iterator[tuple[str, Law]]:
+    """The candidates, with a transient progress bar on stderr naming the one being backtested."""
+    if not (progress if progress is not None else stderr_is_terminal()):
+        yield from usable
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("backtests", total=len(usable))
+        for item in usable:
+            bar.update(task, description=f"backtesting {item[0]} on {n_folds} folds")
+            yield item
+            bar.advance(task)
 
 
 def with_inside_folds(tried: Trial, test: Backtest, fit_options: dict[str, Any]) -> Backtest:
@@ -266,7 +288,7 @@ def fit_auto(
     ``power(variable=params)``); ``by`` forces the backtest axis. With too little data to
     backtest, the applicable candidate with the fewest parameters is fitted and the fit says why.
     """
-    tried = trial(runs, candidates=candidates, by=by, ci_level=ci_level, **fit_options)
+    tried = trial(runs, candidates=candidates, by=by, progress=progress, ci_level=ci_level, **fit_options)
     options = dict(seed=seed, strict=strict, progress=progress, ci_level=ci_level, **fit_options)
     best = tried.best()
     if best is not None:

@@ -70,6 +70,10 @@ class ExtrapolationError:
     def describe(self) -> str:
         """One sentence for people: the error inside the data, at the tested distance, and the tails."""
         edge = float(self.sd(np.array([self.tested_decades]))[0])
+        if edge == 0:
+            return (f"the backtest errors were within the fit's own residual scatter ({self.runs} held-out run(s) in "
+                    f"{self.folds} fold(s), up to {self.tested_decades:.2f} decades beyond the data), so the interval "
+                    "adds no error of the law's own up to that distance")
         return (
             f"the law's own error (sd, relative): {self.floor:.2%} on a new run inside the fitted range, "
             f"{edge:.2%} at {self.tested_decades:.2f} decades beyond it (the farthest backtest), growing beyond; "
@@ -148,28 +152,27 @@ def estimate(
     )
 
 
+def _pairs(runs: np.ndarray, folds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per point, the index of its (fold, held-out run) pair; per pair, the index of its fold."""
+    _, first, at = np.unique(np.char.add(np.char.add(folds, "\x1f"), runs), return_index=True, return_inverse=True)
+    _, fold_of_pair = np.unique(folds[first], return_inverse=True)
+    return at, fold_of_pair
+
+
 def _balanced_mean(values: np.ndarray, runs: np.ndarray, folds: np.ndarray, mask: np.ndarray) -> float:
     """Mean over folds of the mean over held-out runs of the mean of ``values`` (where ``mask``)."""
-    per_run: dict[tuple[str, str], list[float]] = {}
-    for value, run, fold in zip(values[mask], runs[mask], folds[mask], strict=True):
-        per_run.setdefault((fold, run), []).append(float(value))
-    per_fold: dict[str, list[float]] = {}
-    for (fold, _), items in per_run.items():
-        per_fold.setdefault(fold, []).append(float(np.mean(items)))
-    return float(np.mean([np.mean(items) for items in per_fold.values()]))
+    at, fold_of_pair = _pairs(runs[mask], folds[mask])
+    per_pair = np.bincount(at, values[mask]) / np.bincount(at)
+    return float(np.mean(np.bincount(fold_of_pair, per_pair) / np.bincount(fold_of_pair)))
 
 
 def _effective_runs(z: np.ndarray, runs: np.ndarray, folds: np.ndarray) -> tuple[int, int, int]:
     """(degrees of freedom, held-out runs, folds): Kish's design effect for runs that share a fold's fit."""
-    keys = sorted({(fold, run) for run, fold in zip(runs, folds, strict=True)})
-    index = {key: k for k, key in enumerate(keys)}
-    at = np.array([index[(fold, run)] for run, fold in zip(runs, folds, strict=True)])
+    at, fold_of_pair = _pairs(runs, folds)
     run_mean = np.bincount(at, z) / np.bincount(at)
-    run_fold = np.array([fold for fold, _ in keys])
-    fold_keys, fold_index = np.unique(run_fold, return_inverse=True)
-    shift = np.bincount(fold_index, run_mean) / np.bincount(fold_index)
+    shift = np.bincount(fold_of_pair, run_mean) / np.bincount(fold_of_pair)
     total = float(np.mean(run_mean**2))
-    share = min(1.0, float(np.mean(shift[fold_index] ** 2)) / total) if total > 0 else 1.0
-    n_runs, n_folds = len(keys), int(fold_keys.size)
+    share = min(1.0, float(np.mean(shift[fold_of_pair] ** 2)) / total) if total > 0 else 1.0
+    n_runs, n_folds = int(run_mean.size), int(shift.size)
     effective = n_runs / (1.0 + (n_runs / n_folds - 1.0) * share)
     return int(min(max(round(effective), 1), MAX_DOF)), n_runs, n_folds

@@ -84,7 +84,7 @@ def fit_law(
     boot = None
     converged_fraction = None
     if bootstrap and n_free:
-        show = progress if progress is not None else _stderr_is_terminal()
+        show = progress if progress is not None else stderr_is_terminal()
         result = run_bootstrap(problem, found.u, bootstrap, seed=seed, progress=show)
         boot = problem.theta(result.u)
         boot[~np.isfinite(result.f)] = np.nan
@@ -227,7 +227,7 @@ def _diagnose(
     )
 
 
-def _stderr_is_terminal() -> bool:
+def stderr_is_terminal() -> bool:
     import sys
 
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
