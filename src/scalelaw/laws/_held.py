@@ -162,25 +162,23 @@ class HeldPrior:
         return grad[..., [i for i, n in enumerate(names) if n not in self.held]]
 
     def design(self, runs: RunSet) -> Design:
-        """Checkpoints from ``min_warmups`` warmups on; the first design with losses decides what is held."""
+        """Checkpoints from ``min_warmups`` warmups on; the first design with losses decides what is held,
+        and every design with losses says what is held (a fit, and a forecast that depends on it)."""
         curves = [trim_warmup(c, self.min_warmups) for c in curves_from_runs(runs, purpose=f"the {self.name} law")]
         curves = [c for c in curves if c.steps.size]
         if not curves:
             raise InputError(f"the {self.name} law: no checkpoint from {self.min_warmups:g} warmup length(s) on "
                              "(the law does not describe the warmup)")
-        if self.held is None and any(np.isfinite(c.loss).any() for c in curves):
-            self.held = self._decide(curves)
+        if any(np.isfinite(c.loss).any() for c in curves):
+            if self.held is None:
+                seen = max(decay_seen(c) for c in curves)
+                peak = float(np.median([np.max(c.lr) for c in curves]))
+                self.held = {} if seen >= MIN_DECAY_SEEN else self.prior(peak)
+            if self.held:
+                shown = ", ".join(f"{k}={v:.4g}" for k, v in self.held.items())
+                warn(f"law {self.name}: {shown} held at a prior, not fitted: checkpoints whose lr has not fallen by "
+                     f"{MIN_DECAY_SEEN:.0%} of its peak cannot tell how much a decay lowers the loss. The prior: a full "
+                     f"decay lowers it by {self.decay_drop:g} (the Multi-Power Law paper's value unless the law option "
+                     "decay_drop says otherwise, e.g. from a finished run of the same setup); the law option held={} "
+                     "fits them.", FitWarning)
         return self._design_of(curves)  # type: ignore[attr-defined]
-
-    def _decide(self, curves: list[Curve]) -> dict[str, float]:
-        seen = max(decay_seen(c) for c in curves)
-        if seen >= MIN_DECAY_SEEN:
-            return {}
-        peak = float(np.median([np.max(c.lr) for c in curves]))
-        held = self.prior(peak)
-        shown = ", ".join(f"{k}={v:.4g}" for k, v in held.items())
-        warn(f"law {self.name}: the fitted checkpoints saw the lr fall at most {seen:.0%} below its peak, too little "
-             f"to determine the loss drop of an lr decay; held at a prior ({shown}: a full decay lowers the loss by "
-             f"{self.decay_drop:g}, the Multi-Power Law paper's value unless the law option decay_drop says otherwise, "
-             "e.g. from a finished run of the same setup). Give the law option held={} to fit them.", FitWarning)
-        return held
