@@ -27,6 +27,7 @@ from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw.fit.result import FitResult
 from scalelaw.laws._held import DECAY_DROP_LOG_SD, HeldPrior
+from scalelaw.laws.base import Design
 
 #: Stand-in loss of target rows without one, so that design code treats them as points.
 PLACEHOLDER_LOSS = 1.0
@@ -91,7 +92,7 @@ def predict_targets(fit: FitResult, runs: RunSet, *, level: float | None = None)
     )
 
 
-def _with_prior_spread(fit: FitResult, design: object, loss: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+def _with_prior_spread(fit: FitResult, design: Design, loss: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                        observed: np.ndarray, level: float | None) -> tuple[np.ndarray, np.ndarray]:
     """The interval widened by the uncertainty of a held full-decay drop (unchanged when nothing is held).
 
@@ -105,8 +106,8 @@ def _with_prior_spread(fit: FitResult, design: object, loss: np.ndarray, lo: np.
         return lo, hi
     theta = fit.theta[None, :]
     shift = np.log(law.with_drop_scaled(float(np.exp(DECAY_DROP_LOG_SD))).predict(theta, design)[0] / loss)
-    run = np.asarray(getattr(design, "run")).astype(str)
-    step = np.asarray(getattr(design, "inputs")["step"], dtype=float)
+    run = np.asarray(design.run).astype(str)
+    step = np.asarray(design.inputs["step"], dtype=float)
     for name in np.unique(run):
         mine = (run == name) & np.isfinite(observed)
         if mine.any():
