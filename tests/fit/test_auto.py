@@ -145,6 +145,11 @@ def test_mixed_datasets_are_refused() -> None:
     table = size_ladder().table.assign(dataset=["c4"] * 8 + ["pile"] * 7)
     with pytest.raises(InputError, match="mix 2 values of 'dataset'"):
         fit_auto(RunSet(table), candidates=FAST)
+    with pytest.raises(InputError, match="mix 2 values of 'dataset'"):
+        fit_calibrated(RunSet(table), "chinchilla")
+    with pytest.warns(FitWarning, match="fitted as asked, without a backtest calibration"):
+        fit = fit_calibrated(RunSet(table), "chinchilla", required=False)  # a named law, calibrated when possible
+    assert fit.calibration is None
 
 
 def test_fixing_every_parameter_scores_the_given_set() -> None:

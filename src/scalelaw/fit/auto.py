@@ -320,7 +320,14 @@ def fit_calibrated(runs: RunSet, law: str | Law, *, required: bool = True, **opt
     """
     law = laws.get(law) if isinstance(law, str) else law
     label = label_of(law.name, law.options() if law.name == "power" else {})
-    folds.check_same_data(runs)
+    try:
+        folds.check_same_data(runs)
+    except InputError as exc:
+        if required:
+            raise
+        warn(f"{exc.reason}; fitted as asked, without a backtest calibration", FitWarning)
+        options.pop("by", None)
+        return fit_law(runs, law, **options)
     axis, plan, note = folds.plan(runs, options.pop("by", None))
     fit_options = {k: v for k, v in options.items() if k not in {"bootstrap", "seed", "strict", "progress"}}
     test = backtest(label, law, plan, fit_options) if plan else None
