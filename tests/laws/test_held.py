@@ -139,3 +139,13 @@ def test_intervals_of_a_held_fit_carry_the_prior_uncertainty_into_the_decay() ->
     free = _fit(runs, "lr-annealing", held={})
     plain = free.predict_design(free.law.design(target_rows(free, runs)), level=0.9)
     np.testing.assert_array_equal(predict_targets(free, runs, level=0.9)["hi"], plain.hi)
+
+
+def test_a_named_calibrated_law_decides_on_all_the_data_not_its_first_fold() -> None:
+    from scalelaw.fit.auto import fit_calibrated
+
+    runs, _ = _run(0.9)  # the lr has decayed past half its peak only in the later checkpoints
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        fit = fit_calibrated(runs, "lr-annealing", bootstrap=0)
+    assert fit.law.held == {} and fit.calibration is not None

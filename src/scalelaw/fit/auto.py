@@ -330,6 +330,7 @@ def fit_calibrated(runs: RunSet, law: str | Law, *, required: bool = True, **opt
         return fit_law(runs, law, **options)
     axis, plan, note = folds.plan(runs, options.pop("by", None))
     fit_options = {k: v for k, v in options.items() if k not in {"bootstrap", "seed", "strict", "progress"}}
+    _settle_on(law, runs)
     test = backtest(label, law, plan, fit_options) if plan else None
     if test is None or test.failure is not None:
         if required:
@@ -341,6 +342,19 @@ def fit_calibrated(runs: RunSet, law: str | Law, *, required: bool = True, **opt
         return fit_law(runs, law, **options)
     tried = Trial(axis, plan, note, [(label, law)], {}, [test])
     return fit_backtested(runs, test, tried.selection(label, "chosen by hand; backtested for calibration"), **options)
+
+
+def _settle_on(law: Law, runs: RunSet) -> None:
+    """Let a law that settles its parametrization on its first data (a schedule family, a held prior) see all of it.
+
+    Otherwise its first backtest fold, a part of the data, would decide for every fold and the final fit.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScalelawWarning)
+            law.design(runs)
+    except (InputError, ValueError, KeyError):
+        pass  # the fit itself reports what is wrong with the data
 
 
 def _reason(best: Backtest, tests: list[Backtest], n_folds: int) -> str:
