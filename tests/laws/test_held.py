@@ -132,13 +132,26 @@ def test_intervals_of_a_held_fit_carry_the_prior_uncertainty_into_the_decay() ->
     runs, _ = _run(0.2)
     fit = _fit(runs, "lr-annealing")
     frame = predict_targets(fit, runs, level=0.9)
-    bare = fit.predict_design(fit.law.design(target_rows(fit, runs)), level=0.9)
+    design = fit.law.design(target_rows(fit, runs))
+    point = fit.law.predict(fit.theta[None, :], design)[0]
+    bare_lo, bare_hi = fit._interval(design, point, fit.decades_beyond(design), 0.9)  # without the prior's spread
     seen_end = int(np.flatnonzero(frame["observed"].notna())[-1])
-    assert frame["lo"].iloc[seen_end] == pytest.approx(bare.lo[seen_end], rel=1e-12)
-    assert frame["hi"].iloc[-1] > bare.hi[-1] and frame["lo"].iloc[-1] < bare.lo[-1]
+    assert frame["lo"].iloc[seen_end] == pytest.approx(bare_lo[seen_end], rel=1e-12)
+    assert frame["hi"].iloc[-1] > bare_hi[-1] and frame["lo"].iloc[-1] < bare_lo[-1]
     free = _fit(runs, "lr-annealing", held={})
     plain = free.predict_design(free.law.design(target_rows(free, runs)), level=0.9)
     np.testing.assert_array_equal(predict_targets(free, runs, level=0.9)["hi"], plain.hi)
+
+
+def test_every_prediction_path_gives_a_held_fit_the_same_interval() -> None:
+    runs, _ = _run(0.2)
+    fit = _fit(runs, "lr-annealing")
+    frame = predict_targets(fit, runs, level=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        scheduled = fit.predict(schedule=SPEC, steps=frame["step"].to_numpy(), level=0.9)
+    assert scheduled.hi[-1] == pytest.approx(frame["hi"].iloc[-1], rel=1e-9)
+    assert scheduled.lo[-1] == pytest.approx(frame["lo"].iloc[-1], rel=1e-9)
 
 
 def test_a_named_calibrated_law_decides_on_all_the_data_not_its_first_fold() -> None:

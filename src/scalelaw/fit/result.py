@@ -89,6 +89,7 @@ class FitResult:
         by = self._extrapolation(design)
         decades = self.decades_beyond(design, by)
         lo, hi = self._interval(design, point, decades, self._level(level))
+        lo, hi = self._with_held_spread(design, point, lo, hi, self._level(level))
         limit = float(self.options.get("extrapolation_warning_decades", 2.0))
         untrusted = []
         for name, values in by.items():
@@ -225,6 +226,41 @@ class FitResult:
                 spread = self.calibration.sd(decades)[None, :]
                 samples = samples + spread * rng.standard_t(self.calibration.dof, size=samples.shape)
             return self.law.from_residual_space(samples)
+
+    def _with_held_spread(
+        self, design: Design, point: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The interval widened by the uncertainty of a held lr-decay prior (unchanged when nothing is held).
+
+        The backtests of a run whose lr has not decayed cannot measure the prior
+        (:mod:`scalelaw.laws._held`): one standard deviation is the change of the forecast
+        when the full-decay drop is e^DECAY_DROP_LOG_SD times larger, taken relative to each
+        run's last point within the fitted steps (the data pin the curve there; a new
+        schedule predicted from step 1 keeps it relative to its own point at that step), and
+        added to both sides in quadrature, in log space.
+        """
+        from statistics import NormalDist
+
+        from scalelaw.laws._held import DECAY_DROP_LOG_SD, HeldPrior
+
+        law = self.law
+        if not isinstance(law, HeldPrior) or law.with_drop_scaled(2.0) is law or "step" not in design.inputs:
+            return lo, hi
+        scaled = law.with_drop_scaled(float(np.exp(DECAY_DROP_LOG_SD)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shift = np.log(scaled.predict(self.theta[None, :], design)[0] / point)
+        run = np.asarray(design.run).astype(str)
+        step = np.asarray(design.inputs["step"], dtype=float)
+        last_fitted = self.fitted_range.get("steps", (np.nan, np.inf))[1]
+        for name in np.unique(run):
+            mine = (run == name) & (step <= last_fitted)
+            if mine.any():
+                shift[run == name] -= shift[np.flatnonzero(mine)[np.argmax(step[mine])]]
+        z = NormalDist().inv_cdf(0.5 + 0.5 * level)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            below = np.sqrt(np.log(point / lo) ** 2 + (z * shift) ** 2)
+            above = np.sqrt(np.log(hi / point) ** 2 + (z * shift) ** 2)
+        return point * np.exp(-below), point * np.exp(above)
 
     def _extrapolation(self, design: Design) -> dict[str, np.ndarray]:
         """Decades beyond the fitted range, per scale variable and point (0 inside, inf if unrecorded)."""

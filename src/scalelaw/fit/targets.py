@@ -12,13 +12,11 @@ are final-point targets for any law: one row per run, ``step`` null (the law bui
 schedule, e.g. ``chinchilla-curve``'s fitted schedule family).
 
 A curve law that held its lr-decay terms at a prior (a run that has not decayed its lr
-yet, :mod:`scalelaw.laws._held`) gets the prior's uncertainty added to its intervals: the
-backtests that calibrate them ran inside the seen, undecayed part and cannot measure it.
+yet, :mod:`scalelaw.laws._held`) carries the prior's uncertainty in its intervals, as every
+prediction of such a fit does (:meth:`FitResult.predict_design`).
 """
 
 from __future__ import annotations
-
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -26,8 +24,6 @@ import pandas as pd
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw.fit.result import FitResult
-from scalelaw.laws._held import DECAY_DROP_LOG_SD, HeldPrior
-from scalelaw.laws.base import Design
 
 #: Stand-in loss of target rows without one, so that design code treats them as points.
 PLACEHOLDER_LOSS = 1.0
@@ -74,7 +70,7 @@ def predict_targets(fit: FitResult, runs: RunSet, *, level: float | None = None)
     prediction = fit.predict_design(design, level=level)
     final_point = fit.law.kind == "final" or "step" not in rows.table.columns
     observed = _observed(fit, rows, design, final_point)
-    lo, hi = _with_prior_spread(fit, design, prediction.loss, prediction.lo, prediction.hi, observed, level)
+    lo, hi = prediction.lo, prediction.hi
     if final_point:
         step = np.full(design.n, np.nan)
     else:
@@ -90,33 +86,6 @@ def predict_targets(fit: FitResult, runs: RunSet, *, level: float | None = None)
             "extrapolation_decades": prediction.extrapolation,
         }
     )
-
-
-def _with_prior_spread(fit: FitResult, design: Design, loss: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                       observed: np.ndarray, level: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """The interval widened by the uncertainty of a held full-decay drop (unchanged when nothing is held).
-
-    One standard deviation is the change of the forecast when the drop is e^DECAY_DROP_LOG_SD
-    times larger, taken relative to each run's last observed point (the data pin the curve
-    there, and a refit would move the level to match); it is added to both sides of the
-    interval in quadrature, in log space.
-    """
-    law = fit.law
-    if not isinstance(law, HeldPrior) or law.with_drop_scaled(2.0) is law:
-        return lo, hi
-    theta = fit.theta[None, :]
-    shift = np.log(law.with_drop_scaled(float(np.exp(DECAY_DROP_LOG_SD))).predict(theta, design)[0] / loss)
-    run = np.asarray(design.run).astype(str)
-    step = np.asarray(design.inputs["step"], dtype=float)
-    for name in np.unique(run):
-        mine = (run == name) & np.isfinite(observed)
-        if mine.any():
-            shift[run == name] -= shift[np.flatnonzero(mine)[np.argmax(step[mine])]]
-    z = NormalDist().inv_cdf(0.5 + 0.5 * float(fit.options.get("ci_level", 0.95) if level is None else level))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        below = np.sqrt(np.log(loss / lo) ** 2 + (z * shift) ** 2)
-        above = np.sqrt(np.log(hi / loss) ** 2 + (z * shift) ** 2)
-    return loss * np.exp(-below), loss * np.exp(above)
 
 
 def _observed(fit: FitResult, rows: RunSet, design: object, final_point: bool) -> np.ndarray:

@@ -25,7 +25,7 @@ drop of :data:`FULL_DECAY_DROP` for a decay of the whole peak lr (B·η_peak: 36
 437.95 × 3e-4 = 0.109 and 0.131 at 25M and 100M, their mean). Other data may differ
 (the OLMo ladder's full runs fit 0.145–0.195): the held values are a documented guess.
 The backtests that calibrate the interval cannot measure that guess (they stay in the
-undecayed part), so :func:`scalelaw.fit.targets.predict_targets` adds its spread,
+undecayed part), so :meth:`scalelaw.fit.result.FitResult.predict_design` adds its spread,
 :data:`DECAY_DROP_LOG_SD`, to the interval.
 """
 
