@@ -213,3 +213,29 @@ def test_inside_folds_calibrate_the_floor_but_do_not_choose_the_law() -> None:
     by_size = fit_calibrated(size_ladder(), laws.get("power", variable="params"), bootstrap=0)
     inside = [f for f in by_size.selection["candidates"][0]["folds"] if f["inside"]]
     assert len(inside) == 3 and all(f["decades"] == 0 for f in inside)  # inside the others' range: no extrapolation
+
+
+def _cosine_run(seen: float) -> RunSet:
+    """A cosine run drawn from the lr-annealing law, its losses after ``seen`` of the run hidden."""
+    from scalelaw import laws
+
+    spec = "cosine:peak=3e-4,warmup=200,total=6000,final=3e-5"
+    steps = np.arange(100, 6001, 100)
+    law = laws.get("lr-annealing")
+    loss = law.predict(np.array([[2.5, 0.5, 0.5, 0.1]]), law.design_at(schedule=spec, steps=steps))[0]
+    loss = loss * np.exp(3e-4 * np.random.default_rng(0).standard_normal(loss.size))
+    table = pd.DataFrame({"run": "r", "step": steps.astype(float), "loss": loss, "lr_schedule": spec})
+    table.loc[table["step"] > seen * steps.max(), "loss"] = np.nan
+    return RunSet(table)
+
+
+def test_a_decay_beyond_the_logged_losses_leaves_lr_blind_laws_out() -> None:
+    from scalelaw.fit.auto import trial
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        early = trial(_cosine_run(0.3), candidates=["power(variable=step)", "lr-annealing"])
+        finished = trial(_cosine_run(1.0), candidates=["power(variable=step)", "lr-annealing"])
+    assert early.decay_ahead and not finished.decay_ahead
+    assert [t.label for t in early.eligible()] == ["lr-annealing"]
+    assert {t.label for t in finished.eligible()} == {"power(variable=step)", "lr-annealing"}

@@ -25,6 +25,8 @@ from scalelaw.errors import FitWarning, InputError, ScalelawWarning, UntrustedFi
 from scalelaw.fit import calibration, folds
 from scalelaw.fit.engine import fit_law, stderr_is_terminal
 from scalelaw.fit.result import FitResult
+from scalelaw.laws._curves import curves_from_runs
+from scalelaw.laws._held import decay_seen
 from scalelaw.laws.base import Law
 
 #: Candidate laws; on equal backtest error (or, with nothing to backtest, equal parameter count) the earlier wins.
@@ -45,6 +47,8 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 #: Laws whose parameters describe how the curve changes with model size (they need two sizes or more).
 ACROSS_SIZES = ("chinchilla-curve", "multi-power-sized")
+#: A decay of more than this share of the peak lr beyond the logged losses makes lr-blind laws ineligible.
+DECAY_AHEAD = 0.1
 #: Bootstrap replicates of the chosen law when the caller asks for none (curve laws cost more per replicate).
 AUTO_BOOTSTRAP = {"final": 100, "curve": 30}
 
@@ -183,10 +187,24 @@ class Trial:
     usable: list[tuple[str, Law]]
     skipped: dict[str, str]
     tests: list[Backtest]
+    #: True when an lr decay lies beyond the logged losses: only laws that read the lr may be chosen.
+    decay_ahead: bool = False
+
+    def eligible(self) -> list[Backtest]:
+        """The candidates that passed their backtests and may be chosen.
+
+        When the runs' planned lr decays beyond the logged losses, the backtests (inside what
+        was logged) cannot show that a law blind to the lr misses that decay; such laws are
+        then left out whenever a law that reads the lr passed.
+        """
+        scored = [t for t in self.tests if t.failure is None]
+        if self.decay_ahead:
+            return [t for t in scored if "lr" in t.law.inputs] or scored
+        return scored
 
     def best(self) -> Backtest | None:
-        """The candidate with the lowest final-loss error (fewer parameters on a tie), or None."""
-        scored = [t for t in self.tests if t.failure is None]
+        """The eligible candidate with the lowest final-loss error (fewer parameters on a tie), or None."""
+        scored = self.eligible()
         return min(scored, key=lambda t: (t.score("final_error"), len(t.law.param_names))) if scored else None
 
     def fallback(self) -> tuple[str, Law]:
@@ -228,7 +246,24 @@ def trial(
     choosing = [f for f in plan if not f.inside] or plan
     tests = [backtest(label, law, choosing, fit_options)
              for label, law in _counted(usable, len(choosing), progress)] if plan else []
-    return Trial(axis, plan, note, usable, skipped, tests)
+    return Trial(axis, plan, note, usable, skipped, tests, decay_ahead=decay_ahead(runs))
+
+
+def decay_ahead(runs: RunSet) -> bool:
+    """True when some run's lr falls, after its last logged loss, by more than ``DECAY_AHEAD`` of its peak."""
+    if "step" not in runs.table.columns:
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScalelawWarning)
+            curves = curves_from_runs(runs, purpose="--law auto")
+    except (InputError, ValueError, KeyError):
+        return False
+    for curve in curves:
+        top = int(np.argmax(curve.lr))
+        if curve.lr[top] > 0 and 1.0 - float(np.min(curve.lr[top:])) / curve.lr[top] - decay_seen(curve) > DECAY_AHEAD:
+            return True
+    return False
 
 
 def _counted(usable: list[tuple[str, Law]], n_folds: int, progress: bool | None) -> Iterator[tuple[str, Law]]:
@@ -292,7 +327,7 @@ def fit_auto(
     options = dict(seed=seed, strict=strict, progress=progress, ci_level=ci_level, **fit_options)
     best = tried.best()
     if best is not None:
-        reason = _reason(best, tried.tests, sum(not f.inside for f in tried.plan) or len(tried.plan))
+        reason = _reason(best, tried, sum(not f.inside for f in tried.plan) or len(tried.plan))
         best = with_inside_folds(tried, best, dict(ci_level=ci_level, **fit_options))
         tried.tests = [best if t.label == best.label else t for t in tried.tests]
         selection = tried.selection(best.label, reason)
@@ -357,9 +392,9 @@ def _settle_on(law: Law, runs: RunSet) -> None:
         pass  # the fit itself reports what is wrong with the data
 
 
-def _reason(best: Backtest, tests: list[Backtest], n_folds: int) -> str:
+def _reason(best: Backtest, tried: Trial, n_folds: int) -> str:
     """One sentence on why the winner won."""
-    ranked = sorted((t for t in tests if t.failure is None), key=lambda t: t.score("final_error"))
+    ranked = sorted(tried.eligible(), key=lambda t: t.score("final_error"))
     text = (
         f"{best.label} had the lowest backtest error of the held-out final loss, "
         f"{best.score('final_error'):.2%} mean over {n_folds} fold(s)"
@@ -367,6 +402,10 @@ def _reason(best: Backtest, tests: list[Backtest], n_folds: int) -> str:
     if len(ranked) > 1:
         runner = ranked[1] if ranked[0] is best else ranked[0]
         text += f"; next best {runner.label} at {runner.score('final_error'):.2%}"
+    blind = [t.label for t in tried.tests if t.failure is None and t not in ranked]
+    if blind:
+        text += (f"; not eligible: {', '.join(blind)}, which ignore the learning rate, while the planned lr decays "
+                 "beyond the logged losses (a decay no backtest inside the logged part could show them missing)")
     return text
 
 
