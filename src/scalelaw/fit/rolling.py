@@ -1,0 +1,111 @@
+"""One law scored on rolling-origin folds: fit on each fold's training runs, predict its held-out points.
+
+Each held-out point gives a log error (observed/predicted) and its distance in decades
+beyond the fold's fitted range; per fold, the held-out runs' final-loss and curve errors
+are recorded. :mod:`scalelaw.fit.auto` compares laws by these scores, and
+:mod:`scalelaw.fit.calibration` turns the points into the law's error model.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from scalelaw.errors import InputError, ScalelawWarning, UntrustedFitError
+from scalelaw.fit import folds
+from scalelaw.fit.engine import fit_law
+from scalelaw.laws.base import Law
+
+
+@dataclass
+class Backtest:
+    """One law's backtest: per-fold records, its scores, and the points that calibrate its intervals."""
+
+    label: str
+    law: Law
+    folds: list[dict[str, Any]]
+    errors: np.ndarray
+    decades: np.ndarray
+    groups: np.ndarray
+    noise_var: np.ndarray
+    fold_of: np.ndarray
+    failure: str | None = None
+
+    def score(self, key: str) -> float:
+        """Mean over the folds beyond the data (all folds if none) of the per-fold mean
+        (``final_error``, ``curve_error`` or ``bias``)."""
+        beyond = [f for f in self.folds if not f.get("inside")]
+        values = [f[key] for f in beyond or self.folds]
+        return float(np.mean(values)) if values and self.failure is None else math.nan
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "law": self.law.name,
+            "label": self.label,
+            "options": self.law.options(),
+            "final_error": _finite_or_none(self.score("final_error")),
+            "curve_error": _finite_or_none(self.score("curve_error")),
+            "bias": _finite_or_none(self.score("bias")),
+            "folds": self.folds,
+            "failure": self.failure,
+        }
+
+
+def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str, Any]) -> Backtest:
+    """Fit ``law`` on every fold's training runs and score it on the held-out points."""
+    result = Backtest(label, law, [], *(np.empty(0) for _ in range(5)))
+    parts: list[tuple[np.ndarray, ...]] = []
+    for fold in plan:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ScalelawWarning)
+                fit = fit_law(fold.train, law, bootstrap=0, strict=False, progress=False, **fit_options)
+                design = law.design(fold.test)
+        except (InputError, UntrustedFitError, ValueError, FloatingPointError) as exc:
+            result.failure = f"{fold.name}: {exc}"
+            return result
+        predicted = law.predict(fit.theta[None, :], design)[0]
+        step = np.asarray(design.inputs.get("step", np.full(design.n, np.inf)), dtype=float)
+        after = np.array([fold.after.get(str(r), -np.inf) for r in design.run])
+        held = step > after
+        with np.errstate(all="ignore"):
+            errors = np.log(design.loss / predicted)
+        if not held.any() or not np.all(np.isfinite(errors[held])):
+            result.failure = f"{fold.name}: no finite prediction of the held-out points"
+            return result
+        decades = fit.decades_beyond(design)
+        noise = float(np.mean(np.square(fit.residuals))) if fit.residuals.size else 0.0
+        result.folds.append({**_fold_record(fold.name, design.run[held], step[held], errors[held], decades[held]),
+                             "inside": fold.inside})
+        runs = np.array([f"{fold.name}|{r}" for r in design.run[held]])
+        parts.append((errors[held], decades[held], runs, np.full(int(held.sum()), noise),
+                      np.full(int(held.sum()), fold.name)))
+    result.errors, result.decades, result.groups, result.noise_var, result.fold_of = (
+        np.concatenate(p) for p in zip(*parts))
+    return result
+
+
+def _fold_record(name: str, run: np.ndarray, step: np.ndarray, errors: np.ndarray, decades: np.ndarray) -> dict[str, Any]:
+    """Per fold: held-out runs, their final-loss and curve errors (relative), bias and distance."""
+    final, curve = [], []
+    for r in dict.fromkeys(run.tolist()):
+        mine = run == r
+        last = int(np.flatnonzero(mine)[np.argmax(step[mine])])
+        final.append(math.expm1(-errors[last]))  # predicted / observed - 1
+        curve.append(float(np.mean(np.abs(np.expm1(-errors[mine])))))
+    return {
+        "fold": name,
+        "held_out_runs": list(dict.fromkeys(run.tolist())),
+        "final_error": float(np.mean(np.abs(final))),
+        "curve_error": float(np.mean(curve)),
+        "bias": float(np.mean(final)),
+        "decades": float(np.max(decades)),
+    }
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
