@@ -239,3 +239,9 @@ def test_a_decay_beyond_the_logged_losses_leaves_lr_blind_laws_out() -> None:
     assert early.decay_ahead and not finished.decay_ahead
     assert [t.label for t in early.eligible()] == ["lr-annealing"]
     assert {t.label for t in finished.eligible()} == {"power(variable=step)", "lr-annealing"}
+    from scalelaw import laws
+    from scalelaw.fit.auto import Trial
+
+    usable = [("power(variable=step)", laws.get("power", variable="step")), ("lr-annealing", laws.get("lr-annealing"))]
+    assert Trial("time", [], "", usable, {}, [], decay_ahead=False).fallback()[0] == "power(variable=step)"  # fewest
+    assert Trial("time", [], "", usable, {}, [], decay_ahead=True).fallback()[0] == "lr-annealing"

@@ -123,8 +123,12 @@ class Trial:
         return min(scored, key=lambda t: (t.score("final_error"), len(t.law.param_names))) if scored else None
 
     def fallback(self) -> tuple[str, Law]:
-        """With nothing backtested: the applicable law with the fewest parameters (the first in order on a tie)."""
-        return min(self.usable, key=lambda item: len(item[1].param_names))
+        """With nothing backtested: the applicable law with the fewest parameters (the first in order on a tie),
+        among the laws that read the lr when a decay lies ahead (as :meth:`eligible`)."""
+        usable = self.usable
+        if self.decay_ahead:
+            usable = [item for item in usable if "lr" in item[1].inputs] or usable
+        return min(usable, key=lambda item: len(item[1].param_names))
 
     def selection(self, chosen: str, reason: str) -> dict[str, Any]:
         """The FIT.json record of the choice."""
