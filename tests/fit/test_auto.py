@@ -245,3 +245,5 @@ def test_a_decay_beyond_the_logged_losses_leaves_lr_blind_laws_out() -> None:
     usable = [("power(variable=step)", laws.get("power", variable="step")), ("lr-annealing", laws.get("lr-annealing"))]
     assert Trial("time", [], "", usable, {}, [], decay_ahead=False).fallback()[0] == "power(variable=step)"  # fewest
     assert Trial("time", [], "", usable, {}, [], decay_ahead=True).fallback()[0] == "lr-annealing"
+    with pytest.raises(InputError, match="no law that reads the lr can be fitted"):
+        Trial("time", [], "", usable[:1], {"lr-annealing": "2 points for 3 parameters"}, [], decay_ahead=True).fallback()

@@ -46,6 +46,8 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("kaplan-steps", {}),
     ("power", {"variable": "step"}),
 )
+#: Candidate labels of the laws that read the learning rate.
+LR_LAWS = ("chinchilla-curve", "multi-power-sized", "multi-power", "lr-annealing")
 #: Laws whose parameters describe how the curve changes with model size (they need two sizes or more).
 ACROSS_SIZES = ("chinchilla-curve", "multi-power-sized")
 #: A decay of more than this share of the peak lr beyond the logged losses makes lr-blind laws ineligible.
@@ -124,10 +126,18 @@ class Trial:
 
     def fallback(self) -> tuple[str, Law]:
         """With nothing backtested: the applicable law with the fewest parameters (the first in order on a tie),
-        among the laws that read the lr when a decay lies ahead (as :meth:`eligible`)."""
+        among the laws that read the lr when a decay lies ahead (as :meth:`eligible`; an InputError when none can be
+        fitted: a forecast blind to the decay would be a confident wrong number)."""
         usable = self.usable
         if self.decay_ahead:
-            usable = [item for item in usable if "lr" in item[1].inputs] or usable
+            usable = [item for item in usable if "lr" in item[1].inputs]
+            if not usable:
+                why = "; ".join(f"{k}: {v}" for k, v in self.skipped.items() if k in LR_LAWS)
+                raise InputError(
+                    "the planned learning rate decays beyond the logged losses, and no law that reads the lr can "
+                    f"be fitted to what was logged ({why or 'none applies'}); a law blind to the lr would forecast "
+                    "as if the decay never came: log more checkpoints after the warmup, or wait"
+                )
         return min(usable, key=lambda item: len(item[1].param_names))
 
     def selection(self, chosen: str, reason: str) -> dict[str, Any]:
