@@ -247,3 +247,17 @@ def test_a_decay_beyond_the_logged_losses_leaves_lr_blind_laws_out() -> None:
     assert Trial("time", [], "", usable, {}, [], decay_ahead=True).fallback()[0] == "lr-annealing"
     with pytest.raises(InputError, match="no law that reads the lr can be fitted"):
         Trial("time", [], "", usable[:1], {"lr-annealing": "2 points for 3 parameters"}, [], decay_ahead=True).fallback()
+
+
+def test_a_law_skips_an_optional_fold_it_cannot_be_fitted_on() -> None:
+    rng = np.random.default_rng(4)
+    rows = [{"run": f"n{size:.0e}-t{tokens:.0e}", "params": size, "tokens": tokens,
+             "loss": (1.8 + 480 * size**-0.34 + 2000 * tokens**-0.36) * np.exp(rng.normal(0, 0.003))}
+            for size in (1e7, 3e7, 1e8, 3e8, 1e9) for tokens in (1e9, 2e9, 4e9)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        fit = fit_calibrated(RunSet(pd.DataFrame(rows)), "chinchilla", bootstrap=0)
+    record = fit.selection["candidates"][0]
+    assert fit.calibration is not None and record["failure"] is None
+    assert any(s.startswith("tokens 1e+09 -> 2e+09") for s in record["skipped_folds"])  # 5 runs left, 5 parameters
+    assert {f["fold"] for f in record["folds"]} >= {"params 3e+08 -> 1e+09", "tokens 2e+09 -> 4e+09"}

@@ -119,10 +119,16 @@ class Trial:
             return [t for t in scored if "lr" in t.law.inputs] or scored
         return scored
 
-    def best(self) -> Backtest | None:
-        """The eligible candidate with the lowest final-loss error (fewer parameters on a tie), or None."""
+    def common_folds(self) -> set[str]:
+        """The folds beyond the data every eligible candidate was scored on (a law may skip an optional one)."""
         scored = self.eligible()
-        return min(scored, key=lambda t: (t.score("final_error"), len(t.law.param_names))) if scored else None
+        return set.intersection(*(t.beyond() for t in scored)) if scored else set()
+
+    def best(self) -> Backtest | None:
+        """The eligible candidate with the lowest final-loss error on the common folds (fewer parameters on a
+        tie), or None."""
+        scored, common = self.eligible(), self.common_folds()
+        return min(scored, key=lambda t: (t.score("final_error", common), len(t.law.param_names))) if scored else None
 
     def fallback(self) -> tuple[str, Law]:
         """With nothing backtested: the applicable law with the fewest parameters (the first in order on a tie),
@@ -256,7 +262,7 @@ def fit_auto(
     options = dict(seed=seed, strict=strict, progress=progress, ci_level=ci_level, **fit_options)
     best = tried.best()
     if best is not None:
-        reason = _reason(best, tried, sum(not f.inside for f in tried.plan) or len(tried.plan))
+        reason = _reason(best, tried)
         best = with_inside_folds(tried, best, dict(ci_level=ci_level, **fit_options))
         tried.tests = [best if t.label == best.label else t for t in tried.tests]
         selection = tried.selection(best.label, reason)
@@ -321,16 +327,17 @@ def _settle_on(law: Law, runs: RunSet) -> None:
         pass  # the fit itself reports what is wrong with the data
 
 
-def _reason(best: Backtest, tried: Trial, n_folds: int) -> str:
+def _reason(best: Backtest, tried: Trial) -> str:
     """One sentence on why the winner won."""
-    ranked = sorted(tried.eligible(), key=lambda t: t.score("final_error"))
+    common = tried.common_folds()
+    ranked = sorted(tried.eligible(), key=lambda t: t.score("final_error", common))
     text = (
         f"{best.label} had the lowest backtest error of the held-out final loss, "
-        f"{best.score('final_error'):.2%} mean over {n_folds} fold(s)"
+        f"{best.score('final_error', common):.2%} mean over the {len(common)} fold(s) every candidate was scored on"
     )
     if len(ranked) > 1:
         runner = ranked[1] if ranked[0] is best else ranked[0]
-        text += f"; next best {runner.label} at {runner.score('final_error'):.2%}"
+        text += f"; next best {runner.label} at {runner.score('final_error', common):.2%}"
     blind = [t.label for t in tried.tests if t.failure is None and t not in ranked]
     if blind:
         text += (f"; not eligible: {', '.join(blind)}, which ignore the learning rate, while the planned lr decays "

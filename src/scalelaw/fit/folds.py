@@ -14,7 +14,7 @@ is scored on the same folds.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,8 @@ class Fold:
     after: Mapping[str, float] = field(default_factory=dict)
     #: True for a single run held out inside the others' range (it calibrates; it does not choose the law).
     inside: bool = False
+    #: True for a fold a law may skip when too few runs remain for its parameters (length and inside folds).
+    optional: bool = False
 
 
 def check_same_data(runs: RunSet) -> None:
@@ -92,7 +94,7 @@ def plan(runs: RunSet, by: str | None = None) -> tuple[str, list[Fold], str]:
         if folds:
             if by is None and axis in ("params", "flops"):
                 longer, _ = _level_folds(runs, "length")
-                folds += longer
+                folds += [replace(f, optional=True) for f in longer]
                 note += "; then the longest runs, and the next" if longer else ""
             if by is None:
                 inside = _run_folds(runs)
@@ -154,7 +156,7 @@ def _run_folds(runs: RunSet) -> list[Fold]:
         return []
     picks = [inside[int(i)] for i in np.unique(np.linspace(0, len(inside) - 1, min(RUN_FOLDS, len(inside))).round())]
     return [Fold(f"run {run} (inside the others' range)", runs.select([r for r in runs.runs if r != run]),
-                 runs.select([run]), inside=True) for run in picks]
+                 runs.select([run]), inside=True, optional=True) for run in picks]
 
 
 def level_floors(values: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,12 +34,18 @@ class Backtest:
     noise_var: np.ndarray
     fold_of: np.ndarray
     failure: str | None = None
+    #: Optional folds the law could not be fitted on (too few runs left for its parameters), with why.
+    skipped: list[str] = field(default_factory=list)
 
-    def score(self, key: str) -> float:
-        """Mean over the folds beyond the data (all folds if none) of the per-fold mean
-        (``final_error``, ``curve_error`` or ``bias``)."""
-        beyond = [f for f in self.folds if not f.get("inside")]
-        values = [f[key] for f in beyond or self.folds]
+    def beyond(self) -> set[str]:
+        """Names of the folds beyond the data this law was scored on."""
+        return {f["fold"] for f in self.folds if not f.get("inside")}
+
+    def score(self, key: str, only: set[str] | None = None) -> float:
+        """Mean over the folds beyond the data (all folds if none; only those named in ``only`` if given)
+        of the per-fold mean (``final_error``, ``curve_error`` or ``bias``)."""
+        beyond = [f for f in self.folds if not f.get("inside") and (only is None or f["fold"] in only)]
+        values = [f[key] for f in beyond or (self.folds if only is None else [])]
         return float(np.mean(values)) if values and self.failure is None else math.nan
 
     def record(self) -> dict[str, Any]:
@@ -52,11 +58,17 @@ class Backtest:
             "bias": _finite_or_none(self.score("bias")),
             "folds": self.folds,
             "failure": self.failure,
+            "skipped_folds": self.skipped,
         }
 
 
 def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str, Any]) -> Backtest:
-    """Fit ``law`` on every fold's training runs and score it on the held-out points."""
+    """Fit ``law`` on every fold's training runs and score it on the held-out points.
+
+    A law that cannot be fitted on an optional fold (one across length, or a single run
+    inside the range, when too few runs remain for its parameters) skips that fold; failing
+    a required fold fails the backtest.
+    """
     result = Backtest(label, law, [], *(np.empty(0) for _ in range(5)))
     parts: list[tuple[np.ndarray, ...]] = []
     for fold in plan:
@@ -66,6 +78,9 @@ def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str
                 fit = fit_law(fold.train, law, bootstrap=0, strict=False, progress=False, **fit_options)
                 design = law.design(fold.test)
         except (InputError, UntrustedFitError, ValueError, FloatingPointError) as exc:
+            if fold.optional:
+                result.skipped.append(f"{fold.name}: {exc}")
+                continue
             result.failure = f"{fold.name}: {exc}"
             return result
         predicted = law.predict(fit.theta[None, :], design)[0]
@@ -75,6 +90,9 @@ def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str
         with np.errstate(all="ignore"):
             errors = np.log(design.loss / predicted)
         if not held.any() or not np.all(np.isfinite(errors[held])):
+            if fold.optional:
+                result.skipped.append(f"{fold.name}: no finite prediction of the held-out points")
+                continue
             result.failure = f"{fold.name}: no finite prediction of the held-out points"
             return result
         decades = fit.decades_beyond(design)
@@ -84,6 +102,9 @@ def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str
         runs = np.array([f"{fold.name}|{r}" for r in design.run[held]])
         parts.append((errors[held], decades[held], runs, np.full(int(held.sum()), noise),
                       np.full(int(held.sum()), fold.name)))
+    if not parts:
+        result.failure = "no fold could be fitted: " + "; ".join(result.skipped)
+        return result
     result.errors, result.decades, result.groups, result.noise_var, result.fold_of = (
         np.concatenate(p) for p in zip(*parts))
     return result
