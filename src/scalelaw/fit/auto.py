@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -68,8 +69,7 @@ def applicable(runs: RunSet) -> tuple[list[tuple[str, Law]], dict[str, str]]:
         label = label_of(name, options)
         law = laws.get(name, **options)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ScalelawWarning)
+            with _silenced():
                 design = law.design(runs)
         except (InputError, ValueError, KeyError) as exc:
             reason = exc.reason if isinstance(exc, InputError) else str(exc)
@@ -189,8 +189,7 @@ def decay_ahead(runs: RunSet) -> bool:
     if "step" not in runs.table.columns:
         return False
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ScalelawWarning)
+        with _silenced():
             curves = curves_from_runs(runs, purpose="--law auto")
     except (InputError, ValueError, KeyError):
         return False
@@ -320,11 +319,18 @@ def _settle_on(law: Law, runs: RunSet) -> None:
     Otherwise its first backtest fold, a part of the data, would decide for every fold and the final fit.
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ScalelawWarning)
+        with _silenced():
             law.design(runs)
     except (InputError, ValueError, KeyError):
         pass  # the fit itself reports what is wrong with the data
+
+
+@contextmanager
+def _silenced() -> Iterator[None]:
+    """scalelaw's own warnings suppressed: probing the data is not fitting it (the fit warns for real)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalelawWarning)
+        yield
 
 
 def _reason(best: Backtest, tried: Trial) -> str:
