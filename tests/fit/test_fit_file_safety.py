@@ -56,6 +56,10 @@ def test_out_is_checked_before_fitting(tmp_path: Path, monkeypatch: pytest.Monke
         err = capsys.readouterr().err
         assert code == 2 and err.startswith("error:") and "--out" in err
 
+#: A well-formed error model that the cases below break one field at a time.
+_CALIBRATION = {"slope": 0.01, "dof": 3, "tested_decades": 0.3, "bias": 0.0, "runs": 6, "points": 60, "folds": 2,
+                "floor": 0.002}
+
 
 @pytest.mark.parametrize(
     ("edit", "message"),
@@ -73,6 +77,9 @@ def test_out_is_checked_before_fitting(tmp_path: Path, monkeypatch: pytest.Monke
         (lambda d: d.update(law_options={"variable": [1, 2]}), "does not accept"),
         (lambda d: d.update(law="multi-power", law_options={"blocks_per_level": 1e9}), "blocks_per_level"),
         (lambda d: d["diagnostics"].update(warnings=["ok", 3]), "warnings"),
+        (lambda d: d.update(calibration={**_CALIBRATION, "floor": -0.1}), "floor"),
+        (lambda d: d.update(calibration={**_CALIBRATION, "folds": 0}), "folds"),
+        (lambda d: d.update(calibration={**_CALIBRATION, "floor": "1e999"}), "floor"),
     ],
 )
 def test_hand_edits_that_matter_are_refused(chinchilla_fit: FitResult, tmp_path: Path, edit: Any,
