@@ -3,7 +3,7 @@
 For each run with a known final loss (the OLMo ladder, the Multi-Power Law curves), the
 losses after 10%, 20% or 40% of the run's last logged step are hidden (the rows keep their
 lr, and OLMo its ``lr_schedule`` spec), the curve laws are backtested on what is seen
-(:func:`scalelaw.fit.auto.trial`: fit the first half, then quarter, of the seen
+(:func:`scalelaw.selection.auto.trial`: fit the first half, then quarter, of the seen
 checkpoints after the warmup, forecast the rest), each is fitted with its calibrated
 interval, and ``auto`` is the one the backtests chose; ``auto (fallback)`` is what
 ``--law auto`` does when there are too few checkpoints to backtest (an uncalibrated fit
@@ -28,8 +28,8 @@ import scalelaw.datasets as datasets
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw.fit import fit_law
-from scalelaw.fit.auto import fit_backtested, trial
-from scalelaw.fit.targets import predict_targets
+from scalelaw.selection.auto import fit_backtested, trial
+from scalelaw.selection.targets import predict_targets
 
 LAWS = ["multi-power", "lr-annealing", "power(variable=step)"]
 FRACTIONS = (0.1, 0.2, 0.4)

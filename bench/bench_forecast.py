@@ -34,7 +34,7 @@ from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw import laws as law_catalog
 from scalelaw.fit import FitResult
-from scalelaw.fit.auto import fit_auto, fit_calibrated
+from scalelaw.selection.auto import fit_auto, fit_calibrated
 
 LEVELS = (0.5, 0.8, 0.9)
 #: Curve errors are scored on the last 80% of each held-out run (by step).

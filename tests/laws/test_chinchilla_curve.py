@@ -154,7 +154,7 @@ def test_fit_json_round_trip_keeps_the_family(fitted, tmp_path) -> None:  # noqa
 
 
 def test_predict_targets_from_params_and_tokens_gives_one_final_row_per_run(fitted) -> None:  # noqa: ANN001
-    from scalelaw.fit.targets import predict_targets
+    from scalelaw.selection.targets import predict_targets
 
     targets = RunSet(pd.DataFrame({"run": ["a", "b"], "params": [3e8, 1e8], "tokens": [1e7, 5e6]}).assign(loss=math.nan))
     table = predict_targets(fitted, targets, level=0.9)

@@ -13,9 +13,9 @@ from curve_checks import assert_jacobian_matches
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError
 from scalelaw.fit import fit_law
-from scalelaw.fit.folds import plan
+from scalelaw.selection.folds import plan
 from scalelaw.fit.serialize import load_fit
-from scalelaw.fit.targets import predict_targets, target_rows
+from scalelaw.selection.targets import predict_targets, target_rows
 from scalelaw.laws import get
 from scalelaw.laws._held import FULL_DECAY_DROP, PAPER_SATURATION
 
@@ -155,7 +155,7 @@ def test_every_prediction_path_gives_a_held_fit_the_same_interval() -> None:
 
 
 def test_a_named_calibrated_law_decides_on_all_the_data_not_its_first_fold() -> None:
-    from scalelaw.fit.auto import fit_calibrated
+    from scalelaw.selection.auto import fit_calibrated
 
     runs, _ = _run(0.9)  # the lr has decayed past half its peak only in the later checkpoints
     with warnings.catch_warnings():

@@ -96,7 +96,7 @@ def test_auto_fit_report_shows_the_backtest_table_and_coverage(tmp_path) -> None
     import pandas as pd
 
     from scalelaw.data.runs import RunSet
-    from scalelaw.fit.auto import fit_auto
+    from scalelaw.selection.auto import fit_auto
     from scalelaw.report.document import render_report
     from scalelaw.report.fit_section import FitEntry
 

@@ -242,7 +242,7 @@ def register(app: typer.Typer) -> None:
         from scalelaw.cli.output import console, print_json
         from scalelaw.data.atomic import check_output_path
         from scalelaw.fit import fit_law
-        from scalelaw.fit.auto import fit_auto, fit_calibrated
+        from scalelaw.selection.auto import fit_auto, fit_calibrated
         from scalelaw.fit.metric_fit import fit_metric
         from scalelaw.fit.two_step import TwoStepFit
 
@@ -308,7 +308,7 @@ def register(app: typer.Typer) -> None:
         """
         from scalelaw.cli.output import print_json, print_table
         from scalelaw.fit import load_fit
-        from scalelaw.fit.targets import predict_targets
+        from scalelaw.selection.targets import predict_targets
         from scalelaw.fit.two_step import TwoStepFit
 
         fit = load_fit(fit_path)
@@ -372,7 +372,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fit on all but the largest scale and score the fit on the held-out largest runs."""
         from scalelaw import laws
-        from scalelaw.fit.backtest import backtest
+        from scalelaw.selection.backtest import backtest
 
         chosen = laws.get(law, **parse_pairs(option, "--option"))
         runs = load_inputs(data, maps, where)

@@ -19,7 +19,7 @@ import pandas as pd
 from scalelaw.data.atomic import write_json
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
-from scalelaw.fit.calibration import ExtrapolationError
+from scalelaw.fit.law_error import ExtrapolationError
 from scalelaw.fit.diagnostics import Diagnostics
 from scalelaw.fit.metrics import evaluation
 from scalelaw.fit.optimize import batch_rows

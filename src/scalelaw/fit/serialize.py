@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from scalelaw.errors import InputError
-from scalelaw.fit.calibration import ExtrapolationError
+from scalelaw.fit.law_error import ExtrapolationError
 from scalelaw.fit.diagnostics import Diagnostics
 from scalelaw.fit.result import FitResult
 from scalelaw.fit.schema import MAX_FIT_BYTES, SchemaError, validate_fit_data

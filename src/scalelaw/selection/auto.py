@@ -1,12 +1,12 @@
 """``--law auto``: every applicable law scored by rolling-origin backtest, the best one fitted.
 
-Each candidate is fitted on every fold beyond the data of :func:`scalelaw.fit.folds.plan`
-and scored (:mod:`scalelaw.fit.rolling`) on the held-out runs by the relative error of
+Each candidate is fitted on every fold beyond the data of :func:`scalelaw.selection.folds.plan`
+and scored (:mod:`scalelaw.selection.rolling`) on the held-out runs by the relative error of
 their final logged loss (the quantity every law predicts), averaged over runs and folds;
 the folds inside the data (single runs within the others' range) are run for the winner
 only, to size its floor. The winner is fitted on all the data with a bootstrap, and its
 backtest errors become its extrapolation-error model
-(:mod:`scalelaw.fit.calibration`): the same backtests choose the law and size its
+(:mod:`scalelaw.selection.calibration`): the same backtests choose the law and size its
 intervals. ``fit_calibrated`` does the same for one given law.
 """
 
@@ -23,10 +23,10 @@ import numpy as np
 from scalelaw import laws
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, ScalelawWarning, UntrustedFitError, warn
-from scalelaw.fit import calibration, folds
+from scalelaw.selection import calibration, folds
 from scalelaw.fit.engine import fit_law, stderr_is_terminal
 from scalelaw.fit.result import FitResult
-from scalelaw.fit.rolling import Backtest, backtest
+from scalelaw.selection.rolling import Backtest, backtest
 from scalelaw.laws._curves import curves_from_runs
 from scalelaw.laws._held import decay_seen
 from scalelaw.laws.base import Law

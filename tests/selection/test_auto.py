@@ -11,10 +11,10 @@ import pytest
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, UntrustedFitError
 from scalelaw.fit import fit_law, load_fit
-from scalelaw.fit.auto import fit_auto, fit_calibrated
-from scalelaw.fit.calibration import estimate
-from scalelaw.fit.folds import plan
-from scalelaw.fit.targets import predict_targets
+from scalelaw.selection.auto import fit_auto, fit_calibrated
+from scalelaw.selection.calibration import estimate
+from scalelaw.selection.folds import plan
+from scalelaw.selection.targets import predict_targets
 
 FAST = ["power(variable=params)", "power(variable=flops)", "power(variable=tokens)"]
 
@@ -169,7 +169,7 @@ def test_calibrating_one_law_records_its_backtest() -> None:
 
 
 def test_error_scale_grows_faster_beyond_the_tested_distance() -> None:
-    from scalelaw.fit.calibration import ExtrapolationError
+    from scalelaw.fit.law_error import ExtrapolationError
 
     model = ExtrapolationError(slope=0.01, dof=5, tested_decades=0.5, bias=0.0, runs=5, points=50)
     inside, edge, beyond, none = model.sd(np.array([0.125, 0.5, 1.0, 0.0]))
@@ -194,7 +194,7 @@ def test_a_target_far_beyond_the_backtests_warns_and_strict_refuses() -> None:
 
 
 def test_runs_of_one_planned_length_are_one_level() -> None:
-    from scalelaw.fit.folds import level_floors
+    from scalelaw.selection.folds import level_floors
 
     assert level_floors(np.array([71_950.0, 71_900.0, 24_000.0, 23_990.0, 16_000.0])).tolist() == [16_000, 23_990,
                                                                                                      71_900]
@@ -230,7 +230,7 @@ def _cosine_run(seen: float) -> RunSet:
 
 
 def test_a_decay_beyond_the_logged_losses_leaves_lr_blind_laws_out() -> None:
-    from scalelaw.fit.auto import trial
+    from scalelaw.selection.auto import trial
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
@@ -240,7 +240,7 @@ def test_a_decay_beyond_the_logged_losses_leaves_lr_blind_laws_out() -> None:
     assert [t.label for t in early.eligible()] == ["lr-annealing"]
     assert {t.label for t in finished.eligible()} == {"power(variable=step)", "lr-annealing"}
     from scalelaw import laws
-    from scalelaw.fit.auto import Trial
+    from scalelaw.selection.auto import Trial
 
     usable = [("power(variable=step)", laws.get("power", variable="step")), ("lr-annealing", laws.get("lr-annealing"))]
     assert Trial("time", [], "", usable, {}, [], decay_ahead=False).fallback()[0] == "power(variable=step)"  # fewest

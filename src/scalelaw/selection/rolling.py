@@ -2,8 +2,8 @@
 
 Each held-out point gives a log error (observed/predicted) and its distance in decades
 beyond the fold's fitted range; per fold, the held-out runs' final-loss and curve errors
-are recorded. :mod:`scalelaw.fit.auto` compares laws by these scores, and
-:mod:`scalelaw.fit.calibration` turns the points into the law's error model.
+are recorded. :mod:`scalelaw.selection.auto` compares laws by these scores, and
+:mod:`scalelaw.selection.calibration` turns the points into the law's error model.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from scalelaw.errors import InputError, ScalelawWarning, UntrustedFitError
-from scalelaw.fit import folds
+from scalelaw.selection import folds
 from scalelaw.fit.engine import fit_law
 from scalelaw.laws.base import Law
 

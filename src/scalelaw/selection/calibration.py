@@ -1,0 +1,79 @@
+"""Estimating a law's error beyond its fitted data from rolling-origin backtests.
+
+The error model itself (:class:`~scalelaw.fit.law_error.ExtrapolationError`) lives in
+:mod:`scalelaw.fit.law_error`, beside the results that carry it; this module fits it to
+backtest points.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from scalelaw.fit.law_error import MAX_DOF, TESTED_REACH, ExtrapolationError, shape
+
+__all__ = ["MAX_DOF", "TESTED_REACH", "ExtrapolationError", "estimate", "shape"]
+
+
+def estimate(
+    errors: np.ndarray, decades: np.ndarray, groups: np.ndarray, noise_var: np.ndarray, folds: np.ndarray | None = None
+) -> ExtrapolationError | None:
+    """Fit the error model to backtest points: log errors, distances, held-out run keys, noise variances, folds.
+
+    ``groups`` name the held-out run of each point (unique across folds) and ``folds`` its
+    fold (one fold when omitted). Held-out points inside the fold's fitted range (d = 0)
+    give the floor, points beyond it the slope. None when there is no finite point.
+    """
+    errors, decades, noise_var = (np.asarray(a, dtype=float) for a in (errors, decades, noise_var))
+    groups = np.asarray(groups).astype(str)
+    folds = np.zeros(errors.size, dtype=str) if folds is None else np.asarray(folds).astype(str)
+    keep = np.isfinite(errors) & np.isfinite(decades)
+    if not keep.any():
+        return None
+    e, d, v, g, f = errors[keep], np.maximum(decades[keep], 0.0), noise_var[keep], groups[keep], folds[keep]
+    inside = d == 0
+    floor2 = max(_balanced_mean(e * e - v, g, f, inside), 0.0) if inside.any() else 0.0
+    tested = float(d.max())
+    h = shape(d, tested)
+    beyond = ~inside
+    slope2 = max(_balanced_mean((e * e - v - floor2) / np.where(beyond, h * h, 1.0), g, f, beyond), 0.0) \
+        if beyond.any() else 0.0
+    scale = np.sqrt(np.maximum(floor2 + slope2 * h * h, 1e-300))
+    dof, runs, n_folds = _effective_runs(e / scale, g, f)
+    return ExtrapolationError(
+        slope=math.sqrt(slope2),
+        dof=dof,
+        tested_decades=tested,
+        bias=float(np.sum(e * d) / np.sum(d * d)) if beyond.any() else 0.0,
+        runs=runs,
+        points=int(e.size),
+        folds=n_folds,
+        floor=math.sqrt(floor2),
+    )
+
+
+def _pairs(runs: np.ndarray, folds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per point, the index of its (fold, held-out run) pair; per pair, the index of its fold."""
+    _, first, at = np.unique(np.char.add(np.char.add(folds, "\x1f"), runs), return_index=True, return_inverse=True)
+    _, fold_of_pair = np.unique(folds[first], return_inverse=True)
+    return at, fold_of_pair
+
+
+def _balanced_mean(values: np.ndarray, runs: np.ndarray, folds: np.ndarray, mask: np.ndarray) -> float:
+    """Mean over folds of the mean over held-out runs of the mean of ``values`` (where ``mask``)."""
+    at, fold_of_pair = _pairs(runs[mask], folds[mask])
+    per_pair = np.bincount(at, values[mask]) / np.bincount(at)
+    return float(np.mean(np.bincount(fold_of_pair, per_pair) / np.bincount(fold_of_pair)))
+
+
+def _effective_runs(z: np.ndarray, runs: np.ndarray, folds: np.ndarray) -> tuple[int, int, int]:
+    """(degrees of freedom, held-out runs, folds): Kish's design effect for runs that share a fold's fit."""
+    at, fold_of_pair = _pairs(runs, folds)
+    run_mean = np.bincount(at, z) / np.bincount(at)
+    shift = np.bincount(fold_of_pair, run_mean) / np.bincount(fold_of_pair)
+    total = float(np.mean(run_mean**2))
+    share = min(1.0, float(np.mean(shift[fold_of_pair] ** 2)) / total) if total > 0 else 1.0
+    n_runs, n_folds = int(run_mean.size), int(shift.size)
+    effective = n_runs / (1.0 + (n_runs / n_folds - 1.0) * share)
+    return int(min(max(round(effective), 1), MAX_DOF)), n_runs, n_folds
