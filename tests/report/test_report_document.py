@@ -108,3 +108,35 @@ def test_auto_fit_report_shows_the_backtest_table_and_coverage(tmp_path) -> None
     text = render_report([FitEntry(fit, heldout=runs.select(["r10", "r11"]))])
     assert "How the law was chosen" in text and "power(variable=flops)" in text
     assert "reliability" in text  # the coverage figure of the held-out runs
+
+
+def test_the_fitted_runs_given_as_data_are_not_called_held_out(chinchilla_fit: FitResult, porian_split: tuple[RunSet, RunSet],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """`scalelaw report fit.json DATA` with the data the fit was fitted on: those are the fitted runs."""
+    seen: list[FitEntry] = []
+    monkeypatch.setattr(document, "fit_section", lambda entry, **_: seen.append(entry) or Section("s"))
+    fitted, heldout = porian_split
+    render_report(chinchilla_fit, heldout=fitted)  # the same runs, passed as held out
+    render_report(chinchilla_fit, runs=fitted, heldout=RunSet.concat([fitted, heldout]))
+    assert seen[0].runs is fitted and seen[0].heldout is None
+    assert seen[1].heldout is not None and not set(seen[1].heldout.runs) & set(fitted.runs)
+
+
+def test_log_axes_are_drawn_as_plain_text(report_file: Path) -> None:
+    """Log-axis ticks read 10¹⁹, not raw mathtext, and no figure text shows TeX markup."""
+    text = report_file.read_text(encoding="utf-8")
+    assert "mathdefault" not in text and "\\times" not in text
+    assert re.search(r">10[⁰¹²³⁴⁵⁶⁷⁸⁹]+<", text)
+
+
+@pytest.mark.parametrize(("label", "plain"), [
+    ("$\\mathdefault{10^{19}}$", "10¹⁹"),
+    ("$\\mathdefault{2\\times10^{-3}}$", "2×10⁻³"),
+    ("$\\mathdefault{10^{0}}$", "10⁰"),
+    ("", ""),
+    ("run $a$ b", "run $a$ b"),
+])
+def test_plain_tick_text(label: str, plain: str) -> None:
+    from scalelaw.report.svg import plain_tick_text
+
+    assert plain_tick_text(label) == plain

@@ -60,13 +60,31 @@ def _sections(fit: ReportItem | Sequence[ReportItem], *, runs: RunSet | None, he
             sections.append(two_step_section(item, runs, key=key))
         else:
             if not isinstance(item, FitEntry):  # a fit of another metric is drawn against that metric
-                item = FitEntry(item, runs=metric_view(item, runs), heldout=metric_view(item, heldout))
+                fitted, unseen = split_fitted(item, metric_view(item, runs), metric_view(item, heldout))
+                item = FitEntry(item, runs=fitted, heldout=unseen)
             sections.append(fit_section(item, key=key))
     if not sections:
         raise ValueError("a report needs at least one fit, isoFLOP analysis or section")
     if command:
         sections.append(html.Section("How this report was produced", [html.paragraph("The command:"), html.preformatted(command)]))
     return sections
+
+
+def split_fitted(fit: Any, runs: RunSet | None, heldout: RunSet | None) -> tuple[RunSet | None, RunSet | None]:
+    """The runs the fit was fitted on and those it never saw, from what the user passed as held out.
+
+    Data whose content hash is the fit's own are the fitted runs, not held-out ones; with
+    the fitted runs given, held-out runs of the same name are dropped from the held-out set.
+    """
+    if heldout is None:
+        return runs, None
+    if heldout.data_hash() == getattr(fit, "data_hash", None):
+        return (runs if runs is not None else heldout), None
+    if runs is not None:
+        unseen = [run for run in heldout.runs if run not in runs]
+        if len(unseen) < len(heldout):
+            heldout = heldout.select(unseen) if unseen else None
+    return runs, heldout
 
 
 def render_report(

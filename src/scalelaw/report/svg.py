@@ -15,6 +15,7 @@ from pathlib import Path
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter
 
 #: Prefix of the SVG group ids of scatters that carry hover texts.
 TIP_PREFIX = "tips-"
@@ -26,6 +27,7 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` as PNG or SVG, chosen by the file's suffix, without a timestamp."""
     path = Path(path)
     suffix = path.suffix.lower()
+    plain_log_ticks(fig)
     if suffix == ".svg":
         path.write_text(figure_svg(fig, standalone=True), encoding="utf-8")
     elif suffix == ".png":
@@ -41,6 +43,7 @@ def figure_svg(fig: Figure, *, salt: str = "scalelaw", standalone: bool = False)
     With ``standalone=False`` the XML prologue, namespaces and metadata are dropped so
     the SVG can be inlined in HTML; ``salt`` keeps element ids unique across figures.
     """
+    plain_log_ticks(fig)
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
         fig.savefig(buffer, format="svg", dpi=150, metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
@@ -51,6 +54,56 @@ def figure_svg(fig: Figure, *, salt: str = "scalelaw", standalone: bool = False)
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
     svg = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg)
     return svg
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-−+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁻⁺")
+
+
+def plain_tick_text(label: str) -> str:
+    """A log axis' mathtext tick label as plain Unicode: ``$\\mathdefault{2\\times10^{-3}}$`` → ``2×10⁻³``."""
+    if not (label.startswith("$") and label.endswith("$")):
+        return label
+    text = label.strip("$").replace("\\mathdefault", "").replace("\\times", "×").replace("{", "").replace("}", "")
+    base, caret, power = text.partition("^")
+    return base + power.translate(_SUPERSCRIPT) if caret else base
+
+
+class _PlainLogFormatter(Formatter):
+    """Matplotlib's own log-axis labels, turned from mathtext into plain text.
+
+    The report draws user text (run names may hold ``$``) with math parsing off, and
+    then mathtext tick labels would print raw (``$\\mathdefault{10^{19}}$``); wrapping the
+    axis' formatter keeps matplotlib's choice of which ticks to label.
+    """
+
+    def __init__(self, inner: Formatter) -> None:
+        self.inner = inner
+
+    def set_axis(self, axis: object) -> None:
+        super().set_axis(axis)
+        self.inner.set_axis(axis)
+
+    def set_locs(self, locs: object) -> None:
+        self.inner.set_locs(locs)
+
+    def get_offset(self) -> str:
+        return plain_tick_text(self.inner.get_offset())
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return plain_tick_text(self.inner(x, pos))
+
+
+def plain_log_ticks(fig: Figure) -> None:
+    """Give every log axis of ``fig`` plain-text tick labels (see :class:`_PlainLogFormatter`)."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() not in ("log", "symlog"):
+                continue
+            for get, set_ in ((axis.get_major_formatter, axis.set_major_formatter),
+                              (axis.get_minor_formatter, axis.set_minor_formatter)):
+                current = get()
+                if not isinstance(current, _PlainLogFormatter):
+                    set_(_PlainLogFormatter(current))
 
 
 def _add_tips(svg: str, tips: Mapping[str, Sequence[str]], salt: str) -> str:
