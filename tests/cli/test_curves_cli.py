@@ -75,6 +75,31 @@ def test_predict_a_schedule_returns_the_curve(which: str, request: pytest.Fixtur
     assert all(r["lo"] <= r["loss"] <= r["hi"] for r in rows)
 
 
+def test_predict_a_schedule_table_is_short_and_starts_after_warmup(multipower_fit: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert run(["predict", str(multipower_fit), "--schedule", SPEC]) == 0
+    out = capsys.readouterr().out
+    body = [line for line in out.splitlines() if line.startswith("│")]
+    assert len(body) == 20 and body[0].split("│")[1].strip() == "2160" and body[-1].split("│")[1].strip() == "24000"
+    assert out.count("wsd:peak") == 1  # the schedule is said once, in the title
+    assert run(["predict", str(multipower_fit), "--schedule", SPEC, "--points", "7", "--json"]) == 0
+    assert [r["step"] for r in json.loads(capsys.readouterr().out)][::6] == [2160, 24000]
+
+
+def test_a_decay_to_zero_is_a_short_extrapolation_in_lr(multipower_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A cosine to 0 (the Hugging Face default): the lowest fitted lr is 9e-5 (wsdcon_9), and an lr
+    counts as at least 1% of the peak, so the distance is log10(9e-5 / 3e-6) decades, not 15."""
+    capsys.readouterr()
+    zero = "cosine:peak=3e-4,warmup=2160,total=24000,final=0"
+    assert run(["predict", str(multipower_fit), "--schedule", zero, "--json"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert max(r["extrapolation_decades"] for r in rows) == pytest.approx(np.log10(9e-5 / 3e-6), abs=1e-9)
+    assert "beyond the fitted range of lr" not in captured.err
+    assert all(np.isfinite(r["hi"]) and r["lo"] <= r["loss"] <= r["hi"] for r in rows)
+
+
 def test_predict_runs_and_evaluate_held_out_curves(multipower_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     held_out = "run in ['wsd_20000_24000', 'wsdcon_18']"

@@ -298,6 +298,10 @@ def register(app: typer.Typer) -> None:
         maps: list[str] = MAP_OPTION,
         where: str | None = WHERE_OPTION,
         level: float | None = LEVEL_OPTION,
+        points: int | None = typer.Option(
+            None, "--points", min=1, max=100_000,
+            help=f"Steps of a --schedule curve to predict, evenly spaced from the end of warmup to the last step "
+                 f"(default {TABLE_POINTS} in the table, {JSON_POINTS} with --json)."),
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Predict the fitted metric (value, with a prediction interval lo-hi) at given inputs, a schedule, or target runs.
@@ -328,15 +332,18 @@ def register(app: typer.Typer) -> None:
             frame = predict_targets(fit, targets, level=level)
             rows = frame.to_dict(orient="records")
         else:
-            points = [numeric_pairs([item], "--at") for item in at] or ([{}] if schedule else [])
-            if not points:
+            points_at = [numeric_pairs([item], "--at") for item in at] or ([{}] if schedule else [])
+            if not points_at:
                 raise InputError("predict needs --at NAME=VALUE,..., --schedule SPEC or --runs DATA")
-            for point in points:
-                rows.extend(_predict_point(fit, point, schedule, level))
+            count = points or (JSON_POINTS if as_json else TABLE_POINTS)
+            for point in points_at:
+                rows.extend(_predict_point(fit, point, schedule, level, count))
         if as_json:
             print_json(rows)
-        else:
-            print_table(f"{fit.law.name} predictions", rows)
+        else:  # the table says once what every row repeats: the schedule, and a loss law's value as loss
+            shown = [{k: v for k, v in row.items() if k != "schedule" and not (k == "value" and "loss" in row)} for row in rows]
+            under = f" under {schedule}" if schedule is not None and not runs_data else ""
+            print_table(f"{fit.law.name} predictions{under}", shown)
 
     @app.command("evaluate")
     def evaluate_command(
@@ -412,17 +419,32 @@ def register(app: typer.Typer) -> None:
             print_table("laws", rows, ["name", "kind", "formula", "params", "citation"])
 
 
+#: Steps of a ``--schedule`` curve shown in the table, and given with ``--json``, unless ``--points`` says.
+TABLE_POINTS = 20
+JSON_POINTS = 1000
+
+
+def schedule_steps(total: int, warmup: int, count: int) -> Any:
+    """``count`` steps evenly spaced from the end of warmup (curve laws are fitted after it) to ``total``."""
+    import numpy as np
+
+    first = min(max(warmup, 1), total)
+    return np.unique(np.round(np.linspace(first, total, min(count, total - first + 1))).astype(np.int64))
+
+
 def _predict_point(
-    fit: FitResult, point: dict[str, float], schedule: str | None, level: float | None = None
+    fit: FitResult, point: dict[str, float], schedule: str | None, level: float | None = None, count: int = JSON_POINTS
 ) -> list[dict[str, Any]]:
-    """Prediction rows at one ``--at`` point (several rows when a schedule gives many steps)."""
+    """Prediction rows at one ``--at`` point (``count`` rows of steps when a schedule is given)."""
     import numpy as np
 
     inputs: dict[str, Any] = dict(point)
     if schedule is not None:
         from scalelaw.data.schedules import parse_schedule
 
-        inputs["schedule"] = parse_schedule(schedule)
+        parsed = parse_schedule(schedule)
+        inputs["schedule"] = parsed
+        inputs["steps"] = schedule_steps(parsed.total, parsed.warmup, count)
     prediction = fit.predict(level=level, **inputs)
     design = fit.law.design_at(**inputs)
     steps = design.inputs.get("step", design.extra.get("step"))

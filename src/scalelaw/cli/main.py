@@ -9,6 +9,7 @@ traceback), 2 bad input (a message naming file, run, row and column), 3 a fit th
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 import warnings
@@ -40,9 +41,23 @@ _state = {"debug": False}
 _UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
 
+#: The environment variable a shell's completion script sets (see ``scalelaw completion``).
+COMPLETE_VAR = "_SCALELAW_COMPLETE"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from scalelaw import __version__
+
+        print(f"scalelaw {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on internal errors."),
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit."),
 ) -> None:
     """Fit scaling laws on small training runs and predict large ones."""
     _state["debug"] = debug
@@ -109,6 +124,10 @@ def _printable(text: str) -> str:
 def run(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns (and exits with) the exit code."""
     _register_commands()
+    if COMPLETE_VAR in os.environ:  # a shell asks for completions: typer's machinery, loaded only then
+        from typer.completion import completion_init
+
+        completion_init()
     warnings.showwarning = _show_warning
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args

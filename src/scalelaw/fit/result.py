@@ -187,7 +187,7 @@ class FitResult:
             parts = [self._interval(_points(design, slice(i, i + width)), point[i : i + width], decades[i : i + width],
                                     level) for i in range(0, design.n, width)]
             return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-        samples = self.law.to_residual_space(self.prediction_samples(design, point, decades))
+        samples = self._residual_samples(design, point, decades)  # not via prediction_samples: exp would underflow
         with np.errstate(all="ignore"):
             lo, hi = np.quantile(samples, quantiles, axis=0)
         return self.law.from_residual_space(lo), self.law.from_residual_space(hi)
@@ -202,6 +202,12 @@ class FitResult:
         the backtested extrapolation error at each point's distance beyond the fitted data.
         Seeded by the fit's seed, so the same fit gives the same draws.
         """
+        return self.law.from_residual_space(self._residual_samples(design, point, decades))
+
+    def _residual_samples(
+        self, design: Design, point: np.ndarray | None = None, decades: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The draws of :meth:`prediction_samples` in the law's residual space (a heavy t tail stays finite there)."""
         if point is None:
             point = self.law.predict(self.theta[None, :], design)[0]
         if decades is None:
@@ -225,7 +231,7 @@ class FitResult:
             if self.calibration is not None and (self.calibration.slope > 0 or self.calibration.floor > 0):
                 spread = self.calibration.sd(decades)[None, :]
                 samples = samples + spread * rng.standard_t(self.calibration.dof, size=samples.shape)
-            return self.law.from_residual_space(samples)
+            return samples
 
     def _with_held_spread(
         self, design: Design, point: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float

@@ -26,6 +26,10 @@ from scalelaw.laws.base import Design, Law
 
 #: Learning rates are floored here before ``lr^-γ`` so that a drop to zero stays finite.
 TINY_LR = 1e-20
+#: In the extrapolation distance, the lr counts as at least this share of the run's peak: the
+#: laws model annealing by lr drops, and below 1% of the peak what is left to drop is under 1%
+#: of it, so a decay to 0 (the Hugging Face default) is 1 decade below a peak-only fit, not 15.
+LR_REACH_FLOOR = 0.01
 
 
 @dataclass(frozen=True)
@@ -455,5 +459,5 @@ class CurveLaw(Law):
         curves = design.inputs.get("curves")
         if not curves:
             return self.scale(design)
-        lr = np.concatenate([np.maximum(c.lr[c.steps], TINY_LR) for c in curves])
+        lr = np.concatenate([np.maximum(c.lr[c.steps], LR_REACH_FLOOR * np.max(c.lr)) for c in curves])
         return {**self.scale(design), "lr": lr} if lr.size == design.n else self.scale(design)
