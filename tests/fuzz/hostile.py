@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from scalelaw.data import tabular
+from scalelaw.data import parquet_bounds
 from scalelaw.data.tensorboard import masked_crc32c
 
 
@@ -312,7 +312,7 @@ def parquet_bomb(folder: Path, cli: Cli) -> str | None:
     path = folder / "bomb.parquet"
     pd.DataFrame({"run": ["a"] * 4_000_000, "loss": np.zeros(4_000_000)}).to_parquet(path, compression="zstd")
     assert path.stat().st_size < 1 << 20
-    with patched(tabular, "MAX_PARQUET_CELLS", 1_000_000):  # 8 million cells from a file of a few kB
+    with patched(parquet_bounds, "MAX_PARQUET_CELLS", 1_000_000):  # 8 million cells from a file of a few kB
         return refused(cli(["runs", "import", str(path), "--store", str(folder / "s")]), "cells")
 
 

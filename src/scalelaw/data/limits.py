@@ -9,6 +9,8 @@ in a message longer than ``MAX_QUOTED`` characters.
 
 from __future__ import annotations
 
+#: Most columns of a table, from any source.
+MAX_COLUMNS = 10_000
 #: Longest text cell (a run name, a tag, a parameter, a metadata string) read from any source.
 MAX_TEXT_CELL_BYTES = 64 * 1024
 #: Most text (bytes, summed over every cell) one file may decode to.

@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.aliases import metadata_columns
-from scalelaw.data.limits import MAX_KEY_CHARS, MAX_QUOTED, quoted
+from scalelaw.data.limits import MAX_COLUMNS, MAX_KEY_CHARS, MAX_QUOTED, quoted
 from scalelaw.data.raw import RawTable
 from scalelaw.data.sqlite_bounds import NUMBER, Column, check_table, connect_read_only
-from scalelaw.data.tabular import MAX_COLUMNS
 from scalelaw.errors import DataWarning, InputError, warn
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
