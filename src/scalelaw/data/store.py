@@ -15,6 +15,7 @@ neither a store nor empty, and rejects a manifest whose entries name any other f
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -118,8 +119,12 @@ class RunStore:
             runs = json.loads(raw.decode("utf-8"))["runs"]
             if not isinstance(runs, dict):
                 raise TypeError("'runs' is not an object")
+            owners: dict[str, str] = {}
             for run, entry in runs.items():
                 self._check_entry(run, entry)
+                other = owners.setdefault(str(entry["file"]), run)
+                if other != run:  # replacing or removing one would delete the other's data
+                    raise ValueError(f"runs {other[:100]!r} and {run[:100]!r} name the same file {entry['file']!r}")
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise InputError(f"the run store's manifest is damaged: {exc}", file=str(self.manifest_path)) from None
         return runs
@@ -164,12 +169,31 @@ class RunStore:
                 raise InputError(f"the store already holds run {present[0]!r} (use overwrite to replace it)",
                                  file=str(self.path), run=present[0])
             replaced = [str(manifest[r]["file"]) for r in present]
-            for run, rows in runset.curves():
-                manifest[run] = self._write_run(run, rows, runset.source(run))
-            self._write_manifest(manifest)
+            with self._undone_on_failure() as written:
+                for run, rows in runset.curves():
+                    manifest[run] = self._write_run(run, rows, runset.source(run))
+                    written.append(str(manifest[run]["file"]))
+                self._write_manifest(manifest)
             for name in replaced:
                 (self.path / name).unlink(missing_ok=True)
         return runset.runs
+
+    @contextmanager
+    def _undone_on_failure(self) -> Iterator[list[str]]:
+        """Collect the run files a write adds; if writing fails (a full disk), remove them and say so.
+
+        The manifest is replaced atomically, so after a failure it still names the old
+        files only; the new ones would be orphans until the next write.
+        """
+        written: list[str] = []
+        try:
+            yield written
+        except OSError as exc:
+            for name in written:
+                (self.path / name).unlink(missing_ok=True)
+            reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+            raise InputError(f"cannot write to the run store: {reason}; the store is unchanged (the partly written "
+                             "files were removed)", file=str(self.path)) from None
 
     def _write_run(self, run: str, rows: pd.DataFrame, source: str | None) -> dict[str, object]:
         slug = re.sub(r"[^A-Za-z0-9_.-]", "_", run)[:40]
@@ -214,8 +238,10 @@ class RunStore:
             ordered = [c for c in ("run", "step") if c in merged.columns]
             merged = merged[ordered + [c for c in merged.columns if c not in ordered]]
             validate_table(merged, file=str(self.path))
-            manifest[run] = self._write_run(run, merged, source or (old_entry or {}).get("source"))
-            self._write_manifest(manifest)
+            with self._undone_on_failure() as written:
+                manifest[run] = self._write_run(run, merged, source or (old_entry or {}).get("source"))
+                written.append(str(manifest[run]["file"]))
+                self._write_manifest(manifest)
             if old_entry is not None:
                 (self.path / str(old_entry["file"])).unlink(missing_ok=True)
         return len(merged)
