@@ -14,6 +14,7 @@ before long work (a fit) so a bad ``--out`` fails in a second, not after the wor
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -30,8 +31,16 @@ from scalelaw.errors import InputError
 TEMP_PREFIX = ".tmp-"
 
 
+class WriteError(InputError):
+    """Writing a file failed (a full disk, a read-only folder); the old file, if any, is intact."""
+
+
 def atomic_write(target: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Call ``write`` on a temp file beside ``target``, then move it into place durably."""
+    """Call ``write`` on a temp file beside ``target``, then move it into place durably.
+
+    A failure (``OSError``: a full disk, no permission) removes the temp file and is a
+    :class:`WriteError` naming the target; the target is then as it was.
+    """
     target = Path(target)
     _check_target(target, "the output")
     temp = target.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex}-{target.name}")
@@ -41,13 +50,16 @@ def atomic_write(target: Path, write: Callable[[BinaryIO], object]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError as exc:
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise WriteError(f"cannot write the file: {reason}; nothing was written", file=str(target)) from None
     finally:
         temp.unlink(missing_ok=True)
-    directory = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def json_safe(value: Any) -> Any:

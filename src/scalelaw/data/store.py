@@ -15,7 +15,6 @@ neither a store nor empty, and rejects a manifest whose entries name any other f
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import hashlib
 import json
@@ -30,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scalelaw.data.atomic import TEMP_PREFIX, atomic_write
+from scalelaw.data.atomic import TEMP_PREFIX, WriteError, atomic_write
 from scalelaw.data.runs import RunSet
 from scalelaw.data.parquet_bounds import read_parquet_bounded
 from scalelaw.data.validate import validate_table
@@ -66,6 +65,9 @@ class RunStore:
             yield
             return
         self._check_runs_dir()
+        if lock.is_symlink() or (lock.exists() and not lock.is_file()):  # opening a FIFO to read would block
+            raise InputError("the store's lock file is a symlink or not a regular file; refusing to use it",
+                             file=str(lock))
         with open(lock, "a+b" if exclusive else "rb") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             try:
@@ -110,8 +112,8 @@ class RunStore:
         if not self.manifest_path.exists():
             return {}
         try:
-            if self.manifest_path.is_symlink():
-                raise ValueError("it is a symlink")
+            if self.manifest_path.is_symlink() or not self.manifest_path.is_file():
+                raise ValueError("it is a symlink or not a regular file")  # a FIFO would block the read
             with open(self.manifest_path, "rb") as handle:
                 raw = handle.read(MAX_MANIFEST_BYTES + 1)
             if len(raw) > MAX_MANIFEST_BYTES:
@@ -188,12 +190,11 @@ class RunStore:
         written: list[str] = []
         try:
             yield written
-        except OSError as exc:
+        except WriteError as exc:
             for name in written:
                 (self.path / name).unlink(missing_ok=True)
-            reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-            raise InputError(f"cannot write to the run store: {reason}; the store is unchanged (the partly written "
-                             "files were removed)", file=str(self.path)) from None
+            raise InputError(f"cannot write to the run store: {exc.reason}; the store is unchanged (the files written "
+                             "so far were removed)", file=str(self.path)) from None
 
     def _write_run(self, run: str, rows: pd.DataFrame, source: str | None) -> dict[str, object]:
         slug = re.sub(r"[^A-Za-z0-9_.-]", "_", run)[:40]
