@@ -8,7 +8,7 @@
   with no two adjacent quantifiers able to match the same character, possessive
   quantifiers (``*+``, ``++``) where a repeat must not give characters back, and ``[ \\t]``
   rather than ``\\s`` where a newline would let a repeat run into the next line.
-  ``tests/data/test_regex_policy.py`` runs every built-in pattern on adversarial lines.
+  ``tests/fuzz/test_regex_policy.py`` runs every built-in pattern on adversarial lines.
 """
 
 from __future__ import annotations

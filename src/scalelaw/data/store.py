@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from scalelaw.data.atomic import TEMP_PREFIX, WriteError, atomic_write
 from scalelaw.data.runs import RunSet
+from scalelaw.data.guards import read_capped
 from scalelaw.data.parquet_bounds import read_parquet_bounded
 from scalelaw.data.validate import validate_table
 from scalelaw.errors import InputError
@@ -114,10 +115,9 @@ class RunStore:
         try:
             if self.manifest_path.is_symlink() or not self.manifest_path.is_file():
                 raise ValueError("it is a symlink or not a regular file")  # a FIFO would block the read
-            with open(self.manifest_path, "rb") as handle:
-                raw = handle.read(MAX_MANIFEST_BYTES + 1)
-            if len(raw) > MAX_MANIFEST_BYTES:
+            if self.manifest_path.stat().st_size > MAX_MANIFEST_BYTES:
                 raise ValueError(f"it is larger than {MAX_MANIFEST_BYTES >> 20} MB")
+            raw = read_capped(self.manifest_path, MAX_MANIFEST_BYTES)
             runs = json.loads(raw.decode("utf-8"))["runs"]
             if not isinstance(runs, dict):
                 raise TypeError("'runs' is not an object")
