@@ -54,6 +54,38 @@ def _laughs() -> str:
 BILLION_LAUGHS = _laughs()
 
 
+def in_process_cli(capsys: Any) -> Cli:
+    """The command line run in this process, its output taken from pytest's ``capsys``; warnings always shown."""
+    import warnings
+
+    from scalelaw.cli.main import run
+
+    def cli(argv: list[str]) -> Outcome:
+        capsys.readouterr()
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            code = run(argv)
+        captured = capsys.readouterr()
+        return Outcome(code, captured.out, captured.err)
+
+    return cli
+
+
+def run_cases(cases: list[tuple[str, Check]], root: Path, cli: Cli) -> list[str]:
+    """Run every case in a folder of its own under ``root``; the failures, as "name: problem" lines."""
+    failures = []
+    for number, (name, check) in enumerate(cases):
+        folder = root / f"case{number}"
+        folder.mkdir()
+        try:
+            problem = check(folder, cli)
+        except Exception as exc:  # noqa: BLE001 - a case that crashes the harness is a failure too
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem:
+            failures.append(f"{name}: {problem}")
+    return failures
+
+
 def refused(outcome: Outcome, *needles: str) -> str | None:
     """None for a clean refusal (exit 2, one 'error:' line, no traceback) mentioning every needle."""
     errors = [line for line in outcome.err.splitlines() if line.startswith("error:")]
