@@ -94,9 +94,11 @@ def dictionary(value: str | bytes, rows: int) -> pa.DictionaryArray:
 
 
 def parquet(name: str, columns: Callable[[], dict[str, Any]], **options: Any) -> Builder:
+    """A Parquet file as an attacker writes it: no stored Arrow schema, so a reader that does not
+    ask for dictionaries gets every row's own copy of a dictionary value."""
     def build(folder: Path) -> Path:
         path = folder / name
-        pq.write_table(pa.table(columns()), path, compression="zstd", **options)
+        pq.write_table(pa.table(columns()), path, compression="zstd", store_schema=False, **options)
         return path
 
     return build
@@ -127,7 +129,8 @@ def parquet_stream_bomb(folder: Path, cli: Cli) -> str | None:
 def stored_run_bomb(folder: Path, cli: Cli) -> str | None:
     store = store_with_runs(folder, cli)
     entry = json.loads((store / "manifest.json").read_text())["runs"]["a"]
-    pq.write_table(pa.table({**curve_columns(1500), "run": dictionary(BIG, 1500)}), store / entry["file"])
+    pq.write_table(pa.table({**curve_columns(1500), "run": dictionary(BIG, 1500)}), store / entry["file"],
+                   store_schema=False)
     return refused(cli(["runs", "show", "a", "--store", str(store)]), "64 KiB")
 
 
