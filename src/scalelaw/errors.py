@@ -25,12 +25,17 @@ class Location:
         if self.file is not None:
             parts.append(f"file {self.file}")
         if self.run is not None:
-            parts.append(f"run {self.run!r}")
+            parts.append(f"run {_clip(self.run)}")
         if self.row is not None:
             parts.append(f"row {self.row}")
         if self.column is not None:
-            parts.append(f"column {self.column!r}")
+            parts.append(f"column {_clip(self.column)}")
         return ", ".join(parts)
+
+
+def _clip(name: str, limit: int = 200) -> str:
+    """A run or column name from untrusted input, quoted, cut to ``limit`` characters."""
+    return repr(name) if len(name) <= limit else f"{name[:limit]!r}... ({len(name):,} characters)"
 
 
 class ScalelawError(Exception):

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from scalelaw.data import tabular
+from scalelaw.data import parquet_bounds
 from scalelaw.data.tensorboard import masked_crc32c
 
 
@@ -52,6 +52,38 @@ def _laughs() -> str:
 
 
 BILLION_LAUGHS = _laughs()
+
+
+def in_process_cli(capsys: Any) -> Cli:
+    """The command line run in this process, its output taken from pytest's ``capsys``; warnings always shown."""
+    import warnings
+
+    from scalelaw.cli.main import run
+
+    def cli(argv: list[str]) -> Outcome:
+        capsys.readouterr()
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            code = run(argv)
+        captured = capsys.readouterr()
+        return Outcome(code, captured.out, captured.err)
+
+    return cli
+
+
+def run_cases(cases: list[tuple[str, Check]], root: Path, cli: Cli) -> list[str]:
+    """Run every case in a folder of its own under ``root``; the failures, as "name: problem" lines."""
+    failures = []
+    for number, (name, check) in enumerate(cases):
+        folder = root / f"case{number}"
+        folder.mkdir()
+        try:
+            problem = check(folder, cli)
+        except Exception as exc:  # noqa: BLE001 - a case that crashes the harness is a failure too
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem:
+            failures.append(f"{name}: {problem}")
+    return failures
 
 
 def refused(outcome: Outcome, *needles: str) -> str | None:
@@ -312,7 +344,7 @@ def parquet_bomb(folder: Path, cli: Cli) -> str | None:
     path = folder / "bomb.parquet"
     pd.DataFrame({"run": ["a"] * 4_000_000, "loss": np.zeros(4_000_000)}).to_parquet(path, compression="zstd")
     assert path.stat().st_size < 1 << 20
-    with patched(tabular, "MAX_PARQUET_CELLS", 1_000_000):  # 8 million cells from a file of a few kB
+    with patched(parquet_bounds, "MAX_PARQUET_CELLS", 1_000_000):  # 8 million cells from a file of a few kB
         return refused(cli(["runs", "import", str(path), "--store", str(folder / "s")]), "cells")
 
 

@@ -21,8 +21,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fit the main laws on the bundled public data, print what they predict and write a report."""
         from scalelaw.cli.output import console, print_json, print_table
+        from scalelaw.data.atomic import check_output_path
         from scalelaw.demo import run_demo, write_demo_report
 
+        check_output_path(out, create_folder=True)
         quiet = as_json or not sys.stdout.isatty()
         if not quiet:
             console.rule("scalelaw demo: fitting the main laws on the bundled public data")

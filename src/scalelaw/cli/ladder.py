@@ -23,6 +23,7 @@ EXECUTOR_OPTION = typer.Option("local", "--executor", help="local (a process poo
 ADDRESS_OPTION = typer.Option(None, "--address", help="Ray cluster address (e.g. ray://head:10001 or auto); default: start a local Ray.")
 WORKERS_OPTION = typer.Option(None, "--workers", help="Local runs in parallel (default: one per core).")
 THREADS_OPTION = typer.Option(None, "--threads", help="Torch threads per run (default 1; locally at most the cores left per worker).")
+ALLOW_ROOT_OPTION = typer.Option([], "--allow-root", help="A folder a spec's corpus path may point into besides the spec's own folder. Repeatable.")
 PLAN_COLUMNS = ["run_id", "params", "tokens", "steps", "flops", "tokens_per_second", "seconds", "stored"]
 RUN_COLUMNS = ["run_id", "status", "seconds", "final_eval_loss", "message"]
 
@@ -40,6 +41,7 @@ def _require_torch() -> None:
 def plan(
     spec: Path = typer.Argument(..., help="Sweep spec (YAML)."),
     store: Path = STORE_OPTION,
+    allow_root: list[Path] = ALLOW_ROOT_OPTION,
     measure: bool = typer.Option(True, "--measure/--no-measure", help="Time a few steps per model (default) or use the calibrated cost model."),
     workers: int | None = WORKERS_OPTION,
     threads: int | None = THREADS_OPTION,
@@ -53,7 +55,7 @@ def plan(
     from scalelaw.ladder.plan import plan_sweep
     from scalelaw.ladder.spec import load_spec
 
-    sweep = load_spec(spec)
+    sweep = load_spec(spec, allowed_roots=allow_root)
     stored = frozenset(entry["run"] for entry in RunStore(store).list())
     pending = [c for c in sweep.runs if c.run_id not in stored]
     count, threads = local_layout(max(1, len(pending)), workers, threads=threads)
@@ -76,6 +78,7 @@ def plan(
 def run(
     spec: Path = typer.Argument(..., help="Sweep spec (YAML)."),
     store: Path = STORE_OPTION,
+    allow_root: list[Path] = ALLOW_ROOT_OPTION,
     executor: str = EXECUTOR_OPTION,
     address: str | None = ADDRESS_OPTION,
     workers: int | None = WORKERS_OPTION,
@@ -87,7 +90,7 @@ def run(
     from scalelaw.cli.output import print_json, print_table
     from scalelaw.ladder.spec import load_spec
 
-    sweep = load_spec(spec)
+    sweep = load_spec(spec, allowed_roots=allow_root)
     outcomes = [asdict(o) for o in _train(sweep.runs, store, executor=executor, address=address, workers=workers, threads=threads)]
     if as_json:
         print_json({"store": str(store), "runs": outcomes})
@@ -114,6 +117,7 @@ def _train(
 def demo(
     store: Path = typer.Option(Path("scalelaw-ladder-demo"), "--store", help="Run-store folder (rerun to resume or reuse)."),
     spec: Path | None = typer.Option(None, "--spec", help="A spec with a 'target' run instead of the bundled demo.yaml."),
+    allow_root: list[Path] = ALLOW_ROOT_OPTION,
     workers: int | None = WORKERS_OPTION,
     threads: int | None = THREADS_OPTION,
     bootstrap: int = typer.Option(100, "--bootstrap", help="Bootstrap replicates for the chinchilla fit's intervals."),
@@ -129,7 +133,7 @@ def demo(
     from scalelaw.ladder.demo import checks_table, run_demo
     from scalelaw.ladder.spec import load_spec
 
-    sweep = load_spec(spec) if spec is not None else None
+    sweep = load_spec(spec, allowed_roots=allow_root) if spec is not None else None
     result = _with_progress(lambda progress: run_demo(store, spec=sweep, workers=workers, threads=threads, bootstrap=bootstrap,
                                                       progress=progress))
     checks = checks_table(result).to_dict("records")

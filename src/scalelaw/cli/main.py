@@ -112,8 +112,14 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"warning: {_printable(str(message))}", file=sys.stderr)
 
 
+#: Longest error or warning line printed; a message quoting a huge untrusted value is cut.
+MAX_MESSAGE = 4000
+
+
 def _printable(text: str) -> str:
-    """Messages quote untrusted input: escape its control characters (see :func:`scalelaw.cli.output.printable`)."""
+    """Messages quote untrusted input: cut them to ``MAX_MESSAGE`` characters and escape control characters."""
+    if len(text) > MAX_MESSAGE:
+        text = f"{text[:MAX_MESSAGE]}... (message cut: {len(text):,} characters)"
     if text.isprintable():
         return text
     from scalelaw.cli.output import printable

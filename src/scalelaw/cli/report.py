@@ -30,9 +30,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write one self-contained HTML report of a saved fit: summary, parameters with intervals, diagnostics, plots, held-out evaluation."""
         from scalelaw.cli.output import console, print_json
+        from scalelaw.data.atomic import check_output_path
         from scalelaw.fit import load_fit
         from scalelaw.report import write_report
 
+        check_output_path(output, option="-o")
         fit = load_fit(fit_path)
         options = dict(maps=maps, loss_unit=loss_unit, bytes_per_token=bytes_per_token, format=input_format)
         runs = load_inputs(fit_data, where=fit_where, **options) if fit_data else None

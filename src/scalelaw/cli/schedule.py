@@ -81,14 +81,18 @@ def optimize(
 
 def _plot(schedule: Schedule, path: str) -> None:
     """Draw the per-step lr of ``schedule`` into an image file."""
+    import io
+
     import matplotlib
     import numpy as np
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from scalelaw.data.atomic import atomic_write, check_output_path
     from scalelaw.errors import InputError
 
+    target = check_output_path(path, option="--plot")
     steps = np.arange(0, schedule.total_steps + 1)
     figure, axes = plt.subplots(figsize=(6, 3.5))
     axes.plot(steps, schedule.lr(steps.astype(float)))
@@ -96,8 +100,10 @@ def _plot(schedule: Schedule, path: str) -> None:
     axes.set_ylabel("learning rate")
     axes.set_title(schedule.to_spec(), fontsize=7)
     figure.tight_layout()
-    try:
-        figure.savefig(path)
+    buffer = io.BytesIO()
+    try:  # the format is the suffix's, and the file is exactly the path given (matplotlib would add .png)
+        figure.savefig(buffer, format=target.suffix.lstrip(".").lower() or "png")
+        atomic_write(target, lambda handle: handle.write(buffer.getvalue()))
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot write the plot: {exc}", file=path) from None
     finally:

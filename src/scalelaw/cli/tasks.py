@@ -35,6 +35,10 @@ def register(app: typer.Typer) -> None:
         from scalelaw.cli.output import console, print_json, print_table
         from scalelaw.plan.tasks import forecast_table, forecast_tasks
 
+        if report is not None:
+            from scalelaw.data.atomic import check_output_path
+
+            check_output_path(report, option="--report")
         runs = load_inputs(data, (), where)
         points = [numeric_pairs([item], "--at") for item in at]
         forecasts = forecast_tasks(runs, points, only=task, law=law, bootstrap=bootstrap, seed=seed, level=level)

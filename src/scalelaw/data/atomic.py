@@ -3,15 +3,22 @@
 ``atomic_write`` writes to a temporary file in the target's folder, fsyncs it, moves it
 over the target with ``os.replace`` and fsyncs the folder: a reader sees the old file or
 the new one, never half of either. ``write_json`` does that for JSON (non-finite
-numbers become null). ``check_output_path`` is called before long work (a fit) so a
-bad ``--out`` fails in a second, not after the work is done.
+numbers become null).
+
+Output-path policy (every file scalelaw writes): the target is a regular file or a new
+name, never a folder, FIFO, device node, socket or symlink (``atomic_write`` refuses
+those itself, so a device such as ``/dev/null`` is never replaced by a regular file).
+``check_output_path`` applies the same rule, plus "the folder exists and is writable",
+before long work (a fit) so a bad ``--out`` fails in a second, not after the work is done.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import stat
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,9 +31,18 @@ from scalelaw.errors import InputError
 TEMP_PREFIX = ".tmp-"
 
 
+class WriteError(InputError):
+    """Writing a file failed (a full disk, a read-only folder); the old file, if any, is intact."""
+
+
 def atomic_write(target: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Call ``write`` on a temp file beside ``target``, then move it into place durably."""
+    """Call ``write`` on a temp file beside ``target``, then move it into place durably.
+
+    A failure (``OSError``: a full disk, no permission) removes the temp file and is a
+    :class:`WriteError` naming the target; the target is then as it was.
+    """
     target = Path(target)
+    _check_target(target, "the output")
     temp = target.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex}-{target.name}")
     try:
         with open(temp, "xb") as handle:
@@ -34,13 +50,16 @@ def atomic_write(target: Path, write: Callable[[BinaryIO], object]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError as exc:
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise WriteError(f"cannot write the file: {reason}; nothing was written", file=str(target)) from None
     finally:
         temp.unlink(missing_ok=True)
-    directory = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def json_safe(value: Any) -> Any:
@@ -62,14 +81,43 @@ def write_json(target: str | Path, data: Any) -> None:
     atomic_write(Path(target), lambda handle: handle.write(text))
 
 
-def check_output_path(path: str | Path, *, option: str = "--out") -> Path:
-    """``path`` if a file can be written there: its folder exists and is writable, it is no folder."""
+def check_output_path(path: str | Path, *, option: str = "--out", create_folder: bool = False) -> Path:
+    """``path`` if a file can be written there: a regular file or a new name in a writable folder.
+
+    ``create_folder`` makes a missing folder (the demo's default output); otherwise a
+    missing folder is an error, as a mistyped path should be.
+    """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise InputError(f"{option} names a folder; give a file name", file=str(target))
+    _check_target(target, option)
+    if create_folder and not folder.exists():
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            raise InputError(f"{option}: cannot create the folder {str(folder)!r}: {exc.strerror or exc}",
+                             file=str(target)) from None
     if not folder.is_dir():
         raise InputError(f"{option}: the folder {str(folder)!r} does not exist", file=str(target))
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"{option}: the folder {str(folder)!r} is not writable", file=str(target))
     return target
+
+
+def _check_target(target: Path, option: str) -> None:
+    """Refuse an existing ``target`` that is not a regular file (checked without following a symlink)."""
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(f"{option}: cannot check the path: {exc.strerror or exc}", file=str(target)) from None
+    if stat.S_ISREG(mode):
+        return
+    kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+    hint = "give a file name" if stat.S_ISDIR(mode) else "scalelaw writes only regular files or new paths"
+    raise InputError(f"{option} names {kind}; {hint}", file=str(target))
+
+
+_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device",
+          stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket",
+          stat.S_IFLNK: "a symlink (scalelaw does not write through links)"}

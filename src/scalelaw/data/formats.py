@@ -91,9 +91,12 @@ EXTENSIONS: dict[str, str] = {
 PARQUET_MAGIC = b"PAR1"
 HEAD_BYTES = 64 * 1024
 #: Lines printed by training scripts whose format scalelaw knows (see ``scalelaw.data.textlog``).
+#: Blanks are ``[ \t]``, not ``\s``: a ``\s*`` would run over every following blank line at
+#: each line start, and the search over a head of blank lines would be quadratic (issue 23).
 TEXT_LOG_SIGNS = re.compile(
-    rb"^(iter \d+: loss |step \d+: train loss |step\s+\d+/\d+ \| (train )?loss |"
-    rb"\s*(\[[^\]\n]*\]\s*)?iteration\s+\d+/\s*\d+ \||\s*validation loss at iteration |s:\d+ (trl|tel):)",
+    rb"^(iter \d+: loss |step \d+: train loss |step[ \t]+\d+/\d+ \| (train )?loss |"
+    rb"[ \t]*+(\[[^\]\n]*\][ \t]*)?iteration[ \t]+\d+/[ \t]*\d+ \||[ \t]*+validation loss at iteration |"
+    rb"s:\d+ (trl|tel):)",
     re.MULTILINE,
 )
 #: JSON files that belong to a tool's output folder: what they are and what to import instead.

@@ -49,15 +49,27 @@ def files_under(root: Path) -> list[Path]:
 
 
 def read_capped(path: Path, max_bytes: int = MAX_LOG_FILE_BYTES) -> bytes:
-    """The bytes of ``path``, refused (InputError) when it is longer than ``max_bytes``."""
+    """The bytes of ``path``, refused (InputError) when it is longer than ``max_bytes``.
+
+    Memory follows the file's size, not the cap: ``read(max_bytes + 1)`` would reserve
+    the whole cap (2 GiB) for every small file, and fail under an address-space limit.
+    """
     try:
         with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+            hint = os.fstat(handle.fileno()).st_size  # 0 for pipes and /proc files: then read in chunks
+            parts = [handle.read(min(hint, max_bytes) + 1)]
+            total = len(parts[0])
+            while total <= max_bytes:
+                more = handle.read(min(1 << 24, max_bytes + 1 - total))
+                if not more:
+                    break
+                parts.append(more)
+                total += len(more)
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from None
-    if len(data) > max_bytes:
+    if total > max_bytes:
         raise InputError(f"the file is larger than the {_size(max_bytes)} scalelaw reads whole", file=str(path))
-    return data
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _size(count: int) -> str:

@@ -1,7 +1,9 @@
 """Reader of MLflow's default sqlite backend (``mlflow.db``) and of MLflow tracking URIs.
 
 The database is opened read-only (``file:...?mode=ro``) with the standard library's
-sqlite3; no MLflow import, no server. MLflow's schema: ``experiments``, ``runs``
+sqlite3 and SQLite's own limits lowered; every column read is checked in SQL for the type
+and length MLflow declares before any value reaches Python (see
+:mod:`scalelaw.data.sqlite_bounds`); no MLflow import, no server. MLflow's schema: ``experiments``, ``runs``
 (``run_uuid``, ``name``, ``experiment_id``, ``lifecycle_stage``), ``metrics`` (``key``,
 ``value``, ``timestamp``, ``step``, ``is_nan``), ``params`` and ``tags`` (``key``,
 ``value``, ``run_uuid``). Deleted runs and experiments are skipped. A metric logged
@@ -21,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.aliases import metadata_columns
+from scalelaw.data.limits import MAX_COLUMNS, MAX_KEY_CHARS, MAX_QUOTED, quoted
 from scalelaw.data.raw import RawTable
-from scalelaw.data.tabular import MAX_COLUMNS
+from scalelaw.data.sqlite_bounds import NUMBER, Column, check_table, connect_read_only
 from scalelaw.errors import DataWarning, InputError, warn
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -30,6 +33,19 @@ MLFLOW_TABLES = frozenset({"runs", "metrics", "params", "tags", "experiments"})
 #: Seconds to wait for a database another process holds locked before giving up.
 LOCK_TIMEOUT = 1.0
 _URI = re.compile(r"^(sqlite|file):", re.IGNORECASE)
+_ID = Column(("text", "integer"), max_length=64)
+_NAME = Column(("text",), max_length=MAX_KEY_CHARS)
+#: The columns read, with the types MLflow's schema gives them (ids are text in some versions).
+MLFLOW_COLUMNS: dict[str, dict[str, Column]] = {
+    "experiments": {"experiment_id": _ID, "name": _NAME, "lifecycle_stage": Column(("text",), 32, nullable=True)},
+    "runs": {"run_uuid": _ID, "name": Column(("text",), MAX_KEY_CHARS, nullable=True), "experiment_id": _ID,
+             "lifecycle_stage": Column(("text",), 32, nullable=True), "start_time": Column(NUMBER, 32, nullable=True)},
+    "metrics": {"run_uuid": _ID, "key": _NAME, "value": Column(NUMBER, 64, nullable=True),
+                "timestamp": Column(NUMBER, 32, nullable=True), "step": Column(NUMBER, 32),
+                "is_nan": Column(NUMBER, 8, nullable=True)},
+    "params": {"run_uuid": _ID, "key": _NAME, "value": Column(("text", "integer", "real"), nullable=True)},
+    "tags": {"run_uuid": _ID, "key": _NAME, "value": Column(("text", "integer", "real"), nullable=True)},
+}
 
 
 def is_tracking_uri(text: str) -> bool:
@@ -63,9 +79,8 @@ def is_sqlite(head: bytes) -> bool:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    uri = f"{path.resolve().as_uri()}?mode=ro"
     try:
-        connection = sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT)
+        connection = connect_read_only(path, timeout=LOCK_TIMEOUT)
         connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
     except sqlite3.Error as exc:
         raise InputError(_sqlite_problem(exc), file=str(path)) from None
@@ -73,7 +88,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _sqlite_problem(exc: sqlite3.Error) -> str:
-    text = str(exc)
+    text = str(exc)[:MAX_QUOTED]
     if "locked" in text or "busy" in text:
         return (f"the database is locked by another process ({text}); wait until MLflow stops writing "
                 "or copy the file, then read the copy")
@@ -85,7 +100,10 @@ def _check_schema(connection: sqlite3.Connection, path: Path) -> None:
     missing = MLFLOW_TABLES - tables
     if missing:
         raise InputError(f"an SQLite database, but not MLflow's: no table {sorted(missing)[0]!r} "
-                         f"(tables: {', '.join(sorted(tables)[:10]) or 'none'})", file=str(path))
+                         f"(tables: {', '.join(quoted(t, 40) for t in sorted(tables)[:10]) or 'none'})",
+                         file=str(path))
+    for table, columns in MLFLOW_COLUMNS.items():
+        check_table(connection, path, table, columns)
 
 
 def read_mlflow_db(path: Path) -> list[RawTable]:
@@ -120,7 +138,8 @@ def _read_run(connection: sqlite3.Connection, path: Path, uuid: str, run: str, e
     )
     for key, value, step, is_nan in rows:
         if is_nan or value is None or not np.isfinite(float(value)):
-            raise InputError(f"metric {key!r} is NaN or infinite at step {step}", file=str(path), run=run, column=key)
+            raise InputError(f"metric {quoted(key)} is NaN or infinite at step {step}", file=str(path), run=run,
+                             column=key)
         series = values.setdefault(str(key), {})
         relogged += float(step) in series
         series[float(step)] = float(value)

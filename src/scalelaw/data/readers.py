@@ -24,6 +24,7 @@ from scalelaw.data.merge import merge_steps
 from scalelaw.data.metadata import apply_metadata, parse_set, read_sidecar
 from scalelaw.data.mlflow_db import is_tracking_uri, tracking_path
 from scalelaw.data.normalize import ROW, canonical_table, fill_run_metadata
+from scalelaw.data.parquet_bounds import iter_parquet_frames
 from scalelaw.data.raw import RawTable
 from scalelaw.data.reduce import Reducer
 from scalelaw.data.runs import CANONICAL_COLUMNS, RunSet
@@ -280,15 +281,9 @@ def _iter_runs(paths: PathLike | Iterable[PathLike], options: ReadOptions, *, fo
 
 def _parquet_chunks(path: Path, batch_rows: int) -> Iterator[RawTable]:
     """Raw tables of complete runs from a Parquet file, a batch at a time."""
-    import pyarrow.parquet as pq  # here, not at import: it pulls pyarrow's filesystems and ssl
-
-    try:
-        # Without pre-buffering and with a bounded read buffer, pyarrow's memory stays flat.
-        reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-        batches = reader.iter_batches(batch_size=batch_rows)
+    try:  # each batch's decoded text is bounded (scalelaw.data.parquet_bounds)
         pending, first_row = None, 1
-        for batch in batches:
-            frame = batch.to_pandas()
+        for frame in iter_parquet_frames(path, batch_rows):
             frame = frame if pending is None else pd.concat([pending, frame], ignore_index=True)
             if "run" not in frame.columns:
                 pending = frame

@@ -29,9 +29,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scalelaw.data.atomic import TEMP_PREFIX, atomic_write
+from scalelaw.data.atomic import TEMP_PREFIX, WriteError, atomic_write
 from scalelaw.data.runs import RunSet
-from scalelaw.data.tabular import read_parquet_bounded
+from scalelaw.data.guards import read_capped
+from scalelaw.data.parquet_bounds import read_parquet_bounded
 from scalelaw.data.validate import validate_table
 from scalelaw.errors import InputError
 
@@ -65,6 +66,9 @@ class RunStore:
             yield
             return
         self._check_runs_dir()
+        if lock.is_symlink() or (lock.exists() and not lock.is_file()):  # opening a FIFO to read would block
+            raise InputError("the store's lock file is a symlink or not a regular file; refusing to use it",
+                             file=str(lock))
         with open(lock, "a+b" if exclusive else "rb") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             try:
@@ -109,17 +113,20 @@ class RunStore:
         if not self.manifest_path.exists():
             return {}
         try:
-            if self.manifest_path.is_symlink():
-                raise ValueError("it is a symlink")
-            with open(self.manifest_path, "rb") as handle:
-                raw = handle.read(MAX_MANIFEST_BYTES + 1)
-            if len(raw) > MAX_MANIFEST_BYTES:
+            if self.manifest_path.is_symlink() or not self.manifest_path.is_file():
+                raise ValueError("it is a symlink or not a regular file")  # a FIFO would block the read
+            if self.manifest_path.stat().st_size > MAX_MANIFEST_BYTES:
                 raise ValueError(f"it is larger than {MAX_MANIFEST_BYTES >> 20} MB")
+            raw = read_capped(self.manifest_path, MAX_MANIFEST_BYTES)
             runs = json.loads(raw.decode("utf-8"))["runs"]
             if not isinstance(runs, dict):
                 raise TypeError("'runs' is not an object")
+            owners: dict[str, str] = {}
             for run, entry in runs.items():
                 self._check_entry(run, entry)
+                other = owners.setdefault(str(entry["file"]), run)
+                if other != run:  # replacing or removing one would delete the other's data
+                    raise ValueError(f"runs {other[:100]!r} and {run[:100]!r} name the same file {entry['file']!r}")
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise InputError(f"the run store's manifest is damaged: {exc}", file=str(self.manifest_path)) from None
         return runs
@@ -164,12 +171,30 @@ class RunStore:
                 raise InputError(f"the store already holds run {present[0]!r} (use overwrite to replace it)",
                                  file=str(self.path), run=present[0])
             replaced = [str(manifest[r]["file"]) for r in present]
-            for run, rows in runset.curves():
-                manifest[run] = self._write_run(run, rows, runset.source(run))
-            self._write_manifest(manifest)
+            with self._undone_on_failure() as written:
+                for run, rows in runset.curves():
+                    manifest[run] = self._write_run(run, rows, runset.source(run))
+                    written.append(str(manifest[run]["file"]))
+                self._write_manifest(manifest)
             for name in replaced:
                 (self.path / name).unlink(missing_ok=True)
         return runset.runs
+
+    @contextmanager
+    def _undone_on_failure(self) -> Iterator[list[str]]:
+        """Collect the run files a write adds; if writing fails (a full disk), remove them and say so.
+
+        The manifest is replaced atomically, so after a failure it still names the old
+        files only; the new ones would be orphans until the next write.
+        """
+        written: list[str] = []
+        try:
+            yield written
+        except WriteError as exc:
+            for name in written:
+                (self.path / name).unlink(missing_ok=True)
+            raise InputError(f"cannot write to the run store: {exc.reason}; the store is unchanged (the files written "
+                             "so far were removed)", file=str(self.path)) from None
 
     def _write_run(self, run: str, rows: pd.DataFrame, source: str | None) -> dict[str, object]:
         slug = re.sub(r"[^A-Za-z0-9_.-]", "_", run)[:40]
@@ -214,8 +239,10 @@ class RunStore:
             ordered = [c for c in ("run", "step") if c in merged.columns]
             merged = merged[ordered + [c for c in merged.columns if c not in ordered]]
             validate_table(merged, file=str(self.path))
-            manifest[run] = self._write_run(run, merged, source or (old_entry or {}).get("source"))
-            self._write_manifest(manifest)
+            with self._undone_on_failure() as written:
+                manifest[run] = self._write_run(run, merged, source or (old_entry or {}).get("source"))
+                written.append(str(manifest[run]["file"]))
+                self._write_manifest(manifest)
             if old_entry is not None:
                 (self.path / str(old_entry["file"])).unlink(missing_ok=True)
         return len(merged)

@@ -16,17 +16,14 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.guards import read_capped
+from scalelaw.data.limits import MAX_COLUMNS
+from scalelaw.data.parquet_bounds import read_parquet_bounded
 from scalelaw.data.raw import RawTable
 from scalelaw.errors import DataWarning, InputError, warn
 
 WANDB_MARKERS = frozenset({"_step", "_runtime", "_timestamp"})
-MAX_COLUMNS = 10_000
 #: Longest line of a text log (bytes); a longer one is refused before it is split into fields.
 MAX_LINE_BYTES = 1 << 24
-#: Most cells (rows x columns, about 8 bytes each in memory) and declared uncompressed bytes
-#: of a Parquet file read whole (not streamed).
-MAX_PARQUET_CELLS = 400_000_000
-MAX_PARQUET_BYTES = 8 * 2**30
 
 
 def decode_text(path: Path) -> str:
@@ -149,33 +146,6 @@ def json_cell(value: object) -> object:
     if isinstance(value, (int, float)):
         return repr(float(value)) if not (isinstance(value, float) and math.isfinite(value)) else value
     return json.dumps(value, sort_keys=True)
-
-
-def read_parquet_bounded(path: Path) -> pd.DataFrame:
-    """A Parquet file as a DataFrame, refused before decompression if its footer declares too much.
-
-    The footer's cell count (rows x columns) and uncompressed sizes are checked against
-    ``MAX_PARQUET_CELLS`` and ``MAX_PARQUET_BYTES``, so a small file that inflates to
-    gigabytes (a decompression bomb: dictionary- or run-length-encoded pages) is an
-    InputError, not a MemoryError.
-    """
-    import pyarrow.parquet as pq  # here, not at import: it pulls pyarrow's filesystems and ssl
-
-    handle = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-    meta = handle.metadata
-    if meta.num_columns > MAX_COLUMNS:
-        raise InputError(f"the Parquet file has {meta.num_columns} columns, more than the {MAX_COLUMNS} allowed",
-                         file=str(path))
-    if meta.num_rows * max(meta.num_columns, 1) > MAX_PARQUET_CELLS:  # dictionary/RLE pages inflate without limit
-        raise InputError(f"the Parquet file holds {meta.num_rows:,} rows x {meta.num_columns} columns, more than the "
-                         f"{MAX_PARQUET_CELLS:,} cells read at once (stream it with read_runs(..., reduce=...))",
-                         file=str(path))
-    declared = sum(meta.row_group(i).column(j).total_uncompressed_size
-                   for i in range(meta.num_row_groups) for j in range(meta.num_columns))
-    if declared > MAX_PARQUET_BYTES:
-        raise InputError(f"the Parquet file inflates to {declared / 2**30:.1f} GiB, more than the "
-                         f"{MAX_PARQUET_BYTES >> 30} GiB read at once", file=str(path))
-    return handle.read().to_pandas()
 
 
 def read_parquet(path: Path) -> RawTable:

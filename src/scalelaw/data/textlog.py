@@ -12,9 +12,10 @@ Known formats (the print statements of each project's training script):
   step index + 1) and ``val loss X`` before it; its ``main.log`` writes ``s:N trl:X lr:... norm:...``
   and ``s:N tel:X``; its settings table gives ``num_parameters``. Steps are llm.c's step index (k - 1 on stdout), as in ``main.log``.
 
-``pattern`` is a user regex with named groups (``step`` and at least one value group);
-lines are cut at ``MAX_LINE`` characters before matching, because Python's ``re`` has no
-timeout and a hostile pattern can backtrack for a very long time on a long line.
+``pattern`` is a user regex with named groups (``step`` and at least one value group),
+run on RE2 so that it matches in linear time (see :mod:`scalelaw.data.regex_policy`, which
+also says how the built-in patterns below avoid backtracking); lines are cut at
+``MAX_LINE`` characters before matching.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.raw import RawTable
+from scalelaw.data.regex_policy import UserPattern, compile_user_pattern
 from scalelaw.data.tabular import decode_text
 from scalelaw.errors import InputError
 
 MAX_LINE = 4096
-MAX_PATTERN = 1000
 Record = tuple[float, dict[str, object]]
 
 NANOGPT_EVAL = re.compile(r"^step (\d+): train loss (\S+), val loss (\S+)\s*$")
@@ -44,7 +45,8 @@ LLMC_STEP = re.compile(r"^step\s+(\d+)/\d+ \| (?:train )?loss (\S+)")
 LLMC_LR = re.compile(r"\| lr (\S+) \|")
 LLMC_VAL = re.compile(r"^val loss (\S+)\s*$")
 LLMC_PARAMS = re.compile(r"^\| num_parameters\s+\| (\d+)\s+\|")
-LLMC_MAIN = re.compile(r"^s:(\d+) ((?:\w+:\S+ ?)+)$")
+#: ``s:N key:value key:value ...``: one space between items, possessive so a bad line fails in linear time.
+LLMC_MAIN = re.compile(r"^s:(\d++) (\w++:\S++(?: \w++:\S++)*+) ?$")
 LLMC_KEYS = {"trl": "train_loss", "tel": "val_loss", "lr": "lr", "norm": "grad_norm", "eval": "hellaswag_accuracy"}
 
 
@@ -142,29 +144,21 @@ FLAVORS: dict[str, tuple[re.Pattern[str], Callable[[Path, list[tuple[int, str]]]
 }
 
 
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """A user regex, checked: it compiles, is not huge, and names a ``step`` group and a value group."""
-    if len(pattern) > MAX_PATTERN:
-        raise InputError(f"--pattern is longer than {MAX_PATTERN} characters")
-    try:
-        compiled = re.compile(pattern)
-    except (re.error, RecursionError, OverflowError) as exc:
-        raise InputError(f"--pattern is not a valid regular expression: {exc}") from None
-    names = set(compiled.groupindex)
+def compile_pattern(pattern: str) -> UserPattern:
+    """A user regex (on RE2), checked: it compiles, is not huge, and names a ``step`` group and a value group."""
+    compiled = compile_user_pattern(pattern)
+    names = compiled.names
     if "step" not in names or len(names) < 2:
         raise InputError("--pattern needs named groups: (?P<step>...) and at least one value, e.g. (?P<loss>...)")
     return compiled
 
 
-def _pattern_records(path: Path, lines: list[tuple[int, str]], compiled: re.Pattern[str]
+def _pattern_records(path: Path, lines: list[tuple[int, str]], compiled: UserPattern
                      ) -> Iterator[tuple[int, Record]]:
     file = str(path)
     for number, line in lines:
-        m = compiled.search(line)
-        if m is None:
-            continue
-        groups = {k: v for k, v in m.groupdict().items() if v is not None}
-        if "step" not in groups:
+        groups = compiled.search(line)
+        if groups is None or "step" not in groups:
             continue
         step = _number(groups.pop("step"), file=file, row=number, column="step")
         values: dict[str, object] = {k: _number(v, file=file, row=number, column=k) for k, v in groups.items()}

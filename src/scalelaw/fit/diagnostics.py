@@ -87,7 +87,8 @@ def degeneracy(problem: Problem, u: np.ndarray) -> tuple[float, list[str], float
     np.fill_diagonal(corr, 0.0)
     i, j = np.unravel_index(np.argmax(np.abs(corr)), corr.shape)
     names = [problem.names[problem.free[i]], problem.names[problem.free[j]]]
-    return condition, names, float(corr[i, j])
+    # An ill-conditioned inverse is no valid covariance (|corr| came out as 1.42): the pair is degenerate, |r| = 1.
+    return condition, names, float(np.clip(corr[i, j], -1.0, 1.0))
 
 
 def runs_test(residuals: np.ndarray, order_by: np.ndarray) -> float:
@@ -112,7 +113,8 @@ def scale_correlations(residuals: np.ndarray, scales: Mapping[str, np.ndarray]) 
         values = np.asarray(values, dtype=float)
         if values.shape != residuals.shape or n < 4 or np.ptp(values) == 0 or np.ptp(residuals) == 0:
             continue
-        rho = float(np.corrcoef(pd.Series(values).rank().to_numpy(), pd.Series(residuals).rank().to_numpy())[0, 1])
+        rho = float(np.clip(np.corrcoef(pd.Series(values).rank().to_numpy(), pd.Series(residuals).rank().to_numpy())[0, 1],
+                            -1.0, 1.0))
         t = abs(rho) * np.sqrt((n - 2) / max(1.0 - rho * rho, 1e-300))
         out[name] = (rho, two_sided_t_p(t, n - 2))
     return out

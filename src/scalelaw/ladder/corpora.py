@@ -4,11 +4,19 @@ a user's text file read as bytes, and English-like text generated from a fixed g
 Every corpus yields batches that depend only on ``(seed, step)``, so a run resumed from
 a checkpoint sees exactly the data it would have seen, and a fixed evaluation set that
 is the same for every run of a sweep, so their eval losses are comparable.
+
+A sweep spec is untrusted (copied from elsewhere): a text corpus's path must resolve,
+symlinks followed, inside the spec's folder or a root the user allowed on the command
+line (``--allow-root``), and the file is never read whole: each batch reads its
+sequences at their offsets, so memory does not grow with the file (at most
+``MAX_CORPUS_BYTES``).
 """
 
 from __future__ import annotations
 
 import functools
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +28,8 @@ from scalelaw.ladder.grammar import generate_text
 
 #: Corpus kinds a sweep spec may name.
 CORPUS_KINDS: tuple[str, ...] = ("markov", "text", "grammar")
+#: Largest text corpus file (bytes); it is read a batch at a time, never whole.
+MAX_CORPUS_BYTES = 16 << 30
 
 
 class Corpus(Protocol):
@@ -68,8 +78,14 @@ class CorpusSpec:
     characters: int = 2_000_000
 
     @classmethod
-    def from_mapping(cls, raw: Any, *, file: str | None = None, base_dir: Path | None = None) -> CorpusSpec:
-        """Read the ``corpus:`` section of a sweep spec; relative text paths are resolved against ``base_dir``."""
+    def from_mapping(cls, raw: Any, *, file: str | None = None, base_dir: Path | None = None,
+                     allowed_roots: Sequence[Path] = ()) -> CorpusSpec:
+        """Read the ``corpus:`` section of a sweep spec.
+
+        A text ``path`` read from a spec file is resolved against ``base_dir`` (the spec's
+        folder) and must end up inside it or inside one of ``allowed_roots``. Without
+        ``base_dir`` (a spec built in Python, whose author is the caller) it is only resolved.
+        """
         if raw is None:
             return cls()
         if not isinstance(raw, dict):
@@ -79,8 +95,10 @@ class CorpusSpec:
         if unknown:
             raise InputError(f"corpus: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}", file=file, column="corpus")
         spec_values = dict(raw)
-        if spec_values.get("path") is not None and base_dir is not None:
-            spec_values["path"] = str((base_dir / str(spec_values["path"])).resolve())
+        if spec_values.get("path") is not None:
+            path = str(spec_values["path"])
+            resolved = Path(path).resolve() if base_dir is None else _inside_roots(path, base_dir, allowed_roots, file=file)
+            spec_values["path"] = str(resolved)
         try:
             spec = cls(**spec_values)
         except TypeError as exc:
@@ -106,6 +124,9 @@ class CorpusSpec:
                 fail(f"smoothing must be in (0, 1) so that the chain is ergodic, got {self.smoothing}")
         if self.kind == "text" and (self.path is None or not Path(self.path).is_file()):
             raise InputError("corpus: text file not found", file=self.path or file, column="path")
+        if self.kind == "text" and Path(str(self.path)).stat().st_size > MAX_CORPUS_BYTES:
+            raise InputError(f"corpus: the text file is larger than the {MAX_CORPUS_BYTES >> 30} GiB allowed",
+                             file=self.path, column="path")
         if self.kind == "grammar" and self.characters < 10_000:
             fail(f"characters must be at least 10000, got {self.characters}")
 
@@ -133,8 +154,21 @@ def _build(spec: CorpusSpec) -> Corpus:
     if spec.kind == "markov":
         return MarkovCorpus(spec)
     if spec.kind == "text":
-        return ByteCorpus(Path(str(spec.path)).read_bytes(), name=spec.label, file=spec.path)
+        return ByteCorpus(Path(str(spec.path)), name=spec.label, file=spec.path)
     return ByteCorpus(generate_text(spec.characters, seed=spec.seed).encode("ascii"), name=spec.label)
+
+
+def _inside_roots(text: str, base_dir: Path, allowed_roots: Sequence[Path], *, file: str | None) -> Path:
+    """``text`` resolved against ``base_dir`` (symlinks followed), if inside ``base_dir`` or an allowed root."""
+    if "\x00" in text:
+        raise InputError("corpus: the path holds a NUL character", file=file, column="path")
+    resolved = (base_dir / text).resolve()
+    roots = [base_dir.resolve(), *(Path(root).resolve() for root in allowed_roots)]
+    if not any(resolved == root or root in resolved.parents for root in roots):
+        raise InputError(f"corpus: the text path {text[:200]!r} resolves to {str(resolved)[:200]!r}, outside the "
+                         f"spec's folder {str(roots[0])!r}; move the file there or allow its folder with "
+                         "--allow-root DIR", file=file, column="path")
+    return resolved
 
 
 class MarkovCorpus:
@@ -211,36 +245,58 @@ class MarkovCorpus:
 
 
 class ByteCorpus:
-    """Bytes as tokens (vocabulary 256): the first 90% trains, the last 10% evaluates."""
+    """Bytes as tokens (vocabulary 256): the first 90% trains, the last 10% evaluates.
 
-    def __init__(self, data: bytes, *, name: str, file: str | None = None) -> None:
+    The bytes are given, or a file read a sequence at a time (``os.pread`` at each
+    offset): memory stays that of one batch whatever the file's size, and a file cut
+    short while training is an InputError, not a crash.
+    """
+
+    def __init__(self, source: bytes | Path, *, name: str, file: str | None = None) -> None:
         self.name = name
         self.vocab_size = 256
         self.eval_from = 0
         self.entropy_rate = None
         self.file = file
-        tokens = np.frombuffer(data, dtype=np.uint8).astype(np.int64)
-        split = int(tokens.size * 0.9)
-        self.train, self.held_out = tokens[:split], tokens[split:]
+        self._data = source if isinstance(source, bytes) else None
+        self._path = None if isinstance(source, bytes) else source
+        size = len(source) if isinstance(source, bytes) else source.stat().st_size
+        self._split, self._size = int(size * 0.9), size
 
-    def _check_length(self, part: np.ndarray, seq_len: int, what: str) -> None:
-        if part.size < seq_len + 1:
+    def _read(self, starts: Sequence[int], count: int) -> np.ndarray:
+        """``count`` bytes from each offset in ``starts``, as rows of token ids."""
+        if self._data is not None:
+            chunks = [self._data[start : start + count] for start in starts]
+        else:
+            descriptor = os.open(str(self._path), os.O_RDONLY)
+            try:
+                chunks = [os.pread(descriptor, count, start) for start in starts]
+            finally:
+                os.close(descriptor)
+            if any(len(chunk) != count for chunk in chunks):
+                raise InputError("the text corpus file was cut short while training", file=self.file)
+        return np.frombuffer(b"".join(chunks), dtype=np.uint8).astype(np.int64).reshape(len(chunks), count)
+
+    def _check_length(self, size: int, seq_len: int, what: str) -> None:
+        if size < seq_len + 1:
             raise InputError(
-                f"the text is too short: its {what} part has {part.size} bytes, fewer than one sequence "
+                f"the text is too short: its {what} part has {size} bytes, fewer than one sequence "
                 f"of {seq_len + 1}; give a longer file or a smaller seq_len",
                 file=self.file,
             )
 
     def train_batch(self, *, seed: int, step: int, sequences: int, seq_len: int) -> np.ndarray:
-        self._check_length(self.train, seq_len, "training (first 90%)")
+        self._check_length(self._split, seq_len, "training (first 90%)")
         rng = np.random.default_rng([seed, step, 2])
-        starts = rng.integers(0, self.train.size - seq_len, size=sequences)
-        return np.stack([self.train[s : s + seq_len + 1] for s in starts])
+        starts = rng.integers(0, self._split - seq_len, size=sequences)
+        return self._read([int(s) for s in starts], seq_len + 1)
 
     def eval_set(self, *, sequences: int, seq_len: int) -> np.ndarray:
-        self._check_length(self.held_out, seq_len, "evaluation (last 10%)")
-        count = min(sequences, (self.held_out.size - 1) // seq_len)
-        return np.stack([self.held_out[i * seq_len : i * seq_len + seq_len + 1] for i in range(count)])
+        held_out = self._size - self._split
+        self._check_length(held_out, seq_len, "evaluation (last 10%)")
+        count = min(sequences, (held_out - 1) // seq_len)
+        (tokens,) = self._read([self._split], count * seq_len + 1)
+        return np.stack([tokens[i * seq_len : i * seq_len + seq_len + 1] for i in range(count)])
 
     def next_token_law(self, tokens: np.ndarray) -> None:
         return None

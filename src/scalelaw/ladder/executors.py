@@ -194,6 +194,10 @@ def _drain(progress_queue: Any, progress: ProgressCallback | None) -> None:
             progress(run_id, step, total)
 
 
+#: Said once when ``--executor ray`` starts a cluster on this machine (issue 23).
+LOCAL_RAY_EXPOSED = ("--executor ray starts a local Ray cluster whose ports listen on every network interface "
+                     "(Ray cannot bind them to 127.0.0.1; token authentication is on); on a shared machine firewall "
+                     "them or use --executor local, the default, which opens no port (see docs/security.md)")
 #: The first Ray release with token authentication (RAY_AUTH_MODE=token).
 RAY_TOKEN_AUTH_VERSION = (2, 52)
 
@@ -220,6 +224,7 @@ def ray_init_options(version: str, address: str | None) -> dict[str, Any]:
     if mode not in (None, "token"):
         raise InputError(f"RAY_AUTH_MODE={mode}: scalelaw starts its local Ray cluster only with token "
                          "authentication; unset it or set RAY_AUTH_MODE=token")
+    warn(LOCAL_RAY_EXPOSED, ScalelawWarning)
     return {"address": None}
 
 

@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,11 @@ class SweepSpec:
     file: str | None
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read and expand a sweep spec file; any problem is an :class:`InputError` naming the key."""
+def load_spec(path: str | Path, *, allowed_roots: Sequence[Path] = ()) -> SweepSpec:
+    """Read and expand a sweep spec file; any problem is an :class:`InputError` naming the key.
+
+    Paths in the spec (a text corpus) must lie inside the spec's folder or one of ``allowed_roots``.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError("sweep spec not found", file=str(path))
@@ -73,11 +77,12 @@ def load_spec(path: str | Path) -> SweepSpec:
     except UnicodeDecodeError as exc:
         raise InputError(f"the spec is not UTF-8 text (byte {exc.start})", file=str(path)) from None
     raw = load_yaml(text, file=str(path))
-    return parse_spec(raw, file=str(path), base_dir=path.parent)
+    return parse_spec(raw, file=str(path), base_dir=path.parent, allowed_roots=allowed_roots)
 
 
-def parse_spec(raw: Any, *, file: str | None = None, base_dir: Path | None = None) -> SweepSpec:
-    """Expand a spec already read from YAML (a mapping) into run configs."""
+def parse_spec(raw: Any, *, file: str | None = None, base_dir: Path | None = None,
+               allowed_roots: Sequence[Path] = ()) -> SweepSpec:
+    """Expand a spec already read from YAML (a mapping) into run configs (paths as in :func:`load_spec`)."""
     if not isinstance(raw, dict):
         raise InputError("a sweep spec must be a YAML mapping (name, corpus, models, tokens, ...)", file=file)
     unknown = sorted(set(raw) - set(KNOWN_KEYS))
@@ -85,7 +90,7 @@ def parse_spec(raw: Any, *, file: str | None = None, base_dir: Path | None = Non
         raise InputError(f"unknown key {unknown[0]!r}; known keys: {', '.join(KNOWN_KEYS)}", file=file, column=unknown[0])
     reader = _Reader(raw, file)
     name = str(raw.get("name", Path(file).stem if file else "ladder"))
-    corpus = CorpusSpec.from_mapping(raw.get("corpus"), file=file, base_dir=base_dir)
+    corpus = CorpusSpec.from_mapping(raw.get("corpus"), file=file, base_dir=base_dir, allowed_roots=allowed_roots)
     seq_len = reader.ints("seq_len", default=[64])[0]
     vocab = corpus.vocabulary
     shapes = [_shape(m, seq_len, vocab, file) for m in reader.models()]

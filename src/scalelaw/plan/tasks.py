@@ -19,7 +19,8 @@ from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw.fit.two_step import TwoStepFit, fit_two_step
 
-_ACCURACY = re.compile(r"^(?P<prefix>.*)downstream/(?P<task>.+?)_(?P<kind>len_norm|acc)$")
+#: A task name holds no "/": with ``.+?`` there, a column name of many "downstream/" matched in quadratic time.
+_ACCURACY = re.compile(r"^(?P<prefix>.*)downstream/(?P<task>[^/]+)_(?P<kind>len_norm|acc)$")
 _BPB = "{prefix}downstream_bpb/{task}_bpb"
 
 

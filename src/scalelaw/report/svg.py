@@ -17,6 +17,8 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter
 
+from scalelaw.data.atomic import atomic_write
+
 #: Prefix of the SVG group ids of scatters that carry hover texts.
 TIP_PREFIX = "tips-"
 #: Attribute of a Figure holding ``{group id: hover texts}``.
@@ -29,11 +31,14 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     suffix = path.suffix.lower()
     plain_log_ticks(fig)
     if suffix == ".svg":
-        path.write_text(figure_svg(fig, standalone=True), encoding="utf-8")
+        data = figure_svg(fig, standalone=True).encode("utf-8")
     elif suffix == ".png":
-        fig.savefig(path, format="png", dpi=150, metadata={"Software": None})
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=150, metadata={"Software": None})
+        data = buffer.getvalue()
     else:
         raise ValueError(f"cannot save a figure as {suffix!r}; use .png or .svg")
+    atomic_write(path, lambda handle: handle.write(data))  # never over a device, FIFO or symlink
     return path
 
 
