@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalelaw.data.readers import read_runs
+from scalelaw.data.pipeline import read_runs
 from scalelaw.errors import InputError
 
 CURVE = "run,step,loss,lr,batch_size\na,1,4.0,0.001,512\na,2,3.5,0.001,512\nb,1,4.1,0.002,1024\nb,2,3.6,0.002,1024\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scalelaw.data.readers import read_runs
+from scalelaw.data.pipeline import read_runs
 from scalelaw.errors import DataWarning, InputError
 
 TOOLS = Path(__file__).parent.parent / "fixtures" / "tools"

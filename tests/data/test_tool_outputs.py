@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from scalelaw.cli.main import run
-from scalelaw.data.model_size import config_params, safetensors_params
-from scalelaw.data.readers import read_runs
+from scalelaw.data.readers.model_size import config_params, safetensors_params
+from scalelaw.data.pipeline import read_runs
 from scalelaw.errors import DataWarning, InputError
 
 FIXTURES = Path(__file__).parent / "fixtures"

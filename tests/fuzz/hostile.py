@@ -20,8 +20,8 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from scalelaw.data import tabular
-from scalelaw.data.tensorboard import masked_crc32c
+from scalelaw.data.readers import tabular
+from scalelaw.data.readers.tensorboard import masked_crc32c
 
 
 @dataclass(frozen=True)

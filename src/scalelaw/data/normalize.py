@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from scalelaw.data.raw import RawTable
+from scalelaw.data.readers.raw import RawTable
 from scalelaw.data.runs import META_COLUMNS, NUMERIC_COLUMNS, run_name_problem
 from scalelaw.data.units import check_declared_unit
 from scalelaw.errors import InputError

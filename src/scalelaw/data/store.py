@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from scalelaw.data.atomic import TEMP_PREFIX, atomic_write
 from scalelaw.data.runs import RunSet
-from scalelaw.data.tabular import read_parquet_bounded
+from scalelaw.data.readers.tabular import read_parquet_bounded
 from scalelaw.data.validate import validate_table
 from scalelaw.errors import InputError
 

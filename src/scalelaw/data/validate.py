@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.normalize import ROW
+from scalelaw.data.readers.raw import RawTable
 from scalelaw.data.runs import META_COLUMNS, RunSet
 from scalelaw.errors import DataWarning, InputError, warn
 
@@ -180,6 +181,55 @@ def warn_suspicious(runs: RunSet) -> list[str]:
     if len(messages) > MAX_WARNINGS:
         warn(f"... and {len(messages) - MAX_WARNINGS} more suspicious run(s)", DataWarning)
     return messages
+
+
+#: How to give what a tool's log lacks, for the run-model columns every size law reads.
+SIZE_FIXES: dict[str, str] = {
+    "params": "give it with --set params=N (or a --meta table with a params column)",
+    "tokens": "give the tokens per step with --set batch_size=TOKENS (or --set batch_sequences=B --set seq_len=L)",
+}
+SIZE_WHAT = {"params": "the model size N", "tokens": "the tokens seen D"}
+
+
+def say_unknown_sizes(table: pd.DataFrame, raw: RawTable) -> None:
+    """Say once per run of a tool's log how the reader derived values, and when N or D is unknown, with the fix.
+
+    Plain tables (CSV, Parquet, DataFrames) hold what the user wrote, so only logger outputs get a note.
+    """
+    if raw.flavor != "logger":
+        return
+    runs = table["run"].unique().tolist()
+    for note in raw.notes:
+        warn(f"{raw.file}: {note}", DataWarning)
+    for column, fix in SIZE_FIXES.items():
+        known = table.loc[table[column].notna(), "run"].unique() if column in table.columns else []
+        for run in sorted(frozenset(runs) - frozenset(known)):
+            reason = raw.unknown.get(column, "the log does not record it")
+            warn(f"run {run!r} ({raw.file}): {SIZE_WHAT[column]} is unknown ({reason}); {fix}", DataWarning)
+
+
+#: Run metadata naming the tokenizer: runs with different values have losses per token that do not compare.
+TOKENIZER_COLUMNS = ("tokenizer", "vocab_size")
+
+
+def check_tokenizers(runs: RunSet, loss_unit: str) -> None:
+    """Refuse runs of different tokenizers in one read, unless the loss is per byte (comparable across them)."""
+    if loss_unit == "bits_per_byte":
+        return
+    for column in TOKENIZER_COLUMNS:
+        if column not in runs.table.columns:
+            continue
+        first = runs.table[["run", column]].drop_duplicates("run")
+        first = first[first[column].notna() & (first[column].astype(str) != "")]
+        values = first[column].astype(str).unique()
+        if len(values) > 1:
+            a = first[first[column].astype(str) == values[0]].iloc[0]
+            b = first[first[column].astype(str) == values[1]].iloc[0]
+            raise InputError(
+                f"runs use different tokenizers: {a['run']!r} has {column} {values[0]!r} and {b['run']!r} has "
+                f"{values[1]!r}, so their losses per token do not compare; read the runs of one tokenizer "
+                f"(--where \"{column} == ...\"), or give the loss per byte (--loss-unit bits_per_byte "
+                "--bytes-per-token B)", file=runs.sources.get(str(b["run"])), run=str(b["run"]), column=column)
 
 
 def check_enough_points(runs: RunSet, n_params: int) -> bool:

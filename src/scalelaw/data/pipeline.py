@@ -1,11 +1,19 @@
-"""``read_runs``: any supported file, folder or DataFrame to a validated :class:`RunSet`.
+"""``read_runs``: any supported file, folder or DataFrame to a validated :class:`RunSet`, top to bottom.
 
-The format of each path is detected in :mod:`scalelaw.data.formats`, whose registry
-names each format's reader. Every input then goes through the same steps: column
-mapping and loss choice, loss units, merging rows of one step, per-run metadata
-(``set``, ``meta``), row filter, tokens, validation. The loss's source column is kept
-per run in the ``loss_source`` column. ``iter_runs`` streams large Parquet files in
-chunks of complete runs.
+Every input takes the same steps, each once and in this order:
+
+1. **detect** the format (:func:`scalelaw.data.readers.formats.detect_format`, the one registry);
+2. **read** it with that format's reader into raw tables (:mod:`scalelaw.data.readers`);
+3. **normalise**: column mapping and loss choice, strict parsing, run ids, loss units
+   (:mod:`~scalelaw.data.normalize`, :mod:`~scalelaw.data.units`);
+4. **merge** rows logged for one step (:mod:`~scalelaw.data.merge`);
+5. **metadata**: ``--meta`` then ``--set`` values (:mod:`~scalelaw.data.metadata`);
+6. **filter** rows with ``--where`` (:mod:`~scalelaw.data.filter`);
+7. **validate**, after spreading per-run metadata and deriving tokens (:mod:`~scalelaw.data.validate`).
+
+Then, over all inputs: the ``--meta`` table's unknown runs, mixed tokenizers, and one note per
+run whose model size or tokens could not be found. The loss's source column is kept per run in
+the ``loss_source`` column. ``iter_runs`` streams large Parquet files in chunks of complete runs.
 """
 
 from __future__ import annotations
@@ -17,19 +25,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scalelaw.data import tabular
 from scalelaw.data.filter import filter_rows
-from scalelaw.data.formats import FORMATS, detect_format
 from scalelaw.data.merge import merge_steps
 from scalelaw.data.metadata import apply_metadata, parse_set, read_sidecar
-from scalelaw.data.mlflow_db import is_tracking_uri, tracking_path
 from scalelaw.data.normalize import ROW, canonical_table, fill_run_metadata
-from scalelaw.data.raw import RawTable
+from scalelaw.data.readers.formats import detect_format, input_path, read_path
+from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.tabular import parquet_chunks, typed_table
 from scalelaw.data.reduce import Reducer
 from scalelaw.data.runs import CANONICAL_COLUMNS, RunSet
 from scalelaw.data.units import to_nats
-from scalelaw.data.validate import validate_table, warn_suspicious
-from scalelaw.data.wandb_api import is_wandb_uri, read_wandb_uri
+from scalelaw.data.validate import check_tokenizers, say_unknown_sizes, validate_table, warn_suspicious
 from scalelaw.errors import DataWarning, InputError, warn
 
 PathLike = str | Path
@@ -52,91 +58,6 @@ class ReadOptions:
     targets: bool = False
 
 
-def _paths(paths: PathLike | Iterable[PathLike]) -> list[Path | str]:
-    """Inputs as paths; ``wandb://ENTITY/PROJECT`` stays a string, MLflow tracking URIs become paths."""
-    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    if not items:
-        raise InputError("no input files given")
-    return [_input(p) for p in items]
-
-
-def _input(item: PathLike) -> Path | str:
-    if isinstance(item, str) and is_wandb_uri(item):
-        return item
-    return tracking_path(item) if isinstance(item, str) and is_tracking_uri(item) else Path(item)
-
-
-def read_raw(path: Path | str, *, format: str | None = None, pattern: str | None = None) -> list[RawTable]:
-    """The raw tables in one path (several for a folder of runs) or ``wandb://ENTITY/PROJECT``,
-    read by its format's reader."""
-    if isinstance(path, str):
-        return read_wandb_uri(path)
-    if pattern is not None and format not in (None, "text"):
-        raise InputError(f"--pattern applies to --format text, not --format {format}", file=str(path))
-    kind = detect_format(path, "text" if pattern is not None else format)
-    spec = FORMATS[kind]
-    options = {"pattern": pattern} if pattern is not None else {}
-    try:
-        return spec.load_reader()(path, **options)
-    except InputError as exc:
-        if exc.location.file is None:
-            raise InputError(exc.reason, file=str(path), run=exc.location.run, row=exc.location.row,
-                             column=exc.location.column) from None
-        raise
-
-
-def read_csv(path: Path) -> list[RawTable]:
-    return [tabular.read_delimited(path, delimiter=",")]
-
-
-def read_tsv(path: Path) -> list[RawTable]:
-    return [tabular.read_delimited(path, delimiter="\t")]
-
-
-def read_jsonl(path: Path) -> list[RawTable]:
-    return [tabular.read_jsonl(path)]
-
-
-def read_parquet(path: Path) -> list[RawTable]:
-    return [tabular.read_parquet(path)]
-
-
-def read_mlflow(path: Path) -> list[RawTable]:
-    from scalelaw.data.mlflow import mlflow_runs, read_mlflow_run
-
-    return [read_mlflow_run(run) for run in mlflow_runs(path)]
-
-
-def read_mlflow_sqlite(path: Path) -> list[RawTable]:
-    """An ``mlflow.db`` file, or the one in the folder given."""
-    from scalelaw.data.mlflow_db import read_mlflow_db
-
-    return read_mlflow_db(path / "mlflow.db" if path.is_dir() else path)
-
-
-def read_wandb_panel(path: Path) -> list[RawTable]:
-    """A W&B panel CSV export: one table per run."""
-    from scalelaw.data.wandb_panel import split_panel
-
-    return split_panel(tabular.read_delimited(path, delimiter=","))
-
-
-def read_tensorboard(path: Path) -> list[RawTable]:
-    """An event file, or every run of a log folder (a run is named by its folder)."""
-    from scalelaw.data.tensorboard import read_tensorboard as read_events
-    from scalelaw.data.tensorboard import read_tensorboard_folder
-
-    return read_tensorboard_folder(path) if path.is_dir() else [read_events(path)]
-
-
-def dataframe_table(frame: pd.DataFrame) -> RawTable:
-    """A user's DataFrame as a raw input, checked exactly like a file (row = position + 1)."""
-    frame = frame.reset_index(drop=True)
-    frame.columns = [str(c) for c in frame.columns]
-    flavor = "logger" if tabular.WANDB_MARKERS & set(frame.columns) else "table"
-    return RawTable(frame, np.arange(1, len(frame) + 1), DATAFRAME, "run", flavor)
-
-
 def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
     """One raw table through mapping, units, step merging, metadata, filter and validation to a RunSet
     (``options.targets``: rows to predict, which may lack a loss)."""
@@ -152,6 +73,8 @@ def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
     table = table.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
     table = fill_run_metadata(table)
     validate_table(table, file=raw.file, targets=options.targets)
+    if not options.targets:
+        say_unknown_sizes(table, raw)
     if "loss" in mapping or LOSS_SOURCE not in table.columns:
         table[LOSS_SOURCE] = mapping.get("loss", "loss")
     ordered = [c for c in CANONICAL_COLUMNS if c in table.columns]
@@ -207,21 +130,47 @@ def read_runs(
     """
     options = _options(columns, map, set, meta, where=where, loss_unit=loss_unit, bytes_per_token=bytes_per_token,
                        loss=loss, targets=targets)
-    if targets:
-        frames = [dataframe_table(paths)] if isinstance(paths, pd.DataFrame) else [
-            raw for path in _paths(paths) for raw in read_raw(path, format=format, pattern=pattern)]
-        return RunSet.concat(to_runs(raw, options) for raw in frames)
-    if isinstance(paths, pd.DataFrame):
-        runs = to_runs(dataframe_table(paths), options)
-    elif reduce is not None:
-        chunks = _iter_runs(paths, options, format=format, pattern=pattern, batch_rows=batch_rows)
-        runs = RunSet.concat(reduce(chunk) for chunk in chunks)
+    if reduce is not None and not targets and not isinstance(paths, pd.DataFrame):
+        runs = RunSet.concat(reduce(chunk) for chunk in _iter_runs(paths, options, format=format, pattern=pattern,
+                                                                   batch_rows=batch_rows))
     else:
-        runs = RunSet.concat(to_runs(raw, options) for path in _paths(paths)
-                             for raw in read_raw(path, format=format, pattern=pattern))
+        raws = [_dataframe(paths)] if isinstance(paths, pd.DataFrame) else _raw_tables(paths, format, pattern)
+        runs = RunSet.concat(to_runs(raw, options) for raw in raws)
+    if targets:
+        return runs
     _check_sidecar_runs(options, runs)
+    check_tokenizers(runs, options.loss_unit)
     warn_suspicious(runs)
     return runs
+
+
+def _dataframe(frame: pd.DataFrame) -> RawTable:
+    """A user's DataFrame as a raw input, checked exactly like a file (row = position + 1)."""
+    return typed_table(frame, DATAFRAME, "run")
+
+
+def _inputs(paths: PathLike | Iterable[PathLike]) -> list[Path | str]:
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not items:
+        raise InputError("no input files given")
+    return [input_path(item) for item in items]
+
+
+def _raw_tables(paths: PathLike | Iterable[PathLike], format: str | None, pattern: str | None
+                ) -> Iterator[RawTable]:
+    """Steps 1 and 2 for every input: detect its format and read it."""
+    for path in _inputs(paths):
+        yield from read_path(path, format=format, pattern=pattern)
+
+
+def _read_one(path: Path | str, format: str | None, pattern: str | None, batch_rows: int) -> Iterable[RawTable]:
+    """Steps 1 and 2 for streaming: Parquet in chunks of complete runs, any other format whole."""
+    if isinstance(path, str):
+        return read_path(path, format=format, pattern=pattern)
+    kind = detect_format(path, "text" if pattern is not None else format)
+    if kind == "parquet" and pattern is None:
+        return parquet_chunks(path, batch_rows)
+    return read_path(path, format=format, pattern=pattern)
 
 
 def _check_sidecar_runs(options: ReadOptions, runs: RunSet) -> None:
@@ -262,12 +211,8 @@ def iter_runs(
 def _iter_runs(paths: PathLike | Iterable[PathLike], options: ReadOptions, *, format: str | None,
                pattern: str | None, batch_rows: int) -> Iterator[RunSet]:
     seen: dict[str, None] = {}
-    for path in _paths(paths):
-        if isinstance(path, str) or pattern is not None or detect_format(path, format) != "parquet":
-            raws: Iterable[RawTable] = read_raw(path, format=format, pattern=pattern)
-        else:
-            raws = _parquet_chunks(path, batch_rows)
-        for raw in raws:
+    for path in _inputs(paths):
+        for raw in _read_one(path, format, pattern, batch_rows):
             chunk = to_runs(raw, options)
             names = chunk.table["run"].unique().tolist()
             repeated = [n for n in names if n in seen]
@@ -276,42 +221,3 @@ def _iter_runs(paths: PathLike | Iterable[PathLike], options: ReadOptions, *, fo
                                  "must be contiguous", file=str(path), run=sorted(repeated)[0])
             seen.update(dict.fromkeys(names))
             yield chunk
-
-
-def _parquet_chunks(path: Path, batch_rows: int) -> Iterator[RawTable]:
-    """Raw tables of complete runs from a Parquet file, a batch at a time."""
-    import pyarrow.parquet as pq  # here, not at import: it pulls pyarrow's filesystems and ssl
-
-    try:
-        # Without pre-buffering and with a bounded read buffer, pyarrow's memory stays flat.
-        reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-        batches = reader.iter_batches(batch_size=batch_rows)
-        pending, first_row = None, 1
-        for batch in batches:
-            frame = batch.to_pandas()
-            frame = frame if pending is None else pd.concat([pending, frame], ignore_index=True)
-            if "run" not in frame.columns:
-                pending = frame
-                continue
-            codes = pd.factorize(frame["run"])[0]
-            other = codes != codes[-1]
-            cut = len(frame) - int(np.argmax(other[::-1])) if other.any() else 0
-            if cut:
-                yield _raw(frame.iloc[:cut], path, first_row)
-                first_row += cut
-            pending = frame.iloc[cut:].reset_index(drop=True)
-    except InputError:
-        raise
-    except Exception as exc:  # pyarrow raises several error types for a damaged file
-        raise InputError(f"cannot read as Parquet: {exc}", file=str(path)) from None
-    if pending is not None and len(pending):
-        yield _raw(pending, path, first_row)
-    elif first_row == 1:
-        raise InputError("the Parquet file has no rows", file=str(path))
-
-
-def _raw(frame: pd.DataFrame, path: Path, first_row: int) -> RawTable:
-    frame = frame.reset_index(drop=True)
-    frame.columns = [str(c) for c in frame.columns]
-    flavor = "logger" if tabular.WANDB_MARKERS & set(frame.columns) else "table"
-    return RawTable(frame, np.arange(first_row, first_row + len(frame)), str(path), path.stem, flavor)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from scalelaw.data.aliases import metadata_columns
 from scalelaw.data.guards import files_under, read_capped
-from scalelaw.data.raw import RawTable
+from scalelaw.data.readers.raw import RawTable
 from scalelaw.errors import DataWarning, InputError, warn
 
 
@@ -387,3 +387,8 @@ def read_tensorboard_folder(root: Path) -> list[RawTable]:
         files = groups[folder]
         tables.append(_raw_table(run_points, file=str(files[0] if len(files) == 1 else folder), run=run))
     return tables
+
+
+def read_tensorboard_path(path: Path) -> list[RawTable]:
+    """An event file, or every run of a log folder (a run is named by its folder)."""
+    return read_tensorboard_folder(path) if path.is_dir() else [read_tensorboard(path)]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -19,7 +20,9 @@ class RawTable:
 
     ``text`` says the cells are strings still to be parsed (CSV, TSV, JSONL strings) as
     opposed to typed values (Parquet, TensorBoard, MLflow). ``default_run`` is the run
-    id used when there is no ``run`` column.
+    id used when there is no ``run`` column. ``notes`` are said once when the table becomes
+    runs (how the reader derived a value, e.g. the sequence length from a model config);
+    ``unknown`` says, for ``params`` or ``tokens``, why the reader could not find it and what fixes it.
     """
 
     frame: pd.DataFrame
@@ -28,3 +31,5 @@ class RawTable:
     default_run: str
     flavor: Flavor = "table"
     text: bool = False
+    notes: tuple[str, ...] = ()
+    unknown: Mapping[str, str] = field(default_factory=dict)

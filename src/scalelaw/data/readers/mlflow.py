@@ -22,7 +22,7 @@ from scalelaw.data.guards import (
     files_under,
     read_capped,
 )
-from scalelaw.data.raw import RawTable
+from scalelaw.data.readers.raw import RawTable
 from scalelaw.errors import DataWarning, InputError, warn
 
 
@@ -111,3 +111,8 @@ def read_mlflow_run(folder: Path) -> RawTable:
     frame.insert(0, "_step", frame.index.to_numpy(dtype="float64"))
     frame = frame.reset_index(drop=True)
     return RawTable(frame, np.arange(1, len(frame) + 1), str(folder), _run_name(folder, tags), "logger")
+
+
+def read_mlflow(path: Path) -> list[RawTable]:
+    """Every run of an MLflow file store (``mlruns/``), experiment or run folder."""
+    return [read_mlflow_run(run) for run in mlflow_runs(path)]

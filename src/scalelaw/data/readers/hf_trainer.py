@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scalelaw.data.metadata import metadata_from
-from scalelaw.data.model_size import config_params, folder_params
-from scalelaw.data.raw import RawTable
-from scalelaw.data.tabular import json_cell
+from scalelaw.data.aliases import metadata_from
+from scalelaw.data.readers.model_size import config_params, folder_params
+from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.tabular import json_cell
 from scalelaw.errors import DataWarning, InputError, warn
 
 STATE = "trainer_state.json"

@@ -26,8 +26,8 @@ import pandas as pd
 
 from scalelaw.data.aliases import metadata_columns
 from scalelaw.data.guards import files_under
-from scalelaw.data.raw import RawTable
-from scalelaw.data.tensorboard import fields
+from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.tensorboard import fields
 from scalelaw.errors import DataWarning, InputError, warn
 
 IDENT = b":W&B"
@@ -66,7 +66,7 @@ class _Chunks:
         if version != VERSION:
             raise InputError(f"the W&B run file has format version {version}; this reader knows version {VERSION} "
                              "(written by a newer W&B?): export the history as CSV from the web UI, or pull it "
-                             "with wandb.Api() (scalelaw.data.wandb_api)", file=self.file)
+                             "with wandb.Api() (scalelaw.data.readers.wandb_api)", file=self.file)
 
     def records(self) -> Iterator[bytes]:
         """Chunks of every 32 KiB block, checked and assembled into records."""

@@ -12,8 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from scalelaw.data.raw import RawTable
-from scalelaw.data.wandb_file import INTERNAL_KEYS, history_table
+from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.wandb_file import INTERNAL_KEYS, history_table
 from scalelaw.errors import InputError
 
 PREFIX = "wandb://"

@@ -1,10 +1,12 @@
-"""Which reader a path needs, decided in one place from what is on disk.
+"""The one registry of input formats: which reader a path needs, decided from what is on disk.
 
-``FORMATS`` is the registry: one :class:`Format` per input kind, naming its reader as
+``FORMATS`` holds one :class:`Format` per input kind, naming its reader as
 ``"module:function"`` (imported only when used, so ``import scalelaw`` stays fast).
-Adding a reader is filling in that one string. A reader takes the path (plus the
-options its format declares) and returns a list of :class:`~scalelaw.data.raw.RawTable`.
+Adding a reader is writing one module in :mod:`scalelaw.data.readers` and one line here.
+A reader takes the path (plus the options its format declares) and returns a list of
+:class:`~scalelaw.data.readers.raw.RawTable`, the same raw table for every format.
 
+:func:`read_path` is the pipeline's first two steps (detect, read) for one input.
 ``detect_format`` looks at the name and the first bytes of a file, or at the files in a
 folder. A file whose content contradicts its name or the ``--format`` asked for is an
 :class:`InputError` that says what the file looks like and what reads it, never a
@@ -20,11 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from scalelaw.data.guards import check_inside
-from scalelaw.data.mlflow_db import is_sqlite
-from scalelaw.data.raw import RawTable
-from scalelaw.data.wandb_file import is_wandb
-from scalelaw.data.wandb_panel import is_panel_export
+from scalelaw.data.guards import files_within, head
+from scalelaw.data.readers.lightning import is_lightning_metrics
+from scalelaw.data.readers.mlflow_db import is_sqlite, is_tracking_uri, tracking_path
+from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.tabular import csv_header
+from scalelaw.data.readers.wandb_api import is_wandb_uri, read_wandb_uri
+from scalelaw.data.readers.wandb_file import is_wandb
+from scalelaw.data.readers.wandb_panel import is_panel_export
 from scalelaw.errors import InputError
 
 Reader = Callable[..., list[RawTable]]
@@ -55,19 +60,19 @@ class Format:
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        Format("csv", "a CSV table", "scalelaw.data.readers:read_csv"),
-        Format("tsv", "a TSV table", "scalelaw.data.readers:read_tsv"),
-        Format("jsonl", "JSON Lines", "scalelaw.data.readers:read_jsonl"),
-        Format("parquet", "a Parquet table", "scalelaw.data.readers:read_parquet"),
-        Format("tensorboard", "TensorBoard event files", "scalelaw.data.readers:read_tensorboard"),
-        Format("mlflow", "an MLflow file store (mlruns/)", "scalelaw.data.readers:read_mlflow"),
-        Format("mlflow-sqlite", "an MLflow sqlite store (mlflow.db)", "scalelaw.data.readers:read_mlflow_sqlite"),
-        Format("wandb", "a W&B run file or run folder (run-*.wandb)", "scalelaw.data.wandb_file:read_wandb"),
+        Format("csv", "a CSV table", "scalelaw.data.readers.tabular:read_csv"),
+        Format("tsv", "a TSV table", "scalelaw.data.readers.tabular:read_tsv"),
+        Format("jsonl", "JSON Lines", "scalelaw.data.readers.tabular:read_jsonl_file"),
+        Format("parquet", "a Parquet table", "scalelaw.data.readers.tabular:read_parquet_file"),
+        Format("tensorboard", "TensorBoard event files", "scalelaw.data.readers.tensorboard:read_tensorboard_path"),
+        Format("mlflow", "an MLflow file store (mlruns/)", "scalelaw.data.readers.mlflow:read_mlflow"),
+        Format("mlflow-sqlite", "an MLflow sqlite store (mlflow.db)", "scalelaw.data.readers.mlflow_db:read_mlflow_sqlite"),
+        Format("wandb", "a W&B run file or run folder (run-*.wandb)", "scalelaw.data.readers.wandb_file:read_wandb"),
         Format("wandb-panel", "a W&B panel CSV export (Step, '<run> - <metric>')",
-               "scalelaw.data.readers:read_wandb_panel"),
-        Format("hf-trainer", "Hugging Face Trainer output (trainer_state.json)", "scalelaw.data.hf_trainer:read_trainer_output"),
-        Format("lightning", "PyTorch Lightning CSVLogger logs (metrics.csv)", "scalelaw.data.lightning:read_lightning"),
-        Format("text", "a plain-text training log", "scalelaw.data.textlog:read_text_log", frozenset({"pattern"})),
+               "scalelaw.data.readers.wandb_panel:read_wandb_panel"),
+        Format("hf-trainer", "Hugging Face Trainer output (trainer_state.json)", "scalelaw.data.readers.hf_trainer:read_trainer_output"),
+        Format("lightning", "PyTorch Lightning CSVLogger logs (metrics.csv)", "scalelaw.data.readers.lightning:read_lightning"),
+        Format("text", "a plain-text training log", "scalelaw.data.readers.textlog:read_text_log", frozenset({"pattern"})),
     )
 }
 #: Formats read from plain text lines: ``--format text`` may be forced on any of them.
@@ -89,8 +94,7 @@ EXTENSIONS: dict[str, str] = {
     ".out": "text",
 }
 PARQUET_MAGIC = b"PAR1"
-HEAD_BYTES = 64 * 1024
-#: Lines printed by training scripts whose format scalelaw knows (see ``scalelaw.data.textlog``).
+#: Lines printed by training scripts whose format scalelaw knows (see ``scalelaw.data.readers.textlog``).
 TEXT_LOG_SIGNS = re.compile(
     rb"^(iter \d+: loss |step \d+: train loss |step\s+\d+/\d+ \| (train )?loss |"
     rb"\s*(\[[^\]\n]*\]\s*)?iteration\s+\d+/\s*\d+ \||\s*validation loss at iteration |s:\d+ (trl|tel):)",
@@ -104,15 +108,6 @@ COMPANION_JSON: dict[str, str] = {
     "wandb-metadata.json": "W&B run metadata; import the W&B run folder (scalelaw runs import wandb/run-...)",
     "trainer_config.json": "a trainer config; import the output folder that holds it",
 }
-
-
-def head(path: Path, size: int = HEAD_BYTES) -> bytes:
-    """The first ``size`` bytes of a file (bounded, whatever the file's size)."""
-    try:
-        with path.open("rb") as handle:
-            return handle.read(size)
-    except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from None
 
 
 def sniff(first: bytes) -> str:
@@ -134,20 +129,12 @@ def sniff(first: bytes) -> str:
     return "tsv" if b"\t" in first_line and b"," not in first_line else "csv"
 
 
-def _csv_header(first: bytes) -> list[str]:
-    line = first.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].strip(b"\r")
-    return [c.strip().strip('"') for c in line.decode("utf-8", "replace").split(",")]
-
-
 def _refine_csv(path: Path, first: bytes) -> str:
     """A CSV written by a known logger (Lightning's metrics.csv, a W&B panel export), else plain CSV."""
-    header = _csv_header(first)
+    header = csv_header(first)
     if is_panel_export(header):
         return "wandb-panel"
-    lightning_columns = {"epoch", "step"} <= set(header)
-    if path.name == "metrics.csv" and (lightning_columns or (path.parent / "hparams.yaml").is_file()):
-        return "lightning"
-    return "csv"
+    return "lightning" if is_lightning_metrics(path, header) else "csv"
 
 
 def _json_document(path: Path, first: bytes) -> str:
@@ -187,14 +174,6 @@ def detect_file(path: Path) -> str:
     return found
 
 
-def files_within(path: Path, pattern: str, depth: int) -> list[Path]:
-    """Files matching ``pattern`` at most ``depth`` folders below ``path`` (bounded search)."""
-    found: list[Path] = []
-    for level in range(depth + 1):
-        found += [p for p in path.glob("/".join(["*"] * level + [pattern])) if p.is_file()]
-    return sorted(check_inside(path, p) for p in found)  # no symlink out of the folder being read
-
-
 #: Folder kinds in the order they are tried: the first whose files are present wins, so a
 #: Trainer output folder that also holds TensorBoard logs is read as Trainer output.
 FOLDER_SIGNS: tuple[tuple[str, str, int], ...] = (
@@ -211,7 +190,7 @@ def detect_folder(path: Path) -> str:
     if (path / "manifest.json").is_file():
         raise InputError("this folder is a run store: pass it to scalelaw fit directly, or "
                          "read it with RunStore(path).load()", file=str(path))
-    from scalelaw.data.mlflow import mlflow_runs
+    from scalelaw.data.readers.mlflow import mlflow_runs
 
     for name, pattern, depth in FOLDER_SIGNS:
         hits = files_within(path, pattern, depth)
@@ -296,3 +275,28 @@ def _delimited_header(first: bytes) -> bool:
     """True when the first line has several comma- or tab-separated fields (a table's header)."""
     line = first.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
     return b"," in line or b"\t" in line
+
+
+def input_path(item: str | Path) -> Path | str:
+    """One input as given: ``wandb://ENTITY/PROJECT`` stays a string, an MLflow tracking URI becomes its path."""
+    if isinstance(item, str) and is_wandb_uri(item):
+        return item
+    return tracking_path(item) if isinstance(item, str) and is_tracking_uri(item) else Path(item)
+
+
+def read_path(path: Path | str, *, format: str | None = None, pattern: str | None = None) -> list[RawTable]:
+    """Detect and read one input: the raw tables in a path (several for a folder of runs) or
+    ``wandb://ENTITY/PROJECT``, each error naming the path when the reader did not."""
+    if isinstance(path, str):
+        return read_wandb_uri(path)
+    if pattern is not None and format not in (None, "text"):
+        raise InputError(f"--pattern applies to --format text, not --format {format}", file=str(path))
+    kind = detect_format(path, "text" if pattern is not None else format)
+    options = {"pattern": pattern} if pattern is not None else {}
+    try:
+        return FORMATS[kind].load_reader()(path, **options)
+    except InputError as exc:
+        if exc.location.file is None:
+            raise InputError(exc.reason, file=str(path), run=exc.location.run, row=exc.location.row,
+                             column=exc.location.column) from None
+        raise

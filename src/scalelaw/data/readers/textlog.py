@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scalelaw.data.raw import RawTable
-from scalelaw.data.tabular import decode_text
+from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.tabular import decode_text
 from scalelaw.errors import InputError
 
 MAX_LINE = 4096

@@ -1,4 +1,4 @@
-"""Readers of tabular files (CSV, TSV, JSON Lines, Parquet) into :class:`RawTable`.
+"""Readers of tabular files (CSV, TSV, JSON Lines, Parquet, a DataFrame) into :class:`RawTable`.
 
 Text cells stay strings here so that parsing can tell an empty cell (missing) from an
 explicit ``nan`` (an error) and name the row of any bad value.
@@ -10,13 +10,14 @@ import csv
 import io
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from scalelaw.data.guards import read_capped
-from scalelaw.data.raw import RawTable
+from scalelaw.data.readers.raw import RawTable
 from scalelaw.errors import DataWarning, InputError, warn
 
 WANDB_MARKERS = frozenset({"_step", "_runtime", "_timestamp"})
@@ -191,3 +192,65 @@ def read_parquet(path: Path) -> RawTable:
     frame.columns = [str(c) for c in frame.columns]
     flavor = "logger" if WANDB_MARKERS & set(frame.columns) else "table"
     return RawTable(frame.reset_index(drop=True), np.arange(1, len(frame) + 1), str(path), path.stem, flavor)
+
+
+def csv_header(first: bytes) -> list[str]:
+    """The column names on the first line of a CSV file's first bytes (for format detection)."""
+    line = first.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].strip(b"\r")
+    return [c.strip().strip('"') for c in line.decode("utf-8", "replace").split(",")]
+
+
+def read_csv(path: Path) -> list[RawTable]:
+    return [read_delimited(path, delimiter=",")]
+
+
+def read_tsv(path: Path) -> list[RawTable]:
+    return [read_delimited(path, delimiter="\t")]
+
+
+def read_jsonl_file(path: Path) -> list[RawTable]:
+    return [read_jsonl(path)]
+
+
+def read_parquet_file(path: Path) -> list[RawTable]:
+    return [read_parquet(path)]
+
+
+def typed_table(frame: pd.DataFrame, file: str, default_run: str, first_row: int = 1) -> RawTable:
+    """Typed cells (a DataFrame, a Parquet batch) as a raw table whose rows count from ``first_row``."""
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    flavor = "logger" if WANDB_MARKERS & set(frame.columns) else "table"
+    return RawTable(frame, np.arange(first_row, first_row + len(frame)), file, default_run, flavor)
+
+
+def parquet_chunks(path: Path, batch_rows: int) -> Iterator[RawTable]:
+    """Raw tables of complete runs from a Parquet file, a batch at a time (bounded memory)."""
+    import pyarrow.parquet as pq  # here, not at import: it pulls pyarrow's filesystems and ssl
+
+    try:
+        # Without pre-buffering and with a bounded read buffer, pyarrow's memory stays flat.
+        reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+        batches = reader.iter_batches(batch_size=batch_rows)
+        pending, first_row = None, 1
+        for batch in batches:
+            frame = batch.to_pandas()
+            frame = frame if pending is None else pd.concat([pending, frame], ignore_index=True)
+            if "run" not in frame.columns:
+                pending = frame
+                continue
+            codes = pd.factorize(frame["run"])[0]
+            other = codes != codes[-1]
+            cut = len(frame) - int(np.argmax(other[::-1])) if other.any() else 0
+            if cut:
+                yield typed_table(frame.iloc[:cut], str(path), path.stem, first_row)
+                first_row += cut
+            pending = frame.iloc[cut:].reset_index(drop=True)
+    except InputError:
+        raise
+    except Exception as exc:  # pyarrow raises several error types for a damaged file
+        raise InputError(f"cannot read as Parquet: {exc}", file=str(path)) from None
+    if pending is not None and len(pending):
+        yield typed_table(pending, str(path), path.stem, first_row)
+    elif first_row == 1:
+        raise InputError("the Parquet file has no rows", file=str(path))

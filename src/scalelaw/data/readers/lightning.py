@@ -14,17 +14,22 @@ from pathlib import Path
 
 import yaml
 
-from scalelaw.data import tabular
-from scalelaw.data.formats import files_within, detect_file, head
+from scalelaw.data.aliases import metadata_from
+from scalelaw.data.guards import files_within, head
+from scalelaw.data.readers import tabular
+from scalelaw.data.readers.raw import RawTable
 from scalelaw.data.safe_yaml import NoAliasSafeLoader
-from scalelaw.data.metadata import metadata_from
-from scalelaw.data.raw import RawTable
 from scalelaw.errors import DataWarning, InputError, warn
 
 METRICS = "metrics.csv"
 HPARAMS = "hparams.yaml"
 MAX_HPARAMS_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 3
+
+
+def is_lightning_metrics(path: Path, header: list[str]) -> bool:
+    """True for a CSVLogger ``metrics.csv``: that name, and Lightning's columns or an ``hparams.yaml`` beside it."""
+    return path.name == METRICS and ({"epoch", "step"} <= set(header) or (path.parent / HPARAMS).is_file())
 
 
 def read_hparams(path: Path) -> dict[str, object]:
@@ -74,7 +79,7 @@ def read_lightning(path: Path) -> list[RawTable]:
     """Every CSVLogger run at or a few levels under ``path`` (or one ``metrics.csv``)."""
     if path.is_file():
         return [read_run(path, _run_name(path.parent, path.parent))]
-    files = [p for p in files_within(path, METRICS, MAX_DEPTH) if detect_file(p) == "lightning"]
+    files = [p for p in files_within(path, METRICS, MAX_DEPTH) if is_lightning_metrics(p, tabular.csv_header(head(p, 4096)))]
     if not files:
         raise InputError("no Lightning metrics.csv in the folder or its version_* folders", file=str(path))
     return [read_run(p, _run_name(path, p.parent)) for p in files]

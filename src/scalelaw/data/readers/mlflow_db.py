@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.aliases import metadata_columns
-from scalelaw.data.raw import RawTable
-from scalelaw.data.tabular import MAX_COLUMNS
+from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.tabular import MAX_COLUMNS
 from scalelaw.errors import DataWarning, InputError, warn
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -141,3 +141,8 @@ def _read_run(connection: sqlite3.Connection, path: Path, uuid: str, run: str, e
     frame.insert(0, "_step", frame.index.to_numpy(dtype="float64"))
     frame = frame.reset_index(drop=True)
     return RawTable(frame, np.arange(1, len(frame) + 1), str(path), run, "logger")
+
+
+def read_mlflow_sqlite(path: Path) -> list[RawTable]:
+    """An ``mlflow.db`` file, or the one in the folder given."""
+    return read_mlflow_db(path / "mlflow.db" if path.is_dir() else path)

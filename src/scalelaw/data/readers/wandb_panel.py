@@ -8,9 +8,12 @@ it has a value; ``__MIN``/``__MAX`` stay as extra columns ``<metric>__MIN``/``<m
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
-from scalelaw.data.raw import RawTable
+from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.tabular import read_delimited
 from scalelaw.errors import InputError
 
 STEP = "Step"
@@ -39,3 +42,8 @@ def split_panel(raw: RawTable) -> list[RawTable]:
             raise InputError("the run has no values in the panel export", file=raw.file, run=run)
         tables.append(RawTable(frame[keep].reset_index(drop=True), raw.rows[keep], raw.file, run, "logger", text=raw.text))
     return tables
+
+
+def read_wandb_panel(path: Path) -> list[RawTable]:
+    """A W&B panel CSV export: one table per run."""
+    return split_panel(read_delimited(path, delimiter=","))
