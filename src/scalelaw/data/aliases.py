@@ -34,6 +34,8 @@ META_ALIASES: dict[str, tuple[str, ...]] = {
     "vocab_size": ("vocab_size", "n_vocab"),
 }
 MAX_NESTING = 8
+#: Values that mean "not given" (Lightning writes a None hyperparameter to TensorBoard as the text "None").
+NOT_GIVEN = (None, "", "None", "null")
 
 
 def _flatten(values: Mapping[str, object], depth: int = 0) -> Iterator[tuple[str, object]]:
@@ -73,7 +75,7 @@ def metadata_from(values: Mapping[str, object], *, file: str | None) -> dict[str
         leaves.setdefault(key, value)
     out: dict[str, object] = {}
     for column, aliases in META_ALIASES.items():
-        key = next((a for a in aliases if a in leaves and leaves[a] not in (None, "")), None)
+        key = next((a for a in aliases if a in leaves and leaves[a] not in NOT_GIVEN), None)
         if key is None:
             continue
         value = leaves[key]

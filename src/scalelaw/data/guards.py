@@ -36,16 +36,22 @@ def check_inside(root: Path, path: Path) -> Path:
     return path
 
 
-def files_under(root: Path) -> list[Path]:
-    """Regular files under ``root`` (sorted), walking no symlinked folder and no link out of ``root``."""
+def files_under(root: Path, skip_links: frozenset[str] = frozenset()) -> list[Path]:
+    """Regular files under ``root`` (sorted), walking no symlinked folder and no link out of ``root``.
+
+    A symlink named in ``skip_links`` (a tool's own links, e.g. W&B's ``debug-core.log``) is
+    skipped, neither followed nor refused.
+    """
     found = []
     for folder, dirs, files in os.walk(root, followlinks=False):
         for name in dirs:
-            if (Path(folder) / name).is_symlink():
+            if (Path(folder) / name).is_symlink() and name not in skip_links:
                 check_inside(root, Path(folder) / name)  # a link inside root is walked from its real place
         for name in files:
             path = Path(folder) / name
             if path.is_symlink():
+                if name in skip_links:
+                    continue
                 check_inside(root, path)
             if path.is_file():
                 found.append(path)

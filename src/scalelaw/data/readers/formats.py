@@ -72,7 +72,8 @@ FORMATS: dict[str, Format] = {
                "scalelaw.data.readers.wandb_panel:read_wandb_panel"),
         Format("hf-trainer", "Hugging Face Trainer output (trainer_state.json)", "scalelaw.data.readers.hf_trainer:read_trainer_output"),
         Format("lightning", "PyTorch Lightning CSVLogger logs (metrics.csv)", "scalelaw.data.readers.lightning:read_lightning"),
-        Format("text", "a plain-text training log", "scalelaw.data.readers.textlog:read_text_log", frozenset({"pattern"})),
+        Format("text", "a plain-text training log", "scalelaw.data.readers.textlog:read_text_logs",
+               frozenset({"pattern"})),
     )
 }
 #: Formats read from plain text lines: ``--format text`` may be forced on any of them.
@@ -200,6 +201,9 @@ def detect_folder(path: Path) -> str:
             return name
         if name == "mlflow-sqlite" and mlflow_runs(path):
             return "mlflow"
+    if any(TEXT_LOG_SIGNS.search(head(p)) for p in files_within(path, "*", 2)
+           if EXTENSIONS.get(p.suffix.lower()) == "text"):
+        return "text"
     readable = ", ".join(f.title for f in FORMATS.values() if f.reader is not None and f.name not in TABULAR)
     raise InputError(f"the folder holds no training logs scalelaw recognises (it reads {readable}); "
                      "name a file, or force a format with --format", file=str(path))
@@ -238,7 +242,7 @@ def detect_format(path: Path, requested: str | None = None) -> str:
     if not path.exists():
         raise InputError("no such file or folder", file=str(path))
     if path.is_dir():
-        if requested in TABULAR or requested == "text":
+        if requested in TABULAR:
             raise InputError(f"--format {requested} reads a file, and this is a folder", file=str(path))
         return requested or detect_folder(path)
     found = detect_file(path)

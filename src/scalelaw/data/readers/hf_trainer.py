@@ -14,6 +14,7 @@ sequences per step from ``trainer_state.json`` and an optional ``training_args.j
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.aliases import metadata_from
-from scalelaw.data.readers.model_size import config_params, folder_params
+from scalelaw.data.readers.model_size import config_params, folder_shapes, non_embedding_params
 from scalelaw.data.readers.raw import RawTable
 from scalelaw.data.readers.tabular import json_cell
 from scalelaw.errors import DataWarning, InputError, warn
@@ -84,30 +85,89 @@ def _history(files: list[Path]) -> tuple[Path, list[dict[str, object]], dict[str
     return path, history, content
 
 
-def _metadata(run: Path, state_file: Path, state: dict[str, object], *, tokens_logged: bool) -> dict[str, object]:
-    """Run metadata from the model files and JSON training arguments of the run folder."""
-    folders = [run, state_file.parent]
-    meta: dict[str, object] = {}
-    for folder in folders:
-        found = folder_params(folder)
-        if found is not None:
-            meta["params"] = float(found[0])
-            break
-    for folder in folders:
-        config_path = folder / "config.json"
-        if "params" not in meta and config_path.is_file():
-            config = _load_json(config_path)
-            if isinstance(config, dict) and (n := config_params(config)) is not None:
-                meta["params"] = float(n)
-    args_path = next((f / "training_args.json" for f in folders if (f / "training_args.json").is_file()), None)
-    args = _load_json(args_path) if args_path is not None else {}
-    if not isinstance(args, dict):
-        raise InputError("training_args.json is not a JSON object", file=str(args_path))
-    meta.update({k: v for k, v in metadata_from(args, file=str(args_path)).items() if k not in meta})
-    per_step = None if tokens_logged else _sequences_per_step(state, args, args_path)
+class _Sizes:
+    """Run metadata found in a run folder, the notes on how, and why N or D stays unknown."""
+
+    def __init__(self) -> None:
+        self.meta: dict[str, object] = {}
+        self.notes: list[str] = []
+        self.unknown: dict[str, str] = {}
+
+
+def _model_folders(run: Path) -> list[Path]:
+    """Where the model files may be: the run folder, then its checkpoints, latest first."""
+    checkpoints = [p for p in run.glob("checkpoint-*") if p.is_dir() and CHECKPOINT.match(p.name)]
+    return [run] + sorted(checkpoints, key=lambda p: -int(CHECKPOINT.match(p.name).group(1)))  # type: ignore[union-attr]
+
+
+def _first_json(folders: list[Path], name: str) -> tuple[dict[str, object], Path | None]:
+    path = next((f / name for f in folders if (f / name).is_file()), None)
+    content = _load_json(path) if path is not None else {}
+    if not isinstance(content, dict):
+        raise InputError(f"{name} is not a JSON object", file=str(path))
+    return content, path
+
+
+def _sizes(run: Path, state: dict[str, object], *, tokens_logged: bool) -> _Sizes:
+    """N from the model files (safetensors header, else config.json) of the run folder or its latest
+    checkpoint; tokens per step from the JSON training arguments, else from the Trainer's FLOP count."""
+    folders = _model_folders(run)
+    found = _Sizes()
+    shapes = next((s for s in map(folder_shapes, folders) if s is not None), None)
+    config, config_path = _first_json(folders, "config.json")
+    if shapes is not None:
+        found.meta["params"] = float(sum(math.prod(s) for s in shapes[0].values()))
+    elif config and (n := config_params(config)) is not None:
+        found.meta["params"] = float(n)
+    else:
+        found.unknown["params"] = ("no model.safetensors, nor a config.json of a known model type, in the folder "
+                                   "or its checkpoint-* folders")
+    if isinstance(config.get("vocab_size"), int):
+        found.meta["vocab_size"] = float(config["vocab_size"])  # type: ignore[arg-type]
+    args, args_path = _first_json(folders, "training_args.json")
+    found.meta.update({k: v for k, v in metadata_from(args, file=str(args_path)).items() if k not in found.meta})
+    if tokens_logged:
+        return found
+    per_step = _sequences_per_step(state, args, args_path)
+    flops_tokens = _tokens_from_flops(state, shapes[0] if shapes is not None else None)
     if per_step is not None:
-        meta["batch_sequences"] = per_step
-    return meta
+        found.meta["batch_sequences"] = per_step
+        context = _context_length(config)
+        if "seq_len" not in found.meta and context is not None:
+            found.meta["seq_len"] = float(context)
+            found.notes.append(f"sequence length {context} from {config_path} (the model's context length): "
+                               "if you trained on shorter sequences, give --set seq_len=L")
+        elif "seq_len" not in found.meta:
+            found.unknown["tokens"] = (f"{per_step:g} sequences per step from {args_path}, but no sequence "
+                                       "length; give --set seq_len=L")
+    elif flops_tokens is not None:
+        found.meta["batch_size"] = flops_tokens
+        found.notes.append(f"tokens per step {flops_tokens:g} from the Trainer's FLOP count (total_flos = 6 x "
+                           "non-embedding parameters x tokens)")
+    else:
+        found.unknown["tokens"] = ("the Trainer logs tokens only with include_num_input_tokens_seen=True, and its "
+                                   "arguments are only in training_args.bin, a pickle scalelaw does not load; save "
+                                   "them as training_args.json (trainer.args.to_json_string())")
+    return found
+
+
+def _context_length(config: dict[str, object]) -> int | None:
+    value = next((config[k] for k in ("n_positions", "max_position_embeddings", "n_ctx") if k in config), None)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _tokens_from_flops(state: dict[str, object], shapes: dict[str, list[int]] | None) -> float | None:
+    """Tokens per step from ``total_flos`` (the Trainer adds 6 x non-embedding parameters x input tokens
+    per batch), kept only when it gives a whole number of tokens per step."""
+    flos, steps = state.get("total_flos"), state.get("global_step")
+    if shapes is None or not isinstance(flos, (int, float)) or not isinstance(steps, int) or steps <= 0 or flos <= 0:
+        return None
+    params = non_embedding_params(shapes)
+    if params <= 0:
+        return None
+    per_step = flos / (6 * params) / steps
+    whole = round(per_step)
+    return float(whole) if whole >= 1 and abs(per_step - whole) <= 1e-6 * per_step else None
 
 
 def _sequences_per_step(state: dict[str, object], args: dict[str, object], args_path: Path | None) -> float | None:
@@ -144,9 +204,10 @@ def read_state(run: Path, name: str, files: list[Path]) -> RawTable:
     frame = pd.DataFrame.from_records(records).astype(object)
     frame = frame.where(frame.notna(), "")
     tokens_logged = "num_input_tokens_seen" in frame.columns
-    for column, value in _metadata(run, state_file, state, tokens_logged=tokens_logged).items():
-        frame[column] = value if column not in frame.columns else frame[column]
-    return RawTable(frame, np.asarray(rows), str(state_file), name, "logger", text=True)
+    sizes = _sizes(run, state, tokens_logged=tokens_logged)
+    frame = frame.assign(**{k: v for k, v in sizes.meta.items() if k not in frame.columns})
+    return RawTable(frame, np.asarray(rows), str(state_file), name, "logger", text=True, notes=tuple(sizes.notes),
+                    unknown=sizes.unknown)
 
 
 def _run_name(root: Path, run: Path) -> str:

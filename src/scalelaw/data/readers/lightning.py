@@ -2,9 +2,10 @@
 
 CSVLogger writes one row per logging call: train metrics at their step, validation and
 epoch-level metrics at the step they were computed, so one step has several rows, which
-the pipeline merges; a last row still being written is left out with a warning. ``hparams.yaml`` (read as safe YAML: Python-object tags are refused,
-with a warning, and the run is read without them) gives run metadata through the shared
-aliases (``num_params``, ``seq_len``, ...). A run is named by its version folder relative to
+the pipeline merges; a last row still being written is left out with a warning. ``hparams.yaml``
+(read as safe YAML: Python-object tags are refused, with a warning, and the run is read without
+them) gives run metadata through the shared aliases (``num_params``, ``seq_len``,
+``tokens_per_step``, ...), for CSVLogger and TensorBoardLogger folders alike. A run is named by its version folder relative to
 the folder given (``lightning_logs/version_0`` read from the project folder).
 """
 
@@ -25,6 +26,12 @@ METRICS = "metrics.csv"
 HPARAMS = "hparams.yaml"
 MAX_HPARAMS_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 3
+#: Why a Lightning run may lack N or D: Lightning records neither unless the run logs them as hyperparameters.
+UNKNOWN = {
+    "params": "hparams.yaml has no model size (params, num_params, n_params, ...); log it with "
+              "self.save_hyperparameters() or the scalelaw callback",
+    "tokens": "Lightning does not log tokens; log tokens_per_step as a hyperparameter",
+}
 
 
 def is_lightning_metrics(path: Path, header: list[str]) -> bool:
@@ -53,6 +60,12 @@ def read_hparams(path: Path) -> dict[str, object]:
     return content
 
 
+def hparams_metadata(folder: Path) -> dict[str, object]:
+    """Run metadata (model size, sequence length, ...) from the ``hparams.yaml`` in a Lightning run folder."""
+    path = folder / HPARAMS
+    return metadata_from(read_hparams(path), file=str(path))
+
+
 def _run_name(root: Path, folder: Path) -> str:
     relative = folder.relative_to(root).as_posix()
     if relative == ".":
@@ -67,12 +80,9 @@ def read_run(metrics: Path, name: str) -> RawTable:
     if "step" not in raw.frame.columns:
         raise InputError("metrics.csv has no 'step' column: not written by Lightning's CSVLogger "
                          "(read it as a plain table with --format csv)", file=str(metrics))
-    frame = raw.frame.copy()
-    hparams_path = metrics.parent / HPARAMS
-    for column, value in metadata_from(read_hparams(hparams_path), file=str(hparams_path)).items():
-        if column not in frame.columns:
-            frame[column] = value
-    return RawTable(frame, raw.rows, raw.file, name, "logger", text=True)
+    meta = hparams_metadata(metrics.parent)
+    frame = raw.frame.assign(**{k: v for k, v in meta.items() if k not in raw.frame.columns})
+    return RawTable(frame, raw.rows, raw.file, name, "logger", text=True, unknown=UNKNOWN)
 
 
 def read_lightning(path: Path) -> list[RawTable]:

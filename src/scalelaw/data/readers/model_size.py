@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,10 +21,12 @@ from scalelaw.errors import InputError
 #: safetensors' own limit on the header size.
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 MAX_SHARDS = 1000
+#: Names of embedding tables in transformers checkpoints (GPT-2 ``wte``/``wpe``, Llama ``embed_tokens``, ...).
+EMBEDDING = re.compile(r"(^|\.)(wte|wpe|embed_tokens|embed_positions|word_embeddings|position_embeddings|embed_in)\.")
 
 
-def safetensors_params(path: Path) -> int:
-    """The number of values in every tensor listed in a safetensors file's header."""
+def safetensors_shapes(path: Path) -> dict[str, list[int]]:
+    """The shape of every tensor listed in a safetensors file's header (the weights are never read)."""
     try:
         with path.open("rb") as handle:
             prefix = handle.read(8)
@@ -44,7 +47,7 @@ def safetensors_params(path: Path) -> int:
         raise InputError(f"the safetensors header is not JSON: {exc}", file=str(path)) from None
     if not isinstance(header, dict):
         raise InputError("the safetensors header is not a JSON object", file=str(path))
-    total = 0
+    shapes = {}
     for name, entry in header.items():
         if name == "__metadata__":
             continue
@@ -53,21 +56,37 @@ def safetensors_params(path: Path) -> int:
                                                   for n in shape):
             raise InputError(f"tensor {str(name)[:60]!r} has no valid shape in the safetensors header",
                              file=str(path))
-        total += math.prod(shape)
-    return total
+        shapes[str(name)] = shape
+    return shapes
 
 
-def folder_params(folder: Path) -> tuple[int, str] | None:
-    """N from the safetensors file(s) of a saved model folder (sharded or not), with the file it came from."""
+def safetensors_params(path: Path) -> int:
+    """The number of values in every tensor listed in a safetensors file's header."""
+    return sum(math.prod(shape) for shape in safetensors_shapes(path).values())
+
+
+def non_embedding_params(shapes: dict[str, list[int]]) -> int:
+    """Values outside the token and position embedding tables (what the Trainer's FLOP count multiplies)."""
+    return sum(math.prod(shape) for name, shape in shapes.items() if not EMBEDDING.search(name))
+
+
+def folder_shapes(folder: Path) -> tuple[dict[str, list[int]], str] | None:
+    """Tensor shapes of a saved model folder's safetensors file(s) (sharded or not), with where they came from."""
     single = folder / "model.safetensors"
     if single.is_file():
-        return safetensors_params(single), str(single)
+        return safetensors_shapes(single), str(single)
     shards = sorted(folder.glob("model-*-of-*.safetensors"))[: MAX_SHARDS + 1]
     if not shards:
         return None
     if len(shards) > MAX_SHARDS:
         raise InputError(f"more than {MAX_SHARDS} safetensors shards", file=str(folder))
-    return sum(safetensors_params(p) for p in shards), str(folder / "model-*.safetensors")
+    return {name: shape for p in shards for name, shape in safetensors_shapes(p).items()}, str(folder / "model-*.safetensors")
+
+
+def folder_params(folder: Path) -> tuple[int, str] | None:
+    """N from the safetensors file(s) of a saved model folder (sharded or not), with the file it came from."""
+    found = folder_shapes(folder)
+    return None if found is None else (sum(math.prod(s) for s in found[0].values()), found[1])
 
 
 def _int(config: Mapping[str, object], *names: str, default: int | None = None) -> int:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from scalelaw.data.aliases import metadata_columns
 from scalelaw.data.guards import files_under, read_capped
+from scalelaw.data.readers.lightning import hparams_metadata
 from scalelaw.data.readers.raw import RawTable
 from scalelaw.errors import DataWarning, InputError, warn
 
@@ -290,6 +291,8 @@ class _Points:
         self.hparams.update(event.hparams)
         for tag, value in event.scalars:
             steps, values, rows = self.by_tag.setdefault(tag, ([], [], []))
+            if steps and event.step == steps[-1] and value == values[-1]:
+                continue  # the same value again (Lightning logs ``epoch`` with every metric of a step)
             if steps and event.step <= steps[-1]:
                 keep = bisect.bisect_left(steps, event.step)
                 self.replaced += len(steps) - keep
@@ -331,8 +334,10 @@ def _read_events(path: Path, points: _Points, *, row_offset: int = 0) -> int:
     return count
 
 
-def _raw_table(points: _Points, *, file: str, run: str) -> RawTable:
+def _raw_table(points: _Points, *, file: str, run: str, folder: Path) -> RawTable:
+    """A run's points as a table; a Lightning TensorBoardLogger's ``hparams.yaml`` beside them gives metadata."""
     frame, rows = points.frame(file=file)
+    frame = frame.assign(**{k: v for k, v in hparams_metadata(folder).items() if k not in frame.columns})
     if points.replaced:
         warn(f"run {run!r} ({file}): {points.replaced} point(s) were logged again at steps already seen "
              "(a resumed run); the later values are kept, as TensorBoard shows them", DataWarning)
@@ -350,7 +355,7 @@ def read_tensorboard(path: Path) -> RawTable:
     """
     points = _Points()
     _read_events(path, points)
-    return _raw_table(points, file=str(path), run=path.resolve().parent.name)
+    return _raw_table(points, file=str(path), run=path.resolve().parent.name, folder=path.parent)
 
 
 def event_files(root: Path) -> dict[Path, list[Path]]:
@@ -385,7 +390,7 @@ def read_tensorboard_folder(root: Path) -> list[RawTable]:
         relative = folder.relative_to(root).as_posix()
         run = root.resolve().name if relative == "." else relative
         files = groups[folder]
-        tables.append(_raw_table(run_points, file=str(files[0] if len(files) == 1 else folder), run=run))
+        tables.append(_raw_table(run_points, file=str(files[0] if len(files) == 1 else folder), run=run, folder=folder))
     return tables
 
 

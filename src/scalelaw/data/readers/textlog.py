@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from scalelaw.data.guards import files_under
 from scalelaw.data.readers.raw import RawTable
 from scalelaw.data.readers.tabular import decode_text
-from scalelaw.errors import InputError
+from scalelaw.errors import DataWarning, InputError, warn
 
 MAX_LINE = 4096
 MAX_PATTERN = 1000
@@ -200,3 +202,32 @@ def read_text_log(path: Path, *, pattern: str | None = None) -> list[RawTable]:
         frame[column] = value
     rows = np.asarray([n for n, _ in stepped])
     return [RawTable(frame, rows, str(path), path.stem, "logger")]
+
+
+#: Names of text logs in a folder of them.
+LOG_SUFFIXES = frozenset({".log", ".txt", ".out"})
+
+
+def read_text_logs(path: Path, *, pattern: str | None = None) -> list[RawTable]:
+    """One log file, or a folder of them: one run per file that holds a known log's lines (or
+    lines matching ``pattern``), named by its path in the folder; other files are skipped, said once."""
+    if not path.is_dir():
+        return read_text_log(path, pattern=pattern)
+    compiled = compile_pattern(pattern) if pattern is not None else None
+    tables, skipped = [], []
+    for file in files_under(path):
+        if file.suffix.lower() not in LOG_SUFFIXES:
+            continue
+        lines = list(_lines(file))
+        if not (any(compiled.search(line) for _, line in lines) if compiled else _flavor(lines)):
+            skipped.append(file.relative_to(path).as_posix())
+            continue
+        (table,) = read_text_log(file, pattern=pattern)
+        tables.append(replace(table, default_run=file.relative_to(path).with_suffix("").as_posix()))
+    if not tables:
+        raise InputError("the folder holds no training logs (nanoGPT, Megatron-LM, llm.c, or lines matching "
+                         "--pattern) in .log, .txt or .out files", file=str(path))
+    if skipped:
+        warn(f"{path}: {len(skipped)} file(s) are not training logs and were skipped: {', '.join(skipped[:5])}",
+             DataWarning)
+    return tables

@@ -41,6 +41,8 @@ MAX_RECORD = 64 << 20
 #: Field numbers of wandb_internal.Record that this decoder knows (record types and envelope fields).
 KNOWN_FIELDS = frozenset({1, *range(2, 14), 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 100, 200})
 HISTORY, CONFIG, RUN, HEADER_RECORD = 2, 5, 17, 21
+#: Symlinks wandb writes in its own folders (to its debug logs, the latest run): skipped, never followed.
+WANDB_LINKS = frozenset({"debug.log", "debug-internal.log", "debug-core.log", "latest-run"})
 #: Keys W&B adds to every history row; ``_step`` is kept (it is the step), the others dropped.
 INTERNAL_KEYS = frozenset({"_runtime", "_timestamp", "_wandb"})
 
@@ -246,7 +248,7 @@ def wandb_files(path: Path) -> list[Path]:
     """The run files at ``path`` (a ``.wandb`` file) or under it (a run folder, ``wandb/``, a project)."""
     if path.is_file():
         return [path]
-    return [p for p in files_under(path) if fnmatch(p.name, "run-*.wandb")]  # no symlink out of the folder
+    return [p for p in files_under(path, WANDB_LINKS) if fnmatch(p.name, "run-*.wandb")]  # no link out of the folder
 
 
 def read_wandb(path: Path) -> list[RawTable]:
