@@ -21,6 +21,23 @@ from scalelaw.errors import InputError
 PARAMS_ALIASES: tuple[str, ...] = ("params", "n_params", "num_params", "model_params", "num_parameters", "n_parameters")
 
 
+#: Names of a held-out loss, tried first: eval loss is the default loss where a log has it.
+EVAL_LOSS_NAMES: tuple[str, ...] = (
+    "eval/loss", "eval_loss", "val/loss", "val_loss", "valid/loss", "valid_loss", "validation/loss",
+    "validation_loss", "val/lm_loss", "eval/lm_loss", "lm_loss_validation",
+)
+#: Names of the training loss (per step; epoch averages such as ``train_loss_epoch`` are not curves).
+TRAIN_LOSS_NAMES: tuple[str, ...] = (
+    "train/loss", "loss", "train_loss", "train_loss_step", "training_loss", "train/lm_loss", "lm_loss",
+)
+#: Default mapping of logger metric names, first present name wins (documented).
+LOGGER_NAMES: dict[str, tuple[str, ...]] = {
+    "step": ("_step", "global_step", "trainer/global_step", "train/global_step", "step"),
+    "loss": EVAL_LOSS_NAMES + TRAIN_LOSS_NAMES,
+    "lr": ("train/learning_rate", "learning_rate", "train/lr", "lr", "lr-Adam", "lr-AdamW", "lr-SGD"),
+    "tokens": ("train/tokens", "tokens", "num_tokens", "train/num_input_tokens_seen", "num_input_tokens_seen",
+               "tokens_seen"),
+}
 #: canonical metadata column -> the names tools log it under, in order of preference.
 META_ALIASES: dict[str, tuple[str, ...]] = {
     "params": PARAMS_ALIASES,
@@ -81,6 +98,13 @@ def metadata_from(values: Mapping[str, object], *, file: str | None) -> dict[str
         value = leaves[key]
         out[column] = as_number(value, what=f"{key}", file=file) if column in NUMERIC_COLUMNS else str(value)
     return out
+
+
+#: Every name the run model reads from a log (canonical columns and the names tools log them under):
+#: readers never drop these when a log has too many keys.
+RUN_MODEL_NAMES: frozenset[str] = frozenset(
+    {"run", "_step", *NUMERIC_COLUMNS, *(n for names in LOGGER_NAMES.values() for n in names),
+     *(n for names in META_ALIASES.values() for n in names)})
 
 
 def metadata_columns(values: Mapping[str, object], *, file: str) -> dict[str, object]:

@@ -13,28 +13,12 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from scalelaw.data.aliases import EVAL_LOSS_NAMES, LOGGER_NAMES, TRAIN_LOSS_NAMES
 from scalelaw.data.readers.raw import RawTable
 from scalelaw.data.runs import META_COLUMNS, NUMERIC_COLUMNS, run_name_problem
 from scalelaw.data.units import check_declared_unit
 from scalelaw.errors import InputError
 
-#: Names of a held-out loss, tried first: eval loss is the default loss where a log has it.
-EVAL_LOSS_NAMES: tuple[str, ...] = (
-    "eval/loss", "eval_loss", "val/loss", "val_loss", "valid/loss", "valid_loss", "validation/loss",
-    "validation_loss", "val/lm_loss", "eval/lm_loss", "lm_loss_validation",
-)
-#: Names of the training loss (per step; epoch averages such as ``train_loss_epoch`` are not curves).
-TRAIN_LOSS_NAMES: tuple[str, ...] = (
-    "train/loss", "loss", "train_loss", "train_loss_step", "training_loss", "train/lm_loss", "lm_loss",
-)
-#: Default mapping of logger metric names, first present name wins (documented).
-LOGGER_NAMES: dict[str, tuple[str, ...]] = {
-    "step": ("_step", "global_step", "trainer/global_step", "train/global_step", "step"),
-    "loss": EVAL_LOSS_NAMES + TRAIN_LOSS_NAMES,
-    "lr": ("train/learning_rate", "learning_rate", "train/lr", "lr", "lr-Adam", "lr-AdamW", "lr-SGD"),
-    "tokens": ("train/tokens", "tokens", "num_tokens", "train/num_input_tokens_seen", "num_input_tokens_seen",
-               "tokens_seen"),
-}
 MISSING_TEXT = frozenset({"", "na", "n/a", "null", "none"})
 ROW = "_row"
 
@@ -151,18 +135,18 @@ def canonical_table(
     if "loss" not in frame.columns:
         shown = ", ".join(str(c) for c in list(frame.columns)[:20])
         raise InputError(f"no 'loss' column (columns: {shown}); name one with --map loss=COLUMN", file=raw.file, column="loss")
-    out = pd.DataFrame(index=frame.index)
-    out["run"] = _run_ids(frame, raw)
+    runs = _run_ids(frame, raw)
+    out: dict[str, pd.Series | np.ndarray] = {"run": runs}
     for name in frame.columns:
         if name == "run":
             continue
         if name in NUMERIC_COLUMNS:
-            out[name] = parse_numeric(frame[name], raw=raw, column=mapping.get(name, name), strict=True, runs=out["run"])
+            out[name] = parse_numeric(frame[name], raw=raw, column=mapping.get(name, name), strict=True, runs=runs)
         else:
             parsed = parse_numeric(frame[name], raw=raw, column=name, strict=False)
             out[name] = parsed if parsed is not None else as_text(frame[name])
     out[ROW] = raw.rows
-    return out.reset_index(drop=True), mapping
+    return pd.DataFrame(out, index=frame.index).reset_index(drop=True), mapping
 
 
 def as_text(values: pd.Series) -> pd.Series:

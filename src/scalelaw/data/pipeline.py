@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scalelaw.data.filter import filter_rows
+from scalelaw.data.filter import filter_columns, filter_rows
 from scalelaw.data.merge import merge_steps
 from scalelaw.data.metadata import apply_metadata, parse_set, read_sidecar
 from scalelaw.data.normalize import ROW, canonical_table, fill_run_metadata
 from scalelaw.data.readers.formats import detect_format, input_path, read_path
-from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.raw import Keys, RawTable
 from scalelaw.data.readers.tabular import parquet_chunks, typed_table
 from scalelaw.data.reduce import Reducer
 from scalelaw.data.runs import CANONICAL_COLUMNS, RunSet
@@ -56,6 +56,15 @@ class ReadOptions:
     set_values: Mapping[str, object] = field(default_factory=dict)
     sidecar: pd.DataFrame | None = None
     targets: bool = False
+
+    def keys(self) -> Keys:
+        """The logged keys the user names (mapped columns, the loss, the filter's columns): readers keep them."""
+        named = set((self.columns or {}).values()) | ({self.loss} if self.loss not in (None, "eval", "train") else set())
+        try:
+            named |= filter_columns(self.where) if self.where else set()
+        except ValueError:
+            pass  # a malformed filter is refused, naming the file, by the filter step
+        return Keys(frozenset(named))  # type: ignore[arg-type]
 
 
 def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
@@ -134,7 +143,8 @@ def read_runs(
         runs = RunSet.concat(reduce(chunk) for chunk in _iter_runs(paths, options, format=format, pattern=pattern,
                                                                    batch_rows=batch_rows))
     else:
-        raws = [_dataframe(paths)] if isinstance(paths, pd.DataFrame) else _raw_tables(paths, format, pattern)
+        raws = [_dataframe(paths)] if isinstance(paths, pd.DataFrame) else _raw_tables(paths, format, pattern,
+                                                                                       options.keys())
         runs = RunSet.concat(to_runs(raw, options) for raw in raws)
     if targets:
         return runs
@@ -156,21 +166,19 @@ def _inputs(paths: PathLike | Iterable[PathLike]) -> list[Path | str]:
     return [input_path(item) for item in items]
 
 
-def _raw_tables(paths: PathLike | Iterable[PathLike], format: str | None, pattern: str | None
+def _raw_tables(paths: PathLike | Iterable[PathLike], format: str | None, pattern: str | None, keys: Keys
                 ) -> Iterator[RawTable]:
     """Steps 1 and 2 for every input: detect its format and read it."""
     for path in _inputs(paths):
-        yield from read_path(path, format=format, pattern=pattern)
+        yield from read_path(path, format=format, pattern=pattern, keys=keys)
 
 
-def _read_one(path: Path | str, format: str | None, pattern: str | None, batch_rows: int) -> Iterable[RawTable]:
+def _read_one(path: Path | str, format: str | None, pattern: str | None, batch_rows: int, keys: Keys
+              ) -> Iterable[RawTable]:
     """Steps 1 and 2 for streaming: Parquet in chunks of complete runs, any other format whole."""
-    if isinstance(path, str):
-        return read_path(path, format=format, pattern=pattern)
-    kind = detect_format(path, "text" if pattern is not None else format)
-    if kind == "parquet" and pattern is None:
+    if isinstance(path, Path) and pattern is None and detect_format(path, format) == "parquet":
         return parquet_chunks(path, batch_rows)
-    return read_path(path, format=format, pattern=pattern)
+    return read_path(path, format=format, pattern=pattern, keys=keys)
 
 
 def _check_sidecar_runs(options: ReadOptions, runs: RunSet) -> None:
@@ -212,7 +220,7 @@ def _iter_runs(paths: PathLike | Iterable[PathLike], options: ReadOptions, *, fo
                pattern: str | None, batch_rows: int) -> Iterator[RunSet]:
     seen: dict[str, None] = {}
     for path in _inputs(paths):
-        for raw in _read_one(path, format, pattern, batch_rows):
+        for raw in _read_one(path, format, pattern, batch_rows, options.keys()):
             chunk = to_runs(raw, options)
             names = chunk.table["run"].unique().tolist()
             repeated = [n for n in names if n in seen]

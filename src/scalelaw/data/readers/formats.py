@@ -25,7 +25,7 @@ from pathlib import Path
 from scalelaw.data.guards import files_within, head
 from scalelaw.data.readers.lightning import is_lightning_metrics
 from scalelaw.data.readers.mlflow_db import is_sqlite, is_tracking_uri, tracking_path
-from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.raw import Keys, RawTable
 from scalelaw.data.readers.tabular import csv_header
 from scalelaw.data.readers.wandb_api import is_wandb_uri, read_wandb_uri
 from scalelaw.data.readers.wandb_file import is_wandb
@@ -40,7 +40,8 @@ class Format:
     """One input kind: its ``--format`` name, what people call it, and its reader.
 
     ``reader`` is ``"module:function"`` or None while the kind is recognised but cannot
-    be read yet; ``options`` are the reader keywords this format accepts (``pattern``).
+    be read yet; ``options`` are the reader keywords this format accepts (``pattern``; ``keys``
+    for formats that log arbitrary keys: :class:`~scalelaw.data.readers.raw.Keys`).
     """
 
     name: str
@@ -62,15 +63,21 @@ FORMATS: dict[str, Format] = {
     for f in (
         Format("csv", "a CSV table", "scalelaw.data.readers.tabular:read_csv"),
         Format("tsv", "a TSV table", "scalelaw.data.readers.tabular:read_tsv"),
-        Format("jsonl", "JSON Lines", "scalelaw.data.readers.tabular:read_jsonl_file"),
+        Format("jsonl", "JSON Lines", "scalelaw.data.readers.tabular:read_jsonl_file",
+               frozenset({"keys"})),
         Format("parquet", "a Parquet table", "scalelaw.data.readers.tabular:read_parquet_file"),
-        Format("tensorboard", "TensorBoard event files", "scalelaw.data.readers.tensorboard:read_tensorboard_path"),
-        Format("mlflow", "an MLflow file store (mlruns/)", "scalelaw.data.readers.mlflow:read_mlflow"),
-        Format("mlflow-sqlite", "an MLflow sqlite store (mlflow.db)", "scalelaw.data.readers.mlflow_db:read_mlflow_sqlite"),
-        Format("wandb", "a W&B run file or run folder (run-*.wandb)", "scalelaw.data.readers.wandb_file:read_wandb"),
+        Format("tensorboard", "TensorBoard event files", "scalelaw.data.readers.tensorboard:read_tensorboard_path",
+               frozenset({"keys"})),
+        Format("mlflow", "an MLflow file store (mlruns/)", "scalelaw.data.readers.mlflow:read_mlflow",
+               frozenset({"keys"})),
+        Format("mlflow-sqlite", "an MLflow sqlite store (mlflow.db)", "scalelaw.data.readers.mlflow_db:read_mlflow_sqlite",
+               frozenset({"keys"})),
+        Format("wandb", "a W&B run file or run folder (run-*.wandb)", "scalelaw.data.readers.wandb_file:read_wandb",
+               frozenset({"keys"})),
         Format("wandb-panel", "a W&B panel CSV export (Step, '<run> - <metric>')",
                "scalelaw.data.readers.wandb_panel:read_wandb_panel"),
-        Format("hf-trainer", "Hugging Face Trainer output (trainer_state.json)", "scalelaw.data.readers.hf_trainer:read_trainer_output"),
+        Format("hf-trainer", "Hugging Face Trainer output (trainer_state.json)", "scalelaw.data.readers.hf_trainer:read_trainer_output",
+               frozenset({"keys"})),
         Format("lightning", "PyTorch Lightning CSVLogger logs (metrics.csv)", "scalelaw.data.readers.lightning:read_lightning"),
         Format("text", "a plain-text training log", "scalelaw.data.readers.textlog:read_text_logs",
                frozenset({"pattern"})),
@@ -288,17 +295,21 @@ def input_path(item: str | Path) -> Path | str:
     return tracking_path(item) if isinstance(item, str) and is_tracking_uri(item) else Path(item)
 
 
-def read_path(path: Path | str, *, format: str | None = None, pattern: str | None = None) -> list[RawTable]:
+def read_path(path: Path | str, *, format: str | None = None, pattern: str | None = None,
+              keys: Keys = Keys()) -> list[RawTable]:
     """Detect and read one input: the raw tables in a path (several for a folder of runs) or
-    ``wandb://ENTITY/PROJECT``, each error naming the path when the reader did not."""
+    ``wandb://ENTITY/PROJECT``, each error naming the path when the reader did not. ``keys``
+    says which logged keys become columns, for the formats that log arbitrary keys."""
     if isinstance(path, str):
-        return read_wandb_uri(path)
+        return read_wandb_uri(path, keys=keys)
     if pattern is not None and format not in (None, "text"):
         raise InputError(f"--pattern applies to --format text, not --format {format}", file=str(path))
     kind = detect_format(path, "text" if pattern is not None else format)
-    options = {"pattern": pattern} if pattern is not None else {}
+    spec = FORMATS[kind]
+    given = {"pattern": pattern, "keys": keys}
+    options = {name: given[name] for name in spec.options if given[name] is not None}
     try:
-        return FORMATS[kind].load_reader()(path, **options)
+        return spec.load_reader()(path, **options)
     except InputError as exc:
         if exc.location.file is None:
             raise InputError(exc.reason, file=str(path), run=exc.location.run, row=exc.location.row,

@@ -19,12 +19,11 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from scalelaw.data.aliases import metadata_from
 from scalelaw.data.readers.model_size import config_params, folder_shapes, non_embedding_params
-from scalelaw.data.readers.raw import RawTable
-from scalelaw.data.readers.tabular import json_cell
+from scalelaw.data.readers.raw import Keys, RawTable, columns_from_records
+from scalelaw.data.readers.tabular import MAX_COLUMNS, json_cell
 from scalelaw.errors import DataWarning, InputError, warn
 
 STATE = "trainer_state.json"
@@ -190,7 +189,7 @@ def _sequences_per_step(state: dict[str, object], args: dict[str, object], args_
     return float(batch * accumulation * world)  # type: ignore[operator]
 
 
-def read_state(run: Path, name: str, files: list[Path]) -> RawTable:
+def read_state(run: Path, name: str, files: list[Path], keys: Keys = Keys()) -> RawTable:
     """One run folder as a table: one row per log_history entry (the summary entry dropped)."""
     state_file, history, state = _history(files)
     records, rows = [], []
@@ -201,8 +200,7 @@ def read_state(run: Path, name: str, files: list[Path]) -> RawTable:
         rows.append(number)
     if not records:
         raise InputError("the Trainer state has no logged metrics (log_history is empty)", file=str(state_file))
-    frame = pd.DataFrame.from_records(records).astype(object)
-    frame = frame.where(frame.notna(), "")
+    frame = columns_from_records(records, keys=keys, fill="", file=str(state_file), max_keys=MAX_COLUMNS)
     tokens_logged = "num_input_tokens_seen" in frame.columns
     sizes = _sizes(run, state, tokens_logged=tokens_logged)
     frame = frame.assign(**{k: v for k, v in sizes.meta.items() if k not in frame.columns})
@@ -231,12 +229,12 @@ def run_folders(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def read_trainer_output(path: Path) -> list[RawTable]:
+def read_trainer_output(path: Path, *, keys: Keys = Keys()) -> list[RawTable]:
     """Every run in a Trainer output folder (or a sweep folder of them, or one ``trainer_state.json``)."""
     if path.is_file():
-        return [read_state(path.parent, _run_name(path.parent, path.parent), [path])]
+        return [read_state(path.parent, _run_name(path.parent, path.parent), [path], keys)]
     runs = run_folders(path)
     if not runs:
         raise InputError(f"no {STATE} in the folder or its checkpoint-* folders", file=str(path))
-    return [read_state(run, _run_name(path, run), _state_files(run)) for run in runs]
+    return [read_state(run, _run_name(path, run), _state_files(run), keys) for run in runs]
 

@@ -22,7 +22,7 @@ from scalelaw.data.guards import (
     files_under,
     read_capped,
 )
-from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.raw import Keys, RawTable
 from scalelaw.errors import DataWarning, InputError, warn
 
 
@@ -96,23 +96,22 @@ def _run_name(folder: Path, tags: dict[str, str]) -> str:
     return tags.get("mlflow.runName") or folder.name
 
 
-def read_mlflow_run(folder: Path) -> RawTable:
+def read_mlflow_run(folder: Path, keys: Keys = Keys()) -> RawTable:
     """One MLflow run folder as a table: one row per step, one column per metric, params, tags."""
-    metrics = [_metric(name, path) for name, path in _files(folder / "metrics").items()]
+    files = _files(folder / "metrics")
+    metrics = [_metric(name, files[name]) for name in keys.select(files, file=str(folder / "metrics"))]
     if not metrics:
         raise InputError("the MLflow run has no metric files", file=str(folder / "metrics"))
     frame = pd.concat(metrics, axis=1).sort_index()
     params = {n: _read_text(p).strip() for n, p in _files(folder / "params").items()}
     tags = {n: _read_text(p).strip() for n, p in _files(folder / "tags").items()}
     named = {**tags, **metadata_columns(params, file=str(folder))}
-    for name, value in named.items():
-        if name not in frame.columns:
-            frame[name] = value
+    frame = frame.assign(**{k: v for k, v in named.items() if k not in frame.columns})
     frame.insert(0, "_step", frame.index.to_numpy(dtype="float64"))
     frame = frame.reset_index(drop=True)
     return RawTable(frame, np.arange(1, len(frame) + 1), str(folder), _run_name(folder, tags), "logger")
 
 
-def read_mlflow(path: Path) -> list[RawTable]:
+def read_mlflow(path: Path, *, keys: Keys = Keys()) -> list[RawTable]:
     """Every run of an MLflow file store (``mlruns/``), experiment or run folder."""
-    return [read_mlflow_run(run) for run in mlflow_runs(path)]
+    return [read_mlflow_run(run, keys) for run in mlflow_runs(path)]

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.aliases import metadata_columns
-from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.raw import Keys, RawTable
 from scalelaw.data.readers.tabular import MAX_COLUMNS
 from scalelaw.errors import DataWarning, InputError, warn
 
@@ -88,7 +88,7 @@ def _check_schema(connection: sqlite3.Connection, path: Path) -> None:
                          f"(tables: {', '.join(sorted(tables)[:10]) or 'none'})", file=str(path))
 
 
-def read_mlflow_db(path: Path) -> list[RawTable]:
+def read_mlflow_db(path: Path, keys: Keys = Keys()) -> list[RawTable]:
     """Every active run in an MLflow sqlite database as one table each (one row per step)."""
     connection = _connect(path)
     try:
@@ -102,7 +102,7 @@ def read_mlflow_db(path: Path) -> list[RawTable]:
         tables = []
         for (uuid, _, experiment), name in zip(runs, names, strict=True):
             run = name if counts[name] == 1 else f"{name}-{uuid[:8]}"
-            tables.append(_read_run(connection, path, uuid, run, experiment))
+            tables.append(_read_run(connection, path, uuid, run, experiment, keys))
     except sqlite3.Error as exc:
         raise InputError(_sqlite_problem(exc), file=str(path)) from None
     finally:
@@ -112,7 +112,8 @@ def read_mlflow_db(path: Path) -> list[RawTable]:
     return tables
 
 
-def _read_run(connection: sqlite3.Connection, path: Path, uuid: str, run: str, experiment: str) -> RawTable:
+def _read_run(connection: sqlite3.Connection, path: Path, uuid: str, run: str, experiment: str, keys: Keys
+              ) -> RawTable:
     values: dict[str, dict[float, float]] = {}
     relogged = 0
     rows = connection.execute(
@@ -131,18 +132,17 @@ def _read_run(connection: sqlite3.Connection, path: Path, uuid: str, run: str, e
     if relogged:
         warn(f"run {run!r} ({path}): {relogged} metric value(s) logged again at a step already logged; "
              "the latest is kept, as MLflow does", DataWarning)
-    frame = pd.concat([pd.Series(v, name=k, dtype="float64") for k, v in values.items()], axis=1).sort_index()
+    kept = keys.select(values, file=f"{path} (run {run})")
+    frame = pd.concat([pd.Series(values[k], name=k, dtype="float64") for k in kept], axis=1).sort_index()
     params = dict(connection.execute("SELECT key, value FROM params WHERE run_uuid = ? ORDER BY key", (uuid,)).fetchall())
     tags = dict(connection.execute("SELECT key, value FROM tags WHERE run_uuid = ? ORDER BY key", (uuid,)).fetchall())
     constants = {**tags, "mlflow.experiment": experiment, **metadata_columns(params, file=str(path))}
-    for name, value in constants.items():
-        if name not in frame.columns:
-            frame[name] = value
+    frame = frame.assign(**{k: v for k, v in constants.items() if k not in frame.columns})
     frame.insert(0, "_step", frame.index.to_numpy(dtype="float64"))
     frame = frame.reset_index(drop=True)
     return RawTable(frame, np.arange(1, len(frame) + 1), str(path), run, "logger")
 
 
-def read_mlflow_sqlite(path: Path) -> list[RawTable]:
+def read_mlflow_sqlite(path: Path, *, keys: Keys = Keys()) -> list[RawTable]:
     """An ``mlflow.db`` file, or the one in the folder given."""
-    return read_mlflow_db(path / "mlflow.db" if path.is_dir() else path)
+    return read_mlflow_db(path / "mlflow.db" if path.is_dir() else path, keys)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.guards import read_capped
-from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.raw import Keys, RawTable, columns_from_records
 from scalelaw.errors import DataWarning, InputError, warn
 
 WANDB_MARKERS = frozenset({"_step", "_runtime", "_timestamp"})
@@ -114,7 +114,7 @@ def _check_header(header: list[str], path: Path, delimiter: str) -> None:
         raise InputError("the header names a column twice", file=str(path), column=duplicated[0])
 
 
-def read_jsonl(path: Path) -> RawTable:
+def read_jsonl(path: Path, keys: Keys = Keys()) -> RawTable:
     """Read JSON Lines: one object per line; nested values are kept as JSON text."""
     text = decode_text(path)
     records, rows = [], []
@@ -131,10 +131,8 @@ def read_jsonl(path: Path) -> RawTable:
         rows.append(number)
     if not records:
         raise InputError("the file has no JSON records", file=str(path))
-    frame = pd.DataFrame.from_records(records).astype(object)
-    frame = frame.where(frame.notna(), "")  # a key absent from a record is a missing value
-    if frame.shape[1] > MAX_COLUMNS:
-        raise InputError(f"the records have {frame.shape[1]} keys, more than the {MAX_COLUMNS} allowed", file=str(path))
+    # a key absent from a record is a missing value
+    frame = columns_from_records(records, keys=keys, fill="", file=str(path), max_keys=MAX_COLUMNS)
     flavor = "logger" if WANDB_MARKERS & set(frame.columns) else "table"
     return RawTable(frame, np.asarray(rows), str(path), path.stem, flavor, text=True)
 
@@ -208,8 +206,8 @@ def read_tsv(path: Path) -> list[RawTable]:
     return [read_delimited(path, delimiter="\t")]
 
 
-def read_jsonl_file(path: Path) -> list[RawTable]:
-    return [read_jsonl(path)]
+def read_jsonl_file(path: Path, *, keys: Keys = Keys()) -> list[RawTable]:
+    return [read_jsonl(path, keys)]
 
 
 def read_parquet_file(path: Path) -> list[RawTable]:

@@ -22,7 +22,7 @@ import pandas as pd
 from scalelaw.data.aliases import metadata_columns
 from scalelaw.data.guards import files_under, read_capped
 from scalelaw.data.readers.lightning import hparams_metadata
-from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.raw import Keys, RawTable
 from scalelaw.errors import DataWarning, InputError, warn
 
 
@@ -301,22 +301,28 @@ class _Points:
             values.append(value)
             rows.append(row)
 
-    def frame(self, *, file: str) -> tuple[pd.DataFrame, np.ndarray]:
-        """One row per step (sorted), one column per tag; each step's row number is its first record."""
-        by_step: dict[int, dict[str, float]] = {}
-        first_row: dict[int, int] = {}
-        for tag, (steps, values, rows) in self.by_tag.items():
-            for step, value, row in zip(steps, values, rows, strict=True):
-                by_step.setdefault(step, {})[tag] = value
-                first_row[step] = min(first_row.get(step, row), row)
-        if not by_step:
-            raise InputError("the event file holds no scalar values", file=file)
+    def frame(self, *, file: str, keys: Keys) -> tuple[pd.DataFrame, np.ndarray]:
+        """One row per step (sorted), one column per kept tag; each step's row number is its first record.
+
+        Built per tag with array indexing: linear in the points logged plus steps x kept tags.
+        """
         if "_step" in self.by_tag:
             raise InputError("a scalar is tagged '_step', which scalelaw uses for the event step", file=file)
-        steps = sorted(by_step)
-        frame = pd.DataFrame.from_records([by_step[s] for s in steps])
-        frame.insert(0, "_step", np.asarray(steps, dtype="float64"))
-        return frame, np.asarray([first_row[s] for s in steps])
+        kept = keys.select(self.by_tag, file=file)
+        logged = [np.asarray(self.by_tag[tag][0], dtype=np.int64) for tag in kept]
+        steps = np.unique(np.concatenate(logged)) if logged else np.empty(0, dtype=np.int64)
+        if not steps.size:
+            raise InputError("the event file holds no scalar values", file=file)
+        first_row = np.full(len(steps), np.iinfo(np.int64).max)
+        columns = {}
+        for tag, at in zip(kept, logged, strict=True):
+            where = np.searchsorted(steps, at)
+            column = np.full(len(steps), np.nan)
+            column[where] = self.by_tag[tag][1]
+            columns[tag] = column
+            np.minimum.at(first_row, where, np.asarray(self.by_tag[tag][2], dtype=np.int64))
+        frame = pd.DataFrame({"_step": steps.astype("float64"), **columns})
+        return frame, first_row
 
 
 def _read_events(path: Path, points: _Points, *, row_offset: int = 0) -> int:
@@ -334,28 +340,27 @@ def _read_events(path: Path, points: _Points, *, row_offset: int = 0) -> int:
     return count
 
 
-def _raw_table(points: _Points, *, file: str, run: str, folder: Path) -> RawTable:
+def _raw_table(points: _Points, *, file: str, run: str, folder: Path, keys: Keys) -> RawTable:
     """A run's points as a table; a Lightning TensorBoardLogger's ``hparams.yaml`` beside them gives metadata."""
-    frame, rows = points.frame(file=file)
+    frame, rows = points.frame(file=file, keys=keys)
     frame = frame.assign(**{k: v for k, v in hparams_metadata(folder).items() if k not in frame.columns})
     if points.replaced:
         warn(f"run {run!r} ({file}): {points.replaced} point(s) were logged again at steps already seen "
              "(a resumed run); the later values are kept, as TensorBoard shows them", DataWarning)
     if points.hparams:
-        for name, value in metadata_columns(points.hparams, file=file).items():
-            if name not in frame.columns:
-                frame[name] = value
+        hparams = metadata_columns(points.hparams, file=file)
+        frame = frame.assign(**{k: v for k, v in hparams.items() if k not in frame.columns})
     return RawTable(frame, rows, file, run, "logger")
 
 
-def read_tensorboard(path: Path) -> RawTable:
+def read_tensorboard(path: Path, keys: Keys = Keys()) -> RawTable:
     """Scalars (and hparams) of one event file as a table with one row per step and one column per tag.
 
     The run id is the folder holding the file (TensorBoard's one-run-per-folder layout).
     """
     points = _Points()
     _read_events(path, points)
-    return _raw_table(points, file=str(path), run=path.resolve().parent.name, folder=path.parent)
+    return _raw_table(points, file=str(path), run=path.resolve().parent.name, folder=path.parent, keys=keys)
 
 
 def event_files(root: Path) -> dict[Path, list[Path]]:
@@ -366,7 +371,7 @@ def event_files(root: Path) -> dict[Path, list[Path]]:
     return groups
 
 
-def read_tensorboard_folder(root: Path) -> list[RawTable]:
+def read_tensorboard_folder(root: Path, keys: Keys = Keys()) -> list[RawTable]:
     """Every run of a TensorBoard log folder, named by its folder relative to ``root``.
 
     The event files of one folder are one run, read in name order and merged (a resumed run).
@@ -390,10 +395,11 @@ def read_tensorboard_folder(root: Path) -> list[RawTable]:
         relative = folder.relative_to(root).as_posix()
         run = root.resolve().name if relative == "." else relative
         files = groups[folder]
-        tables.append(_raw_table(run_points, file=str(files[0] if len(files) == 1 else folder), run=run, folder=folder))
+        tables.append(_raw_table(run_points, file=str(files[0] if len(files) == 1 else folder), run=run, folder=folder,
+                                 keys=keys))
     return tables
 
 
-def read_tensorboard_path(path: Path) -> list[RawTable]:
+def read_tensorboard_path(path: Path, *, keys: Keys = Keys()) -> list[RawTable]:
     """An event file, or every run of a log folder (a run is named by its folder)."""
-    return read_tensorboard_folder(path) if path.is_dir() else [read_tensorboard(path)]
+    return read_tensorboard_folder(path, keys) if path.is_dir() else [read_tensorboard(path, keys)]

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.raw import Keys, RawTable
 from scalelaw.data.readers.wandb_file import INTERNAL_KEYS, history_table
 from scalelaw.errors import InputError
 
@@ -25,7 +25,8 @@ def is_wandb_uri(text: str) -> bool:
     return text.startswith(PREFIX)
 
 
-def read_wandb_api(api: Any, path: str, *, filters: Mapping[str, Any] | None = None) -> list[RawTable]:
+def read_wandb_api(api: Any, path: str, *, filters: Mapping[str, Any] | None = None, keys: Keys = Keys()
+                   ) -> list[RawTable]:
     """Every run of ``path`` (``entity/project``) as a table, like a ``.wandb`` file's (config as metadata)."""
     source = PREFIX + path
     try:
@@ -48,7 +49,7 @@ def read_wandb_api(api: Any, path: str, *, filters: Mapping[str, Any] | None = N
         except Exception as exc:  # network or API errors while paging
             raise InputError(f"W&B failed while reading the history: {exc}", file=source, run=label) from None
         config = {k: v for k, v in dict(getattr(run, "config", {}) or {}).items() if not str(k).startswith("_")}
-        tables.append(history_table(history, rows, config, file=source, run=label, run_id=str(run.id)))
+        tables.append(history_table(history, rows, config, file=source, run=label, run_id=str(run.id), keys=keys))
     return tables
 
 
@@ -67,7 +68,7 @@ def _add_row(history: dict[int, dict[str, float]], rows: dict[int, int], row: Ma
         values[str(key)] = float(value)
 
 
-def read_wandb_uri(uri: str) -> list[RawTable]:
+def read_wandb_uri(uri: str, *, keys: Keys = Keys()) -> list[RawTable]:
     """``wandb://ENTITY/PROJECT`` read with a real ``wandb.Api()`` (the key from ``wandb login`` or WANDB_API_KEY)."""
     path = uri[len(PREFIX) :].strip("/")
     if path.count("/") != 1:
@@ -80,4 +81,4 @@ def read_wandb_uri(uri: str) -> list[RawTable]:
         api = wandb.Api()
     except Exception as exc:  # no key, no network
         raise InputError(f"cannot open the W&B API: {exc}", file=uri) from None
-    return read_wandb_api(api, path)
+    return read_wandb_api(api, path, keys=keys)

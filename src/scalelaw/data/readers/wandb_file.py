@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-import pandas as pd
 
 from scalelaw.data.aliases import metadata_columns
 from scalelaw.data.guards import files_under
-from scalelaw.data.readers.raw import RawTable
+from scalelaw.data.readers.raw import Keys, RawTable, columns_from_records
+from scalelaw.data.readers.tabular import MAX_COLUMNS
 from scalelaw.data.readers.tensorboard import fields
 from scalelaw.errors import DataWarning, InputError, warn
 
@@ -251,7 +251,7 @@ def wandb_files(path: Path) -> list[Path]:
     return [p for p in files_under(path, WANDB_LINKS) if fnmatch(p.name, "run-*.wandb")]  # no link out of the folder
 
 
-def read_wandb(path: Path) -> list[RawTable]:
+def read_wandb(path: Path, *, keys: Keys = Keys()) -> list[RawTable]:
     """Every run in W&B run files as a table: one row per step, one column per logged number, config as metadata.
 
     Files of one run id (a resumed run writes a new folder) are merged in folder order,
@@ -277,19 +277,19 @@ def read_wandb(path: Path) -> list[RawTable]:
                 history.setdefault(step, {}).update(values)
                 rows.setdefault(step, decoded.rows[step])
             config.update(decoded.config)
-        tables.append(history_table(history, rows, config, file=file, run=name, run_id=run_id))
+        tables.append(history_table(history, rows, config, file=file, run=name, run_id=run_id, keys=keys))
     return tables
 
 
 def history_table(history: dict[int, dict[str, float]], rows: dict[int, int], config: dict[str, object], *,
-                  file: str, run: str, run_id: str) -> RawTable:
+                  file: str, run: str, run_id: str, keys: Keys = Keys()) -> RawTable:
     """A W&B run's history (``{step: {key: value}}``) and config as one table, one row per step."""
     if not history:
         raise InputError("the W&B run holds no history (nothing logged with wandb.log)", file=file, run=run)
     steps = sorted(history)
-    frame = pd.DataFrame.from_records([history[s] for s in steps], index=range(len(steps)))
+    frame = columns_from_records([history[s] for s in steps], keys=keys, fill=np.nan, file=file,
+                                 max_keys=MAX_COLUMNS)
     frame.insert(0, "_step", np.asarray(steps, dtype="float64"))
-    for column, value in {"wandb.run_id": run_id, **metadata_columns(config, file=file)}.items():
-        if column not in frame.columns:
-            frame[column] = value
+    constants = {"wandb.run_id": run_id, **metadata_columns(config, file=file)}
+    frame = frame.assign(**{k: v for k, v in constants.items() if k not in frame.columns})
     return RawTable(frame, np.asarray([rows[s] for s in steps]), file, run, "logger")
