@@ -200,7 +200,7 @@ def read_state(run: Path, name: str, files: list[Path], keys: Keys = Keys()) -> 
         rows.append(number)
     if not records:
         raise InputError("the Trainer state has no logged metrics (log_history is empty)", file=str(state_file))
-    frame = columns_from_records(records, keys=keys, fill="", file=str(state_file), max_keys=MAX_COLUMNS)
+    frame = columns_from_records(records, keys=keys, fill=np.nan, file=str(state_file), max_keys=MAX_COLUMNS)
     tokens_logged = "num_input_tokens_seen" in frame.columns
     sizes = _sizes(run, state, tokens_logged=tokens_logged)
     frame = frame.assign(**{k: v for k, v in sizes.meta.items() if k not in frame.columns})

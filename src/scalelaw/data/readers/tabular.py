@@ -132,7 +132,7 @@ def read_jsonl(path: Path, keys: Keys = Keys()) -> RawTable:
     if not records:
         raise InputError("the file has no JSON records", file=str(path))
     # a key absent from a record is a missing value
-    frame = columns_from_records(records, keys=keys, fill="", file=str(path), max_keys=MAX_COLUMNS)
+    frame = columns_from_records(records, keys=keys, fill=np.nan, file=str(path), max_keys=MAX_COLUMNS)
     flavor = "logger" if WANDB_MARKERS & set(frame.columns) else "table"
     return RawTable(frame, np.asarray(rows), str(path), path.stem, flavor, text=True)
 
