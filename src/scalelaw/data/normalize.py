@@ -161,7 +161,7 @@ def _run_ids(frame: pd.DataFrame, raw: RawTable) -> pd.Series:
         if problem:
             raise InputError(f"the run id {raw.default_run[:80]!r} (from the file or folder name) {problem}",
                              file=raw.file)
-        return pd.Series([raw.default_run] * len(frame), index=frame.index, dtype="str")
+        return pd.Series(np.full(len(frame), raw.default_run, dtype=object), index=frame.index, dtype=object)
     codes, uniques = pd.factorize(frame["run"], use_na_sentinel=True)
     names = as_text(pd.Series(uniques, dtype=object)).str.strip().to_numpy(dtype=object)
     empty = (codes < 0) | (names[codes] == "") if len(names) else np.ones(len(codes), dtype=bool)
@@ -172,7 +172,7 @@ def _run_ids(frame: pd.DataFrame, raw: RawTable) -> pd.Series:
         if problem:
             row = _row(raw, int(np.argmax(codes == code)))
             raise InputError(f"the run id {name[:80]!r} {problem}", file=raw.file, row=row, column="run")
-    return pd.Series(names[codes], index=frame.index, dtype="str")
+    return pd.Series(names[codes], index=frame.index, dtype=object)  # Python strings: cheap to hash and list
 
 
 def fill_run_metadata(table: pd.DataFrame) -> pd.DataFrame:

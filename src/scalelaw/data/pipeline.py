@@ -79,7 +79,8 @@ def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
     if options.where:
         table = _filter(table, options.where, raw.file)
     codes, _ = pd.factorize(table["run"])
-    table = table.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
+    if (np.diff(codes) < 0).any():  # group each run's rows, in first-seen order
+        table = table.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
     table = fill_run_metadata(table)
     validate_table(table, file=raw.file, targets=options.targets)
     if not options.targets:

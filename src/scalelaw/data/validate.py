@@ -94,10 +94,10 @@ def _check_ranges(table: pd.DataFrame, file: str) -> None:
 
 
 def _first_of_multi_row_run(table: pd.DataFrame) -> np.ndarray:
-    runs = table["run"]
-    first = ~runs.duplicated().to_numpy()
-    sizes = runs.map(runs.value_counts()).to_numpy()
-    return first & (sizes > 1)
+    codes = pd.factorize(table["run"])[0]
+    first = np.zeros(len(codes), dtype=bool)
+    first[np.unique(codes, return_index=True)[1]] = True
+    return first & (np.bincount(codes)[codes] > 1)
 
 
 def _same_run_as_previous(table: pd.DataFrame) -> np.ndarray:
@@ -152,13 +152,26 @@ def warn_lookalike_runs(runs: RunSet) -> list[str]:
     """Warn about run ids that differ only by case or look-alike characters (easy to mix up); return them."""
     seen: dict[str, str] = {}
     messages = []
-    for run in runs.runs:
+    for run in pd.unique(runs.table["run"]).tolist():
         other = seen.setdefault(lookalike_key(run), run)
         if other != run:
             messages.append(f"runs {other!r} and {run!r} differ only by case or look-alike characters")
     for message in messages[:MAX_WARNINGS]:
         warn(message, DataWarning)
     return messages
+
+
+def _spikes(loss: np.ndarray) -> np.ndarray:
+    """Points (but the last two) above ``SPIKE_RATIO`` x the median of the ``SPIKE_WINDOW`` before them.
+
+    A point below the ratio times the window's minimum cannot be a spike, so the medians are
+    taken only for the few points above it (the median of every window costs a sort each).
+    """
+    windows = np.lib.stride_tricks.sliding_window_view(loss[:-1], SPIKE_WINDOW)[:-2]
+    points = loss[SPIKE_WINDOW:-2]
+    candidates = np.flatnonzero(points > SPIKE_RATIO * windows.min(axis=1))
+    medians = np.median(windows[candidates], axis=1)
+    return candidates[points[candidates] > SPIKE_RATIO * medians] + SPIKE_WINDOW
 
 
 def warn_suspicious(runs: RunSet) -> list[str]:
@@ -168,8 +181,7 @@ def warn_suspicious(runs: RunSet) -> list[str]:
     for run, loss in _loss_by_run(runs):
         if len(loss) < SPIKE_WINDOW + 2:
             continue
-        previous = np.median(np.lib.stride_tricks.sliding_window_view(loss[:-1], SPIKE_WINDOW), axis=1)
-        spikes = np.flatnonzero(loss[SPIKE_WINDOW:-2] > SPIKE_RATIO * previous[:-2]) + SPIKE_WINDOW
+        spikes = _spikes(loss)
         if spikes.size:
             messages.append(f"run {run!r}: {spikes.size} loss spike(s) above {SPIKE_RATIO:g}x the recent median "
                             f"(first at loss point {spikes[0] + 1})")

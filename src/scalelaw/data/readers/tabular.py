@@ -28,6 +28,8 @@ MAX_LINE_BYTES = 1 << 24
 #: of a Parquet file read whole (not streamed).
 MAX_PARQUET_CELLS = 400_000_000
 MAX_PARQUET_BYTES = 8 * 2**30
+#: Cells read as missing (the case variants of normalize's missing-value words; others are parsed there).
+NA_TEXT = ["", *(form for word in ("na", "n/a", "null", "none") for form in (word, word.upper(), word.capitalize()))]
 
 
 def decode_text(path: Path) -> str:
@@ -70,6 +72,9 @@ def read_delimited(path: Path, *, delimiter: str, cut_tail: bool = False) -> Raw
     if cut_tail and not text.endswith("\n") and "\n" in text.rstrip("\n"):
         text = text[: text.rindex("\n") + 1]
         warn(f"{path}: the last line has no end (a run still writing?); it was left out", DataWarning)
+    typed = _typed_delimited(text, path, delimiter)
+    if typed is not None:
+        return typed
     try:
         lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
@@ -94,6 +99,42 @@ def read_delimited(path: Path, *, delimiter: str, cut_tail: bool = False) -> Raw
     frame = pd.DataFrame(body, columns=header, dtype=object)
     flavor = "logger" if WANDB_MARKERS & set(header) else "table"
     return RawTable(frame, np.asarray(rows), str(path), path.stem, flavor, text=True)
+
+
+def _typed_delimited(text: str, path: Path, delimiter: str) -> RawTable | None:
+    """A plain table read by pandas' C parser with typed columns, or None when the file needs the
+    strict line-by-line reader (quotes, CR, blank or empty lines, a line with another field count:
+    that reader names the row of any problem).
+
+    Only empty cells and the missing-value words (``na``, ``null``, ``none``) become NaN, so an
+    explicit ``nan`` stays text and ``inf`` a float: both are refused when parsed, as before.
+    """
+    if '"' in text or "\r" in text or "\n" not in text.rstrip("\n"):
+        return None
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    newlines = np.flatnonzero(data == 10)
+    ends = newlines if text.endswith("\n") else np.append(newlines, len(data))
+    starts = np.concatenate(([0], newlines + 1))[: len(ends)]
+    delimiters = np.concatenate(([0], np.cumsum(data == ord(delimiter))))
+    counts = delimiters[ends] - delimiters[starts]
+    if counts[0] == 0 or (counts != counts[0]).any() or (ends - starts <= counts).any():
+        return None  # one column, another field count, or an empty or delimiter-only line
+    header = [name.strip() for name in text[: ends[0]].split(delimiter)]
+    _check_header(header, path, delimiter)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=0, names=header, keep_default_na=False,
+                            na_values=NA_TEXT, skip_blank_lines=False, engine="c", low_memory=False)
+        flags = [c for c in frame.columns if frame[c].dtype.kind == "b"]  # True/False read back as written
+        if flags:
+            frame[flags] = pd.read_csv(io.StringIO(text), sep=delimiter, header=0, names=header, usecols=flags,
+                                       dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError):
+        return None
+    for column in frame.columns:
+        if frame[column].dtype.kind not in "fiu":
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
+    flavor = "logger" if WANDB_MARKERS & set(header) else "table"
+    return RawTable(frame, np.arange(1, len(frame) + 1), str(path), path.stem, flavor, text=True)
 
 
 def _check_header(header: list[str], path: Path, delimiter: str) -> None:
