@@ -65,18 +65,19 @@ def validate_table(table: pd.DataFrame, *, file: str, targets: bool = False) -> 
     """
     if table.empty:
         raise InputError("no data rows (after filtering)", file=file)
-    _check_ranges(table, file)
-    _check_order(table, file)
+    codes, names = pd.factorize(table["run"])  # once: each check below works on these codes
+    _check_ranges(table, file, codes)
+    _check_order(table, file, codes)
     _check_constant_metadata(table, file)
     if targets:
         return
-    has_loss = table["loss"].notna().groupby(table["run"], sort=False).any()
+    has_loss = np.bincount(codes, weights=table["loss"].notna().to_numpy(), minlength=len(names)) > 0
     if not has_loss.all():
-        run = str(has_loss.index[int(np.argmax(~has_loss.to_numpy()))])
-        raise InputError("the run has no loss value", file=file, run=run, column="loss")
+        raise InputError("the run has no loss value", file=file, run=str(names[int(np.argmax(~has_loss))]),
+                         column="loss")
 
 
-def _check_ranges(table: pd.DataFrame, file: str) -> None:
+def _check_ranges(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
     for column, (low, high, low_ok) in LIMITS.items():
         if column not in table.columns or table[column].dtype.kind != "f":
             continue
@@ -85,7 +86,7 @@ def _check_ranges(table: pd.DataFrame, file: str) -> None:
         relation = "negative" if low_ok else "not positive"
         _fail(table, below, f"{column} is {relation} ({{value}})", file=file, column=column)
         if column in ("tokens", "flops"):
-            zero = (values == 0) & ~_first_of_multi_row_run(table)
+            zero = (values == 0) & ~_first_of_multi_row_run(codes)
             _fail(table, zero, f"{column} is not positive (0); only the first point of a curve may be 0",
                   file=file, column=column)
         _fail(table, values > high, f"{column} = {{value}} is absurd (above {high:g})", file=file, column=column)
@@ -93,21 +94,14 @@ def _check_ranges(table: pd.DataFrame, file: str) -> None:
         _fail(table, table["step"].isna().to_numpy(), "the step is missing", file=file, column="step")
 
 
-def _first_of_multi_row_run(table: pd.DataFrame) -> np.ndarray:
-    codes = pd.factorize(table["run"])[0]
+def _first_of_multi_row_run(codes: np.ndarray) -> np.ndarray:
     first = np.zeros(len(codes), dtype=bool)
     first[np.unique(codes, return_index=True)[1]] = True
     return first & (np.bincount(codes)[codes] > 1)
 
 
-def _same_run_as_previous(table: pd.DataFrame) -> np.ndarray:
-    """For each row but the first: does it belong to the same run as the row before?"""
-    codes = pd.factorize(table["run"])[0]
-    return codes[1:] == codes[:-1]
-
-
-def _check_order(table: pd.DataFrame, file: str) -> None:
-    same_run = _same_run_as_previous(table)
+def _check_order(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
+    same_run = codes[1:] == codes[:-1]  # for each row but the first: the same run as the row before?
     if "step" in table.columns:
         step = table["step"].to_numpy()
         delta = np.diff(step)
@@ -116,10 +110,10 @@ def _check_order(table: pd.DataFrame, file: str) -> None:
         back = np.concatenate([[False], same_run & (delta < 0)])
         _fail(table, back, "step {value} is lower than the step on the row before (steps must increase)", file=file, column="step")
     if "tokens" in table.columns:
-        sub = table[table["tokens"].notna()]
+        known = table["tokens"].notna().to_numpy()
+        sub, sub_codes = table[known], codes[known]
         tokens = sub["tokens"].to_numpy()
-        same = _same_run_as_previous(sub)
-        back = np.concatenate([[False], same & (np.diff(tokens) < 0)])
+        back = np.concatenate([[False], (sub_codes[1:] == sub_codes[:-1]) & (np.diff(tokens) < 0)])
         _fail(sub, back, "tokens decrease (to {value}) within the run", file=file, column="tokens")
 
 
@@ -137,7 +131,7 @@ def _loss_by_run(runs: RunSet) -> list[tuple[str, np.ndarray]]:
     """Each run's logged losses in order (rows without a loss dropped), without a groupby per run."""
     table = runs.table[runs.table["loss"].notna()]
     codes, names = pd.factorize(table["run"])
-    order = np.argsort(codes, kind="stable")
+    order = np.argsort(codes, kind="stable") if (np.diff(codes) < 0).any() else np.arange(len(codes))
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
     losses = np.split(table["loss"].to_numpy(dtype="float64")[order], bounds)
     return [(str(names[c]), loss) for c, loss in zip(np.unique(codes), losses, strict=True)] if len(codes) else []
