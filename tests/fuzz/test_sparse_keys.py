@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -68,25 +69,21 @@ def test_jsonl_key_named_by_the_user_is_kept_however_late(tmp_path: Path) -> Non
     assert "metric_3999" in runs.table.columns and runs.table["loss"].notna().sum() == 1
 
 
-@pytest.mark.timeout(GENEROUS)
-def test_wandb_run_file_with_a_new_key_every_step(tmp_path: Path) -> None:
-    steps = 8000
-    path = write_run(tmp_path / "run-abc123.wandb",
-                     ((s, {"train/loss": 4.0 - s * 1e-4, f"layer_{s}/grad_norm": 0.5}) for s in range(1, steps + 1)))
-    runs, texts = read_sparse(path)
-    table = runs.table
-    assert len(table) == steps and table["loss"].notna().all()
-    assert sum(c.startswith("layer_") for c in table.columns) == MAX_EXTRA_KEYS
-    dropped_said_once(texts, steps - MAX_EXTRA_KEYS)
+def wandb_file(folder: Path, steps: int) -> Path:
+    return write_run(folder / "run-abc123.wandb",
+                     ((s, {"train/loss": 4.0 - s * 1e-4, f"key_{s}": 0.5}) for s in range(1, steps + 1)))
+
+
+def tensorboard_file(folder: Path, steps: int) -> Path:
+    return write_events(folder / "run" / "events.out.tfevents.1.host",
+                        ((s, {"train/loss": 4.0 - s * 1e-4, f"key_{s}": 1.0}) for s in range(1, steps + 1)))
 
 
 @pytest.mark.timeout(GENEROUS)
-def test_tensorboard_with_a_new_tag_every_step(tmp_path: Path) -> None:
-    steps = 4000
-    path = write_events(tmp_path / "run" / "events.out.tfevents.1.host",
-                        ((s, {"train/loss": 4.0 - s * 1e-4, f"tag_{s}": 1.0}) for s in range(1, steps + 1)))
-    runs, texts = read_sparse(path)
+@pytest.mark.parametrize(("write", "steps"), [(wandb_file, 8000), (tensorboard_file, 4000)], ids=["wandb", "tensorboard"])
+def test_tracker_log_with_a_new_key_every_step(tmp_path: Path, write: Callable[[Path, int], Path], steps: int) -> None:
+    runs, texts = read_sparse(write(tmp_path, steps))
     table = runs.table
     assert len(table) == steps and table["loss"].notna().all()
-    assert sum(c.startswith("tag_") for c in table.columns) == MAX_EXTRA_KEYS
+    assert sum(c.startswith("key_") for c in table.columns) == MAX_EXTRA_KEYS
     dropped_said_once(texts, steps - MAX_EXTRA_KEYS)
