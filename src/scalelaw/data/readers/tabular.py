@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,28 +112,30 @@ def _typed_delimited(text: str, path: Path, delimiter: str) -> RawTable | None:
     """
     if '"' in text or "\r" in text or "\n" not in text.rstrip("\n"):
         return None
-    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    newlines = np.flatnonzero(data == 10)
-    ends = newlines if text.endswith("\n") else np.append(newlines, len(data))
-    starts = np.concatenate(([0], newlines + 1))[: len(ends)]
-    delimiters = np.concatenate(([0], np.cumsum(data == ord(delimiter))))
-    counts = delimiters[ends] - delimiters[starts]
-    if counts[0] == 0 or (counts != counts[0]).any() or (ends - starts <= counts).any():
-        return None  # one column, another field count, or an empty or delimiter-only line
-    header = [name.strip() for name in text[: ends[0]].split(delimiter)]
+    first_line = text[: text.index("\n")]
+    fields = first_line.count(delimiter)
+    lines = text.count("\n") + (not text.endswith("\n"))
+    if fields == 0 or text.count(delimiter) != fields * lines:
+        return None  # one column, or a line with another field count, or an empty line
+    header = [name.strip() for name in first_line.split(delimiter)]
     _check_header(header, path, delimiter)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=0, names=header, keep_default_na=False,
-                            na_values=NA_TEXT, skip_blank_lines=False, engine="c", low_memory=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # "data lost": a line with more fields
+            frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=0, names=header, index_col=False,
+                                keep_default_na=False, na_values=NA_TEXT, skip_blank_lines=False, engine="c",
+                                low_memory=False)
+        if frame.isna().all(axis=1).any():
+            return None  # a line of empty cells, which the strict reader skips
         flags = [c for c in frame.columns if frame[c].dtype.kind == "b"]  # True/False read back as written
         if flags:
             frame[flags] = pd.read_csv(io.StringIO(text), sep=delimiter, header=0, names=header, usecols=flags,
                                        dtype=str, keep_default_na=False)
-    except (ValueError, pd.errors.ParserError):
+    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning):
         return None
     for column in frame.columns:
-        if frame[column].dtype.kind not in "fiu":
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
+        if frame[column].dtype.kind not in "fiu":  # text cells as written (an integer past int64 too)
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str).astype(object)
     flavor = "logger" if WANDB_MARKERS & set(header) else "table"
     return RawTable(frame, np.arange(1, len(frame) + 1), str(path), path.stem, flavor, text=True)
 
