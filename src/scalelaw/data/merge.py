@@ -45,7 +45,11 @@ def _first_conflict(group: pd.DataFrame, ids: np.ndarray, columns: list[str]) ->
 
 
 def _repeated_steps(codes: np.ndarray, steps: np.ndarray) -> np.ndarray:
-    """Rows whose (run, step) another row has too (a missing step never repeats), by one sort."""
+    """Rows whose (run, step) another row has too (a missing step never repeats), by one sort unless
+    each run's rows are together with rising steps (the usual log: then none repeats)."""
+    same_run = codes[1:] == codes[:-1]
+    if (np.diff(codes) >= 0).all() and (np.diff(steps)[same_run] > 0).all():
+        return np.zeros(len(steps), dtype=bool)
     order = np.lexsort((steps, codes))
     same = (np.diff(codes[order]) == 0) & (np.diff(steps[order]) == 0)
     repeated = np.zeros(len(steps), dtype=bool)

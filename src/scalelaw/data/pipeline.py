@@ -59,25 +59,30 @@ class ReadOptions:
 
     def keys(self) -> Keys:
         """The logged keys the user names (mapped columns, the loss, the filter's columns): readers keep them."""
-        named = set((self.columns or {}).values()) | ({self.loss} if self.loss not in (None, "eval", "train") else set())
+        named = set((self.columns or {}).values())
+        if self.loss is not None and self.loss not in ("eval", "train"):
+            named.add(self.loss)
         try:
             named |= filter_columns(self.where) if self.where else set()
         except ValueError:
             pass  # a malformed filter is refused, naming the file, by the filter step
-        return Keys(frozenset(named))  # type: ignore[arg-type]
+        return Keys(frozenset(named))
 
 
 def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
     """One raw table through mapping, units, step merging, metadata, filter and validation to a RunSet
     (``options.targets``: rows to predict, which may lack a loss)."""
+    # 3. normalise: canonical columns, strict parsing, run ids, the loss in nats
     table, mapping = canonical_table(raw, columns=options.columns, loss_unit=options.loss_unit, loss=options.loss,
                                      targets=options.targets)
     table["loss"] = to_nats(table["loss"].to_numpy(), options.loss_unit, bytes_per_token=options.bytes_per_token,
                             file=raw.file)
+    # 4. merge rows of one step; 5. metadata from --meta and --set; 6. filter
     table = merge_steps(table, file=raw.file)
     table = apply_metadata(table, set_values=options.set_values, sidecar=options.sidecar)
     if options.where:
         table = _filter(table, options.where, raw.file)
+    # 7. validate, each run's rows together, its metadata spread and its tokens derived
     codes, _ = pd.factorize(table["run"])
     if (np.diff(codes) < 0).any():  # group each run's rows, in first-seen order
         table = table.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
@@ -140,6 +145,7 @@ def read_runs(
     """
     options = _options(columns, map, set, meta, where=where, loss_unit=loss_unit, bytes_per_token=bytes_per_token,
                        loss=loss, targets=targets)
+    # 1. detect and 2. read each input; steps 3-7 in to_runs; then checks across all runs
     if reduce is not None and not targets and not isinstance(paths, pd.DataFrame):
         runs = RunSet.concat(reduce(chunk) for chunk in _iter_runs(paths, options, format=format, pattern=pattern,
                                                                    batch_rows=batch_rows))
