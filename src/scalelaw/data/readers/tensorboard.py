@@ -21,7 +21,8 @@ import pandas as pd
 
 from scalelaw.data.aliases import metadata_columns
 from scalelaw.data.guards import files_under, read_capped
-from scalelaw.data.readers.lightning import hparams_metadata
+from scalelaw.data.readers.lightning import HPARAMS, hparams_metadata
+from scalelaw.data.readers.lightning import UNKNOWN as LIGHTNING_UNKNOWN
 from scalelaw.data.readers.raw import Keys, RawTable
 from scalelaw.errors import DataWarning, InputError, warn
 
@@ -350,7 +351,8 @@ def _raw_table(points: _Points, *, file: str, run: str, folder: Path, keys: Keys
     if points.hparams:
         hparams = metadata_columns(points.hparams, file=file)
         frame = frame.assign(**{k: v for k, v in hparams.items() if k not in frame.columns})
-    return RawTable(frame, rows, file, run, "logger")
+    unknown = LIGHTNING_UNKNOWN if (folder / HPARAMS).is_file() else {}  # a Lightning TensorBoardLogger run
+    return RawTable(frame, rows, file, run, "logger", unknown=unknown)
 
 
 def read_tensorboard(path: Path, keys: Keys = Keys()) -> RawTable:
