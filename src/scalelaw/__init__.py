@@ -17,7 +17,7 @@ def __getattr__(name: str) -> Any:
     if name == "load_fit":
         return importlib.import_module("scalelaw.fit").load_fit
     if name == "read_runs":
-        from scalelaw.data.readers import read_runs
+        from scalelaw.data.pipeline import read_runs
 
         return read_runs
     raise AttributeError(f"module 'scalelaw' has no attribute {name!r}")

@@ -6,7 +6,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from scalelaw.data.tensorboard import masked_crc32c
+from scalelaw.data.readers.tensorboard import masked_crc32c
 
 
 def varint(value: int) -> bytes:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from scalelaw.data.filter import MAX_DEPTH, MAX_LENGTH, row_mask
-from scalelaw.data.readers import read_runs
+from scalelaw.data.pipeline import read_runs
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 

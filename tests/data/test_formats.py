@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scalelaw.cli.main import run
-from scalelaw.data.formats import FORMATS, detect_format
+from scalelaw.data.readers.formats import FORMATS, detect_format
 from scalelaw.errors import InputError
 
 STATE = {"best_metric": None, "epoch": 1.0, "global_step": 4,

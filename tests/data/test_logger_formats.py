@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scalelaw.data.readers import read_runs
-from scalelaw.data.tensorboard import crc32c
+from scalelaw.data.pipeline import read_runs
+from scalelaw.data.readers.tensorboard import crc32c
 from scalelaw.errors import DataWarning, InputError
 
 from tb_encoder import write_events
@@ -156,7 +156,7 @@ def test_batched_crc_matches_the_byte_loop() -> None:
 
     import numpy as np
 
-    from scalelaw.data.tensorboard import LONG_RECORD, masked_crc32c, masked_crc32c_many
+    from scalelaw.data.readers.tensorboard import LONG_RECORD, masked_crc32c, masked_crc32c_many
 
     chunks = [random.Random(n).randbytes(n) for n in (0, 1, 7, 64, 300, LONG_RECORD + 5, 3)]
     data = b"".join(chunks)

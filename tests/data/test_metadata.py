@@ -12,8 +12,8 @@ import pytest
 
 import scalelaw
 from scalelaw.cli.main import run
-from scalelaw.data.metadata import metadata_from
-from scalelaw.data.readers import read_runs
+from scalelaw.data.aliases import metadata_from
+from scalelaw.data.pipeline import read_runs
 from scalelaw.errors import InputError
 
 CURVE = "run,step,loss\na,1,4.0\na,2,3.5\nb,1,4.2\nb,2,3.6\n"

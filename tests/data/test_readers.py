@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalelaw.data.readers import read_runs
+from scalelaw.data.pipeline import read_runs
 from scalelaw.errors import InputError
 
 CURVE = "run,step,loss,lr,batch_size\na,1,4.0,0.001,512\na,2,3.5,0.001,512\nb,1,4.1,0.002,1024\nb,2,3.6,0.002,1024\n"
@@ -127,3 +127,30 @@ def test_run_metadata_given_once_is_spread_over_the_run(tmp_path: Path) -> None:
 def test_where_sees_the_loss_in_nats(tmp_path: Path) -> None:
     path = write(tmp_path, "bits.csv", "run,loss\na,2.0\nb,1.0\n")
     assert read_runs(path, loss_unit="bits", where="loss > 1.2").runs == ["a"]  # 2 bits = 1.39 nats
+
+
+@pytest.mark.parametrize(("body", "problem"), [
+    ("step,loss\n1,2.0,9\n3\n", "row 1: this line has 3 fields but the header has 2"),  # more, then fewer fields
+    ("step,loss\n1,2.0\n2,3.0,5\n", "row 2: this line has 3 fields"),
+    ("step,loss\n1,nan\n2,1.9\n", "row 1, column 'loss': value 'nan' is NaN or infinite"),
+    ("step,loss\n1,2.0\n2,1e500\n", "row 2, column 'loss': value .* is NaN or infinite"),  # read as inf
+])
+def test_typed_csv_reading_refuses_what_the_strict_reader_refuses(tmp_path: Path, body: str, problem: str) -> None:
+    path = tmp_path / "run.csv"
+    path.write_text(body)
+    with pytest.raises(InputError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        read_runs(path)
+
+
+@pytest.mark.parametrize("body", [
+    "step,loss,flag\n1,2.0,True\n2,1.9,false\n",     # typed: True/False read back as written
+    "step,loss,flag\n1,2.0,True\n\n2,1.9,false\n",   # a blank line: the strict reader
+    "step,loss,flag\n1,2.0,True\n,,\n2,1.9,false\n",  # a line of empty cells: the strict reader
+    'step,loss,flag\n1,2.0,"True"\n2,1.9,false\n',   # quotes: the strict reader
+])
+def test_typed_and_strict_csv_reading_give_the_same_runs(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "run.csv"
+    path.write_text(body)
+    table = read_runs(path).table
+    assert table["step"].tolist() == [1.0, 2.0] and table["loss"].tolist() == [2.0, 1.9]
+    assert table["flag"].tolist() == ["True", "false"]

@@ -12,7 +12,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scalelaw.data.readers import read_runs
+from scalelaw.data.pipeline import read_runs
 from scalelaw.data.runs import RunSet
 from scalelaw.data.store import RunStore
 

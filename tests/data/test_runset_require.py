@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scalelaw.data.readers import read_runs
+from scalelaw.data.pipeline import read_runs
 from scalelaw.errors import InputError
 
 

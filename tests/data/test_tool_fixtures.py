@@ -5,6 +5,7 @@ The fixture curves are known: ``train_loss``/``eval_loss`` below are the functio
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import sqlite3
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scalelaw.data.readers import read_runs
+from scalelaw.data.pipeline import read_runs
 from scalelaw.errors import DataWarning, InputError
 
 TOOLS = Path(__file__).parent.parent / "fixtures" / "tools"
@@ -172,3 +173,134 @@ def test_wandb_run_still_writing(tmp_path: Path) -> None:
 def test_bad_tracking_uris(uri: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         read_runs(uri)
+
+
+# -- Hugging Face Trainer (transformers 5.25, a plain trainer.train(): only checkpoint-*/ folders) -----------------
+HF = TOOLS / "hf_trainer"
+#: What tests/fixtures/make_tool_fixtures.py trained: per-device batch 4, gradient accumulation 2, 16 tokens a sequence.
+HF_TOKENS_PER_STEP = 4 * 2 * 16
+
+
+def gpt2_params(width: int) -> int:
+    """GPT-2 with vocabulary 64, 32 positions, two layers, tied head: torch's parameter count."""
+    block = 2 * width + 3 * width * width + 3 * width + width * width + width + 2 * width + 8 * width * width + 5 * width
+    return 64 * width + 32 * width + 2 * block + 2 * width
+
+
+def test_trainer_checkpoint_folders_give_params_and_tokens() -> None:
+    assert not (HF / "tiny-a" / "config.json").exists(), "the fixture is a plain trainer.train() output"
+    with pytest.warns(DataWarning, match="tokens per step 128 from the Trainer's FLOP count"):
+        runs = read_runs(HF)
+    assert runs.runs == ["tiny-a", "tiny-b"]
+    for run, width in (("tiny-a", 16), ("tiny-b", 32)):
+        curve = runs.curve(run)
+        assert runs.meta(run)["params"] == gpt2_params(width)
+        assert curve["tokens"].tolist() == [s * HF_TOKENS_PER_STEP for s in curve["step"]]
+    seen = {e["step"]: e["num_input_tokens_seen"] for e in json.loads(
+        (HF / "tiny-b" / "checkpoint-12" / "trainer_state.json").read_text())["log_history"] if "num_input_tokens_seen" in e}
+    assert runs.curve("tiny-b").set_index("step")["tokens"].to_dict() == {float(s): float(t) for s, t in seen.items()}
+
+
+def test_trainer_params_from_the_latest_checkpoint_config_without_weights(tmp_path: Path) -> None:
+    run = tmp_path / "tiny-a"
+    shutil.copytree(HF / "tiny-a", run)
+    for weights in run.glob("checkpoint-*/model.safetensors"):
+        weights.unlink()
+    runs = quiet_read(run)
+    assert runs.meta("tiny-a")["params"] == gpt2_params(16)  # from checkpoint-12/config.json
+    assert "tokens" not in runs.table.columns or runs.table["tokens"].isna().all()  # the FLOP count needs the weights
+
+
+def test_trainer_training_args_pickle_is_never_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a pickle was loaded")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
+    assert quiet_read(HF).runs == ["tiny-a", "tiny-b"]
+
+
+def test_trainer_without_tokens_says_so_once_per_run_with_the_fix(tmp_path: Path) -> None:
+    run = tmp_path / "tiny-a"
+    shutil.copytree(HF / "tiny-a", run)
+    for weights in run.glob("checkpoint-*/model.safetensors"):
+        weights.unlink()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_runs(run)
+    said = [str(w.message) for w in caught if "tokens seen D is unknown" in str(w.message)]
+    assert len(said) == 1 and "training_args.bin" in said[0] and "--set batch_size=" in said[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runs = read_runs(run, set={"batch_size": 128})
+    assert not [w for w in caught if "unknown" in str(w.message)]
+    assert runs.curve("tiny-a")["tokens"].iloc[-1] == 12 * 128
+
+
+# -- Lightning 2.6 (CSVLogger and TensorBoardLogger folders) ----------------------------------------------------------
+def test_lightning_folders_give_the_logged_parameter_count() -> None:
+    for logger in ("csv", "tb"):
+        runs = quiet_read(TOOLS / "lightning" / logger)
+        assert runs.runs == ["w8/version_0"]
+        assert runs.meta("w8/version_0")["params"] == 4 * 8 + 8 + 8 + 1  # Linear(4, 8) + Linear(8, 1)
+        assert set(runs.table["loss_source"]) == {"val_loss"} and runs.table["loss"].notna().sum() == 3
+
+
+def test_lightning_without_params_says_so_once_with_the_flag(tmp_path: Path) -> None:
+    shutil.copytree(TOOLS / "lightning" / "csv", tmp_path / "csv")
+    (tmp_path / "csv" / "w8" / "version_0" / "hparams.yaml").write_text("width: 8\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_runs(tmp_path / "csv")
+    said = [str(w.message) for w in caught if "model size N is unknown" in str(w.message)]
+    assert len(said) == 1 and "--set params=N" in said[0] and "w8/version_0" in said[0]
+    assert quiet_read(tmp_path / "csv", set={"params": 49}).meta("w8/version_0")["params"] == 49
+
+
+# -- W&B offline folders with the links wandb writes --------------------------------------------------------------------
+def test_wandb_offline_folder_with_its_own_links_reads() -> None:
+    links = [p for p in (TOOLS / "wandb").rglob("*") if p.is_symlink()]
+    assert {p.name for p in links} >= {"debug.log", "debug-internal.log", "latest-run", "debug-core.log"}
+    runs = quiet_read(TOOLS / "wandb")
+    assert sorted(runs.runs) == ["medium", "small"]
+    assert runs.meta("small")["params"] == SIZES["small"]
+
+
+def test_wandb_folder_with_a_foreign_link_is_refused(tmp_path: Path) -> None:
+    shutil.copytree(TOOLS / "wandb", tmp_path / "wandb", symlinks=True)
+    run = next((tmp_path / "wandb").glob("offline-run-*"))
+    (run / "notes.txt").symlink_to("/etc/hostname")
+    with pytest.raises(InputError, match="'notes.txt' is a symlink .* outside the folder being read"):
+        read_runs(tmp_path / "wandb")
+
+
+# -- A folder of text logs: one run per file ------------------------------------------------------------------------
+def test_a_folder_of_text_logs_is_one_run_per_file(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    (logs / "megatron").mkdir(parents=True)
+    (logs / "nano-small.log").write_text("number of parameters: 0.80M\niter 0: loss 4.0, time 1ms\n"
+                                         "iter 1: loss 3.5, time 1ms\nstep 2: train loss 3.1, val loss 3.2\n")
+    (logs / "megatron" / "big.out").write_text(
+        " iteration        1/      10 | consumed samples: 8 | learning rate: 1.0E-04 | lm loss: 5.0 |\n"
+        " iteration        2/      10 | consumed samples: 16 | learning rate: 1.0E-04 | lm loss: 4.5 |\n")
+    (logs / "README.txt").write_text("runs of the sweep\n")
+    with pytest.warns(DataWarning, match="1 file\\(s\\) are not training logs and were skipped: README.txt"):
+        runs = read_runs(logs)
+    assert sorted(runs.runs) == ["megatron/big", "nano-small"]
+    assert runs.meta("nano-small")["params"] == 0.8e6
+    assert runs.curve("megatron/big")["loss"].tolist() == [5.0, 4.5]
+    with pytest.raises(InputError, match="holds no training logs"):
+        read_runs(logs / "megatron", pattern="nothing (?P<step>\\d+) (?P<loss>\\S+)")
+
+
+# -- Mixed tokenizers --------------------------------------------------------------------------------------------------
+def test_runs_of_different_tokenizers_are_refused_unless_per_byte(tmp_path: Path) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_text("run,step,loss,params,tokenizer\na,1,3.0,1e6,gpt2\na,2,2.9,1e6,gpt2\nb,1,3.1,2e6,llama\n")
+    with pytest.raises(InputError, match="runs use different tokenizers: 'a' has tokenizer 'gpt2' and 'b'"):
+        read_runs(path)
+    assert read_runs(path, where="tokenizer == 'gpt2'").runs == ["a"]
+    assert quiet_read(path, loss_unit="bits_per_byte", bytes_per_token=4.0).runs == ["a", "b"]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from scalelaw.cli.main import run
-from scalelaw.data.model_size import config_params, safetensors_params
-from scalelaw.data.readers import read_runs
+from scalelaw.data.readers.model_size import config_params, safetensors_params
+from scalelaw.data.pipeline import read_runs
 from scalelaw.errors import DataWarning, InputError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -58,7 +58,10 @@ def test_trainer_tokens_from_tokens_seen_or_json_arguments() -> None:
     gpt2 = quiet_read(HF / "gpt2-tiny", set={"seq_len": 16}).curve("gpt2-tiny")
     assert gpt2["batch_sequences"].iloc[0] == per_step
     assert gpt2["tokens"].tolist() == [s * per_step * 16 for s in gpt2["step"]]
-    assert "tokens" not in quiet_read(HF / "gpt2-tiny").columns, "tokens are never guessed without seq_len"
+    context = json.loads((HF / "gpt2-tiny" / "config.json").read_text())["n_positions"]
+    with pytest.warns(DataWarning, match=f"sequence length {context} from .*config.json"):
+        from_config = read_runs(HF / "gpt2-tiny").curve("gpt2-tiny")
+    assert from_config["tokens"].tolist() == [s * per_step * context for s in from_config["step"]]
     with pytest.warns(DataWarning, match="number of processes"):
         read_runs(HF / "gpt2-tiny")
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import scalelaw.datasets as datasets
-from scalelaw.data.readers import read_runs
+from scalelaw.data.pipeline import read_runs
 from scalelaw.data.runs import RunSet
 from scalelaw.data.validate import check_enough_points, validate_table, warn_suspicious
 from scalelaw.errors import DataWarning, InputError

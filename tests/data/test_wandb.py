@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scalelaw.data.readers import ReadOptions, read_runs, to_runs
-from scalelaw.data.wandb_api import read_wandb_api
+from scalelaw.data.pipeline import ReadOptions, read_runs, to_runs
+from scalelaw.data.readers.wandb_api import read_wandb_api
 from scalelaw.errors import InputError
 
 from tb_encoder import field

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data import parquet_bounds
-from scalelaw.data.tensorboard import masked_crc32c
+from scalelaw.data.readers.tensorboard import masked_crc32c
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ DECODED_BOMB = parquet("wide.parquet", lambda: {**curve_columns(20_000), "run": 
 
 
 def parquet_stream_bomb(folder: Path, cli: Cli) -> str | None:
-    from scalelaw.data.readers import iter_runs
+    from scalelaw.data.pipeline import iter_runs
     from scalelaw.errors import InputError
 
     path = DECODED_BOMB(folder)

@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 from scalelaw.cli.main import run  # noqa: E402
 from scalelaw.data.runs import RunSet  # noqa: E402
 from scalelaw.data.store import RunStore  # noqa: E402
-from scalelaw.data.readers import read_runs  # noqa: E402
+from scalelaw.data.pipeline import read_runs  # noqa: E402
 from scalelaw.errors import InputError  # noqa: E402
 
 

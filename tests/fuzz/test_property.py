@@ -21,8 +21,8 @@ from corpus import MLFLOW_SCHEMA, sqlite_db  # noqa: E402
 from tb_encoder import event, record  # noqa: E402
 from wandb_encoder import frame, history, run  # noqa: E402
 
-from scalelaw.data.model_size import safetensors_params  # noqa: E402
-from scalelaw.data.readers import read_runs  # noqa: E402
+from scalelaw.data.readers.model_size import safetensors_params  # noqa: E402
+from scalelaw.data.pipeline import read_runs  # noqa: E402
 from scalelaw.data.runs import RunSet  # noqa: E402
 from scalelaw.errors import InputError  # noqa: E402
 

@@ -16,8 +16,11 @@ from scalelaw.data.regex_policy import compile_user_pattern
 from scalelaw.errors import InputError
 
 #: Modules whose regexes read text scalelaw did not write (logs, column names, folder names, filters).
-MODULES = ("scalelaw.data.textlog", "scalelaw.data.formats", "scalelaw.plan.tasks", "scalelaw.data.units",
-           "scalelaw.data.hf_trainer", "scalelaw.data.store", "scalelaw.data.filter", "scalelaw.data.mlflow_db")
+MODULES = (*(f"scalelaw.data.readers.{name}" for name in (
+    "textlog", "formats", "hf_trainer", "mlflow_db", "mlflow", "lightning", "model_size", "tabular", "tensorboard",
+    "wandb_file", "wandb_panel", "wandb_api")),
+    "scalelaw.plan.tasks", "scalelaw.data.units", "scalelaw.data.store", "scalelaw.data.filter",
+    "scalelaw.data.metadata", "scalelaw.data.aliases")
 #: Pieces repeated to build adversarial lines: what the patterns' own repeats and separators match.
 FRAGMENTS = ("a:b", "a:", ":", " ", "\t", "1", "1.", ",", "|", " |", "| ", "[", "]", "[a", "/", "_", "x", ".",
              "downstream/", "s:1 ", "a:1 ", "step 1: ", "iter 1: loss ", "| lr ", " loss ", "_acc", "bits", "-",
@@ -68,7 +71,7 @@ def test_every_builtin_pattern_is_linear_on_adversarial_lines() -> None:
         pytest.fail("a built-in pattern did not finish its adversarial lines in 600 s (it backtracks)")
     times = json.loads(done.stdout)
     assert len(times) >= 15, sorted(times)  # the patterns were found
-    assert {"scalelaw.data.textlog.LLMC_MAIN", "scalelaw.data.formats.TEXT_LOG_SIGNS",
+    assert {"scalelaw.data.readers.textlog.LLMC_MAIN", "scalelaw.data.readers.formats.TEXT_LOG_SIGNS",
             "scalelaw.plan.tasks._ACCURACY"} <= set(times)
     slow = {name: round(seconds, 2) for name, seconds in times.items() if seconds > BUDGET}
     assert not slow, f"patterns slower than {BUDGET} s on {LENGTH}-character adversarial lines: {slow}"
@@ -76,7 +79,7 @@ def test_every_builtin_pattern_is_linear_on_adversarial_lines() -> None:
 
 @pytest.mark.parametrize("line", ["s:1 " + "a:b" * 40 + " \x01", "s:1 " + "a:" * 30 + "  x"])
 def test_llmc_main_pattern_fails_fast_and_still_reads_main_log(line: str) -> None:
-    from scalelaw.data.textlog import LLMC_MAIN
+    from scalelaw.data.readers.textlog import LLMC_MAIN
 
     start = time.perf_counter()
     assert LLMC_MAIN.match(line) is None

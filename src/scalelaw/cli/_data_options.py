@@ -100,9 +100,9 @@ def load_inputs(
     which may lack a loss.
     """
     import scalelaw.datasets as datasets
-    from scalelaw.data.mlflow_db import is_tracking_uri, tracking_path
-    from scalelaw.data.readers import read_runs
-    from scalelaw.data.wandb_api import is_wandb_uri
+    from scalelaw.data.readers.mlflow_db import is_tracking_uri, tracking_path
+    from scalelaw.data.pipeline import read_runs
+    from scalelaw.data.readers.wandb_api import is_wandb_uri
     from scalelaw.data.runs import RunSet
     from scalelaw.data.store import RunStore
 

@@ -10,8 +10,8 @@ import importlib
 from typing import Any
 
 _HOMES = {
-    "iter_runs": "readers",
-    "read_runs": "readers",
+    "iter_runs": "pipeline",
+    "read_runs": "pipeline",
     "final_losses": "reduce",
     "keep_every": "reduce",
     "CANONICAL_COLUMNS": "runs",

@@ -234,6 +234,25 @@ def parse_filter(expression: str) -> Node:
     return _Parser(expression).parse()
 
 
+def filter_columns(expression: str) -> frozenset[str]:
+    """The column names a filter reads (so that readers keep those columns); ValueError if malformed."""
+    names: set[str] = set()
+    stack: list[Node | Column | Value] = [parse_filter(expression)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Column):
+            names.add(node.name)
+        elif isinstance(node, Compare):
+            stack += [node.left, node.right]
+        elif isinstance(node, Member):
+            stack.append(node.column)
+        elif isinstance(node, Truth):
+            stack.append(node.operand)
+        elif isinstance(node, Logical):
+            stack += list(node.parts)
+    return frozenset(names)
+
+
 def row_mask(table: pd.DataFrame, expression: str) -> np.ndarray:
     """A boolean array: the rows of ``table`` for which the filter holds (ValueError if malformed)."""
     return _evaluate(parse_filter(expression), table)

@@ -3,7 +3,9 @@
 - :func:`files_under` lists the regular files under a folder without following a
   symlink out of it (a symlink that leaves the folder is an InputError naming it).
 - :func:`check_inside` refuses a path that resolves outside the folder being read.
-- :func:`read_capped` reads a file whole only if it is at most ``max_bytes`` long.
+- :func:`files_within` finds files matching a pattern a bounded number of folders down, none linked out.
+- :func:`read_capped` reads a file whole only if it is at most ``max_bytes`` long; :func:`head`
+  reads its first bytes only.
 - YAML is parsed by :mod:`scalelaw.data.safe_yaml` (alias-free, size-capped; kept apart so
   that importing these guards does not import PyYAML).
 """
@@ -21,6 +23,8 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 MAX_SMALL_FILE_BYTES = 1 << 20
 #: Largest log file read whole (CSV, TSV, JSON Lines, event and metric files); Parquet streams.
 MAX_LOG_FILE_BYTES = 2 << 30
+#: Bytes read to recognise a file's format.
+HEAD_BYTES = 64 * 1024
 
 
 def check_inside(root: Path, path: Path) -> Path:
@@ -32,20 +36,43 @@ def check_inside(root: Path, path: Path) -> Path:
     return path
 
 
-def files_under(root: Path) -> list[Path]:
-    """Regular files under ``root`` (sorted), walking no symlinked folder and no link out of ``root``."""
+def files_under(root: Path, skip_links: frozenset[str] = frozenset()) -> list[Path]:
+    """Regular files under ``root`` (sorted), walking no symlinked folder and no link out of ``root``.
+
+    A symlink named in ``skip_links`` (a tool's own links, e.g. W&B's ``debug-core.log``) is
+    skipped, neither followed nor refused.
+    """
     found = []
     for folder, dirs, files in os.walk(root, followlinks=False):
         for name in dirs:
-            if (Path(folder) / name).is_symlink():
+            if (Path(folder) / name).is_symlink() and name not in skip_links:
                 check_inside(root, Path(folder) / name)  # a link inside root is walked from its real place
         for name in files:
             path = Path(folder) / name
             if path.is_symlink():
+                if name in skip_links:
+                    continue
                 check_inside(root, path)
             if path.is_file():
                 found.append(path)
     return sorted(found)
+
+
+def files_within(path: Path, pattern: str, depth: int) -> list[Path]:
+    """Files matching ``pattern`` at most ``depth`` folders below ``path`` (bounded search)."""
+    found: list[Path] = []
+    for level in range(depth + 1):
+        found += [p for p in path.glob("/".join(["*"] * level + [pattern])) if p.is_file()]
+    return sorted(check_inside(path, p) for p in found)  # no symlink out of the folder being read
+
+
+def head(path: Path, size: int = HEAD_BYTES) -> bytes:
+    """The first ``size`` bytes of a file (bounded, whatever the file's size)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(size)
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from None
 
 
 def read_capped(path: Path, max_bytes: int = MAX_LOG_FILE_BYTES) -> bytes:

@@ -44,12 +44,25 @@ def _first_conflict(group: pd.DataFrame, ids: np.ndarray, columns: list[str]) ->
     return best
 
 
+def _repeated_steps(codes: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Rows whose (run, step) another row has too (a missing step never repeats), by one sort unless
+    each run's rows are together with rising steps (the usual log: then none repeats)."""
+    same_run = codes[1:] == codes[:-1]
+    if (np.diff(codes) >= 0).all() and (np.diff(steps)[same_run] > 0).all():
+        return np.zeros(len(steps), dtype=bool)
+    order = np.lexsort((steps, codes))
+    same = (np.diff(codes[order]) == 0) & (np.diff(steps[order]) == 0)
+    repeated = np.zeros(len(steps), dtype=bool)
+    repeated[order[1:][same]] = True
+    repeated[order[:-1][same]] = True
+    return repeated & ~np.isnan(steps)
+
+
 def merge_steps(table: pd.DataFrame, *, file: str) -> pd.DataFrame:
     """One row per (run, step): values of rows with the same step joined, at the first row's place."""
     if "step" not in table.columns:
         return table
-    keys = table[["run", "step"]]
-    repeated = (keys.duplicated(keep=False) & table["step"].notna()).to_numpy()
+    repeated = _repeated_steps(pd.factorize(table["run"])[0], table["step"].to_numpy(dtype="float64"))
     if not repeated.any():
         return table
     group = table.loc[repeated]

@@ -13,28 +13,12 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from scalelaw.data.raw import RawTable
+from scalelaw.data.aliases import EVAL_LOSS_NAMES, LOGGER_NAMES, TRAIN_LOSS_NAMES
+from scalelaw.data.readers.raw import RawTable
 from scalelaw.data.runs import META_COLUMNS, NUMERIC_COLUMNS, run_name_problem
 from scalelaw.data.units import check_declared_unit
 from scalelaw.errors import InputError
 
-#: Names of a held-out loss, tried first: eval loss is the default loss where a log has it.
-EVAL_LOSS_NAMES: tuple[str, ...] = (
-    "eval/loss", "eval_loss", "val/loss", "val_loss", "valid/loss", "valid_loss", "validation/loss",
-    "validation_loss", "val/lm_loss", "eval/lm_loss", "lm_loss_validation",
-)
-#: Names of the training loss (per step; epoch averages such as ``train_loss_epoch`` are not curves).
-TRAIN_LOSS_NAMES: tuple[str, ...] = (
-    "train/loss", "loss", "train_loss", "train_loss_step", "training_loss", "train/lm_loss", "lm_loss",
-)
-#: Default mapping of logger metric names, first present name wins (documented).
-LOGGER_NAMES: dict[str, tuple[str, ...]] = {
-    "step": ("_step", "global_step", "trainer/global_step", "train/global_step", "step"),
-    "loss": EVAL_LOSS_NAMES + TRAIN_LOSS_NAMES,
-    "lr": ("train/learning_rate", "learning_rate", "train/lr", "lr", "lr-Adam", "lr-AdamW", "lr-SGD"),
-    "tokens": ("train/tokens", "tokens", "num_tokens", "train/num_input_tokens_seen", "num_input_tokens_seen",
-               "tokens_seen"),
-}
 MISSING_TEXT = frozenset({"", "na", "n/a", "null", "none"})
 ROW = "_row"
 
@@ -93,8 +77,8 @@ def resolve_mapping(raw: RawTable, columns: Mapping[str, str] | None, loss: str 
     return mapping
 
 
-def apply_mapping(raw: RawTable, mapping: Mapping[str, str], *, loss_unit: str) -> pd.DataFrame:
-    """Rename mapped columns; a canonical name displaced by a mapping is kept as ``orig_<name>``."""
+def apply_mapping(raw: RawTable, mapping: Mapping[str, str], *, loss_unit: str) -> dict[str, pd.Series]:
+    """Renamed columns; a canonical name displaced by a mapping is kept as ``orig_<name>``."""
     check_declared_unit(mapping.get("loss", "loss"), loss_unit, file=raw.file)
     sources = set(mapping.values())
     result: dict[str, pd.Series] = {}
@@ -103,7 +87,7 @@ def apply_mapping(raw: RawTable, mapping: Mapping[str, str], *, loss_unit: str) 
             result[f"orig_{name}" if name in mapping else name] = raw.frame[name]
     for canonical, source in mapping.items():
         result[canonical] = raw.frame[source]
-    return pd.DataFrame(result, index=raw.frame.index)
+    return result
 
 
 def parse_numeric(
@@ -146,23 +130,23 @@ def canonical_table(
     """
     mapping = resolve_mapping(raw, columns, loss)
     frame = apply_mapping(raw, mapping, loss_unit=loss_unit)
-    if "loss" not in frame.columns and targets:
-        frame = frame.assign(loss=np.nan)
-    if "loss" not in frame.columns:
-        shown = ", ".join(str(c) for c in list(frame.columns)[:20])
+    if "loss" not in frame and targets:
+        frame["loss"] = pd.Series(np.nan, index=raw.frame.index)
+    if "loss" not in frame:
+        shown = ", ".join(str(c) for c in list(frame)[:20])
         raise InputError(f"no 'loss' column (columns: {shown}); name one with --map loss=COLUMN", file=raw.file, column="loss")
-    out = pd.DataFrame(index=frame.index)
-    out["run"] = _run_ids(frame, raw)
-    for name in frame.columns:
+    runs = _run_ids(frame, raw)
+    out: dict[str, pd.Series | np.ndarray] = {"run": runs}
+    for name in frame:
         if name == "run":
             continue
         if name in NUMERIC_COLUMNS:
-            out[name] = parse_numeric(frame[name], raw=raw, column=mapping.get(name, name), strict=True, runs=out["run"])
+            out[name] = parse_numeric(frame[name], raw=raw, column=mapping.get(name, name), strict=True, runs=runs)
         else:
             parsed = parse_numeric(frame[name], raw=raw, column=name, strict=False)
             out[name] = parsed if parsed is not None else as_text(frame[name])
     out[ROW] = raw.rows
-    return out.reset_index(drop=True), mapping
+    return pd.DataFrame(out, index=raw.frame.index).reset_index(drop=True), mapping
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -170,14 +154,15 @@ def as_text(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), "").astype(str).astype(object)
 
 
-def _run_ids(frame: pd.DataFrame, raw: RawTable) -> pd.Series:
+def _run_ids(frame: Mapping[str, pd.Series], raw: RawTable) -> pd.Series:
     """Run ids as strings; ids are cleaned once per distinct value, which keeps large inputs fast."""
-    if "run" not in frame.columns:
+    if "run" not in frame:
         problem = run_name_problem(raw.default_run)
         if problem:
             raise InputError(f"the run id {raw.default_run[:80]!r} (from the file or folder name) {problem}",
                              file=raw.file)
-        return pd.Series([raw.default_run] * len(frame), index=frame.index, dtype="str")
+        return pd.Series(np.array([raw.default_run], dtype=object).repeat(len(raw.frame)), index=raw.frame.index,
+                         dtype=object)
     codes, uniques = pd.factorize(frame["run"], use_na_sentinel=True)
     names = as_text(pd.Series(uniques, dtype=object)).str.strip().to_numpy(dtype=object)
     empty = (codes < 0) | (names[codes] == "") if len(names) else np.ones(len(codes), dtype=bool)
@@ -188,7 +173,7 @@ def _run_ids(frame: pd.DataFrame, raw: RawTable) -> pd.Series:
         if problem:
             row = _row(raw, int(np.argmax(codes == code)))
             raise InputError(f"the run id {name[:80]!r} {problem}", file=raw.file, row=row, column="run")
-    return pd.Series(names[codes], index=frame.index, dtype="str")
+    return pd.Series(names[codes], index=raw.frame.index, dtype=object)  # Python strings: cheap to hash and list
 
 
 def fill_run_metadata(table: pd.DataFrame) -> pd.DataFrame:

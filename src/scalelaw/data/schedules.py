@@ -279,7 +279,7 @@ def read_schedule_table(path: str) -> Custom:
     """A custom schedule from a CSV file with columns ``step`` and ``lr``."""
     import pandas as pd
 
-    from scalelaw.data.tabular import read_delimited
+    from scalelaw.data.readers.tabular import read_delimited
 
     if not Path(path).is_file():
         raise InputError("schedule table not found", file=path)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.normalize import ROW
+from scalelaw.data.readers.raw import RawTable
 from scalelaw.data.runs import META_COLUMNS, RunSet
 from scalelaw.errors import DataWarning, InputError, warn
 
@@ -64,18 +65,19 @@ def validate_table(table: pd.DataFrame, *, file: str, targets: bool = False) -> 
     """
     if table.empty:
         raise InputError("no data rows (after filtering)", file=file)
-    _check_ranges(table, file)
-    _check_order(table, file)
+    codes, names = pd.factorize(table["run"])  # once: each check below works on these codes
+    _check_ranges(table, file, codes)
+    _check_order(table, file, codes)
     _check_constant_metadata(table, file)
     if targets:
         return
-    has_loss = table["loss"].notna().groupby(table["run"], sort=False).any()
+    has_loss = np.bincount(codes, weights=table["loss"].notna().to_numpy(), minlength=len(names)) > 0
     if not has_loss.all():
-        run = str(has_loss.index[int(np.argmax(~has_loss.to_numpy()))])
-        raise InputError("the run has no loss value", file=file, run=run, column="loss")
+        raise InputError("the run has no loss value", file=file, run=str(names[int(np.argmax(~has_loss))]),
+                         column="loss")
 
 
-def _check_ranges(table: pd.DataFrame, file: str) -> None:
+def _check_ranges(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
     for column, (low, high, low_ok) in LIMITS.items():
         if column not in table.columns or table[column].dtype.kind != "f":
             continue
@@ -84,7 +86,7 @@ def _check_ranges(table: pd.DataFrame, file: str) -> None:
         relation = "negative" if low_ok else "not positive"
         _fail(table, below, f"{column} is {relation} ({{value}})", file=file, column=column)
         if column in ("tokens", "flops"):
-            zero = (values == 0) & ~_first_of_multi_row_run(table)
+            zero = (values == 0) & ~_first_of_multi_row_run(codes)
             _fail(table, zero, f"{column} is not positive (0); only the first point of a curve may be 0",
                   file=file, column=column)
         _fail(table, values > high, f"{column} = {{value}} is absurd (above {high:g})", file=file, column=column)
@@ -92,21 +94,14 @@ def _check_ranges(table: pd.DataFrame, file: str) -> None:
         _fail(table, table["step"].isna().to_numpy(), "the step is missing", file=file, column="step")
 
 
-def _first_of_multi_row_run(table: pd.DataFrame) -> np.ndarray:
-    runs = table["run"]
-    first = ~runs.duplicated().to_numpy()
-    sizes = runs.map(runs.value_counts()).to_numpy()
-    return first & (sizes > 1)
+def _first_of_multi_row_run(codes: np.ndarray) -> np.ndarray:
+    first = np.zeros(len(codes), dtype=bool)
+    first[np.unique(codes, return_index=True)[1]] = True
+    return first & (np.bincount(codes)[codes] > 1)
 
 
-def _same_run_as_previous(table: pd.DataFrame) -> np.ndarray:
-    """For each row but the first: does it belong to the same run as the row before?"""
-    codes = pd.factorize(table["run"])[0]
-    return codes[1:] == codes[:-1]
-
-
-def _check_order(table: pd.DataFrame, file: str) -> None:
-    same_run = _same_run_as_previous(table)
+def _check_order(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
+    same_run = codes[1:] == codes[:-1]  # for each row but the first: the same run as the row before?
     if "step" in table.columns:
         step = table["step"].to_numpy()
         delta = np.diff(step)
@@ -115,10 +110,10 @@ def _check_order(table: pd.DataFrame, file: str) -> None:
         back = np.concatenate([[False], same_run & (delta < 0)])
         _fail(table, back, "step {value} is lower than the step on the row before (steps must increase)", file=file, column="step")
     if "tokens" in table.columns:
-        sub = table[table["tokens"].notna()]
+        known = table["tokens"].notna().to_numpy()
+        sub, sub_codes = table[known], codes[known]
         tokens = sub["tokens"].to_numpy()
-        same = _same_run_as_previous(sub)
-        back = np.concatenate([[False], same & (np.diff(tokens) < 0)])
+        back = np.concatenate([[False], (sub_codes[1:] == sub_codes[:-1]) & (np.diff(tokens) < 0)])
         _fail(sub, back, "tokens decrease (to {value}) within the run", file=file, column="tokens")
 
 
@@ -136,7 +131,7 @@ def _loss_by_run(runs: RunSet) -> list[tuple[str, np.ndarray]]:
     """Each run's logged losses in order (rows without a loss dropped), without a groupby per run."""
     table = runs.table[runs.table["loss"].notna()]
     codes, names = pd.factorize(table["run"])
-    order = np.argsort(codes, kind="stable")
+    order = np.argsort(codes, kind="stable") if (np.diff(codes) < 0).any() else np.arange(len(codes))
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
     losses = np.split(table["loss"].to_numpy(dtype="float64")[order], bounds)
     return [(str(names[c]), loss) for c, loss in zip(np.unique(codes), losses, strict=True)] if len(codes) else []
@@ -151,13 +146,26 @@ def warn_lookalike_runs(runs: RunSet) -> list[str]:
     """Warn about run ids that differ only by case or look-alike characters (easy to mix up); return them."""
     seen: dict[str, str] = {}
     messages = []
-    for run in runs.runs:
+    for run in pd.unique(runs.table["run"]).tolist():
         other = seen.setdefault(lookalike_key(run), run)
         if other != run:
             messages.append(f"runs {other!r} and {run!r} differ only by case or look-alike characters")
     for message in messages[:MAX_WARNINGS]:
         warn(message, DataWarning)
     return messages
+
+
+def _spikes(loss: np.ndarray) -> np.ndarray:
+    """Points (but the last two) above ``SPIKE_RATIO`` x the median of the ``SPIKE_WINDOW`` before them.
+
+    A point below the ratio times the window's minimum cannot be a spike, so the medians are
+    taken only for the few points above it (the median of every window costs a sort each).
+    """
+    windows = np.lib.stride_tricks.sliding_window_view(loss[:-1], SPIKE_WINDOW)[:-2]
+    points = loss[SPIKE_WINDOW:-2]
+    candidates = np.flatnonzero(points > SPIKE_RATIO * windows.min(axis=1))
+    medians = np.median(windows[candidates], axis=1)
+    return candidates[points[candidates] > SPIKE_RATIO * medians] + SPIKE_WINDOW
 
 
 def warn_suspicious(runs: RunSet) -> list[str]:
@@ -167,8 +175,7 @@ def warn_suspicious(runs: RunSet) -> list[str]:
     for run, loss in _loss_by_run(runs):
         if len(loss) < SPIKE_WINDOW + 2:
             continue
-        previous = np.median(np.lib.stride_tricks.sliding_window_view(loss[:-1], SPIKE_WINDOW), axis=1)
-        spikes = np.flatnonzero(loss[SPIKE_WINDOW:-2] > SPIKE_RATIO * previous[:-2]) + SPIKE_WINDOW
+        spikes = _spikes(loss)
         if spikes.size:
             messages.append(f"run {run!r}: {spikes.size} loss spike(s) above {SPIKE_RATIO:g}x the recent median "
                             f"(first at loss point {spikes[0] + 1})")
@@ -180,6 +187,55 @@ def warn_suspicious(runs: RunSet) -> list[str]:
     if len(messages) > MAX_WARNINGS:
         warn(f"... and {len(messages) - MAX_WARNINGS} more suspicious run(s)", DataWarning)
     return messages
+
+
+#: How to give what a tool's log lacks, for the run-model columns every size law reads.
+SIZE_FIXES: dict[str, str] = {
+    "params": "give it with --set params=N (or a --meta table with a params column)",
+    "tokens": "give the tokens per step with --set batch_size=TOKENS (or --set batch_sequences=B --set seq_len=L)",
+}
+SIZE_WHAT = {"params": "the model size N", "tokens": "the tokens seen D"}
+
+
+def say_unknown_sizes(table: pd.DataFrame, raw: RawTable) -> None:
+    """Say once per run of a tool's log how the reader derived values, and when N or D is unknown, with the fix.
+
+    Plain tables (CSV, Parquet, DataFrames) hold what the user wrote, so only logger outputs get a note.
+    """
+    if raw.flavor != "logger":
+        return
+    runs = table["run"].unique().tolist()
+    for note in raw.notes:
+        warn(f"{raw.file}: {note}", DataWarning)
+    for column, fix in SIZE_FIXES.items():
+        known = table.loc[table[column].notna(), "run"].unique() if column in table.columns else []
+        for run in sorted(frozenset(runs) - frozenset(known)):
+            reason = raw.unknown.get(column, "the log does not record it")
+            warn(f"run {run!r} ({raw.file}): {SIZE_WHAT[column]} is unknown ({reason}); {fix}", DataWarning)
+
+
+#: Run metadata naming the tokenizer: runs with different values have losses per token that do not compare.
+TOKENIZER_COLUMNS = ("tokenizer", "vocab_size")
+
+
+def check_tokenizers(runs: RunSet, loss_unit: str) -> None:
+    """Refuse runs of different tokenizers in one read, unless the loss is per byte (comparable across them)."""
+    if loss_unit == "bits_per_byte":
+        return
+    for column in TOKENIZER_COLUMNS:
+        if column not in runs.table.columns:
+            continue
+        first = runs.table[["run", column]].drop_duplicates("run")
+        first = first[first[column].notna() & (first[column].astype(str) != "")]
+        values = first[column].astype(str).unique()
+        if len(values) > 1:
+            a = first[first[column].astype(str) == values[0]].iloc[0]
+            b = first[first[column].astype(str) == values[1]].iloc[0]
+            raise InputError(
+                f"runs use different tokenizers: {a['run']!r} has {column} {values[0]!r} and {b['run']!r} has "
+                f"{values[1]!r}, so their losses per token do not compare; read the runs of one tokenizer "
+                f"(--where \"{column} == ...\"), or give the loss per byte (--loss-unit bits_per_byte "
+                "--bytes-per-token B)", file=runs.sources.get(str(b["run"])), run=str(b["run"]), column=column)
 
 
 def check_enough_points(runs: RunSet, n_params: int) -> bool:

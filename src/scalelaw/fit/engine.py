@@ -53,7 +53,7 @@ def fit_law(
     replicates resample runs; ``ci_level`` sets every interval's coverage.
     """
     if isinstance(runs, pd.DataFrame):
-        from scalelaw.data.readers import read_runs
+        from scalelaw.data.pipeline import read_runs
 
         runs = read_runs(runs)
     if reduction not in ("sum", "mean"):

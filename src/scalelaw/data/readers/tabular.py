@@ -1,0 +1,262 @@
+"""Readers of tabular files (CSV, TSV, JSON Lines, Parquet, a DataFrame) into :class:`RawTable`.
+
+Text cells stay strings here so that parsing can tell an empty cell (missing) from an
+explicit ``nan`` (an error) and name the row of any bad value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scalelaw.data.guards import read_capped
+from scalelaw.data.limits import MAX_COLUMNS
+from scalelaw.data.parquet_bounds import iter_parquet_frames, read_parquet_bounded
+from scalelaw.data.readers.raw import Keys, RawTable, columns_from_records
+from scalelaw.errors import DataWarning, InputError, warn
+
+WANDB_MARKERS = frozenset({"_step", "_runtime", "_timestamp"})
+#: Longest line of a text log (bytes); a longer one is refused before it is split into fields.
+MAX_LINE_BYTES = 1 << 24
+#: Cells read as missing (the case variants of normalize's missing-value words; others are parsed there).
+NA_TEXT = ["", *(form for word in ("na", "n/a", "null", "none") for form in (word, word.upper(), word.capitalize()))]
+
+
+def decode_text(path: Path) -> str:
+    data = read_capped(path)
+    if not data.strip():
+        raise InputError("the file is empty", file=str(path))
+    if b"\x00" in data:
+        raise InputError("the file holds binary data (NUL bytes), not text", file=str(path))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"the file is not UTF-8 text (byte {exc.start})", file=str(path)) from None
+    long_line = first_long_line(data, MAX_LINE_BYTES)
+    if long_line is not None:  # line index 0 is the header, so the index is the data row
+        raise InputError(f"a line is longer than {MAX_LINE_BYTES:,} bytes", file=str(path), row=long_line or None)
+    return text
+
+
+def first_long_line(data: bytes, limit: int, chunk: int = 1 << 26) -> int | None:
+    """The 0-based index of the first line longer than ``limit`` bytes, or None (linear time, chunked)."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    last, lines = -1, 0  # the previous newline's position, newlines seen so far
+    for start in range(0, len(buffer), chunk):
+        newlines = np.flatnonzero(buffer[start : start + chunk] == 10) + start
+        gaps = np.diff(np.concatenate(([last], newlines))) - 1
+        if gaps.size and gaps.max() > limit:
+            return lines + int(np.argmax(gaps > limit))
+        lines += len(newlines)
+        last = int(newlines[-1]) if len(newlines) else last
+    return lines if len(buffer) - 1 - last > limit else None
+
+
+def read_delimited(path: Path, *, delimiter: str, cut_tail: bool = False) -> RawTable:
+    """Read CSV or TSV as strings; every line must have as many fields as the header.
+
+    ``cut_tail``: the file may still be written (a logger appending rows), so a last line
+    without its newline is left out, with one warning, instead of being an error.
+    """
+    text = decode_text(path)
+    if cut_tail and not text.endswith("\n") and "\n" in text.rstrip("\n"):
+        text = text[: text.rindex("\n") + 1]
+        warn(f"{path}: the last line has no end (a run still writing?); it was left out", DataWarning)
+    typed = _typed_delimited(text, path, delimiter)
+    if typed is not None:
+        return typed
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        raise InputError(f"cannot parse as {'TSV' if delimiter == chr(9) else 'CSV'}: {exc}", file=str(path)) from None
+    header = [name.strip() for name in lines[0]]
+    _check_header(header, path, delimiter)
+    body, rows = [], []
+    for number, fields in enumerate(lines[1:], start=1):
+        if not any(field.strip() for field in fields):
+            continue
+        if len(fields) != len(header):
+            raise InputError(
+                f"this line has {len(fields)} fields but the header has {len(header)} "
+                "(a truncated line or a stray delimiter)",
+                file=str(path),
+                row=number,
+            )
+        body.append(fields)
+        rows.append(number)
+    if not body:
+        raise InputError("the file has a header but no data rows", file=str(path))
+    frame = pd.DataFrame(body, columns=header, dtype=object)
+    flavor = "logger" if WANDB_MARKERS & set(header) else "table"
+    return RawTable(frame, np.asarray(rows), str(path), path.stem, flavor, text=True)
+
+
+def _typed_delimited(text: str, path: Path, delimiter: str) -> RawTable | None:
+    """A plain table read by pandas' C parser with typed columns, or None when the file needs the
+    strict line-by-line reader (quotes, CR, blank or empty lines, a line with another field count:
+    that reader names the row of any problem).
+
+    Only empty cells and the missing-value words (``na``, ``null``, ``none``) become NaN, so an
+    explicit ``nan`` stays text and ``inf`` a float: both are refused when parsed, as before.
+    """
+    if '"' in text or "\r" in text or "\n" not in text.rstrip("\n"):
+        return None
+    first_line = text[: text.index("\n")]
+    fields = first_line.count(delimiter)
+    lines = text.count("\n") + (not text.endswith("\n"))
+    if fields == 0 or text.count(delimiter) != fields * lines:
+        return None  # one column, or a line with another field count, or an empty line
+    header = [name.strip() for name in first_line.split(delimiter)]
+    _check_header(header, path, delimiter)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # "data lost": a line with more fields
+            frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=0, names=header, index_col=False,
+                                keep_default_na=False, na_values=NA_TEXT, skip_blank_lines=False, engine="c",
+                                low_memory=False)
+        if frame.isna().all(axis=1).any():
+            return None  # a line of empty cells, which the strict reader skips
+        flags = [c for c in frame.columns if frame[c].dtype.kind == "b"]  # True/False read back as written
+        if flags:
+            frame[flags] = pd.read_csv(io.StringIO(text), sep=delimiter, header=0, names=header, usecols=flags,
+                                       dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning):
+        return None
+    for column in frame.columns:
+        if frame[column].dtype.kind not in "fiu":  # text cells as written (an integer past int64 too)
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str).astype(object)
+    flavor = "logger" if WANDB_MARKERS & set(header) else "table"
+    return RawTable(frame, np.arange(1, len(frame) + 1), str(path), path.stem, flavor, text=True)
+
+
+def _check_header(header: list[str], path: Path, delimiter: str) -> None:
+    if len(header) > MAX_COLUMNS:
+        raise InputError(f"the header has {len(header)} columns, more than the {MAX_COLUMNS} allowed", file=str(path))
+    if len(header) == 1:
+        for other in (";", "\t", ",", "|"):
+            if other != delimiter and other in header[0]:
+                raise InputError(
+                    f"the header is one column {header[0][:60]!r}: the file looks {other!r}-delimited, "
+                    "not what its extension says",
+                    file=str(path),
+                )
+    if "" in header:
+        raise InputError(f"column {header.index('') + 1} of the header has no name", file=str(path))
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise InputError("the header names a column twice", file=str(path), column=duplicated[0])
+
+
+def read_jsonl(path: Path, keys: Keys = Keys()) -> RawTable:
+    """Read JSON Lines: one object per line; nested values are kept as JSON text."""
+    text = decode_text(path)
+    records, rows = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError) as exc:  # ValueError: also integers over Python's digit limit
+            raise InputError(f"not a JSON object: {exc}", file=str(path), row=number) from None
+        if not isinstance(record, dict):
+            raise InputError(f"expected a JSON object, got {type(record).__name__}", file=str(path), row=number)
+        records.append({str(k): json_cell(v) for k, v in record.items()})
+        rows.append(number)
+    if not records:
+        raise InputError("the file has no JSON records", file=str(path))
+    # a key absent from a record is a missing value
+    frame = columns_from_records(records, keys=keys, fill=np.nan, file=str(path), max_keys=MAX_COLUMNS)
+    flavor = "logger" if WANDB_MARKERS & set(frame.columns) else "table"
+    return RawTable(frame, np.asarray(rows), str(path), path.stem, flavor, text=True)
+
+
+def json_cell(value: object) -> object:
+    """A JSON value as a cell: numbers stay numbers (NaN/inf kept to be refused later)."""
+    if value is None or isinstance(value, str):
+        return "" if value is None else value
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int) and abs(value) >= 2**1024:  # 10**400 overflows a float: refused later as infinite
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, (int, float)):
+        return repr(float(value)) if not (isinstance(value, float) and math.isfinite(value)) else value
+    return json.dumps(value, sort_keys=True)
+
+
+def read_parquet(path: Path) -> RawTable:
+    """Read a Parquet file with typed columns (a float NaN there means a missing value)."""
+    try:
+        frame = read_parquet_bounded(path)
+    except InputError:
+        raise
+    except Exception as exc:  # pyarrow raises several error types for a damaged file
+        raise InputError(f"cannot read as Parquet: {exc}", file=str(path)) from None
+    if frame.empty:
+        raise InputError("the Parquet file has no rows", file=str(path))
+    frame.columns = [str(c) for c in frame.columns]
+    flavor = "logger" if WANDB_MARKERS & set(frame.columns) else "table"
+    return RawTable(frame.reset_index(drop=True), np.arange(1, len(frame) + 1), str(path), path.stem, flavor)
+
+
+def csv_header(first: bytes) -> list[str]:
+    """The column names on the first line of a CSV file's first bytes (for format detection)."""
+    line = first.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].strip(b"\r")
+    return [c.strip().strip('"') for c in line.decode("utf-8", "replace").split(",")]
+
+
+def read_csv(path: Path) -> list[RawTable]:
+    return [read_delimited(path, delimiter=",")]
+
+
+def read_tsv(path: Path) -> list[RawTable]:
+    return [read_delimited(path, delimiter="\t")]
+
+
+def read_jsonl_file(path: Path, *, keys: Keys = Keys()) -> list[RawTable]:
+    return [read_jsonl(path, keys)]
+
+
+def read_parquet_file(path: Path) -> list[RawTable]:
+    return [read_parquet(path)]
+
+
+def typed_table(frame: pd.DataFrame, file: str, default_run: str, first_row: int = 1) -> RawTable:
+    """Typed cells (a DataFrame, a Parquet batch) as a raw table whose rows count from ``first_row``."""
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    flavor = "logger" if WANDB_MARKERS & set(frame.columns) else "table"
+    return RawTable(frame, np.arange(first_row, first_row + len(frame)), file, default_run, flavor)
+
+
+def parquet_chunks(path: Path, batch_rows: int) -> Iterator[RawTable]:
+    """Raw tables of complete runs from a Parquet file, a batch at a time (bounded memory)."""
+    try:  # each batch's decoded text is bounded (scalelaw.data.parquet_bounds)
+        pending, first_row = None, 1
+        for frame in iter_parquet_frames(path, batch_rows):
+            frame = frame if pending is None else pd.concat([pending, frame], ignore_index=True)
+            if "run" not in frame.columns:
+                pending = frame
+                continue
+            codes = pd.factorize(frame["run"])[0]
+            other = codes != codes[-1]
+            cut = len(frame) - int(np.argmax(other[::-1])) if other.any() else 0
+            if cut:
+                yield typed_table(frame.iloc[:cut], str(path), path.stem, first_row)
+                first_row += cut
+            pending = frame.iloc[cut:].reset_index(drop=True)
+    except InputError:
+        raise
+    except Exception as exc:  # pyarrow raises several error types for a damaged file
+        raise InputError(f"cannot read as Parquet: {exc}", file=str(path)) from None
+    if pending is not None and len(pending):
+        yield typed_table(pending, str(path), path.stem, first_row)
+    elif first_row == 1:
+        raise InputError("the Parquet file has no rows", file=str(path))
