@@ -13,6 +13,7 @@ import hashlib
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -91,17 +92,23 @@ class RunSet:
             if column not in self.table.columns:
                 raise InputError(f"the run table has no {column!r} column", column=column)
 
+    # -- run codes ------------------------------------------------------------------
+    @cached_property
+    def _index(self) -> _RunIndex:
+        """The run column factorised once: every selection is then an integer take, O(rows)."""
+        return _RunIndex.of(self.table["run"])
+
     # -- inspection -----------------------------------------------------------------
     @property
     def runs(self) -> list[str]:
         """Run ids in table order."""
-        return list(dict.fromkeys(self.table["run"].tolist()))
+        return list(self._index.names)
 
     def __len__(self) -> int:
-        return int(self.table["run"].nunique())
+        return len(self._index.names)
 
     def __contains__(self, run: object) -> bool:
-        return run in set(self.table["run"].tolist())
+        return run in self._index.code_of
 
     @property
     def columns(self) -> list[str]:
@@ -111,17 +118,23 @@ class RunSet:
         """True if ``column`` exists and holds at least one value."""
         return column in self.table.columns and bool(self.table[column].notna().any())
 
+    def rows_of(self, run: str) -> np.ndarray:
+        """Positions (in table order) of the rows of ``run``."""
+        code = self._index.code_of.get(run)
+        if code is None:
+            raise InputError(f"no run named {run!r}; known runs: {', '.join(self.runs[:10])}")
+        return self._index.rows(np.array([code]))
+
     def curve(self, run: str) -> pd.DataFrame:
         """The rows of one run, sorted by step."""
-        rows = self.table[self.table["run"] == run]
-        if rows.empty:
-            raise InputError(f"no run named {run!r}; known runs: {', '.join(self.runs[:10])}")
-        return rows.reset_index(drop=True)
+        return self.table.take(self.rows_of(run)).reset_index(drop=True)
 
     def curves(self) -> Iterator[tuple[str, pd.DataFrame]]:
         """Yield ``(run, rows)`` for every run, in table order."""
-        for run, rows in self.table.groupby("run", sort=False):
-            yield str(run), rows.reset_index(drop=True)
+        index = self._index
+        ordered = self.table.take(index.order)
+        for code, name in enumerate(index.names):
+            yield str(name), ordered.iloc[index.starts[code] : index.starts[code + 1]].reset_index(drop=True)
 
     def final(self) -> pd.DataFrame:
         """One row per run: its last row with a loss (the final-loss view of the data)."""
@@ -150,14 +163,23 @@ class RunSet:
 
     # -- derivation -----------------------------------------------------------------
     def select(self, runs: Iterable[str]) -> RunSet:
-        """The runs named, in the order given."""
+        """The runs named, in the order given (a name given twice is taken twice), in O(rows) time."""
         wanted = list(runs)
-        missing = [r for r in wanted if r not in self]
-        if missing:
-            raise InputError(f"no run named {missing[0]!r}; known runs: {', '.join(self.runs[:10])}")
-        parts = [self.table[self.table["run"] == r] for r in wanted]
-        table = pd.concat(parts, ignore_index=True) if parts else self.table.iloc[0:0]
-        return RunSet(table, {r: s for r, s in self.sources.items() if r in set(wanted)})
+        code_of = self._index.code_of
+        codes = np.fromiter((code_of.get(r, -1) for r in wanted), dtype=np.int64, count=len(wanted))
+        if codes.size and codes.min() < 0:
+            missing = wanted[int(np.argmin(codes))]
+            raise InputError(f"no run named {missing!r}; known runs: {', '.join(self.runs[:10])}")
+        return self.take(codes)
+
+    def take(self, codes: np.ndarray) -> RunSet:
+        """The runs with these codes (positions in :attr:`runs`), in the order given: the integer
+        take that folds and resamples use (no per-run masks over the table)."""
+        codes = np.asarray(codes, dtype=np.int64)
+        table = self.table.take(self._index.rows(codes)).reset_index(drop=True)
+        names = self._index.names[np.unique(codes)] if codes.size else []
+        sources = {r: self.sources[r] for r in names if r in self.sources}
+        return RunSet(table, sources)
 
     def where(self, expression: str) -> RunSet:
         """Rows for which a filter holds, e.g. ``"subset == 'paper'"`` (see :mod:`scalelaw.data.filter`)."""
@@ -240,14 +262,16 @@ class RunSet:
                     file=next(iter(self.sources.values()), None),
                     column=column,
                 )
-            for run, rows in self.curves():
-                if not rows[column].notna().any():
-                    raise InputError(
-                        f"{purpose} needs {column!r}, which this run never sets",
-                        file=self.source(run),
-                        run=run,
-                        column=column,
-                    )
+            has = np.bincount(self._index.codes, weights=self.table[column].notna().to_numpy(),
+                              minlength=len(self._index.names)) > 0
+            if not has.all():
+                run = str(self._index.names[int(np.argmin(has))])
+                raise InputError(
+                    f"{purpose} needs {column!r}, which this run never sets",
+                    file=self.source(run),
+                    run=run,
+                    column=column,
+                )
 
     def data_hash(self) -> str:
         """A SHA-256 of the table's content, stable across processes and platforms."""
@@ -260,6 +284,35 @@ class RunSet:
             else:
                 digest.update("\x1f".join(values.astype(str).tolist()).encode())
         return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class _RunIndex:
+    """The run column as integer codes: ``codes[i]`` is row i's run (a position in ``names``);
+    ``order`` lists the rows run by run (table order within a run), run k's rows being
+    ``order[starts[k]:starts[k + 1]]``."""
+
+    names: np.ndarray
+    codes: np.ndarray
+    order: np.ndarray
+    starts: np.ndarray
+    code_of: dict[object, int]
+
+    @classmethod
+    def of(cls, column: pd.Series) -> _RunIndex:
+        codes, names = pd.factorize(column, sort=False, use_na_sentinel=False)
+        codes = codes.astype(np.int64, copy=False)
+        names = np.asarray(names, dtype=object)
+        counts = np.bincount(codes, minlength=names.size)
+        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        order = np.argsort(codes, kind="stable")
+        return cls(names, codes, order, starts, {name: code for code, name in enumerate(names.tolist())})
+
+    def rows(self, codes: np.ndarray) -> np.ndarray:
+        """Row positions of the runs ``codes``, run after run: one gather, O(rows taken)."""
+        first, count = self.starts[codes], self.starts[codes + 1] - self.starts[codes]
+        offsets = np.repeat(first - np.concatenate([[0], np.cumsum(count)[:-1]]), count)
+        return self.order[np.arange(int(count.sum()), dtype=np.int64) + offsets]
 
 
 def source_label(source: str) -> str:
