@@ -199,15 +199,8 @@ class RunSet:
         parts = list(parts)
         if qualify:
             parts = _qualified(parts)
-        seen: dict[str, str] = {}
-        for part in parts:
-            for run in part.runs:
-                if run in seen:
-                    raise InputError(
-                        f"run {run!r} appears in both {seen[run]} and {part.source(run) or 'another input'}",
-                        run=run,
-                    )
-                seen[run] = part.source(run) or "an input"
+        if len(parts) > 1:
+            _refuse_shared_runs(parts)
         table = pd.concat([p.table for p in parts], ignore_index=True) if parts else pd.DataFrame(
             {"run": pd.Series(dtype=str), "loss": pd.Series(dtype=float)}
         )
@@ -313,6 +306,23 @@ class _RunIndex:
         first, count = self.starts[codes], self.starts[codes + 1] - self.starts[codes]
         offsets = np.repeat(first - np.concatenate([[0], np.cumsum(count)[:-1]]), count)
         return self.order[np.arange(int(count.sum()), dtype=np.int64) + offsets]
+
+
+def _refuse_shared_runs(parts: list[RunSet]) -> None:
+    """Raise an InputError naming the first run id that two parts share (one pass over all run ids)."""
+    names = np.concatenate([part._index.names for part in parts])
+    repeated = pd.Index(names).duplicated()
+    if not repeated.any():
+        return
+    later = int(np.argmax(repeated))
+    run = names[later]
+    owner = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
+    earlier = int(np.flatnonzero(names[:later] == run)[0])
+    first, second = parts[owner[earlier]], parts[owner[later]]
+    raise InputError(
+        f"run {run!r} appears in both {first.source(run) or 'an input'} and {second.source(run) or 'another input'}",
+        run=run,
+    )
 
 
 def source_label(source: str) -> str:
