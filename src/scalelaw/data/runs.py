@@ -138,8 +138,10 @@ class RunSet:
 
     def final(self) -> pd.DataFrame:
         """One row per run: its last row with a loss (the final-loss view of the data)."""
-        with_loss = self.table[self.table["loss"].notna()]
-        return with_loss.groupby("run", sort=False).tail(1).reset_index(drop=True)
+        logged = np.flatnonzero(self.table["loss"].notna().to_numpy())
+        last = np.full(len(self._index.names), -1, dtype=np.int64)
+        np.maximum.at(last, self._index.codes[logged], logged)
+        return self.table.take(np.sort(last[last >= 0])).reset_index(drop=True)
 
     def meta(self, run: str) -> dict[str, object]:
         """The per-run metadata columns of ``run`` (first non-missing value of each)."""
@@ -333,6 +335,8 @@ def source_label(source: str) -> str:
 
 def _qualified(parts: list[RunSet]) -> list[RunSet]:
     """The parts with every run id shared by parts of different sources renamed ``SOURCE/run``."""
+    if len(parts) < 2:
+        return parts
     owners: dict[str, set[str]] = {}
     for part in parts:
         for run in part.runs:

@@ -11,10 +11,12 @@ explored objective.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from scalelaw.errors import InputError
 from scalelaw.fit import projection
 from scalelaw.fit.optimize import Tolerances, batch_rows, minimise, minimise_parallel, objective_value
 from scalelaw.fit.problem import Problem
@@ -108,6 +110,26 @@ def search_projected(
         starts=int(polished.shape[0]),
         starts_in_best_basin=in_basin,
     )
+
+
+def search_from(problem: Problem, weights: np.ndarray, start: Mapping[str, float], *,
+                polish: Tolerances = POLISH) -> SearchResult:
+    """One descent from ``start`` (natural parameter values by name, e.g. another fit's optimum).
+
+    Every free parameter needs a finite value; one outside its bounds is moved onto the bound.
+    """
+    free_names = [problem.names[i] for i in problem.free]
+    missing = [name for name in free_names if name not in start]
+    if missing:
+        raise InputError(f"the warm start of law {problem.law.name} lacks {', '.join(missing)}")
+    theta = np.array([[float(start[name]) for name in free_names]])
+    if not np.all(np.isfinite(theta)):
+        raise InputError(f"the warm start of law {problem.law.name} holds a value that is not a finite number")
+    lower, upper = problem.bounds
+    u = np.clip(problem.to_u(theta), lower, upper)
+    done = minimise(problem, u, weights, polish)
+    return SearchResult(u=done.u[0], f=float(done.f[0]), converged=bool(done.converged[0]),
+                        iterations=int(done.iterations[0]), starts=1, starts_in_best_basin=1)
 
 
 def search_grid(

@@ -32,7 +32,8 @@ FULL_POLISH = 2
 
 def linear_indices(problem: Problem) -> np.ndarray | None:
     """Positions (within the free parameters) of the free parameters the law solves linearly, or None."""
-    part = problem.law.linear_part(problem.theta(start_grid_u(problem)[:1]), problem.design)
+    first = np.array([[axis[0] for axis in problem.start_axes]])
+    part = problem.law.linear_part(problem.theta(first), problem.design)
     if part is None:
         return None
     free_names = [problem.names[i] for i in problem.free]
@@ -40,11 +41,6 @@ def linear_indices(problem: Problem) -> np.ndarray | None:
     if not linear or len(linear) == len(free_names):
         return None
     return np.array(linear, dtype=int)
-
-
-def start_grid_u(problem: Problem) -> np.ndarray:
-    """The law's starting grid on the free parameters, in optimiser space."""
-    return problem.start_grid
 
 
 def nonlinear_grid(problem: Problem, linear: np.ndarray) -> np.ndarray:
@@ -56,15 +52,14 @@ def nonlinear_grid(problem: Problem, linear: np.ndarray) -> np.ndarray:
     ``AXIS_BUDGET`` per parameter.
     Linear entries hold the middle of their start values until they are solved.
     """
-    starts = start_grid_u(problem)
-    columns = [np.unique(starts[:, j]) for j in range(starts.shape[1])]
-    nonlinear = [j for j in range(starts.shape[1]) if j not in set(linear.tolist())]
+    columns = problem.start_axes
+    nonlinear = [j for j in range(len(columns)) if j not in set(linear.tolist())]
     budget = min(GRID_BUDGET, AXIS_BUDGET ** len(nonlinear))
     refine = 1
     while np.prod([(columns[j].size - 1) * (refine + 1) + 1 for j in nonlinear]) <= budget:
         refine += 1
     axes = []
-    for j in range(starts.shape[1]):
+    for j in range(len(columns)):
         values = columns[j]
         if j in nonlinear and values.size > 1:
             steps = np.linspace(0.0, 1.0, refine + 1)[:-1]
