@@ -108,6 +108,9 @@ def _printable(text: str) -> str:
 
 def run(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns (and exits with) the exit code."""
+    from scalelaw.cli._fast_params import install
+
+    install()
     _register_commands()
     warnings.showwarning = _show_warning
     args = sys.argv[1:] if argv is None else argv

@@ -8,13 +8,11 @@ and refuse (``strict``) or warn about anything suspicious.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from scalelaw import laws
-from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
 from scalelaw.fit import diagnostics as checks
 from scalelaw.fit.bootstrap import bootstrap as run_bootstrap
@@ -24,6 +22,11 @@ from scalelaw.fit.optimize import objective_value
 from scalelaw.fit.problem import Problem, check_fixed
 from scalelaw.fit.result import FitResult
 from scalelaw.laws.base import Law
+
+if TYPE_CHECKING:  # the engine works on arrays: pandas is imported by whoever reads a table
+    import pandas as pd
+
+    from scalelaw.data.runs import RunSet
 
 Reduction = Literal["sum", "mean"]
 
@@ -56,7 +59,7 @@ def fit_law(
     one Levenberg–Marquardt descent from it instead of the law's grid, for refits on a subset
     (a backtest fold) whose optimum lies near a known one.
     """
-    if isinstance(runs, pd.DataFrame):
+    if type(runs).__name__ == "DataFrame":
         from scalelaw.data.readers import read_runs
 
         runs = read_runs(runs)

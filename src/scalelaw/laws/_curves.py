@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -163,6 +163,8 @@ class DropSum:
     q_max: np.ndarray
     moments: np.ndarray
     moments_q: np.ndarray
+    #: Parameter-free pair arrays and the last γ's block sums (see :meth:`_weighted_a`); not part of the value.
+    _cache: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, lr: np.ndarray, steps: np.ndarray, *, blocks_per_level: int = 8,
@@ -203,7 +205,22 @@ class DropSum:
         return cls(out_area=prefix[steps], pair_out=pair_out, pair_block=pair_part, **part)
 
     def _weighted_a(self, gamma: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Per block and parameter row: Σ|d|a, Σ|d|a·q and their γ-derivatives, with a = lr^-γ."""
+        """Per block and parameter row: Σ|d|a, Σ|d|a·q and their γ-derivatives, with a = lr^-γ.
+
+        They depend on γ only, which often stays put between evaluations (held, on its bound,
+        or a finite-difference step in another parameter): the last γ's values are kept.
+        """
+        key = ("gamma", gamma.tobytes())
+        cached = self._cache.get(key)
+        if cached is None:
+            for old in [k for k in self._cache if k != "pairs"]:
+                del self._cache[old]
+            cached = self._cache[key] = self._weighted_a_at(gamma)
+        return cached  # type: ignore[return-value]
+
+    def _weighted_a_at(self, gamma: np.ndarray) -> tuple[np.ndarray, ...]:
+        """:meth:`_weighted_a` computed: the Taylor moments summed with einsum (no BLAS threads,
+        which on a busy machine cost more than these (rows, 13) x (13, parts) products)."""
         j = np.arange(TAYLOR_TERMS)
         factorial = np.cumprod(np.concatenate([[1.0], np.arange(1, TAYLOR_TERMS)]))
         neg = -gamma[:, None]
@@ -211,9 +228,10 @@ class DropSum:
         d_series = np.zeros_like(series)
         d_series[:, 1:] = -series[:, :-1] * (factorial[:-1] / factorial[1:]) * j[1:]
         scale = np.exp(-gamma[:, None] * self.log_ref[None, :])
-        a, aq = scale * (series @ self.moments), scale * (series @ self.moments_q)
-        da = scale * (d_series @ self.moments) - self.log_ref * a
-        daq = scale * (d_series @ self.moments_q) - self.log_ref * aq
+        a = scale * np.einsum("bj,jp->bp", series, self.moments)
+        aq = scale * np.einsum("bj,jp->bp", series, self.moments_q)
+        da = scale * np.einsum("bj,jp->bp", d_series, self.moments) - self.log_ref * a
+        daq = scale * np.einsum("bj,jp->bp", d_series, self.moments_q) - self.log_ref * aq
         return a, aq, da, daq
 
     def evaluate(self, c: np.ndarray, beta: np.ndarray, gamma: np.ndarray, *, gradient: bool = False,
@@ -223,22 +241,30 @@ class DropSum:
         approximation error, ``bound`` (B, n)."""
         c, beta, gamma = (np.atleast_1d(np.asarray(v, dtype=float))[:, None] for v in (c, beta, gamma))
         a, aq, da, daq = self._weighted_a(gamma[:, 0])
-        blk, out = self.pair_block, self.pair_out
-        mass = np.where(self.mass > 0, self.mass, 1.0)[blk]
-        area = self.out_area[out]
+        pairs = self._pairs()
+        blk, area, mass = pairs.block, pairs.area, pairs.mass
         x = np.maximum((a[:, blk] * area - aq[:, blk]) / mass, 0.0)
-        drop = self.drop[blk]
-        log_base = np.log1p(c * x)
+        drop = pairs.drop
+        cx = c * x
+        log_base = np.log1p(cx)
         power = np.exp(-beta * log_base)
-        result = {"value": self._sum(drop * -np.expm1(-beta * log_base))}
+        result = {"value": pairs.sum(drop * -np.expm1(-beta * log_base))}
         if gradient:
-            dg_dx = beta * c * power / (1.0 + c * x)
-            result["d_c"] = self._sum(drop * beta * x * power / (1.0 + c * x))
-            result["d_beta"] = self._sum(drop * log_base * power)
-            result["d_gamma"] = self._sum(drop * dg_dx * (da[:, blk] * area - daq[:, blk]) / mass)
+            one_cx = 1.0 + cx
+            dg_dx = beta * c * power / one_cx
+            result["d_c"] = pairs.sum(drop * beta * x * power / one_cx)
+            result["d_beta"] = pairs.sum(drop * log_base * power)
+            result["d_gamma"] = pairs.sum(drop * dg_dx * (da[:, blk] * area - daq[:, blk]) / mass)
         if bound:
             result["bound"] = self._sum(self._pair_error(c, beta, gamma))
         return result
+
+    def _pairs(self) -> _Pairs:
+        """The (output, block part) pairs sorted by output, with their parameter-free values (built once)."""
+        pairs = self._cache.get("pairs")
+        if pairs is None:
+            pairs = self._cache["pairs"] = _Pairs.of(self)
+        return pairs  # type: ignore[return-value]
 
     def _pair_error(self, c: np.ndarray, beta: np.ndarray, gamma: np.ndarray) -> np.ndarray:
         """Per pair: ½·max|G''|·Σ|d|(x−x̄)² for same-sign blocks, max|G'|·Σ|d||x−x̄| otherwise."""
@@ -262,6 +288,36 @@ class DropSum:
         rows = values.shape[0]
         flat = (np.arange(rows)[:, None] * n + self.pair_out[None, :]).ravel()
         return np.bincount(flat, weights=values.ravel(), minlength=rows * n).reshape(rows, n)
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """A :class:`DropSum`'s pairs in output order (each output's pairs keep their order, so the
+    sums add the same numbers in the same order as a bincount over the unsorted pairs)."""
+
+    block: np.ndarray
+    area: np.ndarray
+    mass: np.ndarray
+    drop: np.ndarray
+    outputs: np.ndarray
+    starts: np.ndarray
+    n: int
+
+    @classmethod
+    def of(cls, sums: DropSum) -> _Pairs:
+        order = np.argsort(sums.pair_out, kind="stable")
+        out = sums.pair_out[order]
+        block = sums.pair_block[order]
+        starts = np.flatnonzero(np.concatenate([[True], out[1:] != out[:-1]])) if out.size else out
+        return cls(block=block, area=sums.out_area[out], mass=np.where(sums.mass > 0, sums.mass, 1.0)[block],
+                   drop=sums.drop[block], outputs=out[starts], starts=starts, n=sums.out_area.size)
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """Add pair values (B, pairs) into their output steps (B, n)."""
+        total = np.zeros((values.shape[0], self.n))
+        if self.starts.size:
+            total[:, self.outputs] = np.add.reduceat(values, self.starts, axis=1)
+        return total
 
 
 #: Width of the bands of ln lr whose centres are the Taylor references (|γ·δ| <= 0.375 for γ <= 1.5).
