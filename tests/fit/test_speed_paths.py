@@ -44,3 +44,23 @@ def test_average_ranks_match_pandas() -> None:
     rng = np.random.default_rng(1)
     for values in (rng.normal(size=60), rng.integers(0, 6, 50).astype(float), np.array([3.0, np.nan, 1.0, 3.0, 2.0])):
         np.testing.assert_allclose(average_ranks(values), pd.Series(values).rank().to_numpy(), equal_nan=True)
+
+
+def test_a_fold_of_one_run_or_none_is_refused_not_crashed() -> None:
+    runs = _chinchilla_runs(30)
+    full = fit_law(runs, "chinchilla")
+    one = runs.select([runs.runs[0]])
+    with pytest.raises(InputError, match="5 free parameters but the data gives only 1 points"):
+        fit_law(one, "chinchilla")
+    with pytest.raises(InputError, match="5 free parameters but the data gives only 1 points"):
+        fit_law(one, "chinchilla", start=full.params)
+    with pytest.raises(InputError, match="no runs to fit"):
+        fit_law(runs.select([]), "chinchilla")
+
+
+def test_bootstrap_replicates_are_reproducible_and_finite() -> None:
+    runs = _chinchilla_runs(60)
+    first = fit_law(runs, "chinchilla", bootstrap=40, seed=3)
+    again = fit_law(runs, "chinchilla", bootstrap=40, seed=3)
+    np.testing.assert_array_equal(first.bootstrap_params, again.bootstrap_params)
+    assert np.isfinite(first.bootstrap_params).all() and first.diagnostics.bootstrap_converged >= 0.9

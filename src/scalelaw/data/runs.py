@@ -82,6 +82,8 @@ class RunSet:
     ``table`` has one row per logged point, sorted by run then step. A row whose
     ``loss`` is NaN but whose ``lr`` is set carries the learning-rate schedule between
     evaluations. ``sources`` maps a run id to the file it was read from, for errors.
+    A RunSet is immutable: derive new ones (``select``, ``where``, ``target``) rather than
+    editing ``table`` in place, since run codes and per-run curves are cached on it.
     """
 
     table: pd.DataFrame
@@ -108,7 +110,10 @@ class RunSet:
         return len(self._index.names)
 
     def __contains__(self, run: object) -> bool:
-        return run in self._index.code_of
+        try:
+            return run in self._index.lookup
+        except TypeError:  # an unhashable object is no run id
+            return False
 
     @property
     def columns(self) -> list[str]:
@@ -120,10 +125,9 @@ class RunSet:
 
     def rows_of(self, run: str) -> np.ndarray:
         """Positions (in table order) of the rows of ``run``."""
-        code = self._index.code_of.get(run)
-        if code is None:
+        if run not in self:
             raise InputError(f"no run named {run!r}; known runs: {', '.join(self.runs[:10])}")
-        return self._index.rows(np.array([code]))
+        return self._index.rows(np.array([self._index.lookup.get_loc(run)], dtype=np.int64))
 
     def curve(self, run: str) -> pd.DataFrame:
         """The rows of one run, sorted by step."""
@@ -167,8 +171,8 @@ class RunSet:
     def select(self, runs: Iterable[str]) -> RunSet:
         """The runs named, in the order given (a name given twice is taken twice), in O(rows) time."""
         wanted = list(runs)
-        code_of = self._index.code_of
-        codes = np.fromiter((code_of.get(r, -1) for r in wanted), dtype=np.int64, count=len(wanted))
+        codes = self._index.lookup.get_indexer(pd.Index(wanted, dtype=object)).astype(np.int64) if wanted else \
+            np.empty(0, dtype=np.int64)
         if codes.size and codes.min() < 0:
             missing = wanted[int(np.argmin(codes))]
             raise InputError(f"no run named {missing!r}; known runs: {', '.join(self.runs[:10])}")
@@ -181,7 +185,22 @@ class RunSet:
         table = self.table.take(self._index.rows(codes)).reset_index(drop=True)
         names = self._index.names[np.unique(codes)] if codes.size else []
         sources = {r: self.sources[r] for r in names if r in self.sources}
-        return RunSet(table, sources)
+        subset = RunSet(table, sources)
+        subset.__dict__["_whole_runs_of"] = self.whole_runs_root()  # its runs are that set's runs, row for row
+        return subset
+
+    def whole_runs_root(self) -> RunSet:
+        """The run set this one took whole runs from (itself if it was not made by :meth:`select`/:meth:`take`).
+
+        A run of this set has exactly the rows it has there, so what is derived from one run
+        (a curve, a schedule) can be built once, on the root, and shared by every fold and resample.
+        """
+        return self.__dict__.get("_whole_runs_of", self)
+
+    def per_run_cache(self, kind: str) -> dict[str, object]:
+        """A cache of values derived from single runs (keyed by run id), shared with the root set."""
+        caches = self.whole_runs_root().__dict__.setdefault("_per_run_caches", {})
+        return caches.setdefault(kind, {})
 
     def where(self, expression: str) -> RunSet:
         """Rows for which a filter holds, e.g. ``"subset == 'paper'"`` (see :mod:`scalelaw.data.filter`)."""
@@ -285,13 +304,14 @@ class RunSet:
 class _RunIndex:
     """The run column as integer codes: ``codes[i]`` is row i's run (a position in ``names``);
     ``order`` lists the rows run by run (table order within a run), run k's rows being
-    ``order[starts[k]:starts[k + 1]]``."""
+    ``order[starts[k]:starts[k + 1]]``; ``lookup`` finds a run's code (a hash index: about
+    50 bytes per run with its name, where a dict took twice that)."""
 
     names: np.ndarray
     codes: np.ndarray
     order: np.ndarray
     starts: np.ndarray
-    code_of: dict[object, int]
+    lookup: pd.Index
 
     @classmethod
     def of(cls, column: pd.Series) -> _RunIndex:
@@ -301,7 +321,7 @@ class _RunIndex:
         counts = np.bincount(codes, minlength=names.size)
         starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         order = np.argsort(codes, kind="stable")
-        return cls(names, codes, order, starts, {name: code for code, name in enumerate(names.tolist())})
+        return cls(names, codes, order, starts, pd.Index(names, dtype=object))
 
     def rows(self, codes: np.ndarray) -> np.ndarray:
         """Row positions of the runs ``codes``, run after run: one gather, O(rows taken)."""

@@ -13,8 +13,11 @@ schedule), and a rigorous bound on the error comes from the curvature of ``G``.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +26,9 @@ from scalelaw.data.runs import RunSet
 from scalelaw.data.schedules import Schedule, parse_schedule, schedule_from_logged
 from scalelaw.errors import DataWarning, InputError, warn
 from scalelaw.laws.base import Design, Law
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Learning rates are floored here before ``lr^-γ`` so that a drop to zero stays finite.
 TINY_LR = 1e-20
@@ -79,41 +85,49 @@ def curves_from_runs(runs: RunSet, *, purpose: str) -> list[Curve]:
     Logged points are rows with a finite loss and step >= 1.
     """
     runs.require(["step"], purpose=purpose)
+    cache = runs.per_run_cache("curve")
     curves = []
-    for run, rows in runs.curves():
-        file = runs.source(run)
-        step = rows["step"].to_numpy(dtype=float)
-        if "lr_schedule" in rows.columns and rows["lr_schedule"].notna().any():
-            schedule: Schedule = parse_schedule(str(rows["lr_schedule"].dropna().iloc[0]))
-        else:
-            if "lr" not in rows.columns or not rows["lr"].notna().any():
-                raise InputError(f"{purpose} needs the learning rate: an 'lr' column or an 'lr_schedule' spec",
-                                 file=file, run=run, column="lr")
-            has_lr = rows["lr"].notna().to_numpy()
-            schedule = schedule_from_logged(step[has_lr], rows["lr"].to_numpy(dtype=float)[has_lr], file=file, run=run)
-        loss = rows["loss"].to_numpy(dtype=float)
-        logged = np.isfinite(loss) & np.isfinite(step)
-        early = logged & (step < 1)
-        if early.any():
-            warn(f"run {run!r}: {int(early.sum())} loss value(s) at step 0 are left out (no update has happened)",
-                 DataWarning)
-        logged &= step >= 1
-        if not logged.any():
-            raise InputError(f"{purpose} needs logged losses; this run has none", file=file, run=run, column="loss")
-        if logged.any() and np.any(loss[logged] <= 0):
-            row = int(np.flatnonzero(logged & (loss <= 0))[0]) + 1
-            raise InputError("loss must be positive", file=file, run=run, row=row, column="loss")
-        fractional = logged & (step != np.round(step))
-        if fractional.any():
-            row = int(np.flatnonzero(fractional)[0]) + 1
-            raise InputError(f"step {step[row - 1]:g} is not a whole number of updates", file=file, run=run,
-                             row=row, column="step")
-        out_steps = step[logged].astype(np.int64)
-        last = max(schedule.total_steps, int(out_steps.max()) if out_steps.size else 0)
-        params = float(rows["params"].dropna().iloc[0]) if "params" in rows.columns and rows["params"].notna().any() else math.nan
-        curves.append(Curve(run=run, lr=schedule.lr(np.arange(0, last + 1, dtype=float)), steps=out_steps,
-                            loss=loss[logged], params=params))
+    for run in runs.runs:
+        if run not in cache:
+            cache[run] = _curve_of(runs, run, runs.curve(run), purpose)
+        curves.append(cache[run])
     return curves
+
+
+def _curve_of(runs: RunSet, run: str, rows: pd.DataFrame, purpose: str) -> Curve:
+    """One run's :class:`Curve` (see :func:`curves_from_runs`)."""
+    file = runs.source(run)
+    step = rows["step"].to_numpy(dtype=float)
+    if "lr_schedule" in rows.columns and rows["lr_schedule"].notna().any():
+        schedule: Schedule = parse_schedule(str(rows["lr_schedule"].dropna().iloc[0]))
+    else:
+        if "lr" not in rows.columns or not rows["lr"].notna().any():
+            raise InputError(f"{purpose} needs the learning rate: an 'lr' column or an 'lr_schedule' spec",
+                             file=file, run=run, column="lr")
+        has_lr = rows["lr"].notna().to_numpy()
+        schedule = schedule_from_logged(step[has_lr], rows["lr"].to_numpy(dtype=float)[has_lr], file=file, run=run)
+    loss = rows["loss"].to_numpy(dtype=float)
+    logged = np.isfinite(loss) & np.isfinite(step)
+    early = logged & (step < 1)
+    if early.any():
+        warn(f"run {run!r}: {int(early.sum())} loss value(s) at step 0 are left out (no update has happened)",
+             DataWarning)
+    logged &= step >= 1
+    if not logged.any():
+        raise InputError(f"{purpose} needs logged losses; this run has none", file=file, run=run, column="loss")
+    if logged.any() and np.any(loss[logged] <= 0):
+        row = int(np.flatnonzero(logged & (loss <= 0))[0]) + 1
+        raise InputError("loss must be positive", file=file, run=run, row=row, column="loss")
+    fractional = logged & (step != np.round(step))
+    if fractional.any():
+        row = int(np.flatnonzero(fractional)[0]) + 1
+        raise InputError(f"step {step[row - 1]:g} is not a whole number of updates", file=file, run=run,
+                         row=row, column="step")
+    out_steps = step[logged].astype(np.int64)
+    last = max(schedule.total_steps, int(out_steps.max()) if out_steps.size else 0)
+    params = float(rows["params"].dropna().iloc[0]) if "params" in rows.columns and rows["params"].notna().any() else math.nan
+    return Curve(run=run, lr=schedule.lr(np.arange(0, last + 1, dtype=float)), steps=out_steps,
+                 loss=loss[logged], params=params)
 
 
 def g_function(x: np.ndarray, c: float, beta: float) -> np.ndarray:
@@ -132,6 +146,10 @@ def loss_drop_naive(lr: np.ndarray, steps: np.ndarray, c: float, beta: float, ga
         out[i] = np.sum(drop * g_function(x, c, beta))
     return out
 
+
+#: Splits of the most recent schedules kept by :meth:`DropSum.build` (each is O(outputs · log T) numbers).
+BUILT_KEPT = 64
+_BUILT: OrderedDict[tuple[object, ...], DropSum] = OrderedDict()
 
 #: Terms of the Taylor series of ``lr^-γ`` around each block's largest lr (|γ·δ| <= 0.45 there).
 TAYLOR_TERMS = 13
@@ -169,8 +187,29 @@ class DropSum:
     @classmethod
     def build(cls, lr: np.ndarray, steps: np.ndarray, *, blocks_per_level: int = 8,
               max_lr_ratio: float = 1.25) -> DropSum:
-        """Split steps 1..t for every output step t; depends on the schedule only, not on the parameters."""
+        """Split steps 1..t for every output step t; depends on the schedule only, not on the parameters.
+
+        The same schedule and steps (every fold and candidate law of one run) give the same
+        split: the last ``BUILT_KEPT`` are kept, keyed by a digest of their content.
+        """
         steps = np.asarray(steps, dtype=np.int64)
+        lr = np.asarray(lr, dtype=float)
+        digest = hashlib.blake2b(lr.tobytes(), digest_size=16)
+        digest.update(steps.tobytes())
+        key = (digest.digest(), lr.size, blocks_per_level, max_lr_ratio)
+        built = _BUILT.get(key)
+        if built is None:
+            built = _BUILT[key] = cls._build(lr, steps, blocks_per_level=blocks_per_level, max_lr_ratio=max_lr_ratio)
+            while len(_BUILT) > BUILT_KEPT:
+                _BUILT.popitem(last=False)
+        else:
+            _BUILT.move_to_end(key)
+        return built
+
+    @classmethod
+    def _build(cls, lr: np.ndarray, steps: np.ndarray, *, blocks_per_level: int,
+               max_lr_ratio: float) -> DropSum:
+        """:meth:`build` without the cache."""
         horizon = int(steps.max())
         levels = max(1, math.ceil(math.log2(max(horizon, 2))))
         padded = 1 << levels
