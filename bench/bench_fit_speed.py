@@ -27,7 +27,6 @@ import argparse
 import importlib.util
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import logsumexp
 
+from bench_startup import wall_time as process_seconds  # (wall, CPU) of one whole process
 from scalelaw import datasets
 from scalelaw.data.runs import RunSet
 from scalelaw.fit import fit_law
@@ -140,18 +140,6 @@ def process_env(cache: Path) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])
     env["PYTHONPYCACHEPREFIX"] = str(cache)
     return env
-
-
-def process_seconds(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall and CPU (user + system of the child) seconds of one whole process; a failure stops the bench."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"{argv[-4:]} failed ({done.returncode}): {done.stderr.strip()[-400:]}")
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def commands(data: Path, out: Path) -> dict[str, list[str]]:
