@@ -1,25 +1,31 @@
-"""Speed of the Chinchilla fit: variable projection, the batched 4,500-start grid, and scipy's grid.
+"""Speed of the Chinchilla fit against a vpnls-style variable projection, side by side in one run.
 
-All three run here, side by side, on the same data: Epoch-sized synthetic Chinchilla data
-(245 runs, 1% log-normal noise, seed 0) and the bundled datasets with (N, D) final losses
-(datablations, porian2024, olmo-ladder). The methods:
+1. Epoch-sized data (240 runs, synthetic from Hoffmann et al.'s law with 1% log-normal noise,
+   seed 0), whole processes reading the same CSV: ``scalelaw fit --law chinchilla`` (start-up,
+   reading, the backtest folds of its calibration and the fit) against ``bench/vpnls_style.py``
+   (numpy, scipy and pandas: a 32 x 32 (alpha, beta) grid with NNLS, then Nelder-Mead), interleaved
+   round by round; wall and CPU seconds (the children's rusage), and ``vpnls`` itself when it is
+   installed.
+2. The same data in-process: ``fit_law`` (the whole engine: search, diagnostics, result), the
+   search alone, and the vpnls-style fit, with the objective each reached (the Huber sum on log
+   residuals that scalelaw minimises; vpnls minimises squared loss residuals, so its Huber sum is
+   higher by design).
+3. Growth with the number of runs (10^2 ... 10^5 one-point runs): the whole command, ``fit_law``
+   and the vpnls-style fit, CPU seconds and the growth exponent (slope of log time on log runs over
+   the last two sizes).
+4. ``--methods``: projection against the batched 4,500-start grid and the scipy L-BFGS-B grid of the
+   Hoffmann/Epoch AI notebooks (extrapolated from ``--scipy-starts`` starts) on the bundled datasets.
 
-- ``projection``: scalelaw's default, a grid over (α, β) with E, A, B solved exactly by
-  non-negative least squares, the best 8 points polished by Levenberg–Marquardt;
-- ``batched grid``: scalelaw's multi-start over Epoch AI's 4,500 starts (explore, polish);
-- ``scipy grid``: what the Hoffmann/Epoch AI notebooks do, scipy L-BFGS-B from each start in
-  turn with finite-difference gradients, Huber (δ = 1e-3) on log-loss residuals in the
-  log-sum-exp form. It runs on a seeded random subset of the 4,500 starts and its time is
-  extrapolated linearly to 4,500 (printed as such); its objective is the best of the subset.
-
-Every objective is the Huber sum on log residuals of the same points. Also timed: the whole
-``scalelaw fit`` command (a fresh process, start-up included) on 240 runs, and a
-1,000-replicate run bootstrap. Run: ``python bench/bench_fit_speed.py`` (``--scipy-starts K``).
+Subprocesses get compiled bytecode (a temporary ``PYTHONPYCACHEPREFIX``, warmed first) as an
+installed package would. Run: ``python bench/bench_fit_speed.py [--sizes 100,1000,10000,100000]
+[--rounds 3] [--methods]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import math
 import os
 import statistics
 import subprocess
@@ -33,10 +39,10 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import logsumexp
 
+from bench_startup import wall_time as process_seconds  # (wall, CPU) of one whole process
 from scalelaw import datasets
 from scalelaw.data.runs import RunSet
 from scalelaw.fit import fit_law
-from scalelaw.fit.bootstrap import bootstrap
 from scalelaw.fit.multistart import search
 from scalelaw.fit.objective import Objective
 from scalelaw.fit.optimize import objective_value
@@ -124,60 +130,143 @@ def compare(name: str, runs: RunSet, scipy_starts: np.ndarray) -> float:
     return t_scipy_all
 
 
-def command_seconds(data: Path, rounds: int) -> tuple[float, float]:
-    """Median wall time of the whole ``scalelaw fit`` process and of ``python -c pass``."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
-    run = "import sys; from scalelaw.cli.main import run; sys.exit(run(sys.argv[1:]))"
-    fit = [sys.executable, "-c", run, "fit", str(data), "--law", "chinchilla"]
-    bare = [sys.executable, "-c", "pass"]
-    times: dict[str, list[float]] = {"fit": [], "pass": []}
+BENCH = Path(__file__).resolve().parent
+RUN = "import sys; from scalelaw.cli.main import run; sys.exit(run(sys.argv[1:]))"
+
+
+def process_env(cache: Path) -> dict[str, str]:
+    """This checkout's ``src`` first, bytecode cached under ``cache`` (as in an installed package)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    return env
+
+
+def commands(data: Path, out: Path) -> dict[str, list[str]]:
+    """The whole processes compared: scalelaw's fit command, the vpnls-style script, vpnls if installed."""
+    argv = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "scalelaw fit --law chinchilla": [sys.executable, "-c", RUN, "fit", str(data), "--law", "chinchilla",
+                                          "--out", str(out)],
+        "vpnls-style script": [sys.executable, str(BENCH / "vpnls_style.py"), str(data)],
+    }
+    if importlib.util.find_spec("vpnls") is not None:
+        argv["vpnls (installed)"] = [sys.executable, "-c", "import vpnls"]
+    return argv
+
+
+def whole_commands(data: Path, rounds: int, env: dict[str, str], out: Path) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU seconds of each command over interleaved rounds (after one warm-up each)."""
+    argv = commands(data, out)
+    for command in argv.values():
+        process_seconds(command, env)
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in argv}
     for _ in range(rounds):
-        for key, argv in (("fit", fit), ("pass", bare)):
-            start = time.perf_counter()
-            subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            times[key].append(time.perf_counter() - start)
-    return statistics.median(times["fit"]), statistics.median(times["pass"])
+        for name, command in argv.items():
+            times[name].append(process_seconds(command, env))
+    return {name: (statistics.median(t[0] for t in rows), statistics.median(t[1] for t in rows))
+            for name, rows in times.items()}
+
+
+def cpu_timed(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    """(result, wall seconds, CPU seconds of this process)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def in_process(runs: RunSet) -> list[tuple[str, float, float, np.ndarray]]:
+    """fit_law, the search alone and the vpnls-style fit on ``runs``: (name, wall, cpu, theta)."""
+    from vpnls_style import fit as vpnls_fit
+
+    problem = chinchilla_problem(runs)
+    design = problem.design
+    rows = []
+    fit, wall, cpu = cpu_timed(fit_law, runs, "chinchilla", progress=False)
+    rows.append(("scalelaw fit_law (engine, diagnostics)", wall, cpu, fit.theta))
+    found, wall, cpu = cpu_timed(search, problem, np.ones(design.n))
+    rows.append(("scalelaw search (projection + polish)", wall, cpu, problem.theta(found.u)[0]))
+    theta, wall, cpu = cpu_timed(vpnls_fit, design.inputs["params"], design.inputs["tokens"], design.loss)
+    rows.append(("vpnls-style (grid + NNLS + Nelder-Mead)", wall, cpu, theta))
+    return rows
+
+
+def growth_exponent(sizes: list[int], seconds: list[float]) -> float:
+    """Slope of log seconds on log size over the last two sizes (1 = linear)."""
+    if len(sizes) < 2:
+        return math.nan
+    return math.log(seconds[-1] / seconds[-2]) / math.log(sizes[-1] / sizes[-2])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="Rounds of the whole commands on 240 runs (median).")
+    parser.add_argument("--sizes", default="100,1000,10000,100000", help="Run counts of the growth table.")
+    parser.add_argument("--methods", action="store_true", help="Also compare projection, batched grid, scipy grid.")
     parser.add_argument("--scipy-starts", type=int, default=45)
-    parser.add_argument("--rounds", type=int, default=3, help="Runs of the whole command (median).")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
-          "(a shared machine: compare the ratios measured side by side, not the seconds)\n")
-    grid = lse_grid()
-    pick = np.sort(np.random.default_rng(0).choice(len(grid), size=min(args.scipy_starts, len(grid)), replace=False))
-    cases = {"synthetic (Epoch-size)": synthetic_runs(),
-             **{f"dataset:{d}": datasets.load(d) for d in ("datablations", "porian2024", "olmo-ladder")}}
-    print("Chinchilla fit, Huber δ=1e-3 on log residuals; objective = Huber sum; "
-          "param diff = largest relative difference from the batched grid's optimum")
-    print(f"{'data':22s} {'n':>5s} {'method':34s} {'wall s':>9s} {'scipy/x':>10s} {'objective':>12s} {'param diff':>10s}")
-    for name, runs in cases.items():
-        compare(name, runs, grid[pick])
-
-    runs = synthetic_runs(240)
+    sys.path.insert(0, str(BENCH))
+    load = os.getloadavg()[0]
+    print(f"{os.uname().nodename}: {os.cpu_count()} CPUs, load average {load:.1f} at the start "
+          "(a machine shared with other jobs: compare the ratios measured side by side, not the seconds)")
+    print("vpnls itself: " + ("installed" if importlib.util.find_spec("vpnls") else
+                              "not installed (`pip install vpnls` finds no distribution here); the vpnls-style "
+                              "script stands in for it"))
     with tempfile.TemporaryDirectory() as tmp:
+        env = process_env(Path(tmp) / "pycache")
         data = Path(tmp) / "runs.csv"
+        runs = synthetic_runs(240)
         runs.table.to_csv(data, index=False)
-        (_, _), t_scipy = timed(scipy_grid, chinchilla_problem(runs), grid[pick])
-        t_scipy *= 4500 / len(pick)
-        command, bare = command_seconds(data, args.rounds)
-    print(f"\nwhole `scalelaw fit` command, chinchilla, 240 runs (median of {args.rounds}, start-up included)")
-    print(f"{'':40s} {'wall s':>9s}")
-    print(f"{'python -c pass':40s} {bare:9.3f}")
-    print(f"{'scalelaw fit (process)':40s} {command:9.3f}")
-    print(f"{'scipy grid in-process, extrapolated':40s} {t_scipy:9.3f}")
-    print(f"{'speed-up of the command over scipy':40s} {t_scipy / command:8.0f}x")
+        whole = whole_commands(data, args.rounds, env, Path(tmp) / "fit.json")
+        print(f"\n1. whole processes on the same CSV, 240 runs (median of {args.rounds} interleaved rounds)")
+        print(f"{'command':34s} {'wall s':>8s} {'CPU s':>8s} {'CPU / vpnls-style':>18s}")
+        bar = whole["vpnls-style script"][1]
+        for name, (wall, cpu) in whole.items():
+            print(f"{name:34s} {wall:8.3f} {cpu:8.3f} {cpu / bar:17.2f}x")
 
-    problem = chinchilla_problem(runs)
-    found = search(problem, np.ones(problem.design.n))
-    boot, t_boot = timed(bootstrap, problem, found.u, 1000, seed=0, progress=False)
-    print("\n1,000-replicate run bootstrap (chinchilla, 240 runs), warm-started at the fit")
-    print(f"wall {t_boot:.3f} s; converged {np.mean(boot.converged):.1%}; "
-          f"median iterations {np.median(boot.iterations):.0f}")
-    whole, t_whole = timed(fit_law, runs, "chinchilla", bootstrap=1000, seed=0, progress=False)
-    print(f"fit_law with bootstrap=1000: wall {t_whole:.3f} s")
+        print("\n2. in-process on the same 240 runs; objective = Huber (delta 1e-3) sum on log residuals")
+        problem = chinchilla_problem(runs)
+        print(f"{'method':42s} {'wall s':>8s} {'CPU s':>8s} {'objective':>14s}  E, A, B, alpha, beta")
+        for name, wall, cpu, theta in in_process(runs):
+            print(f"{name:42s} {wall:8.4f} {cpu:8.4f} {objective_sum(problem, theta):14.8e}  "
+                  + ", ".join(f"{v:.4g}" for v in theta))
+
+        sizes = [int(v) for v in args.sizes.split(",") if v]
+        print("\n3. growth with the number of runs (one point each); CPU seconds, objective of fit_law "
+              "and of the vpnls-style fit")
+        print(f"{'runs':>8s} {'fit cmd':>9s} {'vpnls cmd':>10s} {'fit_law':>9s} {'vpnls fit':>10s} "
+              f"{'cmd ratio':>10s} {'fit ratio':>10s} {'objective fit_law':>18s} {'objective vpnls':>16s}")
+        columns: dict[str, list[float]] = {"cmd": [], "vpnls cmd": [], "fit": [], "vpnls": []}
+        for n in sizes:
+            runs_n = synthetic_runs(n)
+            path = Path(tmp) / f"runs{n}.csv"
+            runs_n.table.to_csv(path, index=False)
+            argv = commands(path, Path(tmp) / "fit.json")
+            _, cmd = process_seconds(argv["scalelaw fit --law chinchilla"], env)
+            _, vp_cmd = process_seconds(argv["vpnls-style script"], env)
+            rows = in_process(runs_n)
+            problem = chinchilla_problem(runs_n)
+            fit_cpu, vp_cpu = rows[0][2], rows[2][2]
+            for key, value in (("cmd", cmd), ("vpnls cmd", vp_cmd), ("fit", fit_cpu), ("vpnls", vp_cpu)):
+                columns[key].append(value)
+            print(f"{n:8d} {cmd:9.3f} {vp_cmd:10.3f} {fit_cpu:9.3f} {vp_cpu:10.3f} {cmd / vp_cmd:9.2f}x "
+                  f"{fit_cpu / vp_cpu:9.2f}x {objective_sum(problem, rows[0][3]):18.8e} "
+                  f"{objective_sum(problem, rows[2][3]):16.8e}")
+        print("growth exponent (last two sizes): " + ", ".join(
+            f"{key} {growth_exponent(sizes, values):.2f}" for key, values in columns.items()))
+
+    if args.methods:
+        grid = lse_grid()
+        pick = np.sort(np.random.default_rng(0).choice(len(grid), size=min(args.scipy_starts, len(grid)),
+                                                        replace=False))
+        cases = {"synthetic (Epoch-size)": synthetic_runs(),
+                 **{f"dataset:{d}": datasets.load(d) for d in ("datablations", "porian2024", "olmo-ladder")}}
+        print("\n4. Chinchilla fit methods, Huber δ=1e-3 on log residuals; objective = Huber sum; "
+              "param diff = largest relative difference from the batched grid's optimum")
+        print(f"{'data':22s} {'n':>5s} {'method':34s} {'wall s':>9s} {'scipy/x':>10s} {'objective':>12s} "
+              f"{'param diff':>10s}")
+        for name, case in cases.items():
+            compare(name, case, grid[pick])
 
 
 if __name__ == "__main__":

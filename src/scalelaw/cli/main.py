@@ -129,6 +129,9 @@ def _printable(text: str) -> str:
 
 def run(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns (and exits with) the exit code."""
+    from scalelaw.cli._fast_params import install
+
+    install()
     _register_commands()
     if COMPLETE_VAR in os.environ:  # a shell asks for completions: typer's machinery, loaded only then
         from typer.completion import completion_init

@@ -13,6 +13,7 @@ import hashlib
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -81,6 +82,8 @@ class RunSet:
     ``table`` has one row per logged point, sorted by run then step. A row whose
     ``loss`` is NaN but whose ``lr`` is set carries the learning-rate schedule between
     evaluations. ``sources`` maps a run id to the file it was read from, for errors.
+    A RunSet is immutable: derive new ones (``select``, ``where``, ``target``) rather than
+    editing ``table`` in place, since run codes and per-run curves are cached on it.
     """
 
     table: pd.DataFrame
@@ -91,17 +94,26 @@ class RunSet:
             if column not in self.table.columns:
                 raise InputError(f"the run table has no {column!r} column", column=column)
 
+    # -- run codes ------------------------------------------------------------------
+    @cached_property
+    def _index(self) -> _RunIndex:
+        """The run column factorised once: every selection is then an integer take, O(rows)."""
+        return _RunIndex.of(self.table["run"])
+
     # -- inspection -----------------------------------------------------------------
     @property
     def runs(self) -> list[str]:
         """Run ids in table order."""
-        return list(dict.fromkeys(self.table["run"].tolist()))
+        return list(self._index.names)
 
     def __len__(self) -> int:
-        return int(self.table["run"].nunique())
+        return len(self._index.names)
 
     def __contains__(self, run: object) -> bool:
-        return run in set(self.table["run"].tolist())
+        try:
+            return run in self._index.lookup
+        except TypeError:  # an unhashable object is no run id
+            return False
 
     @property
     def columns(self) -> list[str]:
@@ -111,22 +123,29 @@ class RunSet:
         """True if ``column`` exists and holds at least one value."""
         return column in self.table.columns and bool(self.table[column].notna().any())
 
+    def rows_of(self, run: str) -> np.ndarray:
+        """Positions (in table order) of the rows of ``run``."""
+        if run not in self:
+            raise InputError(f"no run named {run!r}; known runs: {', '.join(self.runs[:10])}")
+        return self._index.rows(np.array([self._index.lookup.get_loc(run)], dtype=np.int64))
+
     def curve(self, run: str) -> pd.DataFrame:
         """The rows of one run, sorted by step."""
-        rows = self.table[self.table["run"] == run]
-        if rows.empty:
-            raise InputError(f"no run named {run!r}; known runs: {', '.join(self.runs[:10])}")
-        return rows.reset_index(drop=True)
+        return self.table.take(self.rows_of(run)).reset_index(drop=True)
 
     def curves(self) -> Iterator[tuple[str, pd.DataFrame]]:
         """Yield ``(run, rows)`` for every run, in table order."""
-        for run, rows in self.table.groupby("run", sort=False):
-            yield str(run), rows.reset_index(drop=True)
+        index = self._index
+        ordered = self.table.take(index.order)
+        for code, name in enumerate(index.names):
+            yield str(name), ordered.iloc[index.starts[code] : index.starts[code + 1]].reset_index(drop=True)
 
     def final(self) -> pd.DataFrame:
         """One row per run: its last row with a loss (the final-loss view of the data)."""
-        with_loss = self.table[self.table["loss"].notna()]
-        return with_loss.groupby("run", sort=False).tail(1).reset_index(drop=True)
+        logged = np.flatnonzero(self.table["loss"].notna().to_numpy())
+        last = np.full(len(self._index.names), -1, dtype=np.int64)
+        np.maximum.at(last, self._index.codes[logged], logged)
+        return self.table.take(np.sort(last[last >= 0])).reset_index(drop=True)
 
     def meta(self, run: str) -> dict[str, object]:
         """The per-run metadata columns of ``run`` (first non-missing value of each)."""
@@ -150,14 +169,38 @@ class RunSet:
 
     # -- derivation -----------------------------------------------------------------
     def select(self, runs: Iterable[str]) -> RunSet:
-        """The runs named, in the order given."""
+        """The runs named, in the order given (a name given twice is taken twice), in O(rows) time."""
         wanted = list(runs)
-        missing = [r for r in wanted if r not in self]
-        if missing:
-            raise InputError(f"no run named {missing[0]!r}; known runs: {', '.join(self.runs[:10])}")
-        parts = [self.table[self.table["run"] == r] for r in wanted]
-        table = pd.concat(parts, ignore_index=True) if parts else self.table.iloc[0:0]
-        return RunSet(table, {r: s for r, s in self.sources.items() if r in set(wanted)})
+        codes = self._index.lookup.get_indexer(pd.Index(wanted, dtype=object)).astype(np.int64) if wanted else \
+            np.empty(0, dtype=np.int64)
+        if codes.size and codes.min() < 0:
+            missing = wanted[int(np.argmin(codes))]
+            raise InputError(f"no run named {missing!r}; known runs: {', '.join(self.runs[:10])}")
+        return self.take(codes)
+
+    def take(self, codes: np.ndarray) -> RunSet:
+        """The runs with these codes (positions in :attr:`runs`), in the order given: the integer
+        take that folds and resamples use (no per-run masks over the table)."""
+        codes = np.asarray(codes, dtype=np.int64)
+        table = self.table.take(self._index.rows(codes)).reset_index(drop=True)
+        names = self._index.names[np.unique(codes)] if codes.size else []
+        sources = {r: self.sources[r] for r in names if r in self.sources}
+        subset = RunSet(table, sources)
+        subset.__dict__["_whole_runs_of"] = self.whole_runs_root()  # its runs are that set's runs, row for row
+        return subset
+
+    def whole_runs_root(self) -> RunSet:
+        """The run set this one took whole runs from (itself if it was not made by :meth:`select`/:meth:`take`).
+
+        A run of this set has exactly the rows it has there, so what is derived from one run
+        (a curve, a schedule) can be built once, on the root, and shared by every fold and resample.
+        """
+        return self.__dict__.get("_whole_runs_of", self)
+
+    def per_run_cache(self, kind: str) -> dict[str, object]:
+        """A cache of values derived from single runs (keyed by run id), shared with the root set."""
+        caches = self.whole_runs_root().__dict__.setdefault("_per_run_caches", {})
+        return caches.setdefault(kind, {})
 
     def where(self, expression: str) -> RunSet:
         """Rows for which a filter holds, e.g. ``"subset == 'paper'"`` (see :mod:`scalelaw.data.filter`)."""
@@ -177,15 +220,8 @@ class RunSet:
         parts = list(parts)
         if qualify:
             parts = _qualified(parts)
-        seen: dict[str, str] = {}
-        for part in parts:
-            for run in part.runs:
-                if run in seen:
-                    raise InputError(
-                        f"run {run!r} appears in both {seen[run]} and {part.source(run) or 'another input'}",
-                        run=run,
-                    )
-                seen[run] = part.source(run) or "an input"
+        if len(parts) > 1:
+            _refuse_shared_runs(parts)
         table = pd.concat([p.table for p in parts], ignore_index=True) if parts else pd.DataFrame(
             {"run": pd.Series(dtype=str), "loss": pd.Series(dtype=float)}
         )
@@ -240,14 +276,16 @@ class RunSet:
                     file=next(iter(self.sources.values()), None),
                     column=column,
                 )
-            for run, rows in self.curves():
-                if not rows[column].notna().any():
-                    raise InputError(
-                        f"{purpose} needs {column!r}, which this run never sets",
-                        file=self.source(run),
-                        run=run,
-                        column=column,
-                    )
+            has = np.bincount(self._index.codes, weights=self.table[column].notna().to_numpy(),
+                              minlength=len(self._index.names)) > 0
+            if not has.all():
+                run = str(self._index.names[int(np.argmin(has))])
+                raise InputError(
+                    f"{purpose} needs {column!r}, which this run never sets",
+                    file=self.source(run),
+                    run=run,
+                    column=column,
+                )
 
     def data_hash(self) -> str:
         """A SHA-256 of the table's content, stable across processes and platforms."""
@@ -262,6 +300,53 @@ class RunSet:
         return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class _RunIndex:
+    """The run column as integer codes: ``codes[i]`` is row i's run (a position in ``names``);
+    ``order`` lists the rows run by run (table order within a run), run k's rows being
+    ``order[starts[k]:starts[k + 1]]``; ``lookup`` finds a run's code (a hash index: about
+    50 bytes per run with its name, where a dict took twice that)."""
+
+    names: np.ndarray
+    codes: np.ndarray
+    order: np.ndarray
+    starts: np.ndarray
+    lookup: pd.Index
+
+    @classmethod
+    def of(cls, column: pd.Series) -> _RunIndex:
+        codes, names = pd.factorize(column, sort=False, use_na_sentinel=False)
+        codes = codes.astype(np.int64, copy=False)
+        names = np.asarray(names, dtype=object)
+        counts = np.bincount(codes, minlength=names.size)
+        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        order = np.argsort(codes, kind="stable")
+        return cls(names, codes, order, starts, pd.Index(names, dtype=object))
+
+    def rows(self, codes: np.ndarray) -> np.ndarray:
+        """Row positions of the runs ``codes``, run after run: one gather, O(rows taken)."""
+        first, count = self.starts[codes], self.starts[codes + 1] - self.starts[codes]
+        offsets = np.repeat(first - np.concatenate([[0], np.cumsum(count)[:-1]]), count)
+        return self.order[np.arange(int(count.sum()), dtype=np.int64) + offsets]
+
+
+def _refuse_shared_runs(parts: list[RunSet]) -> None:
+    """Raise an InputError naming the first run id that two parts share (one pass over all run ids)."""
+    names = np.concatenate([part._index.names for part in parts])
+    repeated = pd.Index(names).duplicated()
+    if not repeated.any():
+        return
+    later = int(np.argmax(repeated))
+    run = names[later]
+    owner = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
+    earlier = int(np.flatnonzero(names[:later] == run)[0])
+    first, second = parts[owner[earlier]], parts[owner[later]]
+    raise InputError(
+        f"run {run!r} appears in both {first.source(run) or 'an input'} and {second.source(run) or 'another input'}",
+        run=run,
+    )
+
+
 def source_label(source: str) -> str:
     """A short name for a run's source: ``dataset:NAME`` gives NAME, a path its last part."""
     text = source.removeprefix("dataset:").rstrip("/\\")
@@ -270,6 +355,8 @@ def source_label(source: str) -> str:
 
 def _qualified(parts: list[RunSet]) -> list[RunSet]:
     """The parts with every run id shared by parts of different sources renamed ``SOURCE/run``."""
+    if len(parts) < 2:
+        return parts
     owners: dict[str, set[str]] = {}
     for part in parts:
         for run in part.runs:

@@ -134,6 +134,7 @@ def _loss_by_run(runs: RunSet) -> list[tuple[str, np.ndarray]]:
     order = np.argsort(codes, kind="stable") if (np.diff(codes) < 0).any() else np.arange(len(codes))
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
     losses = np.split(table["loss"].to_numpy(dtype="float64")[order], bounds)
+    names = np.asarray(names, dtype=object)  # one conversion, not an Index lookup per run
     return [(str(names[c]), loss) for c, loss in zip(np.unique(codes), losses, strict=True)] if len(codes) else []
 
 

@@ -4,14 +4,15 @@ Resampling draws runs (not points) with replacement, so a run with many logged p
 stays one unit; a point's weight is the number of times its run was drawn. A fit on a
 single run resamples contiguous blocks of its checkpoints instead (a run bootstrap of
 one run would redraw it every time and report zero-width intervals). Replicates
-are warm-started from the best fit and fitted in chunks on a small thread pool (numpy
-releases the GIL), with an optional rich progress bar.
+are warm-started from the best fit and fitted in bounded chunks, one after the other in the
+calling thread, with an optional rich progress bar. (A thread pool here gained nothing: most
+fits are one chunk, and with several the laws' Python-level sums hold the GIL; it only hid
+the work from profilers, which saw the main thread waiting on a lock.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -20,7 +21,6 @@ from scalelaw.fit.problem import Problem
 
 BOOTSTRAP_TOL = Tolerances(ftol=1e-10, xtol=1e-9, max_iter=200)
 CHUNK = 100
-WORKERS = 2
 #: Blocks a single run's checkpoints are cut into for the block bootstrap.
 BLOCKS = 10
 
@@ -88,11 +88,7 @@ def bootstrap(
         start = np.repeat(u_best[None, :], part.stop - part.start, axis=0)
         return minimise(problem, start, weights[part], BOOTSTRAP_TOL)
 
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        if progress:
-            results = _with_progress(pool, fit_chunk, chunks, replicates)
-        else:
-            results = list(pool.map(fit_chunk, chunks))
+    results = _with_progress(fit_chunk, chunks, replicates) if progress else [fit_chunk(part) for part in chunks]
     return BatchResult(
         u=np.concatenate([r.u for r in results]),
         f=np.concatenate([r.f for r in results]),
@@ -101,18 +97,15 @@ def bootstrap(
     )
 
 
-def _with_progress(
-    pool: ThreadPoolExecutor, fit_chunk: Callable[[slice], BatchResult], chunks: list[slice], total: int
-) -> list[BatchResult]:
-    """Run the chunks in order while a rich progress bar on stderr counts replicates."""
+def _with_progress(fit_chunk: Callable[[slice], BatchResult], chunks: list[slice], total: int) -> list[BatchResult]:
+    """Fit the chunks in order while a rich progress bar on stderr counts replicates."""
     from rich.console import Console
     from rich.progress import Progress
 
-    futures = [pool.submit(fit_chunk, part) for part in chunks]
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("bootstrap", total=total)
         results = []
-        for part, future in zip(chunks, futures):
-            results.append(future.result())
+        for part in chunks:
+            results.append(fit_chunk(part))
             bar.advance(task, part.stop - part.start)
     return results

@@ -13,7 +13,6 @@ from typing import Any
 import math
 
 import numpy as np
-import pandas as pd
 
 from scalelaw.fit.problem import Problem
 
@@ -113,11 +112,25 @@ def scale_correlations(residuals: np.ndarray, scales: Mapping[str, np.ndarray]) 
         values = np.asarray(values, dtype=float)
         if values.shape != residuals.shape or n < 4 or np.ptp(values) == 0 or np.ptp(residuals) == 0:
             continue
-        rho = float(np.clip(np.corrcoef(pd.Series(values).rank().to_numpy(), pd.Series(residuals).rank().to_numpy())[0, 1],
-                            -1.0, 1.0))
+        rho = float(np.clip(np.corrcoef(average_ranks(values), average_ranks(residuals))[0, 1], -1.0, 1.0))
         t = abs(rho) * np.sqrt((n - 2) / max(1.0 - rho * rho, 1e-300))
         out[name] = (rho, two_sided_t_p(t, n - 2))
     return out
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks with ties given their average rank, NaN where the value is NaN (pandas' ``rank()``)."""
+    values = np.asarray(values, dtype=float)
+    finite = ~np.isnan(values)
+    ranks = np.full(values.size, np.nan)
+    order = np.argsort(values[finite], kind="stable")
+    ordered = values[finite][order]
+    first = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    size = np.diff(np.concatenate([first, [ordered.size]]))
+    rank = np.empty(ordered.size)
+    rank[order] = np.repeat(first + (size + 1) / 2.0, size)
+    ranks[finite] = rank
+    return ranks
 
 
 def two_sided_normal_p(z: float) -> float:

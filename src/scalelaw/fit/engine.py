@@ -8,22 +8,25 @@ and refuse (``strict``) or warn about anything suspicious.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from scalelaw import laws
-from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
 from scalelaw.fit import diagnostics as checks
 from scalelaw.fit.bootstrap import bootstrap as run_bootstrap
-from scalelaw.fit.multistart import SearchResult, search
+from scalelaw.fit.multistart import SearchResult, search, search_from
 from scalelaw.fit.objective import Objective, ObjectiveName
 from scalelaw.fit.optimize import objective_value
 from scalelaw.fit.problem import Problem, check_fixed
 from scalelaw.fit.result import FitResult
 from scalelaw.laws.base import Law
+
+if TYPE_CHECKING:  # the engine works on arrays: pandas is imported by whoever reads a table
+    import pandas as pd
+
+    from scalelaw.data.runs import RunSet
 
 Reduction = Literal["sum", "mean"]
 
@@ -44,15 +47,19 @@ def fit_law(
     ci_level: float = 0.95,
     extrapolation_warning_decades: float = 2.0,
     law_options: Mapping[str, Any] | None = None,
+    start: Mapping[str, float] | None = None,
 ) -> FitResult:
     """Fit ``law`` (a name or a Law) to ``runs`` and return a :class:`FitResult`.
 
     The objective (by default the law's own, Huber for most) is applied to log-loss
     residuals (plain residuals for laws of bounded metrics); ``reduction`` only changes the
     reported objective value, never the optimum or the stopping rule. ``bootstrap``
-    replicates resample runs; ``ci_level`` sets every interval's coverage.
+    replicates resample runs; ``ci_level`` sets every interval's coverage. ``start`` (the
+    parameters of another fit, e.g. of the same law on all the data) warm-starts the search:
+    one Levenberg–Marquardt descent from it instead of the law's grid, for refits on a subset
+    (a backtest fold) whose optimum lies near a known one.
     """
-    if isinstance(runs, pd.DataFrame):
+    if type(runs).__name__ == "DataFrame":
         from scalelaw.data.pipeline import read_runs
 
         runs = read_runs(runs)
@@ -75,7 +82,12 @@ def fit_law(
             "add runs or fix parameters with --fix"
         )
     weights = np.ones(design.n)
-    found = search(problem, weights) if n_free else _score_only(problem)
+    if not n_free:
+        found = _score_only(problem)
+    elif start is not None:
+        found = search_from(problem, weights, start)
+    else:
+        found = search(problem, weights)
     if not np.isfinite(found.f):
         raise InputError(f"law {law.name} cannot describe this data: every start gives a non-positive loss")
     theta = problem.theta(found.u)[0]

@@ -11,10 +11,12 @@ explored objective.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from scalelaw.errors import InputError
 from scalelaw.fit import projection
 from scalelaw.fit.optimize import Tolerances, batch_rows, minimise, minimise_parallel, objective_value
 from scalelaw.fit.problem import Problem
@@ -44,10 +46,7 @@ class SearchResult:
 
 def start_points(problem: Problem) -> np.ndarray:
     """The law's starting grid restricted to the free parameters, in optimiser space, deduplicated."""
-    grid = problem.law.starts()[:, problem.free]
-    lower, upper = problem.bounds
-    u = np.clip(problem.to_u(grid), lower, upper)
-    return np.unique(u, axis=0)
+    return np.unique(problem.start_grid, axis=0)
 
 
 def explore_subset(problem: Problem, weights: np.ndarray, size: int) -> tuple[Problem, np.ndarray]:
@@ -66,7 +65,7 @@ def explore_subset(problem: Problem, weights: np.ndarray, size: int) -> tuple[Pr
         inputs={k: v[pick] for k, v in design.inputs.items()}, loss=design.loss[pick], run=design.run[pick],
         anchor=None if design.anchor is None else design.anchor[pick],
     )
-    return replace(problem, design=subset), weights[pick]
+    return problem.with_design(subset), weights[pick]
 
 
 def search(problem: Problem, weights: np.ndarray, *, method: str = "auto", n_polish: int = 8) -> SearchResult:
@@ -88,8 +87,9 @@ def search_projected(
 ) -> SearchResult:
     """Variable projection over the nonlinear parameters, then polish the best ``n_polish`` grid points.
 
-    The grid is solved and ranked on at most ``PROJECT_POINTS`` points spread over the
-    observed loss (as the grid search explores), the polish runs on all points.
+    The grid is solved and ranked, and its best points polished for a few iterations, on at
+    most ``PROJECT_POINTS`` points spread over the observed loss (as the grid search
+    explores); the best of them are polished to the tolerance on all points.
     ``starts`` counts the polished points and ``starts_in_best_basin`` those that end
     within the basin tolerance of the best.
     """
@@ -97,7 +97,8 @@ def search_projected(
     u, f = projection.project_grid(small, linear, small_weights)
     if not np.isfinite(f).any():
         return SearchResult(u[0], float("inf"), False, 0, 0, 0)
-    polished, f_polished, converged, iterations = projection.polish_best(problem, u, f, weights, n_polish, polish)
+    polished, f_polished, converged, iterations = projection.polish_best(
+        problem, u, f, weights, n_polish, polish, short=(small, small_weights))
     best = int(np.argmin(f_polished))
     f_best = float(f_polished[best])
     in_basin = int(np.sum(f_polished <= f_best + BASIN_RTOL * abs(f_best) + BASIN_ATOL))
@@ -109,6 +110,26 @@ def search_projected(
         starts=int(polished.shape[0]),
         starts_in_best_basin=in_basin,
     )
+
+
+def search_from(problem: Problem, weights: np.ndarray, start: Mapping[str, float], *,
+                polish: Tolerances = POLISH) -> SearchResult:
+    """One descent from ``start`` (natural parameter values by name, e.g. another fit's optimum).
+
+    Every free parameter needs a finite value; one outside its bounds is moved onto the bound.
+    """
+    free_names = [problem.names[i] for i in problem.free]
+    missing = [name for name in free_names if name not in start]
+    if missing:
+        raise InputError(f"the warm start of law {problem.law.name} lacks {', '.join(missing)}")
+    theta = np.array([[float(start[name]) for name in free_names]])
+    if not np.all(np.isfinite(theta)):
+        raise InputError(f"the warm start of law {problem.law.name} holds a value that is not a finite number")
+    lower, upper = problem.bounds
+    u = np.clip(problem.to_u(theta), lower, upper)
+    done = minimise(problem, u, weights, polish)
+    return SearchResult(u=done.u[0], f=float(done.f[0]), converged=bool(done.converged[0]),
+                        iterations=int(done.iterations[0]), starts=1, starts_in_best_basin=1)
 
 
 def search_grid(

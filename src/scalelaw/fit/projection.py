@@ -17,15 +17,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from scalelaw.fit.optimize import Tolerances, minimise, objective_value
+from scalelaw.fit.optimize import Tolerances, batch_rows, minimise, objective_value
 from scalelaw.fit.problem import Problem
 
 #: Most grid points over the nonlinear parameters (the law's start values, refined evenly),
 #: and at most ``AXIS_BUDGET`` per nonlinear parameter.
 GRID_BUDGET = 1024
 AXIS_BUDGET = 64
-#: Grid points evaluated per batch (bounds the memory of the (batch, n, k) bases).
-BATCH_ROWS = 256
 #: Levenberg–Marquardt iterations every polished candidate gets, and how many candidates
 #: are then polished to the full tolerance.
 SHORT_POLISH = 40
@@ -34,7 +32,8 @@ FULL_POLISH = 2
 
 def linear_indices(problem: Problem) -> np.ndarray | None:
     """Positions (within the free parameters) of the free parameters the law solves linearly, or None."""
-    part = problem.law.linear_part(problem.theta(start_grid_u(problem)[:1]), problem.design)
+    first = np.array([[axis[0] for axis in problem.start_axes]])
+    part = problem.law.linear_part(problem.theta(first), problem.design)
     if part is None:
         return None
     free_names = [problem.names[i] for i in problem.free]
@@ -42,13 +41,6 @@ def linear_indices(problem: Problem) -> np.ndarray | None:
     if not linear or len(linear) == len(free_names):
         return None
     return np.array(linear, dtype=int)
-
-
-def start_grid_u(problem: Problem) -> np.ndarray:
-    """The law's starting grid on the free parameters, in optimiser space."""
-    grid = problem.law.starts()[:, problem.free]
-    lower, upper = problem.bounds
-    return np.clip(problem.to_u(grid), lower, upper)
 
 
 def nonlinear_grid(problem: Problem, linear: np.ndarray) -> np.ndarray:
@@ -60,15 +52,14 @@ def nonlinear_grid(problem: Problem, linear: np.ndarray) -> np.ndarray:
     ``AXIS_BUDGET`` per parameter.
     Linear entries hold the middle of their start values until they are solved.
     """
-    starts = start_grid_u(problem)
-    columns = [np.unique(starts[:, j]) for j in range(starts.shape[1])]
-    nonlinear = [j for j in range(starts.shape[1]) if j not in set(linear.tolist())]
+    columns = problem.start_axes
+    nonlinear = [j for j in range(len(columns)) if j not in set(linear.tolist())]
     budget = min(GRID_BUDGET, AXIS_BUDGET ** len(nonlinear))
     refine = 1
     while np.prod([(columns[j].size - 1) * (refine + 1) + 1 for j in nonlinear]) <= budget:
         refine += 1
     axes = []
-    for j in range(starts.shape[1]):
+    for j in range(len(columns)):
         values = columns[j]
         if j in nonlinear and values.size > 1:
             steps = np.linspace(0.0, 1.0, refine + 1)[:-1]
@@ -90,13 +81,16 @@ def solve_linear(problem: Problem, u: np.ndarray, linear: np.ndarray, weights: n
     power = np.asarray(part.loss_power, dtype=float).reshape(-1, 1)
     coef_power = np.broadcast_to(part.coef_power, (u.shape[0], len(part.names)))
     with np.errstate(all="ignore"):
-        target = np.broadcast_to(problem.design.loss[None, :], (u.shape[0], problem.design.n)) ** power  # loss^p
+        loss = problem.design.loss[None, :]
+        target = loss if np.all(power == 1.0) else loss ** power  # loss^p, (1 or B, n)
         # Log residuals weigh each row by 1/loss^p (relative errors); linear residuals do not.
-        row_weight = np.sqrt(weights)[None, :] / (np.ones_like(target) if problem.linear else target)
+        row_weight = np.sqrt(weights)[None, :] / (1.0 if problem.linear else target)
+        target = np.broadcast_to(target, (u.shape[0], problem.design.n))
         for i in held:  # a held-fixed linear parameter moves to the left-hand side
             value = problem.fixed[part.names[i]] ** (1.0 / coef_power[:, i : i + 1])
             target = target - part.basis[:, :, i] * value
-        coef = nnls_batch(part.basis[:, :, solved] * row_weight[:, :, None], target * row_weight)
+        basis = part.basis if solved == list(range(len(part.names))) else part.basis[:, :, solved]
+        coef = nnls_batch(basis * row_weight[:, :, None], target * row_weight)
         params = coef ** coef_power[:, solved]
     declared = [problem.law.params[problem.free[j]] for j in linear]
     natural = np.clip(params, [p.lower for p in declared], [p.upper for p in declared])
@@ -111,14 +105,17 @@ def nnls_batch(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
     Exact for small k: the solution is the unconstrained least-squares fit on its own
     support, so every support (2^k − 1 of them) is solved and the best feasible one kept.
-    Columns are scaled to unit norm first, and a 1e-12 ridge keeps singular supports solvable.
+    The normal equations are formed once (contiguous (B, k, n) products) and scaled to a
+    unit diagonal, and a 1e-12 ridge keeps singular supports solvable.
     """
     b, _, k = x.shape
-    scale = np.linalg.norm(x, axis=1)
+    xt = np.ascontiguousarray(np.transpose(x, (0, 2, 1)))
+    gram = np.matmul(xt, np.transpose(xt, (0, 2, 1)))
+    rhs = np.matmul(xt, y[:, :, None])[:, :, 0]
+    scale = np.sqrt(np.einsum("bkk->bk", gram))
     scale = np.where(scale > 0, scale, 1.0)
-    xs = x / scale[:, None, :]
-    gram = np.matmul(np.transpose(xs, (0, 2, 1)), xs)
-    rhs = np.matmul(np.transpose(xs, (0, 2, 1)), y[:, :, None])[:, :, 0]
+    gram = gram / (scale[:, :, None] * scale[:, None, :])
+    rhs = rhs / scale
     yy = np.einsum("bn,bn->b", y, y)
     best = np.zeros((b, k))
     best_rss = np.where(np.isfinite(yy), yy, np.inf)
@@ -130,9 +127,8 @@ def nnls_batch(x: np.ndarray, y: np.ndarray) -> np.ndarray:
             rss = yy - 2.0 * np.einsum("bk,bk->b", c, rhs[:, idx]) + np.einsum("bi,bij,bj->b", c, g, c)
             better = np.all(c >= 0.0, axis=1) & (rss < best_rss)
             best_rss = np.where(better, rss, best_rss)
-            full = np.zeros((b, k))
-            full[:, idx] = c
-            best = np.where(better[:, None], full, best)
+            best[np.ix_(better, idx)] = c[better]
+            best[np.ix_(better, np.setdiff1d(np.arange(k), idx))] = 0.0
     return best / scale
 
 
@@ -141,31 +137,39 @@ def project_grid(problem: Problem, linear: np.ndarray, weights: np.ndarray) -> t
     grid = nonlinear_grid(problem, linear)
     normalised = weights / weights.sum()
     us, fs = [], []
-    for start in range(0, grid.shape[0], BATCH_ROWS):
-        u = solve_linear(problem, grid[start : start + BATCH_ROWS], linear, weights)
+    rows = batch_rows(problem.design.n * (linear.size + 2))  # bounds the (batch, n, k) bases
+    for start in range(0, grid.shape[0], rows):
+        u = solve_linear(problem, grid[start : start + rows], linear, weights)
         us.append(u)
         fs.append(objective_value(problem, problem.residuals(u), normalised))
     return np.concatenate(us), np.concatenate(fs)
 
 
 def polish_best(
-    problem: Problem, u: np.ndarray, f: np.ndarray, weights: np.ndarray, n_polish: int, tol: Tolerances
+    problem: Problem, u: np.ndarray, f: np.ndarray, weights: np.ndarray, n_polish: int, tol: Tolerances,
+    short: tuple[Problem, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Levenberg–Marquardt on all parameters from the ``n_polish`` best distinct rows of ``u``.
 
-    All candidates get ``SHORT_POLISH`` iterations; the ``FULL_POLISH`` best of them
-    continue to ``tol`` (in flat valleys such as Chinchilla's A–α the last digits take
-    hundreds of iterations, and only the winner needs them).
+    All candidates get ``SHORT_POLISH`` iterations (on ``short``, a (problem, weights) on a
+    subset of the points, when given: their cost no longer grows with the data); the
+    ``FULL_POLISH`` best of them continue to ``tol`` on all points (in flat valleys such as
+    Chinchilla's A–α the last digits take hundreds of iterations, and only the winner
+    needs them). Every returned objective is on all points.
     """
     finite = np.flatnonzero(np.isfinite(f))
     order = finite[np.argsort(f[finite], kind="stable")]
     _, first = np.unique(np.round(u[order], 3), axis=0, return_index=True)
     candidates = order[np.sort(first)[:n_polish]]
-    short = minimise(problem, u[candidates], weights, replace(tol, max_iter=SHORT_POLISH))
-    best = np.argsort(np.where(np.isfinite(short.f), short.f, np.inf), kind="stable")[:FULL_POLISH]
-    full = minimise(problem, short.u[best], weights, tol)
-    f_out, u_out = short.f.copy(), short.u.copy()
-    converged, iterations = short.converged.copy(), short.iterations.copy()
+    short_problem, short_weights = short if short is not None else (problem, weights)
+    explored = minimise(short_problem, u[candidates], short_weights, replace(tol, max_iter=SHORT_POLISH))
+    f_out = explored.f.copy()
+    if short_problem is not problem:
+        f_out = objective_value(problem, problem.residuals(explored.u), weights / weights.sum())
+    best = np.argsort(np.where(np.isfinite(f_out), f_out, np.inf), kind="stable")[:FULL_POLISH]
+    full = minimise(problem, explored.u[best], weights, tol)
+    u_out = explored.u.copy()
+    converged, iterations = explored.converged.copy(), explored.iterations.copy()
     f_out[best], u_out[best], converged[best] = full.f, full.u, full.converged
     iterations[best] += full.iterations
     return u_out, f_out, converged, iterations

@@ -13,9 +13,12 @@ schedule), and a rigorous bound on the error comes from the curvature of ``G``.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,6 +26,9 @@ from scalelaw.data.runs import RunSet
 from scalelaw.data.schedules import Schedule, parse_schedule, schedule_from_logged
 from scalelaw.errors import DataWarning, InputError, warn
 from scalelaw.laws.base import Design, Law
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Learning rates are floored here before ``lr^-γ`` so that a drop to zero stays finite.
 TINY_LR = 1e-20
@@ -83,41 +89,49 @@ def curves_from_runs(runs: RunSet, *, purpose: str) -> list[Curve]:
     Logged points are rows with a finite loss and step >= 1.
     """
     runs.require(["step"], purpose=purpose)
+    cache = runs.per_run_cache("curve")
     curves = []
-    for run, rows in runs.curves():
-        file = runs.source(run)
-        step = rows["step"].to_numpy(dtype=float)
-        if "lr_schedule" in rows.columns and rows["lr_schedule"].notna().any():
-            schedule: Schedule = parse_schedule(str(rows["lr_schedule"].dropna().iloc[0]))
-        else:
-            if "lr" not in rows.columns or not rows["lr"].notna().any():
-                raise InputError(f"{purpose} needs the learning rate: an 'lr' column or an 'lr_schedule' spec",
-                                 file=file, run=run, column="lr")
-            has_lr = rows["lr"].notna().to_numpy()
-            schedule = schedule_from_logged(step[has_lr], rows["lr"].to_numpy(dtype=float)[has_lr], file=file, run=run)
-        loss = rows["loss"].to_numpy(dtype=float)
-        logged = np.isfinite(loss) & np.isfinite(step)
-        early = logged & (step < 1)
-        if early.any():
-            warn(f"run {run!r}: {int(early.sum())} loss value(s) at step 0 are left out (no update has happened)",
-                 DataWarning)
-        logged &= step >= 1
-        if not logged.any():
-            raise InputError(f"{purpose} needs logged losses; this run has none", file=file, run=run, column="loss")
-        if logged.any() and np.any(loss[logged] <= 0):
-            row = int(np.flatnonzero(logged & (loss <= 0))[0]) + 1
-            raise InputError("loss must be positive", file=file, run=run, row=row, column="loss")
-        fractional = logged & (step != np.round(step))
-        if fractional.any():
-            row = int(np.flatnonzero(fractional)[0]) + 1
-            raise InputError(f"step {step[row - 1]:g} is not a whole number of updates", file=file, run=run,
-                             row=row, column="step")
-        out_steps = step[logged].astype(np.int64)
-        last = max(schedule.total_steps, int(out_steps.max()) if out_steps.size else 0)
-        params = float(rows["params"].dropna().iloc[0]) if "params" in rows.columns and rows["params"].notna().any() else math.nan
-        curves.append(Curve(run=run, lr=schedule.lr(np.arange(0, last + 1, dtype=float)), steps=out_steps,
-                            loss=loss[logged], params=params))
+    for run in runs.runs:
+        if run not in cache:
+            cache[run] = _curve_of(runs, run, runs.curve(run), purpose)
+        curves.append(cache[run])
     return curves
+
+
+def _curve_of(runs: RunSet, run: str, rows: pd.DataFrame, purpose: str) -> Curve:
+    """One run's :class:`Curve` (see :func:`curves_from_runs`)."""
+    file = runs.source(run)
+    step = rows["step"].to_numpy(dtype=float)
+    if "lr_schedule" in rows.columns and rows["lr_schedule"].notna().any():
+        schedule: Schedule = parse_schedule(str(rows["lr_schedule"].dropna().iloc[0]))
+    else:
+        if "lr" not in rows.columns or not rows["lr"].notna().any():
+            raise InputError(f"{purpose} needs the learning rate: an 'lr' column or an 'lr_schedule' spec",
+                             file=file, run=run, column="lr")
+        has_lr = rows["lr"].notna().to_numpy()
+        schedule = schedule_from_logged(step[has_lr], rows["lr"].to_numpy(dtype=float)[has_lr], file=file, run=run)
+    loss = rows["loss"].to_numpy(dtype=float)
+    logged = np.isfinite(loss) & np.isfinite(step)
+    early = logged & (step < 1)
+    if early.any():
+        warn(f"run {run!r}: {int(early.sum())} loss value(s) at step 0 are left out (no update has happened)",
+             DataWarning)
+    logged &= step >= 1
+    if not logged.any():
+        raise InputError(f"{purpose} needs logged losses; this run has none", file=file, run=run, column="loss")
+    if logged.any() and np.any(loss[logged] <= 0):
+        row = int(np.flatnonzero(logged & (loss <= 0))[0]) + 1
+        raise InputError("loss must be positive", file=file, run=run, row=row, column="loss")
+    fractional = logged & (step != np.round(step))
+    if fractional.any():
+        row = int(np.flatnonzero(fractional)[0]) + 1
+        raise InputError(f"step {step[row - 1]:g} is not a whole number of updates", file=file, run=run,
+                         row=row, column="step")
+    out_steps = step[logged].astype(np.int64)
+    last = max(schedule.total_steps, int(out_steps.max()) if out_steps.size else 0)
+    params = float(rows["params"].dropna().iloc[0]) if "params" in rows.columns and rows["params"].notna().any() else math.nan
+    return Curve(run=run, lr=schedule.lr(np.arange(0, last + 1, dtype=float)), steps=out_steps,
+                 loss=loss[logged], params=params)
 
 
 def g_function(x: np.ndarray, c: float, beta: float) -> np.ndarray:
@@ -136,6 +150,18 @@ def loss_drop_naive(lr: np.ndarray, steps: np.ndarray, c: float, beta: float, ga
         out[i] = np.sum(drop * g_function(x, c, beta))
     return out
 
+
+#: Parameter rows from which the Taylor-moment products avoid BLAS (see :meth:`DropSum._weighted_a_at`).
+EINSUM_FROM_ROWS = 16
+
+
+def _einsum_product(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    return np.einsum("bj,jp->bp", left, right)
+
+
+#: Splits of the most recent schedules kept by :meth:`DropSum.build` (each is O(outputs · log T) numbers).
+BUILT_KEPT = 64
+_BUILT: OrderedDict[tuple[object, ...], DropSum] = OrderedDict()
 
 #: Terms of the Taylor series of ``lr^-γ`` around each block's largest lr (|γ·δ| <= 0.45 there).
 TAYLOR_TERMS = 13
@@ -167,12 +193,35 @@ class DropSum:
     q_max: np.ndarray
     moments: np.ndarray
     moments_q: np.ndarray
+    #: Parameter-free pair arrays and the last γ's block sums (see :meth:`_weighted_a`); not part of the value.
+    _cache: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, lr: np.ndarray, steps: np.ndarray, *, blocks_per_level: int = 8,
               max_lr_ratio: float = 1.25) -> DropSum:
-        """Split steps 1..t for every output step t; depends on the schedule only, not on the parameters."""
+        """Split steps 1..t for every output step t; depends on the schedule only, not on the parameters.
+
+        The same schedule and steps (every fold and candidate law of one run) give the same
+        split: the last ``BUILT_KEPT`` are kept, keyed by a digest of their content.
+        """
         steps = np.asarray(steps, dtype=np.int64)
+        lr = np.asarray(lr, dtype=float)
+        digest = hashlib.blake2b(lr.tobytes(), digest_size=16)
+        digest.update(steps.tobytes())
+        key = (digest.digest(), lr.size, blocks_per_level, max_lr_ratio)
+        built = _BUILT.get(key)
+        if built is None:
+            built = _BUILT[key] = cls._build(lr, steps, blocks_per_level=blocks_per_level, max_lr_ratio=max_lr_ratio)
+            while len(_BUILT) > BUILT_KEPT:
+                _BUILT.popitem(last=False)
+        else:
+            _BUILT.move_to_end(key)
+        return built
+
+    @classmethod
+    def _build(cls, lr: np.ndarray, steps: np.ndarray, *, blocks_per_level: int,
+               max_lr_ratio: float) -> DropSum:
+        """:meth:`build` without the cache."""
         horizon = int(steps.max())
         levels = max(1, math.ceil(math.log2(max(horizon, 2))))
         padded = 1 << levels
@@ -207,7 +256,23 @@ class DropSum:
         return cls(out_area=prefix[steps], pair_out=pair_out, pair_block=pair_part, **part)
 
     def _weighted_a(self, gamma: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Per block and parameter row: Σ|d|a, Σ|d|a·q and their γ-derivatives, with a = lr^-γ."""
+        """Per block and parameter row: Σ|d|a, Σ|d|a·q and their γ-derivatives, with a = lr^-γ.
+
+        They depend on γ only, which often stays put between evaluations (held, on its bound,
+        or a finite-difference step in another parameter): the last γ's values are kept.
+        """
+        key = ("gamma", gamma.tobytes())
+        cached = self._cache.get(key)
+        if cached is None:
+            for old in [k for k in self._cache if k != "pairs"]:
+                del self._cache[old]
+            cached = self._cache[key] = self._weighted_a_at(gamma)
+        return cached  # type: ignore[return-value]
+
+    def _weighted_a_at(self, gamma: np.ndarray) -> tuple[np.ndarray, ...]:
+        """:meth:`_weighted_a` computed. From ``EINSUM_FROM_ROWS`` rows the (rows, 13) x (13, parts)
+        products go through einsum: BLAS starts threads for them, which on a busy machine cost
+        several times the product (2.7x at 30 rows on 2 shared cores)."""
         j = np.arange(TAYLOR_TERMS)
         factorial = np.cumprod(np.concatenate([[1.0], np.arange(1, TAYLOR_TERMS)]))
         neg = -gamma[:, None]
@@ -215,9 +280,10 @@ class DropSum:
         d_series = np.zeros_like(series)
         d_series[:, 1:] = -series[:, :-1] * (factorial[:-1] / factorial[1:]) * j[1:]
         scale = np.exp(-gamma[:, None] * self.log_ref[None, :])
-        a, aq = scale * (series @ self.moments), scale * (series @ self.moments_q)
-        da = scale * (d_series @ self.moments) - self.log_ref * a
-        daq = scale * (d_series @ self.moments_q) - self.log_ref * aq
+        product = np.matmul if gamma.size < EINSUM_FROM_ROWS else _einsum_product
+        a, aq = scale * product(series, self.moments), scale * product(series, self.moments_q)
+        da = scale * product(d_series, self.moments) - self.log_ref * a
+        daq = scale * product(d_series, self.moments_q) - self.log_ref * aq
         return a, aq, da, daq
 
     def evaluate(self, c: np.ndarray, beta: np.ndarray, gamma: np.ndarray, *, gradient: bool = False,
@@ -227,22 +293,30 @@ class DropSum:
         approximation error, ``bound`` (B, n)."""
         c, beta, gamma = (np.atleast_1d(np.asarray(v, dtype=float))[:, None] for v in (c, beta, gamma))
         a, aq, da, daq = self._weighted_a(gamma[:, 0])
-        blk, out = self.pair_block, self.pair_out
-        mass = np.where(self.mass > 0, self.mass, 1.0)[blk]
-        area = self.out_area[out]
+        pairs = self._pairs()
+        blk, area, mass = pairs.block, pairs.area, pairs.mass
         x = np.maximum((a[:, blk] * area - aq[:, blk]) / mass, 0.0)
-        drop = self.drop[blk]
-        log_base = np.log1p(c * x)
+        drop = pairs.drop
+        cx = c * x
+        log_base = np.log1p(cx)
         power = np.exp(-beta * log_base)
-        result = {"value": self._sum(drop * -np.expm1(-beta * log_base))}
+        result = {"value": pairs.sum(drop * -np.expm1(-beta * log_base))}
         if gradient:
-            dg_dx = beta * c * power / (1.0 + c * x)
-            result["d_c"] = self._sum(drop * beta * x * power / (1.0 + c * x))
-            result["d_beta"] = self._sum(drop * log_base * power)
-            result["d_gamma"] = self._sum(drop * dg_dx * (da[:, blk] * area - daq[:, blk]) / mass)
+            one_cx = 1.0 + cx
+            dg_dx = beta * c * power / one_cx
+            result["d_c"] = pairs.sum(drop * beta * x * power / one_cx)
+            result["d_beta"] = pairs.sum(drop * log_base * power)
+            result["d_gamma"] = pairs.sum(drop * dg_dx * (da[:, blk] * area - daq[:, blk]) / mass)
         if bound:
             result["bound"] = self._sum(self._pair_error(c, beta, gamma))
         return result
+
+    def _pairs(self) -> _Pairs:
+        """The (output, block part) pairs sorted by output, with their parameter-free values (built once)."""
+        pairs = self._cache.get("pairs")
+        if pairs is None:
+            pairs = self._cache["pairs"] = _Pairs.of(self)
+        return pairs  # type: ignore[return-value]
 
     def _pair_error(self, c: np.ndarray, beta: np.ndarray, gamma: np.ndarray) -> np.ndarray:
         """Per pair: ½·max|G''|·Σ|d|(x−x̄)² for same-sign blocks, max|G'|·Σ|d||x−x̄| otherwise."""
@@ -266,6 +340,36 @@ class DropSum:
         rows = values.shape[0]
         flat = (np.arange(rows)[:, None] * n + self.pair_out[None, :]).ravel()
         return np.bincount(flat, weights=values.ravel(), minlength=rows * n).reshape(rows, n)
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """A :class:`DropSum`'s pairs in output order (each output's pairs keep their order, so the
+    sums add the same numbers in the same order as a bincount over the unsorted pairs)."""
+
+    block: np.ndarray
+    area: np.ndarray
+    mass: np.ndarray
+    drop: np.ndarray
+    outputs: np.ndarray
+    starts: np.ndarray
+    n: int
+
+    @classmethod
+    def of(cls, sums: DropSum) -> _Pairs:
+        order = np.argsort(sums.pair_out, kind="stable")
+        out = sums.pair_out[order]
+        block = sums.pair_block[order]
+        starts = np.flatnonzero(np.concatenate([[True], out[1:] != out[:-1]])) if out.size else out
+        return cls(block=block, area=sums.out_area[out], mass=np.where(sums.mass > 0, sums.mass, 1.0)[block],
+                   drop=sums.drop[block], outputs=out[starts], starts=starts, n=sums.out_area.size)
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """Add pair values (B, pairs) into their output steps (B, n)."""
+        total = np.zeros((values.shape[0], self.n))
+        if self.starts.size:
+            total[:, self.outputs] = np.add.reduceat(values, self.starts, axis=1)
+        return total
 
 
 #: Width of the bands of ln lr whose centres are the Taylor references (|γ·δ| <= 0.375 for γ <= 1.5).

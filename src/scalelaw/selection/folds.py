@@ -143,20 +143,25 @@ def _run_folds(runs: RunSet) -> list[Fold]:
     length = per_run(runs, "tokens")
     length = length if length.notna().all() else per_run(runs, "steps")
     size = per_run(runs, "params")
-    inside = []
-    for run in sorted(runs.runs):
-        others = [r for r in runs.runs if r != run]
-        within = bool(length[others].min() <= length[run] <= length[others].max() * LEVEL_RATIO) \
-            if length.notna().all() else False
-        if size.notna().all():
-            within = within and size[others].min() <= size[run] <= size[others].max() * LEVEL_RATIO
-        if within:
-            inside.append(run)
+    within = _within_others(length.to_numpy(dtype=float)) if length.notna().all() else np.zeros(len(length), bool)
+    if size.notna().all():
+        within &= _within_others(size.to_numpy(dtype=float))
+    inside = sorted(r for r, ok in zip(runs.runs, within) if ok)
     if not inside:
         return []
     picks = [inside[int(i)] for i in np.unique(np.linspace(0, len(inside) - 1, min(RUN_FOLDS, len(inside))).round())]
     return [Fold(f"run {run} (inside the others' range)", runs.select([r for r in runs.runs if r != run]),
                  runs.select([run]), inside=True, optional=True) for run in picks]
+
+
+def _within_others(values: np.ndarray) -> np.ndarray:
+    """For each run, whether its value lies within the others' [min, max · LEVEL_RATIO] (O(runs))."""
+    inf = np.array([np.inf])
+    low = np.minimum(np.concatenate([inf, np.minimum.accumulate(values)[:-1]]),
+                     np.concatenate([np.minimum.accumulate(values[::-1])[::-1][1:], inf]))
+    high = np.maximum(np.concatenate([-inf, np.maximum.accumulate(values)[:-1]]),
+                      np.concatenate([np.maximum.accumulate(values[::-1])[::-1][1:], -inf]))
+    return (low <= values) & (values <= high * LEVEL_RATIO)
 
 
 def level_floors(values: np.ndarray) -> np.ndarray:
