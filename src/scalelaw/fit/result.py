@@ -165,6 +165,9 @@ class FitResult:
         best = self.law.optimal_allocation(self.params, flops)
         if best is None:
             raise NotImplementedError(f"law {self.law.name} defines no compute-optimal allocation")
+        problem = self.law.allocation_problem(self.params)
+        if problem:
+            raise InputError(f"no compute-optimal allocation from this {self.law.name} fit: {problem}")
         out = {k: np.asarray(v, dtype=float) for k, v in best.items()}
         if self.bootstrap_params is not None:
             names = self.law.param_names

@@ -7,6 +7,7 @@ well-formed fit is an :class:`~scalelaw.errors.InputError` naming the file.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,10 +22,32 @@ from scalelaw.fit.schema import MAX_FIT_BYTES, SchemaError, validate_fit_data
 
 if TYPE_CHECKING:
     from scalelaw.fit.two_step import TwoStepFit
+    from scalelaw.laws.base import Law, Param
+
+
+class DuplicateKeyError(ValueError):
+    """A JSON object that names one key twice (which copy wins would be the parser's choice, not the writer's)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` of :func:`json.loads`: an object, or DuplicateKeyError on a repeated key."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKeyError(key)
+        out[key] = value
+    return out
 
 
 def read_json(path: str | Path) -> Any:
-    """The JSON content of a fit file, read with a size cap; any failure is an InputError naming it."""
+    """The JSON content of a fit file, read with a size cap; any failure is an InputError naming it.
+
+    A key repeated within one object is an error: a hand-edited duplicate must not silently win.
+    """
     source = str(path)
     try:
         with open(path, "rb") as handle:
@@ -34,7 +57,9 @@ def read_json(path: str | Path) -> Any:
     if len(raw) > MAX_FIT_BYTES:
         raise InputError(f"the fit file is larger than {MAX_FIT_BYTES >> 20} MB", file=source)
     try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except DuplicateKeyError as exc:
+        raise InputError(f"the key {exc.key[:200]!r} appears twice in one JSON object", file=source) from None
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # ValueError: also over-long integers
         raise InputError(f"not a JSON fit file: {exc}", file=source) from None
 
@@ -63,14 +88,12 @@ def fit_from_dict(data: Any, *, source: str) -> FitResult:
     except InputError as exc:
         raise InputError(exc.reason, file=source) from None
     except (TypeError, ValueError, OverflowError) as exc:
-        raise InputError(f"law {name!r} does not accept the options {options!r}: {exc}", file=source) from None
-    missing = [p for p in law.param_names if p not in fields["params"]]
-    if missing:
-        raise InputError(f"law {name!r} needs parameters {', '.join(missing)}, missing from the file", file=source)
+        raise InputError(f"law {name!r} does not accept the options {str(options)[:300]}: {exc}", file=source) from None
+    try:
+        check_params(law, fields)
+    except SchemaError as exc:
+        raise InputError(str(exc), file=source) from None
     bootstrap = fields["bootstrap"]
-    if bootstrap is not None and (not bootstrap or any(len(row) != len(law.param_names) for row in bootstrap)):
-        raise InputError(f"field 'bootstrap' must be null or a non-empty list of rows of "
-                         f"{len(law.param_names)} numbers", file=source)
     return FitResult(
         law=law,
         params={p: fields["params"][p] for p in law.param_names},
@@ -86,3 +109,43 @@ def fit_from_dict(data: Any, *, source: str) -> FitResult:
         calibration=ExtrapolationError.from_dict(fields["calibration"], source=source),
         selection=fields["selection"],
     )
+
+
+#: Relative slack of the bound check: a parameter the optimiser left on a bound may differ from it in the last digit.
+BOUND_SLACK = 1e-9
+
+
+def check_params(law: Law, fields: Mapping[str, Any]) -> None:
+    """Every parameter of ``law`` present, none unknown, each (and each bootstrap value) within its declared bounds.
+
+    A hand-edited E = -50 would predict a negative loss and alpha = -3 a loss growing with
+    scale; a parameter the law does not have would be silently dropped.
+    """
+    declared = {p.name: p for p in law.params}
+    params = fields["params"]
+    missing = [name for name in declared if name not in params]
+    if missing:
+        raise SchemaError(f"law {law.name!r} needs parameters {', '.join(missing)}, missing from the file")
+    for field in ("params", "ci"):
+        unknown = [name for name in fields[field] if name not in declared]
+        if unknown:
+            raise SchemaError(f"{field}[{unknown[0][:100]!r}] is not a parameter of law {law.name!r} "
+                              f"(parameters: {', '.join(declared)})")
+    for name, value in params.items():
+        _within(declared[name], value, f"params[{name!r}]")
+    bootstrap = fields["bootstrap"]
+    if bootstrap is not None:
+        if not bootstrap or any(len(row) != len(declared) for row in bootstrap):
+            raise SchemaError(f"bootstrap must be null or a non-empty list of rows of {len(declared)} numbers")
+        for i, row in enumerate(bootstrap):
+            for param, value in zip(declared.values(), row):
+                if math.isfinite(value):
+                    _within(param, value, f"bootstrap[{i}] ({param.name})")
+
+
+def _within(param: Param, value: float, where: str) -> None:
+    low, high = param.lower, param.upper
+    if not (low <= value <= high or math.isclose(value, low, rel_tol=BOUND_SLACK, abs_tol=1e-300)
+            or math.isclose(value, high, rel_tol=BOUND_SLACK)):
+        raise SchemaError(f"{where} = {value:g} lies outside the bounds [{low:g}, {high:g}] of the law's "
+                          f"{param.name} ({param.meaning})")

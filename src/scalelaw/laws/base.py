@@ -179,6 +179,14 @@ class Law(ABC):
         """
         return None
 
+    def allocation_problem(self, values: Mapping[str, float]) -> str | None:
+        """Why ``values`` give no compute-optimal allocation (e.g. a loss that does not fall with scale), or None.
+
+        :meth:`optimal_allocation` then returns NaN (never raises), so that one bootstrap
+        replicate cannot stop an interval; a caller answering for the fit itself refuses.
+        """
+        return None
+
     def scale(self, design: Design) -> dict[str, np.ndarray]:
         """The positive inputs that measure scale (N, D, C, steps), for extrapolation checks."""
         return {}
