@@ -308,8 +308,13 @@ class FitResult:
         }
 
     def save(self, path: str | Path) -> None:
-        """Write FIT.json atomically (non-finite numbers become null); read it with ``load_fit``."""
-        write_json(path, self.to_dict())
+        """Write FIT.json atomically (non-finite numbers become null); read it with ``load_fit``.
+
+        The content is first read back with the loader's own checks, so a saved fit always loads.
+        """
+        from scalelaw.fit.serialize import checked_fit_data
+
+        write_json(path, checked_fit_data(self.to_dict(), target=str(path)))
 
 
 #: Inputs that measure scale: a prediction there must be at a finite positive value.

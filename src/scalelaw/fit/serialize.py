@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from scalelaw.data.atomic import json_safe
 from scalelaw.errors import InputError
 from scalelaw.fit.law_error import ExtrapolationError
 from scalelaw.fit.diagnostics import Diagnostics
@@ -72,6 +73,21 @@ def load_fit(path: str | Path) -> FitResult | TwoStepFit:
 
         return two_step_from_dict(data, source=str(path))
     return fit_from_dict(data, source=str(path))
+
+
+def checked_fit_data(data: Mapping[str, Any], *, target: str) -> Any:
+    """``data`` (a fit's ``to_dict``) as plain JSON, refused unless :func:`fit_from_dict` reads it back.
+
+    The writer and the reader share one schema: a fit that would write a file scalelaw cannot
+    read (a field the schema does not know, a value beyond its bounds) fails here, before
+    the file exists, rather than in the ``predict`` of whoever receives it.
+    """
+    plain = json_safe(data)
+    try:
+        fit_from_dict(plain, source=target)
+    except InputError as exc:
+        raise InputError(f"this fit would not read back, so it is not written: {exc.reason}", file=target) from None
+    return plain
 
 
 def fit_from_dict(data: Any, *, source: str) -> FitResult:

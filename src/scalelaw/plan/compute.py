@@ -74,11 +74,12 @@ def _numeric_optimum(
     return np.column_stack([params, best_tokens, best_tokens / params, best_loss])
 
 
-def refuse_without_optimum(fitted: Fitted) -> None:
-    """An InputError when the fitted parameters give no compute-optimal allocation (say, a loss rising with scale)."""
+def refuse_without_optimum(fitted: Fitted, source: str | None = None) -> None:
+    """An InputError (naming the fit file ``source``) when the fitted parameters give no compute-optimal
+    allocation, say for a loss that rises with scale."""
     problem = fitted.law.allocation_problem(dict(fitted.params))
     if problem:
-        raise InputError(f"no compute-optimal allocation from this {fitted.law.name} fit: {problem}")
+        raise InputError(f"no compute-optimal allocation from this {fitted.law.name} fit: {problem}", file=source)
 
 
 def compute_optimal(
