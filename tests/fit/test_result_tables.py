@@ -87,6 +87,9 @@ def test_repr_is_short_and_html_is_escaped(chinchilla_fit: FitResult) -> None:
     text = repr(chinchilla_fit)
     assert text.startswith("FitResult(law='chinchilla', params={E=") and "object at 0x" not in text
     assert len(text) < 200 and "converged=True" in text and "n_points=120" in text
+    from scalelaw.laws import get
+
+    assert repr(chinchilla_fit.law) == "chinchilla" and repr(get("power", variable="flops")) == "power(variable='flops')"
     hostile = FitResult(**{**chinchilla_fit.__dict__, "selection": {"chosen": "<script>alert(1)</script>",
                                                                       "reason": "a & b"}})
     page = hostile._repr_html_()

@@ -117,6 +117,12 @@ class Law(ABC):
         """Constructor keywords, so that a saved fit can rebuild the same law."""
         return {}
 
+    def __repr__(self) -> str:
+        """``chinchilla`` or ``power(variable='flops')``: the name and the options that rebuild the law."""
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
+        text = f"{self.name}({shown})" if shown else self.name
+        return text if len(text) <= 200 else text[:197] + "..."
+
     @abstractmethod
     def design(self, runs: RunSet) -> Design:
         """Extract the inputs and observed losses this law is fitted to."""
