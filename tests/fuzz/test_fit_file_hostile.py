@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import json
 import sys
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -114,13 +113,11 @@ CASES: list[tuple[str, Callable[[], str], list[str], tuple[str, ...]]] = [
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[[list[str]], Outcome]:
+    """The command line, run in-process: exit code and what it printed."""
+
     def call(argv: list[str]) -> Outcome:
-        capsys.readouterr()
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            code = run(argv)
-        captured = capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
+        code = run(argv)
+        return Outcome(code, *capsys.readouterr())
 
     return call
 
