@@ -97,3 +97,21 @@ def test_repr_is_short_and_html_is_escaped(chinchilla_fit: FitResult) -> None:
     assert "<td>alpha</td>" in page
     prediction = chinchilla_fit.predict(params=1e9, tokens=2e10)
     assert isinstance(prediction, Prediction) and repr(prediction).startswith("Prediction(n=1, loss=[")
+
+
+def test_a_curve_prediction_frame_shows_runs_and_steps_not_the_law_internals() -> None:
+    from law_data import curve_runs
+
+    from scalelaw.fit import fit_law
+
+    runs = curve_runs(0, False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_law(runs, "lr-annealing", progress=False)
+        frame = fit.predict(runs).to_dataframe()
+        ahead = fit.predict(schedule="cosine:peak=1e-3,warmup=20,total=800,final=1e-4", steps=[100, 800]).to_dataframe()
+    assert {"run", "step", "loss", "lo", "hi", "decades_beyond"} <= set(frame.columns)
+    assert set(frame.columns) - {"run", "step", "params", "loss", "lo", "hi"} == {
+        c for c in frame.columns if c.startswith("decades_beyond")}
+    assert len(frame) == fit.diagnostics.n_points and list(ahead["step"]) == [100.0, 800.0]  # after the warmup
+    np.testing.assert_allclose(frame["loss"], fit.predict_runs(runs)["loss"])

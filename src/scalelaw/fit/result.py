@@ -140,7 +140,7 @@ class FitResult:
             )
         self._raise_or_warn(untrusted)
         named = design.run if not np.all(design.run == "prediction") else None
-        return Prediction(point, lo, hi, decades, by, messages, _point_inputs(design), named)
+        return Prediction(point, lo, hi, decades, by, messages, _point_inputs(self.law, design), named)
 
     def decades_beyond(self, design: Design, by: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Per point, the largest distance in decades beyond the fitted range over the scale variables."""
@@ -384,10 +384,12 @@ def _table_inputs(law: Law, table: Any) -> dict[str, np.ndarray]:
     return {name: np.asarray(table[name], dtype=float) for name in law.inputs}
 
 
-def _point_inputs(design: Design) -> dict[str, np.ndarray]:
-    """The inputs of a design given per point (scalars per point, not schedules or curves)."""
-    return {name: value for name, value in design.inputs.items()
-            if isinstance(value, np.ndarray) and value.shape == (design.n,) and value.dtype.kind in "fiu"}
+def _point_inputs(law: Law, design: Design) -> dict[str, np.ndarray]:
+    """The user-facing inputs of a design given per point (the law's inputs and scale variables; not the
+    schedules, curves or intermediate arrays a law keeps in its design)."""
+    shown = set(law.inputs) | POSITIVE_INPUTS
+    return {name: value for name, value in design.inputs.items() if name in shown
+            and isinstance(value, np.ndarray) and value.shape == (design.n,) and value.dtype.kind in "fiu"}
 
 
 def _point_arrays(design: Design) -> bool:
