@@ -184,3 +184,19 @@ def test_overtraining_without_a_compute_exponent_has_no_optimum() -> None:
     assert "does not fall with compute" in (law.allocation_problem(flat) or "")
     assert np.all(np.isnan(law.optimal_allocation(flat, np.array([1e20]))["params"]))
     assert law.allocation_problem({**flat, "eta": 0.3}) is None
+
+
+def test_degenerate_parameters_report_a_correlation_within_one() -> None:
+    """Issue 23.12: a near-singular fit printed correlation 1.0000000000007 (and hand-made ones 1.422)."""
+    import pandas as pd
+
+    from scalelaw.data.runs import RunSet
+    from scalelaw.fit import fit_law
+
+    rows = [{"run": f"r{i}", "params": n, "tokens": n * r, "loss": 2 + 0.1 * math.log10(n) + 0.05 * math.log10(n * r)}
+            for i, (n, r) in enumerate((n, r) for n in (1e7, 3e7, 1e8, 3e8) for r in (10, 20, 40))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_law(RunSet(pd.DataFrame(rows)), "chinchilla", progress=False)
+    assert fit.diagnostics.most_correlated and abs(fit.diagnostics.correlation) == 1.0
+    assert any("correlation 1.00000" in w or "correlation -1.00000" in w for w in fit.diagnostics.warnings)
