@@ -7,7 +7,6 @@ well-formed fit is an :class:`~scalelaw.errors.InputError` naming the file.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,21 +146,23 @@ def check_params(law: Law, fields: Mapping[str, Any]) -> None:
         if unknown:
             raise SchemaError(f"{field}[{unknown[0][:100]!r}] is not a parameter of law {law.name!r} "
                               f"(parameters: {', '.join(declared)})")
-    for name, value in params.items():
-        _within(declared[name], value, f"params[{name!r}]")
+    _check_bounds(list(declared.values()), np.array([[params[name] for name in declared]]), "params")
     bootstrap = fields["bootstrap"]
     if bootstrap is not None:
         if not bootstrap or any(len(row) != len(declared) for row in bootstrap):
             raise SchemaError(f"bootstrap must be null or a non-empty list of rows of {len(declared)} numbers")
-        for i, row in enumerate(bootstrap):
-            for param, value in zip(declared.values(), row):
-                if math.isfinite(value):
-                    _within(param, value, f"bootstrap[{i}] ({param.name})")
+        _check_bounds(list(declared.values()), np.array(bootstrap, dtype=float), "bootstrap")
 
 
-def _within(param: Param, value: float, where: str) -> None:
-    low, high = param.lower, param.upper
-    if not (low <= value <= high or math.isclose(value, low, rel_tol=BOUND_SLACK, abs_tol=1e-300)
-            or math.isclose(value, high, rel_tol=BOUND_SLACK)):
-        raise SchemaError(f"{where} = {value:g} lies outside the bounds [{low:g}, {high:g}] of the law's "
-                          f"{param.name} ({param.meaning})")
+def _check_bounds(declared: list[Param], rows: np.ndarray, field: str) -> None:
+    """SchemaError naming the first finite value of ``rows`` (R, p) outside its parameter's bounds."""
+    low = np.array([p.lower for p in declared])
+    high = np.array([p.upper for p in declared])
+    with np.errstate(invalid="ignore"):
+        outside = np.isfinite(rows) & ((rows < low - BOUND_SLACK * np.abs(low)) | (rows > high + BOUND_SLACK * np.abs(high)))
+    if outside.any():
+        i, j = np.argwhere(outside)[0]
+        param = declared[j]
+        where = f"params[{param.name!r}]" if field == "params" else f"bootstrap[{i}] ({param.name})"
+        raise SchemaError(f"{where} = {rows[i, j]:g} lies outside the bounds [{param.lower:g}, {param.upper:g}] of "
+                          f"the law's {param.name} ({param.meaning})")
