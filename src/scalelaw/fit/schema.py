@@ -35,10 +35,12 @@ CORRELATION_SLACK = 1e-9
 #: Largest ``extrapolation_warning_decades``: beyond ten decades the guard would never speak.
 MAX_WARNING_DECADES = 10.0
 #: Plausible range of each scale variable a fit records in ``fitted_range`` (others: ``OTHER_SCALE``).
+#: Counts may be logged in millions or billions (0.125 for 125M), hence the low floor of 1e-6;
 #: lr goes down to the 1e-20 floor the curve laws use for an lr decayed to zero.
 SCALE_LIMITS: dict[str, tuple[float, float]] = {
-    "params": (1.0, 1e16), "non_embedding_params": (1.0, 1e16), "tokens": (1.0, 1e17), "unique_tokens": (1.0, 1e17),
-    "flops": (1.0, 1e33), "step": (0.0, 1e10), "steps": (0.0, 1e10), "batch_size": (1.0, 1e10), "lr": (1e-20, 1e2),
+    "params": (1e-6, 1e16), "non_embedding_params": (1e-6, 1e16), "tokens": (1e-6, 1e17),
+    "unique_tokens": (1e-6, 1e17), "flops": (1e-6, 1e33), "step": (0.0, 1e10), "steps": (0.0, 1e10),
+    "batch_size": (1e-6, 1e10), "lr": (1e-20, 1e2),
 }
 OTHER_SCALE = (1e-20, 1e33)
 
