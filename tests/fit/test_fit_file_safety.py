@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import resource
 import signal
 import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from scalelaw.cli.main import run
@@ -132,3 +134,69 @@ def test_round_trip_keeps_every_field(chinchilla_fit: FitResult, tmp_path: Path)
     chinchilla_fit.save(path)
     back = load_fit(path)
     assert back.to_dict() == json.loads(path.read_text())
+
+
+def test_a_fit_that_would_not_read_back_is_not_written(chinchilla_fit: FitResult, tmp_path: Path) -> None:
+    """save() checks the content with the loader's own schema: no file that `predict` would refuse is written."""
+    deaf = FitResult(**{**chinchilla_fit.__dict__,
+                        "options": {**chinchilla_fit.options, "extrapolation_warning_decades": 50.0}})
+    path = tmp_path / "fit.json"
+    with pytest.raises(InputError, match="would not read back.*extrapolation_warning_decades") as info:
+        deaf.save(path)
+    assert info.value.location.file == str(path) and not path.exists()
+
+
+def _rising_with_data(tmp_path: Path) -> Path:
+    """Final losses that fall with N but rise with D: the fitted beta sits on its bound 0."""
+    rows = ["run,params,tokens,loss"]
+    for i, (n, ratio) in enumerate((n, r) for n in (1e7, 3e7, 1e8, 3e8) for r in (10, 20, 40)):
+        rows.append(f"r{i},{n},{n * ratio},{2 + 30 * n ** -0.3 + 0.05 * math.log10(n * ratio)}")
+    path = tmp_path / "rising.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_a_loss_rising_with_data_fits_and_plans_refuse_with_the_reason(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23.9: a ZeroDivisionError (exit 1, also with --strict) before; now NaN derived quantities and exit 2."""
+    data, out = _rising_with_data(tmp_path), tmp_path / "fit.json"
+    assert run(["fit", str(data), "--law", "chinchilla", "--strict"]) == 3  # untrusted (beta on its bound), no crash
+    assert run(["fit", str(data), "--law", "chinchilla", "--out", str(out)]) == 0
+    fit = load_fit(out)
+    assert fit.params["beta"] == 0.0 and math.isnan(fit.derived["a"])
+    assert math.isnan(fit.derived["tokens_per_param_at_1e21_flops"])
+    with pytest.raises(InputError, match=r"does not fall with data \(beta = 0"):
+        fit.optimal_allocation(1e21)
+    assert np.all(np.isnan(fit.law.optimal_allocation(fit.params, np.array([1e21]))["params"]))
+    capsys.readouterr()
+    for argv in (["plan", "compute", str(out), "--flops", "1e21"], ["plan", "target", str(out), "--loss", "2.5"]):
+        assert run(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error:") and str(out) in err and "does not fall with data" in err
+
+
+def test_overtraining_without_a_compute_exponent_has_no_optimum() -> None:
+    from scalelaw.laws import get
+
+    law = get("overtraining")
+    flat = {"E": 2.0, "a": 1.0, "b": 1.0, "eta": 0.0}
+    assert math.isnan(law.derived(flat)["tokens_per_param_optimal"])
+    assert "does not fall with compute" in (law.allocation_problem(flat) or "")
+    assert np.all(np.isnan(law.optimal_allocation(flat, np.array([1e20]))["params"]))
+    assert law.allocation_problem({**flat, "eta": 0.3}) is None
+
+
+def test_degenerate_parameters_report_a_correlation_within_one() -> None:
+    """Issue 23.12: a near-singular fit printed correlation 1.0000000000007 (and hand-made ones 1.422)."""
+    import pandas as pd
+
+    from scalelaw.data.runs import RunSet
+    from scalelaw.fit import fit_law
+
+    rows = [{"run": f"r{i}", "params": n, "tokens": n * r, "loss": 2 + 0.1 * math.log10(n) + 0.05 * math.log10(n * r)}
+            for i, (n, r) in enumerate((n, r) for n in (1e7, 3e7, 1e8, 3e8) for r in (10, 20, 40))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_law(RunSet(pd.DataFrame(rows)), "chinchilla", progress=False)
+    assert fit.diagnostics.most_correlated and abs(fit.diagnostics.correlation) == 1.0
+    assert any("correlation 1.00000" in w or "correlation -1.00000" in w for w in fit.diagnostics.warnings)

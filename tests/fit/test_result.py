@@ -110,7 +110,8 @@ _keys = st.sampled_from(["law", "law_options", "params", "ci", "derived", "deriv
                          "data_hash", "fitted_range", "residuals", "bootstrap"])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(edits=st.dictionaries(_keys, _json, max_size=4), drop=st.lists(_keys, max_size=3))
 def test_fuzzed_fit_files_load_or_raise_input_error(fitted: FitResult, tmp_path: Path, edits: dict, drop: list) -> None:
     data = {**json.loads(json.dumps(fitted.to_dict())), **edits}

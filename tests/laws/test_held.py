@@ -106,7 +106,13 @@ def test_jacobian_of_the_free_parameters_matches(law: str) -> None:
 def test_held_option_text_round_trips() -> None:
     law = get("multi-power", held="B=400.0,C=2.0")
     assert law.held == {"B": 400.0, "C": 2.0} and get("multi-power", **law.options()).held == law.held
-    assert get("multi-power", held="").held == {} and get("multi-power", held={}).options()["held"] == ""
+    assert law.options()["held"] == {"B": 400.0, "C": 2.0}  # FIT.json records it as an object
+    assert get("multi-power", held="").held == {} and get("multi-power", held={}).options()["held"] == {}
+
+
+def test_held_values_outside_the_bounds_are_refused() -> None:
+    with pytest.raises(InputError, match="C = -1 lies outside its bounds"):
+        get("multi-power", held={"C": -1.0})
 
 
 @pytest.mark.parametrize("options", [{"held": {"nope": 1.0}}, {"held": {"B": "x"}}, {"held": [1.0]},

@@ -128,19 +128,6 @@ def fixed_from(spec: str | None, law: Law) -> dict[str, float]:
     return {name: old.params[name] for name in names}
 
 
-def params_rows(fit: FitResult) -> list[dict[str, Any]]:
-    """One row per parameter and derived quantity with its interval."""
-    rows = []
-    for name, value in fit.params.items():
-        lo, hi = fit.ci.get(name, (None, None))
-        fixed = name in fit.options.get("fix", {})
-        rows.append({"name": name, "value": value, "lo": lo, "hi": hi, "kind": "fixed" if fixed else "fitted"})
-    for name, value in fit.derived.items():
-        lo, hi = fit.derived_ci.get(name, (None, None))
-        rows.append({"name": name, "value": value, "lo": lo, "hi": hi, "kind": "derived"})
-    return rows
-
-
 def fit_summary(fit: FitResult | TwoStepFit) -> dict[str, Any]:
     """The FIT.json fields worth printing (no residuals or bootstrap matrix; both steps of a two-step fit)."""
     data = fit.to_dict()
@@ -150,8 +137,9 @@ def fit_summary(fit: FitResult | TwoStepFit) -> dict[str, Any]:
 
 def show_fit(fit: FitResult, title: str) -> None:
     from scalelaw.cli.output import console, print_table
+    from scalelaw.fit.tables import parameter_rows
 
-    print_table(title, params_rows(fit), ["name", "value", "lo", "hi", "kind"])
+    print_table(title, parameter_rows(fit), ["name", "value", "lo", "hi", "kind"])
     d = fit.diagnostics
     console.print(
         f"{d.n_points} points from {d.n_runs} runs; {d.starts_in_best_basin} of {d.starts} starts reached the best "

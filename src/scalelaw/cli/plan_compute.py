@@ -47,10 +47,12 @@ def compute(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Compute-optimal N and D for a budget, and the predicted loss (approach 3), with intervals."""
-    from scalelaw.plan.compute import compute_optimal
+    from scalelaw.plan.compute import compute_optimal, refuse_without_optimum
 
     accounting = accounting_of(last_layer, attention, embedding, vocab, d_model, n_layers, seq_len, aspect_ratio)
-    answer = compute_optimal(load_fitted(fit), flops=flops, accounting=accounting, level=level)
+    fitted = load_fitted(fit)
+    refuse_without_optimum(fitted, source=str(fit))
+    answer = compute_optimal(fitted, flops=flops, accounting=accounting, level=level)
     show_answer(f"compute-optimal allocation at C = {flops:.3g} FLOPs", answer, as_json)
 
 
@@ -72,10 +74,11 @@ def target(
 ) -> None:
     """The cheapest way to reach a loss: compute, N and D (chinchilla-like), or steps and tokens (kaplan-steps)."""
     from scalelaw.plan import answers
-    from scalelaw.plan.compute import cheapest_compute
+    from scalelaw.plan.compute import cheapest_compute, refuse_without_optimum
 
     fitted = load_fitted(fit)
     if fitted.law.name != "kaplan-steps":
+        refuse_without_optimum(fitted, source=str(fit))
         accounting = accounting_of(last_layer, attention, embedding, vocab, d_model, n_layers, seq_len, aspect_ratio)
         answer = cheapest_compute(fitted, loss=loss, accounting=accounting, level=level)
         show_answer(f"cheapest compute reaching loss {loss}", answer, as_json)

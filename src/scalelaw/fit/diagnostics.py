@@ -82,7 +82,7 @@ def degeneracy(problem: Problem, u: np.ndarray) -> tuple[float, list[str], float
     except np.linalg.LinAlgError:
         return condition, [], 1.0
     sd = np.sqrt(np.abs(np.diag(cov)))
-    corr = cov / np.outer(sd, sd)
+    corr = np.clip(cov / np.outer(sd, sd), -1.0, 1.0)  # rounding of a near-singular inverse can pass ±1
     np.fill_diagonal(corr, 0.0)
     i, j = np.unravel_index(np.argmax(np.abs(corr)), corr.shape)
     names = [problem.names[problem.free[i]], problem.names[problem.free[j]]]

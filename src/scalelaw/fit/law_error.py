@@ -25,14 +25,13 @@ beyond the fold's fitted range (the largest over the law's scale variables, as
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from scalelaw.errors import InputError
+from scalelaw.fit.schema import CALIBRATION_FIELDS, SchemaError, record
 
 #: A target more than this many times the farthest backtested distance is beyond what was tested.
 TESTED_REACH = 2.0
@@ -85,26 +84,16 @@ class ExtrapolationError:
 
     @classmethod
     def from_dict(cls, data: Any, *, source: str) -> ExtrapolationError | None:
-        """Rebuild from FIT.json; None when the field is null; an InputError when malformed."""
+        """Rebuild from FIT.json; None when the field is null; an InputError when malformed.
+
+        Checked by the FIT.json schema's own ``calibration`` record, the one definition of its fields.
+        """
         if data is None:
             return None
-        if not isinstance(data, Mapping):
-            raise InputError("field 'calibration' must be an object or null", file=source)
-        values = {}
-        for name in ("slope", "tested_decades", "bias", "floor"):
-            value = data.get(name, 0.0 if name == "floor" else None)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise InputError(f"calibration {name!r} must be a finite number, got {value!r}", file=source)
-            values[name] = float(value)
-        for name in ("dof", "runs", "points", "folds"):
-            value = data.get(name, 1 if name == "folds" else None)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InputError(f"calibration {name!r} must be a whole number >= 0, got {value!r}", file=source)
-            values[name] = value
-        if values["slope"] < 0 or values["floor"] < 0 or values["tested_decades"] < 0 or values["dof"] < 1:
-            raise InputError("calibration needs slope >= 0, floor >= 0, tested_decades >= 0 and dof >= 1",
-                             file=source)
-        return cls(**values)
+        try:
+            return cls(**record(CALIBRATION_FIELDS)(data, "calibration"))
+        except SchemaError as exc:
+            raise InputError(str(exc), file=source) from None
 
 
 def shape(decades: np.ndarray, tested: float) -> np.ndarray:

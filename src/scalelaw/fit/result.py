@@ -20,6 +20,7 @@ from scalelaw.data.atomic import write_json
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
 from scalelaw.fit.law_error import ExtrapolationError
+from scalelaw.fit import tables
 from scalelaw.fit.diagnostics import Diagnostics
 from scalelaw.fit.metrics import evaluation
 from scalelaw.fit.optimize import batch_rows
@@ -29,12 +30,14 @@ from scalelaw.laws.base import Design, Law
 NOISE_SAMPLES = 4000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Prediction:
     """Predicted loss with a prediction interval, and how far each point extrapolates.
 
     ``extrapolation`` is, per point, the largest distance in decades beyond the fitted
     range over the law's scale variables (``extrapolation_by`` has each variable).
+    ``inputs`` holds the per-point inputs predicted at and ``run`` the runs' names (when
+    predicting runs), so that :meth:`to_dataframe` can show them beside the numbers.
     """
 
     loss: np.ndarray
@@ -43,9 +46,18 @@ class Prediction:
     extrapolation: np.ndarray
     extrapolation_by: dict[str, np.ndarray]
     warnings: list[str] = field(default_factory=list)
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    run: np.ndarray | None = None
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per point: run (if any), the inputs, loss, lo, hi and the decades beyond the fitted range."""
+        return tables.prediction_frame(self)
+
+    def __repr__(self) -> str:
+        return tables.prediction_repr(self)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class FitResult:
     """A fitted law: ``params`` by name, ``ci`` (name → (lo, hi)), derived quantities, diagnostics."""
 
@@ -71,11 +83,20 @@ class FitResult:
         return np.array([self.params[name] for name in self.law.param_names])
 
     # -- prediction ---------------------------------------------------------------------
-    def predict(self, *, level: float | None = None, **inputs: Any) -> Prediction:
-        """Predict at user-given inputs, e.g. ``fit.predict(params=7e9, tokens=1.4e11)``.
+    def predict(self, data: pd.DataFrame | RunSet | None = None, /, *, level: float | None = None,
+                **inputs: Any) -> Prediction:
+        """Predict at user-given inputs: ``fit.predict(params=7e9, tokens=1.4e11)``, ``fit.predict(df)``
+        (one point per row, the law's inputs as columns) or ``fit.predict(runs)`` (the runs' points).
 
         ``level`` is the coverage of the prediction interval (the fit's ``ci_level`` by default).
         """
+        if data is not None:
+            if inputs:
+                raise InputError("give the points to predict at either as a table or as keywords, not both")
+            if isinstance(data, RunSet):
+                design = _without_anchors(self.law.design(data))
+                return self.predict_design(design, level=level)
+            inputs = _table_inputs(self.law, data)
         check_prediction_inputs(inputs)
         try:
             design = self.law.design_at(**inputs)
@@ -118,7 +139,8 @@ class FitResult:
                 "(fit with --law auto or --calibrate)"
             )
         self._raise_or_warn(untrusted)
-        return Prediction(point, lo, hi, decades, by, messages)
+        named = design.run if not np.all(design.run == "prediction") else None
+        return Prediction(point, lo, hi, decades, by, messages, _point_inputs(self.law, design), named)
 
     def decades_beyond(self, design: Design, by: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Per point, the largest distance in decades beyond the fitted range over the scale variables."""
@@ -165,6 +187,9 @@ class FitResult:
         best = self.law.optimal_allocation(self.params, flops)
         if best is None:
             raise NotImplementedError(f"law {self.law.name} defines no compute-optimal allocation")
+        problem = self.law.allocation_problem(self.params)
+        if problem:
+            raise InputError(f"no compute-optimal allocation from this {self.law.name} fit: {problem}")
         out = {k: np.asarray(v, dtype=float) for k, v in best.items()}
         if self.bootstrap_params is not None:
             names = self.law.param_names
@@ -287,6 +312,21 @@ class FitResult:
         for message in messages:
             warn(message, FitWarning)
 
+    # -- reading it -------------------------------------------------------------------------
+    def summary(self) -> str:
+        """A statsmodels-like text table: law, formula, data, parameters with intervals, diagnostics, calibration."""
+        return tables.summary_text(self)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The parameters and derived quantities, indexed by name: value, lo, hi, kind, meaning."""
+        return tables.parameter_frame(self)
+
+    def _repr_html_(self) -> str:
+        return tables.summary_html(self)
+
+    def __repr__(self) -> str:
+        return tables.short_repr(self)
+
     # -- persistence ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The FIT.json content (plain JSON types)."""
@@ -311,8 +351,13 @@ class FitResult:
         }
 
     def save(self, path: str | Path) -> None:
-        """Write FIT.json atomically (non-finite numbers become null); read it with ``load_fit``."""
-        write_json(path, self.to_dict())
+        """Write FIT.json atomically (non-finite numbers become null); read it with ``load_fit``.
+
+        The content is first read back with the loader's own checks, so a saved fit always loads.
+        """
+        from scalelaw.fit.serialize import checked_fit_data
+
+        write_json(path, checked_fit_data(self.to_dict(), target=str(path)))
 
 
 #: Inputs that measure scale: a prediction there must be at a finite positive value.
@@ -332,6 +377,25 @@ def check_prediction_inputs(inputs: Mapping[str, Any]) -> None:
         if np.any(bad):
             need = "a finite positive number" if name in POSITIVE_INPUTS else "a finite number"
             raise InputError(f"cannot predict at {name}={values[bad][0]:g}: {name} must be {need}")
+
+
+def _table_inputs(law: Law, table: Any) -> dict[str, np.ndarray]:
+    """The law's inputs from the columns of a table of points (a DataFrame or a mapping of columns)."""
+    if not isinstance(table, (pd.DataFrame, Mapping)):
+        raise InputError(f"predict takes a DataFrame of points or a RunSet, got {type(table).__name__}")
+    missing = [name for name in law.inputs if name not in table]
+    if missing:
+        raise InputError(f"cannot predict with law {law.name}: the table lacks the column(s) {', '.join(missing)} "
+                         f"(it has {', '.join(map(str, table.keys()))})")
+    return {name: np.asarray(table[name], dtype=float) for name in law.inputs}
+
+
+def _point_inputs(law: Law, design: Design) -> dict[str, np.ndarray]:
+    """The user-facing inputs of a design given per point (the law's inputs and scale variables; not the
+    schedules, curves or intermediate arrays a law keeps in its design)."""
+    shown = set(law.inputs) | POSITIVE_INPUTS
+    return {name: value for name, value in design.inputs.items() if name in shown
+            and isinstance(value, np.ndarray) and value.shape == (design.n,) and value.dtype.kind in "fiu"}
 
 
 def _point_arrays(design: Design) -> bool:

@@ -26,6 +26,23 @@ MAX_REPLICATES = 100_000
 #: Longest string and longest list of strings (warnings) accepted.
 MAX_TEXT = 20_000
 MAX_STRINGS = 1_000
+#: Free-form records (law options, ``selection``): deepest nesting, longest list or object, most values.
+MAX_DEPTH = 8
+MAX_ITEMS = 100_000
+MAX_NODES = 2_000_000
+#: Rounding beyond ±1 tolerated in a correlation (and clipped).
+CORRELATION_SLACK = 1e-9
+#: Largest ``extrapolation_warning_decades``: beyond ten decades the guard would never speak.
+MAX_WARNING_DECADES = 10.0
+#: Plausible range of each scale variable a fit records in ``fitted_range`` (others: ``OTHER_SCALE``).
+#: Counts may be logged in millions or billions (0.125 for 125M), hence the low floor of 1e-6;
+#: lr goes down to the 1e-20 floor the curve laws use for an lr decayed to zero.
+SCALE_LIMITS: dict[str, tuple[float, float]] = {
+    "params": (1e-6, 1e16), "non_embedding_params": (1e-6, 1e16), "tokens": (1e-6, 1e17),
+    "unique_tokens": (1e-6, 1e17), "flops": (1e-6, 1e33), "step": (0.0, 1e10), "steps": (0.0, 1e10),
+    "batch_size": (1e-6, 1e10), "lr": (1e-20, 1e2),
+}
+OTHER_SCALE = (1e-20, 1e33)
 
 Check = Callable[[Any, str], Any]
 """A checker: ``(value, where)`` → the cleaned value, or :class:`SchemaError`."""
@@ -62,9 +79,9 @@ def number(*, nullable: bool = False, low: float | None = None, high: float | No
         if not math.isfinite(out):
             raise SchemaError(f"{where} must be a finite number, got {_show(value)}")
         if low is not None and (out < low or (open_low and out == low)):
-            raise SchemaError(f"{where} must be {'>' if open_low else '>='} {low:g}, got {out:g}")
+            raise SchemaError(f"{where} must be {'>' if open_low else '>='} {low:g}, got {_show(value)}")
         if high is not None and (out > high or (open_high and out == high)):
-            raise SchemaError(f"{where} must be {'<' if open_high else '<='} {high:g}, got {out:g}")
+            raise SchemaError(f"{where} must be {'<' if open_high else '<='} {high:g}, got {_show(value)}")
         return out
 
     return check
@@ -79,6 +96,12 @@ def integer(low: int = 0, high: int = 2**63 - 1) -> Check:
         return value
 
     return check
+
+
+def correlation(value: Any, where: str) -> float:
+    """A correlation: null/NaN, or a number in [-1, 1] (rounding slack of 1e-9 clipped; beyond it, impossible)."""
+    out = number(nullable=True, low=-1.0 - CORRELATION_SLACK, high=1.0 + CORRELATION_SLACK)(value, where)
+    return out if math.isnan(out) else min(1.0, max(-1.0, out))
 
 
 def boolean(value: Any, where: str) -> bool:
@@ -154,19 +177,38 @@ def scalar(value: Any, where: str) -> Any:
     raise SchemaError(f"{where} must be a string, number, true/false or null, got {_show(value)}")
 
 
-def json_value(depth: int = 4) -> Check:
-    """Any JSON value nested at most ``depth`` levels, with bounded strings, lists and objects."""
+def plain(depth: int = MAX_DEPTH, *, max_items: int = MAX_ITEMS, max_nodes: int = MAX_NODES) -> Check:
+    """Any JSON-plain value (object, list, string, number, true/false, null) nested at most ``depth`` levels.
+
+    For free-form records other code extends (law options, ``selection``): nothing is
+    whitelisted, but every list or object holds at most ``max_items`` entries, the whole
+    value at most ``max_nodes`` values, strings and names are bounded, numbers are finite
+    (null and NaN read as NaN), and nothing but JSON types gets through.
+    """
 
     def check(value: Any, where: str) -> Any:
-        if isinstance(value, list) and depth > 0:
-            return array(json_value(depth - 1), MAX_NAMES)(value, where)
-        if isinstance(value, Mapping) and depth > 0:
-            return mapping(json_value(depth - 1))(value, where)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return number(nullable=True)(value, where)
-        return scalar(value, where)
+        return _plain(value, where, depth, max_items, [max_nodes, max_nodes])
 
     return check
+
+
+def _plain(value: Any, where: str, depth: int, max_items: int, budget: list[int]) -> Any:
+    """One value of :func:`plain`; ``budget`` is [values left, values allowed], shared by the whole record."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise SchemaError(f"{where} holds more than the {budget[1]} values allowed in one record")
+    if isinstance(value, (list, Mapping)):
+        if depth <= 0:
+            raise SchemaError(f"{where} is nested deeper than allowed")
+        if len(value) > max_items:
+            raise SchemaError(f"{where} holds {len(value)} entries, more than the {max_items} allowed")
+    if isinstance(value, list):
+        return [_plain(v, f"{where}[{i}]", depth - 1, max_items, budget) for i, v in enumerate(value)]
+    if isinstance(value, Mapping):
+        return {_name(k, where): _plain(v, f"{where}[{k!r}]", depth - 1, max_items, budget) for k, v in value.items()}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return number(nullable=True)(value, where)
+    return scalar(value, where)
 
 
 def record(fields: Mapping[str, Field], *, others: Check | None = None) -> Check:
@@ -211,8 +253,18 @@ def _show(value: Any) -> str:
     return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
-def _scale_range(value: Any, where: str) -> tuple[float, float]:
-    return pair(number(low=0.0), ordered=True)(value, where)
+def fitted_ranges(value: Any, where: str) -> dict[str, tuple[float, float]]:
+    """Ordered ``[lo, hi]`` ranges of the scale variables, each within the variable's plausible limits.
+
+    The ranges steer the extrapolation guard: a range edited to [1e-300, 1e300] would silence it.
+    """
+    out = mapping(pair(number(low=0.0), ordered=True))(value, where)
+    for name, (lo, hi) in out.items():
+        low, high = SCALE_LIMITS.get(name, OTHER_SCALE)
+        if lo < low or hi > high:
+            raise SchemaError(f"{where}[{name!r}] = [{lo:g}, {hi:g}] lies outside the plausible range "
+                              f"[{low:g}, {high:g}] of {name}")
+    return out
 
 
 OPTION_FIELDS: dict[str, Field] = {
@@ -225,8 +277,8 @@ OPTION_FIELDS: dict[str, Field] = {
     "seed": Field(integer(0, 2**63 - 1), default=0),
     "strict": Field(boolean, default=False),
     "ci_level": Field(number(low=0.0, high=1.0, open_low=True, open_high=True), default=0.95),
-    # The extrapolation guard: never null, NaN or negative (a NaN threshold would silence it).
-    "extrapolation_warning_decades": Field(number(low=0.0), default=2.0),
+    # The extrapolation guard: never null, NaN, negative or so large that it would never speak.
+    "extrapolation_warning_decades": Field(number(low=0.0, high=MAX_WARNING_DECADES), default=2.0),
 }
 
 DIAGNOSTIC_FIELDS: dict[str, Field] = {
@@ -241,13 +293,13 @@ DIAGNOSTIC_FIELDS: dict[str, Field] = {
     "on_bound": Field(strings, default=list),
     "condition_number": Field(number(nullable=True), default=math.nan),
     "most_correlated": Field(strings, default=list),
-    "correlation": Field(number(nullable=True), default=math.nan),
+    "correlation": Field(correlation, default=math.nan),
     "residual_rmse": Field(number(nullable=True), default=math.nan),
     "residual_mean": Field(number(nullable=True), default=math.nan),
     "residual_max_abs": Field(number(nullable=True), default=math.nan),
     "runs_test_z": Field(number(nullable=True), default=math.nan),
-    "scale_correlation": Field(mapping(number(nullable=True)), default=dict),
-    "bootstrap_converged": Field(optional(number(nullable=True))),
+    "scale_correlation": Field(mapping(correlation), default=dict),
+    "bootstrap_converged": Field(optional(number(nullable=True, low=0.0, high=1.0))),
     "warnings": Field(strings, default=list),
 }
 
@@ -262,10 +314,12 @@ CALIBRATION_FIELDS: dict[str, Field] = {
     "floor": Field(number(low=0.0), default=0.0),
 }
 
+#: The fields of a ``selection`` record that scalelaw itself reads (tables, reports), typed; every
+#: other field, at any level, is free-form bounded JSON that the selection code may extend.
 CANDIDATE_FIELDS: dict[str, Field] = {
     "law": Field(text(100), required=True),
     "label": Field(text(200)),
-    "options": Field(mapping(scalar), default=dict),
+    "options": Field(mapping(plain(MAX_DEPTH - 3)), default=dict),
     "final_error": Field(optional(number(nullable=True))),
     "curve_error": Field(optional(number(nullable=True))),
     "bias": Field(optional(number(nullable=True))),
@@ -276,27 +330,26 @@ SELECTION_FIELDS: dict[str, Field] = {
     "chosen": Field(text(200)),
     "reason": Field(text()),
     "axis": Field(optional(text(100))),
-    "folds": Field(array(json_value(1), MAX_NAMES), default=list),
-    "candidates": Field(array(record(CANDIDATE_FIELDS, others=json_value()), MAX_NAMES), default=list),
-    "skipped": Field(mapping(text()), default=dict),
+    "folds": Field(array(text(1000), MAX_NAMES), default=list),
+    "candidates": Field(array(record(CANDIDATE_FIELDS, others=plain(MAX_DEPTH - 2)), MAX_NAMES), default=list),
 }
 
 FIT_FIELDS: dict[str, Field] = {
     "law": Field(text(100), required=True),
-    "law_options": Field(mapping(json_value(3)), default=dict),  # each law checks its own options
-    "params": Field(mapping(number()), required=True),
-    "ci": Field(mapping(pair(number(nullable=True))), default=dict),
+    "law_options": Field(mapping(plain(MAX_DEPTH - 1)), default=dict),  # each law checks its own options
+    "params": Field(mapping(number()), required=True),  # each against the law's bounds, by the loader
+    "ci": Field(mapping(pair(number(nullable=True), ordered=True)), default=dict),
     "derived": Field(mapping(number(nullable=True)), default=dict),
-    "derived_ci": Field(mapping(pair(number(nullable=True))), default=dict),
-    "diagnostics": Field(record(DIAGNOSTIC_FIELDS, others=json_value(2)), default=lambda: record(DIAGNOSTIC_FIELDS)({}, "")),
-    "options": Field(record(OPTION_FIELDS, others=json_value(2)), default=lambda: record(OPTION_FIELDS)({}, "")),
+    "derived_ci": Field(mapping(pair(number(nullable=True), ordered=True)), default=dict),
+    "diagnostics": Field(record(DIAGNOSTIC_FIELDS, others=plain(2)), default=lambda: record(DIAGNOSTIC_FIELDS)({}, "")),
+    "options": Field(record(OPTION_FIELDS, others=plain(3)), default=lambda: record(OPTION_FIELDS)({}, "")),
     "data_hash": Field(text(200), default=""),
-    # The extrapolation guard: finite, non-negative, ordered ranges of the scale variables.
-    "fitted_range": Field(mapping(_scale_range), default=dict),
+    # The extrapolation guard: finite, ordered, plausible ranges of the scale variables.
+    "fitted_range": Field(fitted_ranges, default=dict),
     "residuals": Field(array(number(), MAX_POINTS), default=list),
     "bootstrap": Field(optional(array(array(number(nullable=True), MAX_NAMES), MAX_REPLICATES))),
     "calibration": Field(optional(record(CALIBRATION_FIELDS))),  # the --law auto / --calibrate error model
-    "selection": Field(optional(record(SELECTION_FIELDS, others=json_value()))),  # how --law auto chose
+    "selection": Field(optional(record(SELECTION_FIELDS, others=plain(MAX_DEPTH - 1)))),  # how --law auto chose
     "scalelaw_version": Field(text(100)),
 }
 

@@ -79,32 +79,34 @@ def check_drop(drop: Any) -> float:
     return float(drop)
 
 
-def check_held(held: Any, names: Sequence[str]) -> dict[str, float] | None:
-    """A ``held`` option: None (decide from the data), or the held values as a mapping or as the text
-    ``"B=400,C=2.0656"`` that :func:`held_text` writes ("" or {}: nothing held)."""
+def check_held(held: Any, params: Sequence[Param]) -> dict[str, float] | None:
+    """A ``held`` option: None (decide from the data), or the held values as a mapping (as FIT.json records
+    it) or as the text ``"B=400,C=2.0656"`` of ``--option`` ("" or {}: nothing held). Each value must be a
+    finite number within its parameter's bounds."""
     if held is None:
         return None
     if isinstance(held, str):
         pairs = [part.partition("=") for part in held.split(",") if part.strip()]
         if any(not sep for _, sep, _ in pairs):
-            raise InputError(f"held must look like 'B=400,C=2.07', got {held!r}")
+            raise InputError(f"held must look like 'B=400,C=2.07', got {held[:200]!r}")
         try:
             held = {key.strip(): float(value) for key, _, value in pairs}
         except ValueError:
-            raise InputError(f"held must look like 'B=400,C=2.07', got {held!r}") from None
+            raise InputError(f"held must look like 'B=400,C=2.07', got {held[:200]!r}") from None
     if not isinstance(held, Mapping):
-        raise InputError(f"held must be a mapping of parameter names to values, got {held!r}")
-    unknown = sorted(set(held) - set(names))
+        raise InputError(f"held must be a mapping of parameter names to values, got {str(held)[:200]}")
+    declared = {p.name: p for p in params}
+    unknown = sorted(str(k)[:100] for k in set(held) - set(declared))
     bad = [k for k, v in held.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v)]
     if unknown or bad:
         raise InputError(f"held: unknown parameter(s) {unknown} or non-numeric value(s) for {bad}; "
-                         f"parameters are {', '.join(names)}")
+                         f"parameters are {', '.join(declared)}")
+    outside = [k for k, v in held.items() if not declared[k].lower <= v <= declared[k].upper]
+    if outside:
+        param = declared[outside[0]]
+        raise InputError(f"held: {param.name} = {held[param.name]:g} lies outside its bounds "
+                         f"[{param.lower:g}, {param.upper:g}]")
     return {str(k): float(v) for k, v in held.items()}
-
-
-def held_text(held: dict[str, float] | None) -> str | None:
-    """The ``held`` option as a JSON scalar (FIT.json records law options of candidates as scalars)."""
-    return None if held is None else ",".join(f"{k}={v!r}" for k, v in held.items())
 
 
 class HeldPrior:
@@ -132,6 +134,11 @@ class HeldPrior:
     @property
     def params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.all_params() if p.name not in (self.held or {}))
+
+    def _within_bounds(self, values: dict[str, float]) -> dict[str, float]:
+        """Prior values clipped into their parameters' bounds (a FIT.json holding them must read back)."""
+        bounds = {p.name: (p.lower, p.upper) for p in self.all_params()}
+        return {k: float(np.clip(v, *bounds[k])) for k, v in values.items()}
 
     def with_drop_scaled(self, factor: float) -> HeldPrior:
         """A copy of this law whose held full-decay drop is ``factor`` times larger (itself if nothing is held)."""
@@ -173,7 +180,7 @@ class HeldPrior:
             if self.held is None:
                 seen = max(decay_seen(c) for c in curves)
                 peak = float(np.median([np.max(c.lr) for c in curves]))
-                self.held = {} if seen >= MIN_DECAY_SEEN else self.prior(peak)
+                self.held = {} if seen >= MIN_DECAY_SEEN else self._within_bounds(self.prior(peak))
             if self.held:
                 shown = ", ".join(f"{k}={v:.4g}" for k, v in self.held.items())
                 warn(f"law {self.name}: {shown} held at a prior, not fitted: checkpoints whose lr has not fallen by "

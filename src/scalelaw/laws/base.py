@@ -117,6 +117,12 @@ class Law(ABC):
         """Constructor keywords, so that a saved fit can rebuild the same law."""
         return {}
 
+    def __repr__(self) -> str:
+        """``chinchilla`` or ``power(variable='flops')``: the name and the options that rebuild the law."""
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
+        text = f"{self.name}({shown})" if shown else self.name
+        return text if len(text) <= 200 else text[:197] + "..."
+
     @abstractmethod
     def design(self, runs: RunSet) -> Design:
         """Extract the inputs and observed losses this law is fitted to."""
@@ -176,6 +182,14 @@ class Law(ABC):
         """Compute-optimal ``params``, ``tokens``, ``tokens_per_param`` and ``loss`` at ``flops``.
 
         None for laws that do not define a compute-optimal allocation.
+        """
+        return None
+
+    def allocation_problem(self, values: Mapping[str, float]) -> str | None:
+        """Why ``values`` give no compute-optimal allocation (e.g. a loss that does not fall with scale), or None.
+
+        :meth:`optimal_allocation` then returns NaN (never raises), so that one bootstrap
+        replicate cannot stop an interval; a caller answering for the fit itself refuses.
         """
         return None
 

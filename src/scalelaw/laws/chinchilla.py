@@ -79,9 +79,11 @@ class Chinchilla(Law):
         return LinearPart(("E", "A", "B"), basis, np.ones(theta.shape[0]), np.ones((theta.shape[0], 3)))
 
     def derived(self, values: Mapping[str, float]) -> dict[str, float]:
+        """The compute-optimal exponents a, b (N* ∝ C^a, D* ∝ C^b), E, and D*/N* at 1e21 FLOPs (NaN without an optimum)."""
         alpha, beta = values["alpha"], values["beta"]
-        if alpha + beta <= 0:
-            return {"a": float("nan"), "b": float("nan"), "E": values["E"]}
+        nan = float("nan")
+        if self.allocation_problem(values):
+            return {"a": nan, "b": nan, "E": values["E"], "tokens_per_param_at_1e21_flops": nan}
         allocation = self.optimal_allocation(values, np.array([REFERENCE_FLOPS]))
         return {
             "a": beta / (alpha + beta),
@@ -90,11 +92,24 @@ class Chinchilla(Law):
             "tokens_per_param_at_1e21_flops": float(allocation["tokens_per_param"][0]),
         }
 
+    def allocation_problem(self, values: Mapping[str, float]) -> str | None:
+        """An optimum needs a loss that falls with both N and D (α, β, A, B > 0)."""
+        for exponent, coefficient, what in (("alpha", "A", "model size"), ("beta", "B", "data")):
+            if not (values[exponent] > 0 and values[coefficient] > 0):
+                return (f"the fitted loss does not fall with {what} ({exponent} = {values[exponent]:g}, "
+                        f"{coefficient} = {values[coefficient]:g}), so no split of compute between parameters and "
+                        "tokens is optimal; fit on runs whose loss falls with scale")
+        return None
+
     def optimal_allocation(self, values: Mapping[str, float], flops: np.ndarray) -> dict[str, np.ndarray]:
-        """N*(C) = G·(C/6)^a and D*(C) = (C/6)^b / G with G = (αA/(βB))^(1/(α+β)) (Hoffmann eq. 4)."""
-        e, a_coef, b_coef = values["E"], values["A"], values["B"]
-        alpha, beta = values["alpha"], values["beta"]
+        """N*(C) = G·(C/6)^a and D*(C) = (C/6)^b / G with G = (αA/(βB))^(1/(α+β)) (Hoffmann eq. 4).
+
+        NaN where the parameters give no optimum (:meth:`allocation_problem`)."""
+        e, a_coef, b_coef, alpha, beta = (np.float64(values[k]) for k in ("E", "A", "B", "alpha", "beta"))
         flops = np.asarray(flops, dtype=float)
+        if self.allocation_problem(values):
+            nan = np.full(flops.shape, np.nan)
+            return {"params": nan, "tokens": nan.copy(), "tokens_per_param": nan.copy(), "loss": nan.copy()}
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             g = (alpha * a_coef / (beta * b_coef)) ** (1.0 / (alpha + beta))
             n_opt = g * (flops / 6.0) ** (beta / (alpha + beta))

@@ -13,6 +13,7 @@ every run's peak lr suits its size, as in a tuned ladder. See docs/guide/curve-a
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -54,7 +55,7 @@ class ChinchillaCurve(CurveLaw):
             raise InputError(f"min_warmups must be >= 0, got {min_warmups!r}")
         self.min_warmups = float(min_warmups)
         self.sized_data = bool(sized_data)
-        self.family = None if family is None else {k: float(v) for k, v in family.items()}
+        self.family = check_family(family)
 
     def options(self) -> dict[str, Any]:
         return {"min_warmups": self.min_warmups, "sized_data": self.sized_data, "family": self.family}
@@ -247,6 +248,28 @@ class ChinchillaCurve(CurveLaw):
 
 
 FAMILY_KEYS = ("batch0", "batch_exp", "warmup0", "warmup_exp", "final")
+#: What each number of a schedule family may be: batch and warmup tokens at N = 1e8 positive, their exponents
+#: within ±10, the final lr a fraction of the peak.
+FAMILY_LIMITS = {"batch0": (0.0, 1e12), "batch_exp": (-10.0, 10.0), "warmup0": (0.0, 1e15), "warmup_exp": (-10.0, 10.0),
+                 "final": (0.0, 1.0)}
+
+
+def check_family(family: Any) -> dict[str, float] | None:
+    """A ``family`` option (None: learn it from the fitted runs): the five numbers, each within its limits."""
+    if family is None:
+        return None
+    if not isinstance(family, Mapping) or set(family) != set(FAMILY_KEYS):
+        raise InputError(f"chinchilla-curve: family must be an object of {', '.join(FAMILY_KEYS)}, "
+                         f"got {str(family)[:200]}")
+    out = {}
+    for key in FAMILY_KEYS:
+        value, (low, high) = family[key], FAMILY_LIMITS[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high \
+                or (key in ("batch0", "warmup0") and value == 0):
+            raise InputError(f"chinchilla-curve: family {key} must be a number in [{low:g}, {high:g}]"
+                             f"{' above 0' if key in ('batch0', 'warmup0') else ''}, got {str(value)[:60]}")
+        out[key] = float(value)
+    return out
 
 
 def _relative(curve: Curve) -> Curve:

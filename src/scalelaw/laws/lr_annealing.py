@@ -23,7 +23,7 @@ import numpy as np
 from scalelaw.errors import InputError
 from scalelaw.laws import register
 from scalelaw.laws._curves import Curve, CurveLaw
-from scalelaw.laws._held import FULL_DECAY_DROP, HeldPrior, check_drop, check_held, held_text
+from scalelaw.laws._held import FULL_DECAY_DROP, HeldPrior, check_drop, check_held
 from scalelaw.laws.base import Design, Param
 
 
@@ -79,12 +79,12 @@ class LRAnnealing(HeldPrior, CurveLaw):
         if isinstance(min_warmups, bool) or not isinstance(min_warmups, (int, float)) or not 0 <= min_warmups <= 100:
             raise InputError(f"{self.name}: min_warmups must be a number from 0 to 100, got {min_warmups!r}")
         self.min_warmups = float(min_warmups)
-        self.held = check_held(held, [p.name for p in self.all_params()])
+        self.held = check_held(held, self.all_params())
         self.decay_drop = check_drop(decay_drop)
 
     def options(self) -> dict[str, Any]:
         return {"decay_factor": self.decay_factor, "warmup_in_s2": self.warmup_in_s2, "min_warmups": self.min_warmups,
-                "held": held_text(self.held), "decay_drop": self.decay_drop}
+                "held": None if self.held is None else dict(self.held), "decay_drop": self.decay_drop}
 
     def prior(self, peak: float) -> dict[str, float]:
         """C such that a decay of the whole peak lr lowers the loss by ``decay_drop`` (S2 then ends at

@@ -66,18 +66,29 @@ class Overtraining(Law):
         return LinearPart(("E", "a", "b"), basis, np.ones(rows), np.ones((rows, 3)))
 
     def derived(self, values: Mapping[str, float]) -> dict[str, float]:
-        """E, η, and the loss-minimising tokens per parameter M* = (b/a)^(1/(2η)) (the same at every C)."""
+        """E, η, and the loss-minimising tokens per parameter M* = (b/a)^(1/(2η)) (the same at every C; NaN without one)."""
+        if self.allocation_problem(values):
+            return {"E": values["E"], "eta": values["eta"], "tokens_per_param_optimal": float("nan")}
         with np.errstate(all="ignore"):
-            m_opt = float((values["b"] / values["a"]) ** (1.0 / (2.0 * values["eta"])))
+            m_opt = float((np.float64(values["b"]) / values["a"]) ** (1.0 / (2.0 * values["eta"])))
         return {"E": values["E"], "eta": values["eta"], "tokens_per_param_optimal": m_opt}
 
+    def allocation_problem(self, values: Mapping[str, float]) -> str | None:
+        """An optimum needs a loss that falls with compute (η > 0) and both terms present (a, b > 0)."""
+        if not (values["eta"] > 0 and values["a"] > 0 and values["b"] > 0):
+            return (f"the fitted loss does not fall with compute (eta = {values['eta']:g}, a = {values['a']:g}, "
+                    f"b = {values['b']:g}), so no tokens-per-parameter ratio is optimal; fit on runs whose loss "
+                    "falls with scale")
+        return None
+
     def optimal_allocation(self, values: Mapping[str, float], flops: np.ndarray) -> dict[str, np.ndarray]:
-        """At every C the best M is M*; then N = sqrt(C/(6M*)), D = M*·N."""
+        """At every C the best M is M*; then N = sqrt(C/(6M*)), D = M*·N (NaN without an optimum)."""
         flops = np.asarray(flops, dtype=float)
         m_opt = self.derived(values)["tokens_per_param_optimal"]
-        n_opt = np.sqrt(flops / (6.0 * m_opt))
-        eta = values["eta"]
-        loss = values["E"] + (values["a"] * m_opt**eta + values["b"] * m_opt**-eta) * flops**-eta
+        eta = np.float64(values["eta"])
+        with np.errstate(all="ignore"):
+            n_opt = np.sqrt(flops / (6.0 * m_opt))
+            loss = values["E"] + (values["a"] * m_opt**eta + values["b"] * m_opt**-eta) * flops**-eta
         return {"params": n_opt, "tokens": m_opt * n_opt, "tokens_per_param": np.full_like(flops, m_opt), "loss": loss}
 
     def scale(self, design: Design) -> dict[str, np.ndarray]:

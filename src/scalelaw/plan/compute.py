@@ -74,10 +74,19 @@ def _numeric_optimum(
     return np.column_stack([params, best_tokens, best_tokens / params, best_loss])
 
 
+def refuse_without_optimum(fitted: Fitted, source: str | None = None) -> None:
+    """An InputError (naming the fit file ``source``) when the fitted parameters give no compute-optimal
+    allocation, say for a loss that rises with scale."""
+    problem = fitted.law.allocation_problem(dict(fitted.params))
+    if problem:
+        raise InputError(f"no compute-optimal allocation from this {fitted.law.name} fit: {problem}", file=source)
+
+
 def compute_optimal(
     fitted: Fitted, *, flops: float, accounting: FlopAccounting = STANDARD, level: float = 0.95
 ) -> Answer:
     """N*, D*, D*/N* and the predicted loss at the compute-optimal point for ``flops``."""
+    refuse_without_optimum(fitted)
     c = np.array([float(flops)])
     values = dict(zip(KEYS, estimates(fitted, lambda t: optimal_points(fitted, t, c, accounting)[:, 0, :], level=level)))
     warnings = beyond(ranges_of(fitted), flops=flops, params=values["params"].value, tokens=values["tokens"].value)
@@ -90,6 +99,7 @@ def cheapest_compute(
     fitted: Fitted, *, loss: float, accounting: FlopAccounting = STANDARD, level: float = 0.95
 ) -> Answer:
     """The smallest compute C whose optimal allocation reaches ``loss``, with N*, D* there."""
+    refuse_without_optimum(fitted)
 
     def answer(thetas: np.ndarray) -> np.ndarray:
         curves = optimal_points(fitted, thetas, SEARCH_FLOPS, accounting, COARSE_PARAMS)  # (B, G, 4)
