@@ -260,6 +260,8 @@ CALIBRATION_FIELDS: dict[str, Field] = {
     "points": Field(integer(), required=True),
     "folds": Field(integer(1), default=1),
     "floor": Field(number(low=0.0), default=0.0),
+    "correction": Field(number(), default=0.0),  # log error per decade the forecast is corrected by
+    "correction_sd": Field(number(low=0.0), default=0.0),
 }
 
 CANDIDATE_FIELDS: dict[str, Field] = {
