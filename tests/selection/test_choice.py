@@ -18,7 +18,7 @@ from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError
 from scalelaw.fit import load_fit
 from scalelaw.fit.law_error import ExtrapolationError
-from scalelaw.selection import auto
+from scalelaw.selection import auto, candidates
 from scalelaw.selection.auto import Candidate, fit_auto, one_standard_error
 from scalelaw.selection.calibration import estimate, trend
 from scalelaw.selection.rolling import Backtest
@@ -63,7 +63,7 @@ def test_a_law_blind_to_model_size_is_dropped_when_one_that_reads_it_converges()
 
 def _not_converging(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every fit of law ``name`` (a name, a label or ``*``) report an optimiser that did not converge."""
-    real = auto.fit_law
+    real = candidates.fit_law
 
     def fit_law(runs, law, **options):  # type: ignore[no-untyped-def]
         fit = real(runs, law, **options)
@@ -71,7 +71,7 @@ def _not_converging(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
             fit = dataclasses.replace(fit, diagnostics=dataclasses.replace(fit.diagnostics, converged=False))
         return fit
 
-    monkeypatch.setattr(auto, "fit_law", fit_law)
+    monkeypatch.setattr(candidates, "fit_law", fit_law)
 
 
 def label_name(law: laws.Law) -> str:
