@@ -328,6 +328,8 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=None, help="run-bootstrap replicates (default 0 quick, 10 full)")
     parser.add_argument("--early-stop", action="store_true", help="also run bench_early_stop (10/20/40%% seen)")
     parser.add_argument("--svg", default=None, help="write the reliability diagram of the suite here")
+    parser.add_argument("--only", default=None, help="comma-separated protocols to run (default: all), e.g. porian,"
+                        "markov_ladder")
     args = parser.parse_args()
     options = Options(args.quick, args.bootstrap if args.bootstrap is not None else (0 if args.quick else 10))
     import scalelaw
@@ -335,10 +337,13 @@ def main() -> None:
     print(f"bench_forecast: scalelaw from {scalelaw.__file__}; bootstrap={options.bootstrap}, errors relative to the "
           "observed loss; coverage = share of held-out final losses inside the engine's interval")
     rows: list[Row] = []
-    for protocol in PROTOCOLS:
+    chosen = [p for p in PROTOCOLS if not args.only or p.__name__ in args.only.split(",")]
+    for protocol in chosen:
         start = time.perf_counter()
-        rows.extend(protocol(options))
+        found = protocol(options)
+        rows.extend(found)
         print(f"  {protocol.__name__}: {time.perf_counter() - start:.0f} s", flush=True)
+        print_rows(found)  # as each protocol ends, so a long run shows what it has
     print_rows(rows)
     print_across_size(rows)
     early = None
