@@ -2,10 +2,10 @@
 
 For each run with a known final loss (the OLMo ladder, the Multi-Power Law curves), the
 losses after 10%, 20% or 40% of the run's last logged step are hidden (the rows keep their
-lr, and OLMo its ``lr_schedule`` spec), the curve laws are backtested on what is seen
-(:func:`scalelaw.selection.auto.trial`: fit the first half, then quarter, of the seen
-checkpoints after the warmup, forecast the rest), each is fitted with its calibrated
-interval, and ``auto`` is the one the backtests chose; ``auto (fallback)`` is what
+lr, and OLMo its ``lr_schedule`` spec), each curve law is fitted with its calibrated interval
+(:func:`scalelaw.selection.auto.fit_calibrated`: backtested on what is seen, fitting the first
+half, then quarter, of the seen checkpoints after the warmup and forecasting the rest), and
+``auto`` is what ``--law auto`` chooses among them; ``auto (fallback)`` is what
 ``--law auto`` does when there are too few checkpoints to backtest (an uncalibrated fit
 of the law with the fewest parameters, with a warning; ``--strict`` refuses). Printed per fraction seen and law: mean, worst and signed
 final-loss error, and the share of true final losses inside the 50/80/90% intervals; then
@@ -26,9 +26,9 @@ import pandas as pd
 
 import scalelaw.datasets as datasets
 from scalelaw.data.runs import RunSet
+from scalelaw import laws as law_catalog
 from scalelaw.errors import InputError
-from scalelaw.fit import fit_law
-from scalelaw.selection.auto import fit_backtested, trial
+from scalelaw.selection.auto import fit_auto, fit_calibrated
 from scalelaw.selection.targets import predict_targets
 
 LAWS = ["multi-power", "lr-annealing", "power(variable=step)"]
@@ -50,23 +50,24 @@ def seen_part(runs: RunSet, run: str, fraction: float) -> tuple[RunSet, float, f
 
 def forecast(seen: RunSet, last: float, truth: float) -> list[dict[str, object]]:
     """One row per law (and ``auto``): the forecast of the final loss and whether each interval holds it."""
-    tried = trial(seen, candidates=LAWS)
-    best = tried.best()
     out = []
-    for test in tried.tests:
-        if test.failure is not None:
-            out.append({"law": test.label, "error": np.nan})
+    for label in LAWS:
+        name, _, option = label.partition("(")
+        law = law_catalog.get(name, **dict([option.rstrip(")").split("=")]) if option else {})
+        try:
+            fit = fit_calibrated(seen, law, bootstrap=BOOTSTRAP, seed=0, progress=False)
+        except InputError:
+            out.append({"law": label, "error": np.nan})
             continue
-        fit = fit_backtested(seen, test, {}, bootstrap=BOOTSTRAP, seed=0, progress=False)
-        row = _scored(fit, seen, last, truth)
-        out.append({"law": test.label, **row})
-        if test is best:
-            out.append({"law": "auto", **row})
-    if best is None:  # what --law auto does then: the law with the fewest parameters, uncalibrated
-        label, law = tried.fallback()
-        fit = fit_law(seen, law, bootstrap=BOOTSTRAP, seed=0, progress=False)
-        out.append({"law": "auto (fallback)", **_scored(fit, seen, last, truth), "note": f"fallback {label}"})
-    return out
+        out.append({"law": label, **_scored(fit, seen, last, truth)})
+    try:
+        fit = fit_auto(seen, candidates=LAWS, bootstrap=BOOTSTRAP, seed=0, progress=False)
+    except InputError as exc:
+        return out + [{"law": "auto", "error": np.nan, "note": f"refused: {exc}"[:80]}]
+    chosen = str((fit.selection or {}).get("chosen"))
+    fell_back = "fell back" in str((fit.selection or {}).get("reason", ""))
+    row = {"law": "auto (fallback)" if fell_back else "auto", **_scored(fit, seen, last, truth)}
+    return out + [{**row, "note": f"fallback {chosen}"} if fell_back else row]
 
 
 def _scored(fit: object, seen: RunSet, last: float, truth: float) -> dict[str, object]:

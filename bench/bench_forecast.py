@@ -3,24 +3,29 @@
 Each protocol is a function in ``PROTOCOLS`` that fits laws on the small runs and returns
 one :class:`Row` per law: mean and worst relative error of the held-out final losses, the
 mean relative error over the last 80% of each held-out curve (curve laws), the signed bias
-of the final losses, and the share of held-out final losses inside the engine's 50%, 80%
-and 90% prediction intervals. Every law is fitted as ``scalelaw fit --law LAW`` fits it:
+of the final losses, the share of held-out final losses inside the engine's 50%, 80%
+and 90% prediction intervals, and the median half-width of the 90% interval (relative to
+the forecast: (hi - lo) / 2 / forecast). Every law is fitted as ``scalelaw fit --law LAW`` fits it:
 calibrated by its own rolling-origin backtests when the data allow, with a run bootstrap of
 ``--bootstrap`` replicates (0: no parameter resampling). Add a protocol by appending a function to ``PROTOCOLS``.
 
 Every protocol also scores ``auto`` (``--law auto`` on the small runs: the law chosen by
-backtest, with intervals calibrated by the same backtests). ``--early-stop`` adds
+backtest, with intervals calibrated by the same backtests), told the target's size (``--target``)
+when the selection takes one. The suite ends with the pooled rows of ``auto`` across size
+(the issue's goals: mean error, mean signed error, coverage, median half-width). ``--early-stop`` adds
 bench_early_stop.py (one run, 10/20/40% seen -> its final loss); the suite ends with the
 coverage of the 50/80/90% intervals over every row, and ``--svg`` draws it as a
 reliability diagram.
 
-Run: ``PYTHONPATH=src python bench/bench_forecast.py [--quick] [--bootstrap B] [--early-stop] [--svg F]``.
+Run: ``PYTHONPATH=src python bench/bench_forecast.py [--quick] [--bootstrap B] [--early-stop] [--svg F]``; to
+compare with another version, run the same script with ``PYTHONPATH`` pointing at that version's ``src``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import time
 import warnings
 from collections.abc import Callable
@@ -59,6 +64,8 @@ class Row:
     coverage: tuple[float, ...]
     seconds: float
     note: str = ""
+    #: Median over targets of the 90% interval's half-width relative to the forecast.
+    half_width: float = float("nan")
 
 
 def fit_quietly(runs: RunSet, law: str, options: Options, law_options: dict | None = None,
@@ -95,7 +102,13 @@ def score(protocol: str, law: str, fit: FitResult, held: RunSet, seconds: float,
     inside = [float(np.mean((p.lo[at] <= truth) & (truth <= p.hi[at]))) for p in predictions]
     return Row(protocol, law, at.size, float(np.mean(np.abs(rel[at]))), float(np.max(np.abs(rel[at]))),
                float(np.mean(np.abs(rel[curve]))) if curve else float("nan"), float(np.mean(rel[at])),
-               tuple(inside), seconds, note)
+               tuple(inside), seconds, note, _half_width(predictions[-1], at))
+
+
+def _half_width(prediction: object, at: np.ndarray | slice = slice(None)) -> float:
+    """Median of (hi - lo) / 2 / forecast over the points ``at`` (the last level's interval: 90%)."""
+    lo, hi, loss = (np.asarray(getattr(prediction, k))[at] for k in ("lo", "hi", "loss"))
+    return float(np.median((hi - lo) / 2 / loss))
 
 
 def fit_and_score(protocol: str, law: str, train: RunSet, held: RunSet, options: Options, **kwargs: object) -> Row:
@@ -107,7 +120,12 @@ def fit_and_score(protocol: str, law: str, train: RunSet, held: RunSet, options:
 
 
 def auto_and_score(protocol: str, train: RunSet, held: RunSet, options: Options, **kwargs: object) -> Row:
-    """``--law auto`` on the small runs (candidates backtested, calibrated intervals), scored like a law."""
+    """``--law auto`` on the small runs (candidates backtested, calibrated intervals), scored like a law.
+
+    Told the held-out runs' largest size (and their tokens) as ``target`` when this version takes one.
+    """
+    if TAKES_TARGET:
+        kwargs = {**kwargs, "target": _target_of(held)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()
@@ -117,6 +135,17 @@ def auto_and_score(protocol: str, train: RunSet, held: RunSet, options: Options,
             return Row(protocol, "auto", 0, *[float("nan")] * 4, (float("nan"),) * 3, 0.0, f"refused: {exc}")
         seconds = time.perf_counter() - start
     return score(protocol, "auto", fit, held, seconds, f"chose {(fit.selection or {}).get('chosen')}")
+
+
+#: True when this version's ``fit_auto`` scores laws at a target's distance.
+TAKES_TARGET = "target" in inspect.signature(fit_auto).parameters
+
+
+def _target_of(held: RunSet) -> dict[str, float] | None:
+    """The held-out runs' largest params and tokens (what a user names with ``--target``), when known."""
+    finals = held.final()
+    target = {k: float(finals[k].max()) for k in ("params", "tokens") if k in finals and finals[k].notna().all()}
+    return target or None
 
 
 # -- protocols ------------------------------------------------------------------------------------
@@ -153,7 +182,7 @@ def score_targets(protocol: str, law: str, fit: FitResult, targets: RunSet, trut
     rel = predictions[0].loss / truth - 1
     inside = [float(np.mean((p.lo <= truth) & (truth <= p.hi))) for p in predictions]
     return Row(protocol, law, truth.size, float(np.mean(np.abs(rel))), float(np.max(np.abs(rel))), float("nan"),
-               float(np.mean(rel)), tuple(inside), seconds, "same fit as above")
+               float(np.mean(rel)), tuple(inside), seconds, "same fit as above", _half_width(predictions[-1]))
 
 
 MPL_FIT = ("cosine_24000", "constant_24000", "wsdcon_9")
@@ -218,7 +247,8 @@ def _porian_pooled(runs: RunSet, setups: list[str], law: str, options: Options) 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 start = time.perf_counter()
-                fit = fit_auto(train, by="flops", bootstrap=options.bootstrap, seed=0, progress=False)
+                target = {"target": {"flops": float(held.final()["flops"].max())}} if TAKES_TARGET else {}
+                fit = fit_auto(train, by="flops", bootstrap=options.bootstrap, seed=0, progress=False, **target)
                 seconds += time.perf_counter() - start
         else:
             fit, took, _ = fit_quietly(train, law, options)
@@ -234,9 +264,11 @@ def _porian_pooled(runs: RunSet, setups: list[str], law: str, options: Options) 
     rel = (first["loss"] / first["observed"] - 1).to_numpy()
     coverage = tuple(float(np.mean((g["lo"] <= g["observed"]) & (g["observed"] <= g["hi"])))
                      for _, g in table.groupby("level"))
+    last = table[table["level"] == LEVELS[-1]]
+    half = float(np.median((last["hi"] - last["lo"]) / 2 / last["loss"]))
     return Row(f"Porian C<=3.2e18 -> C>3.2e18 ({len(setups)} setups)", law, len(first),
                float(np.mean(np.abs(rel))), float(np.max(np.abs(rel))), float("nan"), float(np.mean(rel)),
-               coverage, seconds)
+               coverage, seconds, "", half)
 
 
 def markov_ladder(options: Options) -> list[Row]:
@@ -269,11 +301,12 @@ def _prefixed(runs: RunSet, prefix: str) -> RunSet:
 
 def print_rows(rows: list[Row]) -> None:
     header = ["protocol", "law", "n", "final mean", "final worst", "curve mean", "bias",
-              *[f"in {int(100 * lv)}%" for lv in LEVELS], "fit s", "notes"]
+              *[f"in {int(100 * lv)}%" for lv in LEVELS], "half 90%", "fit s", "notes"]
     lines = [header]
     for r in rows:
         lines.append([r.protocol, r.law, str(r.targets), _pct(r.final_mean), _pct(r.final_worst), _pct(r.curve_mean),
-                      _pct(r.bias, signed=True), *[_share(c) for c in r.coverage], f"{r.seconds:.0f}", r.note[:90]])
+                      _pct(r.bias, signed=True), *[_share(c) for c in r.coverage], _pct(r.half_width),
+                      f"{r.seconds:.0f}", r.note[:90]])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
     for line in lines:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=False)) + "  " + line[-1])
@@ -295,16 +328,24 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=None, help="run-bootstrap replicates (default 0 quick, 10 full)")
     parser.add_argument("--early-stop", action="store_true", help="also run bench_early_stop (10/20/40%% seen)")
     parser.add_argument("--svg", default=None, help="write the reliability diagram of the suite here")
+    parser.add_argument("--only", default=None, help="comma-separated protocols to run (default: all), e.g. porian,"
+                        "markov_ladder")
     args = parser.parse_args()
     options = Options(args.quick, args.bootstrap if args.bootstrap is not None else (0 if args.quick else 10))
-    print(f"bench_forecast: bootstrap={options.bootstrap}, errors relative to the observed loss; "
-          "coverage = share of held-out final losses inside the engine's interval")
+    import scalelaw
+
+    print(f"bench_forecast: scalelaw from {scalelaw.__file__}; bootstrap={options.bootstrap}, errors relative to the "
+          "observed loss; coverage = share of held-out final losses inside the engine's interval")
     rows: list[Row] = []
-    for protocol in PROTOCOLS:
+    chosen = [p for p in PROTOCOLS if not args.only or p.__name__ in args.only.split(",")]
+    for protocol in chosen:
         start = time.perf_counter()
-        rows.extend(protocol(options))
+        found = protocol(options)
+        rows.extend(found)
         print(f"  {protocol.__name__}: {time.perf_counter() - start:.0f} s", flush=True)
+        print_rows(found)  # as each protocol ends, so a long run shows what it has
     print_rows(rows)
+    print_across_size(rows)
     early = None
     if args.early_stop:
         import bench_early_stop
@@ -313,6 +354,23 @@ def main() -> None:
         print()
         bench_early_stop.print_table(early)
     print_suite_coverage(rows, early, args.svg)
+
+
+def print_across_size(rows: list[Row]) -> None:
+    """``auto`` pooled over the protocols across size (targets weighted): the issue's goals in one line."""
+    picked = [r for r in rows if r.law == "auto" and r.targets and "one size" not in r.protocol
+              and np.all(np.isfinite(r.coverage))]
+    if not picked:
+        return
+    n = np.array([r.targets for r in picked], dtype=float)
+    mean = float(np.average([r.final_mean for r in picked], weights=n))
+    signed = float(np.average([r.bias for r in picked], weights=n))
+    cover = [float(np.average([r.coverage[i] for r in picked], weights=n)) for i in range(len(LEVELS))]
+    half = float(np.median([r.half_width for r in picked]))
+    print(f"\nauto across size ({len(picked)} protocols, {int(n.sum())} targets): mean error {100 * mean:.2f}% "
+          f"(goal <= 0.5%), mean signed {100 * signed:+.2f}% (goal within 0.25%), "
+          + ", ".join(f"in {int(100 * lv)}%: {100 * c:.0f}%" for lv, c in zip(LEVELS, cover))
+          + f" (90% goal 85-95%), median of the protocols' median half-width {100 * half:.2f}% (goal <= 2%)")
 
 
 def print_suite_coverage(rows: list[Row], early: pd.DataFrame | None, svg: str | None) -> None:

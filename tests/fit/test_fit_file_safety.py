@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from scalelaw.cli.main import run
+from scalelaw.data.atomic import WriteError
 from scalelaw.errors import InputError, UntrustedFitError
 from scalelaw.fit import FitResult, load_fit
 from scalelaw.fit.schema import MAX_FIT_BYTES
@@ -36,7 +37,7 @@ def test_a_failed_rewrite_keeps_the_previous_fit(chinchilla_fit: FitResult, tmp_
     handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) // 2, limit[1]))
     try:
-        with pytest.raises(OSError):
+        with pytest.raises(WriteError, match="nothing was written"):
             chinchilla_fit.save(path)
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, limit)
@@ -163,9 +164,11 @@ def test_a_loss_rising_with_data_fits_and_plans_refuse_with_the_reason(tmp_path:
     assert run(["fit", str(data), "--law", "chinchilla", "--strict"]) == 3  # untrusted (beta on its bound), no crash
     assert run(["fit", str(data), "--law", "chinchilla", "--out", str(out)]) == 0
     fit = load_fit(out)
-    assert fit.params["beta"] == 0.0 and math.isnan(fit.derived["a"])
+    # the data term is unsupported: either its exponent or its coefficient sits on its lower bound
+    assert fit.params["beta"] == 0.0 or fit.params["B"] <= 1e-8 * (1 + 1e-6)
+    assert math.isnan(fit.derived["a"])
     assert math.isnan(fit.derived["tokens_per_param_at_1e21_flops"])
-    with pytest.raises(InputError, match=r"does not fall with data \(beta = 0"):
+    with pytest.raises(InputError, match=r"does not fall with data \(beta = "):
         fit.optimal_allocation(1e21)
     assert np.all(np.isnan(fit.law.optimal_allocation(fit.params, np.array([1e21]))["params"]))
     capsys.readouterr()

@@ -34,13 +34,18 @@ def size_ladder(seed: int = 0, noise: float = 0.003) -> RunSet:
 def test_auto_records_candidates_and_chooses_the_lowest_backtest_error(tmp_path) -> None:
     fit = fit_auto(size_ladder(), candidates=FAST, bootstrap=20)
     sel = fit.selection
-    assert sel["axis"] == "params" and len(sel["folds"]) == 7
-    # size, then length, then single runs inside the others' range (never the longest run)
-    assert [f.split()[0] for f in sel["folds"]] == ["params", "params", "tokens", "tokens", "run", "run", "run"]
-    assert not any("n1e+09-d40" in f for f in sel["folds"][4:])
-    scores = {c["label"]: c["final_error"] for c in sel["candidates"]}
-    assert set(scores) == set(FAST)
-    assert sel["chosen"] == min(scores, key=scores.get)
+    assert sel["axis"] == "params" and len(sel["folds"]) == 9
+    # size (one level, then far: the largest from two and three levels below), length, then single runs inside the
+    # others' range (never the longest run)
+    assert [f.split()[0] for f in sel["folds"]] == ["params"] * 4 + ["tokens", "tokens", "run", "run", "run"]
+    assert [f.endswith("(far)") for f in sel["folds"][:4]] == [False, False, True, True]
+    assert not any("n1e+09-d40" in f for f in sel["folds"][6:])
+    assert {c["label"] for c in sel["candidates"]} == set(FAST)
+    scores = {c["label"]: c["decided_error"] for c in sel["candidates"] if c.get("decided_error") is not None}
+    assert sel["chosen"] == min(scores, key=scores.get)  # the same number of parameters: the lowest error wins
+    for c in sel["candidates"]:  # left out: blind to size or length (power in flops reads both), or screened
+        assert c["label"] in scores or c["failure"].startswith(("blind to", "not backtested: its in-sample error"))
+    assert sel["chosen"] == "power(variable=flops)"
     assert fit.law.name == "power" and fit.calibration is not None
     fit.save(tmp_path / "fit.json")
     again = load_fit(tmp_path / "fit.json")
@@ -205,9 +210,11 @@ def test_inside_folds_calibrate_the_floor_but_do_not_choose_the_law() -> None:
     for candidate in fit.selection["candidates"]:
         beyond = [f["final_error"] for f in candidate["folds"] if not f["inside"]]
         chosen = candidate["label"] == fit.selection["chosen"]
-        assert len(beyond) == 4 and len(candidate["folds"]) == (7 if chosen else 4)  # inside folds: the winner's only
+        if not candidate["folds"]:
+            continue  # screened: not backtested
+        assert len(beyond) == 6 and len(candidate["folds"]) == (9 if chosen else 6)  # inside folds: the winner's only
         assert candidate["final_error"] == pytest.approx(np.mean(beyond))
-    assert fit.calibration.floor > 0 and fit.calibration.folds == 7
+    assert fit.calibration.floor > 0 and fit.calibration.folds == 9
     from scalelaw import laws
 
     by_size = fit_calibrated(size_ladder(), laws.get("power", variable="params"), bootstrap=0)
@@ -230,23 +237,21 @@ def _cosine_run(seen: float) -> RunSet:
 
 
 def test_a_decay_beyond_the_logged_losses_leaves_lr_blind_laws_out() -> None:
-    from scalelaw.selection.auto import trial
+    from scalelaw.selection.auto import decay_ahead
 
+    both = ["power(variable=step)", "lr-annealing"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
-        early = trial(_cosine_run(0.3), candidates=["power(variable=step)", "lr-annealing"])
-        finished = trial(_cosine_run(1.0), candidates=["power(variable=step)", "lr-annealing"])
-    assert early.decay_ahead and not finished.decay_ahead
-    assert [t.label for t in early.eligible()] == ["lr-annealing"]
-    assert {t.label for t in finished.eligible()} == {"power(variable=step)", "lr-annealing"}
-    from scalelaw import laws
-    from scalelaw.selection.auto import Trial
-
-    usable = [("power(variable=step)", laws.get("power", variable="step")), ("lr-annealing", laws.get("lr-annealing"))]
-    assert Trial("time", [], "", usable, {}, [], decay_ahead=False).fallback()[0] == "power(variable=step)"  # fewest
-    assert Trial("time", [], "", usable, {}, [], decay_ahead=True).fallback()[0] == "lr-annealing"
-    with pytest.raises(InputError, match="no law that reads the lr can be fitted"):
-        Trial("time", [], "", usable[:1], {"lr-annealing": "2 points for 3 parameters"}, [], decay_ahead=True).fallback()
+        assert decay_ahead(_cosine_run(0.3)) and not decay_ahead(_cosine_run(1.0))
+        early = fit_auto(_cosine_run(0.3), candidates=both, bootstrap=0)
+        finished = fit_auto(_cosine_run(1.0), candidates=both, bootstrap=0)
+        with pytest.raises(InputError, match="no law that reads the lr can be fitted"):
+            fit_auto(_cosine_run(0.3), candidates=["power(variable=step)"], bootstrap=0)
+    record = {c["label"]: c for c in early.selection["candidates"]}
+    assert early.selection["chosen"] == "lr-annealing"
+    assert record["power(variable=step)"]["failure"].startswith("blind to the learning rate, which decays beyond")
+    assert all(c["failure"] is None or c["failure"].startswith("not backtested")
+               for c in finished.selection["candidates"])  # both eligible once the decay was logged
 
 
 def test_a_law_skips_an_optional_fold_it_cannot_be_fitted_on() -> None:

@@ -47,6 +47,10 @@ CALIBRATE_OPTION = typer.Option(
 BACKTEST_BY_OPTION = typer.Option(
     None, "--backtest-by", help="Axis of the backtests of --law auto/--calibrate: params, tokens, flops, steps or time."
 )
+TARGET_OPTION = typer.Option(
+    None, "--target", help="With --law auto: the run to forecast, e.g. params=7e9,tokens=1.4e11; laws are scored on "
+    "the backtests whose distance is nearest its own [default: the farthest backtests]."
+)
 LEVEL_OPTION = typer.Option(None, "--level", help="Coverage of the prediction intervals (default: the fit's --ci-level).")
 LAW_OPTIONS_OPTION = typer.Option([], "--option", help="Law option KEY=VALUE, e.g. variable=flops. Repeatable.")
 FIX_OPTION = typer.Option([], "--fix", help="Hold a parameter fixed: NAME=VALUE, e.g. alpha=0.34. Repeatable.")
@@ -158,6 +162,7 @@ def selection_rows(fit: FitResult) -> list[dict[str, Any]]:
         rows.append(
             {
                 "law": row.get("label", row.get("law")),
+                "at_target": row.get("decided_error"),
                 "final_error": row.get("final_error"),
                 "curve_error": row.get("curve_error"),
                 "bias": row.get("bias"),
@@ -177,8 +182,10 @@ def show_selection(fit: FitResult) -> None:
     inside = sum("inside the others' range" in name for name in names)
     beyond = "; ".join(name for name in names if "inside the others' range" not in name) or "none"
     folds = beyond + (f"; {inside} single run(s) inside the others' range" if inside else "")
-    print_table(f"backtests (folds: {folds}); errors relative, mean over the folds beyond the data",
-                selection_rows(fit), ["law", "final_error", "curve_error", "bias", "note"])
+    deciding = "; ".join(str(name) for name in fit.selection.get("deciding_folds") or []) or "none"
+    print_table(f"backtests (folds: {folds}); errors relative; at_target: on the folds nearest the target's distance "
+                f"({deciding}), the others: mean over the folds beyond the data",
+                selection_rows(fit), ["law", "at_target", "final_error", "curve_error", "bias", "note"])
     console.print(str(fit.selection.get("reason", "")))
     if fit.calibration is not None:
         text = fit.calibration.describe()
@@ -205,6 +212,7 @@ def register(app: typer.Typer) -> None:
         bootstrap: int | None = FIT_BOOTSTRAP_OPTION,
         calibrate: bool | None = CALIBRATE_OPTION,
         backtest_by: str | None = BACKTEST_BY_OPTION,
+        target: str | None = TARGET_OPTION,
         seed: int = SEED_OPTION,
         fix: list[str] = FIX_OPTION,
         fix_from: str | None = FIX_FROM_OPTION,
@@ -241,11 +249,14 @@ def register(app: typer.Typer) -> None:
         common = dict(objective=objective, delta=delta, reduction=reduction, seed=seed, strict=strict,
                       progress=False if as_json else None, ci_level=ci_level)  # fmt: skip
         any_metric = metric is not None or via is not None or window is not None
+        if target and law != "auto":
+            raise InputError("--target chooses the backtests --law auto scores laws on; it needs --law auto")
         if law == "auto":
             if fix or fix_from or option or any_metric:
                 raise InputError("--law auto chooses a law for the loss; --fix, --fix-from, --option, --metric, --via "
                                  "and --window need a named law")
-            result = fit_auto(runs, by=backtest_by, bootstrap=bootstrap, **common)
+            aim = numeric_pairs([target], "--target") if target else None
+            result = fit_auto(runs, by=backtest_by, bootstrap=bootstrap, target=aim, **common)
         elif any_metric:
             if calibrate:
                 raise InputError("--calibrate backtests loss laws; it is not available with --metric, --via or --window")

@@ -21,6 +21,12 @@ beyond the fold's fitted range (the largest over the law's scale variables, as
   the squared error explained by each fold's common shift, ν = R / (1 + (R/K − 1)·r)
   (Kish's design effect), between 1 and 30. One fold of runs that all miss the same way
   counts as one observation, and its interval has the heavy tails that deserves.
+- A systematic sign: when the folds beyond the data all miss in the same direction, and by
+  amounts that agree, the mean log error per decade (``correction``, c) is a measured trend,
+  not noise: a forecast at distance d is moved by e^(c·d), and the spread of that trend
+  across folds (``correction_sd``) adds (correction_sd·d)² to the error variance. σ₀ and s
+  are then measured on the corrected errors. When the folds disagree, c = 0 and ``bias``
+  only reports the trend.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from scalelaw.errors import InputError
-from scalelaw.fit.schema import CALIBRATION_FIELDS, SchemaError, record
+from scalelaw.fit.schema import CALIBRATION_FIELDS, MAX_CORRECTION, SchemaError, record
 
 #: A target more than this many times the farthest backtested distance is beyond what was tested.
 TESTED_REACH = 2.0
@@ -57,10 +63,20 @@ class ExtrapolationError:
     points: int
     folds: int = 1
     floor: float = 0.0
+    #: Log error per decade the forecast is corrected by (0: no consistent trend across folds).
+    correction: float = 0.0
+    #: Uncertainty (sd) of ``correction``, per decade.
+    correction_sd: float = 0.0
 
     def sd(self, decades: np.ndarray) -> np.ndarray:
         """Scale of the law's error at each distance: the floor inside the fitted range, growing beyond it."""
-        return np.sqrt(self.floor**2 + (self.slope * shape(decades, self.tested_decades)) ** 2)
+        d = np.maximum(np.asarray(decades, dtype=float), 0.0)
+        return np.sqrt(self.floor**2 + (self.slope * shape(d, self.tested_decades)) ** 2
+                       + (self.correction_sd * d) ** 2)
+
+    def shift(self, decades: np.ndarray) -> np.ndarray:
+        """The correction at each distance, in log loss (observed/predicted): c·d beyond the data, 0 inside."""
+        return self.correction * np.maximum(np.asarray(decades, dtype=float), 0.0)
 
     def untested(self, decades: float) -> bool:
         """True when ``decades`` lies well beyond the farthest backtested distance."""
@@ -69,14 +85,16 @@ class ExtrapolationError:
     def describe(self) -> str:
         """One sentence for people: the error inside the data, at the tested distance, and the tails."""
         edge = float(self.sd(np.array([self.tested_decades]))[0])
+        trend = (f"; forecasts corrected by {np.expm1(self.correction):+.2%} per decade beyond the data (the backtests "
+                 f"all missed the same way, ±{self.correction_sd:.2%})" if self.correction else "")
         if edge == 0:
             return (f"the backtest errors were within the fit's own residual scatter ({self.runs} held-out run(s) in "
                     f"{self.folds} fold(s), up to {self.tested_decades:.2f} decades beyond the data), so the interval "
-                    "adds no error of the law's own up to that distance")
+                    "adds no error of the law's own up to that distance" + trend)
         return (
             f"the law's own error (sd, relative): {self.floor:.2%} on a new run inside the fitted range, "
             f"{edge:.2%} at {self.tested_decades:.2f} decades beyond it (the farthest backtest), growing beyond; "
-            f"t tails with {self.dof} degrees of freedom ({self.runs} held-out run(s) in {self.folds} fold(s))"
+            f"t tails with {self.dof} degrees of freedom ({self.runs} held-out run(s) in {self.folds} fold(s))" + trend
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -56,7 +56,8 @@ def nonlinear_grid(problem: Problem, linear: np.ndarray) -> np.ndarray:
     nonlinear = [j for j in range(len(columns)) if j not in set(linear.tolist())]
     budget = min(GRID_BUDGET, AXIS_BUDGET ** len(nonlinear))
     refine = 1
-    while np.prod([(columns[j].size - 1) * (refine + 1) + 1 for j in nonlinear]) <= budget:
+    spread = any(columns[j].size > 1 for j in nonlinear)  # one start value each: nothing to refine
+    while spread and np.prod([(columns[j].size - 1) * (refine + 1) + 1 for j in nonlinear]) <= budget:
         refine += 1
     axes = []
     for j in range(len(columns)):

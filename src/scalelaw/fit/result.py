@@ -109,7 +109,9 @@ class FitResult:
         point = self.law.predict(self.theta[None, :], design)[0]
         by = self._extrapolation(design)
         decades = self.decades_beyond(design, by)
-        lo, hi = self._interval(design, point, decades, self._level(level))
+        lo, hi = self._interval(design, point, decades, self._level(level))  # the samples carry the correction
+        if self.calibration is not None and self.calibration.correction:
+            point = self.law.from_residual_space(self.law.to_residual_space(point) + self.calibration.shift(decades))
         lo, hi = self._with_held_spread(design, point, lo, hi, self._level(level))
         limit = float(self.options.get("extrapolation_warning_decades", 2.0))
         untrusted = []
@@ -253,9 +255,12 @@ class FitResult:
                 draws = max(1, NOISE_SAMPLES // preds.shape[0])
                 picked = rng.choice(noise, size=(preds.shape[0], draws, design.n))
                 samples = (preds[:, None, :] + picked).reshape(-1, design.n)
-            if self.calibration is not None and (self.calibration.slope > 0 or self.calibration.floor > 0):
+            if self.calibration is not None and (self.calibration.slope > 0 or self.calibration.floor > 0
+                                                 or self.calibration.correction_sd > 0):
                 spread = self.calibration.sd(decades)[None, :]
                 samples = samples + spread * rng.standard_t(self.calibration.dof, size=samples.shape)
+            if self.calibration is not None and self.calibration.correction:
+                samples = samples + self.calibration.shift(decades)[None, :]
             return samples
 
     def _with_held_spread(

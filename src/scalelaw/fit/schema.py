@@ -303,6 +303,8 @@ DIAGNOSTIC_FIELDS: dict[str, Field] = {
     "warnings": Field(strings, default=list),
 }
 
+#: Largest correction (log loss per decade) a fit file may carry: a larger trend is no longer a small bias.
+MAX_CORRECTION = 0.5
 CALIBRATION_FIELDS: dict[str, Field] = {
     "slope": Field(number(low=0.0), required=True),
     "dof": Field(integer(1), required=True),
@@ -312,6 +314,8 @@ CALIBRATION_FIELDS: dict[str, Field] = {
     "points": Field(integer(), required=True),
     "folds": Field(integer(1), default=1),
     "floor": Field(number(low=0.0), default=0.0),
+    "correction": Field(number(low=-MAX_CORRECTION, high=MAX_CORRECTION), default=0.0),  # log error per decade the forecast is corrected by
+    "correction_sd": Field(number(low=0.0), default=0.0),
 }
 
 #: The fields of a ``selection`` record that scalelaw itself reads (tables, reports), typed; every

@@ -93,9 +93,13 @@ class Chinchilla(Law):
         }
 
     def allocation_problem(self, values: Mapping[str, float]) -> str | None:
-        """An optimum needs a loss that falls with both N and D (α, β, A, B > 0)."""
+        """An optimum needs a loss that falls with both N and D (α, β > 0 and A, B above their lower bounds).
+
+        A coefficient on its lower bound (1e-8) is a term the data did not support, not a small one:
+        the split it implies (a few tokens for 10^19 parameters) would be an artefact."""
+        floors = {p.name: p.lower for p in self.params}
         for exponent, coefficient, what in (("alpha", "A", "model size"), ("beta", "B", "data")):
-            if not (values[exponent] > 0 and values[coefficient] > 0):
+            if not (values[exponent] > 0 and values[coefficient] > floors[coefficient] * (1 + 1e-6)):
                 return (f"the fitted loss does not fall with {what} ({exponent} = {values[exponent]:g}, "
                         f"{coefficient} = {values[coefficient]:g}), so no split of compute between parameters and "
                         "tokens is optimal; fit on runs whose loss falls with scale")

@@ -1,242 +1,130 @@
-"""``--law auto``: every applicable law scored by rolling-origin backtest, the best one fitted.
+"""``--law auto``: the law to trust beyond the data, chosen by rolling-origin backtest at the target's distance.
 
-Each candidate is fitted on every fold beyond the data of :func:`scalelaw.selection.folds.plan`
-and scored (:mod:`scalelaw.selection.rolling`) on the held-out runs by the relative error of
-their final logged loss (the quantity every law predicts), averaged over runs and folds;
-the folds inside the data (single runs within the others' range) are run for the winner
-only, to size its floor. The winner is fitted on all the data with a bootstrap, and its
-backtest errors become its extrapolation-error model
-(:mod:`scalelaw.selection.calibration`): the same backtests choose the law and size its
-intervals. ``fit_calibrated`` does the same for one given law.
+Every applicable candidate is fitted once on all the data (:func:`rank_candidates`); a fit
+that did not converge, or a law blind to an axis the runs vary on while a law that reads
+it converged, is dropped with the reason. The rest are backtested in order of in-sample
+error on the folds beyond the data of :func:`scalelaw.selection.folds.plan`, each fold one
+local search from the candidate's full-data optimum (:func:`backtest_finalists`; a
+candidate whose in-sample error already exceeds the best backtest error is not), and
+scored (:mod:`scalelaw.selection.rolling`) by the relative error of the held-out runs'
+final loss on the folds whose distance is nearest the target's (:func:`deciding_folds`).
+The simplest law within one standard error of the lowest error wins; the folds inside the
+data are run for it only, to size its floor; it is fitted on all the data with a bootstrap,
+and its backtest errors become its extrapolation-error model
+(:mod:`scalelaw.selection.calibration`), corrected for a consistent trend. ``fit_calibrated``
+does the same for one given law.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from scalelaw import laws
 from scalelaw.data.runs import RunSet
-from scalelaw.errors import FitWarning, InputError, ScalelawWarning, UntrustedFitError, warn
-from scalelaw.selection import calibration, folds
+from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
 from scalelaw.fit.engine import fit_law, stderr_is_terminal
 from scalelaw.fit.result import FitResult
-from scalelaw.selection.rolling import Backtest, backtest
-from scalelaw.laws._curves import curves_from_runs
-from scalelaw.laws._held import decay_seen
 from scalelaw.laws.base import Law
-
-#: Candidate laws; on equal backtest error (or, with nothing to backtest, equal parameter count) the earlier wins.
-CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("data-constrained", {}),
-    ("chinchilla", {}),
-    ("overtraining", {}),
-    ("kaplan", {}),
-    ("power", {"variable": "params"}),
-    ("power", {"variable": "flops"}),
-    ("power", {"variable": "tokens"}),
-    ("chinchilla-curve", {}),
-    ("multi-power-sized", {}),
-    ("multi-power", {}),
-    ("lr-annealing", {}),
-    ("kaplan-steps", {}),
-    ("power", {"variable": "step"}),
+from scalelaw.selection import calibration, folds
+from scalelaw.selection.candidates import (
+    CANDIDATES,
+    LR_LAWS,
+    Candidate,
+    _silenced,
+    applicable,
+    decay_ahead,
+    label_of,
+    rank_candidates,
+    varying_axes,
 )
-#: Candidate labels of the laws that read the learning rate.
-LR_LAWS = ("chinchilla-curve", "multi-power-sized", "multi-power", "lr-annealing")
-#: Laws whose parameters describe how the curve changes with model size (they need two sizes or more).
-ACROSS_SIZES = ("chinchilla-curve", "multi-power-sized")
-#: A decay of more than this share of the peak lr beyond the logged losses makes lr-blind laws ineligible.
-DECAY_AHEAD = 0.1
+from scalelaw.selection.rolling import Backtest, backtest, warm_started
+from scalelaw.selection.scoring import check_target, decided, deciding_folds, one_standard_error, target_distance
+
+__all__ = ["CANDIDATES", "fit_auto", "fit_calibrated", "label_of", "one_standard_error"]
+
 #: Bootstrap replicates of the chosen law when the caller asks for none (curve laws cost more per replicate).
 AUTO_BOOTSTRAP = {"final": 100, "curve": 30}
+def backtest_finalists(eligible: list[Candidate], plan: list[folds.Fold], fit_options: dict[str, Any],
+                       deciding: list[str], progress: bool | None = False) -> list[Candidate]:
+    """Backtest, in order of in-sample error, the eligible candidates that can still win; return those scored.
 
-
-def label_of(name: str, options: dict[str, Any]) -> str:
-    """``power(variable=params)`` for a law with options, the bare name otherwise."""
-    return name + ("(" + ",".join(f"{k}={v}" for k, v in options.items()) + ")" if options else "")
-
-
-def applicable(runs: RunSet) -> tuple[list[tuple[str, Law]], dict[str, str]]:
-    """Candidate laws whose design can be built from the data, and why the others cannot."""
-    usable, skipped = [], {}
-    for name, options in CANDIDATES:
-        label = label_of(name, options)
-        law = laws.get(name, **options)
-        try:
-            with _silenced():
-                design = law.design(runs)
-        except (InputError, ValueError, KeyError) as exc:
-            reason = exc.reason if isinstance(exc, InputError) else str(exc)
-            skipped[label] = reason if len(reason) <= 200 else reason[:197] + "..."
-            continue
-        if design.n <= len(law.param_names):
-            skipped[label] = f"{design.n} points for {len(law.param_names)} parameters"
-            continue
-        sizes = np.unique(np.asarray(design.inputs.get("params", []), dtype=float))
-        if name in ACROSS_SIZES and sizes.size < 2:
-            skipped[label] = "a size-aware law needs runs of at least two model sizes"
-            continue
-        if name == "data-constrained" and not _repeats_data(design.inputs):
-            skipped[label] = "no run repeats its data (tokens never exceed unique_tokens), so R_D and R_N are unidentified"
-            continue
-        usable.append((label, law))
-    return usable, skipped
-
-
-def _repeats_data(inputs: Any) -> bool:
-    """True when some run trains on more tokens than its unique pool (more than 1% over)."""
-    return bool(np.any(np.asarray(inputs["tokens"]) > 1.01 * np.asarray(inputs["unique_tokens"])))
-
-
-@dataclass
-class Trial:
-    """Every applicable candidate backtested on the same folds (``tests`` is empty without folds)."""
-
-    axis: str
-    plan: list[folds.Fold]
-    note: str
-    usable: list[tuple[str, Law]]
-    skipped: dict[str, str]
-    tests: list[Backtest]
-    #: True when an lr decay lies beyond the logged losses: only laws that read the lr may be chosen.
-    decay_ahead: bool = False
-
-    def eligible(self) -> list[Backtest]:
-        """The candidates that passed their backtests and may be chosen.
-
-        When the runs' planned lr decays beyond the logged losses, the backtests (inside what
-        was logged) cannot show that a law blind to the lr misses that decay; such laws are
-        then left out whenever a law that reads the lr passed.
-        """
-        scored = [t for t in self.tests if t.failure is None]
-        if self.decay_ahead:
-            return [t for t in scored if "lr" in t.law.inputs] or scored
-        return scored
-
-    def common_folds(self) -> set[str]:
-        """The folds beyond the data every eligible candidate was scored on (a law may skip an optional one)."""
-        scored = self.eligible()
-        return set.intersection(*(t.beyond() for t in scored)) if scored else set()
-
-    def best(self) -> Backtest | None:
-        """The eligible candidate with the lowest final-loss error on the common folds (fewer parameters on a
-        tie), or None."""
-        scored, common = self.eligible(), self.common_folds()
-        return min(scored, key=lambda t: (t.score("final_error", common), len(t.law.param_names))) if scored else None
-
-    def fallback(self) -> tuple[str, Law]:
-        """With nothing backtested: the applicable law with the fewest parameters (the first in order on a tie),
-        among the laws that read the lr when a decay lies ahead (as :meth:`eligible`; an InputError when none can be
-        fitted: a forecast blind to the decay would be a confident wrong number)."""
-        usable = self.usable
-        if self.decay_ahead:
-            usable = [item for item in usable if "lr" in item[1].inputs]
-            if not usable:
-                why = "; ".join(f"{k}: {v}" for k, v in self.skipped.items() if k in LR_LAWS)
-                raise InputError(
-                    "the planned learning rate decays beyond the logged losses, and no law that reads the lr can "
-                    f"be fitted to what was logged ({why or 'none applies'}); a law blind to the lr would forecast "
-                    "as if the decay never came: log more checkpoints after the warmup, or wait"
-                )
-        return min(usable, key=lambda item: len(item[1].param_names))
-
-    def selection(self, chosen: str, reason: str) -> dict[str, Any]:
-        """The FIT.json record of the choice."""
-        return {
-            "chosen": chosen,
-            "reason": reason,
-            "axis": self.axis,
-            "folds": [f.name for f in self.plan],
-            "candidates": [t.record() for t in self.tests] or [{"law": chosen.split("(")[0], "label": chosen}],
-            "skipped": self.skipped,
-        }
-
-
-def trial(
-    runs: RunSet, *, candidates: list[str] | None = None, by: str | None = None, progress: bool | None = False,
-    **fit_options: Any,
-) -> Trial:
-    """Backtest every applicable candidate (or the named ones) on the folds of :func:`folds.plan`.
-
-    ``progress`` shows a bar on stderr (None: when stderr is a terminal).
+    Each fold is one local search from the candidate's optimum on all the data. A candidate
+    whose in-sample error already exceeds the best deciding error plus its standard error
+    is not backtested: a forecast beyond the data is hardly better than the fit inside it,
+    so it could not be chosen (``screened`` says so).
     """
-    folds.check_same_data(runs)
-    usable, skipped = applicable(runs)
-    if candidates is not None:
-        wanted = set(candidates)
-        unknown = wanted - {label for label, _ in usable} - set(skipped) - {law.name for _, law in usable}
-        if unknown:
-            raise InputError(f"unknown candidate law(s) {', '.join(sorted(unknown))}")
-        usable = [(label, law) for label, law in usable if label in wanted or law.name in wanted]
-    if not usable:
-        reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
-        raise InputError(f"no law can be fitted to this data ({reasons})")
-    axis, plan, note = folds.plan(runs, by)
-    choosing = [f for f in plan if not f.inside] or plan
-    tests = [backtest(label, law, choosing, fit_options)
-             for label, law in _counted(usable, len(choosing), progress)] if plan else []
-    return Trial(axis, plan, note, usable, skipped, tests, decay_ahead=decay_ahead(runs))
+    bar = math.inf
+    tested = []
+    for candidate in _counted(eligible, len(plan), progress):
+        if candidate.in_sample > bar:
+            candidate.screened = (f"not backtested: its in-sample error {candidate.in_sample:.2%} already exceeds the "
+                                  f"best backtest error plus one standard error ({bar:.2%}), so it cannot win")
+            continue
+        start = candidate.fit.theta  # type: ignore[union-attr]
+        candidate.test = backtest(candidate.label, candidate.law, plan, fit_options, start=start)
+        if candidate.test.failure is not None:
+            continue
+        tested.append(candidate)
+        error, se, _ = decided(candidate.test, deciding)
+        if math.isfinite(error):
+            bar = min(bar, error + se)
+    return tested
 
 
-def decay_ahead(runs: RunSet) -> bool:
-    """True when some run's lr falls, after its last logged loss, by more than ``DECAY_AHEAD`` of its peak."""
-    if "step" not in runs.table.columns:
-        return False
-    try:
-        with _silenced():
-            curves = curves_from_runs(runs, purpose="--law auto")
-    except (InputError, ValueError, KeyError):
-        return False
-    for curve in curves:
-        top = int(np.argmax(curve.lr))
-        if curve.lr[top] > 0 and 1.0 - float(np.min(curve.lr[top:])) / curve.lr[top] - decay_seen(curve) > DECAY_AHEAD:
-            return True
-    return False
-
-
-def _counted(usable: list[tuple[str, Law]], n_folds: int, progress: bool | None) -> Iterator[tuple[str, Law]]:
+def _counted(items: list[Candidate], n_folds: int, progress: bool | None) -> Iterator[Candidate]:
     """The candidates, with a transient progress bar on stderr naming the one being backtested."""
     if not (progress if progress is not None else stderr_is_terminal()):
-        yield from usable
+        yield from items
         return
     from rich.console import Console
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("backtests", total=len(usable))
-        for item in usable:
-            bar.update(task, description=f"backtesting {item[0]} on {n_folds} folds")
+        task = bar.add_task("backtests", total=len(items))
+        for item in items:
+            bar.update(task, description=f"backtesting {item.label} on {n_folds} folds")
             yield item
             bar.advance(task)
 
 
-def with_inside_folds(tried: Trial, test: Backtest, fit_options: dict[str, Any]) -> Backtest:
+def with_inside_folds(plan: list[folds.Fold], test: Backtest, fit_options: dict[str, Any],
+                      start: np.ndarray | None = None) -> Backtest:
     """``test`` with the folds inside the data added (only the chosen law needs them: they size its floor).
 
     If the law fails on them, the backtest beyond the data stands alone.
     """
-    inside = [f for f in tried.plan if f.inside]
-    if not inside or len(inside) == len(tried.plan):  # none, or already backtested (nothing beyond the data)
-        return test
-    extra = backtest(test.label, test.law, inside, fit_options)
+    inside = [f for f in plan if f.inside]
+    if not inside or len(inside) == len(plan) or any(f["inside"] for f in test.folds):
+        return test  # none, or already backtested
+    extra = backtest(test.label, test.law, inside, fit_options, start=start)
     if extra.failure is not None:
         return test
     arrays = [np.concatenate([getattr(test, k), getattr(extra, k)]) for k in ("errors", "decades", "groups",
                                                                                "noise_var", "fold_of")]
-    return Backtest(test.label, test.law, test.folds + extra.folds, *arrays)
+    return Backtest(test.label, test.law, test.folds + extra.folds, *arrays, skipped=test.skipped + extra.skipped)
 
 
-def fit_backtested(runs: RunSet, test: Backtest, selection: dict[str, Any], **options: Any) -> FitResult:
-    """Fit a backtested law on all the data and attach the error model of its backtest."""
-    fit = fit_law(runs, test.law, **options)
+def fit_backtested(runs: RunSet, test: Backtest, selection: dict[str, Any], start: FitResult | None = None,
+                   **options: Any) -> FitResult:
+    """Fit a backtested law on all the data and attach the error model of its backtest.
+
+    ``start`` (the law's fit on all the data, without a bootstrap) makes this one local
+    search from its optimum, with the bootstrap warm-started there too; the fit keeps the
+    multi-start's record of how many starts reached the best basin.
+    """
+    law = test.law if start is None else warm_started(test.law, start.theta)
+    fit = fit_law(runs, law, **options)
+    if start is not None:
+        fit = replace(fit, law=test.law, diagnostics=replace(
+            fit.diagnostics, starts=start.diagnostics.starts, starts_in_best_basin=start.diagnostics.starts_in_best_basin))
     error_model = calibration.estimate(test.errors, test.decades, test.groups, test.noise_var, test.fold_of)
-    return replace(fit, calibration=error_model, selection=selection)
+    _, _, verdict = calibration.trend(test.errors, test.decades, test.groups, test.fold_of)
+    return replace(fit, calibration=error_model, selection={**selection, "trend": verdict})
 
 
 def fit_auto(
@@ -249,35 +137,112 @@ def fit_auto(
     strict: bool = False,
     ci_level: float = 0.95,
     progress: bool | None = None,
+    target: Mapping[str, float] | None = None,
     **fit_options: Any,
 ) -> FitResult:
-    """Choose the law with the lowest backtest error of the final loss, fit it, attach its error model.
+    """Choose a law by backtest at the target's distance, fit it, attach its error model.
 
-    ``candidates`` restricts the laws (labels such as ``chinchilla`` or
-    ``power(variable=params)``); ``by`` forces the backtest axis. With too little data to
-    backtest, the applicable candidate with the fewest parameters is fitted and the fit says why.
+    Every applicable candidate (or those named in ``candidates``, labels such as ``chinchilla``
+    or ``power(variable=params)``) is fitted on all the data; those that did not converge,
+    or that are blind to an axis the runs vary on while a law that reads it converged, are
+    dropped with the reason. The rest are backtested (the few that can win) and scored on the
+    folds whose distance is nearest the ``target``'s (inputs such as ``{"params": 7e9}``; the
+    farthest folds without one); the simplest law within one standard error of the lowest
+    error is chosen. With too little data to backtest, the eligible candidate with the fewest
+    parameters is fitted and the fit says why. An InputError when no candidate is eligible.
     """
-    tried = trial(runs, candidates=candidates, by=by, progress=progress, ci_level=ci_level, **fit_options)
-    options = dict(seed=seed, strict=strict, progress=progress, ci_level=ci_level, **fit_options)
-    best = tried.best()
-    if best is not None:
-        reason = _reason(best, tried)
-        best = with_inside_folds(tried, best, dict(ci_level=ci_level, **fit_options))
-        tried.tests = [best if t.label == best.label else t for t in tried.tests]
-        selection = tried.selection(best.label, reason)
-        replicates = AUTO_BOOTSTRAP[best.law.kind] if bootstrap is None else bootstrap
-        return fit_backtested(runs, best, selection, bootstrap=replicates, **options)
-    label, law = tried.fallback()
-    options["bootstrap"] = AUTO_BOOTSTRAP[law.kind] if bootstrap is None else bootstrap
-    why = tried.note if not tried.plan else "no candidate could be fitted on every fold"
+    folds.check_same_data(runs)
+    check_target(target)
+    usable, skipped = _restricted(*applicable(runs), candidates)
+    fit_options = dict(ci_level=ci_level, **fit_options)
+    lr_ahead = decay_ahead(runs)
+    ranked = rank_candidates(runs, usable, fit_options, varying_axes(runs, lr_ahead))
+    eligible = [c for c in ranked if c.dropped is None]
+    if lr_ahead and not any("lr" in c.law.inputs for c in eligible):
+        why = "; ".join([f"{c.label}: {c.dropped}" for c in ranked if "lr" in c.law.inputs]
+                        + [f"{k}: {v}" for k, v in skipped.items() if k in LR_LAWS])
+        raise InputError(
+            "the planned learning rate decays beyond the logged losses, and no law that reads the lr can "
+            f"be fitted to what was logged ({why or 'none applies'}); a law blind to the lr would forecast "
+            "as if the decay never came: log more checkpoints after the warmup, or wait"
+        )
+    if not eligible:
+        reasons = "; ".join(f"{c.label}: {c.dropped}" for c in ranked)
+        raise InputError(f"no candidate law can be trusted on this data ({reasons})")
+    axis, plan, note = folds.plan(runs, by)
+    choosing = [f for f in plan if not f.inside] or plan
+    wanted, target_note = target_distance(runs, choosing[0].axis if choosing else axis, target)
+    deciding, _ = deciding_folds(choosing, {f.name for f in choosing}, wanted)
+    tested = backtest_finalists(eligible, choosing, fit_options, deciding, progress) if plan else []
+    record = {"axis": axis, "folds": [f.name for f in plan], "skipped": skipped, "rule": "one standard error",
+              "target": dict(target) if target else None, "target_note": target_note}
+    options = dict(seed=seed, strict=strict, progress=progress, **fit_options)
+    while tested:
+        common = set.intersection(*(c.test.beyond() for c in tested))  # type: ignore[union-attr]
+        deciding, distance = deciding_folds(choosing, common, wanted)
+        chosen, lowest = one_standard_error(tested, deciding)
+        start = chosen.fit.theta  # type: ignore[union-attr]
+        chosen.test = with_inside_folds(plan, chosen.test, fit_options, start=start)  # type: ignore[arg-type]
+        selection = {**record, "chosen": chosen.label, "reason": _reason(chosen, lowest, deciding, distance, ranked),
+                     "deciding_folds": deciding, "target_decades": distance,
+                     "candidates": [c.record(deciding) for c in ranked]}
+        replicates = AUTO_BOOTSTRAP[chosen.law.kind] if bootstrap is None else bootstrap
+        fit = fit_backtested(runs, chosen.test, selection, start=chosen.fit, bootstrap=replicates, **options)
+        trouble = _untrusted(fit)
+        if trouble is None:
+            return fit
+        chosen.dropped = trouble
+        tested.remove(chosen)
+    return _fallback(runs, ranked, plan, note, record, bootstrap, options)
+
+
+def _restricted(usable: list[tuple[str, Law]], skipped: dict[str, str],
+                candidates: list[str] | None) -> tuple[list[tuple[str, Law]], dict[str, str]]:
+    """The applicable candidates narrowed to those named (an InputError for an unknown name or none left)."""
+    if candidates is not None:
+        wanted = set(candidates)
+        unknown = wanted - {label for label, _ in usable} - set(skipped) - {law.name for _, law in usable}
+        if unknown:
+            raise InputError(f"unknown candidate law(s) {', '.join(sorted(unknown))}")
+        usable = [(label, law) for label, law in usable if label in wanted or law.name in wanted]
+    if not usable:
+        reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
+        raise InputError(f"no law can be fitted to this data ({reasons})")
+    return usable, skipped
+
+
+def _untrusted(fit: FitResult) -> str | None:
+    """Why the chosen law's final fit may not be the answer: it did not converge (None when it did).
+
+    A bootstrap whose replicates often fail to converge is reported by the fit's diagnostics
+    but drops no law: resampling a handful of runs often leaves a replicate with fewer sizes
+    than the law needs, which says little about the fit on all of them.
+    """
+    return None if fit.diagnostics.converged else "its final fit did not converge"
+
+
+def _fallback(runs: RunSet, ranked: list[Candidate], plan: list[folds.Fold], note: str, record: dict[str, Any],
+              bootstrap: int | None, options: dict[str, Any]) -> FitResult:
+    """With nothing backtested: the eligible law with the fewest parameters, with a warning (an error under strict)."""
+    eligible = [c for c in ranked if c.dropped is None]
+    if not eligible:
+        reasons = "; ".join(f"{c.label}: {c.dropped}" for c in ranked)
+        raise InputError(f"no candidate law can be trusted on this data ({reasons})")
+    chosen = min(eligible, key=lambda c: c.free())
+    why = note if not plan else "no eligible candidate could be fitted on every fold"
     reason = (
-        f"too little data for a backtest ({why}); fell back to {label}, the applicable law with the "
+        f"too little data for a backtest ({why}); fell back to {chosen.label}, the eligible law with the "
         "fewest parameters, and its intervals leave out the law's own extrapolation error"
     )
-    if strict:
+    if options["strict"]:
         raise UntrustedFitError(reason)
     warn(reason, FitWarning)
-    return replace(fit_law(runs, law, **options), selection=tried.selection(label, reason))
+    law = warm_started(chosen.law, chosen.fit.theta)  # type: ignore[union-attr]
+    replicates = AUTO_BOOTSTRAP[chosen.law.kind] if bootstrap is None else bootstrap
+    fit = replace(fit_law(runs, law, bootstrap=replicates, **options), law=chosen.law)
+    candidates = [c.record([]) for c in ranked]
+    return replace(fit, selection={**record, "chosen": chosen.label, "reason": reason, "deciding_folds": [],
+                                   "target_decades": None, "candidates": candidates})
 
 
 def fit_calibrated(runs: RunSet, law: str | Law, *, required: bool = True, **options: Any) -> FitResult:
@@ -286,6 +251,7 @@ def fit_calibrated(runs: RunSet, law: str | Law, *, required: bool = True, **opt
     When the data allow no backtest (or the law fails on a fold) the plain fit is returned:
     with a warning (an error under ``strict``) when ``required``, silently otherwise (its
     predictions beyond the data still say their intervals leave out the law's own error).
+    The law is fitted on all the data first; its folds and bootstrap start from that optimum.
     """
     law = laws.get(law) if isinstance(law, str) else law
     label = label_of(law.name, law.options() if law.name == "power" else {})
@@ -300,7 +266,14 @@ def fit_calibrated(runs: RunSet, law: str | Law, *, required: bool = True, **opt
     axis, plan, note = folds.plan(runs, options.pop("by", None))
     fit_options = {k: v for k, v in options.items() if k not in {"bootstrap", "seed", "strict", "progress"}}
     _settle_on(law, runs)
-    test = backtest(label, law, plan, fit_options) if plan else None
+    full = None
+    if plan:
+        try:
+            with _silenced():
+                full = fit_law(runs, law, bootstrap=0, strict=False, progress=False, **fit_options)
+        except (InputError, UntrustedFitError, ValueError, FloatingPointError):
+            full = None  # the fit below reports what is wrong with the data
+    test = backtest(label, law, plan, fit_options, start=None if full is None else full.theta) if plan else None
     if test is None or test.failure is not None:
         if required:
             message = (f"no backtest calibration ({note if test is None else test.failure}): intervals leave out "
@@ -309,8 +282,12 @@ def fit_calibrated(runs: RunSet, law: str | Law, *, required: bool = True, **opt
                 raise UntrustedFitError(message)
             warn(message, FitWarning)
         return fit_law(runs, law, **options)
-    tried = Trial(axis, plan, note, [(label, law)], {}, [test])
-    return fit_backtested(runs, test, tried.selection(label, "chosen by hand; backtested for calibration"), **options)
+    deciding, distance = deciding_folds([f for f in plan if not f.inside] or plan, test.beyond(), None)
+    candidate = Candidate(label, law, full, test=test)
+    selection = {"chosen": label, "reason": "chosen by hand; backtested for calibration", "axis": axis,
+                 "folds": [f.name for f in plan], "candidates": [candidate.record(deciding)], "skipped": {},
+                 "deciding_folds": deciding, "target_decades": distance}
+    return fit_backtested(runs, test, selection, start=full, **options)
 
 
 def _settle_on(law: Law, runs: RunSet) -> None:
@@ -325,27 +302,20 @@ def _settle_on(law: Law, runs: RunSet) -> None:
         pass  # the fit itself reports what is wrong with the data
 
 
-@contextmanager
-def _silenced() -> Iterator[None]:
-    """scalelaw's own warnings suppressed: probing the data is not fitting it (the fit warns for real)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ScalelawWarning)
-        yield
-
-
-def _reason(best: Backtest, tried: Trial) -> str:
-    """One sentence on why the winner won."""
-    common = tried.common_folds()
-    ranked = sorted(tried.eligible(), key=lambda t: t.score("final_error", common))
-    text = (
-        f"{best.label} had the lowest backtest error of the held-out final loss, "
-        f"{best.score('final_error', common):.2%} mean over the {len(common)} fold(s) every candidate was scored on"
-    )
-    if len(ranked) > 1:
-        runner = ranked[1] if ranked[0] is best else ranked[0]
-        text += f"; next best {runner.label} at {runner.score('final_error', common):.2%}"
-    blind = [t.label for t in tried.tests if t.failure is None and t not in ranked]
-    if blind:
-        text += (f"; not eligible: {', '.join(blind)}, which ignore the learning rate, while the planned lr decays "
-                 "beyond the logged losses (a decay no backtest inside the logged part could show them missing)")
+def _reason(chosen: Candidate, lowest: Candidate, deciding: list[str], distance: float,
+            ranked: list[Candidate]) -> str:
+    """A few sentences on why the winner won and why the others did not."""
+    error, se, n = decided(chosen.test, deciding)  # type: ignore[arg-type]
+    where = f"the {len(deciding)} fold(s) nearest {distance:.2f} decades ({'; '.join(deciding)})"
+    if chosen is lowest:
+        text = f"{chosen.label} had the lowest backtest error of the held-out final loss on {where}: {error:.2%}"
+        text += f" (standard error {se:.2%} over {n} held-out runs)" if n > 1 else ""
+    else:
+        low, low_se, _ = decided(lowest.test, deciding)  # type: ignore[arg-type]
+        text = (f"{chosen.label} ({chosen.free()} free parameters, {error:.2%}) is within one standard error of the "
+                f"lowest backtest error, {lowest.label}'s {low:.2%} ± {low_se:.2%} ({lowest.free()} free parameters), "
+                f"on {where}, and simpler")
+    others = [f"{c.label}: {c.dropped}" for c in ranked if c.dropped]
+    if others:
+        text += "; dropped: " + "; ".join(others)
     return text

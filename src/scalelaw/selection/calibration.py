@@ -3,6 +3,12 @@
 The error model itself (:class:`~scalelaw.fit.law_error.ExtrapolationError`) lives in
 :mod:`scalelaw.fit.law_error`, beside the results that carry it; this module fits it to
 backtest points.
+
+A systematic sign is measured per fold beyond the data: b_k, the fold's log error per decade
+(observed/predicted, each held-out run weighing the same). When there are two folds or more,
+all b_k share a sign and their mean is at least ``TREND_T`` standard errors from zero, the
+trend is consistent: forecasts are corrected by it and the interval widened by its standard
+error (:class:`ExtrapolationError`); otherwise the verdict says why it was not.
 """
 
 from __future__ import annotations
@@ -11,9 +17,14 @@ import math
 
 import numpy as np
 
-from scalelaw.fit.law_error import MAX_DOF, TESTED_REACH, ExtrapolationError, shape
+from scalelaw.fit.law_error import MAX_CORRECTION, MAX_DOF, TESTED_REACH, ExtrapolationError, shape
 
-__all__ = ["MAX_DOF", "TESTED_REACH", "ExtrapolationError", "estimate", "shape"]
+__all__ = ["MAX_DOF", "TESTED_REACH", "ExtrapolationError", "estimate", "shape", "trend"]
+
+#: A trend across folds is consistent when its mean is this many standard errors from zero (and all agree in sign).
+TREND_T = 2.0
+#: Folds beyond the data needed to judge a trend.
+TREND_FOLDS = 2
 
 
 def estimate(
@@ -32,6 +43,9 @@ def estimate(
     if not keep.any():
         return None
     e, d, v, g, f = errors[keep], np.maximum(decades[keep], 0.0), noise_var[keep], groups[keep], folds[keep]
+    correction, correction_sd, _ = trend(e, d, g, f)
+    raw = e
+    e = e - correction * d
     inside = d == 0
     floor2 = max(_balanced_mean(e * e - v, g, f, inside), 0.0) if inside.any() else 0.0
     tested = float(d.max())
@@ -45,12 +59,42 @@ def estimate(
         slope=math.sqrt(slope2),
         dof=dof,
         tested_decades=tested,
-        bias=float(np.sum(e * d) / np.sum(d * d)) if beyond.any() else 0.0,
+        bias=float(np.sum(raw * d) / np.sum(d * d)) if beyond.any() else 0.0,
         runs=runs,
         points=int(e.size),
         folds=n_folds,
         floor=math.sqrt(floor2),
+        correction=correction,
+        correction_sd=correction_sd,
     )
+
+
+def trend(errors: np.ndarray, decades: np.ndarray, runs: np.ndarray, folds: np.ndarray) -> tuple[float, float, str]:
+    """(correction per decade, its sd, a sentence): the folds' common log error per decade, or 0 and why not.
+
+    Each fold beyond the data gives b_k = Σ w·e·d / Σ w·d² (w: each held-out run weighs the same).
+    """
+    e, d = np.asarray(errors, dtype=float), np.maximum(np.asarray(decades, dtype=float), 0.0)
+    runs, folds = np.asarray(runs).astype(str), np.asarray(folds).astype(str)
+    beyond = (d > 0) & np.isfinite(e)
+    slopes = []
+    for fold in dict.fromkeys(folds[beyond].tolist()):
+        mine = beyond & (folds == fold)
+        _, at, count = np.unique(runs[mine], return_inverse=True, return_counts=True)
+        w = 1.0 / count[at]
+        slopes.append(float(np.sum(w * e[mine] * d[mine]) / np.sum(w * d[mine] ** 2)))
+    b = np.array(slopes)
+    if b.size < TREND_FOLDS:
+        return 0.0, 0.0, (f"not corrected: {b.size} fold(s) beyond the data, a trend needs {TREND_FOLDS}")
+    mean, se = float(np.mean(b)), float(np.std(b, ddof=1) / math.sqrt(b.size))
+    shown = ", ".join(f"{np.expm1(x):+.2%}" for x in b)
+    if not (np.all(b > 0) or np.all(b < 0)):
+        return 0.0, 0.0, f"not corrected: the folds miss in different directions ({shown} per decade)"
+    if abs(mean) < TREND_T * se:
+        return 0.0, 0.0, f"not corrected: the folds agree in sign but not in size ({shown} per decade)"
+    mean = float(np.clip(mean, -MAX_CORRECTION, MAX_CORRECTION))
+    return mean, se, (f"corrected by {np.expm1(mean):+.2%} per decade: all {b.size} folds beyond the data miss the "
+                      f"same way ({shown} per decade; observed/predicted)")
 
 
 def _pairs(runs: np.ndarray, folds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,12 @@ data in tokens as well as in size, and more folds measure the law's error better
 to three single runs inside the others' range are held out: the error on a new run that
 is no extrapolation (another schedule at a fitted size and length). Every candidate law
 is scored on the same folds.
+
+Each fold records its ``distance``: how many decades along its axis the held-out runs lie
+beyond the largest fitted value. With four levels or more, "far" folds also hold out the
+largest level while fitting only the levels two (three) rungs below it: they reach the
+longer distances a target usually lies at, so that ``--law auto`` can score laws at the
+distance it will be asked to extrapolate (:func:`scalelaw.selection.auto.deciding_folds`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from scalelaw.errors import InputError
 
 #: Folds per backtest: the largest level held out, then the one below it.
 FOLDS = 2
+#: Extra folds that hold out the largest level from fewer, smaller levels (longer distances).
+FAR_FOLDS = 2
 #: Within-run folds fit each run's checkpoints up to these fractions of its last logged step.
 CUTS = (0.5, 0.25)
 #: Columns that must not mix values within one fit (different data or tokenizers give different losses).
@@ -53,6 +61,10 @@ class Fold:
     inside: bool = False
     #: True for a fold a law may skip when too few runs remain for its parameters (length and inside folds).
     optional: bool = False
+    #: Decades along the fold's axis from the largest fitted value to the held-out runs (0 inside the range).
+    distance: float = 0.0
+    #: The axis the fold extrapolates along (params, flops, tokens, steps or time; "inside" for inside folds).
+    axis: str = ""
 
 
 def check_same_data(runs: RunSet) -> None:
@@ -93,7 +105,7 @@ def plan(runs: RunSet, by: str | None = None) -> tuple[str, list[Fold], str]:
             folds, note = _level_folds(runs, axis)
         if folds:
             if by is None and axis in ("params", "flops"):
-                longer, _ = _level_folds(runs, "length")
+                longer, _ = _level_folds(runs, "length", far_folds=0)
                 folds += [replace(f, optional=True) for f in longer]
                 note += "; then the longest runs, and the next" if longer else ""
             if by is None:
@@ -105,8 +117,9 @@ def plan(runs: RunSet, by: str | None = None) -> tuple[str, list[Fold], str]:
     return axes[-1], [], "; ".join(notes)
 
 
-def _level_folds(runs: RunSet, axis: str) -> tuple[list[Fold], str]:
-    """Hold out the largest level of ``axis`` (then the next), fitting on the levels below."""
+def _level_folds(runs: RunSet, axis: str, far_folds: int = FAR_FOLDS) -> tuple[list[Fold], str]:
+    """Hold out the largest level of ``axis`` (then the next), fitting on the levels below; then up to
+    ``far_folds`` far folds (the largest level from fewer levels)."""
     if axis == "length":
         values = per_run(runs, "tokens")
         axis = "tokens" if values.notna().all() else "steps"
@@ -124,11 +137,29 @@ def _level_folds(runs: RunSet, axis: str) -> tuple[list[Fold], str]:
     for k in range(1, FOLDS + 1):
         if levels.size - k < need:
             break
-        held, top = levels[-k], levels[-k + 1] if k > 1 else np.inf
-        train = [r for r, v in values.items() if v < held]
-        test = [r for r, v in values.items() if held <= v < top]
-        folds.append(Fold(f"{axis} {levels[-k - 1]:.3g} -> {held:.3g}", runs.select(train), runs.select(test)))
-    return folds, f"held out the largest {axis}, then the next"
+        folds.append(_level_fold(runs, values, axis, levels, fitted=levels.size - k - 1, held=levels.size - k,
+                                 next_held=k > 1))
+    far = [skip for skip in range(2, 2 + far_folds) if levels.size - skip >= need]
+    folds += [_level_fold(runs, values, axis, levels, fitted=levels.size - skip - 1, held=levels.size - 1)
+              for skip in far]
+    return folds, f"held out the largest {axis}, then the next" + (
+        f"; and the largest from only the levels {far[-1]} rungs or more below it" if far else "")
+
+
+def _level_fold(runs: RunSet, values: pd.Series, axis: str, levels: np.ndarray, *, fitted: int, held: int,
+                next_held: bool = False) -> Fold:
+    """Fit the runs up to level ``fitted``, hold out those of level ``held`` (and above unless ``next_held``).
+
+    A fold that skips levels between the two is a far fold: optional (fewer runs are left to fit).
+    """
+    numbers = values.to_numpy(dtype=float)
+    train = [r for r, v in zip(values.index, numbers) if v < levels[fitted + 1]]
+    top = levels[held + 1] if next_held and held + 1 < levels.size else np.inf
+    test = [r for r, v in zip(values.index, numbers) if levels[held] <= v < top]
+    far = held > fitted + 1
+    distance = float(np.log10(values[test].max() / values[train].max()))
+    name = f"{axis} {levels[fitted]:.3g} -> {levels[held]:.3g}" + (" (far)" if far else "")
+    return Fold(name, runs.select(train), runs.select(test), optional=far, distance=distance, axis=axis)
 
 
 def _run_folds(runs: RunSet) -> list[Fold]:
@@ -151,7 +182,7 @@ def _run_folds(runs: RunSet) -> list[Fold]:
         return []
     picks = [inside[int(i)] for i in np.unique(np.linspace(0, len(inside) - 1, min(RUN_FOLDS, len(inside))).round())]
     return [Fold(f"run {run} (inside the others' range)", runs.select([r for r in runs.runs if r != run]),
-                 runs.select([run]), inside=True, optional=True) for run in picks]
+                 runs.select([run]), inside=True, optional=True, axis="inside") for run in picks]
 
 
 def _within_others(values: np.ndarray) -> np.ndarray:
@@ -215,5 +246,7 @@ def _time_folds(runs: RunSet) -> tuple[list[Fold], str]:
         used.append(after)
         limit = runs.table["run"].astype(str).map(after)
         train = RunSet(runs.table[runs.table["step"] <= limit].reset_index(drop=True), runs.sources)
-        folds.append(Fold(f"first {cut:.0%} of each run's checkpoints -> the rest", train, runs, after=after))
+        distance = float(np.median([np.log10(counted[r][-1] / after[r]) for r in counted]))
+        folds.append(Fold(f"first {cut:.0%} of each run's checkpoints -> the rest", train, runs, after=after,
+                          distance=distance, axis="time"))
     return folds, "fitted each run's first checkpoints after the warmup, predicted the rest of what it logged"

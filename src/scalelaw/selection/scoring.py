@@ -1,0 +1,96 @@
+"""Scoring candidates at the target's distance: which folds decide, and the one-standard-error rule.
+
+The folds that decide are those of the backtest's first axis whose distance beyond the
+fitted runs is nearest the target's (the farthest the data reach without a target); each
+candidate's error there is the mean over those folds of its held-out runs' final-loss
+error, and the simplest candidate within one standard error of the lowest is chosen.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from scalelaw.data.runs import RunSet
+from scalelaw.errors import InputError
+from scalelaw.selection import folds
+from scalelaw.selection.rolling import Backtest
+
+if TYPE_CHECKING:
+    from scalelaw.selection.candidates import Candidate
+
+#: Folds within this many decades of the distance nearest the target's decide the law (with that one).
+DISTANCE_TOL = 0.1
+
+
+def deciding_folds(plan: list[folds.Fold], scored: set[str], target: float | None) -> tuple[list[str], float]:
+    """The folds that choose the law, and the distance they were matched to (decades along the plan's axis).
+
+    Among the folds beyond the data every candidate was scored on, those on the plan's first
+    axis whose distance lies within ``DISTANCE_TOL`` of the one nearest the target's (the
+    farthest when no target is named); all scored folds when none of the first axis is.
+    """
+    beyond = [f for f in plan if not f.inside and f.name in scored]
+    primary = [f for f in beyond if f.axis == plan[0].axis] or beyond
+    if not primary:
+        return [], math.nan
+    wanted = max(f.distance for f in primary) if target is None else target
+    nearest = min(abs(f.distance - wanted) for f in primary)
+    return [f.name for f in primary if abs(f.distance - wanted) <= nearest + DISTANCE_TOL], wanted
+
+
+def decided(test: Backtest, deciding: list[str]) -> tuple[float, float, int]:
+    """(mean, standard error, count) of the held-out runs' |final error| on the deciding folds, each fold weighing the same.
+
+    The standard error is that of the mean over the held-out runs (0 with fewer than two).
+    """
+    chosen = [f for f in test.folds if f["fold"] in set(deciding)]
+    if not chosen:
+        return math.nan, math.nan, 0
+    per_run = np.abs(np.concatenate([f["final_errors"] for f in chosen]))
+    mean = float(np.mean([f["final_error"] for f in chosen]))
+    se = float(np.std(per_run, ddof=1) / math.sqrt(per_run.size)) if per_run.size > 1 else 0.0
+    return mean, se, int(per_run.size)
+
+
+def one_standard_error(tested: list[Candidate], deciding: list[str]) -> tuple[Candidate, Candidate]:
+    """(chosen, lowest): the simplest candidate within one standard error of the lowest deciding error."""
+    scores = {c.label: decided(c.test, deciding) for c in tested}  # type: ignore[arg-type]
+    lowest = min(tested, key=lambda c: (scores[c.label][0], c.free()))
+    bar = scores[lowest.label][0] + scores[lowest.label][1]
+    within = [c for c in tested if scores[c.label][0] <= bar + 1e-12]
+    return min(within, key=lambda c: (c.free(), scores[c.label][0])), lowest
+
+
+#: Inputs a target may name.
+TARGET_INPUTS = ("params", "tokens", "flops", "step", "steps")
+
+
+def target_distance(runs: RunSet, axis: str, target: Mapping[str, float] | None) -> tuple[float | None, str]:
+    """Decades along ``axis`` from the largest run to ``target`` (None without one), and a sentence on it."""
+    if not target:
+        return None, "no target named: laws scored at the farthest distance the backtests reach"
+    values = dict(target)
+    if axis == "flops" and "flops" not in values and {"params", "tokens"} <= set(values):
+        values["flops"] = 6.0 * values["params"] * values["tokens"]
+    column = {"steps": "step", "time": "step"}.get(axis, axis)
+    value = values.get(column, values.get("steps") if column == "step" else None)
+    if value is None or not value > 0:
+        return None, f"the target names no {column}, the backtest axis: laws scored at the farthest distance"
+    reference = float(folds.per_run(runs, "steps" if column == "step" else axis).max())
+    decades = max(float(np.log10(value / reference)), 0.0)
+    return decades, f"target {decades:.2f} decades beyond the largest run in {column}"
+
+
+def check_target(target: Mapping[str, float] | None) -> None:
+    """Refuse a target naming an unknown input or a value that is not a finite positive number."""
+    for name, value in (target or {}).items():
+        if name not in TARGET_INPUTS:
+            raise InputError(f"--target names {name!r}; it may name {', '.join(TARGET_INPUTS)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+            raise InputError(f"--target {name}={value!r}: must be a finite number above 0")
+
+
