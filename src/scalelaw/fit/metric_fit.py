@@ -58,6 +58,8 @@ def metric_rises(runs: RunSet) -> bool | None:
         if column not in rows.columns or len(rows) < 3:
             return None
         scale, values = rows[column], rows["loss"]
+    if np.ptp(np.asarray(values, dtype=float)) == 0:
+        return None  # a constant metric has no direction (and Spearman's rho is undefined)
     rho = pd.Series(np.asarray(values, dtype=float)).corr(pd.Series(np.asarray(scale, dtype=float)), method="spearman")
     if not np.isfinite(rho) or abs(rho) < DIRECTION_MIN_CORRELATION:
         return None
@@ -157,8 +159,9 @@ def check_accuracy(view: RunSet, metric: str, chance: float = 0.0) -> None:
     if sizes is not None:
         column, level = sizes
         distinct = np.unique(level)
+        first = final.groupby(level)[column].first().to_numpy(dtype=float)
         if distinct.size < MIN_SIZES:
-            shown = ", ".join(f"{v:.3g}" for v in final.groupby(level)[column].first())
+            shown = ", ".join(f"{v:.3g}" for v in first)
             raise InputError(
                 f"{metric!r} is logged at {distinct.size} {column} level(s) ({shown}): a forecast of accuracy needs "
                 f"at least {MIN_SIZES}, two to fit a trend and one more to check it", column=metric)
@@ -166,8 +169,9 @@ def check_accuracy(view: RunSet, metric: str, chance: float = 0.0) -> None:
         peak = int(np.argmax(means))
         if peak < means.size - 1 and means[peak] - means[-1] > FALL_TOLERANCE:
             raise InputError(
-                f"{metric!r} rises then falls with {column}: its mean is {means[peak]:.3g} at the {peak + 1}. level "
-                f"but {means[-1]:.3g} at the largest; the accuracy laws rise monotonically, so none can forecast it",
+                f"{metric!r} rises then falls with {column}: its mean is {means[peak]:.3g} at {column} {first[peak]:.3g} "
+                f"but {means[-1]:.3g} at the largest, {first[-1]:.3g}; the accuracy laws rise monotonically, so none "
+                "can forecast it",
                 column=metric)
     if values.size and chance >= values.max():
         raise InputError(

@@ -29,8 +29,9 @@ from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, ScalelawWarning, UntrustedFitError, warn
 from scalelaw.fit.engine import fit_law
 from scalelaw.fit.law_error import ExtrapolationError
-from scalelaw.fit.metric_fit import WINDOW, check_accuracy, metric_column, metric_rises, resolve_chance
+from scalelaw.fit.metric_fit import ACCURACY_LAWS, WINDOW, check_accuracy, metric_column, metric_rises, resolve_chance
 from scalelaw.fit.result import FitResult
+from scalelaw.laws._chance import chance_level
 from scalelaw.laws.base import Law
 from scalelaw.selection import calibration, folds
 from scalelaw.selection.rolling import Backtest
@@ -56,7 +57,7 @@ PRIOR = ExtrapolationError(slope=0.05, dof=4, tested_decades=0.0, bias=0.0, runs
 PRIOR_RUNS = 1
 #: Bootstrap replicates of the chosen law when the caller asks for none.
 AUTO_BOOTSTRAP = 100
-#: Tokens per parameter that differ by more than this factor make the runs differ in length (D/N).
+#: Tokens that differ by more than this factor from what size alone predicts make the runs differ in length.
 SAME_RATIO = 1.05
 
 
@@ -69,6 +70,19 @@ class MetricView:
     window: int
     chance: float
     chance_source: str
+
+
+def accuracy_law(runs: RunSet, metric: str, law: str | None) -> bool:
+    """True when ``metric`` is fitted with the accuracy laws: ``law`` names one, or (None or auto) the metric
+    rises, or it is a benchmark of the chance table, or its direction is unclear and every value is a fraction."""
+    if law not in (None, "auto"):
+        return laws.get(law).name in ACCURACY_LAWS
+    metric = metric_column(runs, metric)
+    target = runs.target(metric)
+    rises = metric_rises(target)
+    values = target.final()["loss"].to_numpy(dtype=float)
+    fractions = bool(values.size) and bool(np.all((values >= 0) & (values <= 1)))
+    return bool(rises) or (fractions and (rises is None or chance_level(metric) is not None))
 
 
 def accuracy_view(runs: RunSet, metric: str, *, window: int | None = None, chance: float | None = None) -> MetricView:
@@ -95,8 +109,7 @@ def candidates(data: MetricView) -> tuple[list[tuple[str, Law]], dict[str, str]]
     """The candidate laws the runs can tell apart, and why the others are left out."""
     final = data.runs.final()
     has = {c: c in final.columns and bool(final[c].notna().all()) for c in ("params", "tokens", "flops")}
-    ratio = (final["tokens"] / final["params"]).to_numpy(dtype=float) if has["params"] and has["tokens"] else None
-    lengths = ratio is not None and float(np.max(ratio) / np.min(ratio)) > SAME_RATIO
+    lengths = has["params"] and has["tokens"] and lengths_vary(final["params"].to_numpy(float), final["tokens"].to_numpy(float))
     usable, skipped = [], {}
     for name, variable in CANDIDATES:
         label = f"{name}({variable})" if variable else name
@@ -106,9 +119,9 @@ def candidates(data: MetricView) -> tuple[list[tuple[str, Law]], dict[str, str]]
         elif variable == "flops" and not (has["flops"] or (has["params"] and has["tokens"])):
             why = "the runs have no flops (nor params and tokens)"
         elif variable == "flops" and has["params"] and not lengths:
-            why = "every run has the same tokens per parameter, so compute says what size says"
+            why = "tokens do not vary apart from size, so compute says what size says"
         elif variable in ("params+tokens", None) and not lengths:
-            why = "every run has the same tokens per parameter, so the tokens term is unidentified"
+            why = "tokens do not vary apart from size, so a tokens term is unidentified"
         elif variable is None and len(final) < SINGLE_STEP_RUNS:
             why = f"{len(final)} runs for 7 parameters (needs {SINGLE_STEP_RUNS})"
         if why:
@@ -119,6 +132,15 @@ def candidates(data: MetricView) -> tuple[list[tuple[str, Law]], dict[str, str]]
             options["chance"] = data.chance
         usable.append((label, laws.get(name, **options)))
     return usable, skipped
+
+
+def lengths_vary(params: np.ndarray, tokens: np.ndarray) -> bool:
+    """True when tokens vary apart from size: log D is no affine function of log N (else compute says what size says)."""
+    x, y = np.log(params) - np.log(params).mean(), np.log(tokens) - np.log(tokens).mean()
+    if np.ptp(y) < np.log(SAME_RATIO) or np.ptp(x) == 0:
+        return bool(np.ptp(y) >= np.log(SAME_RATIO))
+    residual = y - x * float(x @ y) / float(x @ x)
+    return bool(np.ptp(residual) >= np.log(SAME_RATIO))
 
 
 def backtest_accuracy(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str, Any]) -> Backtest:
