@@ -31,9 +31,11 @@ from scalelaw.fit.engine import fit_law
 from scalelaw.fit.law_error import ExtrapolationError
 from scalelaw.fit.metric_fit import ACCURACY_LAWS, WINDOW, check_accuracy, metric_column, metric_rises, resolve_chance
 from scalelaw.fit.result import FitResult
+from scalelaw.fit.two_step import TwoStepFit
 from scalelaw.laws._chance import chance_level
 from scalelaw.laws.base import Law
 from scalelaw.selection import calibration, folds
+from scalelaw.selection.auto import fit_calibrated
 from scalelaw.selection.rolling import Backtest
 
 #: (law, variable) in order of preference on a tie: lines before sigmoids, size before compute before both.
@@ -308,3 +310,16 @@ def silenced() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalelawWarning)
         yield
+
+
+def calibrate_two_step(fit: TwoStepFit, runs: RunSet, **options: Any) -> TwoStepFit:
+    """``fit`` with step 1 refitted with the error model of its own backtests (as a loss law is calibrated).
+
+    Step 1, the loss law from (N, D) to the intermediate metric, carries most of the two-step
+    error on the OLMo ladder (docs/decisions.md); without this its interval held only the
+    bootstrap and the residual scatter, not the law's error beyond the data.
+    """
+    view = runs.target(fit.via, window=int(fit.step1.options.get("window", WINDOW)))
+    step1 = fit_calibrated(view, fit.step1.law, required=False, **options)
+    step1.options.update(metric=fit.via, window=fit.step1.options.get("window", WINDOW))
+    return replace(fit, step1=step1)
