@@ -29,6 +29,7 @@ def test_two_step_fit_and_predict_rows(csv: Path, tmp_path: Path, capsys) -> Non
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 1 and rows[0]["params"] == 6e8
     assert rows[0]["lo"] < rows[0]["value"] < rows[0]["hi"] and "loss" not in rows[0]
+    assert json.loads(out.read_text())["step1"]["calibration"]["runs"] > 0  # step 1 backtested by default
 
 
 def test_loss_laws_keep_the_loss_field_beside_value(csv: Path, tmp_path: Path, capsys) -> None:

@@ -72,3 +72,21 @@ def test_the_prior_counts_as_one_held_out_run() -> None:
     blended = with_prior(measured)
     assert blended.slope == pytest.approx(np.sqrt((0.05**2 + 3 * 0.01**2) / 4))
     assert blended.tested_decades == 0.3 and blended.dof == 5 and with_prior(None) == PRIOR
+
+
+def test_calibrated_step_1_carries_its_backtested_error_into_the_two_step_interval() -> None:
+    from metric_data import ACC, BPB, ladder
+
+    from scalelaw.fit.two_step import fit_two_step
+    from scalelaw.selection.metric_auto import calibrate_two_step
+
+    runs = ladder(checkpoints=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = fit_two_step(runs, ACC, BPB, bootstrap=10)
+        calibrated = calibrate_two_step(plain, runs, bootstrap=10)
+        a, b = plain.predict(params=6.4e9, tokens=1.3e11), calibrated.predict(params=6.4e9, tokens=1.3e11)
+    assert plain.step1.calibration is None and calibrated.step1.calibration is not None
+    assert calibrated.step1.options["metric"] == BPB and calibrated.step2 is plain.step2
+    assert b.via_hi[0] - b.via_lo[0] > a.via_hi[0] - a.via_lo[0]
+    assert b.value[0] == pytest.approx(a.value[0], abs=0.01)

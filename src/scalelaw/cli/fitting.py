@@ -36,13 +36,13 @@ FIT_LAW_OPTION = typer.Option(
     None,
     "--law",
     help="Law to fit (`scalelaw laws` lists them), or auto: the law with the lowest backtest error "
-    "[default: chinchilla; sigmoid-chinchilla for a --metric that rises].",
+    "[default: chinchilla; auto among the accuracy laws for a --metric that rises].",
 )
 CALIBRATE_OPTION = typer.Option(
     None,
     "--calibrate/--no-calibrate",
-    help="Backtest the law across scale and widen its intervals by its measured extrapolation error "
-    "[default: when the data allow a backtest; --calibrate insists, --no-calibrate skips it].",
+    help="Backtest the law across scale and widen its intervals by its measured extrapolation error (with --via: "
+    "step 1's) [default: when the data allow a backtest; --calibrate insists, --no-calibrate skips it].",
 )
 BACKTEST_BY_OPTION = typer.Option(
     None, "--backtest-by", help="Axis of the backtests of --law auto/--calibrate: params, tokens, flops, steps or time."
@@ -258,7 +258,7 @@ def register(app: typer.Typer) -> None:
         from scalelaw.data.atomic import check_output_path
         from scalelaw.fit import fit_law
         from scalelaw.selection.auto import fit_auto, fit_calibrated
-        from scalelaw.selection.metric_auto import accuracy_law, fit_metric_auto
+        from scalelaw.selection.metric_auto import accuracy_law, calibrate_two_step, fit_metric_auto
         from scalelaw.fit.metric_fit import fit_metric
         from scalelaw.fit.two_step import TwoStepFit
 
@@ -282,12 +282,16 @@ def register(app: typer.Typer) -> None:
                                  "and --window need a named law")
             result = fit_auto(runs, by=backtest_by, bootstrap=bootstrap, **common)
         elif any_metric:
-            if calibrate:
-                raise InputError("--calibrate backtests loss laws; it is not available with --metric, --via or --window")
+            if calibrate and via is None:
+                raise InputError("--calibrate backtests a law of the loss, of an accuracy (--metric) or of step 1 "
+                                 "of --via; it is not available with --fix or a falling --metric")
             chosen = laws.get(law, **parse_pairs(option, "--option")) if law else None
             held = {**(fixed_from(fix_from, chosen) if chosen else {}), **numeric_pairs(fix, "--fix")}
             result = fit_metric(runs, metric or "loss", law=chosen, via=via, window=window, fix=held, chance=chance,
                                 bootstrap=bootstrap or 0, **common)
+            if via is not None and calibrate is not False and not held:  # step 1's own error, as a loss law's
+                result = calibrate_two_step(result, runs, bootstrap=bootstrap or 0, seed=seed, strict=strict,
+                                            progress=common["progress"], ci_level=ci_level)
         else:
             chosen = laws.get(law or "chinchilla", **parse_pairs(option, "--option"))
             held = {**fixed_from(fix_from, chosen), **numeric_pairs(fix, "--fix")}
