@@ -97,3 +97,12 @@ def test_a_family_with_two_sizes_exits_2(tmp_path: Path, capsys) -> None:
     csv_path = family_csv(tmp_path, {"hellaswag": [0.30, 0.31, 0.40]}, sizes=(1.6e8, 1.6e8, 4.1e8))
     assert run(["fit", str(csv_path), "--metric", "hellaswag"]) == 2
     assert "needs at least 3" in capsys.readouterr().err
+
+
+def test_a_named_accuracy_law_keeps_its_options_and_is_backtested(tmp_path: Path, capsys) -> None:
+    csv_path = family_csv(tmp_path, {"hellaswag": [0.30, 0.40, 0.47, 0.52, 0.59]})
+    assert run(["fit", str(csv_path), "--metric", "hellaswag", "--law", "chance-sigmoid", "--option", "ceiling=0.9",
+                "--chance", "0.2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["law"] == "chance-sigmoid" and data["law_options"]["ceiling"] == 0.9
+    assert data["law_options"]["chance"] == 0.2 and data["calibration"]["runs"] >= 2

@@ -273,9 +273,10 @@ def register(app: typer.Typer) -> None:
             raise InputError("--chance is the floor of a --metric accuracy fitted in one step (without --via)")
         accuracy = metric is not None and via is None and accuracy_law(runs, metric, law)
         if accuracy and not (fix or fix_from) and calibrate is not False:
-            wanted = None if law in (None, "auto") else [_label(law, parse_pairs(option, "--option"))]
-            result = fit_metric_auto(runs, metric, laws_to_try=wanted, chance=chance, window=window,
-                                     bootstrap=bootstrap, **common)
+            named = parse_pairs(option, "--option")
+            wanted = None if law in (None, "auto") else [_label(law, named)]
+            result = fit_metric_auto(runs, metric, laws_to_try=wanted, law_options=named if wanted else None,
+                                     chance=chance, window=window, bootstrap=bootstrap, **common)
         elif law == "auto":
             if fix or fix_from or option or any_metric:
                 raise InputError("--law auto chooses a law for the loss; --fix, --fix-from, --option, --metric, --via "

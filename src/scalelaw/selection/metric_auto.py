@@ -187,6 +187,7 @@ def fit_metric_auto(
     metric: str,
     *,
     laws_to_try: list[str] | None = None,
+    law_options: dict[str, Any] | None = None,
     chance: float | None = None,
     window: int | None = None,
     bootstrap: int | None = None,
@@ -198,8 +199,11 @@ def fit_metric_auto(
 ) -> FitResult:
     """Choose among the accuracy laws by backtest within the family, fit the choice, attach its error model.
 
-    ``laws_to_try`` restricts the candidates to these labels or law names (one name: that law, calibrated).
+    ``laws_to_try`` restricts the candidates to these labels or law names (one name: that law, calibrated),
+    built with ``law_options`` (e.g. ``{"ceiling": 0.9}``; ``chance`` there is the same as the argument).
     """
+    extra = {k: v for k, v in (law_options or {}).items() if k != "variable"}
+    chance = extra.pop("chance", chance) if chance is None else chance
     data = accuracy_view(runs, metric, window=window, chance=chance)
     usable, skipped = candidates(data)
     if laws_to_try is not None:
@@ -207,6 +211,7 @@ def fit_metric_auto(
         if not usable:
             why = "; ".join(f"{k}: {v}" for k, v in skipped.items() if k.split("(")[0] in laws_to_try)
             raise InputError(f"law {', '.join(laws_to_try)} cannot be fitted to {data.metric!r} here ({why or 'unknown law'})")
+        usable = [(label, laws.get(law.name, **{**law.options(), **extra})) for label, law in usable]
     folds.check_same_data(data.runs)
     axis, plan, note = folds.plan(data.runs)
     beyond = [f for f in plan if not f.inside]
