@@ -15,7 +15,7 @@ import numpy as np
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw.laws._final import final_design
-from scalelaw.laws.base import Design
+from scalelaw.laws.base import Design, Law
 
 #: The scale an accuracy law reads -> the columns it needs.
 VARIABLES: dict[str, tuple[str, ...]] = {
@@ -77,3 +77,29 @@ def scale_of(variable: str, design: Design) -> dict[str, np.ndarray]:
         return {"params": n, "tokens": d, "flops": 6.0 * np.asarray(n) * np.asarray(d)}
     name = VARIABLES[variable][0]
     return {name: design.inputs[name]}
+
+
+class AccuracyLaw(Law):
+    """What the accuracy laws share: one final point per run in [0, 1], against the scale ``variable``."""
+
+    kind = "final"
+    residual = "linear"
+    rises = True
+    objective = "squares"
+    variable: str
+
+    @property
+    def inputs(self) -> tuple[str, ...]:  # type: ignore[override]
+        return VARIABLES[self.variable]
+
+    def design(self, runs: RunSet) -> Design:
+        return accuracy_design(runs, self.variable, purpose=f"the {self.name} law")
+
+    def design_at(self, **inputs: Any) -> Design:
+        return design_at(self.variable, self.name, inputs)
+
+    def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
+        return self.jacobian(theta, design)[0]
+
+    def scale(self, design: Design) -> dict[str, np.ndarray]:
+        return scale_of(self.variable, design)

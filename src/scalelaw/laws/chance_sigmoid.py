@@ -18,27 +18,22 @@ from typing import Any
 
 import numpy as np
 
-from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw.laws import register
-from scalelaw.laws._accuracy import VARIABLES, accuracy_design, check_variable, design_at, scale_of, scale_terms
-from scalelaw.laws.base import Design, Law, Param
+from scalelaw.laws._accuracy import AccuracyLaw, check_variable, scale_terms
+from scalelaw.laws.base import Design, Param
 
 #: Starting midpoints (log10 of the scale) per variable.
 _MIDPOINTS = {"params": (7.0, 9.0, 11.0, 13.0), "flops": (17.0, 20.0, 23.0, 26.0)}
 
 
 @register
-class ChanceSigmoid(Law):
+class ChanceSigmoid(AccuracyLaw):
     """ACC = chance + (ceiling − chance)·σ(slope·(log10 x − midpoint)) for x = N, C, or N with D/N."""
 
     name = "chance-sigmoid"
     formula = "ACC = c + (h - c) * sigmoid(s*(log10 x - m)), c = chance, h = ceiling (held), x = params | flops"
     citation = "Ruan et al. 2024 (observational scaling laws); Maia Polo et al. 2024 (Sloth): sigmoid above the chance level"
-    kind = "final"
-    residual = "linear"
-    rises = True
-    objective = "squares"
 
     def __init__(self, variable: str = "params", chance: float = 0.0, ceiling: float = 1.0) -> None:
         self.variable = check_variable(self.name, variable)
@@ -46,10 +41,6 @@ class ChanceSigmoid(Law):
         if not (0.0 <= self.chance < self.ceiling <= 1.0):
             raise InputError(f"{self.name} law needs 0 <= chance < ceiling <= 1, got chance {chance!r}, "
                              f"ceiling {ceiling!r}")
-
-    @property
-    def inputs(self) -> tuple[str, ...]:  # type: ignore[override]
-        return VARIABLES[self.variable]
 
     @property
     def params(self) -> tuple[Param, ...]:
@@ -65,15 +56,6 @@ class ChanceSigmoid(Law):
     def options(self) -> dict[str, Any]:
         return {"variable": self.variable, "chance": self.chance, "ceiling": self.ceiling}
 
-    def design(self, runs: RunSet) -> Design:
-        return accuracy_design(runs, self.variable, purpose=f"the {self.name} law")
-
-    def design_at(self, **inputs: Any) -> Design:
-        return design_at(self.variable, self.name, inputs)
-
-    def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
-        return self.jacobian(theta, design)[0]
-
     def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
         theta = np.atleast_2d(theta)
         log_x, ratio = scale_terms(self.variable, design)
@@ -87,6 +69,3 @@ class ChanceSigmoid(Law):
         g = span * sig * (1.0 - sig)
         parts = [g * (log_x - m), -g * s] + ([g * ratio] if ratio is not None else [])
         return value, np.stack(np.broadcast_arrays(*parts), axis=2)
-
-    def scale(self, design: Design) -> dict[str, np.ndarray]:
-        return scale_of(self.variable, design)

@@ -14,33 +14,24 @@ from typing import Any
 
 import numpy as np
 
-from scalelaw.data.runs import RunSet
 from scalelaw.laws import register
-from scalelaw.laws._accuracy import VARIABLES, accuracy_design, check_variable, design_at, scale_of, scale_terms
-from scalelaw.laws.base import Design, Law, Param
+from scalelaw.laws._accuracy import AccuracyLaw, check_variable, scale_terms
+from scalelaw.laws.base import Design, Param
 
 #: The scale (log10) at which ``a`` is read: 10^9 parameters, or 10^21 FLOPs.
 _REFERENCE = {"params": 9.0, "params+tokens": 9.0, "flops": 21.0}
 
 
 @register
-class LogLinear(Law):
+class LogLinear(AccuracyLaw):
     """ACC = a + b·(log10 x − r) for x = N or C (r = 9 or 21), with + t·log10(D/20N) for ``params+tokens``."""
 
     name = "log-linear"
     formula = "ACC = a + b*(log10 x - r), x = params (r = 9) | flops (r = 21)"
     citation = "Owen 2024, How predictable is language model benchmark performance? (log-linear baseline)"
-    kind = "final"
-    residual = "linear"
-    rises = True
-    objective = "squares"
 
     def __init__(self, variable: str = "params") -> None:
         self.variable = check_variable(self.name, variable)
-
-    @property
-    def inputs(self) -> tuple[str, ...]:  # type: ignore[override]
-        return VARIABLES[self.variable]
 
     @property
     def params(self) -> tuple[Param, ...]:
@@ -55,15 +46,6 @@ class LogLinear(Law):
     def options(self) -> dict[str, Any]:
         return {"variable": self.variable}
 
-    def design(self, runs: RunSet) -> Design:
-        return accuracy_design(runs, self.variable, purpose=f"the {self.name} law")
-
-    def design_at(self, **inputs: Any) -> Design:
-        return design_at(self.variable, self.name, inputs)
-
-    def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
-        return self.jacobian(theta, design)[0]
-
     def jacobian(self, theta: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray]:
         theta = np.atleast_2d(theta)
         log_x, ratio = scale_terms(self.variable, design)
@@ -74,6 +56,3 @@ class LogLinear(Law):
             value = value + theta[:, 2:3] * ratio
             parts.append(ratio)
         return value, np.stack(np.broadcast_arrays(*parts), axis=2)
-
-    def scale(self, design: Design) -> dict[str, np.ndarray]:
-        return scale_of(self.variable, design)
