@@ -106,3 +106,11 @@ def test_a_named_accuracy_law_keeps_its_options_and_is_backtested(tmp_path: Path
     data = json.loads(capsys.readouterr().out)
     assert data["law"] == "chance-sigmoid" and data["law_options"]["ceiling"] == 0.9
     assert data["law_options"]["chance"] == 0.2 and data["calibration"]["runs"] >= 2
+
+
+def test_the_report_of_a_metric_fit_reads_its_table_without_a_loss_column(tmp_path: Path, capsys) -> None:
+    csv_path = family_csv(tmp_path, {"hellaswag": [0.30, 0.40, 0.47, 0.52, 0.59]})
+    out, page = tmp_path / "fit.json", tmp_path / "report.html"
+    assert run(["fit", str(csv_path), "--metric", "hellaswag", "--bootstrap", "10", "--out", str(out)]) == 0
+    assert run(["report", str(out), "--fit-data", str(csv_path), "-o", str(page)]) == 0
+    assert "hellaswag" in page.read_text()
