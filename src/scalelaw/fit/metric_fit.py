@@ -3,7 +3,9 @@
 ``fit_metric(runs, "eval/downstream/hellaswag_val_rc_5shot_len_norm")`` fits the column
 named: a metric that falls with scale (a loss) gets a loss law (Chinchilla by default),
 one that rises (an accuracy) gets a law built for rising metrics (the OLMo single-step
-sigmoid by default); a loss law is never fitted to a rising metric with its sign flipped.
+sigmoid by default; ``fit --metric`` on the command line instead chooses among the accuracy
+laws by backtest, :func:`scalelaw.selection.metric_auto.fit_metric_auto`); a loss law is never
+fitted to a rising metric with its sign flipped.
 With ``via``, the metric is forecast in two steps (see :mod:`scalelaw.fit.two_step`).
 An accuracy is checked before any law sees it (:func:`check_accuracy`): a constant metric,
 a value above 1, one that rises then falls, fewer than three sizes or a chance level at or
