@@ -5,7 +5,10 @@ over its last 5 checkpoints, OLMo's "actual"):
 
 - ladder: fit on the 18 runs of 190M-760M (5 token multiples), forecast the six 1B runs;
 - few sizes: one token multiple at a time, fit on its three sizes 190M, 370M, 760M (a family
-  as users have them: every size trained the same way), forecast 1B at that multiple.
+  as users have them: every size trained the same way), forecast 1B at that multiple; three
+  sizes leave nothing to backtest, so the accuracy laws' prior sizes the interval;
+- few runs: the three sizes at two token multiples (0.5 and 2, 1 and 5, 2 and 10; six runs,
+  enough for one backtest fold across size), forecast 1B at both multiples.
 
 Methods, as the CLI runs them on the code under test: ``fit --metric ACC`` (the default law
 for a rising metric: sigmoid-chinchilla before issue 24, ``auto`` among the accuracy laws
@@ -103,7 +106,10 @@ def protocols(runs: RunSet) -> dict[str, list[tuple[RunSet, list[str]]]]:
     small = runs.select([r for r in runs.runs if r not in set(large)])
     few = [(runs.select([f"{size}-{m}xC" for size in ("190M", "370M", "760M")]), [f"1B-{m}xC"])
            for m in ("0.5", "1", "2", "5", "10")]
-    return {"ladder 190M-760M -> 1B": [(small, large)], "few sizes (3 at one multiple) -> 1B": few}
+    pairs = [(runs.select([f"{size}-{m}xC" for size in ("190M", "370M", "760M") for m in pair]),
+              [f"1B-{m}xC" for m in pair]) for pair in (("0.5", "2"), ("1", "5"), ("2", "10"))]
+    return {"ladder 190M-760M -> 1B": [(small, large)], "few sizes (3 at one multiple) -> 1B": few,
+            "few runs (3 sizes x 2 multiples) -> 1B": pairs}
 
 
 def tasks_part(runs: RunSet, bootstrap: int) -> None:
