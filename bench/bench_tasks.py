@@ -1,21 +1,28 @@
-"""Task accuracy and loss-to-loss forecasts on the bundled OLMo ladder: fit on 190M–760M, predict 1B.
+"""Task accuracy forecasts on the bundled OLMo ladder, as a user with a full ladder or a few-size family has them.
 
-Part 1 (Bhagia et al. 2024's two-step forecast): for each task, step 1 fits Chinchilla to
-the task's bpb (each run's mean over its last 5 checkpoints), step 2 a sigmoid from bpb
-to accuracy on every checkpoint (first 10% skipped, 5-checkpoint moving average, plus
-the (0, 1) anchor); the one-step baseline fits sigmoid-chinchilla (N, D) → accuracy.
-Each 1B run is predicted at its (N, D); the truth is its accuracy averaged over its last
-5 checkpoints (OLMo's "actual"). Reported: absolute error in points and whether the 90%
-interval holds the truth, per task and overall.
+Protocols (all from ``dataset:olmo-ladder``; the truth is each 1B run's accuracy averaged
+over its last 5 checkpoints, OLMo's "actual"):
 
-Part 2 (Brandfonbrener et al. 2024's loss-to-loss): for each of the ten other validation
-sets, L_set = K·(L_C4 − E_x)^κ + E_y fitted on the small runs' final losses (E_x and E_y
-from Chinchilla fits of each loss), then each 1B run's loss on the set predicted from its
-observed C4 loss; and the transfer: a Chinchilla law of C4 (all small runs) chained into
-the loss-to-loss law (E_x from the C4 law), predicting from (N, D) alone, with step 2
-fitted on all small runs or on only six of them (the 1xC and 10xC run of each size).
+- ladder: fit on the 18 runs of 190M-760M (5 token multiples), forecast the six 1B runs;
+- few sizes: one token multiple at a time, fit on its three sizes 190M, 370M, 760M (a family
+  as users have them: every size trained the same way), forecast 1B at that multiple; three
+  sizes leave nothing to backtest, so the accuracy laws' prior sizes the interval;
+- few runs: the three sizes at two token multiples (0.5 and 2, 1 and 5, 2 and 10; six runs,
+  enough for one backtest fold across size), forecast 1B at both multiples.
 
-Run: ``PYTHONPATH=src python bench/bench_tasks.py [--bootstrap 100]`` (a few minutes on 2 cores).
+Methods, as the CLI runs them on the code under test: ``fit --metric ACC`` (the default law
+for a rising metric: sigmoid-chinchilla before issue 24, ``auto`` among the accuracy laws
+after) and ``fit --metric ACC --via BPB`` (the two-step ladder method; after issue 24 with
+step 1 calibrated by its backtests). Per protocol and method, in accuracy points: mean and
+worst absolute error, mean signed error (forecast - truth), the share of truths inside the
+50/80/90% intervals and the median half-width of the 90% interval. Then, for the two-step
+method on the ladder protocol, the error of each step on its own: step 1 measured as the
+accuracy the step-2 sigmoid gives at the forecast bpb minus at the true bpb, step 2 as the
+sigmoid at the true bpb minus the true accuracy.
+
+Run: ``PYTHONPATH=src python bench/bench_tasks.py [--bootstrap 50]``; the same script runs
+on older code (``PYTHONPATH=/tmp/tasks-before/src``), where the accuracy laws do not exist.
+Part 2 (loss-to-loss, Brandfonbrener et al. 2024) runs with ``--loss-to-loss``.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import numpy as np
 
 import scalelaw.datasets as datasets
 from scalelaw.data.runs import RunSet
+from scalelaw.errors import ScalelawError
 from scalelaw.fit.metric_fit import fit_metric
 from scalelaw.fit.two_step import fit_two_step
 
@@ -65,39 +73,111 @@ def table(title: str, header: list[str], rows: list[list[str]]) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
 
 
-def tasks_part(runs: RunSet, small: RunSet, large: list[str], bootstrap: int) -> None:
-    rows, summary = [], {"two-step": ([], []), "one-step": ([], [])}
-    for name, key in TASKS.items():
+LEVELS = (0.5, 0.8, 0.9)
+
+
+def one_step(train: RunSet, acc: str, bootstrap: int):
+    """What ``fit --metric ACC`` fits: auto among the accuracy laws when the code has them, else the default law."""
+    try:
+        from scalelaw.selection.metric_auto import fit_metric_auto
+    except ImportError:
+        return fit_metric(train, acc, bootstrap=bootstrap, seed=0, ci_level=LEVEL)
+    return fit_metric_auto(train, acc, bootstrap=bootstrap, seed=0, ci_level=LEVEL, progress=False)
+
+
+def two_step(train: RunSet, acc: str, bpb: str, bootstrap: int):
+    """What ``fit --metric ACC --via BPB`` fits (step 1 calibrated by its backtests when the code can)."""
+    fit = fit_two_step(train, acc, bpb, bootstrap=bootstrap, seed=0, ci_level=LEVEL)
+    try:
+        from scalelaw.selection.metric_auto import calibrate_two_step
+    except ImportError:
+        return fit
+    return calibrate_two_step(fit, train, bootstrap=bootstrap, seed=0, ci_level=LEVEL, progress=False)
+
+
+def forecast(fit, point: dict[str, float], level: float) -> tuple[float, float, float]:
+    p = fit.predict(level=level, **point)
+    value = p.value if hasattr(p, "value") else p.loss
+    return float(value[0]), float(p.lo[0]), float(p.hi[0])
+
+
+def protocols(runs: RunSet) -> dict[str, list[tuple[RunSet, list[str]]]]:
+    large = [r for r in runs.runs if r.startswith("1B-")]
+    small = runs.select([r for r in runs.runs if r not in set(large)])
+    few = [(runs.select([f"{size}-{m}xC" for size in ("190M", "370M", "760M")]), [f"1B-{m}xC"])
+           for m in ("0.5", "1", "2", "5", "10")]
+    pairs = [(runs.select([f"{size}-{m}xC" for size in ("190M", "370M", "760M") for m in pair]),
+              [f"1B-{m}xC" for m in pair]) for pair in (("0.5", "2"), ("1", "5"), ("2", "10"))]
+    return {"ladder 190M-760M -> 1B": [(small, large)], "few sizes (3 at one multiple) -> 1B": few,
+            "few runs (3 sizes x 2 multiples) -> 1B": pairs}
+
+
+def tasks_part(runs: RunSet, bootstrap: int) -> None:
+    rows, detail = [], []
+    for protocol, families in protocols(runs).items():
+        for method in ("fit --metric", "fit --metric --via"):
+            out = {"err": [], "width": [], **{lv: [] for lv in LEVELS}}
+            refused, chosen, start = 0, {}, time.perf_counter()
+            for name, key in TASKS.items():
+                acc, bpb = f"eval/downstream/{key}_rc_5shot_len_norm", f"eval/downstream_bpb/{key}_rc_5shot_bpb"
+                for train, targets in families:
+                    try:
+                        fit = one_step(train, acc, bootstrap) if method == "fit --metric" else two_step(train, acc, bpb, bootstrap)
+                    except ScalelawError:
+                        refused += len(targets)
+                        continue
+                    label = (fit.selection or {}).get("chosen", fit.law.name) if hasattr(fit, "selection") else "two-step"
+                    chosen[label] = chosen.get(label, 0) + 1
+                    for run in targets:
+                        truth, point = final_mean(runs, run, acc), target_point(runs, run)
+                        for level in LEVELS:
+                            value, lo, hi = forecast(fit, point, level)
+                            out[level].append(lo <= truth <= hi)
+                        out["err"].append(100 * (value - truth))
+                        out["width"].append(50 * (hi - lo))
+                        if protocol.startswith("ladder"):
+                            detail.append([method, name, run, f"{100 * truth:.1f}",
+                                           f"{100 * value:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]",
+                                           f"{100 * (value - truth):+.2f}", "yes" if lo <= truth <= hi else "NO"])
+            err = np.array(out["err"])
+            if not err.size:
+                rows.append([protocol, method, f"0 (+{refused} refused)", *["-"] * 9])
+                continue
+            rows.append([protocol, method, f"{err.size}" + (f" (+{refused} refused)" if refused else ""),
+                         f"{np.mean(np.abs(err)):.2f}", f"{np.max(np.abs(err)):.2f}", f"{np.mean(err):+.2f}",
+                         *(f"{np.mean(out[lv]):.0%}" for lv in LEVELS), f"{np.median(out['width']):.2f}",
+                         ", ".join(f"{k} x{v}" for k, v in sorted(chosen.items(), key=lambda kv: -kv[1])),
+                         f"{time.perf_counter() - start:.0f}s"])
+    table(f"Per forecast, ladder protocol ({LEVEL:.0%} intervals; accuracy in points)",
+          ["method", "task", "1B run", "actual", "forecast [90%]", "error", "in 90%"], detail)
+    table(f"Task accuracy forecasts, in accuracy points ({bootstrap} bootstrap replicates; goal: mean <= 2 with "
+          ">= 85% inside the 90% intervals)",
+          ["protocol", "method", "forecasts", "mean |err|", "worst", "mean signed", "in 50%", "in 80%", "in 90%",
+           "median 90% half-width", "laws chosen", "time"], rows)
+
+
+def step_errors(runs: RunSet, bootstrap: int) -> None:
+    """Each step of the two-step method on the ladder protocol, in accuracy points."""
+    (small, large), = protocols(runs)["ladder 190M-760M -> 1B"]
+    errors: dict[str, list[float]] = {"step 1 (bpb from N, D)": [], "step 2 (accuracy from bpb)": [], "both": []}
+    bpb_errors = []
+    for key in TASKS.values():
         acc, bpb = f"eval/downstream/{key}_rc_5shot_len_norm", f"eval/downstream_bpb/{key}_rc_5shot_bpb"
-        start = time.perf_counter()
-        two = fit_two_step(small, acc, bpb, bootstrap=bootstrap, seed=0, ci_level=LEVEL)
-        one = fit_metric(small, acc, bootstrap=bootstrap, seed=0, ci_level=LEVEL)
-        seconds = time.perf_counter() - start
+        fit = fit_two_step(small, acc, bpb, bootstrap=0)
+        step2 = fit.step2
         for run in large:
-            point, truth = target_point(runs, run), final_mean(runs, run, acc)
-            p2 = two.predict(level=LEVEL, **point)
-            p1 = one.predict(**point)
-            cells = []
-            for label, value, lo, hi in (("two-step", p2.value[0], p2.lo[0], p2.hi[0]),
-                                         ("one-step", p1.loss[0], p1.lo[0], p1.hi[0])):
-                error, covered = 100 * abs(value - truth), bool(lo <= truth <= hi)
-                summary[label][0].append(error)
-                summary[label][1].append(covered)
-                cells += [f"{100 * value:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]", f"{error:.2f}", "yes" if covered else "NO"]
-            beyond = "yes" if p2.beyond_seen[0] else "no"
-            rows.append([name, run, f"{100 * truth:.1f}", *cells[:3], beyond, *cells[3:], f"{seconds:.0f}s"])
-            seconds = 0.0
-    table(
-        f"Part 1: 1B accuracy (points) from fits on 190M-760M; {LEVEL:.0%} intervals, {bootstrap} bootstrap replicates",
-        ["task", "1B run", "actual", "two-step [90%]", "|err|", "in", "beyond seen", "one-step [90%]", "|err|", "in", "fit time"],
-        rows,
-    )
-    per_task = []
-    for label, (errors, covered) in summary.items():
-        per_task.append([label, f"{np.mean(errors):.2f}", f"{np.median(errors):.2f}", f"{np.max(errors):.2f}",
-                         f"{np.mean(covered):.0%} ({int(np.sum(covered))}/{len(covered)})"])
-    table("Part 1 summary (goal: mean |err| <= 2 points, 90% intervals covering 85-95%)",
-          ["method", "mean |err|", "median", "worst", "coverage"], per_task)
+            p = fit.predict(**target_point(runs, run))
+            true_bpb, truth = final_mean(runs, run, bpb), final_mean(runs, run, acc)
+            at_true = float(step2.law.predict(step2.theta[None, :], fit._step2_design(np.array([true_bpb])))[0][0])
+            errors["step 1 (bpb from N, D)"].append(100 * (float(p.value[0]) - at_true))
+            errors["step 2 (accuracy from bpb)"].append(100 * (at_true - truth))
+            errors["both"].append(100 * (float(p.value[0]) - truth))
+            bpb_errors.append(100 * (float(p.via[0]) / true_bpb - 1))
+    rows = [[label, f"{np.mean(np.abs(e)):.2f}", f"{np.max(np.abs(e)):.2f}", f"{np.mean(e):+.2f}"]
+            for label, e in errors.items()]
+    table(f"Two-step error by step, ladder protocol, accuracy points (step 1's bpb forecasts: mean "
+          f"{np.mean(np.abs(bpb_errors)):.2f}% off, mean signed {np.mean(bpb_errors):+.2f}%)",
+          ["step", "mean |err|", "worst", "mean signed"], rows)
 
 
 def loss_part(runs: RunSet, small: RunSet, large: list[str], bootstrap: int) -> None:
@@ -137,16 +217,18 @@ def loss_part(runs: RunSet, small: RunSet, large: list[str], bootstrap: int) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bootstrap", type=int, default=100)
+    parser.add_argument("--bootstrap", type=int, default=50)
+    parser.add_argument("--loss-to-loss", action="store_true", help="also run part 2 (loss-to-loss)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # fit diagnostics are summarised in the tables, not repeated per fit
     runs = datasets.load("olmo-ladder")
-    large = [r for r in runs.runs if r.startswith("1B-")]
-    small = runs.select([r for r in runs.runs if r not in set(large)])
     start = time.perf_counter()
-    tasks_part(runs, small, large, args.bootstrap)
-    loss_part(runs, small, large, args.bootstrap)
-    print(f"\ntotal {time.perf_counter() - start:.0f}s")
+    tasks_part(runs, args.bootstrap)
+    step_errors(runs, args.bootstrap)
+    if args.loss_to_loss:
+        large = [r for r in runs.runs if r.startswith("1B-")]
+        loss_part(runs, runs.select([r for r in runs.runs if r not in set(large)]), large, args.bootstrap)
+    print(f"\ntotal {time.perf_counter() - start:.0f}s (2 shared cores)")
 
 
 if __name__ == "__main__":

@@ -41,3 +41,22 @@ def ladder(sizes: tuple[float, ...] = (2e8, 4e8, 8e8), multipliers: tuple[float,
                 ACC: true_accuracy(bpb) + rng.normal(0, 0.005, checkpoints),
             }))  # fmt: skip
     return RunSet(pd.concat(frames, ignore_index=True))
+
+
+HELLASWAG = "eval/downstream/hellaswag_val_rc_5shot_len_norm"
+
+
+def family(sizes: tuple[float, ...] = (1.6e8, 4.1e8, 1.0e9, 1.4e9, 2.8e9), *, tokens: float = 3e11,
+           slope: float = 2.0, midpoint: float = 9.6, chance: float = 0.25, noise: float = 0.004,
+           seed: int = 0) -> RunSet:
+    """A family as a public eval table has it: one row per size (same tokens), HellaSwag accuracy from a
+    chance-floored sigmoid of log10 N plus ``noise``, and no loss column's worth of values."""
+    rng = np.random.default_rng(seed)
+    n = np.asarray(sizes, dtype=float)
+    accuracy = chance + (1 - chance) / (1 + np.exp(-slope * (np.log10(n) - midpoint))) + rng.normal(0, noise, n.size)
+    return RunSet(pd.DataFrame({"run": [f"m{i}" for i in range(n.size)], "params": n, "tokens": tokens,
+                                "loss": np.nan, HELLASWAG: accuracy}))
+
+
+def family_truth(params: float, *, slope: float = 2.0, midpoint: float = 9.6, chance: float = 0.25) -> float:
+    return chance + (1 - chance) / (1 + np.exp(-slope * (np.log10(params) - midpoint)))

@@ -36,13 +36,13 @@ FIT_LAW_OPTION = typer.Option(
     None,
     "--law",
     help="Law to fit (`scalelaw laws` lists them), or auto: the law with the lowest backtest error "
-    "[default: chinchilla; sigmoid-chinchilla for a --metric that rises].",
+    "[default: chinchilla; auto among the accuracy laws for a --metric that rises].",
 )
 CALIBRATE_OPTION = typer.Option(
     None,
     "--calibrate/--no-calibrate",
-    help="Backtest the law across scale and widen its intervals by its measured extrapolation error "
-    "[default: when the data allow a backtest; --calibrate insists, --no-calibrate skips it].",
+    help="Backtest the law across scale and widen its intervals by its measured extrapolation error (with --via: "
+    "step 1's) [default: when the data allow a backtest; --calibrate insists, --no-calibrate skips it].",
 )
 BACKTEST_BY_OPTION = typer.Option(
     None, "--backtest-by", help="Axis of the backtests of --law auto/--calibrate: params, tokens, flops, steps or time."
@@ -75,6 +75,10 @@ METRIC_OPTION = typer.Option(
 )
 VIA_OPTION = typer.Option(
     None, "--via", help="Forecast --metric in two steps through this column: (N, D) -> VIA with --law, VIA -> METRIC."
+)
+CHANCE_OPTION = typer.Option(
+    None, "--chance", help="Chance level of a --metric accuracy, the floor of chance-sigmoid (default: from the "
+    "benchmark's name, e.g. 0.25 for HellaSwag, ARC, MMLU; 0.5 for PIQA, WinoGrande, BoolQ; else 0)."
 )
 WINDOW_OPTION = typer.Option(
     None, "--window", help="Average each run's values over its last K logged ones (default 5 with --via or a rising metric, else 1)."
@@ -174,6 +178,8 @@ def selection_rows(fit: FitResult) -> list[dict[str, Any]]:
 
 def show_selection(fit: FitResult) -> None:
     """Print the backtest table of --law auto / --calibrate and the reason for the choice."""
+    import numpy as np
+
     from scalelaw.cli.output import console, print_table
 
     if not fit.selection:
@@ -182,12 +188,24 @@ def show_selection(fit: FitResult) -> None:
     inside = sum("inside the others' range" in name for name in names)
     beyond = "; ".join(name for name in names if "inside the others' range" not in name) or "none"
     folds = beyond + (f"; {inside} single run(s) inside the others' range" if inside else "")
-    deciding = "; ".join(str(name) for name in fit.selection.get("deciding_folds") or []) or "none"
-    print_table(f"backtests (folds: {folds}); errors relative; at_target: on the folds nearest the target's distance "
-                f"({deciding}), the others: mean over the folds beyond the data",
-                selection_rows(fit), ["law", "at_target", "final_error", "curve_error", "bias", "note"])
+    accuracy = fit.selection.get("unit") == "accuracy"
+    unit = "in accuracy (a fraction; 0.01 is one point)" if accuracy else "relative"
+    deciding = "; ".join(str(name) for name in fit.selection.get("deciding_folds") or [])
+    if deciding:
+        print_table(f"backtests (folds: {folds}); errors {unit}; at_target: on the folds nearest the target's "
+                    f"distance ({deciding}), the others: mean over the folds beyond the data",
+                    selection_rows(fit), ["law", "at_target", "final_error", "curve_error", "bias", "note"])
+    else:
+        print_table(f"backtests (folds: {folds}); errors {unit}, mean over the folds beyond the data",
+                    selection_rows(fit), ["law", "final_error", "curve_error", "bias", "note"])
     console.print(str(fit.selection.get("reason", "")))
-    if fit.calibration is not None:
+    if accuracy and fit.calibration is not None:
+        c = fit.calibration
+        console.print(f"The law's own error (sd, accuracy points): {100 * c.floor:.2f} inside the fitted range, "
+                      f"{100 * float(c.sd(np.array([max(c.tested_decades, 1.0)]))[0]):.2f} at "
+                      f"{max(c.tested_decades, 1.0):.2f} decades beyond it; t tails with {c.dof} degrees of freedom "
+                      f"({c.runs} held-out run(s) in {c.folds} fold(s), blended with a prior worth one run)")
+    elif fit.calibration is not None:
         text = fit.calibration.describe()
         console.print(text[0].upper() + text[1:])
 
@@ -224,6 +242,7 @@ def register(app: typer.Typer) -> None:
         metric: str | None = METRIC_OPTION,
         via: str | None = VIA_OPTION,
         window: int | None = WINDOW_OPTION,
+        chance: float | None = CHANCE_OPTION,
         out: Path | None = typer.Option(None, "--out", "--save", help="Write the fit to this FIT.json."),
         as_json: bool = JSON_OPTION,
     ) -> None:
@@ -239,31 +258,44 @@ def register(app: typer.Typer) -> None:
         from scalelaw.data.atomic import check_output_path
         from scalelaw.fit import fit_law
         from scalelaw.selection.auto import fit_auto, fit_calibrated
+        from scalelaw.selection.metric_auto import accuracy_law, calibrate_two_step, fit_metric_auto
         from scalelaw.fit.metric_fit import fit_metric
         from scalelaw.fit.two_step import TwoStepFit
 
         if out is not None:
             check_output_path(out)
         runs = load_inputs(data, maps, where, loss_unit, bytes_per_token, format=input_format, loss=loss, sets=sets,
-                           meta=meta, pattern=pattern)
+                           meta=meta, pattern=pattern, targets=metric is not None)  # a --metric fit needs no loss
         common = dict(objective=objective, delta=delta, reduction=reduction, seed=seed, strict=strict,
                       progress=False if as_json else None, ci_level=ci_level)  # fmt: skip
         any_metric = metric is not None or via is not None or window is not None
         if target and law != "auto":
             raise InputError("--target chooses the backtests --law auto scores laws on; it needs --law auto")
-        if law == "auto":
+        if chance is not None and (metric is None or via is not None):
+            raise InputError("--chance is the floor of a --metric accuracy fitted in one step (without --via)")
+        accuracy = metric is not None and via is None and accuracy_law(runs, metric, law)
+        if accuracy and not (fix or fix_from) and calibrate is not False:
+            named = parse_pairs(option, "--option")
+            wanted = None if law in (None, "auto") else [_label(law, named)]
+            result = fit_metric_auto(runs, metric, laws_to_try=wanted, law_options=named if wanted else None,
+                                     chance=chance, window=window, bootstrap=bootstrap, **common)
+        elif law == "auto":
             if fix or fix_from or option or any_metric:
                 raise InputError("--law auto chooses a law for the loss; --fix, --fix-from, --option, --metric, --via "
                                  "and --window need a named law")
             aim = numeric_pairs([target], "--target") if target else None
             result = fit_auto(runs, by=backtest_by, bootstrap=bootstrap, target=aim, **common)
         elif any_metric:
-            if calibrate:
-                raise InputError("--calibrate backtests loss laws; it is not available with --metric, --via or --window")
+            if calibrate and via is None:
+                raise InputError("--calibrate backtests a law of the loss, of an accuracy (--metric) or of step 1 "
+                                 "of --via; it is not available with --fix or a falling --metric")
             chosen = laws.get(law, **parse_pairs(option, "--option")) if law else None
             held = {**(fixed_from(fix_from, chosen) if chosen else {}), **numeric_pairs(fix, "--fix")}
-            result = fit_metric(runs, metric or "loss", law=chosen, via=via, window=window, fix=held,
+            result = fit_metric(runs, metric or "loss", law=chosen, via=via, window=window, fix=held, chance=chance,
                                 bootstrap=bootstrap or 0, **common)
+            if via is not None and calibrate is not False and not held:  # step 1's own error, as a loss law's
+                result = calibrate_two_step(result, runs, bootstrap=bootstrap or 0, seed=seed, strict=strict,
+                                            progress=common["progress"], ci_level=ci_level)
         else:
             chosen = laws.get(law or "chinchilla", **parse_pairs(option, "--option"))
             held = {**fixed_from(fix_from, chosen), **numeric_pairs(fix, "--fix")}
@@ -429,6 +461,11 @@ def schedule_steps(total: int, warmup: int, count: int) -> Any:
 
     first = min(max(warmup, 1), total)
     return np.unique(np.round(np.linspace(first, total, min(count, total - first + 1))).astype(np.int64))
+
+
+def _label(law: str, options: dict[str, Any]) -> str:
+    """The candidate label of a named accuracy law: ``chance-sigmoid(flops)``, or the bare name (every variable)."""
+    return f"{law}({options['variable']})" if "variable" in options else law
 
 
 def _predict_point(

@@ -36,7 +36,9 @@ def register(app: typer.Typer) -> None:
 
         check_output_path(output, option="-o")
         fit = load_fit(fit_path)
-        options = dict(maps=maps, loss_unit=loss_unit, bytes_per_token=bytes_per_token, format=input_format)
+        metric = fit.options.get("metric") if hasattr(fit, "options") else None
+        options = dict(maps=maps, loss_unit=loss_unit, bytes_per_token=bytes_per_token, format=input_format,
+                       targets=metric not in (None, "loss"))  # a --metric fit's data need no loss column
         runs = load_inputs(fit_data, where=fit_where, **options) if fit_data else None
         heldout = load_inputs(data, where=where, **options) if data else None
         command = _command_line(fit_path, data or [], output, fit_data, where, fit_where, maps, loss_unit, bytes_per_token, input_format, title)

@@ -52,6 +52,17 @@ CARDS: dict[str, LawCard] = {
             "Bhagia et al. 2024, Establishing Task Scaling Laws via Compute-Efficient Model Ladders (step 2)",
         ),
         LawCard(
+            "chance-sigmoid", "chance_sigmoid", "final",
+            "ACC = c + (h - c) * sigmoid(s*(log10 x - m)), c = chance, h = ceiling (held), x = params | flops",
+            ("s", "m"), ("params",),
+            "Ruan et al. 2024 (observational scaling laws); Maia Polo et al. 2024 (Sloth): sigmoid above the chance level",
+        ),
+        LawCard(
+            "log-linear", "log_linear", "final", "ACC = a + b*(log10 x - r), x = params (r = 9) | flops (r = 21)",
+            ("a", "b"), ("params",),
+            "Owen 2024, How predictable is language model benchmark performance? (log-linear baseline)",
+        ),
+        LawCard(
             "sigmoid-chinchilla", "sigmoid_chinchilla", "final", "ACC(N, D) = p / (1 + exp(-(A/N^alpha + B/D^beta + E))) + q",
             ("A", "B", "alpha", "beta", "E", "p", "q"), ("params", "tokens"),
             "Bhagia et al. 2024, Establishing Task Scaling Laws via Compute-Efficient Model Ladders (single step)",

@@ -3,8 +3,9 @@
 A task is found by its pair of columns as OLMo writes them: the accuracy
 ``…downstream/<task>_len_norm`` (or ``_acc`` when there is no length-normalised one) and
 the bits per byte of the correct answer ``…downstream_bpb/<task>_bpb``. Each task gets
-its own two-step fit (:func:`~scalelaw.fit.two_step.fit_two_step`) and a forecast at
-every target point, with an interval and a flag when the sigmoid extrapolates.
+its own two-step fit (:func:`~scalelaw.fit.two_step.fit_two_step`, step 1 calibrated by its
+own backtests) and a forecast at every target point, with an interval and a flag when the
+sigmoid extrapolates.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw.fit.two_step import TwoStepFit, fit_two_step
+from scalelaw.selection.metric_auto import calibrate_two_step
 
 #: A task name holds no "/": with ``.+?`` there, a column name of many "downstream/" matched in quadratic time.
 _ACCURACY = re.compile(r"^(?P<prefix>.*)downstream/(?P<task>[^/]+)_(?P<kind>len_norm|acc)$")
@@ -87,6 +89,7 @@ def forecast_tasks(
             warnings.simplefilter("always")
             fit = fit_two_step(runs, task.accuracy, task.bpb, law=law, bootstrap=bootstrap, seed=seed, ci_level=level,
                                progress=False)
+            fit = calibrate_two_step(fit, runs, bootstrap=bootstrap, seed=seed, ci_level=level, progress=False)
             rows = [row for point in at for row in fit.prediction_rows(point, level=level)]
         notes = list(dict.fromkeys(str(w.message) for w in caught))
         out.append(TaskForecast(task, fit, runs, rows, notes))

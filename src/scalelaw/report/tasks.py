@@ -90,7 +90,7 @@ def tasks_section(forecasts: Sequence[TaskForecast], *, level: float, key: str =
         html.paragraph(
             "Each task is forecast in two steps (Bhagia et al. 2024): a Chinchilla law from model and data size to the "
             "task's bits per byte, then a sigmoid from bits per byte to accuracy, fitted on every checkpoint. The interval "
-            f"({level:.0%}) carries both steps' uncertainty. Where the forecast bits per byte is lower than any seen in "
+            f"({level:.0%}) carries both steps' uncertainty, step 1's backtested error included. Where the forecast bits per byte is lower than any seen in "
             "fitting, the sigmoid extrapolates (step2_extrapolates)."
         ),
         html.table(columns, rows, caption="Forecasts (accuracy as a fraction; via = forecast bits per byte)"),
