@@ -216,10 +216,10 @@ def _check(fit: Any, target: Target, candidates: Sequence[Candidate], level: flo
     if fit.bootstrap_params is None:
         raise InputError("the fit has no bootstrap draws to rank candidates by; refit with --bootstrap 50 or more")
     for c in candidates:
-        if c.params >= target.params or c.tokens > target.tokens or c.flops >= target.flops:
+        if c.params > target.params or c.tokens > target.tokens or c.flops >= target.flops:
             raise InputError(f"candidate {c.label} (N={c.params:.3g}, D={c.tokens:.3g}) is not below the target "
-                             f"(N={target.params:.3g}, D={target.tokens:.3g}): a ladder run must be smaller and "
-                             "cheaper than the run it forecasts", row=c.row)
+                             f"(N={target.params:.3g}, D={target.tokens:.3g}): a ladder run must be no larger and "
+                             "strictly cheaper than the run it forecasts", row=c.row)
 
 
 def run_noise_of(fit: FitResult) -> float:

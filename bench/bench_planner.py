@@ -1,0 +1,180 @@
+"""The ladder planner, measured: does `plan next` reach a narrow forecast with less compute, and what does
+`plan ladder` propose for 1B, 7B and 70B targets?
+
+Part 1, retrospective (``dataset:olmo-ladder``, final C4 losses, reruns left out): the target is the
+held-back 1B at 10xC; the candidates are the 15 runs of 190M-760M x 0.5-10xC. Chinchilla has five
+parameters, so a start of the three cheapest runs cannot be fitted; every strategy starts from the six
+cheapest. Runs are then added one at a time, chosen by `plan next` (rank_candidates), by "next size up at
+1xC" (then 2xC, 0.5xC, 5xC, 10xC, each by size) and in three seeded random orders. After each, chinchilla is
+refitted with its backtest calibration (``fit_calibrated``, bootstrap 40: the interval holds the law's own
+error beyond the data, as `plan next` assumes) and the 1B forecast's error and 95% half-width are printed with whether the interval
+held the observed loss. Then the FLOPs from which each strategy's half-width stayed
+below a given width.
+
+Part 2, the same on ``dataset:markov-ladder`` (scalelaw's own ladder on a corpus whose entropy rate is
+known): target the largest width (48) at 400k tokens; candidates widths 8-32 x 100k-400k tokens.
+
+Part 3: `plan ladder` for 1B, 7B and 70B at 20 tokens/param with 1% of the target's compute, the expected
+interval (simulated) beside OLMo's ladder shape and a Chinchilla isoFLOP grid of the same cost, and the
+bundled OLMo ladder's own cost as a share of each target.
+
+Run: ``python bench/bench_planner.py [--part 1|2|3]``. Deterministic (seeded); takes a few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+
+import scalelaw.datasets as datasets
+from scalelaw import laws
+from scalelaw.cli.output import print_table
+from scalelaw.data.readers import read_runs
+from scalelaw.plan.ladder_design import (BESIROGLU_2024, DEFAULT_LAW_ERROR, DEFAULT_RUN_NOISE, PlannedRun, Scorer,
+                                         Target, plan_ladder)
+from scalelaw.plan.next_run import Candidate, rank_candidates
+from scalelaw.plan.simulate import NoiseModel
+from scalelaw.selection.auto import fit_calibrated
+
+BOOTSTRAP = 40
+START = 6
+RANDOM_ORDERS = 3
+WIDTHS = (0.04, 0.03, 0.02, 0.015, 0.01)
+
+
+def final_table(name: str) -> pd.DataFrame:
+    """Final loss, params and tokens per run, with 6ND FLOPs."""
+    table = datasets.load(name).final()[["run", "params", "tokens", "loss"]].copy()
+    table["flops"] = 6.0 * table["params"] * table["tokens"]
+    return table.reset_index(drop=True)
+
+
+def forecast(runs: pd.DataFrame, target: pd.Series) -> dict[str, float]:
+    """Fit chinchilla to ``runs`` and forecast the target: relative error, half-width, covered."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_calibrated(read_runs(runs[["run", "params", "tokens", "loss"]]), "chinchilla", required=False,
+                             bootstrap=BOOTSTRAP, seed=0, progress=False)
+        p = fit.predict(params=float(target["params"]), tokens=float(target["tokens"]), level=0.95)
+    loss, lo, hi = float(p.loss[0]), float(p.lo[0]), float(p.hi[0])
+    return {"fit": fit, "error": loss / target["loss"] - 1, "half_width": (hi - lo) / 2 / loss,
+            "covered": bool(lo <= target["loss"] <= hi)}
+
+
+def size_up_order(pool: pd.DataFrame) -> list[str]:
+    """Next size up at 1xC, then 2xC, 0.5xC, 5xC and 10xC, each by size."""
+    multiple = pool["tokens"] / pool["params"] / 20.0
+    rank = {1: 0, 2: 1, 0.5: 2, 5: 3, 10: 4}
+    key = [min(rank, key=lambda m: abs(np.log(m / x))) for x in multiple]
+    order = pool.assign(_m=[rank[k] for k in key]).sort_values(["_m", "params"])
+    return order["run"].tolist()
+
+
+def walk(table: pd.DataFrame, target: pd.Series, start: list[str], choose: str, seed: int = 0) -> list[dict]:
+    """Add the pool's runs one at a time by ``choose`` (planner | size-up | random); one row per state."""
+    have = list(start)
+    pool = table[~table["run"].isin(have)]
+    fixed = size_up_order(pool) if choose == "size-up" else list(np.random.default_rng(seed).permutation(pool["run"]))
+    rows = []
+    while True:
+        state = forecast(table[table["run"].isin(have)], target)
+        spent = float(table.loc[table["run"].isin(have), "flops"].sum())
+        rows.append({"strategy": choose if choose != "random" else f"random{seed}", "runs": len(have),
+                     "added": have[-1] if len(have) > len(start) else "(start)", "flops": spent,
+                     "error": state["error"], "half_width": state["half_width"], "covered": state["covered"]})
+        left = table[~table["run"].isin(have)]
+        if left.empty:
+            return rows
+        if choose == "planner":
+            pool_c = [Candidate(r.run, r.params, r.tokens, r.flops, i + 1) for i, r in enumerate(left.itertuples())]
+            ranked = rank_candidates(state["fit"], Target(float(target["params"]), float(target["tokens"])), pool_c)
+            have.append(ranked.ranked[0].candidate.label)
+        else:
+            have.append(next(r for r in fixed if r not in have))
+
+
+def reach(rows: list[dict], width: float) -> float:
+    """FLOPs from which a strategy's half-width stayed at or below ``width`` (inf if never): a narrow interval
+    that the next run widens again was luck, not knowledge."""
+    spent = float("inf")
+    for r in reversed(rows):
+        if r["half_width"] > width:
+            break
+        spent = r["flops"]
+    return spent
+
+
+def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Series) -> None:
+    """Part 1 or 2 on one dataset: the walk table and the compute-to-width summary."""
+    target = table.set_index("run").loc[target_run]
+    pool = table[~held].reset_index(drop=True)
+    start = pool.sort_values("flops")["run"].head(START).tolist()
+    walks = {"planner": walk(pool, target, start, "planner"), "size-up": walk(pool, target, start, "size-up")}
+    randoms = [walk(pool, target, start, "random", seed) for seed in range(RANDOM_ORDERS)]
+    rows = [r for w in (*walks.values(), *randoms) for r in w]
+    print_table(f"{name}: forecast of {target_run} (loss {target['loss']:.4f}) as runs are added", rows,
+                ["strategy", "runs", "added", "flops", "error", "half_width", "covered"])
+    summary = []
+    for width in WIDTHS:
+        planner, size_up = reach(walks["planner"], width), reach(walks["size-up"], width)
+        random = float(np.median([reach(w, width) for w in randoms]))
+        best_other = min(size_up, random)
+        summary.append({"half_width": width, "planner_flops": planner, "size_up_flops": size_up,
+                        "random_median_flops": random,
+                        "planner_vs_best_other": planner / best_other if np.isfinite(best_other) else float("nan")})
+    print_table(f"{name}: FLOPs from which the 95% half-width stayed below (ratio < 1: the planner needed less)", summary)
+    cover = {k: np.mean([r["covered"] for r in w]) for k, w in {**walks, "random": [r for w in randoms for r in w]}.items()}
+    print(f"coverage of the 95% intervals over every state: " + ", ".join(f"{k} {v:.0%}" for k, v in cover.items()))
+
+
+def part_three() -> None:
+    """`plan ladder` proposals for 1B, 7B, 70B at 20 tokens/param and 1% of the target's compute."""
+    law = laws.get("chinchilla")
+    noise = NoiseModel(DEFAULT_RUN_NOISE, DEFAULT_LAW_ERROR)
+    olmo = final_table("olmo-ladder")
+    olmo = olmo[~olmo["run"].str.contains("rerun")]
+    olmo_runs = tuple(PlannedRun(float(r.params), float(r.tokens), float(r.tokens / r.params / 20)) for r in
+                      olmo.itertuples())
+    rows = []
+    for n in (1e9, 7e9, 70e9):
+        target = Target(n, 20 * n)
+        plan = plan_ladder(law, BESIROGLU_2024, target, 0.01 * target.flops, noise)
+        for outcome in (plan.proposal, *plan.comparisons):
+            rows.append({"target": f"{n:.0e}", **{k: v for k, v in outcome.summary(target).items()
+                                                    if k in ("design", "flops", "share_of_target", "decades_to_target",
+                                                             "expected_low", "expected_high")}})
+        olmo_cost = float(sum(r.flops for r in olmo_runs))
+        bundled = {"target": f"{n:.0e}", "design": "the bundled OLMo ladder (190M-1B x 0.5-10xC)", "flops": olmo_cost,
+                   "share_of_target": olmo_cost / target.flops}
+        if max(r.params for r in olmo_runs) < n:
+            scored = Scorer(law, BESIROGLU_2024, target, noise, 0.95, 0).simulate("olmo", olmo_runs)
+            bundled |= {"decades_to_target": scored.decades, "expected_low": scored.low, "expected_high": scored.high}
+        rows.append(bundled)
+    print_table("plan ladder at 1% of the target's compute: expected 95% interval of the target's loss (simulated, "
+                "Besiroglu prior, 0.5% run noise, 1.46%/decade law drift)", rows)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", type=int, choices=(1, 2, 3))
+    args = parser.parse_args(argv)
+    if args.part in (None, 1):
+        olmo = final_table("olmo-ladder")
+        olmo = olmo[~olmo["run"].str.contains("rerun")].reset_index(drop=True)
+        retrospective("OLMo ladder", olmo, "1B-10xC", olmo["run"].str.startswith("1B"))
+    if args.part in (None, 2):
+        markov = final_table("markov-ladder")
+        largest = markov["params"].max()
+        target = markov.loc[markov["params"] == largest].sort_values("tokens")["run"].iloc[-1]
+        retrospective("Markov ladder", markov, target, markov["params"] == largest)
+    if args.part in (None, 3):
+        part_three()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
