@@ -45,8 +45,10 @@ OLMO_MULTIPLES = (0.5, 1.0, 2.0, 5.0, 10.0)
 ISOFLOP_LEVELS, ISOFLOP_LEVEL_RATIO, ISOFLOP_SIZES = 5, 10**0.5, 7
 #: Designs measured by simulation after the linearised ranking, and the draws per simulation.
 SIMULATED_DESIGNS, DRAWS = 4, 400
-#: Most sizes in one design, and the strides (grid steps between neighbouring sizes) tried.
-MAX_SIZES, STRIDES = 6, (1, 2, 3)
+#: Fewest and most sizes in one design, fewest token multiples, and the strides (grid steps between neighbouring
+#: sizes) tried. The engine fits without a prior, so a design must identify every parameter from its own runs:
+#: three sizes for the size exponent, two multiples for the data exponent, and more runs than parameters.
+MIN_SIZES, MAX_SIZES, MIN_MULTIPLES, STRIDES = 3, 6, 2, (1, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -206,11 +208,13 @@ def candidate_designs(sizes: Sequence[float], multiples: Sequence[float], tokens
     multiples = sorted(float(m) for m in multiples)
     spans = [multiples[a:b] for a in range(len(multiples)) for b in range(a + 1, len(multiples) + 1)]
     out = []
-    for top, stride, count in itertools.product(range(len(sizes)), STRIDES, range(2, MAX_SIZES + 1)):
+    for top, stride, count in itertools.product(range(len(sizes)), STRIDES, range(MIN_SIZES, MAX_SIZES + 1)):
         picked = [top - stride * i for i in range(count)][::-1]
         if picked[0] < 0 or (stride > 1 and count * stride > len(sizes) + stride):
             continue
         for span in spans:
+            if len(span) < MIN_MULTIPLES and len(multiples) >= MIN_MULTIPLES:
+                continue
             runs = tuple(PlannedRun(sizes[i], sizes[i] * m * tokens_per_param, m, shapes[i]) for i in picked for m in span)
             name = f"{count} sizes {sizes[picked[0]]:.3g}-{sizes[picked[-1]]:.3g} x {','.join(f'{m:g}' for m in span)}xC"
             out.append((name, runs))
@@ -273,19 +277,20 @@ def plan_ladder(
     if family is not None:
         family = [(n, s) for n, s in family if (smallest is None or n >= smallest) and (largest is None or n <= largest)]
         family = [(n, s) for n, s in family if n < target.params]
-        if len(family) < 2:
-            raise InputError("the size family has fewer than two sizes below the target within the size limits")
+        if len(family) < MIN_SIZES:
+            raise InputError(f"the size family has fewer than {MIN_SIZES} sizes below the target within the size limits")
         sizes, shapes = [n for n, _ in family], [s for _, s in family]
     else:
         sizes, shapes = list(size_grid(target, smallest, largest)), None
+    enough = len(law.param_names) + 1
     designs = [(name, runs) for name, runs in candidate_designs(sizes, multiples, tokens_per_param, shapes)
-               if sum(r.flops for r in runs) <= budget]
+               if sum(r.flops for r in runs) <= budget and len(runs) >= enough]
     if family is None:
         designs += isoflop_designs(budget, law, prior, tokens_per_param, min(sizes), max(sizes))
     if not designs:
         cheapest = min(sizes) * min(multiples) * tokens_per_param * min(sizes) * 6.0
-        raise InputError(f"the budget ({budget:.3g} FLOPs) is smaller than the cheapest ladder of two runs "
-                         f"(the smallest run alone costs {cheapest:.3g} FLOPs)")
+        raise InputError(f"the budget ({budget:.3g} FLOPs) is smaller than the cheapest ladder that identifies the "
+                         f"law ({enough} runs over {MIN_SIZES} sizes; the smallest run alone costs {cheapest:.3g} FLOPs)")
     scorer = Scorer(law, prior, target, noise, level, seed)
     widths = _linear_widths(scorer, designs)
     chosen = [designs[i] for i in np.argsort(widths, kind="stable")[:SIMULATED_DESIGNS]]
