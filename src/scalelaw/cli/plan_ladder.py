@@ -188,6 +188,9 @@ def next_run(
     multiples: str = MULTIPLES_OPTION,
     run_noise: float | None = typer.Option(None, "--run-noise", help="Relative sd of a new run around the law "
                                            "(default: the fit's residual sd)."),
+    law_slope: float | None = typer.Option(None, "--law-slope", help="The law's own error per decade beyond the runs, "
+                                           "when the fit has no backtest calibration (default 1.46%, as on the OLMo "
+                                           "ladder; 0 leaves it out)."),
     tolerance: float | None = typer.Option(None, "--tolerance", help="Stop when the relative half-width is at most this."),
     min_gain: float = typer.Option(0.01, "--min-gain", help="Stop when no candidate shrinks the interval by this "
                                    "fraction per 1% of the target's compute."),
@@ -197,7 +200,9 @@ def next_run(
     """Rank candidate runs by the expected shrink of the target's interval per FLOP, and say when to stop."""
     from scalelaw.cli.output import console, err_console, print_json, print_table
     from scalelaw.cli.plan import load_fitted
-    from scalelaw.plan.ladder_design import Target
+    from dataclasses import replace
+
+    from scalelaw.plan.ladder_design import DEFAULT_LAW_ERROR, Target
     from scalelaw.plan.next_run import grid_candidates, rank_candidates, read_candidates
 
     fitted = load_fitted(fit)
@@ -215,8 +220,11 @@ def next_run(
             raise InputError(f"{option} must be positive, got {value!r}", column=option)
     if not (min_gain >= 0 and math.isfinite(min_gain)):
         raise InputError(f"--min-gain must be >= 0, got {min_gain!r}", column="--min-gain")
+    if law_slope is not None and not (law_slope >= 0 and math.isfinite(law_slope)):
+        raise InputError(f"--law-slope must be >= 0, got {law_slope!r}", column="--law-slope")
+    assumed = DEFAULT_LAW_ERROR if law_slope is None else replace(DEFAULT_LAW_ERROR, slope=law_slope)
     answer = rank_candidates(fitted, target, pool, level=level, noise=run_noise, tolerance=tolerance,
-                             min_gain=min_gain)
+                             min_gain=min_gain, law_error=assumed if assumed.slope > 0 else None)
     data = answer.to_dict()
     if as_json:
         print_json(data)

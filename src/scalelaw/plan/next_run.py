@@ -26,6 +26,7 @@ import pandas as pd
 
 from scalelaw.data.guards import MAX_SMALL_FILE_BYTES, read_capped
 from scalelaw.errors import InputError
+from scalelaw.fit.law_error import ExtrapolationError
 from scalelaw.fit.result import FitResult
 from scalelaw.plan.flops import training_flops
 from scalelaw.plan.ladder_design import Target
@@ -139,8 +140,11 @@ def grid_candidates(sizes: Sequence[float], multiples: Sequence[float], tokens_p
 def rank_candidates(
     fit: FitResult, target: Target, candidates: Sequence[Candidate], *, level: float = 0.95,
     noise: float | None = None, tolerance: float | None = None, min_gain: float = DEFAULT_MIN_GAIN,
+    law_error: ExtrapolationError | None = None,
 ) -> NextRun:
-    """Rank ``candidates`` for ``target`` under ``fit``'s bootstrap posterior; see the module docstring."""
+    """Rank ``candidates`` for ``target`` under ``fit``'s bootstrap posterior; see the module docstring.
+
+    The law's own error beyond the data is the fit's backtested calibration, else ``law_error`` (else none)."""
     _check(fit, target, candidates, level)
     law = fit.law
     draws = np.asarray(fit.bootstrap_params, dtype=float)
@@ -159,7 +163,8 @@ def rank_candidates(
     covariance = ((f - f.mean(axis=0)) * (t - t.mean())[:, None]).sum(axis=0) / (t.size - 1)
     after = variance - covariance**2 / (np.var(f, axis=0, ddof=1) + sigma**2)
     z = NormalDist().inv_cdf(0.5 + level / 2)
-    law_sd = (lambda d: np.zeros_like(d)) if fit.calibration is None else fit.calibration.sd
+    error = fit.calibration or law_error
+    law_sd = (lambda d: np.zeros_like(d)) if error is None else error.sd
     decades_now = _decades(fit, target, None)
     now = z * math.sqrt(variance + sigma**2 + float(law_sd(np.array([decades_now]))[0]) ** 2)
     decades = np.array([_decades(fit, target, c) for c in candidates])
@@ -177,7 +182,8 @@ def rank_candidates(
     else:
         stop, reason = False, f"train {ranked[0].candidate.label}: expected ±{now:.2%} -> ±{ranked[0].half_width:.2%}"
     notes = [] if fit.calibration is not None else [
-        "the fit has no backtest calibration: the law's own error beyond the data is left out (fit with --calibrate)"]
+        "the fit has no backtest calibration: the law's own error beyond the data is left out (fit with --calibrate)"
+        if law_error is None else f"the fit has no backtest calibration: assumed {law_error.describe()}"]
     return NextRun(target, level, now, decades_now, sigma, tuple(ranked), stop, reason, tuple(notes))
 
 
