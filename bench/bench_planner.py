@@ -44,7 +44,9 @@ from scalelaw.selection.auto import fit_calibrated
 BOOTSTRAP = 40
 START = 6
 RANDOM_ORDERS = 3
-WIDTHS = (0.04, 0.03, 0.02, 0.015, 0.01)
+#: Half-widths asked for, as multiples of the half-width with every candidate trained; and errors asked for.
+WIDTHS = (3.0, 2.0, 1.5, 1.25, 1.0)
+ERRORS = (0.05, 0.02, 0.01)
 
 
 def final_table(name: str) -> pd.DataFrame:
@@ -111,6 +113,16 @@ def reach(rows: list[dict], width: float) -> float:
     return spent
 
 
+def settled(rows: list[dict], limit: float) -> float:
+    """FLOPs from which a strategy's |error| stayed at or below ``limit`` (inf if never)."""
+    spent = float("inf")
+    for r in reversed(rows):
+        if abs(r["error"]) > limit:
+            break
+        spent = r["flops"]
+    return spent
+
+
 def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Series) -> None:
     """Part 1 or 2 on one dataset: the walk table and the compute-to-width summary."""
     target = table.set_index("run").loc[target_run]
@@ -128,14 +140,22 @@ def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Seri
     print_table(f"{name}: forecast of {target_run} (loss {target['loss']:.4f}) as runs are added", rows,
                 ["strategy", "runs", "added", "flops", "error", "half_width", "covered"])
     summary = []
-    for width in WIDTHS:
+    final = walks["planner"][-1]["half_width"]
+    for width in (final * w for w in WIDTHS):
         planner, size_up = reach(walks["planner"], width), reach(walks["size-up"], width)
         random = float(np.median([reach(w, width) for w in randoms]))
         best_other = min(size_up, random)
         summary.append({"half_width": width, "planner_flops": planner, "size_up_flops": size_up,
                         "random_median_flops": random,
                         "planner_vs_best_other": planner / best_other if np.isfinite(best_other) else float("nan")})
-    print_table(f"{name}: FLOPs from which the 95% half-width stayed below (ratio < 1: the planner needed less)", summary)
+    print_table(f"{name}: FLOPs from which the 95% half-width stayed below (multiples of the all-runs half-width "
+                f"{final:.2%}; ratio < 1: the planner needed less)", summary)
+    errors = []
+    for limit in ERRORS:
+        spent = {k: settled(w, limit) for k, w in walks.items()}
+        errors.append({"abs_error": limit, "planner_flops": spent["planner"], "size_up_flops": spent["size-up"],
+                       "random_median_flops": float(np.median([settled(w, limit) for w in randoms]))})
+    print_table(f"{name}: FLOPs from which the forecast's |error| stayed below", errors)
     cover = {k: np.mean([r["covered"] for r in w]) for k, w in {**walks, "random": [r for w in randoms for r in w]}.items()}
     print(f"coverage of the 95% intervals over every state: " + ", ".join(f"{k} {v:.0%}" for k, v in cover.items()))
 
@@ -177,6 +197,8 @@ def main(argv: list[str]) -> int:
         retrospective("OLMo ladder", olmo, "1B-10xC", olmo["run"].str.startswith("1B"))
     if args.part in (None, 2):
         markov = final_table("markov-ladder")
+        markov["run"] = [f"w{w}-{t / 1000:.0f}k" for w, t in zip(datasets.load("markov-ladder").final()["width"],
+                                                                   markov["tokens"], strict=True)]
         largest = markov["params"].max()
         target = markov.loc[markov["params"] == largest].sort_values("tokens")["run"].iloc[-1]
         retrospective("Markov ladder", markov, target, markov["params"] == largest)

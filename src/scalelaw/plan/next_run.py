@@ -1,9 +1,10 @@
 """Rank candidate runs by how much each is expected to shrink the target's forecast interval per FLOP.
 
 The fit's bootstrap draws stand for the posterior of its parameters. Observing a candidate
-run c adds one value y_c = f_c(θ) + ε (ε the runs' scatter around the law, σ²); under the
+run c adds one value y_c = f_c(θ) + ε (ε the runs' scatter around the law σ², plus the law's
+error inside its fitted range, the calibration's floor σ₀², so σ_c² = σ² + σ₀²); under the
 linear-Gaussian update of that ensemble (an ensemble Kalman step) the target's variance
-becomes Var(t) − Cov(t, f_c)² / (Var(f_c) + σ²). A candidate beyond the fitted range also
+becomes Var(t) − Cov(t, f_c)² / (Var(f_c) + σ_c²). A candidate beyond the fitted range also
 brings the target closer, which shrinks the law's own error (the fit's backtested
 :class:`~scalelaw.fit.law_error.ExtrapolationError`). The expected interval is
 z·√(posterior variance + σ² + law error²); candidates are ranked by its relative shrink per
@@ -161,10 +162,12 @@ def rank_candidates(
     sigma = noise if noise is not None else run_noise_of(fit)
     variance = float(np.var(t, ddof=1))
     covariance = ((f - f.mean(axis=0)) * (t - t.mean())[:, None]).sum(axis=0) / (t.size - 1)
-    after = variance - covariance**2 / (np.var(f, axis=0, ddof=1) + sigma**2)
-    z = NormalDist().inv_cdf(0.5 + level / 2)
     error = fit.calibration or law_error
     law_sd = (lambda d: np.zeros_like(d)) if error is None else error.sd
+    # A new run sits off the fitted law by the runs' scatter and by the law's error inside its range (the floor).
+    observed = sigma**2 + (0.0 if error is None else error.floor**2)
+    after = variance - covariance**2 / (np.var(f, axis=0, ddof=1) + observed)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     decades_now = _decades(fit, target, None)
     now = z * math.sqrt(variance + sigma**2 + float(law_sd(np.array([decades_now]))[0]) ** 2)
     decades = np.array([_decades(fit, target, c) for c in candidates])
