@@ -183,3 +183,13 @@ def test_bad_budget_in_python() -> None:
     with pytest.raises(InputError, match="positive number of FLOPs"):
         plan_ladder(laws.get("chinchilla"), BESIROGLU_2024, Target(1e9, 2e10), float("nan"),
                     NoiseModel(0.005, None))
+
+
+def test_plan_under_a_prior_fit_uses_its_law_and_scatter(fit_path: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    plan = _json(capsys, ["plan", "ladder", "--params", "3e9", "--prior", str(fit_path), "--json"])
+    fit = load_fit(fit_path)
+    assert plan["prior"] == pytest.approx(fit.params)
+    assert plan["noise_model"]["run_noise"] == pytest.approx(float(np.sqrt(np.sum(fit.residuals**2) / (12 - 5))))
+    power = _fit(tmp_path, "power")
+    _refused(capsys, ["plan", "ladder", "--params", "3e9", "--prior", str(power)], "law of params and tokens")

@@ -209,6 +209,8 @@ def next_run(
     if params is None or not (params > 0 and math.isfinite(params)):
         raise InputError("give the target's --params N (positive)", column="--params")
     target = Target(float(params), float(tokens if tokens is not None else params * tokens_per_param))
+    if not (target.tokens > 0 and math.isfinite(target.tokens)):
+        raise InputError(f"the target's tokens must be positive, got {target.tokens!r}", column="--tokens")
     if candidates == "grid":
         if sizes is None:
             raise InputError("--candidates grid needs --sizes", column="--sizes")
