@@ -18,7 +18,12 @@ Part 3: `plan ladder` for 1B, 7B and 70B at 20 tokens/param with 1% of the targe
 interval (simulated) beside OLMo's ladder shape and a Chinchilla isoFLOP grid of the same cost, and the
 bundled OLMo ladder's own cost as a share of each target.
 
-Run: ``python bench/bench_planner.py [--part 1|2|3]``. Deterministic (seeded); takes a few minutes.
+Part 4, the closed loop on the known-entropy Markov corpus (needs the ladder extra): `plan ladder --family`
+proposes runs of widths 8-32 for a width-48 target at 20 tokens/param within 15% of its compute, `ladder run
+--plan` trains them, then four times chinchilla is refitted, `plan next` picks one run of the family x 1, 2, 5xC
+and it is trained; finally the target is trained and every round's forecast is compared with it.
+
+Run: ``COLUMNS=200 python bench/bench_planner.py [--part 1|2|3|4]``. Deterministic (seeded); takes a few minutes.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -187,9 +193,84 @@ def part_three() -> None:
                 "Besiroglu prior, 0.5% run noise, 1.46%/decade law drift)", rows)
 
 
+LOOP_SPEC = {
+    "name": "loop", "corpus": {"kind": "markov", "vocab_size": 64, "order": 1, "branching": 3, "smoothing": 0.02,
+                               "seed": 0},
+    "seq_len": 32, "models": {"width": [8, 12, 16, 24, 32], "depth": 1, "heads": 2}, "tokens": [100000],
+    "batch_size": 512, "schedules": ["cosine:peak=1e-2,final=1e-3,warmup=5%"], "seeds": [0], "evals": 4,
+    "eval_sequences": 256,
+}
+LOOP_TARGET_WIDTH, LOOP_ROUNDS, LOOP_MULTIPLES = 48, 4, (1.0, 2.0, 5.0)
+
+
+def part_four(folder: Path) -> None:
+    """The closed loop on the known-entropy corpus: plan ladder -> ladder run --plan -> fit -> plan next -> train."""
+    import json
+
+    import yaml
+
+    from scalelaw.cli.main import run as cli
+    from scalelaw.data.store import RunStore
+    from scalelaw.ladder.corpora import CorpusSpec
+    from scalelaw.ladder.executors import run_sweep
+    from scalelaw.ladder.model import ModelShape
+    from scalelaw.ladder.spec import parse_spec
+
+    folder.mkdir(parents=True, exist_ok=True)
+    spec_file, plan_file, store = folder / "family.yaml", folder / "plan.json", folder / "store"
+    spec_file.write_text(yaml.safe_dump(LOOP_SPEC), encoding="utf-8")
+    vocab = CorpusSpec.from_mapping(LOOP_SPEC["corpus"], file=None).vocabulary
+    shape = ModelShape(LOOP_TARGET_WIDTH, 1, 2, LOOP_SPEC["seq_len"], vocab)
+    target = Target(float(shape.params), 20.0 * shape.params)
+    argv = ["plan", "ladder", "--family", str(spec_file), "--params", str(target.params), "--tokens",
+            str(target.tokens), "--budget", "15%", "--multiples", ",".join(f"{m:g}" for m in LOOP_MULTIPLES),
+            "--out", str(plan_file)]
+    assert cli(argv) == 0 and cli(["ladder", "run", "--plan", str(plan_file), "--store", str(store), "--workers", "1",
+                                   "--threads", "1"]) == 0
+
+    def config(width: int, tokens: float) -> object:
+        sub = {**LOOP_SPEC, "models": [{"width": width, "depth": 1, "heads": 2}], "tokens": [round(tokens)]}
+        return parse_spec(sub, file=str(spec_file), base_dir=folder).runs[0]
+
+    trained = [config(r["width"], r["tokens"]) for r in json.loads(plan_file.read_text())["runs"]]
+    widths = LOOP_SPEC["models"]["width"]
+    pool = [config(w, m * 20.0 * ModelShape(w, 1, 2, LOOP_SPEC["seq_len"], vocab).params)
+            for w in widths for m in LOOP_MULTIPLES]
+    pool = [c for c in pool if c.tokens <= target.tokens and c.shape.params * c.tokens < target.params * target.tokens]
+    rounds = []
+    for round_ in range(LOOP_ROUNDS + 1):
+        runs = RunStore(store).load([c.run_id for c in trained]).final()
+        runs["flops"] = 6.0 * runs["params"] * runs["tokens"]
+        state = forecast(runs, pd.Series({"params": target.params, "tokens": target.tokens, "loss": np.nan}))
+        prediction = state["fit"].predict(params=target.params, tokens=target.tokens, level=0.95)
+        rounds.append({"round": round_, "runs": len(trained), "flops": float(runs["flops"].sum()),
+                       "forecast": float(prediction.loss[0]), "lo": float(prediction.lo[0]),
+                       "hi": float(prediction.hi[0]), "added": trained[-1].run_id.split("-s0-")[0]})
+        left = [c for c in pool if c.run_id not in {t.run_id for t in trained}]
+        if round_ == LOOP_ROUNDS or not left:
+            break
+        candidates = [Candidate(c.run_id, float(c.shape.params), float(c.tokens), 6.0 * c.shape.params * c.tokens,
+                                i + 1) for i, c in enumerate(left)]
+        choice = rank_candidates(state["fit"], target, candidates, law_error=DEFAULT_LAW_ERROR).ranked[0].candidate
+        pick = next(c for c in left if c.run_id == choice.label)
+        run_sweep([pick], store, workers=1, threads=1)
+        trained.append(pick)
+    goal = config(LOOP_TARGET_WIDTH, target.tokens)
+    run_sweep([goal], store, workers=1, threads=1)
+    actual = float(RunStore(store).load([goal.run_id]).final()["loss"].iloc[0])
+    for row in rounds:
+        row |= {"actual": actual, "error": row["forecast"] / actual - 1, "half_width": (row["hi"] - row["lo"]) / 2 /
+                row["forecast"], "covered": row["lo"] <= actual <= row["hi"]}
+    print_table(f"closed loop on the Markov corpus (entropy rate 0.9527 nats): width {LOOP_TARGET_WIDTH} "
+                f"({target.params:.0f} params, {target.tokens:.3g} tokens) forecast as `plan next` adds runs", rounds,
+                ["round", "runs", "added", "flops", "forecast", "lo", "hi", "actual", "error", "half_width", "covered"])
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", type=int, choices=(1, 2, 3))
+    parser.add_argument("--part", type=int, choices=(1, 2, 3, 4))
+    parser.add_argument("--folder", type=Path, default=Path("bench-planner-loop"),
+                        help="Where part 4 writes its spec, plan and run store (rerun to reuse the trained runs).")
     args = parser.parse_args(argv)
     if args.part in (None, 1):
         olmo = final_table("olmo-ladder")
@@ -204,6 +285,8 @@ def main(argv: list[str]) -> int:
         retrospective("Markov ladder", markov, target, markov["params"] == largest)
     if args.part in (None, 3):
         part_three()
+    if args.part in (None, 4):
+        part_four(args.folder)
     return 0
 
 

@@ -77,9 +77,9 @@ class PlannedRun:
         return float(training_flops(self.params, self.tokens))
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"params": self.params, "tokens": self.tokens, "tokens_per_param": self.tokens / self.params,
-               "multiple": self.multiple, "flops": self.flops, "schedule": "cosine to the run's own length"}
-        return out | ({} if self.shape is None else dict(self.shape))
+        return {"params": self.params, "tokens": self.tokens, "tokens_per_param": self.tokens / self.params,
+                "multiple": self.multiple, "flops": self.flops, "schedule": "cosine to the run's own length",
+                **(self.shape or {})}
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,7 @@ def candidate_designs(sizes: Sequence[float], multiples: Sequence[float], tokens
     out = []
     for top, stride, count in itertools.product(range(len(sizes)), STRIDES, range(MIN_SIZES, MAX_SIZES + 1)):
         picked = [top - stride * i for i in range(count)][::-1]
-        if picked[0] < 0 or (stride > 1 and count * stride > len(sizes) + stride):
+        if picked[0] < 0:
             continue
         for span in spans:
             if len(span) < MIN_MULTIPLES and len(multiples) >= MIN_MULTIPLES:

@@ -100,8 +100,7 @@ def read_candidates(path: Path) -> list[Candidate]:
         table = pd.read_csv(io.BytesIO(read_capped(path, MAX_SMALL_FILE_BYTES)), dtype=str, keep_default_na=False)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputError(f"cannot read the candidates as CSV: {exc}", file=str(path)) from None
-    missing = [c for c in ("params",) if c not in table.columns]
-    if missing or table.empty:
+    if "params" not in table.columns or table.empty:
         raise InputError("the candidates need a 'params' column and at least one row (and 'tokens' or 'flops')",
                          file=str(path))
     out = []
