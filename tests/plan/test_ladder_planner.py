@@ -193,3 +193,15 @@ def test_plan_under_a_prior_fit_uses_its_law_and_scatter(fit_path: Path, tmp_pat
     assert plan["noise_model"]["run_noise"] == pytest.approx(float(np.sqrt(np.sum(fit.residuals**2) / (12 - 5))))
     power = _fit(tmp_path, "power")
     _refused(capsys, ["plan", "ladder", "--params", "3e9", "--prior", str(power)], "law of params and tokens")
+
+
+def test_next_assumes_a_law_drift_when_the_fit_has_none(fit_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["plan", "next", str(fit_path), "--params", "3e9", "--candidates", "grid", "--sizes", "1e8,1e9",
+            "--multiples", "1,2", "--json"]
+    assumed, none = _json(capsys, base), _json(capsys, [*base, "--law-slope", "0"])
+    assert assumed["half_width_now"] > none["half_width_now"]  # the target is beyond the fit: drift counts
+    assert any("assumed" in w for w in assumed["warnings"])
+    assert any("left out" in w for w in none["warnings"])
+    steeper = _json(capsys, [*base, "--law-slope", "0.05"])
+    assert steeper["half_width_now"] > assumed["half_width_now"]
+    _refused(capsys, [*base, "--law-slope", "-1"], "--law-slope")
