@@ -16,13 +16,19 @@ the cell's smooth optimum lies inside the 90% prediction interval. Step Law's an
 LLM's published laws are evaluated with N = params and C = 6·N·D. Then the fitted
 exponents with 90% bootstrap intervals.
 
-Run: ``python bench/bench_plan_hparams.py [--part 1|2]``.
+Part 3, the held-out check at the next size (issue 25): the 90% lr interval without
+and with the check's error, and the stated penalty of the predicted lr (½·curvature·Δ² over
+the interval's draws) against the penalty the held-out cell's surface measures; the batch-size
+law is reported as not identified on this grid (the best batch is on the grid's edge).
+
+Run: ``COLUMNS=200 python bench/bench_plan_hparams.py [--part 1|2|3]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -135,6 +141,34 @@ def exponent_table(fit: HparamFit, title: str) -> None:
         print(f"{label:<22} {getattr(fit.law, field):>8.3f} {low:>8.3f} {high:>8.3f} {published:>8.3f}")
 
 
+def transfer_table(runs: RunSet) -> None:
+    """Before/after the held-out check at the next size: lr interval coverage and the stated lr penalty."""
+    table = runs.table
+    rows = []
+    for largest in (32, 64):
+        fit = fit_hparams(RunSet(table[table["width"] <= largest].copy()), bootstrap=400, seed=0)
+        before = replace(fit, transfer_sd=0.0)
+        held_out = grid_table(RunSet(table[table["width"] > largest].copy()))
+        for (n, d), surface in cell_surfaces(held_out).items():
+            log_lr, log_bs, _ = surface.minimum()
+            lr_opt, bs_opt = float(np.exp(log_lr)), float(np.exp(log_bs))
+            old, new = (predict_hparams(f, params=n, tokens=d, level=LEVEL).values for f in (before, fit))
+            actual = relative_penalty(surface, new["lr"].value, bs_opt)  # at the cell's best batch size
+            rows.append({
+                "fit": f"w<={largest}", "N": n, "D": d, "pred_lr": new["lr"].value, "best_lr": lr_opt,
+                "in_PI_before": old["lr"].low <= lr_opt <= old["lr"].high,
+                "in_PI_after": new["lr"].low <= lr_opt <= new["lr"].high,
+                "PI_x_before": old["lr"].high / old["lr"].low, "PI_x_after": new["lr"].high / new["lr"].low,
+                "penalty%": 100 * actual, "stated%": 100 * new["lr_penalty"].value,
+                "stated_lo%": 100 * new["lr_penalty"].low, "stated_hi%": 100 * new["lr_penalty"].high,
+                "in_stated": new["lr_penalty"].low <= actual <= new["lr_penalty"].high,
+                "batch_law": "identified" if fit.bs_identified else "not identified",
+            })
+    print_table("part 3: lr prediction intervals before/after the held-out check at the next size, and the stated "
+                "penalty of the predicted lr (loss above the cell's best, at its best batch size) against the actual",
+                rows)
+
+
 def ladder() -> None:
     runs = datasets.load("ladder-hparams")
     for largest in (64, 32):
@@ -144,10 +178,13 @@ def ladder() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("1", "2"), help="only the synthetic (1) or the ladder (2) part")
+    parser.add_argument("--part", choices=("1", "2", "3"),
+                        help="only the synthetic (1), the ladder (2) or the next-size check (3) part")
     args = parser.parse_args()
     if args.part in (None, "2"):
         ladder()
+    if args.part in (None, "3"):
+        transfer_table(datasets.load("ladder-hparams"))
     if args.part in (None, "1"):
         synthetic()
     return 0

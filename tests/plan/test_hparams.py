@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from scalelaw.cli.main import run
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw.laws.hparams import DEEPSEEK_2024, StepLaw
@@ -71,3 +74,48 @@ def test_needs_a_grid_of_sizes_and_tokens() -> None:
     table.loc[table["run"] == table["run"].iloc[0], "lr"] = -1.0
     with pytest.raises(InputError, match=re.escape(f"run '{table['run'].iloc[0]}', column 'lr'")):
         fit_hparams(RunSet(table), bootstrap=0)
+
+
+def test_exact_grid_identifies_batch_law_and_transfers_without_error() -> None:
+    fit = fit_hparams(_grid(), bootstrap=50, seed=0)
+    assert fit.bs_identified and fit.bs_note == ""
+    assert len(fit.transfer) == 3 and fit.transfer_sd == pytest.approx(0.0, abs=1e-6)  # the law is exact
+    assert fit.lr_curvature == pytest.approx(2 * 0.02 / 3.0, rel=1e-3)  # d²L/dx² / L of the bowl
+    answer = predict_hparams(fit, params=1e8, tokens=4e9)
+    assert answer.values["lr_penalty"].high == pytest.approx(0.0, abs=1e-6)
+    assert not any("not identified" in w for w in answer.warnings)
+    again = HparamFit.from_dict(fit.to_dict(), source="hp.json")
+    assert again.transfer == fit.transfer and again.lr_curvature == pytest.approx(fit.lr_curvature)
+
+
+def test_batch_on_the_edge_is_not_answered_and_a_drifting_law_widens_its_interval() -> None:
+    runs = _grid(noise=0.002, seed=3)
+    table = runs.table
+    table = table[table["batch_size"] <= table.groupby("tokens")["batch_size"].transform("min") * 1.01]
+    edge = fit_hparams(RunSet(table.reset_index(drop=True)), bootstrap=50, seed=0)
+    assert not edge.bs_identified and "edge" in edge.bs_note
+    answer = predict_hparams(edge, params=1e8, tokens=4e9)
+    assert np.isnan(answer.values["batch_size"].value)
+    assert any("batch-size law not identified" in w for w in answer.warnings)
+    drift = fit_hparams(_grid(noise=0.002, seed=3), bootstrap=100, seed=0)
+    widened = HparamFit.from_dict({**drift.to_dict(), "transfer_sd": 0.5}, source="hp.json")
+    narrow, wide = (predict_hparams(f, params=3e8, tokens=4e9).values for f in (drift, widened))
+    assert wide["lr"].high / wide["lr"].low > narrow["lr"].high / narrow["lr"].low
+    assert wide["lr_penalty"].high > narrow["lr_penalty"].high
+    with pytest.raises(InputError, match="transfer_sd"):
+        HparamFit.from_dict({**drift.to_dict(), "transfer_sd": -1}, source="hp.json")
+
+
+def test_cli_on_the_ladder_grid_states_the_penalty_and_refuses_the_batch_size(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "hp.json"
+    assert run(["plan", "hparams-fit", "dataset:ladder-hparams", "--where", "width <= 64", "--out", str(out),
+                "--bootstrap", "40", "--json"]) == 0
+    capsys.readouterr()
+    assert run(["plan", "hparams", str(out), "--params", "2.1e5", "--tokens", "16384", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["values"]["batch_size"]["value"] is None  # not identified: no number
+    penalty = answer["values"]["lr_penalty"]
+    assert 0 <= penalty["low"] <= penalty["value"] <= penalty["high"]
+    assert any("not identified" in w for w in answer["warnings"])
+    assert any("held-out check at the largest fitted size" in w for w in answer["warnings"])

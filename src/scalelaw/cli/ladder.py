@@ -76,7 +76,9 @@ def plan(
 
 @ladder_app.command("run")
 def run(
-    spec: Path = typer.Argument(..., help="Sweep spec (YAML)."),
+    spec: Path | None = typer.Argument(None, help="Sweep spec (YAML); or give --plan."),
+    plan: Path | None = typer.Option(None, "--plan", help="Train the runs of a plan from `scalelaw plan ladder "
+                                     "--family SPEC --out plan.json` instead of a spec."),
     store: Path = STORE_OPTION,
     allow_root: list[Path] = ALLOW_ROOT_OPTION,
     executor: str = EXECUTOR_OPTION,
@@ -85,12 +87,17 @@ def run(
     threads: int | None = THREADS_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the outcome of every run as JSON."),
 ) -> None:
-    """Train the runs of SPEC not yet in the store; rerun after a crash or Ctrl-C to resume."""
+    """Train the runs of SPEC (or of --plan) not yet in the store; rerun after a crash or Ctrl-C to resume."""
     _require_torch()
     from scalelaw.cli.output import print_json, print_table
+    from scalelaw.errors import InputError
+    from scalelaw.ladder.from_plan import load_plan
     from scalelaw.ladder.spec import load_spec
 
-    sweep = load_spec(spec, allowed_roots=allow_root)
+    if (spec is None) == (plan is None):
+        raise InputError("give a sweep spec or --plan plan.json (exactly one)", column="--plan")
+    sweep = (load_spec(spec, allowed_roots=allow_root) if spec is not None
+             else load_plan(plan, allowed_roots=allow_root))  # type: ignore[arg-type]
     outcomes = [asdict(o) for o in _train(sweep.runs, store, executor=executor, address=address, workers=workers, threads=threads)]
     if as_json:
         print_json({"store": str(store), "runs": outcomes})

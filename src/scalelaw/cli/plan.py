@@ -5,7 +5,7 @@ reads isoFLOP data, calls one function of :mod:`scalelaw.plan`, and prints a tab
 with ``--json``, the numbers with their intervals and warnings. This module holds the
 group and what its commands share; one sibling module per question adds the commands:
 ``plan_compute`` (compute-optimal size, cheapest compute), ``plan_steps`` (the
-kaplan-steps questions), ``plan_isoflop`` (approach 2) and ``plan_hparams``.
+kaplan-steps questions), ``plan_isoflop`` (approach 2), ``plan_hparams`` and ``plan_ladder`` (which runs to train).
 """
 
 from __future__ import annotations
@@ -52,6 +52,6 @@ def register(app: typer.Typer) -> None:
     """Add the ``plan`` command group to ``app``; the question modules add its commands (in this order)."""
     import importlib
 
-    for question in ("plan_compute", "plan_steps", "plan_isoflop", "plan_hparams"):
+    for question in ("plan_compute", "plan_steps", "plan_isoflop", "plan_hparams", "plan_ladder"):
         importlib.import_module(f"scalelaw.cli.{question}")
     app.add_typer(plan_app, name="plan")

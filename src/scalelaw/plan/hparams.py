@@ -8,7 +8,11 @@ per-row rules (a three-point parabola in log lr; the best grid point), kept for 
 Then log η_opt = log a + α·log N + β·log D and log B_opt = log b + γ·log D are fitted by
 least squares through the optima. Intervals come from refits on cells resampled with
 replacement, each cell's optimum redrawn from its surface, plus the law's own scatter
-around the cells (a prediction interval for a new cell's optimum).
+around the cells (a prediction interval for a new cell's optimum), plus the error of a
+held-out check at the next size (the law of the smaller sizes predicting the largest one's
+optima), so a law that drifts with size carries its drift in the interval. The penalty of
+the predicted lr (relative loss above the best) follows from the surfaces' curvature. A
+batch-size law whose optimum sits on the grid's edge is reported as not identified.
 """
 
 from __future__ import annotations
@@ -46,6 +50,15 @@ class HparamFit:
     fitted_range: Mapping[str, tuple[float, float]]
     #: Per draw, the log-space scatter of a new cell's optimum around the law: (K × 2), lr then batch size.
     scatter: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    #: Whether the grid identifies the batch-size law, and why not.
+    bs_identified: bool = True
+    bs_note: str = ""
+    #: The held-out check at the next size: per cell of the largest size, the lr the smaller sizes' law predicts
+    #: and the log error against the cell's optimum; ``transfer_sd`` is their root mean square (0: no check).
+    transfer: tuple[dict[str, float], ...] = ()
+    transfer_sd: float = 0.0
+    #: Median over cells of the loss surface's relative curvature in log lr at the optimum (d²L/dx² / L).
+    lr_curvature: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON content of a hyperparameter fit file (``kind: hparams``)."""
@@ -56,6 +69,11 @@ class HparamFit:
             "scatter": self.scatter.tolist(),
             "optima": self.optima.to_dict(orient="list"),
             "fitted_range": {k: list(v) for k, v in self.fitted_range.items()},
+            "bs_identified": self.bs_identified,
+            "bs_note": self.bs_note,
+            "transfer": list(self.transfer),
+            "transfer_sd": self.transfer_sd,
+            "lr_curvature": None if not np.isfinite(self.lr_curvature) else self.lr_curvature,
         }
 
     @classmethod
@@ -68,8 +86,16 @@ class HparamFit:
             if len(scatter) and len(scatter) != len(draws):
                 raise ValueError(f"{len(scatter)} scatter draws for {len(draws)} bootstrap draws")
             ranges = {k: (float(v[0]), float(v[1])) for k, v in data.get("fitted_range", {}).items()}
-            return cls(law, draws, pd.DataFrame(data.get("optima", {})), ranges, scatter)
-        except (KeyError, TypeError, ValueError) as exc:
+            transfer = tuple({k: float(v) for k, v in row.items()} for row in data.get("transfer", []))
+            transfer_sd = float(data.get("transfer_sd", 0.0))
+            curvature = data.get("lr_curvature")
+            curvature = float("nan") if curvature is None else float(curvature)
+            if not (np.isfinite(transfer_sd) and transfer_sd >= 0) or not (np.isnan(curvature) or curvature > 0):
+                raise ValueError("transfer_sd must be >= 0 and lr_curvature positive")
+            return cls(law, draws, pd.DataFrame(data.get("optima", {})), ranges, scatter,
+                       bool(data.get("bs_identified", True)), str(data.get("bs_note", "")), transfer, transfer_sd,
+                       curvature)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"not a valid hyperparameter fit: {exc!r}", file=source) from None
 
 
@@ -181,13 +207,46 @@ def _scatter(optima: pd.DataFrame, law: StepLaw) -> tuple[np.ndarray, np.ndarray
     return lr * np.sqrt(n / max(n - 3, 1)), bs * np.sqrt(n / max(n - 2, 1))
 
 
+def batch_identified(optima: pd.DataFrame) -> tuple[bool, str]:
+    """Whether the cells identify B_opt = b·D^γ: interior batch optima in three cells over two token counts."""
+    interior = optima[~optima["batch_on_edge"].astype(bool)]
+    if len(interior) >= 3 and interior["tokens"].nunique() >= 2:
+        return True, ""
+    return False, (f"the best batch size sits on the grid's edge in {len(optima) - len(interior)} of {len(optima)} "
+                   "cells, so the grid cannot place the optimum; sweep larger and smaller batch sizes")
+
+
+def next_size_check(optima: pd.DataFrame) -> tuple[tuple[dict[str, float], ...], float]:
+    """Fit the lr law on every size but the largest and predict the largest size's cells: per cell the
+    prediction and log error, and their root mean square (empty and 0 when fewer than three sizes)."""
+    largest = optima["params"].max()
+    smaller = optima[optima["params"] < largest]
+    if optima["params"].nunique() < 3 or smaller["tokens"].nunique() < 2:
+        return (), 0.0
+    law = StepLaw(*_regress(smaller))
+    rows = []
+    for cell in optima[optima["params"] == largest].itertuples():
+        predicted = float(law.learning_rate(cell.params, cell.tokens))
+        rows.append({"params": float(cell.params), "tokens": float(cell.tokens), "lr_predicted": predicted,
+                     "lr_optimum": float(cell.lr), "log_error": float(np.log(cell.lr / predicted))})
+    return tuple(rows), float(np.sqrt(np.mean([r["log_error"] ** 2 for r in rows])))
+
+
+def lr_curvature(surfaces: Mapping[tuple[float, float], CellSurface]) -> float:
+    """Median over cells of 2·c_xx / L_min, the relative curvature of the loss in log lr at each optimum."""
+    values = [2 * s.coef[3] / s.minimum()[2] for s in surfaces.values() if s.coef[3] > 0 and s.minimum()[2] > 0]
+    return float(np.median(values)) if values else float("nan")
+
+
 def fit_hparams(runs: RunSet, *, rule: Rule = "surface", bootstrap: int = 200, seed: int = 0) -> HparamFit:
     """Fit η_opt(N, D) and B_opt(D) from a grid of runs; needs three or more (N, D) cells."""
     table = grid_table(runs)
     rng = np.random.default_rng(seed)
+    curvature = float("nan")
     if rule == "surface":
-        optima, draws = surface_optima(cell_surfaces(table, source=runs.source(str(table["run"].iloc[0]))),
-                                       draws=max(bootstrap, 1), rng=rng)
+        surfaces = cell_surfaces(table, source=runs.source(str(table["run"].iloc[0])))
+        optima, draws = surface_optima(surfaces, draws=max(bootstrap, 1), rng=rng)
+        curvature = lr_curvature(surfaces)
     else:
         optima, draws = grid_optima(table, rule), None
     if len(optima) < 3 or optima["params"].nunique() < 2 or optima["tokens"].nunique() < 2:
@@ -206,7 +265,10 @@ def fit_hparams(runs: RunSet, *, rule: Rule = "surface", bootstrap: int = 200, s
         laws.append(_regress(sample))
         scatter.append((lr_scatter[rng.integers(len(optima))], bs_scatter[rng.integers(len(optima))]))
     ranges = {c: (float(optima[c].min()), float(optima[c].max())) for c in ("params", "tokens")}
-    return HparamFit(StepLaw(*point), np.array(laws).reshape(-1, 5), optima, ranges, np.array(scatter).reshape(-1, 2))
+    identified, note = batch_identified(optima)
+    transfer, transfer_sd = next_size_check(optima)
+    return HparamFit(StepLaw(*point), np.array(laws).reshape(-1, 5), optima, ranges, np.array(scatter).reshape(-1, 2),
+                     identified, note, transfer, transfer_sd, curvature)
 
 
 def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: float = 0.95) -> Answer:
@@ -222,16 +284,40 @@ def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: floa
         return Estimate(point, float(low), float(high))
 
     scatter = np.exp(fit.scatter) if len(fit.scatter) == len(laws) else np.ones((len(laws), 2))
-    lr = estimate(float(fit.law.learning_rate(params, tokens)),
-                  [float(w.learning_rate(params, tokens)) * f for w, f in zip(laws, scatter[:, 0], strict=True)])
-    bs = estimate(float(fit.law.batch_size(tokens)),
-                  [float(w.batch_size(tokens)) * f for w, f in zip(laws, scatter[:, 1], strict=True)])
-    flops = 6.0 * params * tokens
+    # The held-out check's error at the next size, drawn in (seeded: the same fit gives the same interval).
+    transfer = np.exp(fit.transfer_sd * np.random.default_rng(0).standard_normal(len(laws)))
+    point_lr = float(fit.law.learning_rate(params, tokens))
+    lr_draws = np.array([float(w.learning_rate(params, tokens)) for w in laws]) * scatter[:, 0] * transfer
+    lr = estimate(point_lr, list(lr_draws))
     nan = float("nan")
+    notes = list(beyond(dict(fit.fitted_range), params=params, tokens=tokens))
+    if fit.bs_identified:
+        bs = estimate(float(fit.law.batch_size(tokens)),
+                      [float(w.batch_size(tokens)) * f for w, f in zip(laws, scatter[:, 1], strict=True)])
+    else:
+        bs = Estimate(nan, nan, nan)
+        notes.append(f"batch-size law not identified: {fit.bs_note}")
+    flops = 6.0 * params * tokens
     values = {
         "lr": lr,
         "batch_size": bs,
+        "lr_penalty": _penalty(fit.lr_curvature, point_lr, lr_draws, tail),
         "deepseek_lr": Estimate(float(DEEPSEEK_2024.learning_rate(flops)), nan, nan),
         "deepseek_batch_size": Estimate(float(DEEPSEEK_2024.batch_size(flops)), nan, nan),
     }
-    return Answer(values, tuple(beyond(dict(fit.fitted_range), params=params, tokens=tokens)))
+    if fit.transfer:
+        worst = max(fit.transfer, key=lambda r: abs(r["log_error"]))
+        notes.append(f"held-out check at the largest fitted size (N = {worst['params']:.3g}): the smaller sizes' law "
+                     f"missed its optimal lr by up to {np.expm1(abs(worst['log_error'])):.0%}; that error is in the "
+                     "interval")
+    return Answer(values, tuple(notes))
+
+
+def _penalty(curvature: float, point: float, draws: np.ndarray, tail: float) -> Estimate:
+    """Relative loss above the best of training at the predicted lr: ½·k·Δ² with Δ = log(optimum / prediction)
+    over the draws of the optimum, k the surfaces' relative curvature; the mean, with a percentile interval."""
+    if not np.isfinite(curvature) or draws.size == 0:
+        return Estimate(float("nan"), float("nan"), float("nan"))
+    penalty = 0.5 * curvature * np.log(draws / point) ** 2
+    low, high = np.percentile(penalty, [tail, 100 - tail])
+    return Estimate(float(penalty.mean()), float(low), float(high))

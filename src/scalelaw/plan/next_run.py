@@ -1,0 +1,252 @@
+"""Rank candidate runs by how much each is expected to shrink the target's forecast interval per FLOP.
+
+The fit's bootstrap draws stand for the posterior of its parameters. Observing a candidate
+run c adds one value y_c = f_c(θ) + ε (ε the runs' scatter around the law σ², plus the law's
+error inside its fitted range, the calibration's floor σ₀², so σ_c² = σ² + σ₀²); under the
+linear-Gaussian update of that ensemble (an ensemble Kalman step) the target's variance
+becomes Var(t) − Cov(t, f_c)² / (Var(f_c) + σ_c²). A candidate beyond the fitted range also
+brings the target closer, which shrinks the law's own error (the fit's backtested
+:class:`~scalelaw.fit.law_error.ExtrapolationError`). The expected interval is
+z·√(posterior variance + σ² + law error²); candidates are ranked by its relative shrink per
+1% of the target's compute, and the answer says to stop when the interval meets the
+tolerance or no candidate shrinks it by ``min_gain`` per 1% of the target's compute.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scalelaw.data.guards import MAX_SMALL_FILE_BYTES, read_capped
+from scalelaw.errors import InputError
+from scalelaw.fit.law_error import ExtrapolationError
+from scalelaw.fit.result import FitResult
+from scalelaw.plan.flops import training_flops
+from scalelaw.plan.ladder_design import Target
+
+#: Axes a candidate run is given on; a law must read the ones the candidates vary.
+AXES = ("params", "tokens")
+#: Fewest finite bootstrap draws the ranking accepts.
+MIN_DRAWS = 10
+#: Smallest run scatter assumed (relative sd), so a fit that interpolates its few runs does not promise miracles.
+MIN_NOISE = 0.001
+#: Default stop rule: a candidate must shrink the interval by 1% per 1% of the target's compute.
+DEFAULT_MIN_GAIN = 0.01
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One run that could be trained next; ``row`` is its 1-based row in the candidates file."""
+
+    label: str
+    params: float
+    tokens: float
+    flops: float
+    row: int
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A candidate with the interval expected after training it."""
+
+    candidate: Candidate
+    half_width: float
+    decades: float
+    shrink: float
+    shrink_per_percent: float
+
+    def to_dict(self, target: Target) -> dict[str, Any]:
+        c = self.candidate
+        return {"candidate": c.label, "params": c.params, "tokens": c.tokens, "flops": c.flops,
+                "share_of_target": c.flops / target.flops, "expected_half_width": self.half_width,
+                "decades_after": self.decades, "shrink": self.shrink, "shrink_per_1pct_compute": self.shrink_per_percent}
+
+
+@dataclass(frozen=True)
+class NextRun:
+    """The ranking, the interval now, and whether to stop."""
+
+    target: Target
+    level: float
+    half_width: float
+    decades: float
+    noise: float
+    ranked: tuple[Ranked, ...]
+    stop: bool
+    reason: str
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": {"params": self.target.params, "tokens": self.target.tokens, "flops": self.target.flops},
+                "level": self.level, "half_width_now": self.half_width, "decades_now": self.decades,
+                "run_noise": self.noise, "stop": self.stop, "reason": self.reason,
+                "ranking": [r.to_dict(self.target) for r in self.ranked], "warnings": list(self.warnings)}
+
+
+def read_candidates(path: Path) -> list[Candidate]:
+    """Candidates from a CSV with ``params`` and ``tokens`` (and optionally ``flops``, ``run``); a row whose cost
+    cannot be known is an InputError naming the file and row."""
+    if not path.is_file():
+        raise InputError("candidates file not found", file=str(path))
+    try:
+        table = pd.read_csv(io.BytesIO(read_capped(path, MAX_SMALL_FILE_BYTES)), dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(f"cannot read the candidates as CSV: {exc}", file=str(path)) from None
+    if "params" not in table.columns or table.empty:
+        raise InputError("the candidates need a 'params' column and at least one row (and 'tokens' or 'flops')",
+                         file=str(path))
+    out = []
+    for i, row in enumerate(table.to_dict(orient="records"), start=1):
+        values = {k: _number(row.get(k, "")) for k in ("params", "tokens", "flops")}
+        if not values["params"] > 0:
+            raise InputError(f"params must be a positive number, got {row.get('params')!r}", file=str(path), row=i,
+                             column="params")
+        tokens, flops = values["tokens"], values["flops"]
+        if not tokens > 0 and flops > 0:
+            tokens = float(flops / training_flops(values["params"], 1.0))
+        if not tokens > 0:
+            raise InputError("the candidate's cost is unknown: give positive 'tokens' (or 'flops')", file=str(path),
+                             row=i, column="tokens")
+        if "flops" in table.columns and not flops > 0:
+            raise InputError("the candidate's cost is unknown: the 'flops' cell is empty or not a positive number "
+                             "(leave the column out to count 6·N·D for every row)", file=str(path), row=i,
+                             column="flops")
+        cost = flops if flops > 0 else float(training_flops(values["params"], tokens))
+        label = str(row.get("run") or f"N={values['params']:.3g},D={tokens:.3g}")
+        out.append(Candidate(label, values["params"], tokens, cost, i))
+    return out
+
+
+def grid_candidates(sizes: Sequence[float], multiples: Sequence[float], tokens_per_param: float) -> list[Candidate]:
+    """Every size × token multiple (tokens = multiple × tokens_per_param × N), costed at 6·N·D."""
+    if not sizes or not multiples or any(not (v > 0 and math.isfinite(v)) for v in [*sizes, *multiples]):
+        raise InputError("a candidate grid needs positive --sizes and --multiples")
+    out = []
+    for n in sizes:
+        for m in multiples:
+            d = n * m * tokens_per_param
+            out.append(Candidate(f"N={n:.3g} x{m:g}C", float(n), float(d), float(training_flops(n, d)), len(out) + 1))
+    return out
+
+
+def rank_candidates(
+    fit: FitResult, target: Target, candidates: Sequence[Candidate], *, level: float = 0.95,
+    noise: float | None = None, tolerance: float | None = None, min_gain: float = DEFAULT_MIN_GAIN,
+    law_error: ExtrapolationError | None = None,
+) -> NextRun:
+    """Rank ``candidates`` for ``target`` under ``fit``'s bootstrap posterior; see the module docstring.
+
+    The law's own error beyond the data is the fit's backtested calibration, else ``law_error`` (else none)."""
+    _check(fit, target, candidates, level)
+    law = fit.law
+    draws = np.asarray(fit.bootstrap_params, dtype=float)
+    draws = draws[np.isfinite(draws).all(axis=1)]
+    with np.errstate(all="ignore"):
+        at_target = np.log(law.predict(draws, _design(fit, [target.params], [target.tokens])))[:, 0]
+        at_candidates = np.log(law.predict(draws, _design(fit, [c.params for c in candidates],
+                                                          [c.tokens for c in candidates])))
+    keep = np.isfinite(at_target) & np.isfinite(at_candidates).all(axis=1)
+    if keep.sum() < MIN_DRAWS:
+        raise InputError(f"only {int(keep.sum())} bootstrap draws give a finite forecast here; refit with more "
+                         f"--bootstrap (at least {MIN_DRAWS} must work)")
+    t, f = at_target[keep], at_candidates[keep]
+    sigma = noise if noise is not None else run_noise_of(fit)
+    variance = float(np.var(t, ddof=1))
+    covariance = ((f - f.mean(axis=0)) * (t - t.mean())[:, None]).sum(axis=0) / (t.size - 1)
+    error = fit.calibration or law_error
+    law_sd = (lambda d: np.zeros_like(d)) if error is None else error.sd
+    # A new run sits off the fitted law by the runs' scatter and by the law's error inside its range (the floor).
+    observed = sigma**2 + (0.0 if error is None else error.floor**2)
+    after = variance - covariance**2 / (np.var(f, axis=0, ddof=1) + observed)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    decades_now = _decades(fit, target, None)
+    now = z * math.sqrt(variance + sigma**2 + float(law_sd(np.array([decades_now]))[0]) ** 2)
+    decades = np.array([_decades(fit, target, c) for c in candidates])
+    widths = z * np.sqrt(np.maximum(after, 0.0) + sigma**2 + law_sd(decades) ** 2)
+    ranked = sorted(
+        (Ranked(c, float(w), float(d), float(1 - w / now), float((1 - w / now) / (100 * c.flops / target.flops)))
+         for c, w, d in zip(candidates, widths, decades, strict=True)),
+        key=lambda r: (-r.shrink_per_percent, r.candidate.flops, r.candidate.row))
+    best = ranked[0].shrink_per_percent
+    if tolerance is not None and now <= tolerance:
+        stop, reason = True, f"the interval (±{now:.2%}) already meets the tolerance ±{tolerance:.2%}"
+    elif best < min_gain:
+        stop, reason = True, (f"no candidate shrinks the interval by {min_gain:.2%} per 1% of the target's compute "
+                              f"(best: {best:.3%})")
+    else:
+        stop, reason = False, f"train {ranked[0].candidate.label}: expected ±{now:.2%} -> ±{ranked[0].half_width:.2%}"
+    notes = [] if fit.calibration is not None else [
+        "the fit has no backtest calibration: the law's own error beyond the data is left out (fit with --calibrate)"
+        if law_error is None else f"the fit has no backtest calibration: assumed {law_error.describe()}"]
+    return NextRun(target, level, now, decades_now, sigma, tuple(ranked), stop, reason, tuple(notes))
+
+
+def _number(text: Any) -> float:
+    try:
+        value = float(str(text).strip())
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
+def _design(fit: FitResult, params: Sequence[float], tokens: Sequence[float]) -> Any:
+    given = {"params": np.asarray(params, dtype=float), "tokens": np.asarray(tokens, dtype=float)}
+    return fit.law.design_at(**{k: given[k] for k in fit.law.inputs})
+
+
+def _check(fit: Any, target: Target, candidates: Sequence[Candidate], level: float) -> None:
+    """Refuse what would give a ranking that means nothing."""
+    if not isinstance(fit, FitResult):
+        raise InputError("plan next needs an engine fit (FIT.json from `scalelaw fit`), not a step-by-step fit")
+    if not 0 < level < 1:
+        raise InputError(f"--level must be between 0 and 1, got {level!r}")
+    law = fit.law
+    reads = set(law.inputs)
+    if not reads <= set(AXES):
+        raise InputError(f"plan next ranks runs by their final loss over params and tokens; law {law.name} also "
+                         f"needs {', '.join(sorted(reads - set(AXES)))}")
+    if not candidates:
+        raise InputError("no candidate runs to rank")
+    for axis in AXES:
+        values = {getattr(c, axis) for c in candidates}
+        if len(values) > 1 and axis not in reads:
+            raise InputError(f"the candidates differ in {axis}, which law {law.name} cannot see (it reads only "
+                             f"{', '.join(law.inputs)}): its ranking would mean nothing; fit a law of "
+                             f"{' and '.join(AXES)} (e.g. chinchilla)")
+    if fit.bootstrap_params is None:
+        raise InputError("the fit has no bootstrap draws to rank candidates by; refit with --bootstrap 50 or more")
+    for c in candidates:
+        if c.params > target.params or c.tokens > target.tokens or c.flops >= target.flops:
+            raise InputError(f"candidate {c.label} (N={c.params:.3g}, D={c.tokens:.3g}) is not below the target "
+                             f"(N={target.params:.3g}, D={target.tokens:.3g}): a ladder run must be no larger and "
+                             "strictly cheaper than the run it forecasts", row=c.row)
+
+
+def run_noise_of(fit: FitResult) -> float:
+    """The runs' scatter around the law: the fit's residual sd, corrected for the parameters fitted."""
+    residuals = np.asarray(fit.residuals, dtype=float)
+    residuals = residuals[np.isfinite(residuals)]
+    free = len(fit.law.param_names) - len(fit.options.get("fix", {}) or {})
+    dof = max(residuals.size - free, 1)
+    return max(math.sqrt(float(residuals @ residuals) / dof), MIN_NOISE)
+
+
+def _decades(fit: FitResult, target: Target, candidate: Candidate | None) -> float:
+    """The target's distance beyond the fitted range, in decades, once ``candidate`` (if any) is added."""
+    reach = fit.law.reach(_design(fit, [target.params], [target.tokens]))
+    added = {} if candidate is None else fit.law.reach(_design(fit, [candidate.params], [candidate.tokens]))
+    farthest = 0.0
+    for name, values in reach.items():
+        if name not in fit.fitted_range:
+            continue
+        high = max(fit.fitted_range[name][1], float(added[name][0]) if name in added else 0.0)
+        farthest = max(farthest, math.log10(float(values[0]) / high))
+    return farthest
