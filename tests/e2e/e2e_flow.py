@@ -34,11 +34,13 @@ def scalelaw(command: str) -> tuple[int, str, str]:
 
 
 def check_store(store: Path, expected_params: dict[str, int], *, tokens: bool = True) -> None:
-    """Every expected run is stored with its exact parameter count and tokens = step x tokens per step."""
+    """Every expected run is stored (under its name, or a tool's NAME/version_N) with its exact parameter count
+    and tokens = step x tokens per step."""
     runs = RunStore(store).load()
-    assert sorted(runs.runs) == sorted(expected_params), runs.runs
+    named = {name: [r for r in runs.runs if r == name or r.startswith(name + "/")] for name in expected_params}
+    assert all(len(found) == 1 for found in named.values()) and len(runs.runs) == len(named), runs.runs
     for name, params in expected_params.items():
-        curve = runs.curve(name)
+        curve = runs.curve(named[name][0])
         assert curve["params"].dropna().unique().tolist() == [float(params)], (name, curve["params"].unique())
         if tokens:
             assert "tokens" in curve.columns, f"run {name}: no tokens (columns {', '.join(curve.columns)})"

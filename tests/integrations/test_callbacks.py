@@ -1,10 +1,8 @@
-"""The Hugging Face and Lightning callbacks on tiny real trainings (skipped where the library is missing)."""
+"""The Hugging Face and Lightning callbacks on tiny real trainings (the [test] extra installs both libraries)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from scalelaw.data.store import RunStore
 
@@ -24,8 +22,8 @@ def test_integrations_import_without_the_optional_libraries() -> None:
 
 
 def test_huggingface_trainer_callback(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
+    import torch
+    import transformers  # installed by the [test] extra: never skipped in CI
     from scalelaw.integrations import ScalelawCallback
 
     class Tiny(torch.nn.Module):
@@ -54,8 +52,8 @@ def test_huggingface_trainer_callback(tmp_path: Path) -> None:
 
 
 def test_lightning_callback(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    lightning = pytest.importorskip("lightning.pytorch")
+    import lightning.pytorch as lightning  # installed by the [test] extra: never skipped in CI
+    import torch
     from scalelaw.integrations import ScalelawLightningCallback
 
     class Tiny(lightning.LightningModule):

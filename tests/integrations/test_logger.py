@@ -56,7 +56,7 @@ def test_non_finite_values_are_dropped_with_one_warning(tmp_path: Path) -> None:
 
 
 def test_log_point_function_for_a_hand_written_loop(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
+    import torch
     model = torch.nn.Linear(4, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     x, y = torch.randn(64, 4, generator=torch.Generator().manual_seed(0)), torch.zeros(64, 1)

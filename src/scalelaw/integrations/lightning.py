@@ -1,8 +1,9 @@
 """A Lightning callback that logs the run to the scalelaw run store while it trains.
 
 ``Trainer(callbacks=[ScalelawLightningCallback("scalelaw-runs")])``. At each optimizer step
-the step's train loss (the ``loss`` the training step returned), the first optimizer's lr and
-the tokens seen are logged as ``train_loss``, ``lr`` and ``tokens``; after each validation,
+the batch's train loss (the ``loss`` the training step returned, measured before the update, so
+at the step before, as Lightning's own loggers record it), the update's lr (the first
+optimizer's) and the tokens seen are logged as ``train_loss``, ``lr`` and ``tokens``; after each validation,
 ``callback_metrics[loss_key]`` (default ``val_loss``) is logged too. The fitted ``loss`` is the
 validation loss when the module has a ``validation_step`` (``loss="auto"``), else the train
 loss; ``loss="val"`` or ``loss="train"`` forces it. Steps are ``trainer.global_step``; only the
@@ -59,6 +60,7 @@ class ScalelawLightningCallback(Callback):
         self.validates = True
         self._tokens = 0
         self._last_step = -1
+        self._lr: float | None = None
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         if not trainer.is_global_zero:
@@ -95,19 +97,23 @@ class ScalelawLightningCallback(Callback):
             return None
         return planned
 
+    def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
+        optimizers = trainer.optimizers
+        self._lr = optimizers[0].param_groups[0]["lr"] if optimizers else None  # the rate of the coming update
+
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         if self.logger is None:
             return
         self._tokens += _token_count(batch) * max(1, int(getattr(trainer, "world_size", 1) or 1))
-        if trainer.global_step == self._last_step:
+        step = trainer.global_step
+        if step == self._last_step:
             return  # a micro-batch of gradient accumulation: the step is logged when the optimizer steps
-        self._last_step = trainer.global_step
+        self._last_step = step
         loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
-        optimizers = trainer.optimizers
-        lr = optimizers[0].param_groups[0]["lr"] if optimizers else None
-        tokens = {"tokens": self._tokens} if self._tokens > 0 else {}
-        train = {"loss": loss} if not self.validates else {}
-        self.logger.log(trainer.global_step, train_loss=loss, lr=lr, **train, **tokens)
+        # The batch's loss was measured after step - 1 updates (Lightning logs it at that step too);
+        # the lr and the tokens are those of update ``step``.
+        self.logger.log(step - 1, train_loss=loss, **({"loss": loss} if not self.validates else {}))
+        self.logger.log(step, lr=self._lr, **({"tokens": self._tokens} if self._tokens > 0 else {}))
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         if self.logger is None or trainer.sanity_checking:
