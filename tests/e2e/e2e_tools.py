@@ -65,7 +65,7 @@ def train_lightning(spec: Spec, root: Path, store: Path) -> int:
         max_steps=spec.steps, accelerator="cpu", devices=1, log_every_n_steps=3, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, default_root_dir=str(root),
         logger=lightning.pytorch.loggers.CSVLogger(str(root / "logs"), name=spec.name),
-        callbacks=[ScalelawLightningCallback(store, flush_every=3, refit_seconds=0)])
+        callbacks=[ScalelawLightningCallback(store, flush_every=20, refit_seconds=0)])
     trainer.fit(module, loader)
     return parameter_count(module)
 
