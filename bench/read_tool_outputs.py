@@ -1,8 +1,13 @@
-"""Import every committed tool-output fixture with the CLI and print what was read, as a Markdown table.
+"""Import every tool's output with the CLI, then forecast from it; print both as Markdown tables.
 
-Run from the repository root: ``PYTHONPATH=src python bench/read_tool_outputs.py``. Each row is
-one exact ``scalelaw runs import`` command on a fixture written by the tool named (see
-``tests/data/fixtures/README.md``), and what the run store then holds.
+Run from the repository root: ``PYTHONPATH=src python bench/read_tool_outputs.py``
+(``--fixtures`` for the first table only). First table: each row is one exact ``scalelaw
+runs import`` command on a committed fixture written by the tool named (see
+``tests/data/fixtures/README.md``), and what the run store then holds. Second table: the
+tiny grid of the end-to-end tests (``tests/e2e/``: three widths x two lengths) trained for
+real by each tool, then the commands a user types, with no ``--set`` beyond what the tool
+cannot know: import, ``fit --law auto`` on the two smaller widths, ``predict`` the largest
+width's runs; the forecast of its longest run's final loss against what it reached.
 """
 
 from __future__ import annotations
@@ -10,12 +15,16 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
+import shlex
+import sys
 import tempfile
 import warnings
 from pathlib import Path
 
 from scalelaw.cli.main import run
 from scalelaw.data.store import RunStore
+from scalelaw.fit import load_fit
 
 FIXTURES = Path("tests/data/fixtures")
 VERSIONS = json.loads((FIXTURES / "versions.json").read_text()) if (FIXTURES / "versions.json").exists() else {}
@@ -59,7 +68,7 @@ def _describe(store: Path) -> tuple[str, str, str, str]:
     return steps, params, tokens, sources
 
 
-def main() -> None:
+def fixtures() -> None:
     print("| tool | fixture | command | runs | steps | params | tokens | loss |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for tool, fixture, options in CASES:
@@ -76,6 +85,83 @@ def main() -> None:
             steps, params, tokens, sources = _describe(store)
             command = " ".join(["scalelaw runs import", fixture, *options])
             print(f"| {tool} | `{fixture}` | `{command}` | {names} | {steps} | {params} | {tokens} | {sources} |")
+
+
+def _cli(command: str) -> tuple[int, str, str]:
+    """A command line as a user types it: exit code, stdout, the last line of stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        warnings.simplefilter("ignore")
+        code = run(shlex.split(command)[1:])
+    lines = [line for line in err.getvalue().splitlines() if line.startswith(("error", "untrusted", "internal"))]
+    return code, out.getvalue(), (lines[-1] if lines else "")[:160]
+
+
+def _train_every_tool(root: Path) -> list[tuple[str, Path, str]]:
+    """The e2e grid trained by every tool: (tool, what it wrote, the import options it needs)."""
+    sys.path.insert(0, "tests/e2e")
+    from e2e_tiny import GRID, TOKENS_PER_STEP  # noqa: PLC0415
+    from e2e_tools import mlflow_store, train_hf, train_lightning, train_plain_grid  # noqa: PLC0415
+
+    from scalelaw.integrations import ScalelawCallback
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        for spec in GRID:
+            train_hf(spec, root / "hf", report_to=[])
+            train_hf(spec, root / "hf-callback", report_to=[],
+                     callbacks=[ScalelawCallback(root / "hf-callback-store", live_forecast=False)])
+            train_lightning(spec, root / "lightning", root / "lightning-store")
+        (root / "plain").mkdir()
+        train_plain_grid(GRID, root / "plain")
+    return [
+        ("transformers Trainer output_dir", root / "hf", ""),
+        ("ScalelawCallback (HF) store", root / "hf-callback-store", "store"),
+        ("lightning CSVLogger", root / "lightning" / "logs", f"--set batch_size={TOKENS_PER_STEP}"),
+        ("ScalelawLightningCallback store", root / "lightning-store", "store"),
+        ("wandb offline", root / "plain" / "wandb", ""),
+        ("mlflow default store", mlflow_store(root / "plain"), ""),
+        ("tensorboard SummaryWriter", root / "plain" / "tensorboard", ""),
+        ("RunLogger store", root / "plain" / "store", "store"),
+    ]
+
+
+def forecasts() -> None:
+    """Each tool -> a forecast of the largest model's final loss from the two smaller ones."""
+    print("| tool | commands | law chosen | forecast of w32-s30 final loss | reached | error | inside |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        for index, (tool, source, options) in enumerate(_train_every_tool(root)):
+            store = source if options == "store" else root / f"store-{index}"
+            commands = [] if options == "store" else [f"scalelaw runs import {source} --store {store} {options}".strip()]
+            fit = root / f"fit-{index}.json"
+            commands += [f"scalelaw fit {store} --where 'params < 20000' --law auto --out {fit}",
+                         f"scalelaw predict {fit} --runs {store} --where 'params > 20000' --json"]
+            shown = "; ".join(c.replace(str(root) + "/", "") for c in commands)
+            result = None
+            for command in commands:
+                code, out, err = _cli(command)
+                if code != 0:
+                    print(f"| {tool} | `{shown}` | exit {code}: {err} | | | | |")
+                    break
+                result = out
+            else:
+                rows = [r for r in json.loads(result or "[]") if str(r["run"]).startswith("w32-s30")]
+                last = max(rows, key=lambda r: r["step"] if r["step"] is not None else math.inf)
+                law = load_fit(fit).law.name
+                reached = RunStore(store).load().final()
+                observed = float(reached[reached["run"].astype(str).str.startswith("w32-s30")]["loss"].iloc[0])
+                error = (last["loss"] - observed) / observed
+                inside = "yes" if last["lo"] <= observed <= last["hi"] else "no"
+                print(f"| {tool} | `{shown}` | {law} | {last['loss']:.3f} [{last['lo']:.3f}, {last['hi']:.3f}] | "
+                      f"{observed:.3f} | {error:+.1%} | {inside} |")
+
+
+def main() -> None:
+    fixtures()
+    if "--fixtures" not in sys.argv:
+        print()
+        forecasts()
 
 
 if __name__ == "__main__":

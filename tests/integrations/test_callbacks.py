@@ -1,10 +1,8 @@
-"""The Hugging Face and Lightning callbacks on tiny real trainings (skipped where the library is missing)."""
+"""The Hugging Face and Lightning callbacks on tiny real trainings (the [test] extra installs both libraries)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from scalelaw.data.store import RunStore
 
@@ -24,8 +22,8 @@ def test_integrations_import_without_the_optional_libraries() -> None:
 
 
 def test_huggingface_trainer_callback(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
+    import torch
+    import transformers  # installed by the [test] extra: never skipped in CI
     from scalelaw.integrations import ScalelawCallback
 
     class Tiny(torch.nn.Module):
@@ -54,8 +52,8 @@ def test_huggingface_trainer_callback(tmp_path: Path) -> None:
 
 
 def test_lightning_callback(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    lightning = pytest.importorskip("lightning.pytorch")
+    import lightning.pytorch as lightning  # installed by the [test] extra: never skipped in CI
+    import torch
     from scalelaw.integrations import ScalelawLightningCallback
 
     class Tiny(lightning.LightningModule):
@@ -84,3 +82,45 @@ def test_lightning_callback(tmp_path: Path) -> None:
     assert curve.dropna(subset=["loss"])["step"].tolist() == [8.0, 16.0]  # one validation per epoch
     assert curve["params"].unique().tolist() == [5.0] and curve["lr"].dropna().unique().tolist() == [0.05]
     assert curve["loss_source"].unique().tolist() == ["val_loss"]
+
+
+def test_callback_given_a_fit_of_another_law_warns_once_and_trains_on(tmp_path: Path) -> None:
+    """Bad input inside a training loop is a warning, never an exception: a FIT.json of a final-loss law."""
+    import contextlib
+    import io
+    import warnings
+
+    import torch
+    import transformers
+
+    from scalelaw.cli.main import run
+    from scalelaw.integrations import ScalelawCallback
+
+    fit = tmp_path / "chinchilla.json"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert run(["fit", "dataset:porian2024", "--where", "dataset == 'rw'", "--law", "chinchilla",
+                    "--out", str(fit)]) == 0
+
+    class Tiny(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(4, 1)
+
+        def forward(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+            return {"loss": torch.nn.functional.mse_loss(self.linear(x).squeeze(-1), labels) + 1.0}
+
+    generator = torch.Generator().manual_seed(0)
+    data = [{"x": torch.randn(4, generator=generator), "labels": torch.tensor(1.0)} for _ in range(64)]
+    args = transformers.TrainingArguments(output_dir=str(tmp_path / "hf-run"), per_device_train_batch_size=8,
+                                          num_train_epochs=2, logging_steps=1, learning_rate=0.05, report_to=[],
+                                          save_strategy="no", use_cpu=True, disable_tqdm=True)
+    printed = io.StringIO()
+    callback = ScalelawCallback(tmp_path / "store", flush_every=8, forecast=fit, refit_seconds=3600)
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(printed):
+        warnings.simplefilter("always")
+        transformers.Trainer(model=Tiny(), args=args, train_dataset=data, callbacks=[callback]).train()
+    about_prior = [w for w in caught if "prior is not used" in str(w.message)]
+    assert len(about_prior) == 1 and "'chinchilla'" in str(about_prior[0].message)
+    assert RunStore(tmp_path / "store").load().curve("hf-run")["step"].max() == 16  # the run went on to the end
+    lines = [line for line in printed.getvalue().splitlines() if line.startswith("scalelaw forecast")]
+    assert lines and "final loss at step 16" in lines[-1] and "ladder prior" not in lines[-1]

@@ -56,7 +56,7 @@ def test_non_finite_values_are_dropped_with_one_warning(tmp_path: Path) -> None:
 
 
 def test_log_point_function_for_a_hand_written_loop(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
+    import torch
     model = torch.nn.Linear(4, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     x, y = torch.randn(64, 4, generator=torch.Generator().manual_seed(0)), torch.zeros(64, 1)
@@ -89,3 +89,53 @@ def test_several_processes_append_at_once(tmp_path: Path) -> None:
     shared = runs.curve("shared")
     assert shared["step"].tolist() == [float(s) for s in range(1, points * workers + 1)]  # no point lost
     assert list(RunStore(store).runs_dir.iterdir()).__len__() == workers + 1  # no orphan files left
+
+
+def test_step_zero_with_a_batch_size_is_stored_without_tokens(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    with RunLogger(store.path, "r", meta={"params": 1e6, "batch_size": 1024}, flush_every=2) as logger:
+        logger.log(0, loss=5.0)  # the loss before training: 0 tokens seen
+        logger.log(1, loss=4.5)
+        logger.log(2, loss=4.2)
+    curve = store.load().curve("r")
+    assert curve["step"].tolist() == [0.0, 1.0, 2.0] and curve["loss"].tolist() == [5.0, 4.5, 4.2]
+    assert np.isnan(curve["tokens"].iloc[0]) and curve["tokens"].iloc[1:].tolist() == [1024.0, 2048.0]
+
+
+def test_a_full_disk_warns_and_the_points_wait_for_the_next_flush(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = RunStore(tmp_path / "store")
+    logger = RunLogger(store.path, "r", flush_every=2)
+    real_append = RunStore.append
+
+    def full(self: RunStore, *args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(RunStore, "append", full)
+    with pytest.warns(UserWarning, match="No space left on device") as caught:
+        for step in range(1, 7):
+            logger.log(step, loss=5.0 - 0.1 * step)  # three flushes fail: no exception reaches the loop
+    assert len([w for w in caught if "No space" in str(w.message)]) == 1 and not store.has("r")
+    monkeypatch.setattr(RunStore, "append", real_append)
+    with pytest.warns(UserWarning, match="writable again"):
+        logger.log(7, loss=4.2)  # the buffer is due: the six waiting points and this one are stored
+    assert store.load().curve("r")["step"].tolist() == [float(s) for s in range(1, 8)]  # nothing lost
+    logger.close()
+    logger.close()  # closing twice is harmless
+
+
+def test_a_logger_never_closed_is_flushed_at_exit(tmp_path: Path) -> None:
+    code = ("from scalelaw.integrations import RunLogger\n"
+            f"logger = RunLogger({str(tmp_path / 'store')!r}, 'left-open', flush_every=1000)\n"
+            "for step in range(1, 11):\n    logger.log(step, loss=5.0 - 0.1 * step)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(SRC)})
+    assert out.returncode == 0, out.stderr
+    assert RunStore(tmp_path / "store").load().curve("left-open")["step"].tolist() == [float(s) for s in range(1, 11)]
+
+
+def test_points_the_store_refuses_are_a_warning_not_an_exception(tmp_path: Path) -> None:
+    with pytest.warns(UserWarning, match="refused"):
+        with RunLogger(tmp_path / "store", "r", flush_every=1) as logger:
+            logger.log(1, loss=-3.0)  # a negative loss: the store refuses it, the loop goes on
+            logger.log(2, loss=3.0)
+    assert RunStore(tmp_path / "store").load().curve("r")["loss"].tolist() == [3.0]

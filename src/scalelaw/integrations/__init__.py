@@ -3,7 +3,7 @@
 - :class:`RunLogger` and :func:`log_point`: a hand-written (PyTorch or any) loop.
 - :class:`ScalelawCallback` (Hugging Face ``Trainer``) and :class:`ScalelawLightningCallback`
   (Lightning): need transformers / lightning, imported only when these names are used.
-- :class:`LiveForecast`: the final loss a fitted curve law predicts, with its interval.
+- :class:`LiveForecast`: the run's final loss, refitted on its own points as it trains, with its interval.
 """
 
 from __future__ import annotations

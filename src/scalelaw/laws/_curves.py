@@ -444,6 +444,8 @@ def _range_summer(size: int, start: np.ndarray, stop: np.ndarray) -> Callable[[n
     at_start, at_stop = np.searchsorted(cuts, start), np.searchsorted(cuts, stop)
 
     def sums(values: np.ndarray) -> np.ndarray:
+        if size == 0:  # a schedule without any lr change (constant, no warmup): every range is empty
+            return np.zeros(start.size)
         prefix = np.concatenate([[0.0], np.cumsum(np.add.reduceat(values, cuts))])
         return prefix[at_stop] - prefix[at_start]
 
