@@ -64,7 +64,9 @@ def fit_predict_report(store: Path, work: Path) -> dict[str, Any]:
     code, out, err = scalelaw(f"scalelaw fit {data} --law auto --out {auto} --json")
     assert code == 0, err
     chosen = load_fit(auto)
-    assert "params" in chosen.law.inputs, f"--law auto chose {chosen.law.name}, blind to the model size"
+    # the model size is read directly or through compute (6ND), as the selection itself counts it
+    assert {"params", "flops"} & set(chosen.law.inputs), f"--law auto chose {chosen.law.name}, blind to the model size"
+    assert chosen.diagnostics.converged, f"--law auto answered with {chosen.law.name}, which did not converge"
     assert chosen.selection is not None and chosen.selection["chosen"]
     code, out, err = scalelaw(f"scalelaw predict {chin} --at params=1e5,tokens={30 * TOKENS_PER_STEP} --json")
     assert code == 0, err
