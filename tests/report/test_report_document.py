@@ -140,3 +140,12 @@ def test_plain_tick_text(label: str, plain: str) -> None:
     from scalelaw.report.svg import plain_tick_text
 
     assert plain_tick_text(label) == plain
+
+
+def test_a_fit_without_intervals_says_so_in_the_parameter_caption(chinchilla_fit: FitResult) -> None:
+    """Seen in a screenshot: "Fitted parameters with 95% intervals" above a table of dashes (no bootstrap)."""
+    bare = dataclasses.replace(chinchilla_fit, ci={}, bootstrap_params=None)
+    text = render_report(FitEntry(bare))
+    assert "Fitted parameters (no intervals: the fit has no bootstrap" in text
+    assert "Fitted parameters with" not in text
+    assert "Fitted parameters with 95% intervals" in render_report(FitEntry(chinchilla_fit))

@@ -195,7 +195,9 @@ def fit_section(entry: FitEntry, *, key: str) -> html.Section:
         html.paragraph("Every check the engine ran (the guide's 'Reading the diagnostics' explains each)."),
         html.table(["diagnostic", "value"], _diagnostic_rows(fit)),
     ]
-    parameters = [html.table(["parameter", "meaning", "estimate", "interval low", "interval high", "bounds"], _parameter_rows(fit), caption=f"Fitted parameters with {level} intervals")]
+    caption = (f"Fitted parameters with {level} intervals" if fit.ci else
+               "Fitted parameters (no intervals: the fit has no bootstrap; refit with --bootstrap K)")
+    parameters = [html.table(["parameter", "meaning", "estimate", "interval low", "interval high", "bounds"], _parameter_rows(fit), caption=caption)]
     derived = _derived_rows(fit)
     if derived:
         parameters.append(html.table(["quantity", "estimate", "interval low", "interval high"], derived, caption="Derived quantities"))
