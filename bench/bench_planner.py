@@ -39,7 +39,7 @@ import pandas as pd
 import scalelaw.datasets as datasets
 from scalelaw import laws
 from scalelaw.cli.output import print_table
-from scalelaw.data.readers import read_runs
+from scalelaw.data.pipeline import read_runs
 from scalelaw.fit.law_error import ExtrapolationError
 from scalelaw.plan.ladder_design import (BESIROGLU_2024, DEFAULT_LAW_ERROR, DEFAULT_RUN_NOISE, PlannedRun, Scorer,
                                          Target, plan_ladder)
