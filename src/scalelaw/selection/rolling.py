@@ -117,15 +117,25 @@ def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str
         result.folds.append({**_fold_record(fold.name, design.run[held], step[held], errors[held], decades[held]),
                              "inside": fold.inside, "axis": fold.axis, "distance": fold.distance,
                              "converged": bool(fit.diagnostics.converged)})
-        runs = np.array([f"{fold.name}|{r}" for r in design.run[held]])
-        parts.append((errors[held], decades[held], runs, np.full(int(held.sum()), noise),
-                      np.full(int(held.sum()), fold.name)))
+        # The error model is measured on each held-out run's last point: the final loss is what a forecast is
+        # asked for, and it lies farthest out; a curve's earlier points, nearer the data, would dilute it.
+        last = _last_points(design.run[held], step[held])
+        runs = np.array([f"{fold.name}|{r}" for r in design.run[held][last]])
+        parts.append((errors[held][last], decades[held][last], runs, np.full(last.size, noise),
+                      np.full(last.size, fold.name)))
     if not parts:
         result.failure = "no fold could be fitted: " + "; ".join(result.skipped)
         return result
     result.errors, result.decades, result.groups, result.noise_var, result.fold_of = (
         np.concatenate(p) for p in zip(*parts))
     return result
+
+
+def _last_points(run: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """Index of each run's last point (largest step; the only point of a final-loss row)."""
+    order = np.lexsort((step, run))
+    ends = np.r_[run[order][1:] != run[order][:-1], True]
+    return np.sort(order[ends])
 
 
 def _fold_record(name: str, run: np.ndarray, step: np.ndarray, errors: np.ndarray, decades: np.ndarray) -> dict[str, Any]:
