@@ -61,7 +61,7 @@ def test_plain_values_coerce_as_typer_does() -> None:
         samples = [param.default, None]
         kind = plain_type(param.type_descriptor)
         multi = param.multiple or param.nargs == -1
-        samples.append(("a", "b") if multi and kind is str else "text" if kind is str else None)
+        samples.append(("a", "b") if multi and kind in (str, Path) else "text" if kind in (str, Path) else None)
         for value in samples:
             if callable(value):
                 continue

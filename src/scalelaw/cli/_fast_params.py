@@ -4,16 +4,19 @@ typer (0.29 and later) converts every parameter through a pydantic ``TypeAdapter
 use, defaults and ``--help`` included: every start of the command imports pydantic and builds an
 adapter per option (about a third of ``scalelaw fit --help``). A value that already has its
 annotated type needs none of that: a default, ``None``, a string for a ``str`` option, strings for a
-``list[str]`` option. Those pass as they are; every other value goes to typer's own coercion, so a
+``list[str]`` option, a string for a ``Path`` option without path checks (``Path(text)``, as pydantic does). Those pass as they are; every other value goes to typer's own coercion, so a
 bad value gets typer's message. With a typer that lacks the hook this module is a no-op.
 """
 
 from __future__ import annotations
 
 import types
+from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
-PLAIN = (str, int, float, bool)
+PLAIN = (str, int, float, bool, Path)
+#: Options of a ``Path`` parameter that make typer check or change the path: such parameters keep typer's coercion.
+PATH_CHECKS = ("exists", "writable", "resolve_path", "allow_dash")
 
 
 def install() -> None:
@@ -44,6 +47,9 @@ def plain_type(descriptor: Any) -> type | None:
         return None
     if any(getattr(info, name, None) is not None for name in ("parser", "click_type", "min", "max")):
         return None
+    if any(getattr(info, name, False) for name in PATH_CHECKS) or getattr(info, "file_okay", True) is False \
+            or getattr(info, "dir_okay", True) is False:
+        return None
     annotation = descriptor.annotation
     origin = get_origin(annotation)
     if origin in (Union, types.UnionType):
@@ -65,8 +71,13 @@ class PassPlain:
         multi = param.multiple or param.nargs == -1
         if value is None:
             return () if multi else None
-        if multi and isinstance(value, (list, tuple)) and all(type(v) is self.kind for v in value):
+        if self.kind is Path:  # a path is its text: pydantic's Path validation is Path(text)
+            if multi and isinstance(value, (list, tuple)) and all(isinstance(v, (str, Path)) for v in value):
+                return [Path(v) for v in value]
+            if not multi and isinstance(value, (str, Path)):
+                return Path(value)
+        elif multi and isinstance(value, (list, tuple)) and all(type(v) is self.kind for v in value):
             return list(value)
-        if not multi and type(value) is self.kind:
+        elif not multi and type(value) is self.kind:
             return value
         return self.typer_coercion().coerce(value, param=param, ctx=ctx)

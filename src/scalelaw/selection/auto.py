@@ -42,7 +42,7 @@ from scalelaw.selection.candidates import (
     rank_candidates,
     varying_axes,
 )
-from scalelaw.selection.rolling import Backtest, backtest, warm_started
+from scalelaw.selection.rolling import Backtest, backtest, start_values
 from scalelaw.selection.scoring import check_target, decided, deciding_folds, one_standard_error, target_distance
 
 __all__ = ["CANDIDATES", "fit_auto", "fit_calibrated", "label_of", "one_standard_error"]
@@ -117,10 +117,10 @@ def fit_backtested(runs: RunSet, test: Backtest, selection: dict[str, Any], star
     search from its optimum, with the bootstrap warm-started there too; the fit keeps the
     multi-start's record of how many starts reached the best basin.
     """
-    law = test.law if start is None else warm_started(test.law, start.theta)
-    fit = fit_law(runs, law, **options)
+    warm = None if start is None else start_values(test.law, start.theta)
+    fit = fit_law(runs, test.law, start=warm, **options)
     if start is not None:
-        fit = replace(fit, law=test.law, diagnostics=replace(
+        fit = replace(fit, diagnostics=replace(
             fit.diagnostics, starts=start.diagnostics.starts, starts_in_best_basin=start.diagnostics.starts_in_best_basin))
     error_model = calibration.estimate(test.errors, test.decades, test.groups, test.noise_var, test.fold_of)
     _, _, verdict = calibration.trend(test.errors, test.decades, test.groups, test.fold_of)
@@ -237,9 +237,9 @@ def _fallback(runs: RunSet, ranked: list[Candidate], plan: list[folds.Fold], not
     if options["strict"]:
         raise UntrustedFitError(reason)
     warn(reason, FitWarning)
-    law = warm_started(chosen.law, chosen.fit.theta)  # type: ignore[union-attr]
+    warm = start_values(chosen.law, chosen.fit.theta)  # type: ignore[union-attr]
     replicates = AUTO_BOOTSTRAP[chosen.law.kind] if bootstrap is None else bootstrap
-    fit = replace(fit_law(runs, law, bootstrap=replicates, **options), law=chosen.law)
+    fit = fit_law(runs, chosen.law, bootstrap=replicates, start=warm, **options)
     candidates = [c.record([]) for c in ranked]
     return replace(fit, selection={**record, "chosen": chosen.label, "reason": reason, "deciding_folds": [],
                                    "target_decades": None, "candidates": candidates})

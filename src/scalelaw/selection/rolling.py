@@ -13,7 +13,6 @@ of a multi-start.
 
 from __future__ import annotations
 
-import copy
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -68,12 +67,10 @@ class Backtest:
         }
 
 
-def warm_started(law: Law, theta: np.ndarray) -> Law:
-    """``law`` searched from the one start ``theta`` (natural units) instead of its start grid."""
-    one = copy.copy(law)
-    start = np.asarray(theta, dtype=float)[None, :]
-    one.starts = lambda: start  # type: ignore[method-assign]
-    return one
+def start_values(law: Law, theta: np.ndarray) -> dict[str, float]:
+    """``theta`` (natural units, the law's order) by name: the engine's warm start (``fit_law(start=...)``),
+    one local descent from there for every law, projected or not, instead of its multi-start."""
+    return {name: float(value) for name, value in zip(law.param_names, np.asarray(theta, dtype=float), strict=True)}
 
 
 def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str, Any],
@@ -86,13 +83,13 @@ def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str
     each fold one local search from there.
     """
     result = Backtest(label, law, [], *(np.empty(0) for _ in range(5)))
-    fitted = law if start is None else warm_started(law, start)
+    warm = None if start is None else start_values(law, start)
     parts: list[tuple[np.ndarray, ...]] = []
     for fold in plan:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ScalelawWarning)
-                fit = fit_law(fold.train, fitted, bootstrap=0, strict=False, progress=False, **fit_options)
+                fit = fit_law(fold.train, law, bootstrap=0, strict=False, progress=False, start=warm, **fit_options)
                 design = law.design(fold.test)
         except (InputError, UntrustedFitError, ValueError, FloatingPointError) as exc:
             if fold.optional:
