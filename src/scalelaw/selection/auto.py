@@ -122,7 +122,8 @@ def fit_backtested(runs: RunSet, test: Backtest, selection: dict[str, Any], star
     if start is not None:
         fit = replace(fit, diagnostics=replace(
             fit.diagnostics, starts=start.diagnostics.starts, starts_in_best_basin=start.diagnostics.starts_in_best_basin))
-    error_model = calibration.estimate(test.errors, test.decades, test.groups, test.noise_var, test.fold_of)
+    error_model = calibration.with_prior(
+        calibration.estimate(test.errors, test.decades, test.groups, test.noise_var, test.fold_of), calibration.LOSS_PRIOR)
     _, _, verdict = calibration.trend(test.errors, test.decades, test.groups, test.fold_of)
     return replace(fit, calibration=error_model, selection={**selection, "trend": verdict})
 

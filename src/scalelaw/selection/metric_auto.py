@@ -55,8 +55,6 @@ SINGLE_STEP_RUNS = 14
 #: (Bhagia et al. 2024 missed 7B and 13B, about a decade beyond their 1B ladder, by 2 points on four tasks and
 #: 6.9 on four others), with t tails of 4 degrees of freedom. Set from the literature before any bench was run.
 PRIOR = ExtrapolationError(slope=0.05, dof=4, tested_decades=0.0, bias=0.0, runs=0, points=0, folds=0, floor=0.01)
-#: Held-out runs the prior is worth when blended with a measured error model.
-PRIOR_RUNS = 1
 #: Bootstrap replicates of the chosen law when the caller asks for none.
 AUTO_BOOTSTRAP = 100
 #: Tokens that differ by more than this factor from what size alone predicts make the runs differ in length.
@@ -286,13 +284,8 @@ def fallback(usable: list[tuple[str, Law]]) -> tuple[str, Law]:
 
 
 def with_prior(measured: ExtrapolationError | None) -> ExtrapolationError:
-    """The measured error model with the prior blended in as :data:`PRIOR_RUNS` held-out runs (the prior alone if none)."""
-    if measured is None:
-        return PRIOR
-    total = PRIOR_RUNS + measured.runs
-    slope = math.sqrt((PRIOR_RUNS * PRIOR.slope**2 + measured.runs * measured.slope**2) / total)
-    floor = math.sqrt((PRIOR_RUNS * PRIOR.floor**2 + measured.runs * measured.floor**2) / total)
-    return replace(measured, slope=slope, floor=floor)
+    """The measured error model with the accuracy laws' prior blended in (the prior alone if none)."""
+    return calibration.with_prior(measured, PRIOR)
 
 
 def _with_inside(test: Backtest, inside: Backtest) -> Backtest:

@@ -3,12 +3,14 @@
 Each held-out point gives a log error (observed/predicted) and its distance in decades
 beyond the fold's fitted range; per fold, the held-out runs' final-loss and curve errors
 are recorded. :mod:`scalelaw.selection.auto` compares laws by these scores, and
-:mod:`scalelaw.selection.calibration` turns the points into the law's error model.
+:mod:`scalelaw.selection.calibration` turns each held-out run's last point into the law's
+error model.
 
-Given the law's optimum on all the data (``start``), every fold is fitted from that one
-start instead of the law's whole start grid: a fold is the same problem with a few runs
-left out, so its optimum lies in the same basin, and one local search costs a fraction
-of a multi-start.
+Given the law's optimum on all the data (``start``), every fold of a law searched over a
+grid is fitted from that one start instead of the whole grid: a fold is the same problem
+with a few runs left out, so its optimum lies in the same basin, and one local search
+costs a fraction of a multi-start. A law solved by variable projection keeps its own
+(cheap, global) search on every fold, so no held-out run steers its fit.
 """
 
 from __future__ import annotations
@@ -83,7 +85,10 @@ def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str
     each fold one local search from there.
     """
     result = Backtest(label, law, [], *(np.empty(0) for _ in range(5)))
-    warm = None if start is None else start_values(law, start)
+    # A law solved by variable projection keeps its own global search on each fold: it is cheap, and a
+    # descent from the all-data optimum would carry the held-out runs into the fold's fit along a degenerate
+    # valley. A law searched over a grid (the curve laws, where the search is the cost) starts from there.
+    warm = None if start is None or _projected(law) else start_values(law, start)
     parts: list[tuple[np.ndarray, ...]] = []
     for fold in plan:
         try:
@@ -126,6 +131,11 @@ def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str
     result.errors, result.decades, result.groups, result.noise_var, result.fold_of = (
         np.concatenate(p) for p in zip(*parts))
     return result
+
+
+def _projected(law: Law) -> bool:
+    """True when the law declares a linear part (the engine then searches it by variable projection)."""
+    return type(law).linear_part is not Law.linear_part
 
 
 def _last_points(run: np.ndarray, step: np.ndarray) -> np.ndarray:

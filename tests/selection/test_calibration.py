@@ -1,0 +1,42 @@
+"""The error model measured by backtests, and the prior that keeps a few points from claiming certainty."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scalelaw.selection import calibration
+
+
+def _estimate(errors: list[float], decades: list[float], noise: float) -> calibration.ExtrapolationError:
+    n = len(errors)
+    model = calibration.estimate(np.array(errors), np.array(decades), np.array([f"r{i}" for i in range(n)]),
+                                 np.full(n, noise), np.array([f"fold{i % 2}" for i in range(n)]))
+    assert model is not None
+    return model
+
+
+def test_errors_inside_the_fit_scatter_measure_no_law_error_but_the_prior_keeps_some() -> None:
+    """Seen on the Multi-Power Law's one-size protocol: four final points within the residual noise gave
+    floor = slope = 0, a 0.07% half-width, and 0 of 6 held-out schedules inside it."""
+    measured = _estimate([2e-4, -4e-4, 7e-4, -1e-4], [0.0, 0.0, 0.48, 0.48], noise=1e-6)
+    assert measured.floor == 0.0 and measured.slope == 0.0
+    blended = calibration.with_prior(measured, calibration.LOSS_PRIOR)
+    prior_share = calibration.PRIOR_RUNS / (calibration.PRIOR_RUNS + measured.runs)
+    assert blended.slope == pytest.approx(calibration.LOSS_PRIOR.slope * prior_share**0.5)
+    assert blended.floor == pytest.approx(calibration.LOSS_PRIOR.floor * prior_share**0.5)
+    assert float(blended.sd(np.array([0.48]))[0]) > 0.002  # an interval of a few tenths of a percent, not 0
+    assert (blended.dof, blended.runs, blended.tested_decades) == (measured.dof, measured.runs, measured.tested_decades)
+
+
+def test_many_held_out_runs_outweigh_the_prior() -> None:
+    rng = np.random.default_rng(0)
+    decades = np.repeat([0.0, 0.3], 100)
+    errors = rng.normal(0.0, np.where(decades > 0, 0.02, 0.005))
+    measured = _estimate(errors.tolist(), decades.tolist(), noise=0.0)
+    blended = calibration.with_prior(measured, calibration.LOSS_PRIOR)
+    assert blended.sd(np.array([0.3]))[0] == pytest.approx(measured.sd(np.array([0.3]))[0], rel=0.01)
+
+
+def test_nothing_measured_is_the_prior() -> None:
+    assert calibration.with_prior(None, calibration.LOSS_PRIOR) is calibration.LOSS_PRIOR
