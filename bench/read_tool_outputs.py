@@ -127,7 +127,7 @@ def _train_every_tool(root: Path) -> list[tuple[str, Path, str]]:
 
 def forecasts() -> None:
     """Each tool -> a forecast of the largest model's final loss from the two smaller ones."""
-    print("| tool | commands | law chosen | forecast of w32-s30 final loss | reached | error | inside |")
+    print("| tool | commands | law chosen | forecast of w32-s30 final loss [95%] | reached | error | inside |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -135,17 +135,21 @@ def forecasts() -> None:
             store = source if options == "store" else root / f"store-{index}"
             commands = [] if options == "store" else [f"scalelaw runs import {source} --store {store} {options}".strip()]
             fit = root / f"fit-{index}.json"
-            commands += [f"scalelaw fit {store} --where 'params < 20000' --law auto --out {fit}",
-                         f"scalelaw predict {fit} --runs {store} --where 'params > 20000' --json"]
-            shown = "; ".join(c.replace(str(root) + "/", "") for c in commands)
+            commands += [f"scalelaw fit {store} --where 'params < SPLIT' --law auto --out {fit}",
+                         f"scalelaw predict {fit} --runs {store} --where 'params > SPLIT' --json"]
             result = None
-            for command in commands:
+            for number, command in enumerate(commands):
+                if "SPLIT" in command:  # between the two largest sizes, as the user who trained them knows them
+                    commands[number:] = [c.replace("SPLIT", _split(store)) for c in commands[number:]]
+                    command = commands[number]
                 code, out, err = _cli(command)
                 if code != 0:
+                    shown = "; ".join(c.replace(str(root) + "/", "") for c in commands)
                     print(f"| {tool} | `{shown}` | exit {code}: {err} | | | | |")
                     break
                 result = out
             else:
+                shown = "; ".join(c.replace(str(root) + "/", "") for c in commands)
                 rows = [r for r in json.loads(result or "[]") if str(r["run"]).startswith("w32-s30")]
                 last = max(rows, key=lambda r: r["step"] if r["step"] is not None else math.inf)
                 law = load_fit(fit).law.name
@@ -155,6 +159,13 @@ def forecasts() -> None:
                 inside = "yes" if last["lo"] <= observed <= last["hi"] else "no"
                 print(f"| {tool} | `{shown}` | {law} | {last['loss']:.3f} [{last['lo']:.3f}, {last['hi']:.3f}] | "
                       f"{observed:.3f} | {error:+.1%} | {inside} |")
+
+
+def _split(store: Path) -> str:
+    """A parameter count between the two largest model sizes of the store (the smaller ones fit, the largest is
+    predicted): each tool trains its own model family, so the sizes differ from tool to tool."""
+    sizes = sorted(set(RunStore(store).load().final()["params"].dropna().tolist()))
+    return f"{math.sqrt(sizes[-1] * sizes[-2]):.0f}" if len(sizes) >= 2 else "0"
 
 
 def main() -> None:
