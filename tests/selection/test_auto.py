@@ -16,19 +16,7 @@ from scalelaw.selection.calibration import estimate
 from scalelaw.selection.folds import plan
 from scalelaw.selection.targets import predict_targets
 
-FAST = ["power(variable=params)", "power(variable=flops)", "power(variable=tokens)"]
-
-
-def size_ladder(seed: int = 0, noise: float = 0.003) -> RunSet:
-    """Five sizes, three lengths each, from a Chinchilla law with log-normal noise."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for size in (1e7, 3e7, 1e8, 3e8, 1e9):
-        for ratio in (10, 20, 40):
-            tokens = size * ratio
-            loss = (1.8 + 480 * size**-0.34 + 2000 * tokens**-0.36) * np.exp(rng.normal(0, noise))
-            rows.append({"run": f"n{size:.0e}-d{ratio}", "params": size, "tokens": tokens, "loss": loss})
-    return RunSet(pd.DataFrame(rows))
+from selection_data import FAST, size_ladder
 
 
 def test_auto_records_candidates_and_chooses_the_lowest_backtest_error(tmp_path) -> None:
