@@ -294,19 +294,33 @@ class DropSum:
         c, beta, gamma = (np.atleast_1d(np.asarray(v, dtype=float))[:, None] for v in (c, beta, gamma))
         a, aq, da, daq = self._weighted_a(gamma[:, 0])
         pairs = self._pairs()
-        blk, area, mass = pairs.block, pairs.area, pairs.mass
-        x = np.maximum((a[:, blk] * area - aq[:, blk]) / mass, 0.0)
-        drop = pairs.drop
+        blk, area, inv_mass, drop = pairs.block, pairs.area, pairs.inv_mass, pairs.drop
+        # One pass per operation, in place where the operand is not needed again: these (rows, pairs)
+        # arrays are most of a curve law's fitting time. Row factors (c, β) are taken out of the sums.
+        x = a[:, blk]
+        x *= area
+        x -= aq[:, blk]
+        x *= inv_mass
+        np.maximum(x, 0.0, out=x)
         cx = c * x
         log_base = np.log1p(cx)
-        power = np.exp(-beta * log_base)
-        result = {"value": pairs.sum(drop * -np.expm1(-beta * log_base))}
+        power_m1 = log_base * -beta
+        np.expm1(power_m1, out=power_m1)  # (1 + cx)^-β − 1
+        result = {"value": pairs.sum(power_m1 * -drop)}
         if gradient:
-            one_cx = 1.0 + cx
-            dg_dx = beta * c * power / one_cx
-            result["d_c"] = pairs.sum(drop * beta * x * power / one_cx)
-            result["d_beta"] = pairs.sum(drop * log_base * power)
-            result["d_gamma"] = pairs.sum(drop * dg_dx * (da[:, blk] * area - daq[:, blk]) / mass)
+            weighted = power_m1
+            weighted += 1.0
+            weighted *= drop  # d·(1 + cx)^-β
+            result["d_beta"] = pairs.sum(log_base * weighted)
+            cx += 1.0
+            weighted /= cx  # d·(1 + cx)^-(β+1)
+            result["d_c"] = beta * pairs.sum(x * weighted)
+            dx = da[:, blk]
+            dx *= area
+            dx -= daq[:, blk]
+            dx *= inv_mass
+            dx *= weighted
+            result["d_gamma"] = (beta * c) * pairs.sum(dx)
         if bound:
             result["bound"] = self._sum(self._pair_error(c, beta, gamma))
         return result
@@ -349,7 +363,7 @@ class _Pairs:
 
     block: np.ndarray
     area: np.ndarray
-    mass: np.ndarray
+    inv_mass: np.ndarray
     drop: np.ndarray
     outputs: np.ndarray
     starts: np.ndarray
@@ -361,7 +375,7 @@ class _Pairs:
         out = sums.pair_out[order]
         block = sums.pair_block[order]
         starts = np.flatnonzero(np.concatenate([[True], out[1:] != out[:-1]])) if out.size else out
-        return cls(block=block, area=sums.out_area[out], mass=np.where(sums.mass > 0, sums.mass, 1.0)[block],
+        return cls(block=block, area=sums.out_area[out], inv_mass=1.0 / np.where(sums.mass > 0, sums.mass, 1.0)[block],
                    drop=sums.drop[block], outputs=out[starts], starts=starts, n=sums.out_area.size)
 
     def sum(self, values: np.ndarray) -> np.ndarray:
