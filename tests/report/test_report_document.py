@@ -108,6 +108,11 @@ def test_auto_fit_report_shows_the_backtest_table_and_coverage(tmp_path) -> None
     text = render_report([FitEntry(fit, heldout=runs.select(["r10", "r11"]))])
     assert "How the law was chosen" in text and "power(variable=flops)" in text
     assert "reliability" in text  # the coverage figure of the held-out runs
+    # the column the choice was made on is shown, named by its folds (seen missing in a rendered report)
+    deciding = fit.selection["deciding_folds"]
+    assert deciding and "error on the deciding folds" in text and escape(deciding[0]) in text
+    chosen = next(c for c in fit.selection["candidates"] if c["label"] == fit.selection["chosen"])
+    assert format_number(chosen["decided_error"]) in text
 
 
 def test_the_fitted_runs_given_as_data_are_not_called_held_out(chinchilla_fit: FitResult, porian_split: tuple[RunSet, RunSet],

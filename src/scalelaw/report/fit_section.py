@@ -227,20 +227,26 @@ def fit_section(entry: FitEntry, *, key: str) -> html.Section:
 def _selection_blocks(fit: FitResult) -> list[str]:
     """The backtest table of --law auto (or --calibrate) and the sentence on why the winner won."""
     selection = fit.selection or {}
-    rows = [
-        {
+    deciding = "; ".join(str(name) for name in selection.get("deciding_folds") or [])
+    rows = []
+    for row in selection.get("candidates", []):
+        # the column the choice was made on first, when the selection scored at the target's distance
+        decided = {"error on the deciding folds": row.get("decided_error")} if deciding else {}
+        rows.append({
             "law": row.get("label", row.get("law")),
+            **decided,
             "held-out final-loss error": row.get("final_error"),
             "held-out curve error": row.get("curve_error"),
             "signed bias": row.get("bias"),
             "note": "chosen" if row.get("label") == selection.get("chosen") else (row.get("failure") or ""),
-        }
-        for row in selection.get("candidates", [])
-    ]
+        })
     folds = "; ".join(selection.get("folds", [])) or "none"
+    unit = "Errors in accuracy (0.01 is one point)" if selection.get("unit") == "accuracy" else "Relative errors"
+    caption = f"{unit} on the held-out runs: " + (f"on the deciding folds ({deciding}), then " if deciding else "") + \
+        "mean over the folds beyond the data"
     blocks = [
         html.paragraph(f"Backtests across {selection.get('axis', 'scale')} (folds: {folds}). {selection.get('reason', '')}"),
-        html.table(list(rows[0]), rows, caption="Relative errors on the held-out runs, mean over folds") if rows else "",
+        html.table(list(rows[0]), rows, caption=caption) if rows else "",
     ]
     if fit.calibration is not None:
         blocks.append(html.paragraph(f"The same backtests size the intervals: {fit.calibration.describe()}."))
