@@ -120,8 +120,9 @@ def fit_backtested(runs: RunSet, test: Backtest, selection: dict[str, Any], star
     warm = None if start is None else start_values(test.law, start.theta)
     fit = fit_law(runs, test.law, start=warm, **options)
     if start is not None:
-        fit = replace(fit, diagnostics=replace(
-            fit.diagnostics, starts=start.diagnostics.starts, starts_in_best_basin=start.diagnostics.starts_in_best_basin))
+        fit = replace(fit, diagnostics=replace(  # the search that found the optimum, then the descent from it
+            fit.diagnostics, starts=start.diagnostics.starts, starts_in_best_basin=start.diagnostics.starts_in_best_basin,
+            iterations=start.diagnostics.iterations + fit.diagnostics.iterations))
     error_model = calibration.with_prior(
         calibration.estimate(test.errors, test.decades, test.groups, test.noise_var, test.fold_of), calibration.LOSS_PRIOR)
     _, _, verdict = calibration.trend(test.errors, test.decades, test.groups, test.fold_of)
