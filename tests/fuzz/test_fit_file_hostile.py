@@ -65,6 +65,10 @@ def _deep(levels: int) -> Any:
     return value
 
 
+#: A valid --law auto error model, edited by the calibration cases.
+CALIBRATION: dict[str, Any] = {"slope": 0.01, "dof": 5, "tested_decades": 0.5, "bias": 0.0, "runs": 6, "points": 6,
+                               "folds": 2, "floor": 0.002, "correction": 0.0, "correction_sd": 0.0}
+
 #: (name, the file's text, the command after the file, what stderr must name besides the file).
 CASES: list[tuple[str, Callable[[], str], list[str], tuple[str, ...]]] = [
     ("E = -50 (a negative loss)", _set("params.E", -50), PREDICT, ("params['E']", "outside the bounds")),
@@ -106,6 +110,12 @@ CASES: list[tuple[str, Callable[[], str], list[str], tuple[str, ...]]] = [
      ["--schedule", "cosine:peak=3e-4,warmup=100,total=5000,final=3e-5"], ("held", "C = -1 lies outside")),
     ("a schedule family of strings", _set("law_options", {"family": {"batch0": "inf"}}, {
         **FIT, "law": "chinchilla-curve", "params": {}}), PREDICT, ("family",)),
+    ("a calibration correcting by e^1000 per decade", _set("calibration", {**CALIBRATION, "correction": 1000.0}),
+     PREDICT, ("calibration.correction",)),
+    ("a calibration with a negative spread", _set("calibration", {**CALIBRATION, "correction_sd": -1.0}), PREDICT,
+     ("calibration.correction_sd",)),
+    ("a calibration with zero degrees of freedom", _set("calibration", {**CALIBRATION, "dof": 0}), PREDICT,
+     ("calibration.dof",)),
     ("plan on a loss that does not fall with data (beta = 0)", _set("params.beta", 0.0), ["--flops", "1e21"],
      ("does not fall with data", "beta = 0")),
 ]
