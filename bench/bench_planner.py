@@ -43,13 +43,16 @@ from scalelaw.data.pipeline import read_runs
 from scalelaw.fit.law_error import ExtrapolationError
 from scalelaw.plan.ladder_design import (BESIROGLU_2024, DEFAULT_LAW_ERROR, DEFAULT_RUN_NOISE, PlannedRun, Scorer,
                                          Target, plan_ladder)
-from scalelaw.plan.next_run import Candidate, rank_candidates
+from scalelaw.plan.drift import Drift
+from scalelaw.plan.next_run import Candidate, drift_of, rank_candidates, run_noise_of
 from scalelaw.plan.simulate import NoiseModel
 from scalelaw.selection.auto import fit_calibrated
 
 BOOTSTRAP = 40
 START = 6
 RANDOM_ORDERS = 3
+#: Planner steps whose every candidate is refitted for ``--diagnose``.
+DIAGNOSED = 3
 #: Half-widths asked for, as multiples of the half-width with every candidate trained; and errors asked for.
 WIDTHS = (3.0, 2.0, 1.5, 1.25, 1.0)
 ERRORS = (0.05, 0.02, 0.01)
@@ -84,7 +87,7 @@ def size_up_order(pool: pd.DataFrame) -> list[str]:
 
 
 def walk(table: pd.DataFrame, target: pd.Series, start: list[str], choose: str, seed: int = 0,
-         law_error: ExtrapolationError | None = None) -> list[dict]:
+         law_error: ExtrapolationError | Drift | None = None) -> list[dict]:
     """Add the pool's runs one at a time by ``choose`` (planner | size-up | random); one row per state."""
     have = list(start)
     pool = table[~table["run"].isin(have)]
@@ -129,16 +132,61 @@ def settled(rows: list[dict], limit: float) -> float:
     return spent
 
 
-def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Series) -> None:
+def pool_drift(pool: pd.DataFrame) -> Drift | None:
+    """The law's error against distance from the whole pool's backtests, by the rule `plan next` applies to a fit."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_calibrated(read_runs(pool[["run", "params", "tokens", "loss"]]), "chinchilla")
+    return drift_of(fit, run_noise_of(fit), None)
+
+
+def diagnosis(name: str, pool: pd.DataFrame, target: pd.Series, start: list[str], drift: Drift | None) -> None:
+    """Along the planner's path, for DIAGNOSED steps: every candidate's expected interval split into the parameters'
+    sd and the law's error at the target, next to what the calibrated refit with that candidate gave."""
+    have, rows = list(start), []
+    goal = Target(float(target["params"]), float(target["tokens"]))
+    for step in range(DIAGNOSED):
+        state = forecast(pool[pool["run"].isin(have)], target)
+        left = pool[~pool["run"].isin(have)]
+        pool_c = [Candidate(r.run, r.params, r.tokens, r.flops, i + 1) for i, r in enumerate(left.itertuples())]
+        answer = rank_candidates(state["fit"], goal, pool_c, law_error=drift)
+        rows.append({"step": step, "candidate": "(now)", "exp_param_sd": answer.parameter_sd,
+                     "exp_law_sd": answer.law_sd, "exp_half_width": answer.half_width, **_parts(state, goal)})
+        for r in answer.ranked:
+            after = forecast(pool[pool["run"].isin([*have, r.candidate.label])], target)
+            rows.append({"step": step, "candidate": r.candidate.label, "exp_param_sd": r.parameter_sd,
+                         "exp_law_sd": r.law_sd, "exp_half_width": r.half_width, "exp_gain_per_1pct": r.shrink_per_percent,
+                         **_parts(after, goal)})
+        have.append(answer.ranked[0].candidate.label)
+    print_table(f"{name}: the planner's expectation per candidate (sd of the log loss; half-widths at z) beside the "
+                "calibrated refit with it (boot_sd: bootstrap sd at the target, law_sd: calibration at the target's "
+                "distance, dof its t tails)", rows,
+                ["step", "candidate", "exp_param_sd", "exp_law_sd", "exp_half_width", "exp_gain_per_1pct", "half_width",
+                 "boot_sd", "law_sd", "dof", "decades", "error"])
+
+
+def _parts(state: dict, goal: Target) -> dict[str, float]:
+    """The measured interval's parts: half-width, bootstrap sd, calibrated law error and its dof, distance."""
+    fit = state["fit"]
+    design = fit.law.design_at(params=goal.params, tokens=goal.tokens)
+    boot = np.log(fit.law.predict(fit.bootstrap_params, design)[:, 0])
+    decades = float(fit.decades_beyond(design)[0])
+    cal = fit.calibration
+    return {"half_width": state["half_width"], "boot_sd": float(np.std(boot[np.isfinite(boot)], ddof=1)),
+            "law_sd": float(cal.sd(np.array([decades]))[0]) if cal else 0.0, "dof": cal.dof if cal else None,
+            "decades": decades, "error": state["error"]}
+
+
+def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Series, diagnose: bool = False) -> None:
     """Part 1 or 2 on one dataset: the walk table and the compute-to-width summary."""
     target = table.set_index("run").loc[target_run]
     pool = table[~held].reset_index(drop=True)
     start = pool.sort_values("flops")["run"].head(START).tolist()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        drift = fit_calibrated(read_runs(pool[["run", "params", "tokens", "loss"]]), "chinchilla").calibration
+    drift = pool_drift(pool)
     print(f"{name}: the law's drift the planner assumes while the fit has no calibration of its own (the pool's "
           f"backtests, target never seen): {drift.describe() if drift else 'none measured'}")
+    if diagnose:
+        diagnosis(name, pool, target, start, drift)
     walks = {"planner": walk(pool, target, start, "planner", law_error=drift),
              "size-up": walk(pool, target, start, "size-up")}
     randoms = [walk(pool, target, start, "random", seed) for seed in range(RANDOM_ORDERS)]
@@ -269,20 +317,22 @@ def part_four(folder: Path) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", type=int, choices=(1, 2, 3, 4))
+    parser.add_argument("--diagnose", action="store_true", help="Parts 1 and 2: print, for the planner's first "
+                        "steps, each candidate's expected interval parts beside the refit with it (slow).")
     parser.add_argument("--folder", type=Path, default=Path("bench-planner-loop"),
                         help="Where part 4 writes its spec, plan and run store (rerun to reuse the trained runs).")
     args = parser.parse_args(argv)
     if args.part in (None, 1):
         olmo = final_table("olmo-ladder")
         olmo = olmo[~olmo["run"].str.contains("rerun")].reset_index(drop=True)
-        retrospective("OLMo ladder", olmo, "1B-10xC", olmo["run"].str.startswith("1B"))
+        retrospective("OLMo ladder", olmo, "1B-10xC", olmo["run"].str.startswith("1B"), args.diagnose)
     if args.part in (None, 2):
         markov = final_table("markov-ladder")
         markov["run"] = [f"w{w}-{t / 1000:.0f}k" for w, t in zip(datasets.load("markov-ladder").final()["width"],
                                                                    markov["tokens"], strict=True)]
         largest = markov["params"].max()
         target = markov.loc[markov["params"] == largest].sort_values("tokens")["run"].iloc[-1]
-        retrospective("Markov ladder", markov, target, markov["params"] == largest)
+        retrospective("Markov ladder", markov, target, markov["params"] == largest, args.diagnose)
     if args.part in (None, 3):
         part_three()
     if args.part in (None, 4):

@@ -2,14 +2,16 @@
 
 The fit's bootstrap draws stand for the posterior of its parameters. Observing a candidate
 run c adds one value y_c = f_c(θ) + ε (ε the runs' scatter around the law σ², plus the law's
-error inside its fitted range, the calibration's floor σ₀², so σ_c² = σ² + σ₀²); under the
-linear-Gaussian update of that ensemble (an ensemble Kalman step) the target's variance
-becomes Var(t) − Cov(t, f_c)² / (Var(f_c) + σ_c²). A candidate beyond the fitted range also
-brings the target closer, which shrinks the law's own error (the fit's backtested
-:class:`~scalelaw.fit.law_error.ExtrapolationError`). The expected interval is
-z·√(posterior variance + σ² + law error²); candidates are ranked by its relative shrink per
-1% of the target's compute, and the answer says to stop when the interval meets the
-tolerance or no candidate shrinks it by ``min_gain`` per 1% of the target's compute.
+error inside its fitted range, the floor σ₀², so σ_c² = σ² + σ₀²); under the linear-Gaussian
+update of that ensemble (an ensemble Kalman step) the target's variance becomes
+Var(t) − Cov(t, f_c)² / (Var(f_c) + σ_c²). A candidate beyond the fitted range also brings the
+target closer, which shrinks the law's own error: its variance at the target's distance d is
+a + b·d, fitted to the fit's own rolling-origin backtest folds grouped by distance with a prior
+slope where they cannot tell (:mod:`scalelaw.plan.drift`), so nearness earns credit only as far
+as the backtests show the error growing with distance. The expected interval is
+z·√(posterior variance + σ² + a + b·d); candidates are ranked by its relative shrink per 1% of
+the target's compute, and the answer says to stop when the interval meets the tolerance or no
+candidate shrinks it by ``min_gain`` per 1% of the target's compute.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from scalelaw.data.guards import MAX_SMALL_FILE_BYTES, read_capped
 from scalelaw.errors import InputError
 from scalelaw.fit.law_error import ExtrapolationError
 from scalelaw.fit.result import FitResult
+from scalelaw.plan.drift import Drift, estimate, fold_points, from_error
 from scalelaw.plan.flops import training_flops
 from scalelaw.plan.ladder_design import Target
+from scalelaw.selection.calibration import LOSS_PRIOR
 
 #: Axes a candidate run is given on; a law must read the ones the candidates vary.
 AXES = ("params", "tokens")
@@ -62,12 +66,17 @@ class Ranked:
     decades: float
     shrink: float
     shrink_per_percent: float
+    #: The two parts of the expected interval that a run can shrink (sd of the log loss): the parameters'
+    #: posterior sd at the target and the law's own error at the target's distance once the run is added.
+    parameter_sd: float = 0.0
+    law_sd: float = 0.0
 
     def to_dict(self, target: Target) -> dict[str, Any]:
         c = self.candidate
         return {"candidate": c.label, "params": c.params, "tokens": c.tokens, "flops": c.flops,
                 "share_of_target": c.flops / target.flops, "expected_half_width": self.half_width,
-                "decades_after": self.decades, "shrink": self.shrink, "shrink_per_1pct_compute": self.shrink_per_percent}
+                "decades_after": self.decades, "shrink": self.shrink, "shrink_per_1pct_compute": self.shrink_per_percent,
+                "parameter_sd_after": self.parameter_sd, "law_sd_after": self.law_sd}
 
 
 @dataclass(frozen=True)
@@ -83,11 +92,16 @@ class NextRun:
     stop: bool
     reason: str
     warnings: tuple[str, ...] = field(default=())
+    parameter_sd: float = 0.0
+    law_sd: float = 0.0
+    drift: Drift | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"target": {"params": self.target.params, "tokens": self.target.tokens, "flops": self.target.flops},
                 "level": self.level, "half_width_now": self.half_width, "decades_now": self.decades,
-                "run_noise": self.noise, "stop": self.stop, "reason": self.reason,
+                "run_noise": self.noise, "parameter_sd_now": self.parameter_sd, "law_sd_now": self.law_sd,
+                "law_drift": None if self.drift is None else self.drift.to_dict(), "stop": self.stop,
+                "reason": self.reason,
                 "ranking": [r.to_dict(self.target) for r in self.ranked], "warnings": list(self.warnings)}
 
 
@@ -140,11 +154,12 @@ def grid_candidates(sizes: Sequence[float], multiples: Sequence[float], tokens_p
 def rank_candidates(
     fit: FitResult, target: Target, candidates: Sequence[Candidate], *, level: float = 0.95,
     noise: float | None = None, tolerance: float | None = None, min_gain: float = DEFAULT_MIN_GAIN,
-    law_error: ExtrapolationError | None = None,
+    law_error: ExtrapolationError | Drift | None = None,
 ) -> NextRun:
     """Rank ``candidates`` for ``target`` under ``fit``'s bootstrap posterior; see the module docstring.
 
-    The law's own error beyond the data is the fit's backtested calibration, else ``law_error`` (else none)."""
+    The law's own error beyond the data is fitted to the fit's backtest folds, else taken from its calibration,
+    else from ``law_error`` (else none): :func:`drift_of`."""
     _check(fit, target, candidates, level)
     law = fit.law
     draws = np.asarray(fit.bootstrap_params, dtype=float)
@@ -161,19 +176,22 @@ def rank_candidates(
     sigma = noise if noise is not None else run_noise_of(fit)
     variance = float(np.var(t, ddof=1))
     covariance = ((f - f.mean(axis=0)) * (t - t.mean())[:, None]).sum(axis=0) / (t.size - 1)
-    error = fit.calibration or law_error
-    law_sd = (lambda d: np.zeros_like(d)) if error is None else error.sd
+    drift = drift_of(fit, sigma, law_error)
+    law_sd = (lambda d: np.zeros_like(d)) if drift is None else drift.sd
     # A new run sits off the fitted law by the runs' scatter and by the law's error inside its range (the floor).
-    observed = sigma**2 + (0.0 if error is None else error.floor**2)
-    after = variance - covariance**2 / (np.var(f, axis=0, ddof=1) + observed)
+    observed = sigma**2 + (0.0 if drift is None else drift.floor_var)
+    after = np.maximum(variance - covariance**2 / (np.var(f, axis=0, ddof=1) + observed), 0.0)
     z = NormalDist().inv_cdf(0.5 + level / 2)
     decades_now = _decades(fit, target, None)
-    now = z * math.sqrt(variance + sigma**2 + float(law_sd(np.array([decades_now]))[0]) ** 2)
+    law_now = float(law_sd(np.array([decades_now]))[0])
+    now = z * math.sqrt(variance + sigma**2 + law_now**2)
     decades = np.array([_decades(fit, target, c) for c in candidates])
-    widths = z * np.sqrt(np.maximum(after, 0.0) + sigma**2 + law_sd(decades) ** 2)
+    laws_after = law_sd(decades)
+    widths = z * np.sqrt(after + sigma**2 + laws_after**2)
     ranked = sorted(
-        (Ranked(c, float(w), float(d), float(1 - w / now), float((1 - w / now) / (100 * c.flops / target.flops)))
-         for c, w, d in zip(candidates, widths, decades, strict=True)),
+        (Ranked(c, float(w), float(d), float(1 - w / now), float((1 - w / now) / (100 * c.flops / target.flops)),
+                math.sqrt(float(v)), float(s))
+         for c, w, d, v, s in zip(candidates, widths, decades, after, laws_after, strict=True)),
         key=lambda r: (-r.shrink_per_percent, r.candidate.flops, r.candidate.row))
     best = ranked[0].shrink_per_percent
     if tolerance is not None and now <= tolerance:
@@ -185,8 +203,20 @@ def rank_candidates(
         stop, reason = False, f"train {ranked[0].candidate.label}: expected ±{now:.2%} -> ±{ranked[0].half_width:.2%}"
     notes = [] if fit.calibration is not None else [
         "the fit has no backtest calibration: the law's own error beyond the data is left out (fit with --calibrate)"
-        if law_error is None else f"the fit has no backtest calibration: assumed {law_error.describe()}"]
-    return NextRun(target, level, now, decades_now, sigma, tuple(ranked), stop, reason, tuple(notes))
+        if drift is None else f"the fit has no backtest calibration: assumed {drift.describe()}"]
+    return NextRun(target, level, now, decades_now, sigma, tuple(ranked), stop, reason, tuple(notes),
+                   math.sqrt(variance), law_now, drift)
+
+
+def drift_of(fit: FitResult, noise: float, assumed: ExtrapolationError | Drift | None) -> Drift | None:
+    """The law's error against distance (:mod:`scalelaw.plan.drift`): fitted to the fit's own backtest folds
+    (with the prior loss-law slope), else read off its calibration, else ``assumed``; None when there is none."""
+    if fit.calibration is not None:
+        points = fold_points(fit.selection)
+        return estimate(points, noise, LOSS_PRIOR) if points else from_error(fit.calibration)
+    if assumed is None or isinstance(assumed, Drift):
+        return assumed
+    return from_error(assumed)
 
 
 def _number(text: Any) -> float:
