@@ -72,8 +72,9 @@ def fit() -> FitResult:
         return scalelaw.fit(runs, law="chinchilla", bootstrap=30, seed=0)
 
 
-def _with_folds(fit: FitResult, errors_at: dict[float, list[float]]) -> FitResult:
-    folds = [{"fold": f"f{i}", "inside": d == 0, "decades": d, "final_errors": [math.expm1(-e) for e in errors]}
+def _with_folds(fit: FitResult, errors_at: dict[float, list[float]], stretch: float) -> FitResult:
+    """``fit`` with a calibration and backtest folds at ``stretch`` times the distances of ``errors_at``."""
+    folds = [{"fold": f"f{i}", "inside": d == 0, "decades": stretch * d, "final_errors": [math.expm1(-e) for e in errors]}
              for i, (d, errors) in enumerate(errors_at.items())]
     calibration = ExtrapolationError(slope=0.01, dof=8, tested_decades=0.6, bias=0.0, runs=9, points=9, folds=3,
                                      floor=0.004)
@@ -85,7 +86,8 @@ def test_a_nearer_candidate_gets_credit_only_when_backtests_show_growth(fit: Fit
     target = Target(3e9, 6e10)
     near = Candidate("near", 1e9, 2e10, 6 * 1e9 * 2e10, 1)  # brings the data from 1.7 to 0.95 decades (in compute)
     inside = Candidate("inside", 1e8, 2e9, 6 * 1e8 * 2e9, 2)  # inside the fitted range: no nearer
-    growing, flat = (rank_candidates(_with_folds(fit, e), target, [near, inside], noise=NOISE)
+    # folds out to 1.8 decades: the target (1.7 decades beyond the runs) lies within the tested distance
+    growing, flat = (rank_candidates(_with_folds(fit, e, 3.0), target, [near, inside], noise=NOISE)
                      for e in (GROWING, FLAT))
     g, f = ({r.candidate.label: r for r in a.ranked} for a in (growing, flat))
     assert g["near"].decades == pytest.approx(math.log10(target.flops / near.flops))
@@ -100,3 +102,14 @@ def test_a_nearer_candidate_gets_credit_only_when_backtests_show_growth(fit: Fit
         for r in answer.ranked:
             assert r.half_width == pytest.approx(z * math.hypot(r.parameter_sd, NOISE, r.law_sd))
             assert r.parameter_sd <= answer.parameter_sd + 1e-12
+
+
+def test_an_error_model_without_folds_keeps_its_own_shape() -> None:
+    measured = ExtrapolationError(slope=0.0146, dof=9, tested_decades=0.62, bias=0.0, runs=17, points=17, floor=0.003)
+    d = np.array([0.0, 0.3, 0.62, 1.0, 2.0])
+    for error in (measured, LOSS_PRIOR):  # inside and beyond the tested distance, and with none tested
+        assert from_error(error).sd(d) == pytest.approx(error.sd(d), rel=1e-12)
+    beyond = estimate(_folds(GROWING), NOISE, LOSS_PRIOR)
+    assert beyond.tested == 0.6  # beyond the farthest fold the variance grows with d², as the calibrated forecast's
+    linear = beyond.floor_var + beyond.per_decade * 1.2
+    assert float(beyond.sd(np.array([1.2]))[0]) ** 2 == pytest.approx(linear + beyond.per_decade * 1.2)

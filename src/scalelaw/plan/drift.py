@@ -12,7 +12,10 @@ prior law error's variance per decade (:data:`~scalelaw.selection.calibration.LO
 1% per decade). Folds at one distance cannot tell b, so the prior decides it; folds at several
 distances whose errors do not grow pull b to 0, and a nearer run then earns nothing for its
 nearness; errors that grow give b > 0 and the credit. The intercept has a flat prior (the
-inside folds and the shortest steps measure it); a and b are kept at 0 or above.
+inside folds and the shortest steps measure it); a and b are kept at 0 or above. Beyond the
+farthest backtested distance d_t the variance grows as b·d²/d_t, the rule the calibrated
+forecast itself applies there (:func:`scalelaw.fit.law_error.shape`: the error model is then
+its own extrapolation), so the interval the planner expects is the one the refit will state.
 """
 
 from __future__ import annotations
@@ -41,30 +44,35 @@ class Drift:
     #: Folds and distinct distances the estimate rests on (0 for an assumed model).
     folds: int
     distances: int
+    #: The farthest backtested distance (decades); beyond it the variance grows with d² (0: with d² throughout).
+    tested: float = 0.0
 
     def sd(self, decades: np.ndarray) -> np.ndarray:
         """The law's error (sd of the log loss) at each distance; the floor inside the fitted range."""
         d = np.maximum(np.asarray(decades, dtype=float), 0.0)
-        return np.sqrt(self.floor_var + self.per_decade * d)
+        grown = np.where(d <= self.tested, d, d * d / self.tested) if self.tested > 0 else d * d
+        return np.sqrt(self.floor_var + self.per_decade * grown)
 
     def describe(self) -> str:
         """One sentence: the error inside the data, at one decade, and what it rests on."""
         source = (f"from {self.folds} backtest fold(s) at {self.distances} distance(s)" if self.folds
                   else "assumed, no backtest folds")
         return (f"the law's own error {math.sqrt(self.floor_var):.2%} inside the fitted range, "
-                f"{float(self.sd(np.array([1.0]))[0]):.2%} at one decade beyond it ({source})")
+                f"{float(self.sd(np.array([1.0]))[0]):.2%} at one decade beyond it ({source}; tested to "
+                f"{self.tested:.2f} decades)")
 
     def to_dict(self) -> dict[str, Any]:
         return {"floor_sd": math.sqrt(self.floor_var), "variance_per_decade": self.per_decade,
-                "variance_per_decade_sd": self.per_decade_sd, "folds": self.folds, "distances": self.distances}
+                "variance_per_decade_sd": self.per_decade_sd, "folds": self.folds, "distances": self.distances,
+                "tested_decades": self.tested}
 
 
 def from_error(error: ExtrapolationError) -> Drift:
-    """The drift of an error model without its folds: its variance at the tested distance (one decade if none)
-    taken as linear from its floor."""
+    """The drift of an error model without its folds: the same variance at the tested distance (at one decade if
+    none was tested), growing the same way beyond it."""
     reach = error.tested_decades if error.tested_decades > 0 else 1.0
     at_reach = float(error.sd(np.array([reach]))[0]) ** 2
-    return Drift(error.floor**2, max(at_reach - error.floor**2, 0.0) / reach, 0.0, 0, 0)
+    return Drift(error.floor**2, max(at_reach - error.floor**2, 0.0) / reach, 0.0, 0, 0, error.tested_decades)
 
 
 def fold_points(selection: Any) -> list[tuple[float, list[float]]]:
@@ -93,7 +101,7 @@ def estimate(points: Sequence[tuple[float, Sequence[float]]], noise: float, prio
     """Fit a + b·d to the folds' squared errors less σ² = ``noise``², with ``prior``'s slope as b's prior."""
     b0 = from_error(prior).per_decade
     if not points:
-        return Drift(prior.floor**2, b0, b0, 0, 0)
+        return Drift(prior.floor**2, b0, b0, 0, 0, prior.tested_decades)
     d = np.array([p[0] for p in points], dtype=float)
     n = np.array([len(p[1]) for p in points], dtype=float)
     m = np.array([float(np.mean(np.square(p[1]))) for p in points]) - noise**2
@@ -113,7 +121,7 @@ def estimate(points: Sequence[tuple[float, Sequence[float]]], noise: float, prio
             b = 0.0
             a = float(np.sum(w * m) / np.sum(w))
         a = max(float(a), 0.0)
-    return Drift(a, float(b), b_sd, len(points), len(set(np.round(d, 3).tolist())))
+    return Drift(a, float(b), b_sd, len(points), len(set(np.round(d, 3).tolist())), float(d.max()))
 
 
 def _finite(value: Any) -> float | None:
