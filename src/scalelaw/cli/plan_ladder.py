@@ -233,7 +233,8 @@ def next_run(
         return
     print_table(f"candidates for N = {target.params:.3g}, D = {target.tokens:.3g}: now ±{answer.half_width:.2%} "
                 f"({level:.0%})", data["ranking"],
-                ["candidate", "params", "tokens", "flops", "expected_half_width", "shrink", "shrink_per_1pct_compute"])
+                ["candidate", "params", "tokens", "flops", "expected_half_width", "parameter_sd_after", "law_sd_after",
+                 "shrink", "shrink_per_1pct_compute"])
     console.print(("stop: " if answer.stop else "next: ") + answer.reason)
     for message in answer.warnings:
         err_console.print(f"warning: {message}")
