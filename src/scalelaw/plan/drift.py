@@ -7,9 +7,11 @@ losses at its distance d in decades beyond the fold's fitted data (0 for a run h
 the range); less the runs' scatter σ², that is the law's own error variance there. It is fitted
 by v(d) = a + b·d — variance linear in distance, the random walk of a misspecified law — by
 weighted least squares (each fold weighs its held-out runs over the variance of a mean of
-squared Gaussians, 2·(σ² + v)²/n), with a Gaussian prior on b: mean b₀ and sd b₀, b₀ the
-prior law error's variance per decade (:data:`~scalelaw.selection.calibration.LOSS_PRIOR`,
-1% per decade). Folds at one distance cannot tell b, so the prior decides it; folds at several
+squared Gaussians, 2·(σ² + v)²/n), with a Gaussian prior on b: mean b₀, the prior law error's
+variance per decade (:data:`~scalelaw.selection.calibration.LOSS_PRIOR`, 1% per decade), worth
+:data:`~scalelaw.selection.calibration.PRIOR_RUNS` held-out run(s) at one decade (variance
+2·(σ² + a + b₀)²/PRIOR_RUNS, on the data's own scale: a law that misses by 5% is not held to a
+prior of 1%). Folds at one distance cannot tell b, so the prior decides it; folds at several
 distances whose errors do not grow pull b to 0, and a nearer run then earns nothing for its
 nearness; errors that grow give b > 0 and the credit. The intercept has a flat prior (the
 inside folds and the shortest steps measure it); a and b are kept at 0 or above. Beyond the
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from scalelaw.fit.law_error import ExtrapolationError
+from scalelaw.selection.calibration import PRIOR_RUNS
 
 #: Largest relative error of a held-out run read from a fold record; a larger one is not a backtest of this law.
 MAX_FOLD_ERROR = 0.5
@@ -109,9 +112,10 @@ def estimate(points: Sequence[tuple[float, Sequence[float]]], noise: float, prio
     a, b, b_sd = level, b0, b0
     for _ in range(3):  # the weights depend on the fitted variance: iterate a few times from the pooled level
         w = n / (2.0 * (noise**2 + np.maximum(a + b * d, 0.0)) ** 2)
+        prior_weight = PRIOR_RUNS / (2.0 * (noise**2 + a + b0) ** 2) if b0 > 0 else 0.0
         design = np.stack([np.ones_like(d), d], axis=1)
-        precision = design.T @ (w[:, None] * design) + np.diag([0.0, 1.0 / b0**2 if b0 > 0 else 0.0])
-        rhs = design.T @ (w * m) + np.array([0.0, b0 / b0**2 if b0 > 0 else 0.0])
+        precision = design.T @ (w[:, None] * design) + np.diag([0.0, prior_weight])
+        rhs = design.T @ (w * m) + np.array([0.0, prior_weight * b0])
         try:
             a, b = np.linalg.solve(precision, rhs)
             b_sd = math.sqrt(float(np.linalg.inv(precision)[1, 1]))
