@@ -80,7 +80,10 @@ def from_error(error: ExtrapolationError) -> Drift:
 
 def fold_points(selection: Any) -> list[tuple[float, list[float]]]:
     """(distance in decades, held-out runs' log errors) per backtest fold of the chosen law in a fit's
-    ``selection`` record; malformed or missing records give no points (a FIT.json is untrusted)."""
+    ``selection`` record; malformed or missing records give no points (a FIT.json is untrusted).
+
+    The distance is the fold's own (the farthest held-out point beyond its fitted data, over every scale
+    input), also for a run held out "inside" the others' range of one axis that lies beyond them in another."""
     if not isinstance(selection, dict) or not isinstance(selection.get("candidates"), list):
         return []
     chosen = selection.get("chosen")
@@ -96,7 +99,7 @@ def fold_points(selection: Any) -> list[tuple[float, list[float]]]:
         values = [_finite(e) for e in errors]
         kept = [-math.log1p(v) for v in values if v is not None and abs(v) < MAX_FOLD_ERROR]
         if kept:  # final_errors are predicted/observed - 1; the log error is observed/predicted
-            points.append((0.0 if fold.get("inside") else distance, kept))
+            points.append((distance, kept))
     return points
 
 
