@@ -9,7 +9,10 @@ cheapest. Runs are then added one at a time, chosen by `plan next` (rank_candida
 refitted with its backtest calibration (``fit_calibrated``, bootstrap 40: the interval holds the law's own
 error beyond the data, as `plan next` assumes) and the 1B forecast's error and 95% half-width are printed with whether the interval
 held the observed loss. Then the FLOPs from which each strategy's half-width stayed
-below a given width.
+below a given width. While a fit has no calibration of its own, the planner assumes the law's error
+against distance fitted to the pool's backtest folds (:mod:`scalelaw.plan.drift`), never the target's.
+``--diagnose`` first prints, for the planner's first three steps, every candidate's expected interval
+split into the parameters' sd and the law's error at the target, beside the calibrated refit with it.
 
 Part 2, the same on ``dataset:markov-ladder`` (scalelaw's own ladder on a corpus whose entropy rate is
 known): target the largest width (48) at 400k tokens; candidates widths 8-32 x 100k-400k tokens.
@@ -155,7 +158,8 @@ def diagnosis(name: str, pool: pd.DataFrame, target: pd.Series, start: list[str]
         for r in answer.ranked:
             after = forecast(pool[pool["run"].isin([*have, r.candidate.label])], target)
             rows.append({"step": step, "candidate": r.candidate.label, "exp_param_sd": r.parameter_sd,
-                         "exp_law_sd": r.law_sd, "exp_half_width": r.half_width, "exp_gain_per_1pct": r.shrink_per_percent,
+                         "exp_law_sd": r.law_sd, "exp_half_width": r.half_width,
+                         "exp_gain_per_1pct": r.shrink_per_percent,
                          **_parts(after, goal)})
         have.append(answer.ranked[0].candidate.label)
     print_table(f"{name}: the planner's expectation per candidate (sd of the log loss; half-widths at z) beside the "

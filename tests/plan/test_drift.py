@@ -37,7 +37,7 @@ def _folds(errors_at: dict[float, list[float]]) -> list[tuple[float, list[float]
 def test_growing_errors_give_a_slope_flat_errors_none_one_distance_the_prior() -> None:
     growing, flat = (estimate(_folds(e), NOISE, LOSS_PRIOR) for e in (GROWING, FLAT))
     single = estimate(_folds({0.3: [0.01, -0.01, 0.01, -0.01]}), NOISE, LOSS_PRIOR)
-    # (1.7%² - 0.4%²) - (0.4%² - 0.4%²) over 0.6 decades is 4.5e-4 per decade; the prior (1e-4, one run) pulls it down
+    # (1.7%² - 0.4%²) - (0.4%² - 0.4%²) over 0.6 decades: 4.5e-4 per decade; the prior (1e-4, one run) pulls it down
     assert 2 * PRIOR_PER_DECADE < growing.per_decade < 4.5e-4 and growing.distances == 3
     assert flat.per_decade < 0.5 * PRIOR_PER_DECADE  # several distances, no growth: little credit, the prior's rest
     assert flat.floor_var == pytest.approx(0.01**2 - NOISE**2, rel=0.3)
@@ -74,8 +74,8 @@ def fit() -> FitResult:
 
 def _with_folds(fit: FitResult, errors_at: dict[float, list[float]], stretch: float) -> FitResult:
     """``fit`` with a calibration and backtest folds at ``stretch`` times the distances of ``errors_at``."""
-    folds = [{"fold": f"f{i}", "inside": d == 0, "decades": stretch * d, "final_errors": [math.expm1(-e) for e in errors]}
-             for i, (d, errors) in enumerate(errors_at.items())]
+    folds = [{"fold": f"f{i}", "inside": d == 0, "decades": stretch * d,
+              "final_errors": [math.expm1(-e) for e in errors]} for i, (d, errors) in enumerate(errors_at.items())]
     calibration = ExtrapolationError(slope=0.01, dof=8, tested_decades=0.6, bias=0.0, runs=9, points=9, folds=3,
                                      floor=0.004)
     return replace(fit, calibration=calibration,

@@ -75,7 +75,8 @@ class Ranked:
         c = self.candidate
         return {"candidate": c.label, "params": c.params, "tokens": c.tokens, "flops": c.flops,
                 "share_of_target": c.flops / target.flops, "expected_half_width": self.half_width,
-                "decades_after": self.decades, "shrink": self.shrink, "shrink_per_1pct_compute": self.shrink_per_percent,
+                "decades_after": self.decades, "shrink": self.shrink,
+                "shrink_per_1pct_compute": self.shrink_per_percent,
                 "parameter_sd_after": self.parameter_sd, "law_sd_after": self.law_sd}
 
 
