@@ -113,3 +113,15 @@ def test_an_error_model_without_folds_keeps_its_own_shape() -> None:
     assert beyond.tested == 0.6  # beyond the farthest fold the variance grows with d², as the calibrated forecast's
     linear = beyond.floor_var + beyond.per_decade * 1.2
     assert float(beyond.sd(np.array([1.2]))[0]) ** 2 == pytest.approx(linear + beyond.per_decade * 1.2)
+
+
+def test_a_candidate_beyond_the_data_extends_the_tested_reach(fit: FitResult) -> None:
+    target = Target(3e9, 6e10)
+    near = Candidate("near", 1e9, 2e10, 6 * 1e9 * 2e10, 1)
+    answer = rank_candidates(_with_folds(fit, GROWING, 1.0), target, [near], noise=NOISE)  # folds reach 0.6 decades
+    after, drift = answer.ranked[0], answer.drift
+    own = math.log10(near.flops / (6 * 3e8 * 1.2e10))  # 0.74 decades beyond the largest fitted compute
+    # refitted, the backtests hold the candidate out 0.74 decades beyond the rest: the error is measured that far
+    assert drift is not None and drift.tested == pytest.approx(0.6)
+    assert after.law_sd == pytest.approx(float(replace(drift, tested=own).sd(np.array([after.decades]))[0]))
+    assert after.law_sd < float(drift.sd(np.array([after.decades]))[0])

@@ -8,10 +8,12 @@ Var(t) − Cov(t, f_c)² / (Var(f_c) + σ_c²). A candidate beyond the fitted ra
 target closer, which shrinks the law's own error: its variance at the target's distance d is
 a + b·d, fitted to the fit's own rolling-origin backtest folds grouped by distance with a prior
 slope where they cannot tell (:mod:`scalelaw.plan.drift`), so nearness earns credit only as far
-as the backtests show the error growing with distance. The expected interval is
-z·√(posterior variance + σ² + a + b·d); candidates are ranked by its relative shrink per 1% of
-the target's compute, and the answer says to stop when the interval meets the tolerance or no
-candidate shrinks it by ``min_gain`` per 1% of the target's compute.
+as the backtests show the error growing with distance (beyond the farthest fold it grows as
+b·d²/d_t, as the calibrated forecast's does). Refitted, the backtests will hold the candidate out
+at its own distance beyond the present runs, so d_t after it is at least that distance. The
+expected interval is z·√(posterior variance + σ² + law error²); candidates are ranked by its
+relative shrink per 1% of the target's compute, and the answer says to stop when the interval
+meets the tolerance or no candidate shrinks it by ``min_gain`` per 1% of the target's compute.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
@@ -187,7 +189,11 @@ def rank_candidates(
     law_now = float(law_sd(np.array([decades_now]))[0])
     now = z * math.sqrt(variance + sigma**2 + law_now**2)
     decades = np.array([_decades(fit, target, c) for c in candidates])
-    laws_after = law_sd(decades)
+    # The refit's backtests will hold the candidate out at its own distance beyond the present runs: the law's
+    # error is then measured that far, and the faster growth beyond the tested distance starts there.
+    laws_after = np.array([law_sd(np.array([d]))[0] if drift is None else
+                           replace(drift, tested=max(drift.tested, _beyond(fit, c))).sd(np.array([d]))[0]
+                           for c, d in zip(candidates, decades, strict=True)])
     widths = z * np.sqrt(after + sigma**2 + laws_after**2)
     ranked = sorted(
         (Ranked(c, float(w), float(d), float(1 - w / now), float((1 - w / now) / (100 * c.flops / target.flops)),
@@ -268,6 +274,13 @@ def run_noise_of(fit: FitResult) -> float:
     free = len(fit.law.param_names) - len(fit.options.get("fix", {}) or {})
     dof = max(residuals.size - free, 1)
     return max(math.sqrt(float(residuals @ residuals) / dof), MIN_NOISE)
+
+
+def _beyond(fit: FitResult, candidate: Candidate) -> float:
+    """The candidate's own distance beyond the fitted range, in decades (0 inside it)."""
+    reach = fit.law.reach(_design(fit, [candidate.params], [candidate.tokens]))
+    return max([0.0] + [math.log10(float(values[0]) / fit.fitted_range[name][1]) for name, values in reach.items()
+                        if name in fit.fitted_range])
 
 
 def _decades(fit: FitResult, target: Target, candidate: Candidate | None) -> float:
