@@ -83,18 +83,21 @@ def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
     if options.where:
         table = _filter(table, options.where, raw.file)
     # 7. validate, each run's rows together, its metadata spread and its tokens derived
-    codes, _ = pd.factorize(table["run"])
+    codes, names = pd.factorize(table["run"])  # the run column is categorical here: this reads its codes
     if (np.diff(codes) < 0).any():  # group each run's rows, in first-seen order
-        table = table.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
+        order = np.argsort(codes, kind="stable")
+        table, codes = table.iloc[order].reset_index(drop=True), codes[order]
     table = fill_run_metadata(table)
     validate_table(table, file=raw.file, targets=options.targets)
     if not options.targets:
         say_unknown_sizes(table, raw)
+    names = np.asarray(names, dtype=object)
     if "loss" in mapping or LOSS_SOURCE not in table.columns:
         table[LOSS_SOURCE] = mapping.get("loss", "loss")
+    table["run"] = names[codes]  # plain strings in the RunSet, as every consumer expects
     ordered = [c for c in CANONICAL_COLUMNS if c in table.columns]
     table = table[ordered + [c for c in table.columns if c not in ordered and c != ROW]]
-    return RunSet(table, {run: raw.file for run in table["run"].unique().tolist()})
+    return RunSet.from_codes(table, dict.fromkeys(names.tolist(), raw.file), codes, names)
 
 
 def _filter(table: pd.DataFrame, where: str, file: str) -> pd.DataFrame:

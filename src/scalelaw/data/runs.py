@@ -100,6 +100,15 @@ class RunSet:
         """The run column factorised once: every selection is then an integer take, O(rows)."""
         return _RunIndex.of(self.table["run"])
 
+    @classmethod
+    def from_codes(cls, table: pd.DataFrame, sources: Mapping[str, str], codes: np.ndarray, names: np.ndarray
+                   ) -> RunSet:
+        """A run set whose ``run`` column is ``names[codes]`` (codes in first-seen order), factorised already:
+        the reader has the codes, so they are not computed again from the strings."""
+        runs = cls(table, sources)
+        runs.__dict__["_index"] = _RunIndex.from_codes(np.asarray(codes), np.asarray(names, dtype=object))
+        return runs
+
     # -- inspection -----------------------------------------------------------------
     @property
     def runs(self) -> list[str]:
@@ -220,6 +229,8 @@ class RunSet:
         parts = list(parts)
         if qualify:
             parts = _qualified(parts)
+        if len(parts) == 1 and parts[0].table.index.equals(pd.RangeIndex(len(parts[0].table))):
+            return parts[0]  # immutable: shared as it is, with its run codes
         if len(parts) > 1:
             _refuse_shared_runs(parts)
         table = pd.concat([p.table for p in parts], ignore_index=True) if parts else pd.DataFrame(
@@ -316,11 +327,15 @@ class _RunIndex:
     @classmethod
     def of(cls, column: pd.Series) -> _RunIndex:
         codes, names = pd.factorize(column, sort=False, use_na_sentinel=False)
+        return cls.from_codes(codes, np.asarray(names, dtype=object))
+
+    @classmethod
+    def from_codes(cls, codes: np.ndarray, names: np.ndarray) -> _RunIndex:
         codes = codes.astype(np.int64, copy=False)
-        names = np.asarray(names, dtype=object)
         counts = np.bincount(codes, minlength=names.size)
         starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        order = np.argsort(codes, kind="stable")
+        grouped = codes.size < 2 or bool((codes[1:] >= codes[:-1]).all())  # each run's rows together already
+        order = np.arange(codes.size, dtype=np.int64) if grouped else np.argsort(codes, kind="stable")
         return cls(names, codes, order, starts, pd.Index(names, dtype=object))
 
     def rows(self, codes: np.ndarray) -> np.ndarray:

@@ -127,17 +127,6 @@ def _check_constant_metadata(table: pd.DataFrame, file: str) -> None:
               file=file, column=column)
 
 
-def _loss_by_run(runs: RunSet) -> list[tuple[str, np.ndarray]]:
-    """Each run's logged losses in order (rows without a loss dropped), without a groupby per run."""
-    table = runs.table[runs.table["loss"].notna()]
-    codes, names = pd.factorize(table["run"])
-    order = np.argsort(codes, kind="stable") if (np.diff(codes) < 0).any() else np.arange(len(codes))
-    bounds = np.flatnonzero(np.diff(codes[order])) + 1
-    losses = np.split(table["loss"].to_numpy(dtype="float64")[order], bounds)
-    names = np.asarray(names, dtype=object)  # one conversion, not an Index lookup per run
-    return [(str(names[c]), loss) for c, loss in zip(np.unique(codes), losses, strict=True)] if len(codes) else []
-
-
 def lookalike_key(name: str) -> str:
     """A key equal for names that differ only by case, Unicode width or common Cyrillic/Greek look-alikes."""
     return unicodedata.normalize("NFKC", name).casefold().translate(_LOOKALIKES)
@@ -147,7 +136,7 @@ def warn_lookalike_runs(runs: RunSet) -> list[str]:
     """Warn about run ids that differ only by case or look-alike characters (easy to mix up); return them."""
     seen: dict[str, str] = {}
     messages = []
-    for run in pd.unique(runs.table["run"]).tolist():
+    for run in runs.runs:
         other = seen.setdefault(lookalike_key(run), run)
         if other != run:
             messages.append(f"runs {other!r} and {run!r} differ only by case or look-alike characters")
@@ -156,33 +145,63 @@ def warn_lookalike_runs(runs: RunSet) -> list[str]:
     return messages
 
 
-def _spikes(loss: np.ndarray) -> np.ndarray:
-    """Points (but the last two) above ``SPIKE_RATIO`` x the median of the ``SPIKE_WINDOW`` before them.
+def _logged_losses(runs: RunSet) -> tuple[np.ndarray, np.ndarray]:
+    """Every run's logged losses in order, run after run (rows without a loss dropped), and where each
+    run starts in them (``starts[k]:starts[k + 1]`` is run k): the run codes the set already holds, no groupby."""
+    index = runs._index
+    loss = runs.table["loss"].to_numpy(dtype="float64")[index.order]
+    logged = ~np.isnan(loss)
+    counts = np.bincount(index.codes[index.order][logged], minlength=len(index.names))
+    return loss[logged], np.concatenate([[0], np.cumsum(counts)])
 
-    A point below the ratio times the window's minimum cannot be a spike, so the medians are
-    taken only for the few points above it (the median of every window costs a sort each).
+
+def _spikes(loss: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Positions in ``loss`` (runs one after another) of points above ``SPIKE_RATIO`` x the median of the
+    ``SPIKE_WINDOW`` points of their run before them, leaving out each run's last two points.
+
+    A point below the ratio times the window's minimum cannot be a spike, so the minima are taken over
+    all runs at once (one shifted minimum per window place) and medians only for the few points above.
     """
-    windows = np.lib.stride_tricks.sliding_window_view(loss[:-1], SPIKE_WINDOW)[:-2]
-    points = loss[SPIKE_WINDOW:-2]
-    candidates = np.flatnonzero(points > SPIKE_RATIO * windows.min(axis=1))
-    medians = np.median(windows[candidates], axis=1)
-    return candidates[points[candidates] > SPIKE_RATIO * medians] + SPIKE_WINDOW
+    run = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+    local = np.arange(len(loss)) - starts[run]  # each point's place in its run
+    usable = (local >= SPIKE_WINDOW) & (local < (starts[run + 1] - starts[run]) - 2)
+    low = np.full(len(loss), np.inf)
+    if len(loss) > SPIKE_WINDOW:
+        low[SPIKE_WINDOW:] = np.minimum.reduce([loss[k : len(loss) - SPIKE_WINDOW + k] for k in range(SPIKE_WINDOW)])
+    candidates = np.flatnonzero(usable & (loss > SPIKE_RATIO * low))
+    medians = np.median(loss[candidates[:, None] + np.arange(-SPIKE_WINDOW, 0)], axis=1)
+    return candidates[loss[candidates] > SPIKE_RATIO * medians]
 
 
 def warn_suspicious(runs: RunSet) -> list[str]:
-    """Warn about runs with loss spikes or a diverging end (the first few, then a count); return all."""
+    """Warn about runs with loss spikes or a diverging end (the first few, then a count); return all.
+
+    The checks run over all runs' losses at once; only runs with something to say cost Python work."""
     warn_lookalike_runs(runs)
+    loss, starts = _logged_losses(runs)
+    counts = np.diff(starts)
+    checked = counts >= SPIKE_WINDOW + 2  # shorter runs are not judged
+    spikes = _spikes(loss, starts)
+    spike_run = np.searchsorted(starts, spikes, side="right") - 1
+    spike_count = np.bincount(spike_run, minlength=len(counts))
+    first_spike = np.zeros(len(counts), dtype=np.int64)
+    spiky, first = np.unique(spike_run, return_index=True)  # spikes are in order: a run's first comes first
+    first_spike[spiky] = spikes[first] - starts[spiky]
+    lowest, last, second = np.full(len(counts), np.inf), np.zeros(len(counts)), np.zeros(len(counts))
+    if loss.size:
+        logged = counts > 0
+        lowest[logged] = np.minimum.reduceat(loss, starts[:-1][logged])
+        last[checked], second[checked] = loss[starts[1:][checked] - 1], loss[starts[1:][checked] - 2]
+    diverging = checked & (last > DIVERGENCE_RATIO * lowest) & (second > DIVERGENCE_RATIO * lowest)
     messages = []
-    for run, loss in _loss_by_run(runs):
-        if len(loss) < SPIKE_WINDOW + 2:
-            continue
-        spikes = _spikes(loss)
-        if spikes.size:
-            messages.append(f"run {run!r}: {spikes.size} loss spike(s) above {SPIKE_RATIO:g}x the recent median "
-                            f"(first at loss point {spikes[0] + 1})")
-        if loss[-1] > DIVERGENCE_RATIO * loss.min() and loss[-2] > DIVERGENCE_RATIO * loss.min():
-            messages.append(f"run {run!r} looks diverging at its end: final loss {loss[-1]:.4g} "
-                            f"vs its minimum {loss.min():.4g}")
+    for code in np.flatnonzero(spike_count.astype(bool) | diverging).tolist():
+        run = str(runs._index.names[code])
+        if spike_count[code]:
+            messages.append(f"run {run!r}: {spike_count[code]} loss spike(s) above {SPIKE_RATIO:g}x the recent "
+                            f"median (first at loss point {first_spike[code] + 1})")
+        if diverging[code]:
+            messages.append(f"run {run!r} looks diverging at its end: final loss {last[code]:.4g} "
+                            f"vs its minimum {lowest[code]:.4g}")
     for message in messages[:MAX_WARNINGS]:
         warn(message, DataWarning)
     if len(messages) > MAX_WARNINGS:
