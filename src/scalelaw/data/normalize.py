@@ -96,14 +96,14 @@ def parse_numeric(
     """Parse a column to float64 (NaN = missing). ``strict`` raises on a bad cell, else returns None."""
     if values.dtype.kind in "fiub":
         numbers = values.to_numpy(dtype="float64", na_value=np.nan)
-        missing = np.isnan(numbers)
+        bad = np.isinf(numbers)  # NaN in a typed column is a missing value
     else:
         text = as_text(values).str.strip()
         missing = text.str.lower().isin(MISSING_TEXT).to_numpy()
         numbers = pd.to_numeric(text.where(~missing, "nan"), errors="coerce").to_numpy(dtype="float64")
-    bad = ~missing & ~np.isfinite(numbers)
+        bad = ~missing & ~np.isfinite(numbers)
     if not bad.any():
-        return pd.Series(numbers, index=values.index, dtype="float64")
+        return pd.Series(numbers, index=values.index, dtype="float64", copy=False)
     if not strict:
         return None
     i = int(np.argmax(bad))
@@ -146,7 +146,7 @@ def canonical_table(
             parsed = parse_numeric(frame[name], raw=raw, column=name, strict=False)
             out[name] = parsed if parsed is not None else as_text(frame[name])
     out[ROW] = raw.rows
-    return pd.DataFrame(out, index=raw.frame.index).reset_index(drop=True), mapping
+    return pd.DataFrame(out, index=raw.frame.index, copy=False).reset_index(drop=True), mapping  # no copies
 
 
 def as_text(values: pd.Series) -> pd.Series:

@@ -33,7 +33,7 @@ from scalelaw.data.readers.formats import detect_format, input_path, read_path
 from scalelaw.data.readers.raw import Keys, RawTable
 from scalelaw.data.readers.tabular import parquet_chunks, typed_table
 from scalelaw.data.reduce import Reducer
-from scalelaw.data.runs import CANONICAL_COLUMNS, RunSet
+from scalelaw.data.runs import CANONICAL_COLUMNS, RunSet, run_codes
 from scalelaw.data.units import to_nats
 from scalelaw.data.validate import check_tokenizers, say_unknown_sizes, validate_table, warn_suspicious
 from scalelaw.errors import DataWarning, InputError, warn
@@ -83,7 +83,7 @@ def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
     if options.where:
         table = _filter(table, options.where, raw.file)
     # 7. validate, each run's rows together, its metadata spread and its tokens derived
-    codes, names = pd.factorize(table["run"])  # the run column is categorical here: this reads its codes
+    codes, names = run_codes(table["run"])  # the run column is categorical here: its codes
     if (np.diff(codes) < 0).any():  # group each run's rows, in first-seen order
         order = np.argsort(codes, kind="stable")
         table, codes = table.iloc[order].reset_index(drop=True), codes[order]
@@ -91,12 +91,12 @@ def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
     validate_table(table, file=raw.file, targets=options.targets)
     if not options.targets:
         say_unknown_sizes(table, raw)
-    names = np.asarray(names, dtype=object)
     if "loss" in mapping or LOSS_SOURCE not in table.columns:
         table[LOSS_SOURCE] = mapping.get("loss", "loss")
-    table["run"] = names[codes]  # plain strings in the RunSet, as every consumer expects
+    table["run"] = pd.Series(names[codes], index=table.index, dtype=object, copy=False)  # Python strings
     ordered = [c for c in CANONICAL_COLUMNS if c in table.columns]
-    table = table[ordered + [c for c in table.columns if c not in ordered and c != ROW]]
+    ordered += [c for c in table.columns if c not in ordered and c != ROW]
+    table = table.drop(columns=ROW) if ordered == [c for c in table.columns if c != ROW] else table[ordered]
     return RunSet.from_codes(table, dict.fromkeys(names.tolist(), raw.file), codes, names)
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from scalelaw.data.normalize import ROW
 from scalelaw.data.readers.raw import RawTable
-from scalelaw.data.runs import META_COLUMNS, RunSet
+from scalelaw.data.runs import META_COLUMNS, RunSet, run_codes
 from scalelaw.errors import DataWarning, InputError, warn
 
 #: column -> (lowest allowed, highest allowed, lowest is allowed itself); beyond is an error.
@@ -65,13 +65,17 @@ def validate_table(table: pd.DataFrame, *, file: str, targets: bool = False) -> 
     """
     if table.empty:
         raise InputError("no data rows (after filtering)", file=file)
-    codes, names = pd.factorize(table["run"])  # once: each check below works on these codes
+    codes, names = run_codes(table["run"])  # once: each check below works on these codes
     _check_ranges(table, file, codes)
     _check_order(table, file, codes)
     _check_constant_metadata(table, file)
     if targets:
         return
-    has_loss = np.bincount(codes, weights=table["loss"].notna().to_numpy(), minlength=len(names)) > 0
+    logged = table["loss"].notna().to_numpy()
+    has_loss = np.ones(len(names), dtype=bool)
+    if not logged.all():
+        has_loss[:] = False
+        has_loss[codes[logged]] = True
     if not has_loss.all():
         raise InputError("the run has no loss value", file=file, run=str(names[int(np.argmax(~has_loss))]),
                          column="loss")
@@ -85,8 +89,9 @@ def _check_ranges(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
         below = values < low if low_ok else values <= low
         relation = "negative" if low_ok else "not positive"
         _fail(table, below, f"{column} is {relation} ({{value}})", file=file, column=column)
-        if column in ("tokens", "flops"):
-            zero = (values == 0) & ~_first_of_multi_row_run(codes)
+        zero = values == 0 if column in ("tokens", "flops") else None
+        if zero is not None and zero.any():
+            zero &= ~_first_of_multi_row_run(codes)
             _fail(table, zero, f"{column} is not positive (0); only the first point of a curve may be 0",
                   file=file, column=column)
         _fail(table, values > high, f"{column} = {{value}} is absurd (above {high:g})", file=file, column=column)
@@ -95,8 +100,8 @@ def _check_ranges(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
 
 
 def _first_of_multi_row_run(codes: np.ndarray) -> np.ndarray:
-    first = np.zeros(len(codes), dtype=bool)
-    first[np.unique(codes, return_index=True)[1]] = True
+    """Rows that start a run of several rows (``codes`` in first-seen order: a new code exceeds all before it)."""
+    first = np.concatenate([[True], codes[1:] > np.maximum.accumulate(codes)[:-1]])
     return first & (np.bincount(codes)[codes] > 1)
 
 
@@ -110,11 +115,14 @@ def _check_order(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
         back = np.concatenate([[False], same_run & (delta < 0)])
         _fail(table, back, "step {value} is lower than the step on the row before (steps must increase)", file=file, column="step")
     if "tokens" in table.columns:
-        known = table["tokens"].notna().to_numpy()
-        sub, sub_codes = table[known], codes[known]
-        tokens = sub["tokens"].to_numpy()
-        back = np.concatenate([[False], (sub_codes[1:] == sub_codes[:-1]) & (np.diff(tokens) < 0)])
-        _fail(sub, back, "tokens decrease (to {value}) within the run", file=file, column="tokens")
+        tokens, known = table["tokens"].to_numpy(), table["tokens"].notna().to_numpy()
+        if known.all():
+            back = np.concatenate([[False], same_run & (np.diff(tokens) < 0)])
+        else:  # compared with the run's last known tokens
+            rows = np.flatnonzero(known)
+            back = np.zeros(len(table), dtype=bool)
+            back[rows[1:][(codes[rows][1:] == codes[rows][:-1]) & (np.diff(tokens[rows]) < 0)]] = True
+        _fail(table, back, "tokens decrease (to {value}) within the run", file=file, column="tokens")
 
 
 def _check_constant_metadata(table: pd.DataFrame, file: str) -> None:
@@ -145,14 +153,21 @@ def warn_lookalike_runs(runs: RunSet) -> list[str]:
     return messages
 
 
-def _logged_losses(runs: RunSet) -> tuple[np.ndarray, np.ndarray]:
-    """Every run's logged losses in order, run after run (rows without a loss dropped), and where each
-    run starts in them (``starts[k]:starts[k + 1]`` is run k): the run codes the set already holds, no groupby."""
+def _logged_losses(runs: RunSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every run's logged losses in order, run after run (rows without a loss dropped), where each run
+    starts in them (``starts[k]:starts[k + 1]`` is run k), and the table row of each run's first logged
+    loss (the order runs are spoken of in): from the run codes the set already holds, no groupby."""
     index = runs._index
-    loss = runs.table["loss"].to_numpy(dtype="float64")[index.order]
+    loss = runs.table["loss"].to_numpy(dtype="float64")
+    rows = np.arange(len(loss)) if index.grouped else index.order
+    loss = loss[rows]
     logged = ~np.isnan(loss)
-    counts = np.bincount(index.codes[index.order][logged], minlength=len(index.names))
-    return loss[logged], np.concatenate([[0], np.cumsum(counts)])
+    if logged.all():
+        starts = index.starts
+    else:
+        counts = np.bincount(index.codes[rows][logged], minlength=len(index.names))
+        loss, rows, starts = loss[logged], rows[logged], np.concatenate([[0], np.cumsum(counts)])
+    return loss, starts, np.append(rows, 0)[starts[:-1]]  # (0 for a run without a loss: never spoken of)
 
 
 def _spikes(loss: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -162,9 +177,12 @@ def _spikes(loss: np.ndarray, starts: np.ndarray) -> np.ndarray:
     A point below the ratio times the window's minimum cannot be a spike, so the minima are taken over
     all runs at once (one shifted minimum per window place) and medians only for the few points above.
     """
-    run = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
-    local = np.arange(len(loss)) - starts[run]  # each point's place in its run
-    usable = (local >= SPIKE_WINDOW) & (local < (starts[run + 1] - starts[run]) - 2)
+    begin, end = starts[:-1], starts[1:]
+    usable = np.ones(len(loss), dtype=bool)  # but the first SPIKE_WINDOW and the last two points of each run
+    heads = (begin[:, None] + np.arange(SPIKE_WINDOW)).ravel()
+    tails = (end[:, None] - np.arange(1, 3)).ravel()
+    usable[heads[heads < np.repeat(end, SPIKE_WINDOW)]] = False
+    usable[tails[tails >= np.repeat(begin, 2)]] = False
     low = np.full(len(loss), np.inf)
     if len(loss) > SPIKE_WINDOW:
         low[SPIKE_WINDOW:] = np.minimum.reduce([loss[k : len(loss) - SPIKE_WINDOW + k] for k in range(SPIKE_WINDOW)])
@@ -178,7 +196,7 @@ def warn_suspicious(runs: RunSet) -> list[str]:
 
     The checks run over all runs' losses at once; only runs with something to say cost Python work."""
     warn_lookalike_runs(runs)
-    loss, starts = _logged_losses(runs)
+    loss, starts, first_row = _logged_losses(runs)
     counts = np.diff(starts)
     checked = counts >= SPIKE_WINDOW + 2  # shorter runs are not judged
     spikes = _spikes(loss, starts)
@@ -194,7 +212,8 @@ def warn_suspicious(runs: RunSet) -> list[str]:
         last[checked], second[checked] = loss[starts[1:][checked] - 1], loss[starts[1:][checked] - 2]
     diverging = checked & (last > DIVERGENCE_RATIO * lowest) & (second > DIVERGENCE_RATIO * lowest)
     messages = []
-    for code in np.flatnonzero(spike_count.astype(bool) | diverging).tolist():
+    flagged = np.flatnonzero(spike_count.astype(bool) | diverging)
+    for code in flagged[np.argsort(first_row[flagged], kind="stable")].tolist():
         run = str(runs._index.names[code])
         if spike_count[code]:
             messages.append(f"run {run!r}: {spike_count[code]} loss spike(s) above {SPIKE_RATIO:g}x the recent "
