@@ -15,12 +15,14 @@ import pandas as pd
 
 from scalelaw.data.aliases import EVAL_LOSS_NAMES, LOGGER_NAMES, TRAIN_LOSS_NAMES
 from scalelaw.data.readers.raw import RawTable
-from scalelaw.data.runs import META_COLUMNS, NUMERIC_COLUMNS, run_name_problem
+from scalelaw.data.runs import CANONICAL_COLUMNS, META_COLUMNS, NUMERIC_COLUMNS, run_name_problem
 from scalelaw.data.units import check_declared_unit
 from scalelaw.errors import InputError
 
 MISSING_TEXT = frozenset({"", "na", "n/a", "null", "none"})
 ROW = "_row"
+#: Most columns a canonical table keeps as separate arrays (no copy); wider tables are consolidated.
+SEPARATE_BLOCKS = 64
 
 
 def _has_values(raw: RawTable, column: str) -> bool:
@@ -145,8 +147,15 @@ def canonical_table(
         else:
             parsed = parse_numeric(frame[name], raw=raw, column=name, strict=False)
             out[name] = parsed if parsed is not None else as_text(frame[name])
+    out = {name: out[name] for name in sorted(out, key=_canonical_first)}  # the RunSet's column order already
     out[ROW] = raw.rows
-    return pd.DataFrame(out, index=raw.frame.index, copy=False).reset_index(drop=True), mapping  # no copies
+    # a block per column, not copied into one, unless there are many (pandas slows on over 100 blocks)
+    table = pd.DataFrame(out, index=raw.frame.index, copy=len(out) > SEPARATE_BLOCKS)
+    return table.reset_index(drop=True), mapping
+
+
+def _canonical_first(name: str) -> int:
+    return CANONICAL_COLUMNS.index(name) if name in CANONICAL_COLUMNS else len(CANONICAL_COLUMNS)
 
 
 def as_text(values: pd.Series) -> pd.Series:

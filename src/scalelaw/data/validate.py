@@ -157,10 +157,9 @@ def _logged_losses(runs: RunSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every run's logged losses in order, run after run (rows without a loss dropped), where each run
     starts in them (``starts[k]:starts[k + 1]`` is run k), and the table row of each run's first logged
     loss (the order runs are spoken of in): from the run codes the set already holds, no groupby."""
-    index = runs._index
+    index, rows = runs._index, runs._index.order
     loss = runs.table["loss"].to_numpy(dtype="float64")
-    rows = np.arange(len(loss)) if index.grouped else index.order
-    loss = loss[rows]
+    loss = loss if index.grouped else loss[rows]
     logged = ~np.isnan(loss)
     if logged.all():
         starts = index.starts
@@ -183,9 +182,9 @@ def _spikes(loss: np.ndarray, starts: np.ndarray) -> np.ndarray:
     tails = (end[:, None] - np.arange(1, 3)).ravel()
     usable[heads[heads < np.repeat(end, SPIKE_WINDOW)]] = False
     usable[tails[tails >= np.repeat(begin, 2)]] = False
-    low = np.full(len(loss), np.inf)
-    if len(loss) > SPIKE_WINDOW:
-        low[SPIKE_WINDOW:] = np.minimum.reduce([loss[k : len(loss) - SPIKE_WINDOW + k] for k in range(SPIKE_WINDOW)])
+    low = np.full(len(loss), np.inf)  # the minimum of the SPIKE_WINDOW points before each point
+    for k in range(1, SPIKE_WINDOW + 1 if len(loss) > SPIKE_WINDOW else 1):
+        np.minimum(low[SPIKE_WINDOW:], loss[SPIKE_WINDOW - k : len(loss) - k], out=low[SPIKE_WINDOW:])
     candidates = np.flatnonzero(usable & (loss > SPIKE_RATIO * low))
     medians = np.median(loss[candidates[:, None] + np.arange(-SPIKE_WINDOW, 0)], axis=1)
     return candidates[loss[candidates] > SPIKE_RATIO * medians]
