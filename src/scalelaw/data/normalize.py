@@ -176,7 +176,7 @@ def _run_ids(frame: Mapping[str, pd.Series], raw: RawTable) -> pd.Series:
                          index=raw.frame.index)
     codes, uniques = pd.factorize(frame["run"], use_na_sentinel=True)
     names = as_text(pd.Series(uniques, dtype=object)).str.strip().to_numpy(dtype=object)
-    empty = (codes < 0) | (names[codes] == "") if len(names) else np.ones(len(codes), dtype=bool)
+    empty = (codes < 0) | (names == "")[codes] if len(names) else np.ones(len(codes), dtype=bool)
     if empty.any():
         raise InputError("the run id is empty", file=raw.file, row=_row(raw, int(np.argmax(empty))), column="run")
     for code, name in enumerate(names):

@@ -157,8 +157,13 @@ def _typed_delimited(data: bytes, path: Path, delimiter: str) -> RawTable | None
     except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning):
         return None
     for column in frame.columns:
-        if frame[column].dtype.kind not in "fiu":  # text cells as written (an integer past int64 too)
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str).astype(object)
+        values = frame[column]
+        if isinstance(values.dtype, pd.StringDtype):  # text cells as written; a repeated value is one string
+            codes, distinct = pd.factorize(values)
+            cells = np.append(np.asarray(distinct, dtype=object), "")[codes]  # code -1 (missing): ""
+            frame[column] = pd.Series(cells, index=frame.index, dtype=object)
+        elif values.dtype.kind not in "fiu":  # an integer past int64, True/False: as written too
+            frame[column] = values.astype(object).where(values.notna(), "").astype(str).astype(object)
     flavor = "logger" if WANDB_MARKERS & set(header) else "table"
     return RawTable(frame, np.arange(1, len(frame) + 1), str(path), path.stem, flavor, text=True)
 
