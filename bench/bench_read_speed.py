@@ -2,7 +2,7 @@
 
 Issue 22 asks for an import within 1.5x of pandas reading the file. The input is one run of
 100,000 steps with 4 metrics (loss, lr, tokens, grad_norm), written to a temporary folder as CSV
-and Parquet. ``read_runs`` does more than pandas: strict parsing that names a bad cell's row, step
+and Parquet (``--runs N`` splits the rows into N runs named in a ``run`` column). ``read_runs`` does more than pandas: strict parsing that names a bad cell's row, step
 merging, validation and the suspicious-loss warnings, so the ratio is what all that costs: it is
 what a user gets from ``scalelaw.read_runs(path)``.
 
@@ -20,7 +20,7 @@ Two measurements, each side by side in one run:
 ``--checkout DIR`` measures another checkout's ``src/`` (e.g. the tree before a change) in the
 same run, row beside row.
 
-    python bench/bench_read_speed.py [--steps 100000] [--repeat 9] [--command-repeat 5] [--checkout DIR]
+    python bench/bench_read_speed.py [--steps 100000] [--runs 1] [--repeat 9] [--command-repeat 5] [--checkout DIR]
 """
 
 from __future__ import annotations
@@ -68,13 +68,16 @@ COMMANDS = {
 IMPORTS = {"pandas": "import pandas", "read_runs": "from scalelaw.data.pipeline import read_runs"}
 
 
-def write_inputs(folder: Path, steps: int) -> dict[str, Path]:
-    """One run of ``steps`` steps and 4 metrics, as CSV and Parquet."""
+def write_inputs(folder: Path, steps: int, runs: int = 1) -> dict[str, Path]:
+    """``steps`` rows of 4 metrics, as CSV and Parquet: one run (no run column), or ``runs`` runs of
+    ``steps // runs`` steps each, named in a ``run`` column."""
     rng = np.random.default_rng(0)
-    step = np.arange(1, steps + 1)
+    step = np.arange(steps) % (steps // runs) + 1
     frame = pd.DataFrame({"step": step, "loss": 2.0 + 3.0 * step ** -0.3 + 0.01 * rng.random(steps),
                           "lr": 1e-3 * np.minimum(1.0, step / 1000), "tokens": step * 4096.0,
                           "grad_norm": 0.5 + rng.random(steps)})
+    if runs > 1:
+        frame.insert(0, "run", [f"run-{i:05d}" for i in np.arange(steps) // (steps // runs)])
     paths = {"csv": folder / "run.csv", "parquet": folder / "run.parquet"}
     frame.to_csv(paths["csv"], index=False)
     frame.to_parquet(paths["parquet"], index=False)
@@ -117,6 +120,7 @@ def medians(runs: list[tuple[float, float]]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=1, help="runs in the file (1: no run column)")
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--command-repeat", type=int, default=5)
     parser.add_argument("--checkout", type=Path, action="append", default=[],
@@ -126,10 +130,11 @@ def main() -> None:
     width = max(len(name) for name in trees)
 
     print(f"{platform.node()} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores), python "
-          f"{platform.python_version()}, pandas {pd.__version__}; {args.steps:,} steps x 4 metrics; "
+          f"{platform.python_version()}, pandas {pd.__version__}; {args.steps:,} steps x 4 metrics in "
+          f"{args.runs:,} run(s); "
           f"load average {os.getloadavg()[0]:.2f}\n")
     with tempfile.TemporaryDirectory() as folder:
-        paths = write_inputs(Path(folder), args.steps)
+        paths = write_inputs(Path(folder), args.steps, args.runs)
         print(f"in process (median of {args.repeat}, alternating): seconds per read")
         print(f"{'checkout':<{width}} {'format':<8} {'pandas':>8} {'read_runs':>10} {'ratio':>6}   "
               f"{'pandas cpu':>10} {'read_runs cpu':>13} {'ratio':>6}  {'rows':>8}")
