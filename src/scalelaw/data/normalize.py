@@ -175,7 +175,7 @@ def _run_ids(frame: Mapping[str, pd.Series], raw: RawTable) -> pd.Series:
         return pd.Series(pd.Categorical.from_codes(np.zeros(len(raw.frame), dtype=np.int8), [raw.default_run]),
                          index=raw.frame.index)
     codes, uniques = pd.factorize(frame["run"], use_na_sentinel=True)
-    names = as_text(pd.Series(uniques, dtype=object)).str.strip().to_numpy(dtype=object)
+    names = np.array([str(name).strip() for name in uniques], dtype=object)  # once per distinct id
     empty = (codes < 0) | (names == "")[codes] if len(names) else np.ones(len(codes), dtype=bool)
     if empty.any():
         raise InputError("the run id is empty", file=raw.file, row=_row(raw, int(np.argmax(empty))), column="run")
