@@ -75,8 +75,10 @@ def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
     # 3. normalise: canonical columns, strict parsing, run ids, the loss in nats
     table, mapping = canonical_table(raw, columns=options.columns, loss_unit=options.loss_unit, loss=options.loss,
                                      targets=options.targets)
-    table["loss"] = to_nats(table["loss"].to_numpy(), options.loss_unit, bytes_per_token=options.bytes_per_token,
-                            file=raw.file)
+    loss = table["loss"].to_numpy()
+    in_nats = to_nats(loss, options.loss_unit, bytes_per_token=options.bytes_per_token, file=raw.file)
+    if in_nats is not loss:  # nats already: the column stays as it is
+        table["loss"] = in_nats
     # 4. merge rows of one step; 5. metadata from --meta and --set; 6. filter
     table = merge_steps(table, file=raw.file)
     table = apply_metadata(table, set_values=options.set_values, sidecar=options.sidecar)
