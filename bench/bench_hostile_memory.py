@@ -65,12 +65,29 @@ def valid_parquet(folder: Path) -> Path:
     return path
 
 
+def valid_csv(folder: Path) -> Path:
+    """The same 1,000 runs x 1,000 steps as CSV (about 20 MB): the text readers' share of the memory."""
+    path = folder / "valid.csv"
+    lines = (f"run-{i // 1000:04d},{i % 1000 + 1},3.0\n" for i in range(1_000_000))
+    path.write_text("run,step,loss\n" + "".join(lines))
+    return path
+
+
+def long_line_csv(folder: Path) -> Path:
+    """A CSV whose second line is 17 MiB: refused by the line-length bound, before any parsing."""
+    path = folder / "long.csv"
+    path.write_text("run,step,loss\na,1," + "9" * (17 << 20) + "\n")
+    return path
+
+
 def valid_mlflow(folder: Path) -> Path:
     return mlflow_db()(folder)
 
 
 CASES: list[tuple[str, Callable[[Path], Path], Callable[[Path, Path], list[str]]]] = [
     ("valid Parquet, 10^6 rows", valid_parquet, lambda p, s: ["runs", "import", str(p), "--store", str(s)]),
+    ("valid CSV, 10^6 rows", valid_csv, lambda p, s: ["runs", "import", str(p), "--store", str(s)]),
+    ("CSV line of 17 MiB", long_line_csv, lambda p, s: ["runs", "import", str(p), "--store", str(s)]),
     ("valid MLflow sqlite", valid_mlflow, lambda p, s: ["runs", "import", str(p), "--store", str(s)]),
     ("valid 60 MB text corpus", lambda f: _text(f / "book.txt", 60 << 20), lambda p, s: ["corpus", str(p)]),
     ("Parquet 4 MiB x 1,500 rows (dictionary)", DICTIONARY_BOMB,

@@ -154,3 +154,14 @@ def test_typed_and_strict_csv_reading_give_the_same_runs(tmp_path: Path, body: s
     table = read_runs(path).table
     assert table["step"].tolist() == [1.0, 2.0] and table["loss"].tolist() == [2.0, 1.9]
     assert table["flag"].tolist() == ["True", "false"]
+
+
+def test_utf8_text_is_parsed_from_its_bytes_and_other_bytes_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes("\ufeffrun,step,loss,note\nmodèle-α,1,3.0,café\nmodèle-α,2,2.5,thé\n".encode())
+    runs = read_runs(path)
+    assert runs.runs == ["modèle-α"] and runs.table["note"].tolist() == ["café", "thé"]
+    assert runs.table["loss"].tolist() == [3.0, 2.5]
+    path.write_bytes("run,step,loss\nmod\xe8le,1,3.0\n".encode("latin-1"))
+    with pytest.raises(InputError, match=r"not UTF-8 text \(byte 17\)"):
+        read_runs(path)

@@ -107,3 +107,23 @@ def test_bundled_datasets_are_valid_and_unsuspicious(name: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warn_suspicious(runs)
+
+
+def test_suspicious_runs_are_named_in_table_order_with_their_first_spike() -> None:
+    """All runs are checked at once: each message must still name its own run, count and point."""
+    smooth = list(np.linspace(4, 3, 20))
+    spiky = smooth.copy()
+    spiky[8] = spiky[12] = 6.0  # two spikes, the first at loss point 9
+    diverging = smooth[:-3] + [3.5, 4.0, 5.0]
+    rows = [("calm", smooth), ("short", [3.0, 9.0, 9.0]), ("spiky", spiky), ("none", [np.nan] * 4),
+            ("diverging", diverging)]
+    table = pd.DataFrame({"run": [r for r, loss in rows for _ in loss], "loss": [x for _, loss in rows for x in loss]})
+    with pytest.warns(DataWarning):
+        messages = warn_suspicious(RunSet(table))
+    assert messages == [
+        "run 'spiky': 2 loss spike(s) above 1.2x the recent median (first at loss point 9)",
+        "run 'diverging' looks diverging at its end: final loss 5 vs its minimum 3.158",
+    ]
+    interleaved = table.iloc[np.argsort(np.arange(len(table)) % 5, kind="stable")].reset_index(drop=True)
+    with pytest.warns(DataWarning):
+        assert warn_suspicious(RunSet(interleaved)) != []  # runs read row by row still judged per run

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.normalize import ROW
+from scalelaw.data.runs import run_codes
 from scalelaw.errors import InputError
 
 def _missing(values: pd.Series) -> pd.Series:
@@ -62,7 +63,7 @@ def merge_steps(table: pd.DataFrame, *, file: str) -> pd.DataFrame:
     """One row per (run, step): values of rows with the same step joined, at the first row's place."""
     if "step" not in table.columns:
         return table
-    repeated = _repeated_steps(pd.factorize(table["run"])[0], table["step"].to_numpy(dtype="float64"))
+    repeated = _repeated_steps(run_codes(table["run"])[0], table["step"].to_numpy(dtype="float64"))
     if not repeated.any():
         return table
     group = table.loc[repeated]

@@ -76,8 +76,9 @@ def apply_metadata(table: pd.DataFrame, *, set_values: Mapping[str, object], sid
     """Put ``--meta`` rows (matched by run) then ``--set`` values into every row of their runs."""
     if sidecar is not None:
         rows = sidecar.set_index("run")
+        runs = table["run"].astype(object)  # a categorical column would map to a categorical
         for column in rows.columns:
-            mapped = table["run"].map(rows[column])
+            mapped = runs.map(rows[column])
             given = mapped.notna() & (mapped != "")
             if column in table.columns:
                 mapped = mapped.where(given, table[column])

@@ -15,12 +15,14 @@ import pandas as pd
 
 from scalelaw.data.aliases import EVAL_LOSS_NAMES, LOGGER_NAMES, TRAIN_LOSS_NAMES
 from scalelaw.data.readers.raw import RawTable
-from scalelaw.data.runs import META_COLUMNS, NUMERIC_COLUMNS, run_name_problem
+from scalelaw.data.runs import CANONICAL_COLUMNS, META_COLUMNS, NUMERIC_COLUMNS, run_name_problem
 from scalelaw.data.units import check_declared_unit
 from scalelaw.errors import InputError
 
 MISSING_TEXT = frozenset({"", "na", "n/a", "null", "none"})
 ROW = "_row"
+#: Most columns a canonical table keeps as separate arrays (no copy); wider tables are consolidated.
+SEPARATE_BLOCKS = 64
 
 
 def _has_values(raw: RawTable, column: str) -> bool:
@@ -96,14 +98,14 @@ def parse_numeric(
     """Parse a column to float64 (NaN = missing). ``strict`` raises on a bad cell, else returns None."""
     if values.dtype.kind in "fiub":
         numbers = values.to_numpy(dtype="float64", na_value=np.nan)
-        missing = np.isnan(numbers)
+        bad = np.isinf(numbers)  # NaN in a typed column is a missing value
     else:
         text = as_text(values).str.strip()
         missing = text.str.lower().isin(MISSING_TEXT).to_numpy()
         numbers = pd.to_numeric(text.where(~missing, "nan"), errors="coerce").to_numpy(dtype="float64")
-    bad = ~missing & ~np.isfinite(numbers)
+        bad = ~missing & ~np.isfinite(numbers)
     if not bad.any():
-        return pd.Series(numbers, index=values.index, dtype="float64")
+        return pd.Series(numbers, index=values.index, dtype="float64", copy=False)
     if not strict:
         return None
     i = int(np.argmax(bad))
@@ -145,8 +147,15 @@ def canonical_table(
         else:
             parsed = parse_numeric(frame[name], raw=raw, column=name, strict=False)
             out[name] = parsed if parsed is not None else as_text(frame[name])
+    out = {name: out[name] for name in sorted(out, key=_canonical_first)}  # the RunSet's column order already
     out[ROW] = raw.rows
-    return pd.DataFrame(out, index=raw.frame.index).reset_index(drop=True), mapping
+    # a block per column, not copied into one, unless there are many (pandas slows on over 100 blocks)
+    table = pd.DataFrame(out, index=raw.frame.index, copy=len(out) > SEPARATE_BLOCKS)
+    return table.reset_index(drop=True), mapping
+
+
+def _canonical_first(name: str) -> int:
+    return CANONICAL_COLUMNS.index(name) if name in CANONICAL_COLUMNS else len(CANONICAL_COLUMNS)
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -155,17 +164,19 @@ def as_text(values: pd.Series) -> pd.Series:
 
 
 def _run_ids(frame: Mapping[str, pd.Series], raw: RawTable) -> pd.Series:
-    """Run ids as strings; ids are cleaned once per distinct value, which keeps large inputs fast."""
+    """Run ids as a categorical column (the strings once each, a code per row): every later step groups
+    rows by run, and factorising codes costs a fraction of hashing a string per row. Ids are cleaned
+    once per distinct value."""
     if "run" not in frame:
         problem = run_name_problem(raw.default_run)
         if problem:
             raise InputError(f"the run id {raw.default_run[:80]!r} (from the file or folder name) {problem}",
                              file=raw.file)
-        return pd.Series(np.array([raw.default_run], dtype=object).repeat(len(raw.frame)), index=raw.frame.index,
-                         dtype=object)
+        return pd.Series(pd.Categorical.from_codes(np.zeros(len(raw.frame), dtype=np.int8), [raw.default_run]),
+                         index=raw.frame.index)
     codes, uniques = pd.factorize(frame["run"], use_na_sentinel=True)
-    names = as_text(pd.Series(uniques, dtype=object)).str.strip().to_numpy(dtype=object)
-    empty = (codes < 0) | (names[codes] == "") if len(names) else np.ones(len(codes), dtype=bool)
+    names = np.array([str(name).strip() for name in uniques], dtype=object)  # once per distinct id
+    empty = (codes < 0) | (names == "")[codes] if len(names) else np.ones(len(codes), dtype=bool)
     if empty.any():
         raise InputError("the run id is empty", file=raw.file, row=_row(raw, int(np.argmax(empty))), column="run")
     for code, name in enumerate(names):
@@ -173,7 +184,8 @@ def _run_ids(frame: Mapping[str, pd.Series], raw: RawTable) -> pd.Series:
         if problem:
             row = _row(raw, int(np.argmax(codes == code)))
             raise InputError(f"the run id {name[:80]!r} {problem}", file=raw.file, row=row, column="run")
-    return pd.Series(names[codes], index=raw.frame.index, dtype=object)  # Python strings: cheap to hash and list
+    merged, distinct = pd.factorize(names)  # ids equal once stripped are one run
+    return pd.Series(pd.Categorical.from_codes(merged[codes], pd.Index(distinct, dtype=object)), index=raw.frame.index)
 
 
 def fill_run_metadata(table: pd.DataFrame) -> pd.DataFrame:

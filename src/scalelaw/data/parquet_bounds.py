@@ -99,7 +99,9 @@ def to_pandas_bounded(table: Any, path: Path) -> pd.DataFrame:
         if pa.types.is_dictionary(column.type):  # bounded now: decode, so pandas sees the file's own types
             table = table.set_column(index, table.schema.field(index).with_type(column.type.value_type),
                                      column.cast(column.type.value_type))
-    return table.to_pandas()  # deduplicate_objects: rows share one Python string per value
+    # deduplicate_objects (the default): rows share one Python string per value; split_blocks: a column
+    # per block, so numbers are not copied again into one 2-D block the readers take apart at once
+    return table.to_pandas(split_blocks=True)
 
 
 def _text_bytes(chunk: Any, name: str, path: Path) -> int:

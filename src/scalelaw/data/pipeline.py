@@ -33,7 +33,7 @@ from scalelaw.data.readers.formats import detect_format, input_path, read_path
 from scalelaw.data.readers.raw import Keys, RawTable
 from scalelaw.data.readers.tabular import parquet_chunks, typed_table
 from scalelaw.data.reduce import Reducer
-from scalelaw.data.runs import CANONICAL_COLUMNS, RunSet
+from scalelaw.data.runs import CANONICAL_COLUMNS, RunSet, run_codes
 from scalelaw.data.units import to_nats
 from scalelaw.data.validate import check_tokenizers, say_unknown_sizes, validate_table, warn_suspicious
 from scalelaw.errors import DataWarning, InputError, warn
@@ -75,26 +75,31 @@ def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
     # 3. normalise: canonical columns, strict parsing, run ids, the loss in nats
     table, mapping = canonical_table(raw, columns=options.columns, loss_unit=options.loss_unit, loss=options.loss,
                                      targets=options.targets)
-    table["loss"] = to_nats(table["loss"].to_numpy(), options.loss_unit, bytes_per_token=options.bytes_per_token,
-                            file=raw.file)
+    loss = table["loss"].to_numpy()
+    in_nats = to_nats(loss, options.loss_unit, bytes_per_token=options.bytes_per_token, file=raw.file)
+    if in_nats is not loss:  # nats already: the column stays as it is
+        table["loss"] = in_nats
     # 4. merge rows of one step; 5. metadata from --meta and --set; 6. filter
     table = merge_steps(table, file=raw.file)
     table = apply_metadata(table, set_values=options.set_values, sidecar=options.sidecar)
     if options.where:
         table = _filter(table, options.where, raw.file)
     # 7. validate, each run's rows together, its metadata spread and its tokens derived
-    codes, _ = pd.factorize(table["run"])
+    codes, names = run_codes(table["run"])  # the run column is categorical here: its codes
     if (np.diff(codes) < 0).any():  # group each run's rows, in first-seen order
-        table = table.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
+        order = np.argsort(codes, kind="stable")
+        table, codes = table.iloc[order].reset_index(drop=True), codes[order]
     table = fill_run_metadata(table)
     validate_table(table, file=raw.file, targets=options.targets)
     if not options.targets:
         say_unknown_sizes(table, raw)
     if "loss" in mapping or LOSS_SOURCE not in table.columns:
         table[LOSS_SOURCE] = mapping.get("loss", "loss")
+    table["run"] = pd.Series(names[codes], index=table.index, dtype=object, copy=False)  # Python strings
     ordered = [c for c in CANONICAL_COLUMNS if c in table.columns]
-    table = table[ordered + [c for c in table.columns if c not in ordered and c != ROW]]
-    return RunSet(table, {run: raw.file for run in table["run"].unique().tolist()})
+    ordered += [c for c in table.columns if c not in ordered and c != ROW]
+    table = table.drop(columns=ROW) if ordered == [c for c in table.columns if c != ROW] else table[ordered]
+    return RunSet.from_codes(table, dict.fromkeys(names.tolist(), raw.file), codes, names)
 
 
 def _filter(table: pd.DataFrame, where: str, file: str) -> pd.DataFrame:

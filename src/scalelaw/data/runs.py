@@ -65,6 +65,19 @@ NUMERIC_COLUMNS: tuple[str, ...] = (
 MAX_RUN_NAME = 1000
 
 
+def run_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of a run column (codes in first-seen order, and the names), read straight from
+    the codes of a categorical column whose runs are grouped (how readers hand runs on: no hashing)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        raw = column.cat.codes.to_numpy()
+        if raw.size and raw.min() >= 0 and (raw[1:] >= raw[:-1]).all():
+            new_run = np.concatenate([[True], raw[1:] != raw[:-1]])
+            names = np.asarray(column.cat.categories, dtype=object)[raw[new_run]]
+            return np.cumsum(new_run) - 1, names
+    codes, names = pd.factorize(column)
+    return codes, np.asarray(names, dtype=object)
+
+
 def run_name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a run id (control characters such as NUL, newline or escape; too long), or None."""
     if len(name) > MAX_RUN_NAME:
@@ -99,6 +112,15 @@ class RunSet:
     def _index(self) -> _RunIndex:
         """The run column factorised once: every selection is then an integer take, O(rows)."""
         return _RunIndex.of(self.table["run"])
+
+    @classmethod
+    def from_codes(cls, table: pd.DataFrame, sources: Mapping[str, str], codes: np.ndarray, names: np.ndarray
+                   ) -> RunSet:
+        """A run set whose ``run`` column is ``names[codes]`` (codes in first-seen order), factorised already:
+        the reader has the codes, so they are not computed again from the strings."""
+        runs = cls(table, sources)
+        runs.__dict__["_index"] = _RunIndex.from_codes(np.asarray(codes), np.asarray(names, dtype=object))
+        return runs
 
     # -- inspection -----------------------------------------------------------------
     @property
@@ -220,6 +242,8 @@ class RunSet:
         parts = list(parts)
         if qualify:
             parts = _qualified(parts)
+        if len(parts) == 1 and parts[0].table.index.equals(pd.RangeIndex(len(parts[0].table))):
+            return parts[0]  # immutable: shared as it is, with its run codes
         if len(parts) > 1:
             _refuse_shared_runs(parts)
         table = pd.concat([p.table for p in parts], ignore_index=True) if parts else pd.DataFrame(
@@ -305,23 +329,29 @@ class _RunIndex:
     """The run column as integer codes: ``codes[i]`` is row i's run (a position in ``names``);
     ``order`` lists the rows run by run (table order within a run), run k's rows being
     ``order[starts[k]:starts[k + 1]]``; ``lookup`` finds a run's code (a hash index: about
-    50 bytes per run with its name, where a dict took twice that)."""
+    50 bytes per run with its name, where a dict took twice that); ``grouped``: each run's rows are
+    together in the table already (``order`` is then the identity)."""
 
     names: np.ndarray
     codes: np.ndarray
     order: np.ndarray
     starts: np.ndarray
     lookup: pd.Index
+    grouped: bool = False
 
     @classmethod
     def of(cls, column: pd.Series) -> _RunIndex:
         codes, names = pd.factorize(column, sort=False, use_na_sentinel=False)
+        return cls.from_codes(codes, np.asarray(names, dtype=object))
+
+    @classmethod
+    def from_codes(cls, codes: np.ndarray, names: np.ndarray) -> _RunIndex:
         codes = codes.astype(np.int64, copy=False)
-        names = np.asarray(names, dtype=object)
         counts = np.bincount(codes, minlength=names.size)
         starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        order = np.argsort(codes, kind="stable")
-        return cls(names, codes, order, starts, pd.Index(names, dtype=object))
+        grouped = codes.size < 2 or bool((codes[1:] >= codes[:-1]).all())  # each run's rows together already
+        order = np.arange(codes.size, dtype=np.int64) if grouped else np.argsort(codes, kind="stable")
+        return cls(names, codes, order, starts, pd.Index(names, dtype=object), grouped)
 
     def rows(self, codes: np.ndarray) -> np.ndarray:
         """Row positions of the runs ``codes``, run after run: one gather, O(rows taken)."""

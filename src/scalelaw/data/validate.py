@@ -16,7 +16,7 @@ import pandas as pd
 
 from scalelaw.data.normalize import ROW
 from scalelaw.data.readers.raw import RawTable
-from scalelaw.data.runs import META_COLUMNS, RunSet
+from scalelaw.data.runs import META_COLUMNS, RunSet, run_codes
 from scalelaw.errors import DataWarning, InputError, warn
 
 #: column -> (lowest allowed, highest allowed, lowest is allowed itself); beyond is an error.
@@ -65,13 +65,17 @@ def validate_table(table: pd.DataFrame, *, file: str, targets: bool = False) -> 
     """
     if table.empty:
         raise InputError("no data rows (after filtering)", file=file)
-    codes, names = pd.factorize(table["run"])  # once: each check below works on these codes
+    codes, names = run_codes(table["run"])  # once: each check below works on these codes
     _check_ranges(table, file, codes)
     _check_order(table, file, codes)
     _check_constant_metadata(table, file)
     if targets:
         return
-    has_loss = np.bincount(codes, weights=table["loss"].notna().to_numpy(), minlength=len(names)) > 0
+    logged = table["loss"].notna().to_numpy()
+    has_loss = np.ones(len(names), dtype=bool)
+    if not logged.all():
+        has_loss[:] = False
+        has_loss[codes[logged]] = True
     if not has_loss.all():
         raise InputError("the run has no loss value", file=file, run=str(names[int(np.argmax(~has_loss))]),
                          column="loss")
@@ -85,8 +89,9 @@ def _check_ranges(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
         below = values < low if low_ok else values <= low
         relation = "negative" if low_ok else "not positive"
         _fail(table, below, f"{column} is {relation} ({{value}})", file=file, column=column)
-        if column in ("tokens", "flops"):
-            zero = (values == 0) & ~_first_of_multi_row_run(codes)
+        zero = values == 0 if column in ("tokens", "flops") else None
+        if zero is not None and zero.any():
+            zero &= ~_first_of_multi_row_run(codes)
             _fail(table, zero, f"{column} is not positive (0); only the first point of a curve may be 0",
                   file=file, column=column)
         _fail(table, values > high, f"{column} = {{value}} is absurd (above {high:g})", file=file, column=column)
@@ -95,8 +100,8 @@ def _check_ranges(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
 
 
 def _first_of_multi_row_run(codes: np.ndarray) -> np.ndarray:
-    first = np.zeros(len(codes), dtype=bool)
-    first[np.unique(codes, return_index=True)[1]] = True
+    """Rows that start a run of several rows (``codes`` in first-seen order: a new code exceeds all before it)."""
+    first = np.concatenate([[True], codes[1:] > np.maximum.accumulate(codes)[:-1]])
     return first & (np.bincount(codes)[codes] > 1)
 
 
@@ -110,11 +115,14 @@ def _check_order(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
         back = np.concatenate([[False], same_run & (delta < 0)])
         _fail(table, back, "step {value} is lower than the step on the row before (steps must increase)", file=file, column="step")
     if "tokens" in table.columns:
-        known = table["tokens"].notna().to_numpy()
-        sub, sub_codes = table[known], codes[known]
-        tokens = sub["tokens"].to_numpy()
-        back = np.concatenate([[False], (sub_codes[1:] == sub_codes[:-1]) & (np.diff(tokens) < 0)])
-        _fail(sub, back, "tokens decrease (to {value}) within the run", file=file, column="tokens")
+        tokens, known = table["tokens"].to_numpy(), table["tokens"].notna().to_numpy()
+        if known.all():
+            back = np.concatenate([[False], same_run & (np.diff(tokens) < 0)])
+        else:  # compared with the run's last known tokens
+            rows = np.flatnonzero(known)
+            back = np.zeros(len(table), dtype=bool)
+            back[rows[1:][(codes[rows][1:] == codes[rows][:-1]) & (np.diff(tokens[rows]) < 0)]] = True
+        _fail(table, back, "tokens decrease (to {value}) within the run", file=file, column="tokens")
 
 
 def _check_constant_metadata(table: pd.DataFrame, file: str) -> None:
@@ -127,17 +135,6 @@ def _check_constant_metadata(table: pd.DataFrame, file: str) -> None:
               file=file, column=column)
 
 
-def _loss_by_run(runs: RunSet) -> list[tuple[str, np.ndarray]]:
-    """Each run's logged losses in order (rows without a loss dropped), without a groupby per run."""
-    table = runs.table[runs.table["loss"].notna()]
-    codes, names = pd.factorize(table["run"])
-    order = np.argsort(codes, kind="stable") if (np.diff(codes) < 0).any() else np.arange(len(codes))
-    bounds = np.flatnonzero(np.diff(codes[order])) + 1
-    losses = np.split(table["loss"].to_numpy(dtype="float64")[order], bounds)
-    names = np.asarray(names, dtype=object)  # one conversion, not an Index lookup per run
-    return [(str(names[c]), loss) for c, loss in zip(np.unique(codes), losses, strict=True)] if len(codes) else []
-
-
 def lookalike_key(name: str) -> str:
     """A key equal for names that differ only by case, Unicode width or common Cyrillic/Greek look-alikes."""
     return unicodedata.normalize("NFKC", name).casefold().translate(_LOOKALIKES)
@@ -147,7 +144,7 @@ def warn_lookalike_runs(runs: RunSet) -> list[str]:
     """Warn about run ids that differ only by case or look-alike characters (easy to mix up); return them."""
     seen: dict[str, str] = {}
     messages = []
-    for run in pd.unique(runs.table["run"]).tolist():
+    for run in runs.runs:
         other = seen.setdefault(lookalike_key(run), run)
         if other != run:
             messages.append(f"runs {other!r} and {run!r} differ only by case or look-alike characters")
@@ -156,33 +153,73 @@ def warn_lookalike_runs(runs: RunSet) -> list[str]:
     return messages
 
 
-def _spikes(loss: np.ndarray) -> np.ndarray:
-    """Points (but the last two) above ``SPIKE_RATIO`` x the median of the ``SPIKE_WINDOW`` before them.
+def _logged_losses(runs: RunSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every run's logged losses in order, run after run (rows without a loss dropped), where each run
+    starts in them (``starts[k]:starts[k + 1]`` is run k), and the table row of each run's first logged
+    loss (the order runs are spoken of in): from the run codes the set already holds, no groupby."""
+    index, rows = runs._index, runs._index.order
+    loss = runs.table["loss"].to_numpy(dtype="float64")
+    loss = loss if index.grouped else loss[rows]
+    logged = ~np.isnan(loss)
+    if logged.all():
+        starts = index.starts
+    else:
+        counts = np.bincount(index.codes[rows][logged], minlength=len(index.names))
+        loss, rows, starts = loss[logged], rows[logged], np.concatenate([[0], np.cumsum(counts)])
+    return loss, starts, np.append(rows, 0)[starts[:-1]]  # (0 for a run without a loss: never spoken of)
 
-    A point below the ratio times the window's minimum cannot be a spike, so the medians are
-    taken only for the few points above it (the median of every window costs a sort each).
+
+def _spikes(loss: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Positions in ``loss`` (runs one after another) of points above ``SPIKE_RATIO`` x the median of the
+    ``SPIKE_WINDOW`` points of their run before them, leaving out each run's last two points.
+
+    A point below the ratio times the window's minimum cannot be a spike, so the minima are taken over
+    all runs at once (one shifted minimum per window place) and medians only for the few points above.
     """
-    windows = np.lib.stride_tricks.sliding_window_view(loss[:-1], SPIKE_WINDOW)[:-2]
-    points = loss[SPIKE_WINDOW:-2]
-    candidates = np.flatnonzero(points > SPIKE_RATIO * windows.min(axis=1))
-    medians = np.median(windows[candidates], axis=1)
-    return candidates[points[candidates] > SPIKE_RATIO * medians] + SPIKE_WINDOW
+    begin, end = starts[:-1], starts[1:]
+    usable = np.ones(len(loss), dtype=bool)  # but the first SPIKE_WINDOW and the last two points of each run
+    heads = (begin[:, None] + np.arange(SPIKE_WINDOW)).ravel()
+    tails = (end[:, None] - np.arange(1, 3)).ravel()
+    usable[heads[heads < np.repeat(end, SPIKE_WINDOW)]] = False
+    usable[tails[tails >= np.repeat(begin, 2)]] = False
+    low = np.full(len(loss), np.inf)  # the minimum of the SPIKE_WINDOW points before each point
+    for k in range(1, SPIKE_WINDOW + 1 if len(loss) > SPIKE_WINDOW else 1):
+        np.minimum(low[SPIKE_WINDOW:], loss[SPIKE_WINDOW - k : len(loss) - k], out=low[SPIKE_WINDOW:])
+    candidates = np.flatnonzero(usable & (loss > SPIKE_RATIO * low))
+    medians = np.median(loss[candidates[:, None] + np.arange(-SPIKE_WINDOW, 0)], axis=1)
+    return candidates[loss[candidates] > SPIKE_RATIO * medians]
 
 
 def warn_suspicious(runs: RunSet) -> list[str]:
-    """Warn about runs with loss spikes or a diverging end (the first few, then a count); return all."""
+    """Warn about runs with loss spikes or a diverging end (the first few, then a count); return all.
+
+    The checks run over all runs' losses at once; only runs with something to say cost Python work."""
     warn_lookalike_runs(runs)
+    loss, starts, first_row = _logged_losses(runs)
+    counts = np.diff(starts)
+    checked = counts >= SPIKE_WINDOW + 2  # shorter runs are not judged
+    spikes = _spikes(loss, starts)
+    spike_run = np.searchsorted(starts, spikes, side="right") - 1
+    spike_count = np.bincount(spike_run, minlength=len(counts))
+    first_spike = np.zeros(len(counts), dtype=np.int64)
+    spiky, first = np.unique(spike_run, return_index=True)  # spikes are in order: a run's first comes first
+    first_spike[spiky] = spikes[first] - starts[spiky]
+    lowest, last, second = np.full(len(counts), np.inf), np.zeros(len(counts)), np.zeros(len(counts))
+    if loss.size:
+        logged = counts > 0
+        lowest[logged] = np.minimum.reduceat(loss, starts[:-1][logged])
+        last[checked], second[checked] = loss[starts[1:][checked] - 1], loss[starts[1:][checked] - 2]
+    diverging = checked & (last > DIVERGENCE_RATIO * lowest) & (second > DIVERGENCE_RATIO * lowest)
     messages = []
-    for run, loss in _loss_by_run(runs):
-        if len(loss) < SPIKE_WINDOW + 2:
-            continue
-        spikes = _spikes(loss)
-        if spikes.size:
-            messages.append(f"run {run!r}: {spikes.size} loss spike(s) above {SPIKE_RATIO:g}x the recent median "
-                            f"(first at loss point {spikes[0] + 1})")
-        if loss[-1] > DIVERGENCE_RATIO * loss.min() and loss[-2] > DIVERGENCE_RATIO * loss.min():
-            messages.append(f"run {run!r} looks diverging at its end: final loss {loss[-1]:.4g} "
-                            f"vs its minimum {loss.min():.4g}")
+    flagged = np.flatnonzero(spike_count.astype(bool) | diverging)
+    for code in flagged[np.argsort(first_row[flagged], kind="stable")].tolist():
+        run = str(runs._index.names[code])
+        if spike_count[code]:
+            messages.append(f"run {run!r}: {spike_count[code]} loss spike(s) above {SPIKE_RATIO:g}x the recent "
+                            f"median (first at loss point {first_spike[code] + 1})")
+        if diverging[code]:
+            messages.append(f"run {run!r} looks diverging at its end: final loss {last[code]:.4g} "
+                            f"vs its minimum {lowest[code]:.4g}")
     for message in messages[:MAX_WARNINGS]:
         warn(message, DataWarning)
     if len(messages) > MAX_WARNINGS:

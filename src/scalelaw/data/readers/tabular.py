@@ -6,6 +6,7 @@ explicit ``nan`` (an error) and name the row of any bad value.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -30,20 +31,29 @@ MAX_LINE_BYTES = 1 << 24
 NA_TEXT = ["", *(form for word in ("na", "n/a", "null", "none") for form in (word, word.upper(), word.capitalize()))]
 
 
-def decode_text(path: Path) -> str:
+def checked_bytes(path: Path) -> bytes:
+    """The bytes of a text file, refused (InputError) when empty, binary, not UTF-8 or with a line longer
+    than ``MAX_LINE_BYTES``. The checks run on the bytes (no decoded copy): ASCII text needs no decoding
+    to be valid UTF-8, and a file no longer than the line limit has no line beyond it."""
     data = read_capped(path)
-    if not data.strip():
+    if not data or data.isspace():
         raise InputError("the file is empty", file=str(path))
     if b"\x00" in data:
         raise InputError("the file holds binary data (NUL bytes), not text", file=str(path))
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"the file is not UTF-8 text (byte {exc.start})", file=str(path)) from None
-    long_line = first_long_line(data, MAX_LINE_BYTES)
+    if not data.isascii():
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"the file is not UTF-8 text (byte {exc.start})", file=str(path)) from None
+    long_line = first_long_line(data, MAX_LINE_BYTES) if len(data) > MAX_LINE_BYTES else None
     if long_line is not None:  # line index 0 is the header, so the index is the data row
         raise InputError(f"a line is longer than {MAX_LINE_BYTES:,} bytes", file=str(path), row=long_line or None)
-    return text
+    return data
+
+
+def decode_text(path: Path) -> str:
+    """The text of a file checked by :func:`checked_bytes`, decoded (a UTF-8 byte-order mark dropped)."""
+    return checked_bytes(path).decode("utf-8-sig")
 
 
 def first_long_line(data: bytes, limit: int, chunk: int = 1 << 26) -> int | None:
@@ -60,19 +70,32 @@ def first_long_line(data: bytes, limit: int, chunk: int = 1 << 26) -> int | None
     return lines if len(buffer) - 1 - last > limit else None
 
 
+def count_bytes(data: bytes, values: bytes, chunk: int = 1 << 24) -> list[int]:
+    """How often each byte of ``values`` occurs in ``data``: one vectorised pass per value, in chunks so
+    that the comparison's scratch memory stays bounded whatever the file's size."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    counts = [0] * len(values)
+    for start in range(0, len(buffer), chunk):
+        part = buffer[start : start + chunk]
+        for i, value in enumerate(values):
+            counts[i] += int(np.count_nonzero(part == value))
+    return counts
+
+
 def read_delimited(path: Path, *, delimiter: str, cut_tail: bool = False) -> RawTable:
     """Read CSV or TSV as strings; every line must have as many fields as the header.
 
     ``cut_tail``: the file may still be written (a logger appending rows), so a last line
     without its newline is left out, with one warning, instead of being an error.
     """
-    text = decode_text(path)
-    if cut_tail and not text.endswith("\n") and "\n" in text.rstrip("\n"):
-        text = text[: text.rindex("\n") + 1]
+    data = checked_bytes(path)
+    if cut_tail and not data.endswith(b"\n") and b"\n" in data:
+        data = data[: data.rindex(b"\n") + 1]
         warn(f"{path}: the last line has no end (a run still writing?); it was left out", DataWarning)
-    typed = _typed_delimited(text, path, delimiter)
+    typed = _typed_delimited(data, path, delimiter)
     if typed is not None:
         return typed
+    text = data.decode("utf-8-sig")
     try:
         lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
@@ -99,40 +122,48 @@ def read_delimited(path: Path, *, delimiter: str, cut_tail: bool = False) -> Raw
     return RawTable(frame, np.asarray(rows), str(path), path.stem, flavor, text=True)
 
 
-def _typed_delimited(text: str, path: Path, delimiter: str) -> RawTable | None:
+def _typed_delimited(data: bytes, path: Path, delimiter: str) -> RawTable | None:
     """A plain table read by pandas' C parser with typed columns, or None when the file needs the
     strict line-by-line reader (quotes, CR, blank or empty lines, a line with another field count:
     that reader names the row of any problem).
 
+    pandas parses the file's bytes as they are (no decoded copy); the shape checks count bytes.
     Only empty cells and the missing-value words (``na``, ``null``, ``none``) become NaN, so an
     explicit ``nan`` stays text and ``inf`` a float: both are refused when parsed, as before.
     """
-    if '"' in text or "\r" in text or "\n" not in text.rstrip("\n"):
+    data = data.removeprefix(codecs.BOM_UTF8)
+    if b'"' in data or b"\r" in data or b"\n" not in data.rstrip(b"\n"):
         return None
-    first_line = text[: text.index("\n")]
+    first_line = data[: data.index(b"\n")].decode("utf-8")
     fields = first_line.count(delimiter)
-    lines = text.count("\n") + (not text.endswith("\n"))
-    if fields == 0 or text.count(delimiter) != fields * lines:
+    newlines, delimiters = count_bytes(data, b"\n" + delimiter.encode())
+    lines = newlines + (not data.endswith(b"\n"))
+    if fields == 0 or delimiters != fields * lines:
         return None  # one column, or a line with another field count, or an empty line
     header = [name.strip() for name in first_line.split(delimiter)]
     _check_header(header, path, delimiter)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)  # "data lost": a line with more fields
-            frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=0, names=header, index_col=False,
+            frame = pd.read_csv(io.BytesIO(data), sep=delimiter, header=0, names=header, index_col=False,
                                 keep_default_na=False, na_values=NA_TEXT, skip_blank_lines=False, engine="c",
                                 low_memory=False)
-        if frame.isna().all(axis=1).any():
+        if all(frame[c].hasnans for c in frame.columns) and frame.isna().all(axis=1).any():
             return None  # a line of empty cells, which the strict reader skips
         flags = [c for c in frame.columns if frame[c].dtype.kind == "b"]  # True/False read back as written
         if flags:
-            frame[flags] = pd.read_csv(io.StringIO(text), sep=delimiter, header=0, names=header, usecols=flags,
+            frame[flags] = pd.read_csv(io.BytesIO(data), sep=delimiter, header=0, names=header, usecols=flags,
                                        dtype=str, keep_default_na=False)
     except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning):
         return None
     for column in frame.columns:
-        if frame[column].dtype.kind not in "fiu":  # text cells as written (an integer past int64 too)
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str).astype(object)
+        values = frame[column]
+        if isinstance(values.dtype, pd.StringDtype):  # text cells as written; a repeated value is one string
+            codes, distinct = pd.factorize(values)
+            cells = np.append(np.asarray(distinct, dtype=object), "")[codes]  # code -1 (missing): ""
+            frame[column] = pd.Series(cells, index=frame.index, dtype=object)
+        elif values.dtype.kind not in "fiu":  # an integer past int64, True/False: as written too
+            frame[column] = values.astype(object).where(values.notna(), "").astype(str).astype(object)
     flavor = "logger" if WANDB_MARKERS & set(header) else "table"
     return RawTable(frame, np.arange(1, len(frame) + 1), str(path), path.stem, flavor, text=True)
 
