@@ -38,6 +38,27 @@ def test_put_list_load_roundtrip(tmp_path: Path) -> None:
     assert store.load(["b/with slash"]).runs == ["b/with slash"]
 
 
+def test_interleaved_runs_are_stored_each_with_its_own_rows_and_summary(tmp_path: Path) -> None:
+    """Runs whose rows alternate in the table are written from one Arrow conversion, sliced per run:
+    each file holds exactly its run's rows in table order, and the manifest its own summary."""
+    table = pd.DataFrame({
+        "run": ["a", "b", "a", "b", "a", "b"],
+        "step": [1.0, 1.0, 2.0, 2.0, 3.0, 3.0],
+        "loss": [4.0, float("nan"), 3.5, 5.0, float("nan"), 4.5],
+        "params": [float("nan"), 2e6, 1e6, 2e6, 1e6, 2e6],
+        "loss_source": ["eval", None, "eval", "train", None, "train"],
+    })
+    store = RunStore(tmp_path / "s")
+    store.put(RunSet(table, {"a": "a.csv", "b": "b.csv"}))
+    listed = {entry["run"]: entry for entry in store.list()}
+    assert (listed["a"]["points"], listed["a"]["final_loss"], listed["a"]["params"]) == (2, 3.5, 1e6)
+    assert (listed["b"]["points"], listed["b"]["final_loss"], listed["b"]["last_step"]) == (2, 4.5, 3.0)
+    assert (listed["a"]["loss_source"], listed["b"]["loss_source"]) == ("eval", "train")
+    for run in ("a", "b"):
+        expected = table[table["run"] == run].reset_index(drop=True)
+        pd.testing.assert_frame_equal(store.load([run]).table, expected)
+
+
 def test_put_refuses_a_stored_run_unless_overwrite(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     store.put(runset("a"))

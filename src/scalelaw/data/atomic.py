@@ -35,9 +35,11 @@ class WriteError(InputError):
     """Writing a file failed (a full disk, a read-only folder); the old file, if any, is intact."""
 
 
-def atomic_write(target: Path, write: Callable[[BinaryIO], object]) -> None:
+def atomic_write(target: Path, write: Callable[[BinaryIO], object], *, sync_folder: bool = True) -> None:
     """Call ``write`` on a temp file beside ``target``, then move it into place durably.
 
+    ``sync_folder=False`` leaves the folder's fsync to the caller, who writes many files
+    into one folder and syncs it once (:func:`flush_folder`) before anything names them.
     A failure (``OSError``: a full disk, no permission) removes the temp file and is a
     :class:`WriteError` naming the target; the target is then as it was.
     """
@@ -50,16 +52,29 @@ def atomic_write(target: Path, write: Callable[[BinaryIO], object]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
-        directory = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        if sync_folder:
+            _fsync_folder(target.parent)
     except OSError as exc:
         reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
         raise WriteError(f"cannot write the file: {reason}; nothing was written", file=str(target)) from None
     finally:
         temp.unlink(missing_ok=True)
+
+
+def flush_folder(folder: Path, *, target: Path | None = None) -> None:
+    """Make the names written into ``folder`` durable (one fsync); a failure is a :class:`WriteError`."""
+    try:
+        _fsync_folder(folder)
+    except OSError as exc:
+        raise WriteError(f"cannot write the folder: {exc.strerror or exc}", file=str(target or folder)) from None
+
+
+def _fsync_folder(folder: Path) -> None:
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def json_safe(value: Any) -> Any:

@@ -157,10 +157,16 @@ class RunSet:
 
     def curves(self) -> Iterator[tuple[str, pd.DataFrame]]:
         """Yield ``(run, rows)`` for every run, in table order."""
+        ordered, names, starts = self.grouped()
+        for code, name in enumerate(names):
+            yield name, ordered.iloc[starts[code] : starts[code + 1]].reset_index(drop=True)
+
+    def grouped(self) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+        """The table with each run's rows together (table order within a run), the runs, and where each starts:
+        run k's rows are ``table.iloc[starts[k]:starts[k + 1]]``. One take, for code that handles runs in bulk."""
         index = self._index
-        ordered = self.table.take(index.order)
-        for code, name in enumerate(index.names):
-            yield str(name), ordered.iloc[index.starts[code] : index.starts[code + 1]].reset_index(drop=True)
+        ordered = self.table if index.grouped else self.table.take(index.order).reset_index(drop=True)
+        return ordered, [str(name) for name in index.names], index.starts
 
     def final(self) -> pd.DataFrame:
         """One row per run: its last row with a loss (the final-loss view of the data)."""
@@ -182,9 +188,14 @@ class RunSet:
 
     def loss_sources(self) -> list[str]:
         """The columns the loss was read from (``loss_source``), sorted; empty when not recorded."""
-        if "loss_source" not in self.table.columns:
+        return self.loss_sources_of(self.table)
+
+    @staticmethod
+    def loss_sources_of(table: pd.DataFrame) -> list[str]:
+        """:meth:`loss_sources` of a bare table (a run's rows), without making a run set of it."""
+        if "loss_source" not in table.columns:
             return []
-        return sorted({str(v) for v in self.table["loss_source"].dropna().unique() if str(v)})
+        return sorted({str(v) for v in table["loss_source"].dropna().unique() if str(v)})
 
     def source(self, run: str) -> str | None:
         return self.sources.get(run)

@@ -25,11 +25,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scalelaw.data.atomic import TEMP_PREFIX, WriteError, atomic_write
+from scalelaw.data.atomic import TEMP_PREFIX, WriteError, atomic_write, flush_folder
 from scalelaw.data.runs import RunSet
 from scalelaw.data.guards import read_capped
 from scalelaw.data.parquet_bounds import read_parquet_bounded
@@ -171,10 +172,15 @@ class RunStore:
                 raise InputError(f"the store already holds run {present[0]!r} (use overwrite to replace it)",
                                  file=str(self.path), run=present[0])
             replaced = [str(manifest[r]["file"]) for r in present]
+            ordered, names, starts = runset.grouped()
+            arrow = pa.Table.from_pandas(ordered, preserve_index=False, nthreads=1)  # once, sliced per run
             with self._undone_on_failure() as written:
-                for run, rows in runset.curves():
-                    manifest[run] = self._write_run(run, rows, runset.source(run))
+                for code, run in enumerate(names):
+                    first, count = int(starts[code]), int(starts[code + 1] - starts[code])
+                    rows = ordered.iloc[first : first + count]
+                    manifest[run] = self._write_run(run, rows, runset.source(run), arrow.slice(first, count))
                     written.append(str(manifest[run]["file"]))
+                flush_folder(self.runs_dir)
                 self._write_manifest(manifest)
             for name in replaced:
                 (self.path / name).unlink(missing_ok=True)
@@ -196,23 +202,25 @@ class RunStore:
             raise InputError(f"cannot write to the run store: {exc.reason}; the store is unchanged (the files written "
                              "so far were removed)", file=str(self.path)) from None
 
-    def _write_run(self, run: str, rows: pd.DataFrame, source: str | None) -> dict[str, object]:
+    def _write_run(self, run: str, rows: pd.DataFrame, source: str | None,
+                   table: pa.Table | None = None) -> dict[str, object]:
+        """Write one run's file (``table``: ``rows`` as Arrow, when the caller converted many runs at once)
+        without syncing the folder (the caller does, once, before the manifest names the file)."""
         slug = re.sub(r"[^A-Za-z0-9_.-]", "_", run)[:40]
         digest = hashlib.sha256(run.encode()).hexdigest()[:12]
         name = f"{slug}-{digest}-{uuid.uuid4().hex[:8]}.parquet"
-        table = pa.Table.from_pandas(rows, preserve_index=False)
-        atomic_write(self.runs_dir / name, lambda handle: pq.write_table(table, handle))
-        with_loss = rows["loss"].dropna()
-        params = rows["params"].dropna() if "params" in rows.columns else pd.Series(dtype=float)
-        steps = rows["step"].dropna() if "step" in rows.columns else pd.Series(dtype=float)
-        sources = RunSet(rows).loss_sources()
+        if table is None:
+            table = pa.Table.from_pandas(rows, preserve_index=False, nthreads=1)
+        atomic_write(self.runs_dir / name, lambda handle: pq.write_table(table, handle), sync_folder=False)
+        losses, params, steps = (_present(rows, column) for column in ("loss", "params", "step"))
+        sources = RunSet.loss_sources_of(rows)
         return {
             "file": f"runs/{name}",
             "rows": len(rows),
-            "points": len(with_loss),
-            "params": float(params.iloc[0]) if len(params) else None,
-            "final_loss": float(with_loss.iloc[-1]) if len(with_loss) else None,
-            "last_step": float(steps.iloc[-1]) if len(steps) else None,
+            "points": len(losses),
+            "params": float(params[0]) if len(params) else None,
+            "final_loss": float(losses[-1]) if len(losses) else None,
+            "last_step": float(steps[-1]) if len(steps) else None,
             "loss_source": ", ".join(sources) if sources else None,
             "source": str(Path(source).resolve()) if source and Path(source).exists() else source,
             "written": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -242,6 +250,7 @@ class RunStore:
             with self._undone_on_failure() as written:
                 manifest[run] = self._write_run(run, merged, source or (old_entry or {}).get("source"))
                 written.append(str(manifest[run]["file"]))
+                flush_folder(self.runs_dir)
                 self._write_manifest(manifest)
             if old_entry is not None:
                 (self.path / str(old_entry["file"])).unlink(missing_ok=True)
@@ -293,3 +302,11 @@ class RunStore:
             entry = manifest.pop(run_id)
             self._write_manifest(manifest)
             (self.path / str(entry["file"])).unlink(missing_ok=True)
+
+
+def _present(rows: pd.DataFrame, column: str) -> np.ndarray:
+    """The non-missing values of ``column`` in row order (none when the column is absent)."""
+    if column not in rows.columns:
+        return np.empty(0)
+    values = rows[column].to_numpy()
+    return values[pd.notna(values)]
