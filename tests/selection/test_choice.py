@@ -23,7 +23,7 @@ from scalelaw.selection.auto import Candidate, fit_auto, one_standard_error
 from scalelaw.selection.calibration import estimate, trend
 from scalelaw.selection.rolling import Backtest
 
-from selection_data import FAST, size_ladder
+from selection_data import FAST, FIVE_LENGTHS, size_ladder
 
 
 def three_sizes() -> RunSet:
@@ -91,9 +91,10 @@ def test_nothing_eligible_is_an_input_error_with_every_reason(
 
 
 def test_fold_distances_are_recorded_and_the_target_picks_the_deciding_folds() -> None:
-    far = fit_auto(size_ladder(), candidates=FAST, bootstrap=0)
-    near = fit_auto(size_ladder(), candidates=FAST, bootstrap=0, target={"params": 2e9, "tokens": 4e10})
-    decade = fit_auto(size_ladder(), candidates=FAST, bootstrap=0, target={"params": 1e10})
+    ladder = size_ladder(ratios=FIVE_LENGTHS)  # five runs per size: one level's runs are enough to decide
+    far = fit_auto(ladder, candidates=FAST, bootstrap=0)
+    near = fit_auto(ladder, candidates=FAST, bootstrap=0, target={"params": 2e9, "tokens": 4e10})
+    decade = fit_auto(ladder, candidates=FAST, bootstrap=0, target={"params": 1e10})
     assert far.selection["deciding_folds"] == ["params 3e+07 -> 1e+09 (far)"]  # the farthest the data reach
     assert far.selection["target_decades"] == pytest.approx(np.log10(1e9 / 3e7))
     assert near.selection["deciding_folds"] == ["params 3e+08 -> 1e+09", "params 1e+08 -> 3e+08"]
@@ -105,7 +106,22 @@ def test_fold_distances_are_recorded_and_the_target_picks_the_deciding_folds() -
             assert distances["params 3e+07 -> 1e+09 (far)"] == pytest.approx(np.log10(1e9 / 3e7))
             deciding = [f for f in candidate["folds"] if f["fold"] in far.selection["deciding_folds"]]
             assert candidate["decided_error"] == pytest.approx(np.mean([f["final_error"] for f in deciding]))
-            assert candidate["decided_runs"] == 3
+            assert candidate["decided_runs"] == 5
+
+
+def test_folds_holding_out_too_few_runs_are_joined_by_the_nearest_fold_holding_out_others() -> None:
+    # Three runs per size: the fold nearest the target holds out only the three largest runs, so the nearest fold
+    # that holds out other runs (the next size down) joins it; folds holding out the same three runs do not.
+    far = fit_auto(size_ladder(), candidates=FAST, bootstrap=0)
+    assert far.selection["deciding_folds"] == ["params 1e+08 -> 3e+08", "params 3e+07 -> 1e+09 (far)"]
+    assert far.selection["target_decades"] == pytest.approx(np.log10(1e9 / 3e7))
+    decade = fit_auto(size_ladder(), candidates=FAST, bootstrap=0, target={"params": 1e10})
+    assert decade.selection["deciding_folds"] == ["params 1e+08 -> 3e+08", "params 1e+08 -> 1e+09 (far)"]
+    near = fit_auto(size_ladder(), candidates=FAST, bootstrap=0, target={"params": 2e9})
+    assert near.selection["deciding_folds"] == ["params 3e+08 -> 1e+09", "params 1e+08 -> 3e+08"]  # six runs already
+    for candidate in far.selection["candidates"]:
+        if candidate["decided_error"] is not None:
+            assert candidate["decided_runs"] == 6
 
 
 def _backtest(label: str, law: laws.Law, errors: list[float]) -> Candidate:
@@ -185,7 +201,7 @@ def test_an_unknown_correction_field_reads_as_none_from_an_old_fit_file() -> Non
 @pytest.fixture(scope="module")
 def ladder_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("data") / "ladder.csv"
-    size_ladder().table.to_csv(path, index=False)
+    size_ladder(ratios=FIVE_LENGTHS).table.to_csv(path, index=False)
     return path
 
 
