@@ -142,14 +142,14 @@ def test_the_simplest_law_within_one_standard_error_is_chosen() -> None:
 
 
 def _fold_points(slopes: list[float], rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """Backtest points of one fold per slope: 4 runs, errors = slope * decades plus 0.1% noise."""
+    """Backtest points of one fold per slope: 4 runs of its own, errors = slope * decades plus 0.1% noise."""
     e, d, g, f = [], [], [], []
     for k, slope in enumerate(slopes):
         for r in range(4):
             dist = np.linspace(0.1, 0.4 + 0.1 * k, 5)
             e.append(slope * dist + 0.001 * rng.standard_normal(5))
             d.append(dist)
-            g.append(np.full(5, f"{k}|{r}"))
+            g.append(np.full(5, f"{k}|run{k}-{r}"))  # each fold holds out its own runs (another level)
             f.append(np.full(5, str(k)))
     return tuple(np.concatenate(x) for x in (e, d, g, f))
 
@@ -167,6 +167,42 @@ def test_folds_that_all_miss_the_same_way_correct_the_forecast_and_narrow_the_sp
     assert disagree[:2] == (0.0, 0.0) and "different directions" in disagree[2]
     one = trend(*(x[:20] for x in _fold_points([0.02], rng)))
     assert one[0] == 0.0 and "1 fold(s)" in one[2]
+
+
+def _set_points(folds: list[tuple[str, float, float]], rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Final-point backtest errors: per fold (held-out set, distance, log error), 4 held-out runs of that set."""
+    e, d, g, f = [], [], [], []
+    for k, (held, distance, error) in enumerate(folds):
+        e.append(error + 0.0002 * rng.standard_normal(4))
+        d.append(np.full(4, distance))
+        g.append(np.array([f"fold{k}|{held}-{r}" for r in range(4)]))
+        f.append(np.full(4, f"fold{k}"))
+    return tuple(np.concatenate(x) for x in (e, d, g, f))
+
+
+def test_a_trend_that_does_not_transfer_between_sets_of_held_out_runs_is_not_applied() -> None:
+    rng = np.random.default_rng(1)
+    # The largest level, held out from 0.2 and 0.4 decades, misses by 5% per decade; the next level, 1 decade out,
+    # by 1%: all agree in sign and size, but 5% per decade moves the next level's forecast four times too far.
+    overshoot = _set_points([("top", 0.2, 0.01), ("top", 0.4, 0.02), ("next", 1.0, 0.01)], rng)
+    correction, sd, verdict = trend(*overshoot)
+    assert (correction, sd) == (0.0, 0.0) and "did not shrink that set's errors" in verdict
+    assert estimate(*overshoot[:3], np.zeros(12), overshoot[3]).correction == 0.0
+    # The same two sets missing by 5% and 4% per decade: estimated from one, the trend shrinks the other's errors.
+    transfers = _set_points([("top", 0.2, 0.01), ("top", 0.4, 0.02), ("next", 1.0, 0.04)], rng)
+    correction, sd, verdict = trend(*transfers)
+    assert 0.04 < correction < 0.05 and sd > 0 and "shrank that set's errors" in verdict
+
+
+def test_folds_that_all_hold_out_the_same_runs_check_the_trend_on_each_other() -> None:
+    # Two cuts of the same runs' curves (the rest of those runs is the forecast): each fold checks the other.
+    rng = np.random.default_rng(2)
+    grows = _set_points([("all", 0.2, 0.01), ("all", 0.5, 0.025)], rng)
+    correction, _, verdict = trend(*grows)
+    assert 0.045 < correction < 0.055 and "shrank that set's errors" in verdict
+    overshoots = _set_points([("all", 0.2, 0.01), ("all", 0.4, 0.02), ("all", 1.0, 0.01)], rng)
+    correction, _, verdict = trend(*overshoots)
+    assert correction == 0.0 and "did not shrink" in verdict
 
 
 def test_the_correction_moves_the_point_and_the_interval_and_survives_fit_json(tmp_path: Path) -> None:
