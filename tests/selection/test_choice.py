@@ -23,7 +23,7 @@ from scalelaw.selection.auto import Candidate, fit_auto, one_standard_error
 from scalelaw.selection.calibration import estimate, trend
 from scalelaw.selection.rolling import Backtest
 
-from selection_data import FAST, size_ladder
+from selection_data import FAST, FIVE_LENGTHS, size_ladder
 
 
 def three_sizes() -> RunSet:
@@ -91,9 +91,10 @@ def test_nothing_eligible_is_an_input_error_with_every_reason(
 
 
 def test_fold_distances_are_recorded_and_the_target_picks_the_deciding_folds() -> None:
-    far = fit_auto(size_ladder(), candidates=FAST, bootstrap=0)
-    near = fit_auto(size_ladder(), candidates=FAST, bootstrap=0, target={"params": 2e9, "tokens": 4e10})
-    decade = fit_auto(size_ladder(), candidates=FAST, bootstrap=0, target={"params": 1e10})
+    ladder = size_ladder(ratios=FIVE_LENGTHS)  # five runs per size: one level's runs are enough to decide
+    far = fit_auto(ladder, candidates=FAST, bootstrap=0)
+    near = fit_auto(ladder, candidates=FAST, bootstrap=0, target={"params": 2e9, "tokens": 4e10})
+    decade = fit_auto(ladder, candidates=FAST, bootstrap=0, target={"params": 1e10})
     assert far.selection["deciding_folds"] == ["params 3e+07 -> 1e+09 (far)"]  # the farthest the data reach
     assert far.selection["target_decades"] == pytest.approx(np.log10(1e9 / 3e7))
     assert near.selection["deciding_folds"] == ["params 3e+08 -> 1e+09", "params 1e+08 -> 3e+08"]
@@ -105,7 +106,22 @@ def test_fold_distances_are_recorded_and_the_target_picks_the_deciding_folds() -
             assert distances["params 3e+07 -> 1e+09 (far)"] == pytest.approx(np.log10(1e9 / 3e7))
             deciding = [f for f in candidate["folds"] if f["fold"] in far.selection["deciding_folds"]]
             assert candidate["decided_error"] == pytest.approx(np.mean([f["final_error"] for f in deciding]))
-            assert candidate["decided_runs"] == 3
+            assert candidate["decided_runs"] == 5
+
+
+def test_folds_holding_out_too_few_runs_are_joined_by_the_nearest_fold_holding_out_others() -> None:
+    # Three runs per size: the fold nearest the target holds out only the three largest runs, so the nearest fold
+    # that holds out other runs (the next size down) joins it; folds holding out the same three runs do not.
+    far = fit_auto(size_ladder(), candidates=FAST, bootstrap=0)
+    assert far.selection["deciding_folds"] == ["params 1e+08 -> 3e+08", "params 3e+07 -> 1e+09 (far)"]
+    assert far.selection["target_decades"] == pytest.approx(np.log10(1e9 / 3e7))
+    decade = fit_auto(size_ladder(), candidates=FAST, bootstrap=0, target={"params": 1e10})
+    assert decade.selection["deciding_folds"] == ["params 1e+08 -> 3e+08", "params 1e+08 -> 1e+09 (far)"]
+    near = fit_auto(size_ladder(), candidates=FAST, bootstrap=0, target={"params": 2e9})
+    assert near.selection["deciding_folds"] == ["params 3e+08 -> 1e+09", "params 1e+08 -> 3e+08"]  # six runs already
+    for candidate in far.selection["candidates"]:
+        if candidate["decided_error"] is not None:
+            assert candidate["decided_runs"] == 6
 
 
 def _backtest(label: str, law: laws.Law, errors: list[float]) -> Candidate:
@@ -126,14 +142,14 @@ def test_the_simplest_law_within_one_standard_error_is_chosen() -> None:
 
 
 def _fold_points(slopes: list[float], rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """Backtest points of one fold per slope: 4 runs, errors = slope * decades plus 0.1% noise."""
+    """Backtest points of one fold per slope: 4 runs of its own, errors = slope * decades plus 0.1% noise."""
     e, d, g, f = [], [], [], []
     for k, slope in enumerate(slopes):
         for r in range(4):
             dist = np.linspace(0.1, 0.4 + 0.1 * k, 5)
             e.append(slope * dist + 0.001 * rng.standard_normal(5))
             d.append(dist)
-            g.append(np.full(5, f"{k}|{r}"))
+            g.append(np.full(5, f"{k}|run{k}-{r}"))  # each fold holds out its own runs (another level)
             f.append(np.full(5, str(k)))
     return tuple(np.concatenate(x) for x in (e, d, g, f))
 
@@ -151,6 +167,42 @@ def test_folds_that_all_miss_the_same_way_correct_the_forecast_and_narrow_the_sp
     assert disagree[:2] == (0.0, 0.0) and "different directions" in disagree[2]
     one = trend(*(x[:20] for x in _fold_points([0.02], rng)))
     assert one[0] == 0.0 and "1 fold(s)" in one[2]
+
+
+def _set_points(folds: list[tuple[str, float, float]], rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Final-point backtest errors: per fold (held-out set, distance, log error), 4 held-out runs of that set."""
+    e, d, g, f = [], [], [], []
+    for k, (held, distance, error) in enumerate(folds):
+        e.append(error + 0.0002 * rng.standard_normal(4))
+        d.append(np.full(4, distance))
+        g.append(np.array([f"fold{k}|{held}-{r}" for r in range(4)]))
+        f.append(np.full(4, f"fold{k}"))
+    return tuple(np.concatenate(x) for x in (e, d, g, f))
+
+
+def test_a_trend_that_does_not_transfer_between_sets_of_held_out_runs_is_not_applied() -> None:
+    rng = np.random.default_rng(1)
+    # The largest level, held out from 0.2 and 0.4 decades, misses by 5% per decade; the next level, 1 decade out,
+    # by 1%: all agree in sign and size, but 5% per decade moves the next level's forecast four times too far.
+    overshoot = _set_points([("top", 0.2, 0.01), ("top", 0.4, 0.02), ("next", 1.0, 0.01)], rng)
+    correction, sd, verdict = trend(*overshoot)
+    assert (correction, sd) == (0.0, 0.0) and "did not shrink that set's errors" in verdict
+    assert estimate(*overshoot[:3], np.zeros(12), overshoot[3]).correction == 0.0
+    # The same two sets missing by 5% and 4% per decade: estimated from one, the trend shrinks the other's errors.
+    transfers = _set_points([("top", 0.2, 0.01), ("top", 0.4, 0.02), ("next", 1.0, 0.04)], rng)
+    correction, sd, verdict = trend(*transfers)
+    assert 0.04 < correction < 0.05 and sd > 0 and "shrank that set's errors" in verdict
+
+
+def test_folds_that_all_hold_out_the_same_runs_check_the_trend_on_each_other() -> None:
+    # Two cuts of the same runs' curves (the rest of those runs is the forecast): each fold checks the other.
+    rng = np.random.default_rng(2)
+    grows = _set_points([("all", 0.2, 0.01), ("all", 0.5, 0.025)], rng)
+    correction, _, verdict = trend(*grows)
+    assert 0.045 < correction < 0.055 and "shrank that set's errors" in verdict
+    overshoots = _set_points([("all", 0.2, 0.01), ("all", 0.4, 0.02), ("all", 1.0, 0.01)], rng)
+    correction, _, verdict = trend(*overshoots)
+    assert correction == 0.0 and "did not shrink" in verdict
 
 
 def test_the_correction_moves_the_point_and_the_interval_and_survives_fit_json(tmp_path: Path) -> None:
@@ -185,7 +237,7 @@ def test_an_unknown_correction_field_reads_as_none_from_an_old_fit_file() -> Non
 @pytest.fixture(scope="module")
 def ladder_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("data") / "ladder.csv"
-    size_ladder().table.to_csv(path, index=False)
+    size_ladder(ratios=FIVE_LENGTHS).table.to_csv(path, index=False)
     return path
 
 

@@ -98,16 +98,20 @@ def trend(errors: np.ndarray, decades: np.ndarray, runs: np.ndarray, folds: np.n
     """(correction per decade, its sd, a sentence): the folds' common log error per decade, or 0 and why not.
 
     Each fold beyond the data gives b_k = Σ w·e·d / Σ w·d² (w: each held-out run weighs the same).
+    A consistent trend is itself a forecast, so it is backtested too: estimated without the folds
+    that hold out one set of runs (without one fold when all hold out the same runs), it must
+    shrink that set's errors (:func:`_transfers`), or it is not applied.
     """
     e, d = np.asarray(errors, dtype=float), np.maximum(np.asarray(decades, dtype=float), 0.0)
     runs, folds = np.asarray(runs).astype(str), np.asarray(folds).astype(str)
     beyond = (d > 0) & np.isfinite(e)
-    slopes = []
+    slopes, held = [], []
     for fold in dict.fromkeys(folds[beyond].tolist()):
         mine = beyond & (folds == fold)
         _, at, count = np.unique(runs[mine], return_inverse=True, return_counts=True)
         w = 1.0 / count[at]
         slopes.append(float(np.sum(w * e[mine] * d[mine]) / np.sum(w * d[mine] ** 2)))
+        held.append((mine, frozenset(_held_run(key, fold) for key in runs[mine].tolist())))
     b = np.array(slopes)
     if b.size < TREND_FOLDS:
         return 0.0, 0.0, (f"not corrected: {b.size} fold(s) beyond the data, a trend needs {TREND_FOLDS}")
@@ -117,9 +121,43 @@ def trend(errors: np.ndarray, decades: np.ndarray, runs: np.ndarray, folds: np.n
         return 0.0, 0.0, f"not corrected: the folds miss in different directions ({shown} per decade)"
     if abs(mean) < TREND_T * se:
         return 0.0, 0.0, f"not corrected: the folds agree in sign but not in size ({shown} per decade)"
+    before, after = _transfers(e, d, b, held)
+    if after >= before:
+        return 0.0, 0.0, (f"not corrected: the folds miss the same way ({shown} per decade), but the trend "
+                          f"estimated without each set of held-out runs did not shrink that set's errors "
+                          f"({before:.2%} -> {after:.2%} mean |log error|)")
     mean = float(np.clip(mean, -MAX_CORRECTION, MAX_CORRECTION))
     return mean, se, (f"corrected by {np.expm1(mean):+.2%} per decade: all {b.size} folds beyond the data miss the "
-                      f"same way ({shown} per decade; observed/predicted)")
+                      f"same way ({shown} per decade; observed/predicted), and the trend estimated without each set "
+                      f"of held-out runs shrank that set's errors ({before:.2%} -> {after:.2%} mean |log error|)")
+
+
+def _transfers(e: np.ndarray, d: np.ndarray, b: np.ndarray,
+               held: list[tuple[np.ndarray, frozenset[str]]]) -> tuple[float, float]:
+    """(mean |log error| of each set of held-out runs, the same corrected by the mean b_k of the other sets' folds).
+
+    ``held`` gives, per fold (in ``b``'s order), its points and the runs it holds out; folds that
+    hold out the same runs (a far fold and the near fold predicting the largest level) form one
+    set, left out together. When every fold holds out the same runs (cuts of the same runs'
+    curves, whose rest is the forecast), each fold is a set. Each set weighs the same; within a
+    set, each point (a run in a fold).
+    """
+    keys = [runs for _, runs in held]
+    if len(set(keys)) < 2:
+        keys = [frozenset({str(k)}) for k in range(len(held))]
+    before, after = [], []
+    for one in dict.fromkeys(keys):
+        mask = np.any([points for (points, _), key in zip(held, keys) if key == one], axis=0)
+        others = float(np.mean([slope for slope, key in zip(b, keys) if key != one]))
+        before.append(float(np.mean(np.abs(e[mask]))))
+        after.append(float(np.mean(np.abs(e[mask] - others * d[mask]))))
+    return float(np.mean(before)), float(np.mean(after))
+
+
+def _held_run(key: str, fold: str) -> str:
+    """The held-out run a backtest point's key names (the rolling backtest keys it ``fold|run``)."""
+    prefix = fold + "|"
+    return key[len(prefix):] if key.startswith(prefix) else key
 
 
 def _pairs(runs: np.ndarray, folds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
 """Scoring candidates at the target's distance: which folds decide, and the one-standard-error rule.
 
 The folds that decide are those of the backtest's first axis whose distance beyond the
-fitted runs is nearest the target's (the farthest the data reach without a target); each
+fitted runs is nearest the target's (the farthest the data reach without a target), joined
+by the next nearest when they hold out too few runs for a standard error to mean much; each
 candidate's error there is the mean over those folds of its held-out runs' final-loss
 error, and the simplest candidate within one standard error of the lowest is chosen.
 """
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
 
 #: Folds within this many decades of the distance nearest the target's decide the law (with that one).
 DISTANCE_TOL = 0.1
+#: The deciding folds hold out at least this many distinct runs when the data allow: a standard error from n
+#: runs is itself uncertain by about 1/sqrt(2(n - 1)), half of itself from the 3 runs of one level, so one level's
+#: odd run would decide the one-standard-error rule.
+MIN_DECIDING_RUNS = 5
 
 
 def deciding_folds(plan: list[folds.Fold], scored: set[str], target: float | None) -> tuple[list[str], float]:
@@ -31,7 +36,9 @@ def deciding_folds(plan: list[folds.Fold], scored: set[str], target: float | Non
 
     Among the folds beyond the data every candidate was scored on, those on the plan's first
     axis whose distance lies within ``DISTANCE_TOL`` of the one nearest the target's (the
-    farthest when no target is named); all scored folds when none of the first axis is.
+    farthest when no target is named); all scored folds when none of the first axis is. When
+    these hold out fewer than ``MIN_DECIDING_RUNS`` distinct runs, the next nearest folds that
+    hold out other runs join them until they do (or none is left).
     """
     beyond = [f for f in plan if not f.inside and f.name in scored]
     primary = [f for f in beyond if f.axis == plan[0].axis] or beyond
@@ -39,7 +46,15 @@ def deciding_folds(plan: list[folds.Fold], scored: set[str], target: float | Non
         return [], math.nan
     wanted = max(f.distance for f in primary) if target is None else target
     nearest = min(abs(f.distance - wanted) for f in primary)
-    return [f.name for f in primary if abs(f.distance - wanted) <= nearest + DISTANCE_TOL], wanted
+    chosen = {f.name for f in primary if abs(f.distance - wanted) <= nearest + DISTANCE_TOL}
+    held = {run for f in primary if f.name in chosen for run in f.test.runs}
+    for fold in sorted(primary, key=lambda f: abs(f.distance - wanted)):
+        if len(held) >= MIN_DECIDING_RUNS:
+            break
+        if fold.name not in chosen and not set(fold.test.runs) <= held:
+            chosen.add(fold.name)
+            held.update(fold.test.runs)
+    return [f.name for f in primary if f.name in chosen], wanted
 
 
 def decided(test: Backtest, deciding: list[str]) -> tuple[float, float, int]:
