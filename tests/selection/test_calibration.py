@@ -40,3 +40,28 @@ def test_many_held_out_runs_outweigh_the_prior() -> None:
 
 def test_nothing_measured_is_the_prior() -> None:
     assert calibration.with_prior(None, calibration.LOSS_PRIOR) is calibration.LOSS_PRIOR
+
+
+def test_a_point_just_beyond_the_data_does_not_set_the_slope_with_its_scatter() -> None:
+    """Issue 25's diagnosis: a run held out 0.01 decades beyond the fitted range, missed by 2% where the
+    floor is 1%, made the plain mean of ratios read 17% per decade; its ratio is nearly all floor and
+    scatter, so it weighs by its precision and the far points, 1.2% off at 0.6 decades, set the slope."""
+    inside, far = [0.01, -0.01, 0.01, -0.01], [0.012, -0.012, -0.012, 0.012]
+    without = _estimate(inside + far, [0.0] * 4 + [0.6] * 4, noise=0.0)
+    near = _estimate(inside + far + [0.02], [0.0] * 4 + [0.6] * 4 + [0.01], noise=0.0)
+    assert without.correction == near.correction == 0.0
+    assert near.floor == pytest.approx(0.01)
+    assert without.slope == pytest.approx(np.sqrt((0.012**2 - 0.01**2) / 0.6**2), rel=1e-6)
+    assert near.slope == pytest.approx(without.slope, rel=0.15)
+    h2 = 0.01 * 0.6  # h(d)^2 = d * d_tested inside the tested reach
+    assert np.sqrt((0.02**2 - 0.01**2) / h2) > 0.2  # what that point alone reads as a slope
+
+
+def test_without_floor_or_scatter_every_point_weighs_the_same() -> None:
+    """With no floor and no noise the precision weights are equal: the slope is the balanced mean of ratios."""
+    errors, decades = [0.004, -0.01, 0.02, -0.03], [0.1, 0.3, 0.5, 0.9]
+    model = _estimate(errors, decades, noise=0.0)
+    e = np.array(errors) - model.correction * np.array(decades)
+    h2 = np.array(decades) * max(decades)
+    by_fold = [np.mean((e**2 / h2)[i::2]) for i in range(2)]
+    assert model.floor == 0.0 and model.slope == pytest.approx(np.sqrt(np.mean(by_fold)), rel=1e-6)
