@@ -96,8 +96,8 @@ def main() -> None:
     versions = ([("before", args.before)] if args.before else []) + [("after", SRC)]
     print(f"bench_auto_speed: fit_auto, default bootstrap, one process per case; {os.cpu_count()} cores "
           f"(load average {os.getloadavg()[0]:.1f} at start: shared machine, compare ratios within this run)")
-    header = ["case", "version", "wall s", "cpu s", "candidates s", "folds s", "final fit s", "chosen", "backtest error",
-              "converged", "boot conv"]
+    header = ["case", "version", "wall s", "cpu s", "candidates s", "folds s", "final fit s", "chosen",
+              "backtest error", "converged", "boot conv"]
     lines = [header]
     walls: dict[str, dict[str, float]] = {}
     cpus: dict[str, dict[str, float]] = {}
@@ -105,7 +105,8 @@ def main() -> None:
         for version, src in versions:
             result = run_case(src, CASES[case])
             if "failed" in result:
-                lines.append([case, version, "-", "-", "-", "-", "-", "failed: " + result["failed"][:60], "-", "-", "-"])
+                failed = "failed: " + result["failed"][:60]
+                lines.append([case, version, "-", "-", "-", "-", "-", failed, "-", "-", "-"])
                 continue
             stage = stage_seconds(result)
             walls.setdefault(case, {})[version] = result["wall"]
@@ -124,8 +125,9 @@ def main() -> None:
     for case, pair in walls.items():
         if len(pair) == 2:
             cpu = cpus[case]
-            print(f"{case}: after/before wall = {pair['after'] / pair['before']:.2f} ({pair['before'] / pair['after']:.1f}x "
-                  f"faster); CPU = {cpu['after'] / cpu['before']:.2f} ({cpu['before'] / cpu['after']:.1f}x)")
+            print(f"{case}: after/before wall = {pair['after'] / pair['before']:.2f} "
+                  f"({pair['before'] / pair['after']:.1f}x faster); "
+                  f"CPU = {cpu['after'] / cpu['before']:.2f} ({cpu['before'] / cpu['after']:.1f}x)")
 
 
 if __name__ == "__main__":
