@@ -178,6 +178,7 @@ def test_sums_are_the_same_numbers_whatever_the_chunk_size(monkeypatch: pytest.M
     curve = curve_from_schedule(parse_schedule(SMALL[3]))
     sums = DropSum.build(curve.lr, np.arange(1, curve.lr.size), blocks_per_level=4)
     rows = np.array([[2.0, 0.6, 0.6], [0.5, 1.2, 0.1], [30.0, 0.3, 1.4]])
+    monkeypatch.setattr(_curves, "CHUNK_FROM_ROWS", 1)
     results, chunks = [], []
     for cells in (1, 97, 10**9):  # one output per chunk up to everything in one chunk
         monkeypatch.setattr(_curves, "CHUNK_CELLS", cells)
@@ -190,3 +191,6 @@ def test_sums_are_the_same_numbers_whatever_the_chunk_size(monkeypatch: pytest.M
             np.testing.assert_array_equal(other[key], results[0][key])
     naive = loss_drop_naive(curve.lr, np.arange(1, curve.lr.size), 2.0, 0.6, 0.6)
     np.testing.assert_allclose(results[0]["value"][0], naive, rtol=0, atol=5e-3 * np.abs(naive).max())
+    monkeypatch.setattr(_curves, "CHUNK_CELLS", 97)
+    monkeypatch.setattr(_curves, "CHUNK_FROM_ROWS", 8)  # fewer rows: one chunk whatever the cells
+    assert len(sums._pairs().chunks(rows.shape[0])) == 1 and len(sums._pairs().chunks(8)) > 1

@@ -341,6 +341,10 @@ class DropSum:
 #: this many numbers (128 kB each) stay in a core's cache; whole (rows, pairs) arrays (48 MB each
 #: at 30 rows on the OLMo curves) made the sums memory-bound, 1.75x slower for the same numbers.
 CHUNK_CELLS = 16384
+#: Parameter rows from which the pairs are chunked. With fewer, the arrays are small enough and
+#: chunks only multiply the Python-level calls, each taking the GIL: the multi-start's threads
+#: (a few starts each) then wait on each other.
+CHUNK_FROM_ROWS = 8
 
 
 @dataclass(frozen=True)
@@ -369,12 +373,14 @@ class _Pairs:
 
     def chunks(self, rows: int) -> tuple[_PairChunk, ...]:
         """The pairs cut, between outputs, into runs of about ``CHUNK_CELLS / rows`` pairs (a power
-        of two, so few cuts are kept): every output's pairs stay in one chunk, in their order, so
-        each output's sum adds the same numbers in the same order whatever the cut."""
-        width = 1 << max(0, (CHUNK_CELLS // max(rows, 1)).bit_length() - 1)
+        of two, so few cuts are kept; one run below ``CHUNK_FROM_ROWS`` rows): every output's
+        pairs stay in one chunk, in their order, so each output's sum adds the same numbers in
+        the same order whatever the cut."""
+        size = self.block.size
+        whole = max(size, 1)
+        width = 1 << max(0, (CHUNK_CELLS // max(rows, 1)).bit_length() - 1) if rows >= CHUNK_FROM_ROWS else whole
         chunked = self._chunked.get(width)
         if chunked is None:
-            size = self.block.size
             cut = self.starts[np.searchsorted(self.starts, np.arange(0, size, width), side="right") - 1]
             bounds = np.unique(np.concatenate([cut, [size]])) if size else np.zeros(1, dtype=np.int64)
             at = np.searchsorted(self.starts, bounds)
