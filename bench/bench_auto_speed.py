@@ -11,8 +11,9 @@ wrapping the selection functions each version has:
   ``with_inside_folds``; new: ``backtest_finalists``);
 - final fit: the chosen law on all the data with its bootstrap (``fit_backtested``).
 
-Printed per case and version: wall time, time per stage, the chosen law and its backtest
-error of the held-out final loss (mean over the folds that decided). Timings on a shared
+Printed per case and version: wall time, CPU time of the process (all its threads; less
+sensitive than wall time to other load on the machine), time per stage, the chosen law and
+its backtest error of the held-out final loss (mean over the folds that decided). Timings on a shared
 machine are noisy: compare the ratio within one run. Run:
 ``PYTHONPATH=src python bench/bench_auto_speed.py [--before DIR] [--cases olmo,mpl25m]``.
 """
@@ -55,16 +56,16 @@ for name in json.loads(sys.argv[2]):
     if hasattr(auto, name):
         setattr(auto, name, timed(name, getattr(auto, name)))
 runs = datasets.load(sys.argv[1])
-start = time.perf_counter()
+start, cpu_start = time.perf_counter(), time.process_time()
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     fit = auto.fit_auto(runs, seed=0, progress=False)
-wall = time.perf_counter() - start
+wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
 selection = fit.selection or {}
 chosen = selection.get("chosen")
 error = next((c.get("decided_error", c.get("final_error")) for c in selection.get("candidates", [])
               if c.get("label") == chosen), None)
-print(json.dumps({"wall": wall, "stages": stages, "chosen": chosen, "error": error,
+print(json.dumps({"wall": wall, "cpu": cpu, "stages": stages, "chosen": chosen, "error": error,
                   "converged": fit.diagnostics.converged, "boot": fit.diagnostics.bootstrap_converged}))
 """
 
@@ -95,21 +96,24 @@ def main() -> None:
     versions = ([("before", args.before)] if args.before else []) + [("after", SRC)]
     print(f"bench_auto_speed: fit_auto, default bootstrap, one process per case; {os.cpu_count()} cores "
           f"(load average {os.getloadavg()[0]:.1f} at start: shared machine, compare ratios within this run)")
-    header = ["case", "version", "wall s", "candidates s", "folds s", "final fit s", "chosen", "backtest error",
-              "converged", "boot conv"]
+    header = ["case", "version", "wall s", "cpu s", "candidates s", "folds s", "final fit s", "chosen",
+              "backtest error", "converged", "boot conv"]
     lines = [header]
     walls: dict[str, dict[str, float]] = {}
+    cpus: dict[str, dict[str, float]] = {}
     for case in args.cases.split(","):
         for version, src in versions:
             result = run_case(src, CASES[case])
             if "failed" in result:
-                lines.append([case, version, "-", "-", "-", "-", "failed: " + result["failed"][:60], "-", "-", "-"])
+                failed = "failed: " + result["failed"][:60]
+                lines.append([case, version, "-", "-", "-", "-", "-", failed, "-", "-", "-"])
                 continue
             stage = stage_seconds(result)
             walls.setdefault(case, {})[version] = result["wall"]
+            cpus.setdefault(case, {})[version] = result["cpu"]
             error = result["error"]
             boot = result["boot"]
-            lines.append([case, version, f"{result['wall']:.1f}", *(f"{stage.get(s, 0.0):.1f}"
+            lines.append([case, version, f"{result['wall']:.1f}", f"{result['cpu']:.1f}", *(f"{stage.get(s, 0.0):.1f}"
                                                                    for s in ("candidates", "folds", "final fit")),
                           str(result["chosen"]), "-" if error is None else f"{100 * error:.2f}%",
                           "yes" if result["converged"] else "NO", "-" if boot is None else f"{100 * boot:.0f}%"])
@@ -120,7 +124,10 @@ def main() -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)))
     for case, pair in walls.items():
         if len(pair) == 2:
-            print(f"{case}: after/before wall = {pair['after'] / pair['before']:.2f} ({pair['before'] / pair['after']:.1f}x faster)")
+            cpu = cpus[case]
+            print(f"{case}: after/before wall = {pair['after'] / pair['before']:.2f} "
+                  f"({pair['before'] / pair['after']:.1f}x faster); "
+                  f"CPU = {cpu['after'] / cpu['before']:.2f} ({cpu['before'] / cpu['after']:.1f}x)")
 
 
 if __name__ == "__main__":

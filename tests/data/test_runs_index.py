@@ -81,3 +81,14 @@ def test_selection_cost_grows_with_rows_not_runs_times_rows() -> None:
     assert len(chosen) == n // 2 and chosen.table["run"].iloc[-1] == f"r{n - 2}"
     singles = [runs.select([f"r{i}"]) for i in range(0, n, n // 50)]
     assert [len(s.table) for s in singles] == [1] * 50
+
+
+def test_data_hash_is_computed_once_per_run_set_and_follows_the_content() -> None:
+    runs = _runs()
+    first = runs.data_hash()
+    assert runs.data_hash() == first == RunSet(runs.table.copy(), dict(runs.sources)).data_hash()
+    assert runs.__dict__["_data_hash"] == first  # kept on the (immutable) set
+    assert runs.select(["a", "b"]).data_hash() != first
+    changed = runs.table.copy()
+    changed.loc[0, "loss"] = 3.5
+    assert RunSet(changed, dict(runs.sources)).data_hash() != first

@@ -169,3 +169,28 @@ def test_any_schedule_stays_within_the_bound() -> None:
     error = np.abs(sums["value"][0] - naive)
     assert np.all(error <= sums["bound"][0] + 1e-15)
     assert error.max() < 1e-3 * np.abs(np.diff(lr)).sum()  # of the total lr movement
+
+
+def test_sums_are_the_same_numbers_whatever_the_chunk_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks cut between outputs, so each output adds the same numbers in the same order: bitwise equal."""
+    from scalelaw.laws import _curves
+
+    curve = curve_from_schedule(parse_schedule(SMALL[3]))
+    sums = DropSum.build(curve.lr, np.arange(1, curve.lr.size), blocks_per_level=4)
+    rows = np.array([[2.0, 0.6, 0.6], [0.5, 1.2, 0.1], [30.0, 0.3, 1.4]])
+    monkeypatch.setattr(_curves, "CHUNK_FROM_ROWS", 1)
+    results, chunks = [], []
+    for cells in (1, 97, 10**9):  # one output per chunk up to everything in one chunk
+        monkeypatch.setattr(_curves, "CHUNK_CELLS", cells)
+        results.append(sums.evaluate(*rows.T, gradient=True))
+        chunks.append(len(sums._pairs().chunks(rows.shape[0])))
+    assert chunks[0] == curve.lr.size - 1 and chunks[1] > 10 and chunks[2] == 1
+    for other in results[1:]:
+        assert other.keys() == results[0].keys()
+        for key in results[0]:
+            np.testing.assert_array_equal(other[key], results[0][key])
+    naive = loss_drop_naive(curve.lr, np.arange(1, curve.lr.size), 2.0, 0.6, 0.6)
+    np.testing.assert_allclose(results[0]["value"][0], naive, rtol=0, atol=5e-3 * np.abs(naive).max())
+    monkeypatch.setattr(_curves, "CHUNK_CELLS", 97)
+    monkeypatch.setattr(_curves, "CHUNK_FROM_ROWS", 8)  # fewer rows: one chunk whatever the cells
+    assert len(sums._pairs().chunks(rows.shape[0])) == 1 and len(sums._pairs().chunks(8)) > 1

@@ -323,7 +323,18 @@ class RunSet:
                 )
 
     def data_hash(self) -> str:
-        """A SHA-256 of the table's content, stable across processes and platforms."""
+        """A SHA-256 of the table's content, stable across processes and platforms.
+
+        Computed once per run set (it is immutable): ``--law auto`` fits every candidate on
+        the same one, and each fit records the hash.
+        """
+        cached = self.__dict__.get("_data_hash")
+        if cached is None:
+            cached = self.__dict__["_data_hash"] = self._table_hash()
+        return cached
+
+    def _table_hash(self) -> str:
+        """:meth:`data_hash` computed."""
         digest = hashlib.sha256()
         for column in sorted(self.table.columns):
             digest.update(column.encode())

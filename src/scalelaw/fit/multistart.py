@@ -18,7 +18,7 @@ import numpy as np
 
 from scalelaw.errors import InputError
 from scalelaw.fit import projection
-from scalelaw.fit.optimize import Tolerances, batch_rows, minimise, minimise_parallel, objective_value
+from scalelaw.fit.optimize import BatchResult, Tolerances, batch_rows, minimise, minimise_parallel, objective_value
 from scalelaw.fit.problem import Problem
 from scalelaw.laws.base import Design
 
@@ -153,7 +153,7 @@ def search_grid(
     order = np.flatnonzero(finite)[np.argsort(full_f[finite], kind="stable")]
     _, first = np.unique(np.round(explored.u[order], 4), axis=0, return_index=True)
     candidates = order[np.sort(first)[:n_polish]]
-    polished = minimise(problem, explored.u[candidates], weights, polish)
+    polished = _polish(problem, explored.u[candidates], weights, polish)
     best = int(np.argmin(polished.f))
     f_best = float(polished.f[best])
     f_explored = float(np.min(explored.f))
@@ -166,3 +166,23 @@ def search_grid(
         starts=len(starts),
         starts_in_best_basin=in_basin,
     )
+
+
+def _polish(problem: Problem, u: np.ndarray, weights: np.ndarray, tol: Tolerances) -> BatchResult:
+    """Polish the rows of ``u`` as the projected search does (:func:`projection.polish_best`): every
+    row ``SHORT_POLISH`` iterations, then only the ``FULL_POLISH`` best on to ``tol`` (in a flat
+    valley the last digits take hundreds of iterations per row, and only the winner needs them).
+    Rows left at the short stage keep its end point; ``iterations`` counts both stages."""
+    if u.shape[0] <= projection.FULL_POLISH:
+        return minimise(problem, u, weights, tol)
+    short = minimise(problem, u, weights, replace(tol, max_iter=projection.SHORT_POLISH))
+    best = np.argsort(np.where(np.isfinite(short.f), short.f, np.inf), kind="stable")[: projection.FULL_POLISH]
+    rest = best[~short.converged[best]]
+    if rest.size == 0:
+        return short
+    full = minimise(problem, short.u[rest], weights, tol)
+    u_out, f_out, converged = short.u.copy(), short.f.copy(), short.converged.copy()
+    iterations = short.iterations.copy()
+    u_out[rest], f_out[rest], converged[rest] = full.u, full.f, full.converged
+    iterations[rest] += full.iterations
+    return BatchResult(u=u_out, f=f_out, converged=converged, iterations=iterations)

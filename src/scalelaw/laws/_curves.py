@@ -292,35 +292,16 @@ class DropSum:
         derivatives ``d_c``, ``d_beta``, ``d_gamma``; with ``bound`` a rigorous bound on the
         approximation error, ``bound`` (B, n)."""
         c, beta, gamma = (np.atleast_1d(np.asarray(v, dtype=float))[:, None] for v in (c, beta, gamma))
-        a, aq, da, daq = self._weighted_a(gamma[:, 0])
+        weighted_a = self._weighted_a(gamma[:, 0])
         pairs = self._pairs()
-        blk, area, inv_mass, drop = pairs.block, pairs.area, pairs.inv_mass, pairs.drop
-        # One pass per operation, in place where the operand is not needed again: these (rows, pairs)
-        # arrays are most of a curve law's fitting time. Row factors (c, β) are taken out of the sums.
-        x = a[:, blk]
-        x *= area
-        x -= aq[:, blk]
-        x *= inv_mass
-        np.maximum(x, 0.0, out=x)
-        cx = c * x
-        log_base = np.log1p(cx)
-        power_m1 = log_base * -beta
-        np.expm1(power_m1, out=power_m1)  # (1 + cx)^-β − 1
-        result = {"value": pairs.sum(power_m1 * -drop)}
-        if gradient:
-            weighted = power_m1
-            weighted += 1.0
-            weighted *= drop  # d·(1 + cx)^-β
-            result["d_beta"] = pairs.sum(log_base * weighted)
-            cx += 1.0
-            weighted /= cx  # d·(1 + cx)^-(β+1)
-            result["d_c"] = beta * pairs.sum(x * weighted)
-            dx = da[:, blk]
-            dx *= area
-            dx -= daq[:, blk]
-            dx *= inv_mass
-            dx *= weighted
-            result["d_gamma"] = (beta * c) * pairs.sum(dx)
+        rows = c.shape[0]
+        keys = ("value", "d_beta", "d_c", "d_gamma") if gradient else ("value",)
+        result = {key: np.zeros((rows, pairs.n)) for key in keys}
+        for chunk in pairs.chunks(rows):
+            chunk.add_terms(weighted_a, c, beta, result)
+        if gradient:  # row factors taken out of the sums
+            result["d_c"] *= beta
+            result["d_gamma"] *= beta * c
         if bound:
             result["bound"] = self._sum(self._pair_error(c, beta, gamma))
         return result
@@ -356,6 +337,16 @@ class DropSum:
         return np.bincount(flat, weights=values.ravel(), minlength=rows * n).reshape(rows, n)
 
 
+#: Parameter rows x pairs evaluated at once by :meth:`DropSum.evaluate`. Its dozen temporaries of
+#: this many numbers (128 kB each) stay in a core's cache; whole (rows, pairs) arrays (48 MB each
+#: at 30 rows on the OLMo curves) made the sums memory-bound, 1.75x slower for the same numbers.
+CHUNK_CELLS = 16384
+#: Parameter rows from which the pairs are chunked. With fewer, the arrays are small enough and
+#: chunks only multiply the Python-level calls, each taking the GIL: the multi-start's threads
+#: (a few starts each) then wait on each other.
+CHUNK_FROM_ROWS = 8
+
+
 @dataclass(frozen=True)
 class _Pairs:
     """A :class:`DropSum`'s pairs in output order (each output's pairs keep their order, so the
@@ -368,6 +359,8 @@ class _Pairs:
     outputs: np.ndarray
     starts: np.ndarray
     n: int
+    #: :meth:`chunks` per chunk width; not part of the value.
+    _chunked: dict[int, tuple[_PairChunk, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, sums: DropSum) -> _Pairs:
@@ -378,12 +371,70 @@ class _Pairs:
         return cls(block=block, area=sums.out_area[out], inv_mass=1.0 / np.where(sums.mass > 0, sums.mass, 1.0)[block],
                    drop=sums.drop[block], outputs=out[starts], starts=starts, n=sums.out_area.size)
 
-    def sum(self, values: np.ndarray) -> np.ndarray:
-        """Add pair values (B, pairs) into their output steps (B, n)."""
-        total = np.zeros((values.shape[0], self.n))
-        if self.starts.size:
-            total[:, self.outputs] = np.add.reduceat(values, self.starts, axis=1)
-        return total
+    def chunks(self, rows: int) -> tuple[_PairChunk, ...]:
+        """The pairs cut, between outputs, into runs of about ``CHUNK_CELLS / rows`` pairs (a power
+        of two, so few cuts are kept; one run below ``CHUNK_FROM_ROWS`` rows): every output's
+        pairs stay in one chunk, in their order, so each output's sum adds the same numbers in
+        the same order whatever the cut."""
+        size = self.block.size
+        whole = max(size, 1)
+        width = 1 << max(0, (CHUNK_CELLS // max(rows, 1)).bit_length() - 1) if rows >= CHUNK_FROM_ROWS else whole
+        chunked = self._chunked.get(width)
+        if chunked is None:
+            cut = self.starts[np.searchsorted(self.starts, np.arange(0, size, width), side="right") - 1]
+            bounds = np.unique(np.concatenate([cut, [size]])) if size else np.zeros(1, dtype=np.int64)
+            at = np.searchsorted(self.starts, bounds)
+            chunked = self._chunked[width] = tuple(
+                _PairChunk(block=self.block[lo:hi], area=self.area[lo:hi], inv_mass=self.inv_mass[lo:hi],
+                           drop=self.drop[lo:hi], outputs=self.outputs[s0:s1], starts=self.starts[s0:s1] - lo)
+                for lo, hi, s0, s1 in zip(bounds[:-1], bounds[1:], at[:-1], at[1:], strict=True))
+        return chunked
+
+
+@dataclass(frozen=True)
+class _PairChunk:
+    """A run of :class:`_Pairs` holding whole outputs: ``starts`` (local) of its ``outputs``."""
+
+    block: np.ndarray
+    area: np.ndarray
+    inv_mass: np.ndarray
+    drop: np.ndarray
+    outputs: np.ndarray
+    starts: np.ndarray
+
+    def add_terms(self, weighted_a: tuple[np.ndarray, ...], c: np.ndarray, beta: np.ndarray,
+                  result: dict[str, np.ndarray]) -> None:
+        """Write this chunk's outputs of :meth:`DropSum.evaluate` into ``result`` (``d_c`` and
+        ``d_gamma`` without their row factors β and β·c)."""
+        a, aq, da, daq = weighted_a
+        blk, area, inv_mass, drop, outputs, starts = (self.block, self.area, self.inv_mass, self.drop,
+                                                       self.outputs, self.starts)
+        # One pass per operation, in place where the operand is not needed again.
+        x = a[:, blk]
+        x *= area
+        x -= aq[:, blk]
+        x *= inv_mass
+        np.maximum(x, 0.0, out=x)
+        cx = c * x
+        log_base = np.log1p(cx)
+        power_m1 = log_base * -beta
+        np.expm1(power_m1, out=power_m1)  # (1 + cx)^-β − 1
+        result["value"][:, outputs] = np.add.reduceat(power_m1 * -drop, starts, axis=1)
+        if "d_beta" not in result:
+            return
+        weighted = power_m1
+        weighted += 1.0
+        weighted *= drop  # d·(1 + cx)^-β
+        result["d_beta"][:, outputs] = np.add.reduceat(log_base * weighted, starts, axis=1)
+        cx += 1.0
+        weighted /= cx  # d·(1 + cx)^-(β+1)
+        result["d_c"][:, outputs] = np.add.reduceat(x * weighted, starts, axis=1)
+        dx = da[:, blk]
+        dx *= area
+        dx -= daq[:, blk]
+        dx *= inv_mass
+        dx *= weighted
+        result["d_gamma"][:, outputs] = np.add.reduceat(dx, starts, axis=1)
 
 
 #: Width of the bands of ln lr whose centres are the Taylor references (|γ·δ| <= 0.375 for γ <= 1.5).
