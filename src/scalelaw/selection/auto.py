@@ -43,7 +43,14 @@ from scalelaw.selection.candidates import (
     varying_axes,
 )
 from scalelaw.selection.rolling import Backtest, backtest, start_values
-from scalelaw.selection.scoring import check_target, decided, deciding_folds, one_standard_error, target_distance
+from scalelaw.selection.scoring import (
+    check_target,
+    decided,
+    deciding_folds,
+    one_standard_error,
+    paired_se,
+    target_distance,
+)
 
 __all__ = ["CANDIDATES", "fit_auto", "fit_calibrated", "label_of", "one_standard_error"]
 
@@ -313,10 +320,11 @@ def _reason(chosen: Candidate, lowest: Candidate, deciding: list[str], distance:
         text = f"{chosen.label} had the lowest backtest error of the held-out final loss on {where}: {error:.2%}"
         text += f" (standard error {se:.2%} over {n} held-out runs)" if n > 1 else ""
     else:
-        low, low_se, _ = decided(lowest.test, deciding)  # type: ignore[arg-type]
+        low = decided(lowest.test, deciding)[0]  # type: ignore[arg-type]
+        se = paired_se(chosen.test, lowest.test, deciding)  # type: ignore[arg-type]
         text = (f"{chosen.label} ({chosen.free()} free parameters, {error:.2%}) is within one standard error of the "
-                f"lowest backtest error, {lowest.label}'s {low:.2%} ± {low_se:.2%} ({lowest.free()} free parameters), "
-                f"on {where}, and simpler")
+                f"lowest backtest error, {lowest.label}'s {low:.2%} ({lowest.free()} free parameters; the "
+                f"difference {error - low:.2%} ± {se:.2%} over the same held-out runs), on {where}, and simpler")
     others = [f"{c.label}: {c.dropped}" for c in ranked if c.dropped]
     if others:
         text += "; dropped: " + "; ".join(others)

@@ -170,8 +170,8 @@ def _pairs(runs: np.ndarray, folds: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def _slope2(square: np.ndarray, base: np.ndarray, h2: np.ndarray, runs: np.ndarray, folds: np.ndarray,
             mask: np.ndarray) -> float:
-    """s² in E[e²] = base + s²·h² from the points in ``mask``: each point's ratio (e² − base)/h² weighted by its
-    precision, h⁴/(base + s²h²)² (a squared Gaussian error has variance 2·(its variance)²), on top of the
+    """s² in E[e²] = base + s²·h² from the points in ``mask``: each point's ratio (e² − base)/h² weighted by
+    its precision, h⁴/(base + s²h²)² (a squared Gaussian error has variance 2·(its variance)²), on top of the
     balanced weights of :func:`_balanced_mean`; a fixed point, started from the ratio of the balanced means.
 
     The plain mean of ratios weighs a point held out 0.01 decades beyond the data, where the error is nearly
