@@ -92,7 +92,8 @@ class ExtrapolationError:
                     f"{self.folds} fold(s), up to {self.tested_decades:.2f} decades beyond the data), so the interval "
                     "adds no error of the law's own up to that distance" + trend)
         return (
-            f"the law's own error (sd, relative): {self.floor:.2%} on a new run inside the fitted range, "
+            "the law's own error, on top of the fit's residual scatter that the interval also carries (sd, "
+            f"relative): {self.floor:.2%} on a new run inside the fitted range, "
             f"{edge:.2%} at {self.tested_decades:.2f} decades beyond it (the farthest backtest), growing beyond; "
             f"t tails with {self.dof} degrees of freedom ({self.runs} held-out run(s) in {self.folds} fold(s))" + trend
         )
