@@ -349,15 +349,11 @@ CHUNK_FROM_ROWS = 8
 
 @dataclass(frozen=True)
 class _Pairs:
-    """A :class:`DropSum`'s pairs in output order (each output's pairs keep their order, so the
-    sums add the same numbers in the same order as a bincount over the unsorted pairs)."""
+    """A :class:`DropSum`'s pairs in output order, ``whole`` (each output's pairs keep their order, so
+    the sums add the same numbers in the same order as a bincount over the unsorted pairs), over
+    ``n`` output steps."""
 
-    block: np.ndarray
-    area: np.ndarray
-    inv_mass: np.ndarray
-    drop: np.ndarray
-    outputs: np.ndarray
-    starts: np.ndarray
+    whole: _PairChunk
     n: int
     #: :meth:`chunks` per chunk width; not part of the value.
     _chunked: dict[int, tuple[_PairChunk, ...]] = field(default_factory=dict, compare=False, repr=False)
@@ -368,25 +364,28 @@ class _Pairs:
         out = sums.pair_out[order]
         block = sums.pair_block[order]
         starts = np.flatnonzero(np.concatenate([[True], out[1:] != out[:-1]])) if out.size else out
-        return cls(block=block, area=sums.out_area[out], inv_mass=1.0 / np.where(sums.mass > 0, sums.mass, 1.0)[block],
-                   drop=sums.drop[block], outputs=out[starts], starts=starts, n=sums.out_area.size)
+        whole = _PairChunk(block=block, area=sums.out_area[out],
+                           inv_mass=1.0 / np.where(sums.mass > 0, sums.mass, 1.0)[block], drop=sums.drop[block],
+                           outputs=out[starts], starts=starts)
+        return cls(whole=whole, n=sums.out_area.size)
 
     def chunks(self, rows: int) -> tuple[_PairChunk, ...]:
         """The pairs cut, between outputs, into runs of about ``CHUNK_CELLS / rows`` pairs (a power
         of two, so few cuts are kept; one run below ``CHUNK_FROM_ROWS`` rows): every output's
         pairs stay in one chunk, in their order, so each output's sum adds the same numbers in
         the same order whatever the cut."""
-        size = self.block.size
+        w = self.whole
+        size = w.block.size
         whole = max(size, 1)
         width = 1 << max(0, (CHUNK_CELLS // max(rows, 1)).bit_length() - 1) if rows >= CHUNK_FROM_ROWS else whole
         chunked = self._chunked.get(width)
         if chunked is None:
-            cut = self.starts[np.searchsorted(self.starts, np.arange(0, size, width), side="right") - 1]
+            cut = w.starts[np.searchsorted(w.starts, np.arange(0, size, width), side="right") - 1]
             bounds = np.unique(np.concatenate([cut, [size]])) if size else np.zeros(1, dtype=np.int64)
-            at = np.searchsorted(self.starts, bounds)
+            at = np.searchsorted(w.starts, bounds)
             chunked = self._chunked[width] = tuple(
-                _PairChunk(block=self.block[lo:hi], area=self.area[lo:hi], inv_mass=self.inv_mass[lo:hi],
-                           drop=self.drop[lo:hi], outputs=self.outputs[s0:s1], starts=self.starts[s0:s1] - lo)
+                _PairChunk(block=w.block[lo:hi], area=w.area[lo:hi], inv_mass=w.inv_mass[lo:hi],
+                           drop=w.drop[lo:hi], outputs=w.outputs[s0:s1], starts=w.starts[s0:s1] - lo)
                 for lo, hi, s0, s1 in zip(bounds[:-1], bounds[1:], at[:-1], at[1:], strict=True))
         return chunked
 
