@@ -18,9 +18,12 @@ Two measurements, each side by side in one run:
   which imports pandas itself: ``import scalelaw`` alone is lazy).
 
 ``--checkout DIR`` measures another checkout's ``src/`` (e.g. the tree before a change) in the
-same run, row beside row.
+same run, row beside row. ``--store`` adds ``scalelaw runs import CSV --store NEW`` (a fresh store
+each time: reading, then one Parquet file per run, fsynced, and the manifest), checkouts alternating,
+``--command-repeat`` times; with ``--runs 1000 --steps 1000000`` it is the 10^6-row store of issue 22.
 
     python bench/bench_read_speed.py [--steps 100000] [--runs 1] [--repeat 9] [--command-repeat 5] [--checkout DIR]
+                                     [--store]
 """
 
 from __future__ import annotations
@@ -96,9 +99,14 @@ def in_process(src: Path, kind: str, path: Path, repeat: int) -> dict:
 
 def command(src: Path, code: str) -> tuple[float, float]:
     """Wall and CPU seconds (user + system of the child) of ``python -c code``."""
+    return timed(src, ["-c", code])
+
+
+def timed(src: Path, arguments: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the child) of ``python ARGUMENTS``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], env=environment(src), check=True, capture_output=True)
+    subprocess.run([sys.executable, *arguments], env=environment(src), check=True, capture_output=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -125,6 +133,7 @@ def main() -> None:
     parser.add_argument("--command-repeat", type=int, default=5)
     parser.add_argument("--checkout", type=Path, action="append", default=[],
                         help="another checkout whose src/ is measured too (repeatable)")
+    parser.add_argument("--store", action="store_true", help="also time `runs import CSV --store` per checkout")
     args = parser.parse_args()
     trees = {"this": HERE.parent / "src", **{str(c): c.resolve() / "src" for c in args.checkout}}
     width = max(len(name) for name in trees)
@@ -157,6 +166,23 @@ def main() -> None:
                 (pw, pc), (rw, rc) = found["pandas"], found["read_runs"]
                 print(f"{tree:<{width}} {what:<8} {pw:>8.3f} {rw:>10.3f} {rw / pw:>6.2f}   "
                       f"{pc:>10.3f} {rc:>13.3f} {rc / pc:>6.2f}")
+        if args.store:
+            store_imports(trees, paths["csv"], Path(folder), args.command_repeat, width)
+
+
+def store_imports(trees: dict[str, Path], csv: Path, folder: Path, repeat: int, width: int) -> None:
+    """``runs import CSV --store NEW`` per checkout, alternating; medians and the ratio to the first checkout."""
+    times: dict[str, list[tuple[float, float]]] = {tree: [] for tree in trees}
+    for i in range(repeat):
+        for tree, src in trees.items():
+            store = folder / f"store-{len(times[tree])}-{i}-{abs(hash(tree))}"
+            times[tree].append(timed(src, ["-m", "scalelaw", "runs", "import", str(csv), "--store", str(store)]))
+    print(f"\nruns import --store (fresh store each time, median of {repeat}): seconds")
+    print(f"{'checkout':<{width}} {'wall':>8} {'cpu':>8} {'wall / first':>13} {'cpu / first':>12}")
+    first = medians(next(iter(times.values())))
+    for tree, runs in times.items():
+        wall, cpu = medians(runs)
+        print(f"{tree:<{width}} {wall:>8.2f} {cpu:>8.2f} {wall / first[0]:>13.2f} {cpu / first[1]:>12.2f}")
 
 
 if __name__ == "__main__":
