@@ -20,7 +20,7 @@ from scalelaw.fit import load_fit
 from scalelaw.fit.law_error import ExtrapolationError
 from scalelaw.selection import auto, candidates
 from scalelaw.selection.auto import Candidate, fit_auto, one_standard_error
-from scalelaw.selection.scoring import decided
+from scalelaw.selection.scoring import decided, target_distance
 from scalelaw.selection.calibration import estimate, trend
 from scalelaw.selection.rolling import Backtest
 
@@ -270,3 +270,16 @@ def test_cli_target_chooses_the_deciding_folds_and_bad_targets_exit_2(
     assert run(["fit", str(ladder_csv), "--law", "auto", "--target", "params=-5"]) == 2
     assert run(["fit", str(ladder_csv), "--law", "chinchilla", "--target", "params=1e10"]) == 2
     assert "needs --law auto" in capsys.readouterr().err
+
+
+def test_a_target_in_tokens_is_converted_to_steps_when_every_run_takes_the_same_tokens_per_step() -> None:
+    """Curve folds run along steps; a target named in tokens is that many steps at the runs' common batch."""
+    steps = np.arange(1, 1001, dtype=float)
+    table = pd.DataFrame({"run": np.repeat(["a", "b"], steps.size), "step": np.tile(steps, 2),
+                          "tokens": np.tile(steps, 2) * 4096.0, "loss": 3.0})
+    decades, said = target_distance(RunSet(table), "steps", {"tokens": 4096.0 * 10_000})
+    assert decades == pytest.approx(1.0) and "4,096 tokens per step" in said
+    assert target_distance(RunSet(table), "steps", {"steps": 10_000})[0] == pytest.approx(1.0)
+    table.loc[table["run"] == "b", "tokens"] *= 2  # run b: twice the batch
+    decades, said = target_distance(RunSet(table), "steps", {"tokens": 4096.0 * 10_000})
+    assert decades is None and "4,096 to 8,192 tokens per step" in said

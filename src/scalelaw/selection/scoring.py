@@ -120,11 +120,36 @@ def target_distance(runs: RunSet, axis: str, target: Mapping[str, float] | None)
         values["flops"] = 6.0 * values["params"] * values["tokens"]
     column = {"steps": "step", "time": "step"}.get(axis, axis)
     value = values.get(column, values.get("steps") if column == "step" else None)
+    converted = ""
+    if value is None and column == "step" and "tokens" in values:
+        per_step, why = tokens_per_step(runs)
+        if per_step is None:
+            return None, f"the target names tokens, not steps, and {why}: laws scored at the farthest distance"
+        value, converted = values["tokens"] / per_step, f" ({per_step:,.0f} tokens per step, as every run has)"
     if value is None or not value > 0:
         return None, f"the target names no {column}, the backtest axis: laws scored at the farthest distance"
     reference = float(folds.per_run(runs, "steps" if column == "step" else axis).max())
     decades = max(float(np.log10(value / reference)), 0.0)
-    return decades, f"target {decades:.2f} decades beyond the largest run in {column}"
+    return decades, f"target {decades:.2f} decades beyond the largest run in {column}{converted}"
+
+
+def tokens_per_step(runs: RunSet) -> tuple[float | None, str]:
+    """The runs' common tokens per optimizer step (last logged tokens / step), or None and why not.
+
+    A target in tokens is a number of steps only when every run took the same tokens per step
+    (within 1%); with different batch sizes the steps of a target in tokens are not known.
+    """
+    table = runs.table
+    if not {"tokens", "step"} <= set(table.columns):
+        return None, "the runs do not log both tokens and steps"
+    last = table.dropna(subset=["tokens", "step"]).groupby("run", sort=False)[["tokens", "step"]].last()
+    ratio = (last["tokens"] / last["step"]).to_numpy(dtype=float)
+    ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
+    if ratio.size == 0:
+        return None, "the runs do not log both tokens and steps"
+    if ratio.max() > 1.01 * ratio.min():
+        return None, f"the runs take {ratio.min():,.0f} to {ratio.max():,.0f} tokens per step"
+    return float(np.median(ratio)), ""
 
 
 def check_target(target: Mapping[str, float] | None) -> None:
