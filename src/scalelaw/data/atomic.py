@@ -61,12 +61,12 @@ def atomic_write(target: Path, write: Callable[[BinaryIO], object], *, sync_fold
         temp.unlink(missing_ok=True)
 
 
-def flush_folder(folder: Path, *, target: Path | None = None) -> None:
+def flush_folder(folder: Path) -> None:
     """Make the names written into ``folder`` durable (one fsync); a failure is a :class:`WriteError`."""
     try:
         _fsync_folder(folder)
     except OSError as exc:
-        raise WriteError(f"cannot write the folder: {exc.strerror or exc}", file=str(target or folder)) from None
+        raise WriteError(f"cannot write the folder: {exc.strerror or exc}", file=str(folder)) from None
 
 
 def _fsync_folder(folder: Path) -> None:
