@@ -55,3 +55,27 @@ def test_steps_stay_inside_the_bounds() -> None:
     lower, upper = problem.bounds
     result = minimise(problem, problem.to_u(np.array([[900.0, 1e-7, 3.9]])), np.ones(15), TOL)
     assert np.all(result.u >= lower) and np.all(result.u <= upper)
+
+
+def test_damping_follows_the_model_in_a_curved_valley() -> None:
+    """Rosenbrock's valley as residuals (10(y − x²), 1 − x): from (−1.2, 1) the damped steps reach
+    (1, 1), with few rejected steps (the damping is lowered only as far as the model earns)."""
+    from scalelaw.laws.base import Law, Param
+
+    class Valley(Law):
+        name = "valley-test"
+        params = (Param("x", "x", -5.0, 5.0, (0.0,)), Param("y", "y", -5.0, 5.0, (0.0,)))
+
+        def design(self, runs: object) -> Design:
+            raise NotImplementedError
+
+        def predict(self, theta: np.ndarray, design: Design) -> np.ndarray:
+            x, y = theta[:, :1], theta[:, 1:2]
+            return np.exp(np.where(design.inputs["i"][None, :] == 0, 10.0 * (y - x**2), 1.0 - x))
+
+    design = Design({"i": np.array([0, 1])}, np.ones(2), np.array(["a", "b"]))
+    problem = Problem(Valley(), design, Objective("squares"), {})
+    result = minimise(problem, np.array([[-1.2, 1.0]]), np.ones(2), TOL)
+    assert result.converged[0]
+    assert np.allclose(result.u[0], [1.0, 1.0], atol=1e-6)
+    assert result.iterations[0] <= 40

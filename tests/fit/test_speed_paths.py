@@ -64,3 +64,22 @@ def test_bootstrap_replicates_are_reproducible_and_finite() -> None:
     again = fit_law(runs, "chinchilla", bootstrap=40, seed=3)
     np.testing.assert_array_equal(first.bootstrap_params, again.bootstrap_params)
     assert np.isfinite(first.bootstrap_params).all() and first.diagnostics.bootstrap_converged >= 0.9
+
+
+def test_bootstrap_groups_on_threads_give_the_numbers_of_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two groups of replicates share each curve's loss-drop cache: on threads or one after the
+    other, every replicate ends at the same numbers."""
+    import sys
+    from pathlib import Path
+
+    from scalelaw.fit import bootstrap as boot
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from law_data import curve_runs
+
+    runs = curve_runs(0, False)
+    threaded = fit_law(runs, "multi-power-sized", bootstrap=8, seed=1)
+    monkeypatch.setattr(boot, "_in_threads", lambda fit_chunk, chunks: [fit_chunk(part) for part in chunks])
+    serial = fit_law(runs, "multi-power-sized", bootstrap=8, seed=1)
+    np.testing.assert_array_equal(threaded.bootstrap_params, serial.bootstrap_params)
+    assert np.isfinite(threaded.bootstrap_params).all()

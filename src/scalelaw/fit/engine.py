@@ -18,7 +18,7 @@ from scalelaw.fit import diagnostics as checks
 from scalelaw.fit.bootstrap import bootstrap as run_bootstrap
 from scalelaw.fit.multistart import SearchResult, search, search_from
 from scalelaw.fit.objective import Objective, ObjectiveName
-from scalelaw.fit.optimize import objective_value
+from scalelaw.fit.optimize import objective_value, one_blas_thread
 from scalelaw.fit.problem import Problem, check_fixed
 from scalelaw.fit.result import FitResult
 from scalelaw.laws.base import Law
@@ -82,25 +82,10 @@ def fit_law(
             "add runs or fix parameters with --fix"
         )
     weights = np.ones(design.n)
-    if not n_free:
-        found = _score_only(problem)
-    elif start is not None:
-        found = search_from(problem, weights, start)
-    else:
-        found = search(problem, weights)
-    if not np.isfinite(found.f):
-        raise InputError(f"law {law.name} cannot describe this data: every start gives a non-positive loss")
+    with one_blas_thread():
+        found, boot, converged_fraction = _search_and_bootstrap(problem, weights, start, bootstrap, seed, progress)
     theta = problem.theta(found.u)[0]
     params = dict(zip(law.param_names, map(float, theta)))
-
-    boot = None
-    converged_fraction = None
-    if bootstrap and n_free:
-        show = progress if progress is not None else stderr_is_terminal()
-        result = run_bootstrap(problem, found.u, bootstrap, seed=seed, progress=show)
-        boot = problem.theta(result.u)
-        boot[~np.isfinite(result.f)] = np.nan
-        converged_fraction = float(np.mean(result.converged))
     ci, derived_ci = _intervals(law, boot, ci_level)
 
     residuals = problem.residuals(found.u)[0]
@@ -142,6 +127,27 @@ def fit_law(
         fitted_range=fitted_range,
         residuals=residuals,
     )
+
+
+def _search_and_bootstrap(
+    problem: Problem, weights: np.ndarray, start: Mapping[str, float] | None, bootstrap: int, seed: int,
+    progress: bool | None,
+) -> tuple[SearchResult, np.ndarray | None, float | None]:
+    """The best fit (multi-start, or one descent from ``start``) and, if asked, the bootstrap's
+    parameter rows (NaN where a replicate failed) and the share of replicates that converged."""
+    if not problem.free.size:
+        found = _score_only(problem)
+    else:
+        found = search_from(problem, weights, start) if start is not None else search(problem, weights)
+    if not np.isfinite(found.f):
+        raise InputError(f"law {problem.law.name} cannot describe this data: every start gives a non-positive loss")
+    if not bootstrap or not problem.free.size:
+        return found, None, None
+    show = progress if progress is not None else stderr_is_terminal()
+    result = run_bootstrap(problem, found.u, bootstrap, seed=seed, progress=show)
+    boot = problem.theta(result.u)
+    boot[~np.isfinite(result.f)] = np.nan
+    return found, boot, float(np.mean(result.converged))
 
 
 def _score_only(problem: Problem) -> SearchResult:

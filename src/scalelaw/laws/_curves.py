@@ -163,6 +163,9 @@ def _einsum_product(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 BUILT_KEPT = 64
 _BUILT: OrderedDict[tuple[object, ...], DropSum] = OrderedDict()
 
+#: γ batches whose block sums :meth:`DropSum._weighted_a` keeps (see there).
+GAMMAS_KEPT = 4
+
 #: Terms of the Taylor series of ``lr^-γ`` around each block's largest lr (|γ·δ| <= 0.45 there).
 TAYLOR_TERMS = 13
 
@@ -259,14 +262,18 @@ class DropSum:
         """Per block and parameter row: Σ|d|a, Σ|d|a·q and their γ-derivatives, with a = lr^-γ.
 
         They depend on γ only, which often stays put between evaluations (held, on its bound,
-        or a finite-difference step in another parameter): the last γ's values are kept.
+        or a finite-difference step in another parameter): the last ``GAMMAS_KEPT`` γ batches' values
+        are kept (one per thread fitting bootstrap replicates at once; taking the list of keys and
+        ``pop`` are atomic, so threads sharing the cache never see a half-removed entry).
         """
         key = ("gamma", gamma.tobytes())
         cached = self._cache.get(key)
         if cached is None:
-            for old in [k for k in self._cache if k != "pairs"]:
-                del self._cache[old]
-            cached = self._cache[key] = self._weighted_a_at(gamma)
+            cached = self._weighted_a_at(gamma)
+            stale = [k for k in list(self._cache) if k != "pairs"]
+            for old in stale[: max(0, len(stale) - GAMMAS_KEPT + 1)]:
+                self._cache.pop(old, None)
+            self._cache[key] = cached
         return cached  # type: ignore[return-value]
 
     def _weighted_a_at(self, gamma: np.ndarray) -> tuple[np.ndarray, ...]:
