@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -139,9 +140,15 @@ def one_blas_thread() -> AbstractContextManager[object]:
     parameters by a few thousand points): BLAS's own threads only spin on them, and beside the
     fits' two threads they take the cores those need (on the OLMo curves' bootstrap, 1.5x the
     CPU time for the same numbers)."""
-    from threadpoolctl import threadpool_limits
+    global _CONTROLLER
+    if _CONTROLLER is None:  # finding the loaded BLAS libraries takes milliseconds: once per process
+        from threadpoolctl import ThreadpoolController
 
-    return threadpool_limits(limits=1, user_api="blas")
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+_CONTROLLER: Any = None
 
 
 def minimise_parallel(
