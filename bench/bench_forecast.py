@@ -17,6 +17,9 @@ bench_early_stop.py (one run, 10/20/40% seen -> its final loss); the suite ends 
 coverage of the 50/80/90% intervals over every row, and ``--svg`` draws it as a
 reliability diagram.
 
+``--diagnose`` prints, per ``auto`` fit, the chosen law's parameters (``*`` on a bound), its error model and
+trend verdict, and each held-out run's signed error, distance beyond the data and 90% interval.
+
 Run: ``PYTHONPATH=src python bench/bench_forecast.py [--quick] [--bootstrap B] [--early-stop] [--svg F]``; to
 compare with another version, run the same script with ``PYTHONPATH`` pointing at that version's ``src``.
 """
@@ -50,6 +53,8 @@ CURVE_FROM = 0.2
 class Options:
     quick: bool
     bootstrap: int
+    #: Print, per ``auto`` fit, the chosen law's parameters and each held-out run's signed error (``--diagnose``).
+    diagnose: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,48 @@ def auto_and_score(protocol: str, train: RunSet, held: RunSet, options: Options,
         except InputError as exc:
             return Row(protocol, "auto", 0, *[float("nan")] * 4, (float("nan"),) * 3, 0.0, f"refused: {exc}")
         seconds = time.perf_counter() - start
+    if options.diagnose:
+        diagnose(protocol, fit, held)
     return score(protocol, "auto", fit, held, seconds, f"chose {(fit.selection or {}).get('chosen')}")
+
+
+def diagnose(protocol: str, fit: FitResult, held: RunSet) -> None:
+    """Where a forecast's error comes from: the chosen law, its parameters (``*`` on a bound), its error model and
+    trend verdict, and per held-out run its inputs, signed error (predicted/observed - 1), decades beyond the
+    fitted data and whether the 90% interval holds it."""
+    selection = fit.selection or {}
+    chosen = next((c for c in selection.get("candidates", []) if c.get("label") == selection.get("chosen")), {})
+    bounds = {p.name: (p.lower, p.upper) for p in fit.law.params}
+
+    def shown(name: str, value: float) -> str:
+        lower, upper = bounds.get(name, (-np.inf, np.inf))
+        edge = np.isclose(value, lower, rtol=1e-3, atol=1e-9) or np.isclose(value, upper, rtol=1e-3)
+        return f"{name}={value:.4g}{'*' if edge else ''}"
+
+    print(f"  [diagnose] {protocol}: {selection.get('chosen')} "
+          + " ".join(shown(k, v) for k, v in fit.params.items())
+          + (f" fixed={fit.options.get('fix')}" if fit.options.get("fix") else ""))
+    if fit.calibration is not None:
+        c = fit.calibration
+        print(f"  [diagnose]   law error: floor {c.floor:.2%}, slope {c.slope:.2%}, tested {c.tested_decades:.2f} "
+              f"decades, correction {c.correction:+.2%}/decade (sd {c.correction_sd:.2%}); "
+              f"{str(selection.get('trend', ''))[:120]}")
+    if chosen.get("irreducible"):
+        print(f"  [diagnose]   {chosen['irreducible'].get('verdict')}")
+    design = fit.law.design(held)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prediction = fit.predict_design(design, level=0.9)
+    decades = fit.decades_beyond(design)
+    for run in dict.fromkeys(design.run.tolist()):
+        i = np.flatnonzero(design.run == run)[-1]
+        inputs = " ".join(f"{k}={float(v[i]):.3g}" for k, v in design.inputs.items()
+                          if k in ("params", "tokens", "flops", "step", "unique_tokens"))
+        inside = prediction.lo[i] <= design.loss[i] <= prediction.hi[i]
+        print(f"  [diagnose]   {str(run)[:40]:<40} {inputs}  observed {design.loss[i]:.4f} predicted "
+              f"{prediction.loss[i]:.4f} ({prediction.loss[i] / design.loss[i] - 1:+.2%}), {float(decades[i]):.2f} "
+              f"decades out, {'inside' if inside else 'OUTSIDE'} 90% (half-width "
+              f"{(prediction.hi[i] - prediction.lo[i]) / 2 / prediction.loss[i]:.2%})")
 
 
 #: True when this version's ``fit_auto`` scores laws at a target's distance.
@@ -250,6 +296,8 @@ def _porian_pooled(runs: RunSet, setups: list[str], law: str, options: Options) 
                 target = {"target": {"flops": float(held.final()["flops"].max())}} if TAKES_TARGET else {}
                 fit = fit_auto(train, by="flops", bootstrap=options.bootstrap, seed=0, progress=False, **target)
                 seconds += time.perf_counter() - start
+            if options.diagnose:
+                diagnose(f"Porian {setup}", fit, held)
         else:
             fit, took, _ = fit_quietly(train, law, options)
             seconds += took
@@ -328,10 +376,13 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=None, help="run-bootstrap replicates (default 0 quick, 10 full)")
     parser.add_argument("--early-stop", action="store_true", help="also run bench_early_stop (10/20/40%% seen)")
     parser.add_argument("--svg", default=None, help="write the reliability diagram of the suite here")
+    parser.add_argument("--diagnose", action="store_true", help="print, per auto fit, the chosen law's parameters "
+                        "(* on a bound) and each held-out run's signed error, distance and interval")
     parser.add_argument("--only", default=None, help="comma-separated protocols to run (default: all), e.g. porian,"
                         "markov_ladder")
     args = parser.parse_args()
-    options = Options(args.quick, args.bootstrap if args.bootstrap is not None else (0 if args.quick else 10))
+    options = Options(args.quick, args.bootstrap if args.bootstrap is not None else (0 if args.quick else 10),
+                      args.diagnose)
     import scalelaw
 
     print(f"bench_forecast: scalelaw from {scalelaw.__file__}; bootstrap={options.bootstrap}, errors relative to the "
