@@ -4,7 +4,8 @@
 Part 1, retrospective (``dataset:olmo-ladder``, final C4 losses, reruns left out): the target is the
 held-back 1B at 10xC; the candidates are the 15 runs of 190M-760M x 0.5-10xC. Chinchilla has five
 parameters, so a start of the three cheapest runs cannot be fitted; every strategy starts from the six
-cheapest. Runs are then added one at a time, chosen by `plan next` (rank_candidates), by "next size up at
+cheapest. Runs are then added one at a time, chosen by `plan next` (rank_candidates, "planner"), by `plan next
+--method refit` (rank_by_refit, "what-if": each candidate refitted at its forecast), by "next size up at
 1xC" (then 2xC, 0.5xC, 5xC, 10xC, each by size) and in three seeded random orders. After each, chinchilla is
 refitted with its backtest calibration (``fit_calibrated``, bootstrap 40: the interval holds the law's own
 error beyond the data, as `plan next` assumes) and the 1B forecast's error and 95% half-width are printed with whether the interval
@@ -48,6 +49,7 @@ from scalelaw.plan.ladder_design import (BESIROGLU_2024, DEFAULT_LAW_ERROR, DEFA
                                          Target, plan_ladder)
 from scalelaw.plan.drift import Drift
 from scalelaw.plan.next_run import Candidate, drift_of, rank_candidates, run_noise_of
+from scalelaw.plan.what_if import rank_by_refit
 from scalelaw.plan.simulate import NoiseModel
 from scalelaw.selection.auto import fit_calibrated
 
@@ -70,13 +72,13 @@ def final_table(name: str) -> pd.DataFrame:
 
 def forecast(runs: pd.DataFrame, target: pd.Series) -> dict[str, float]:
     """Fit chinchilla to ``runs`` and forecast the target: relative error, half-width, covered."""
+    data = read_runs(runs[["run", "params", "tokens", "loss"]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = fit_calibrated(read_runs(runs[["run", "params", "tokens", "loss"]]), "chinchilla", required=False,
-                             bootstrap=BOOTSTRAP, seed=0, progress=False)
+        fit = fit_calibrated(data, "chinchilla", required=False, bootstrap=BOOTSTRAP, seed=0, progress=False)
         p = fit.predict(params=float(target["params"]), tokens=float(target["tokens"]), level=0.95)
     loss, lo, hi = float(p.loss[0]), float(p.lo[0]), float(p.hi[0])
-    return {"fit": fit, "error": loss / target["loss"] - 1, "half_width": (hi - lo) / 2 / loss,
+    return {"fit": fit, "runs": data, "error": loss / target["loss"] - 1, "half_width": (hi - lo) / 2 / loss,
             "covered": bool(lo <= target["loss"] <= hi)}
 
 
@@ -105,10 +107,11 @@ def walk(table: pd.DataFrame, target: pd.Series, start: list[str], choose: str, 
         left = table[~table["run"].isin(have)]
         if left.empty:
             return rows
-        if choose == "planner":
+        if choose in ("planner", "what-if"):
             pool_c = [Candidate(r.run, r.params, r.tokens, r.flops, i + 1) for i, r in enumerate(left.itertuples())]
-            ranked = rank_candidates(state["fit"], Target(float(target["params"]), float(target["tokens"])), pool_c,
-                                     law_error=law_error)
+            goal = Target(float(target["params"]), float(target["tokens"]))
+            ranked = rank_candidates(state["fit"], goal, pool_c, law_error=law_error) if choose == "planner" else \
+                rank_by_refit(state["fit"], state["runs"], goal, pool_c, law_error=law_error)
             have.append(ranked.ranked[0].candidate.label)
         else:
             have.append(next(r for r in fixed if r not in have))
@@ -192,6 +195,7 @@ def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Seri
     if diagnose:
         diagnosis(name, pool, target, start, drift)
     walks = {"planner": walk(pool, target, start, "planner", law_error=drift),
+             "what-if": walk(pool, target, start, "what-if", law_error=drift),
              "size-up": walk(pool, target, start, "size-up")}
     randoms = [walk(pool, target, start, "random", seed) for seed in range(RANDOM_ORDERS)]
     rows = [r for w in (*walks.values(), *randoms) for r in w]
@@ -200,18 +204,21 @@ def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Seri
     summary = []
     final = walks["planner"][-1]["half_width"]
     for width in (final * w for w in WIDTHS):
-        planner, size_up = reach(walks["planner"], width), reach(walks["size-up"], width)
+        planner, what_if = reach(walks["planner"], width), reach(walks["what-if"], width)
+        size_up = reach(walks["size-up"], width)
         random = float(np.median([reach(w, width) for w in randoms]))
         best_other = min(size_up, random)
-        summary.append({"half_width": width, "planner_flops": planner, "size_up_flops": size_up,
-                        "random_median_flops": random,
-                        "planner_vs_best_other": planner / best_other if np.isfinite(best_other) else float("nan")})
+        ratio = (lambda spent: spent / best_other if np.isfinite(best_other) else float("nan"))
+        summary.append({"half_width": width, "planner_flops": planner, "what_if_flops": what_if,
+                        "size_up_flops": size_up, "random_median_flops": random,
+                        "planner_vs_best_other": ratio(planner), "what_if_vs_best_other": ratio(what_if)})
     print_table(f"{name}: FLOPs from which the 95% half-width stayed below (multiples of the all-runs half-width "
                 f"{final:.2%}; ratio < 1: the planner needed less)", summary)
     errors = []
     for limit in ERRORS:
         spent = {k: settled(w, limit) for k, w in walks.items()}
-        errors.append({"abs_error": limit, "planner_flops": spent["planner"], "size_up_flops": spent["size-up"],
+        errors.append({"abs_error": limit, "planner_flops": spent["planner"], "what_if_flops": spent["what-if"],
+                       "size_up_flops": spent["size-up"],
                        "random_median_flops": float(np.median([settled(w, limit) for w in randoms]))})
     print_table(f"{name}: FLOPs from which the forecast's |error| stayed below", errors)
     cover = {k: np.mean([r["covered"] for r in w]) for k, w in {**walks, "random": [r for w in randoms for r in w]}.items()}
