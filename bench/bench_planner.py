@@ -54,6 +54,8 @@ from scalelaw.plan.simulate import NoiseModel
 from scalelaw.selection.auto import fit_calibrated
 
 BOOTSTRAP = 40
+#: Observations per candidate of the what-if walks (one walk each): 1 is the forecast itself.
+WHAT_IF_DRAWS = (1, 3)
 START = 6
 RANDOM_ORDERS = 3
 #: Planner steps whose every candidate is refitted for ``--diagnose``.
@@ -92,8 +94,9 @@ def size_up_order(pool: pd.DataFrame) -> list[str]:
 
 
 def walk(table: pd.DataFrame, target: pd.Series, start: list[str], choose: str, seed: int = 0,
-         law_error: ExtrapolationError | Drift | None = None) -> list[dict]:
-    """Add the pool's runs one at a time by ``choose`` (planner | size-up | random); one row per state."""
+         law_error: ExtrapolationError | Drift | None = None, draws: int = 1) -> list[dict]:
+    """Add the pool's runs one at a time by ``choose`` (planner | what-if | size-up | random); one row per state.
+    The what-if walk refits each candidate at ``draws`` quantiles of its forecast."""
     have = list(start)
     pool = table[~table["run"].isin(have)]
     fixed = size_up_order(pool) if choose == "size-up" else list(np.random.default_rng(seed).permutation(pool["run"]))
@@ -101,7 +104,7 @@ def walk(table: pd.DataFrame, target: pd.Series, start: list[str], choose: str, 
     while True:
         state = forecast(table[table["run"].isin(have)], target)
         spent = float(table.loc[table["run"].isin(have), "flops"].sum())
-        rows.append({"strategy": choose if choose != "random" else f"random{seed}", "runs": len(have),
+        rows.append({"strategy": {"random": f"random{seed}", "what-if": f"what-if x{draws}"}.get(choose, choose), "runs": len(have),
                      "added": have[-1] if len(have) > len(start) else "(start)", "flops": spent,
                      "error": state["error"], "half_width": state["half_width"], "covered": state["covered"]})
         left = table[~table["run"].isin(have)]
@@ -111,7 +114,7 @@ def walk(table: pd.DataFrame, target: pd.Series, start: list[str], choose: str, 
             pool_c = [Candidate(r.run, r.params, r.tokens, r.flops, i + 1) for i, r in enumerate(left.itertuples())]
             goal = Target(float(target["params"]), float(target["tokens"]))
             ranked = rank_candidates(state["fit"], goal, pool_c, law_error=law_error) if choose == "planner" else \
-                rank_by_refit(state["fit"], state["runs"], goal, pool_c, law_error=law_error)
+                rank_by_refit(state["fit"], state["runs"], goal, pool_c, law_error=law_error, draws=draws)
             have.append(ranked.ranked[0].candidate.label)
         else:
             have.append(next(r for r in fixed if r not in have))
@@ -184,7 +187,8 @@ def _parts(state: dict, goal: Target) -> dict[str, float]:
             "decades": decades, "error": state["error"]}
 
 
-def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Series, diagnose: bool = False) -> None:
+def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Series, diagnose: bool = False,
+                  draws: tuple[int, ...] = WHAT_IF_DRAWS) -> None:
     """Part 1 or 2 on one dataset: the walk table and the compute-to-width summary."""
     target = table.set_index("run").loc[target_run]
     pool = table[~held].reset_index(drop=True)
@@ -195,7 +199,7 @@ def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Seri
     if diagnose:
         diagnosis(name, pool, target, start, drift)
     walks = {"planner": walk(pool, target, start, "planner", law_error=drift),
-             "what-if": walk(pool, target, start, "what-if", law_error=drift),
+             **{f"what-if x{k}": walk(pool, target, start, "what-if", law_error=drift, draws=k) for k in draws},
              "size-up": walk(pool, target, start, "size-up")}
     randoms = [walk(pool, target, start, "random", seed) for seed in range(RANDOM_ORDERS)]
     rows = [r for w in (*walks.values(), *randoms) for r in w]
@@ -204,21 +208,20 @@ def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Seri
     summary = []
     final = walks["planner"][-1]["half_width"]
     for width in (final * w for w in WIDTHS):
-        planner, what_if = reach(walks["planner"], width), reach(walks["what-if"], width)
+        ours = {k: reach(w, width) for k, w in walks.items() if k != "size-up"}
         size_up = reach(walks["size-up"], width)
         random = float(np.median([reach(w, width) for w in randoms]))
         best_other = min(size_up, random)
-        ratio = (lambda spent: spent / best_other if np.isfinite(best_other) else float("nan"))
-        summary.append({"half_width": width, "planner_flops": planner, "what_if_flops": what_if,
-                        "size_up_flops": size_up, "random_median_flops": random,
-                        "planner_vs_best_other": ratio(planner), "what_if_vs_best_other": ratio(what_if)})
+        summary.append({"half_width": width, **{f"{k}_flops": v for k, v in ours.items()}, "size_up_flops": size_up,
+                        "random_median_flops": random,
+                        **{f"{k}_vs_best_other": v / best_other if np.isfinite(best_other) else float("nan")
+                           for k, v in ours.items()}})
     print_table(f"{name}: FLOPs from which the 95% half-width stayed below (multiples of the all-runs half-width "
                 f"{final:.2%}; ratio < 1: the planner needed less)", summary)
     errors = []
     for limit in ERRORS:
         spent = {k: settled(w, limit) for k, w in walks.items()}
-        errors.append({"abs_error": limit, "planner_flops": spent["planner"], "what_if_flops": spent["what-if"],
-                       "size_up_flops": spent["size-up"],
+        errors.append({"abs_error": limit, **{f"{k}_flops": v for k, v in spent.items()},
                        "random_median_flops": float(np.median([settled(w, limit) for w in randoms]))})
     print_table(f"{name}: FLOPs from which the forecast's |error| stayed below", errors)
     cover = {k: np.mean([r["covered"] for r in w]) for k, w in {**walks, "random": [r for w in randoms for r in w]}.items()}
