@@ -5,7 +5,8 @@ Part 1, retrospective (``dataset:olmo-ladder``, final C4 losses, reruns left out
 held-back 1B at 10xC; the candidates are the 15 runs of 190M-760M x 0.5-10xC. Chinchilla has five
 parameters, so a start of the three cheapest runs cannot be fitted; every strategy starts from the six
 cheapest. Runs are then added one at a time, chosen by `plan next` (rank_candidates, "planner"), by `plan next
---method refit` (rank_by_refit, "what-if": each candidate refitted at its forecast), by "next size up at
+--method refit` (rank_by_refit, "what-if x1": each candidate refitted at its forecast; "x3": at three stratified
+quantiles of its forecast interval, the widths averaged), by "next size up at
 1xC" (then 2xC, 0.5xC, 5xC, 10xC, each by size) and in three seeded random orders. After each, chinchilla is
 refitted with its backtest calibration (``fit_calibrated``, bootstrap 40: the interval holds the law's own
 error beyond the data, as `plan next` assumes) and the 1B forecast's error and 95% half-width are printed with whether the interval
@@ -13,7 +14,8 @@ held the observed loss. Then the FLOPs from which each strategy's half-width sta
 below a given width. While a fit has no calibration of its own, the planner assumes the law's error
 against distance fitted to the pool's backtest folds (:mod:`scalelaw.plan.drift`), never the target's.
 ``--diagnose`` first prints, for the planner's first three steps, every candidate's expected interval
-split into the parameters' sd and the law's error at the target, beside the calibrated refit with it.
+split into the parameters' sd and the law's error at the target, and the what-if refit's (at the forecast),
+beside the calibrated refit with the candidate's real loss.
 
 Part 2, the same on ``dataset:markov-ladder`` (scalelaw's own ladder on a corpus whose entropy rate is
 known): target the largest width (48) at 400k tokens; candidates widths 8-32 x 100k-400k tokens.
@@ -159,19 +161,22 @@ def diagnosis(name: str, pool: pd.DataFrame, target: pd.Series, start: list[str]
         left = pool[~pool["run"].isin(have)]
         pool_c = [Candidate(r.run, r.params, r.tokens, r.flops, i + 1) for i, r in enumerate(left.itertuples())]
         answer = rank_candidates(state["fit"], goal, pool_c, law_error=drift)
+        what_if = {r.candidate.label: r.half_width for r in rank_by_refit(state["fit"], state["runs"], goal,
+                                                                          pool_c).ranked}
         rows.append({"step": step, "candidate": "(now)", "exp_param_sd": answer.parameter_sd,
                      "exp_law_sd": answer.law_sd, "exp_half_width": answer.half_width, **_parts(state, goal)})
         for r in answer.ranked:
             after = forecast(pool[pool["run"].isin([*have, r.candidate.label])], target)
             rows.append({"step": step, "candidate": r.candidate.label, "exp_param_sd": r.parameter_sd,
                          "exp_law_sd": r.law_sd, "exp_half_width": r.half_width,
-                         "exp_gain_per_1pct": r.shrink_per_percent,
+                         "exp_gain_per_1pct": r.shrink_per_percent, "what_if_half_width": what_if[r.candidate.label],
                          **_parts(after, goal)})
         have.append(answer.ranked[0].candidate.label)
     print_table(f"{name}: the planner's expectation per candidate (sd of the log loss; half-widths at z) beside the "
                 "calibrated refit with it (boot_sd: bootstrap sd at the target, law_sd: calibration at the target's "
                 "distance, dof its t tails)", rows,
-                ["step", "candidate", "exp_param_sd", "exp_law_sd", "exp_half_width", "exp_gain_per_1pct", "half_width",
+                ["step", "candidate", "exp_param_sd", "exp_law_sd", "exp_half_width", "exp_gain_per_1pct",
+                 "what_if_half_width", "half_width",
                  "boot_sd", "law_sd", "dof", "decades", "error"])
 
 
