@@ -77,12 +77,17 @@ def rank_by_refit(
     z = NormalDist().inv_cdf(0.5 + level / 2)
     ranked = []
     for c in chosen:
-        prediction = _silent(lambda c=c: fit.predict(params=c.params, tokens=c.tokens, level=level))
-        point, lo, hi = (float(v[0]) for v in (prediction.loss, prediction.lo, prediction.hi))
+        try:
+            prediction = _silent(lambda c=c: fit.predict(params=c.params, tokens=c.tokens, level=level))
+        except _FAILURES:
+            prediction = None
+        point, lo, hi = (math.nan,) * 3 if prediction is None else (
+            float(v[0]) for v in (prediction.loss, prediction.lo, prediction.hi))
         spread = math.log(hi / lo) / (2 * z) if lo > 0 and hi > lo else 0.0
-        after = [pipeline.refit(with_run(present, c, point * math.exp(q * spread))) for q in quantiles]
+        after = [pipeline.refit(with_run(present, c, point * math.exp(q * spread))) if point > 0 else None
+                 for q in quantiles]
         if any(a is None for a in after):
-            notes.append(f"the refit with {c.label} failed; it is left out of the ranking")
+            notes.append(f"the forecast or the refit with {c.label} failed; it is left out of the ranking")
             continue
         width, decades, boot_sd, law_sd = np.mean(np.array(after, dtype=float), axis=0)
         shrink = 1 - width / base.half_width
