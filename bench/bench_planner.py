@@ -4,7 +4,9 @@
 Part 1, retrospective (``dataset:olmo-ladder``, final C4 losses, reruns left out): the target is the
 held-back 1B at 10xC; the candidates are the 15 runs of 190M-760M x 0.5-10xC. Chinchilla has five
 parameters, so a start of the three cheapest runs cannot be fitted; every strategy starts from the six
-cheapest. Runs are then added one at a time, chosen by `plan next` (rank_candidates), by "next size up at
+cheapest. Runs are then added one at a time, chosen by `plan next` (rank_candidates, "planner"), by `plan next
+--method refit` (rank_by_refit, "what-if x1": each candidate refitted at its forecast; "x3": at three stratified
+quantiles of its forecast interval, the widths averaged), by "next size up at
 1xC" (then 2xC, 0.5xC, 5xC, 10xC, each by size) and in three seeded random orders. After each, chinchilla is
 refitted with its backtest calibration (``fit_calibrated``, bootstrap 40: the interval holds the law's own
 error beyond the data, as `plan next` assumes) and the 1B forecast's error and 95% half-width are printed with whether the interval
@@ -12,7 +14,8 @@ held the observed loss. Then the FLOPs from which each strategy's half-width sta
 below a given width. While a fit has no calibration of its own, the planner assumes the law's error
 against distance fitted to the pool's backtest folds (:mod:`scalelaw.plan.drift`), never the target's.
 ``--diagnose`` first prints, for the planner's first three steps, every candidate's expected interval
-split into the parameters' sd and the law's error at the target, beside the calibrated refit with it.
+split into the parameters' sd and the law's error at the target, and the what-if refit's (at the forecast),
+beside the calibrated refit with the candidate's real loss.
 
 Part 2, the same on ``dataset:markov-ladder`` (scalelaw's own ladder on a corpus whose entropy rate is
 known): target the largest width (48) at 400k tokens; candidates widths 8-32 x 100k-400k tokens.
@@ -48,10 +51,13 @@ from scalelaw.plan.ladder_design import (BESIROGLU_2024, DEFAULT_LAW_ERROR, DEFA
                                          Target, plan_ladder)
 from scalelaw.plan.drift import Drift
 from scalelaw.plan.next_run import Candidate, drift_of, rank_candidates, run_noise_of
+from scalelaw.plan.what_if import rank_by_refit
 from scalelaw.plan.simulate import NoiseModel
 from scalelaw.selection.auto import fit_calibrated
 
 BOOTSTRAP = 40
+#: Observations per candidate of the what-if walks (one walk each): 1 is the forecast itself.
+WHAT_IF_DRAWS = (1, 3)
 START = 6
 RANDOM_ORDERS = 3
 #: Planner steps whose every candidate is refitted for ``--diagnose``.
@@ -70,13 +76,13 @@ def final_table(name: str) -> pd.DataFrame:
 
 def forecast(runs: pd.DataFrame, target: pd.Series) -> dict[str, float]:
     """Fit chinchilla to ``runs`` and forecast the target: relative error, half-width, covered."""
+    data = read_runs(runs[["run", "params", "tokens", "loss"]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = fit_calibrated(read_runs(runs[["run", "params", "tokens", "loss"]]), "chinchilla", required=False,
-                             bootstrap=BOOTSTRAP, seed=0, progress=False)
+        fit = fit_calibrated(data, "chinchilla", required=False, bootstrap=BOOTSTRAP, seed=0, progress=False)
         p = fit.predict(params=float(target["params"]), tokens=float(target["tokens"]), level=0.95)
     loss, lo, hi = float(p.loss[0]), float(p.lo[0]), float(p.hi[0])
-    return {"fit": fit, "error": loss / target["loss"] - 1, "half_width": (hi - lo) / 2 / loss,
+    return {"fit": fit, "runs": data, "error": loss / target["loss"] - 1, "half_width": (hi - lo) / 2 / loss,
             "covered": bool(lo <= target["loss"] <= hi)}
 
 
@@ -90,8 +96,9 @@ def size_up_order(pool: pd.DataFrame) -> list[str]:
 
 
 def walk(table: pd.DataFrame, target: pd.Series, start: list[str], choose: str, seed: int = 0,
-         law_error: ExtrapolationError | Drift | None = None) -> list[dict]:
-    """Add the pool's runs one at a time by ``choose`` (planner | size-up | random); one row per state."""
+         law_error: ExtrapolationError | Drift | None = None, draws: int = 1) -> list[dict]:
+    """Add the pool's runs one at a time by ``choose`` (planner | what-if | size-up | random); one row per state.
+    The what-if walk refits each candidate at ``draws`` quantiles of its forecast."""
     have = list(start)
     pool = table[~table["run"].isin(have)]
     fixed = size_up_order(pool) if choose == "size-up" else list(np.random.default_rng(seed).permutation(pool["run"]))
@@ -99,16 +106,17 @@ def walk(table: pd.DataFrame, target: pd.Series, start: list[str], choose: str, 
     while True:
         state = forecast(table[table["run"].isin(have)], target)
         spent = float(table.loc[table["run"].isin(have), "flops"].sum())
-        rows.append({"strategy": choose if choose != "random" else f"random{seed}", "runs": len(have),
+        rows.append({"strategy": {"random": f"random{seed}", "what-if": f"what-if x{draws}"}.get(choose, choose), "runs": len(have),
                      "added": have[-1] if len(have) > len(start) else "(start)", "flops": spent,
                      "error": state["error"], "half_width": state["half_width"], "covered": state["covered"]})
         left = table[~table["run"].isin(have)]
         if left.empty:
             return rows
-        if choose == "planner":
+        if choose in ("planner", "what-if"):
             pool_c = [Candidate(r.run, r.params, r.tokens, r.flops, i + 1) for i, r in enumerate(left.itertuples())]
-            ranked = rank_candidates(state["fit"], Target(float(target["params"]), float(target["tokens"])), pool_c,
-                                     law_error=law_error)
+            goal = Target(float(target["params"]), float(target["tokens"]))
+            ranked = rank_candidates(state["fit"], goal, pool_c, law_error=law_error) if choose == "planner" else \
+                rank_by_refit(state["fit"], state["runs"], goal, pool_c, law_error=law_error, draws=draws)
             have.append(ranked.ranked[0].candidate.label)
         else:
             have.append(next(r for r in fixed if r not in have))
@@ -153,19 +161,22 @@ def diagnosis(name: str, pool: pd.DataFrame, target: pd.Series, start: list[str]
         left = pool[~pool["run"].isin(have)]
         pool_c = [Candidate(r.run, r.params, r.tokens, r.flops, i + 1) for i, r in enumerate(left.itertuples())]
         answer = rank_candidates(state["fit"], goal, pool_c, law_error=drift)
+        what_if = {r.candidate.label: r.half_width for r in rank_by_refit(state["fit"], state["runs"], goal,
+                                                                          pool_c).ranked}
         rows.append({"step": step, "candidate": "(now)", "exp_param_sd": answer.parameter_sd,
                      "exp_law_sd": answer.law_sd, "exp_half_width": answer.half_width, **_parts(state, goal)})
         for r in answer.ranked:
             after = forecast(pool[pool["run"].isin([*have, r.candidate.label])], target)
             rows.append({"step": step, "candidate": r.candidate.label, "exp_param_sd": r.parameter_sd,
                          "exp_law_sd": r.law_sd, "exp_half_width": r.half_width,
-                         "exp_gain_per_1pct": r.shrink_per_percent,
+                         "exp_gain_per_1pct": r.shrink_per_percent, "what_if_half_width": what_if[r.candidate.label],
                          **_parts(after, goal)})
         have.append(answer.ranked[0].candidate.label)
     print_table(f"{name}: the planner's expectation per candidate (sd of the log loss; half-widths at z) beside the "
                 "calibrated refit with it (boot_sd: bootstrap sd at the target, law_sd: calibration at the target's "
                 "distance, dof its t tails)", rows,
-                ["step", "candidate", "exp_param_sd", "exp_law_sd", "exp_half_width", "exp_gain_per_1pct", "half_width",
+                ["step", "candidate", "exp_param_sd", "exp_law_sd", "exp_half_width", "exp_gain_per_1pct",
+                 "what_if_half_width", "half_width",
                  "boot_sd", "law_sd", "dof", "decades", "error"])
 
 
@@ -181,7 +192,8 @@ def _parts(state: dict, goal: Target) -> dict[str, float]:
             "decades": decades, "error": state["error"]}
 
 
-def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Series, diagnose: bool = False) -> None:
+def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Series, diagnose: bool = False,
+                  draws: tuple[int, ...] = WHAT_IF_DRAWS) -> None:
     """Part 1 or 2 on one dataset: the walk table and the compute-to-width summary."""
     target = table.set_index("run").loc[target_run]
     pool = table[~held].reset_index(drop=True)
@@ -192,6 +204,7 @@ def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Seri
     if diagnose:
         diagnosis(name, pool, target, start, drift)
     walks = {"planner": walk(pool, target, start, "planner", law_error=drift),
+             **{f"what-if x{k}": walk(pool, target, start, "what-if", law_error=drift, draws=k) for k in draws},
              "size-up": walk(pool, target, start, "size-up")}
     randoms = [walk(pool, target, start, "random", seed) for seed in range(RANDOM_ORDERS)]
     rows = [r for w in (*walks.values(), *randoms) for r in w]
@@ -200,18 +213,20 @@ def retrospective(name: str, table: pd.DataFrame, target_run: str, held: pd.Seri
     summary = []
     final = walks["planner"][-1]["half_width"]
     for width in (final * w for w in WIDTHS):
-        planner, size_up = reach(walks["planner"], width), reach(walks["size-up"], width)
+        ours = {k: reach(w, width) for k, w in walks.items() if k != "size-up"}
+        size_up = reach(walks["size-up"], width)
         random = float(np.median([reach(w, width) for w in randoms]))
         best_other = min(size_up, random)
-        summary.append({"half_width": width, "planner_flops": planner, "size_up_flops": size_up,
+        summary.append({"half_width": width, **{f"{k}_flops": v for k, v in ours.items()}, "size_up_flops": size_up,
                         "random_median_flops": random,
-                        "planner_vs_best_other": planner / best_other if np.isfinite(best_other) else float("nan")})
+                        **{f"{k}_vs_best_other": v / best_other if np.isfinite(best_other) else float("nan")
+                           for k, v in ours.items()}})
     print_table(f"{name}: FLOPs from which the 95% half-width stayed below (multiples of the all-runs half-width "
                 f"{final:.2%}; ratio < 1: the planner needed less)", summary)
     errors = []
     for limit in ERRORS:
         spent = {k: settled(w, limit) for k, w in walks.items()}
-        errors.append({"abs_error": limit, "planner_flops": spent["planner"], "size_up_flops": spent["size-up"],
+        errors.append({"abs_error": limit, **{f"{k}_flops": v for k, v in spent.items()},
                        "random_median_flops": float(np.median([settled(w, limit) for w in randoms]))})
     print_table(f"{name}: FLOPs from which the forecast's |error| stayed below", errors)
     cover = {k: np.mean([r["covered"] for r in w]) for k, w in {**walks, "random": [r for w in randoms for r in w]}.items()}

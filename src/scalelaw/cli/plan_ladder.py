@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from scalelaw.cli._data_options import MAP_OPTION, WHERE_OPTION
 from scalelaw.cli.plan import JSON_OPTION, LEVEL_OPTION, plan_app
 from scalelaw.errors import InputError
 
@@ -194,6 +195,19 @@ def next_run(
     tolerance: float | None = typer.Option(None, "--tolerance", help="Stop when the relative half-width is at most this."),
     min_gain: float = typer.Option(0.01, "--min-gain", help="Stop when no candidate shrinks the interval by this "
                                    "fraction per 1% of the target's compute."),
+    method: str = typer.Option("ensemble", "--method", help="ensemble: the ensemble-Kalman update of the fit's "
+                               "bootstrap draws (no refits); refit: refit the runs (--runs) with each candidate added "
+                               "at its forecast, by the fit's own pipeline, and read the target's interval."),
+    runs_data: list[str] = typer.Option([], "--runs", help="--method refit: the data FIT.json was fitted to (files, "
+                                        "a run store or dataset:NAME; with the same --map and --where). Repeatable."),
+    maps: list[str] = MAP_OPTION,
+    where: str | None = WHERE_OPTION,
+    refit_bootstrap: int | None = typer.Option(None, "--refit-bootstrap", help="--method refit: bootstrap replicates "
+                                               "of each refit (default: the fit's own)."),
+    refit_draws: int = typer.Option(1, "--refit-draws", help="--method refit: observations tried per candidate, at "
+                                    "stratified quantiles of its forecast interval (1: the forecast itself)."),
+    refit_cap: int = typer.Option(12, "--refit-cap", help="--method refit: most candidates refitted; beyond it the "
+                                  "ensemble ranking picks which. Cost: 1 + draws x min(candidates, cap) refits."),
     level: float = LEVEL_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -225,8 +239,27 @@ def next_run(
     if law_slope is not None and not (law_slope >= 0 and math.isfinite(law_slope)):
         raise InputError(f"--law-slope must be >= 0, got {law_slope!r}", column="--law-slope")
     assumed = DEFAULT_LAW_ERROR if law_slope is None else replace(DEFAULT_LAW_ERROR, slope=law_slope)
-    answer = rank_candidates(fitted, target, pool, level=level, noise=run_noise, tolerance=tolerance,
-                             min_gain=min_gain, law_error=assumed if assumed.slope > 0 else None)
+    if method not in ("ensemble", "refit"):
+        raise InputError(f"--method must be ensemble or refit, got {method!r}", column="--method")
+    if method == "refit":
+        from scalelaw.cli._data_options import load_inputs
+        from scalelaw.plan.what_if import rank_by_refit
+
+        if not runs_data:
+            raise InputError("--method refit refits the runs: give the data FIT.json was fitted to with --runs",
+                             column="--runs")
+        if run_noise is not None:
+            raise InputError("--run-noise belongs to --method ensemble; the refit measures the runs' scatter itself",
+                             column="--run-noise")
+        runs = load_inputs(runs_data, maps, where)
+        answer = rank_by_refit(fitted, runs, target, pool, level=level, tolerance=tolerance, min_gain=min_gain,
+                               bootstrap=refit_bootstrap, draws=refit_draws, cap=refit_cap,
+                               law_error=assumed if assumed.slope > 0 else None)
+    else:
+        if runs_data or refit_bootstrap is not None:
+            raise InputError("--runs and --refit-bootstrap belong to --method refit", column="--method")
+        answer = rank_candidates(fitted, target, pool, level=level, noise=run_noise, tolerance=tolerance,
+                                 min_gain=min_gain, law_error=assumed if assumed.slope > 0 else None)
     data = answer.to_dict()
     if as_json:
         print_json(data)

@@ -163,7 +163,7 @@ def rank_candidates(
 
     The law's own error beyond the data is fitted to the fit's backtest folds, else taken from its calibration,
     else from ``law_error`` (else none): :func:`drift_of`."""
-    _check(fit, target, candidates, level)
+    check_request(fit, target, candidates, level)
     law = fit.law
     draws = np.asarray(fit.bootstrap_params, dtype=float)
     draws = draws[np.isfinite(draws).all(axis=1)]
@@ -200,19 +200,24 @@ def rank_candidates(
                 math.sqrt(float(v)), float(s))
          for c, w, d, v, s in zip(candidates, widths, decades, after, laws_after, strict=True)),
         key=lambda r: (-r.shrink_per_percent, r.candidate.flops, r.candidate.row))
-    best = ranked[0].shrink_per_percent
-    if tolerance is not None and now <= tolerance:
-        stop, reason = True, f"the interval (±{now:.2%}) already meets the tolerance ±{tolerance:.2%}"
-    elif best < min_gain:
-        stop, reason = True, (f"no candidate shrinks the interval by {min_gain:.2%} per 1% of the target's compute "
-                              f"(best: {best:.3%})")
-    else:
-        stop, reason = False, f"train {ranked[0].candidate.label}: expected ±{now:.2%} -> ±{ranked[0].half_width:.2%}"
+    stop, reason = verdict(now, ranked, tolerance, min_gain)
     notes = [] if fit.calibration is not None else [
         "the fit has no backtest calibration: the law's own error beyond the data is left out (fit with --calibrate)"
         if drift is None else f"the fit has no backtest calibration: assumed {drift.describe()}"]
     return NextRun(target, level, now, decades_now, sigma, tuple(ranked), stop, reason, tuple(notes),
                    math.sqrt(variance), law_now, drift)
+
+
+def verdict(now: float, ranked: Sequence[Ranked], tolerance: float | None, min_gain: float) -> tuple[bool, str]:
+    """Whether to stop, and why: the interval ``now`` meets the tolerance, or the best of ``ranked`` (sorted) gains
+    less than ``min_gain`` per 1% of the target's compute; else which run to train."""
+    best = ranked[0].shrink_per_percent
+    if tolerance is not None and now <= tolerance:
+        return True, f"the interval (±{now:.2%}) already meets the tolerance ±{tolerance:.2%}"
+    if best < min_gain:
+        return True, (f"no candidate shrinks the interval by {min_gain:.2%} per 1% of the target's compute "
+                      f"(best: {best:.3%})")
+    return False, f"train {ranked[0].candidate.label}: expected ±{now:.2%} -> ±{ranked[0].half_width:.2%}"
 
 
 def drift_of(fit: FitResult, noise: float, assumed: ExtrapolationError | Drift | None) -> Drift | None:
@@ -239,7 +244,7 @@ def _design(fit: FitResult, params: Sequence[float], tokens: Sequence[float]) ->
     return fit.law.design_at(**{k: given[k] for k in fit.law.inputs})
 
 
-def _check(fit: Any, target: Target, candidates: Sequence[Candidate], level: float) -> None:
+def check_request(fit: Any, target: Target, candidates: Sequence[Candidate], level: float) -> None:
     """Refuse what would give a ranking that means nothing."""
     if not isinstance(fit, FitResult):
         raise InputError("plan next needs an engine fit (FIT.json from `scalelaw fit`), not a step-by-step fit")
