@@ -105,7 +105,7 @@ def parse_numeric(
         numbers = pd.to_numeric(text.where(~missing, "nan"), errors="coerce").to_numpy(dtype="float64")
         bad = ~missing & ~np.isfinite(numbers)
     if not bad.any():
-        return pd.Series(numbers, index=values.index, dtype="float64", copy=False)
+        return pd.Series(numbers, index=values.index, copy=False)  # float64 already: no dtype to parse
     if not strict:
         return None
     i = int(np.argmax(bad))

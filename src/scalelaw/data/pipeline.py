@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from scalelaw.data.filter import filter_columns, filter_rows
 from scalelaw.data.merge import merge_steps
@@ -105,11 +106,23 @@ def _run_table(table: pd.DataFrame, mapping: Mapping[str, str], runs: np.ndarray
     the loss's source column, and no ``_row``; no column is assigned or dropped on the frame one at a time."""
     columns: dict[str, object] = {name: table[name] for name in table.columns if name != ROW}
     columns["run"] = pd.Series(runs, index=table.index, dtype=object, copy=False)  # not inferred as text dtype
-    if "loss" in mapping or LOSS_SOURCE not in columns:  # one string for every row, typed as pandas infers it
-        columns[LOSS_SOURCE] = pd.Series([mapping.get("loss", "loss")]).array.take(np.zeros(len(table), dtype=np.intp))
+    if "loss" in mapping or LOSS_SOURCE not in columns:
+        columns[LOSS_SOURCE] = _repeated_text(mapping.get("loss", "loss"), len(table))
     ordered = [c for c in CANONICAL_COLUMNS if c in columns]
     ordered += [c for c in columns if c not in ordered]
     return pd.DataFrame({name: columns[name] for name in ordered}, index=pd.RangeIndex(len(table)), copy=False)
+
+
+def _repeated_text(text: str, rows: int) -> ExtensionArray:
+    """``text`` on each of ``rows`` rows, typed as pandas types a column assigned that one string; where pandas
+    holds text in Arrow, Arrow repeats it (no gather through an index array of ``rows`` zeros)."""
+    one = pd.Series([text]).array
+    if isinstance(one, pd.arrays.ArrowStringArray):
+        import pyarrow as pa  # loaded already: pandas holds this text in it
+
+        repeated = pa.repeat(pa.scalar(text, pa.array(one).type), rows)
+        return pd.array(pa.chunked_array([repeated]), dtype=one.dtype)
+    return one.take(np.zeros(rows, dtype=np.intp))
 
 
 def _filter(table: pd.DataFrame, where: str, file: str) -> pd.DataFrame:

@@ -85,9 +85,10 @@ def validate_table(table: pd.DataFrame, *, file: str, targets: bool = False,
 
 def _check_ranges(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
     for column, (low, high, low_ok) in LIMITS.items():
-        if column not in table.columns or table[column].dtype.kind != "f":
+        series = table[column] if column in table.columns else None  # one column lookup each
+        if series is None or series.dtype.kind != "f":
             continue
-        values = table[column].to_numpy()
+        values = series.to_numpy()
         if _within(values, low, high, low_ok and column not in ("tokens", "flops")):
             continue
         below = values < low if low_ok else values <= low
