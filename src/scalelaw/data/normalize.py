@@ -97,7 +97,9 @@ def parse_numeric(
 ) -> pd.Series | None:
     """Parse a column to float64 (NaN = missing). ``strict`` raises on a bad cell, else returns None."""
     if values.dtype.kind in "fiub":
-        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+        # a NumPy column holds no missing marker to replace (no pass looking for one); nullable ones do
+        missing = {"na_value": np.nan} if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) else {}
+        numbers = values.to_numpy(dtype="float64", **missing)
         bad = np.isinf(numbers)  # NaN in a typed column is a missing value
     else:
         text = as_text(values).str.strip()
