@@ -87,7 +87,7 @@ def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
     table = apply_metadata(table, set_values=options.set_values, sidecar=options.sidecar)
     if options.where:
         table = _filter(table, options.where, raw.file)
-    if table is not normalised:  # rows merged or filtered out: the codes of the rows left
+    if table is not normalised or "run" in options.set_values:  # rows merged or filtered out, or runs renamed
         codes, names = run_codes(table["run"])
     # 7. validate, each run's rows together, its metadata spread and its tokens derived
     if (codes[1:] < codes[:-1]).any():  # group each run's rows, in first-seen order
