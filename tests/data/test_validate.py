@@ -35,6 +35,9 @@ CASES = [
     ("a,2,-5,3.5,0.1,1e6", "negative", "a", 2, "tokens"),
     ("a,,200,3.5,0.1,1e6", "step is missing", "a", 2, "step"),
     (",2,200,3.5,0.1,1e6", "run id is empty", None, 2, "run"),
+    ("a,2,200,3.5,0.1,0", "params is not positive", "a", 2, "params"),  # the limit itself, where it is refused
+    ("a,2,0,3.5,0.1,1e6", "tokens is not positive", "a", 2, "tokens"),  # 0 past a curve's first point
+    ("a,2,200,100.5,0.1,1e6", "absurd", "a", 2, "loss"),
 ]
 
 
@@ -54,6 +57,12 @@ def test_run_without_any_loss(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no loss value") as info:
         read_runs(path)
     assert info.value.location.run == "a"
+
+
+def test_values_at_allowed_limits_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "edge.csv"
+    path.write_text(HEADER + "a,1,0,100,0,1e6\na,2,200,3.5,0.0,1e6\nb,1,100,0,1e3,1e15\n")
+    assert read_runs(path).table["loss"].tolist() == [100.0, 3.5, 0.0]
 
 
 def test_final_loss_data_needs_positive_tokens(tmp_path: Path) -> None:

@@ -48,8 +48,8 @@ def _first_conflict(group: pd.DataFrame, ids: np.ndarray, columns: list[str]) ->
 def _repeated_steps(codes: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """Rows whose (run, step) another row has too (a missing step never repeats), by one sort unless
     each run's rows are together with rising steps (the usual log: then none repeats)."""
-    same_run = codes[1:] == codes[:-1]
-    if (np.diff(codes) >= 0).all() and (np.diff(steps)[same_run] > 0).all():
+    same_run = codes[1:] == codes[:-1]  # compared in place of differences: no temporary array of 8-byte numbers
+    if (codes[1:] >= codes[:-1]).all() and ((steps[1:] > steps[:-1]) | ~same_run).all():
         return np.zeros(len(steps), dtype=bool)
     order = np.lexsort((steps, codes))
     same = (np.diff(codes[order]) == 0) & (np.diff(steps[order]) == 0)
@@ -59,11 +59,13 @@ def _repeated_steps(codes: np.ndarray, steps: np.ndarray) -> np.ndarray:
     return repeated & ~np.isnan(steps)
 
 
-def merge_steps(table: pd.DataFrame, *, file: str) -> pd.DataFrame:
-    """One row per (run, step): values of rows with the same step joined, at the first row's place."""
+def merge_steps(table: pd.DataFrame, *, file: str, codes: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per (run, step): values of rows with the same step joined, at the first row's place
+    (``codes``: the run column's :func:`run_codes`, when the caller has them already)."""
     if "step" not in table.columns:
         return table
-    repeated = _repeated_steps(run_codes(table["run"])[0], table["step"].to_numpy(dtype="float64"))
+    codes = run_codes(table["run"])[0] if codes is None else codes
+    repeated = _repeated_steps(codes, table["step"].to_numpy(dtype="float64"))
     if not repeated.any():
         return table
     group = table.loc[repeated]

@@ -97,7 +97,9 @@ def parse_numeric(
 ) -> pd.Series | None:
     """Parse a column to float64 (NaN = missing). ``strict`` raises on a bad cell, else returns None."""
     if values.dtype.kind in "fiub":
-        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+        # a NumPy column holds no missing marker to replace (no pass looking for one); nullable ones do
+        missing = {"na_value": np.nan} if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) else {}
+        numbers = values.to_numpy(dtype="float64", **missing)
         bad = np.isinf(numbers)  # NaN in a typed column is a missing value
     else:
         text = as_text(values).str.strip()
@@ -105,7 +107,7 @@ def parse_numeric(
         numbers = pd.to_numeric(text.where(~missing, "nan"), errors="coerce").to_numpy(dtype="float64")
         bad = ~missing & ~np.isfinite(numbers)
     if not bad.any():
-        return pd.Series(numbers, index=values.index, dtype="float64", copy=False)
+        return pd.Series(numbers, index=values.index, copy=False)  # float64 already: no dtype to parse
     if not strict:
         return None
     i = int(np.argmax(bad))

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from scalelaw.data.filter import filter_columns, filter_rows
 from scalelaw.data.merge import merge_steps
@@ -80,26 +81,48 @@ def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
     if in_nats is not loss:  # nats already: the column stays as it is
         table["loss"] = in_nats
     # 4. merge rows of one step; 5. metadata from --meta and --set; 6. filter
-    table = merge_steps(table, file=raw.file)
+    codes, names = run_codes(table["run"])  # the run column is categorical here: its codes, computed once
+    normalised = table
+    table = merge_steps(table, file=raw.file, codes=codes)
     table = apply_metadata(table, set_values=options.set_values, sidecar=options.sidecar)
     if options.where:
         table = _filter(table, options.where, raw.file)
+    if table is not normalised or "run" in options.set_values:  # rows merged or filtered out, or runs renamed
+        codes, names = run_codes(table["run"])
     # 7. validate, each run's rows together, its metadata spread and its tokens derived
-    codes, names = run_codes(table["run"])  # the run column is categorical here: its codes
-    if (np.diff(codes) < 0).any():  # group each run's rows, in first-seen order
+    if (codes[1:] < codes[:-1]).any():  # group each run's rows, in first-seen order
         order = np.argsort(codes, kind="stable")
         table, codes = table.iloc[order].reset_index(drop=True), codes[order]
     table = fill_run_metadata(table)
-    validate_table(table, file=raw.file, targets=options.targets)
+    validate_table(table, file=raw.file, targets=options.targets, codes=(codes, names))
     if not options.targets:
         say_unknown_sizes(table, raw)
-    if "loss" in mapping or LOSS_SOURCE not in table.columns:
-        table[LOSS_SOURCE] = mapping.get("loss", "loss")
-    table["run"] = pd.Series(names[codes], index=table.index, dtype=object, copy=False)  # Python strings
-    ordered = [c for c in CANONICAL_COLUMNS if c in table.columns]
-    ordered += [c for c in table.columns if c not in ordered and c != ROW]
-    table = table.drop(columns=ROW) if ordered == [c for c in table.columns if c != ROW] else table[ordered]
+    table = _run_table(table, mapping, names[codes])
     return RunSet.from_codes(table, dict.fromkeys(names.tolist(), raw.file), codes, names)
+
+
+def _run_table(table: pd.DataFrame, mapping: Mapping[str, str], runs: np.ndarray) -> pd.DataFrame:
+    """The RunSet's table in one construction: canonical columns first, ``run`` as Python strings (``runs``),
+    the loss's source column, and no ``_row``; no column is assigned or dropped on the frame one at a time."""
+    columns: dict[str, object] = {name: table[name] for name in table.columns if name != ROW}
+    columns["run"] = pd.Series(runs, index=table.index, dtype=object, copy=False)  # not inferred as text dtype
+    if "loss" in mapping or LOSS_SOURCE not in columns:
+        columns[LOSS_SOURCE] = _repeated_text(mapping.get("loss", "loss"), len(table))
+    ordered = [c for c in CANONICAL_COLUMNS if c in columns]
+    ordered += [c for c in columns if c not in ordered]
+    return pd.DataFrame({name: columns[name] for name in ordered}, index=pd.RangeIndex(len(table)), copy=False)
+
+
+def _repeated_text(text: str, rows: int) -> ExtensionArray:
+    """``text`` on each of ``rows`` rows, typed as pandas types a column assigned that one string; where pandas
+    holds text in Arrow, Arrow repeats it (no gather through an index array of ``rows`` zeros)."""
+    one = pd.Series([text]).array
+    if isinstance(one, pd.arrays.ArrowStringArray):
+        import pyarrow as pa  # loaded already: pandas holds this text in it
+
+        repeated = pa.repeat(pa.scalar(text, pa.array(one).type), rows)
+        return pd.array(pa.chunked_array([repeated]), dtype=one.dtype)
+    return one.take(np.zeros(rows, dtype=np.intp))
 
 
 def _filter(table: pd.DataFrame, where: str, file: str) -> pd.DataFrame:

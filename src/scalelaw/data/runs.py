@@ -70,6 +70,10 @@ def run_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     the codes of a categorical column whose runs are grouped (how readers hand runs on: no hashing)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         raw = column.cat.codes.to_numpy()
+        rise = np.diff(raw)  # int8 codes wrap only to -128, which is refused below as well
+        if raw.size and raw[0] == 0 and (rise.size == 0 or (rise.min() >= 0 and rise.max() <= 1)):
+            # grouped, the runs numbered in first-seen order already (how normalising hands them on)
+            return raw.astype(np.int64), np.asarray(column.cat.categories, dtype=object)[: int(raw[-1]) + 1]
         if raw.size and raw.min() >= 0 and (raw[1:] >= raw[:-1]).all():
             new_run = np.concatenate([[True], raw[1:] != raw[:-1]])
             names = np.asarray(column.cat.categories, dtype=object)[raw[new_run]]

@@ -58,14 +58,16 @@ def _show(table: pd.DataFrame, column: str | None, i: int) -> str:
     return f"{table[column].iloc[i]:.6g}"
 
 
-def validate_table(table: pd.DataFrame, *, file: str, targets: bool = False) -> None:
+def validate_table(table: pd.DataFrame, *, file: str, targets: bool = False,
+                   codes: tuple[np.ndarray, np.ndarray] | None = None) -> None:
     """Raise an :class:`InputError` for the first problem in a canonical table (grouped by run).
 
-    ``targets`` (rows to predict) may have runs without any loss.
+    ``targets`` (rows to predict) may have runs without any loss. ``codes``: the run column's
+    :func:`run_codes` (codes and names), when the caller has them already.
     """
     if table.empty:
         raise InputError("no data rows (after filtering)", file=file)
-    codes, names = run_codes(table["run"])  # once: each check below works on these codes
+    codes, names = run_codes(table["run"]) if codes is None else codes  # once: each check below works on these
     _check_ranges(table, file, codes)
     _check_order(table, file, codes)
     _check_constant_metadata(table, file)
@@ -83,9 +85,12 @@ def validate_table(table: pd.DataFrame, *, file: str, targets: bool = False) -> 
 
 def _check_ranges(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
     for column, (low, high, low_ok) in LIMITS.items():
-        if column not in table.columns or table[column].dtype.kind != "f":
+        series = table[column] if column in table.columns else None  # one column lookup each
+        if series is None or series.dtype.kind != "f":
             continue
-        values = table[column].to_numpy()
+        values = series.to_numpy()
+        if _within(values, low, high, low_ok and column not in ("tokens", "flops")):
+            continue
         below = values < low if low_ok else values <= low
         relation = "negative" if low_ok else "not positive"
         _fail(table, below, f"{column} is {relation} ({{value}})", file=file, column=column)
@@ -99,6 +104,13 @@ def _check_ranges(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
         _fail(table, table["step"].isna().to_numpy(), "the step is missing", file=file, column="step")
 
 
+def _within(values: np.ndarray, low: float, high: float, low_ok: bool) -> bool:
+    """True when every value that is not NaN lies in the limits (``low`` itself allowed if ``low_ok``), by two
+    reductions that skip NaN and allocate nothing; False sends the column to the checks that name the row."""
+    lowest, highest = np.fmin.reduce(values), np.fmax.reduce(values)  # NaN only when every value is NaN
+    return bool((lowest > low or (low_ok and lowest == low)) and highest <= high)
+
+
 def _first_of_multi_row_run(codes: np.ndarray) -> np.ndarray:
     """Rows that start a run of several rows (``codes`` in first-seen order: a new code exceeds all before it)."""
     first = np.concatenate([[True], codes[1:] > np.maximum.accumulate(codes)[:-1]])
@@ -109,15 +121,18 @@ def _check_order(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
     same_run = codes[1:] == codes[:-1]  # for each row but the first: the same run as the row before?
     if "step" in table.columns:
         step = table["step"].to_numpy()
-        delta = np.diff(step)
-        duplicate = np.concatenate([[False], same_run & (delta == 0)])
-        _fail(table, duplicate, "duplicate step {value} (the same step appears on the row before)", file=file, column="step")
-        back = np.concatenate([[False], same_run & (delta < 0)])
-        _fail(table, back, "step {value} is lower than the step on the row before (steps must increase)", file=file, column="step")
+        if not ((step[1:] > step[:-1]) | ~same_run).all():  # some step does not rise within its run: name the first
+            delta = np.diff(step)
+            duplicate = np.concatenate([[False], same_run & (delta == 0)])
+            _fail(table, duplicate, "duplicate step {value} (the same step appears on the row before)", file=file,
+                  column="step")
+            back = np.concatenate([[False], same_run & (delta < 0)])
+            _fail(table, back, "step {value} is lower than the step on the row before (steps must increase)",
+                  file=file, column="step")
     if "tokens" in table.columns:
         tokens, known = table["tokens"].to_numpy(), table["tokens"].notna().to_numpy()
         if known.all():
-            back = np.concatenate([[False], same_run & (np.diff(tokens) < 0)])
+            back = np.concatenate([[False], same_run & (tokens[1:] < tokens[:-1])])
         else:  # compared with the run's last known tokens
             rows = np.flatnonzero(known)
             back = np.zeros(len(table), dtype=bool)
@@ -166,7 +181,10 @@ def _logged_losses(runs: RunSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     else:
         counts = np.bincount(index.codes[rows][logged], minlength=len(index.names))
         loss, rows, starts = loss[logged], rows[logged], np.concatenate([[0], np.cumsum(counts)])
-    return loss, starts, np.append(rows, 0)[starts[:-1]]  # (0 for a run without a loss: never spoken of)
+    first_row = np.zeros(len(starts) - 1, dtype=rows.dtype)  # 0 for a run without a loss: never spoken of
+    spoken = starts[:-1] < len(rows)  # the rows are not copied to append that 0
+    first_row[spoken] = rows[starts[:-1][spoken]]
+    return loss, starts, first_row
 
 
 def _spikes(loss: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -185,7 +203,7 @@ def _spikes(loss: np.ndarray, starts: np.ndarray) -> np.ndarray:
     low = np.full(len(loss), np.inf)  # the minimum of the SPIKE_WINDOW points before each point
     for k in range(1, SPIKE_WINDOW + 1 if len(loss) > SPIKE_WINDOW else 1):
         np.minimum(low[SPIKE_WINDOW:], loss[SPIKE_WINDOW - k : len(loss) - k], out=low[SPIKE_WINDOW:])
-    candidates = np.flatnonzero(usable & (loss > SPIKE_RATIO * low))
+    candidates = np.flatnonzero(usable & (loss > np.multiply(low, SPIKE_RATIO, out=low)))  # in place: no copy
     medians = np.median(loss[candidates[:, None] + np.arange(-SPIKE_WINDOW, 0)], axis=1)
     return candidates[loss[candidates] > SPIKE_RATIO * medians]
 

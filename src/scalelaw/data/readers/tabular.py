@@ -132,11 +132,14 @@ def _typed_delimited(data: bytes, path: Path, delimiter: str) -> RawTable | None
     explicit ``nan`` stays text and ``inf`` a float: both are refused when parsed, as before.
     """
     data = data.removeprefix(codecs.BOM_UTF8)
-    if b'"' in data or b"\r" in data or b"\n" not in data.rstrip(b"\n"):
+    if b'"' in data or b"\r" in data or b"\n" not in data:
         return None
-    first_line = data[: data.index(b"\n")].decode("utf-8")
-    fields = first_line.count(delimiter)
     newlines, delimiters = count_bytes(data, b"\n" + delimiter.encode())
+    first_end = data.index(b"\n")
+    if newlines == len(data) - first_end:  # every newline ends the file (a header alone): counted, not stripped
+        return None
+    first_line = data[:first_end].decode("utf-8")
+    fields = first_line.count(delimiter)
     lines = newlines + (not data.endswith(b"\n"))
     if fields == 0 or delimiters != fields * lines:
         return None  # one column, or a line with another field count, or an empty line
