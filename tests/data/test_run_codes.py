@@ -33,3 +33,17 @@ def test_runs_renamed_by_set_values_are_coded_again() -> None:
     with pytest.raises(InputError, match="lower than the step") as info:  # one run now, its steps going back
         to_runs(_dataframe(frame), ReadOptions(set_values={"run": "x"}))
     assert (info.value.location.run, info.value.location.row) == ("x", 3)
+
+
+def test_a_runset_read_from_a_dataframe_does_not_change_when_the_frame_is_edited() -> None:
+    """read_runs(df) copies the user's frame: editing it afterwards leaves the RunSet's losses as read."""
+    import pandas as pd
+
+    from scalelaw.data.pipeline import read_runs
+
+    frame = pd.DataFrame({"run": ["a"] * 3 + ["b"] * 3, "step": [1, 2, 3] * 2, "loss": [3.0, 2.5, 2.2, 3.1, 2.6, 2.3]})
+    runs = read_runs(frame)
+    read = runs.table["loss"].to_numpy().copy()
+    frame.loc[0, "loss"] = 99.0
+    frame["loss"] *= 2
+    assert (runs.table["loss"].to_numpy() == read).all()

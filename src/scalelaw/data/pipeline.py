@@ -190,8 +190,9 @@ def read_runs(
 
 
 def _dataframe(frame: pd.DataFrame) -> RawTable:
-    """A user's DataFrame as a raw input, checked exactly like a file (row = position + 1)."""
-    return typed_table(frame, DATAFRAME, "run")
+    """A user's DataFrame as a raw input, checked exactly like a file (row = position + 1). It is
+    copied first: the RunSet must not change when the user edits the frame afterwards."""
+    return typed_table(frame.copy(deep=True), DATAFRAME, "run")
 
 
 def _inputs(paths: PathLike | Iterable[PathLike]) -> list[Path | str]:
