@@ -67,19 +67,22 @@ def test_bootstrap_replicates_are_reproducible_and_finite() -> None:
 
 
 def test_bootstrap_groups_on_threads_give_the_numbers_of_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The two groups of replicates share each curve's loss-drop cache: on threads or one after the
-    other, every replicate ends at the same numbers."""
+    """The two halves of the replicates share each curve's loss-drop cache: on two threads or one after
+    the other on one, every replicate ends at the same numbers."""
+    import concurrent.futures
     import sys
     from pathlib import Path
-
-    from scalelaw.fit import bootstrap as boot
 
     sys.path.insert(0, str(Path(__file__).parent))
     from law_data import curve_runs
 
+    class OneThread(concurrent.futures.ThreadPoolExecutor):
+        def __init__(self, max_workers: int | None = None) -> None:
+            super().__init__(max_workers=1)
+
     runs = curve_runs(0, False)
     threaded = fit_law(runs, "multi-power-sized", bootstrap=8, seed=1)
-    monkeypatch.setattr(boot, "_in_threads", lambda fit_chunk, chunks: [fit_chunk(part) for part in chunks])
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", OneThread)
     serial = fit_law(runs, "multi-power-sized", bootstrap=8, seed=1)
     np.testing.assert_array_equal(threaded.bootstrap_params, serial.bootstrap_params)
     assert np.isfinite(threaded.bootstrap_params).all()

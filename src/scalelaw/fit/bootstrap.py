@@ -4,10 +4,11 @@ Resampling draws runs (not points) with replacement, so a run with many logged p
 stays one unit; a point's weight is the number of times its run was drawn. A fit on a
 single run resamples contiguous blocks of its checkpoints instead (a run bootstrap of
 one run would redraw it every time and report zero-width intervals). Replicates
-are warm-started from the best fit and split into ``GROUPS`` groups fitted on as many threads
-(numpy's loops release the GIL, so two cores fit two groups at once), each in bounded chunks,
-with an optional rich progress bar. The split depends on the number of replicates only, never
-on the machine's cores, so the numbers are the same everywhere.
+are warm-started from the best fit and fitted in bounded chunks, each chunk's rows split
+over ``THREADS`` threads (:func:`~scalelaw.fit.optimize.minimise_parallel`; numpy's loops
+release the GIL, so two cores fit two halves at once), with an optional rich progress bar.
+The split depends on the number of replicates only, never on the machine's cores, so the
+numbers are the same everywhere.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from scalelaw.fit.optimize import BatchResult, Tolerances, batch_rows, minimise
+from scalelaw.fit.optimize import BatchResult, Tolerances, batch_rows, minimise_parallel
 from scalelaw.fit.problem import Problem
 
 BOOTSTRAP_TOL = Tolerances(ftol=1e-10, xtol=1e-9, max_iter=200)
 CHUNK = 100
-#: Groups of replicates fitted on their own threads.
-GROUPS = 2
+#: Threads each chunk of replicates is split over (a constant, so the numbers do not depend on the machine).
+THREADS = 2
 #: Blocks a single run's checkpoints are cut into for the block bootstrap.
 BLOCKS = 10
 
@@ -84,36 +85,19 @@ def bootstrap(
     """Fit ``replicates`` run-resampled (or, for one run, block-resampled) replicates warm-started at ``u_best``."""
     weights = resample_weights(problem.design.run, replicates, np.random.default_rng(seed), problem.design.anchor)
     size = batch_rows(problem.design.n * max(len(problem.free), 1), CHUNK)
-    chunks = [slice(int(i), int(min(i + size, stop)))
-              for start, stop in _group_bounds(replicates) for i in range(start, stop, size)]
+    chunks = [slice(i, min(i + size, replicates)) for i in range(0, replicates, size)]
 
     def fit_chunk(part: slice) -> BatchResult:
         start = np.repeat(u_best[None, :], part.stop - part.start, axis=0)
-        return minimise(problem, start, weights[part], BOOTSTRAP_TOL)
+        return minimise_parallel(problem, start, weights[part], BOOTSTRAP_TOL, workers=THREADS)
 
-    results = _with_progress(fit_chunk, chunks, replicates) if progress else _in_threads(fit_chunk, chunks)
+    results = _with_progress(fit_chunk, chunks, replicates) if progress else [fit_chunk(part) for part in chunks]
     return BatchResult(
         u=np.concatenate([r.u for r in results]),
         f=np.concatenate([r.f for r in results]),
         converged=np.concatenate([r.converged for r in results]),
         iterations=np.concatenate([r.iterations for r in results]),
     )
-
-
-def _group_bounds(replicates: int) -> list[tuple[int, int]]:
-    """[start, stop) of the ``GROUPS`` near-equal groups of replicates (fewer when there are fewer replicates)."""
-    edges = np.linspace(0, replicates, min(GROUPS, replicates) + 1).round().astype(int)
-    return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
-
-
-def _in_threads(fit_chunk: Callable[[slice], BatchResult], chunks: list[slice]) -> list[BatchResult]:
-    """Fit the chunks on up to ``GROUPS`` threads, results in chunk order."""
-    if len(chunks) == 1:
-        return [fit_chunk(chunks[0])]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=min(GROUPS, len(chunks))) as pool:
-        return list(pool.map(fit_chunk, chunks))
 
 
 def _with_progress(fit_chunk: Callable[[slice], BatchResult], chunks: list[slice], total: int) -> list[BatchResult]:

@@ -154,8 +154,10 @@ _CONTROLLER: Any = None
 def minimise_parallel(
     problem: Problem, u0: np.ndarray, weights: np.ndarray, tol: Tolerances, *, workers: int = 2
 ) -> BatchResult:
-    """:func:`minimise` with the rows split over ``workers`` threads (rows are independent,
-    so the result is identical to one batch; numpy releases the GIL in its loops)."""
+    """:func:`minimise` with the rows split over ``workers`` threads (numpy releases the GIL in its
+    loops). Rows are independent, so each row ends where fitting its part alone puts it; a law's
+    batched arithmetic may round differently for a different number of rows, so the split is fixed
+    by ``workers`` and the row count, never by the machine."""
     from concurrent.futures import ThreadPoolExecutor
 
     u0 = np.atleast_2d(u0)
