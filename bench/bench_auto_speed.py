@@ -11,8 +11,8 @@ wrapping the selection functions each version has:
   ``with_inside_folds``; new: ``backtest_finalists``);
 - final fit: the chosen law on all the data with its bootstrap (``fit_backtested``).
 
-Printed per case and version: wall time, CPU time of the process (all its threads; less
-sensitive than wall time to other load on the machine), time per stage, the chosen law and
+Printed per case and version: wall time, CPU time of the process (all its threads and the
+children it forked; less sensitive than wall time to other load on the machine), time per stage, the chosen law and
 its backtest error of the held-out final loss (mean over the folds that decided). Timings on a shared
 machine are noisy: compare the ratio within one run. Run:
 ``PYTHONPATH=src python bench/bench_auto_speed.py [--before DIR] [--cases olmo,mpl25m]``.
@@ -39,7 +39,7 @@ STAGES = {
 }
 
 CHILD = r"""
-import json, sys, time, warnings
+import json, resource, sys, time, warnings
 from scalelaw import datasets
 from scalelaw.selection import auto
 
@@ -56,17 +56,22 @@ for name in json.loads(sys.argv[2]):
     if hasattr(auto, name):
         setattr(auto, name, timed(name, getattr(auto, name)))
 runs = datasets.load(sys.argv[1])
-start, cpu_start = time.perf_counter(), time.process_time()
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+start, cpu_start, children_start = time.perf_counter(), time.process_time(), children_cpu()
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     fit = auto.fit_auto(runs, seed=0, progress=False)
-wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+wall = time.perf_counter() - start
+cpu = time.process_time() - cpu_start + children_cpu() - children_start
 selection = fit.selection or {}
 chosen = selection.get("chosen")
 error = next((c.get("decided_error", c.get("final_error")) for c in selection.get("candidates", [])
               if c.get("label") == chosen), None)
 print(json.dumps({"wall": wall, "cpu": cpu, "stages": stages, "chosen": chosen, "error": error,
-                  "converged": fit.diagnostics.converged, "boot": fit.diagnostics.bootstrap_converged}))
+                  "converged": fit.diagnostics.converged, "boot": fit.diagnostics.bootstrap_converged,
+                  "theta": [float(v) for v in fit.theta]}))
 """
 
 
@@ -100,6 +105,7 @@ def main() -> None:
               "backtest error", "converged", "boot conv"]
     lines = [header]
     walls: dict[str, dict[str, float]] = {}
+    thetas: dict[str, dict[str, list[float]]] = {}
     cpus: dict[str, dict[str, float]] = {}
     for case in args.cases.split(","):
         for version, src in versions:
@@ -111,6 +117,7 @@ def main() -> None:
             stage = stage_seconds(result)
             walls.setdefault(case, {})[version] = result["wall"]
             cpus.setdefault(case, {})[version] = result["cpu"]
+            thetas.setdefault(case, {})[version] = result["theta"]
             error = result["error"]
             boot = result["boot"]
             lines.append([case, version, f"{result['wall']:.1f}", f"{result['cpu']:.1f}", *(f"{stage.get(s, 0.0):.1f}"
@@ -128,6 +135,10 @@ def main() -> None:
             print(f"{case}: after/before wall = {pair['after'] / pair['before']:.2f} "
                   f"({pair['before'] / pair['after']:.1f}x faster); "
                   f"CPU = {cpu['after'] / cpu['before']:.2f} ({cpu['before'] / cpu['after']:.1f}x)")
+            before, after = thetas[case]["before"], thetas[case]["after"]
+            if len(before) == len(after):
+                change = max(abs(a - b) / max(abs(b), 1e-300) for a, b in zip(after, before))
+                print(f"{case}: chosen law's parameters, largest relative change after/before {change:.1e}")
 
 
 if __name__ == "__main__":

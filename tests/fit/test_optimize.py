@@ -6,7 +6,8 @@ import numpy as np
 
 from scalelaw import laws
 from scalelaw.fit.objective import Objective
-from scalelaw.fit.optimize import Tolerances, minimise, minimise_parallel
+from scalelaw.fit.optimize import Tolerances, minimise
+from scalelaw.fit.parallel import minimise_parallel
 from scalelaw.fit.problem import Problem
 from scalelaw.laws.base import Design
 

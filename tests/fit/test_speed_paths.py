@@ -66,23 +66,27 @@ def test_bootstrap_replicates_are_reproducible_and_finite() -> None:
     assert np.isfinite(first.bootstrap_params).all() and first.diagnostics.bootstrap_converged >= 0.9
 
 
-def test_bootstrap_groups_on_threads_give_the_numbers_of_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The two halves of the replicates share each curve's loss-drop cache: on two threads or one after
-    the other on one, every replicate ends at the same numbers."""
-    import concurrent.futures
+def test_bootstrap_halves_in_forked_processes_give_the_numbers_of_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two halves of the replicates, fitted at once in two processes or one after the other in one,
+    end every replicate at the same numbers."""
     import sys
     from pathlib import Path
+
+    from scalelaw.fit import parallel
 
     sys.path.insert(0, str(Path(__file__).parent))
     from law_data import curve_runs
 
-    class OneThread(concurrent.futures.ThreadPoolExecutor):
-        def __init__(self, max_workers: int | None = None) -> None:
-            super().__init__(max_workers=1)
-
+    forks = []
+    real_fork = parallel.os.fork
+    monkeypatch.setattr(parallel.os, "fork", lambda: forks.append(1) or real_fork())
+    monkeypatch.setattr(parallel, "FORK_CELLS", 0)
     runs = curve_runs(0, False)
-    threaded = fit_law(runs, "multi-power-sized", bootstrap=8, seed=1)
-    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", OneThread)
+    forked = fit_law(runs, "multi-power-sized", bootstrap=8, seed=1)
+    assert forks, "the bootstrap never forked"
+    monkeypatch.setenv("SCALELAW_WORKERS", "1")
+    forks.clear()
     serial = fit_law(runs, "multi-power-sized", bootstrap=8, seed=1)
-    np.testing.assert_array_equal(threaded.bootstrap_params, serial.bootstrap_params)
-    assert np.isfinite(threaded.bootstrap_params).all()
+    assert not forks
+    np.testing.assert_array_equal(forked.bootstrap_params, serial.bootstrap_params)
+    assert np.isfinite(forked.bootstrap_params).all()

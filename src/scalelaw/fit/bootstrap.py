@@ -5,10 +5,9 @@ stays one unit; a point's weight is the number of times its run was drawn. A fit
 single run resamples contiguous blocks of its checkpoints instead (a run bootstrap of
 one run would redraw it every time and report zero-width intervals). Replicates
 are warm-started from the best fit and fitted in bounded chunks, each chunk's rows split
-over ``THREADS`` threads (:func:`~scalelaw.fit.optimize.minimise_parallel`; numpy's loops
-release the GIL, so two cores fit two halves at once), with an optional rich progress bar.
-The split depends on the number of replicates only, never on the machine's cores, so the
-numbers are the same everywhere.
+in ``PARTS`` parts fitted at once in forked processes (:func:`~scalelaw.fit.parallel.minimise_parallel`),
+with an optional rich progress bar. The split depends on the number of replicates only,
+never on the machine's cores, so the numbers are the same everywhere.
 """
 
 from __future__ import annotations
@@ -17,13 +16,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from scalelaw.fit.optimize import BatchResult, Tolerances, batch_rows, minimise_parallel
+from scalelaw.fit.optimize import BatchResult, Tolerances, batch_rows
+from scalelaw.fit.parallel import join_batches, minimise_parallel
 from scalelaw.fit.problem import Problem
 
 BOOTSTRAP_TOL = Tolerances(ftol=1e-10, xtol=1e-9, max_iter=200)
 CHUNK = 100
-#: Threads each chunk of replicates is split over (a constant, so the numbers do not depend on the machine).
-THREADS = 2
+#: Parts each chunk of replicates is split in (a constant, so the numbers do not depend on the machine).
+PARTS = 2
 #: Blocks a single run's checkpoints are cut into for the block bootstrap.
 BLOCKS = 10
 
@@ -89,15 +89,9 @@ def bootstrap(
 
     def fit_chunk(part: slice) -> BatchResult:
         start = np.repeat(u_best[None, :], part.stop - part.start, axis=0)
-        return minimise_parallel(problem, start, weights[part], BOOTSTRAP_TOL, workers=THREADS)
+        return minimise_parallel(problem, start, weights[part], BOOTSTRAP_TOL, workers=PARTS)
 
-    results = _with_progress(fit_chunk, chunks, replicates) if progress else [fit_chunk(part) for part in chunks]
-    return BatchResult(
-        u=np.concatenate([r.u for r in results]),
-        f=np.concatenate([r.f for r in results]),
-        converged=np.concatenate([r.converged for r in results]),
-        iterations=np.concatenate([r.iterations for r in results]),
-    )
+    return join_batches(_with_progress(fit_chunk, chunks, replicates) if progress else [fit_chunk(p) for p in chunks])
 
 
 def _with_progress(fit_chunk: Callable[[slice], BatchResult], chunks: list[slice], total: int) -> list[BatchResult]:

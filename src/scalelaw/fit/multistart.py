@@ -18,7 +18,8 @@ import numpy as np
 
 from scalelaw.errors import InputError
 from scalelaw.fit import projection
-from scalelaw.fit.optimize import BatchResult, Tolerances, batch_rows, minimise, minimise_parallel, objective_value
+from scalelaw.fit.optimize import BatchResult, Tolerances, batch_rows, minimise, objective_value
+from scalelaw.fit.parallel import minimise_parallel
 from scalelaw.fit.problem import Problem
 from scalelaw.laws.base import Design
 
@@ -97,8 +98,40 @@ def search_projected(
     u, f = projection.project_grid(small, linear, small_weights)
     if not np.isfinite(f).any():
         return SearchResult(u[0], float("inf"), False, 0, 0, 0)
-    polished, f_polished, converged, iterations = projection.polish_best(
+    polished, f_polished, converged, iterations, _ = projection.polish_best(
         problem, u, f, weights, n_polish, polish, short=(small, small_weights))
+    return _best_of(polished, f_polished, converged, iterations)
+
+
+def search_projected_masks(
+    problem: Problem, masks: np.ndarray, linear: np.ndarray, *, n_polish: int = 8, polish: Tolerances = POLISH
+) -> list[SearchResult]:
+    """:func:`search_projected` on the points of each row of ``masks`` (F, n), as one batch.
+
+    Each subset's grid is solved and ranked on its own points, and the best ``n_polish`` distinct
+    points of every subset are polished in one optimiser batch, each row weighing only its subset's
+    points: the arithmetic of F single searches, with one optimiser loop instead of F. For at most
+    ``PROJECT_POINTS`` points (the single search then ranks and polishes on all of them too).
+    """
+    if problem.design.n > PROJECT_POINTS:
+        raise ValueError(f"a batch of searches takes at most {PROJECT_POINTS} points, got {problem.design.n}")
+    weights = masks.astype(float)
+    grids = [projection.project_grid(problem, linear, w) for w in weights]
+    u, f = np.concatenate([g[0] for g in grids]), np.concatenate([g[1] for g in grids])
+    group = np.repeat(np.arange(len(grids)), [g[1].size for g in grids])
+    out = [SearchResult(grids[g][0][0], float("inf"), False, 0, 0, 0) for g in range(len(grids))]
+    searchable = np.isin(group, [g for g in range(len(grids)) if np.isfinite(grids[g][1]).any()])
+    if searchable.any():
+        polished, f_polished, converged, iterations, of = projection.polish_best(
+            problem, u[searchable], f[searchable], weights[group[searchable]], n_polish, polish, group=group[searchable])
+        for g in np.unique(of):
+            mine = of == g
+            out[g] = _best_of(polished[mine], f_polished[mine], converged[mine], iterations[mine])
+    return out
+
+
+def _best_of(polished: np.ndarray, f_polished: np.ndarray, converged: np.ndarray, iterations: np.ndarray) -> SearchResult:
+    """The best polished point, with the count of polished points and of those in its basin."""
     best = int(np.argmin(f_polished))
     f_best = float(f_polished[best])
     in_basin = int(np.sum(f_polished <= f_best + BASIN_RTOL * abs(f_best) + BASIN_ATOL))
@@ -174,13 +207,13 @@ def _polish(problem: Problem, u: np.ndarray, weights: np.ndarray, tol: Tolerance
     valley the last digits take hundreds of iterations per row, and only the winner needs them).
     Rows left at the short stage keep its end point; ``iterations`` counts both stages."""
     if u.shape[0] <= projection.FULL_POLISH:
-        return minimise(problem, u, weights, tol)
-    short = minimise(problem, u, weights, replace(tol, max_iter=projection.SHORT_POLISH))
+        return minimise_parallel(problem, u, weights, tol)
+    short = minimise_parallel(problem, u, weights, replace(tol, max_iter=projection.SHORT_POLISH))
     best = np.argsort(np.where(np.isfinite(short.f), short.f, np.inf), kind="stable")[: projection.FULL_POLISH]
     rest = best[~short.converged[best]]
     if rest.size == 0:
         return short
-    full = minimise(problem, short.u[rest], weights, tol)
+    full = minimise_parallel(problem, short.u[rest], weights, tol)
     u_out, f_out, converged = short.u.copy(), short.f.copy(), short.converged.copy()
     iterations = short.iterations.copy()
     u_out[rest], f_out[rest], converged[rest] = full.u, full.f, full.converged

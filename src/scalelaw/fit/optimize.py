@@ -60,9 +60,10 @@ class BatchResult:
 
 
 def objective_value(problem: Problem, r: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Σ w·ρ(r) / Σ w per row (weights already normalised); +inf where it is not finite."""
+    """Σ w·ρ(r) / Σ w per row (weights already normalised; a point of weight 0 does not count, even
+    where it has no finite residual); +inf where it is not finite."""
     with np.errstate(invalid="ignore", over="ignore"):
-        value = (problem.objective.rho(r) * weights).sum(axis=1)
+        value = (np.where(weights > 0, problem.objective.rho(r), 0.0) * weights).sum(axis=1)
     return np.where(np.isfinite(value), value, np.inf)
 
 
@@ -149,29 +150,3 @@ def one_blas_thread() -> AbstractContextManager[object]:
 
 
 _CONTROLLER: Any = None
-
-
-def minimise_parallel(
-    problem: Problem, u0: np.ndarray, weights: np.ndarray, tol: Tolerances, *, workers: int = 2
-) -> BatchResult:
-    """:func:`minimise` with the rows split over ``workers`` threads (numpy releases the GIL in its
-    loops). Rows are independent, so each row ends where fitting its part alone puts it; a law's
-    batched arithmetic may round differently for a different number of rows, so the split is fixed
-    by ``workers`` and the row count, never by the machine."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    u0 = np.atleast_2d(u0)
-    if workers <= 1 or u0.shape[0] < 2 * workers:
-        return minimise(problem, u0, weights, tol)
-    parts = np.array_split(np.arange(u0.shape[0]), workers)
-    per_row = np.ndim(weights) == 2
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(
-            pool.map(lambda idx: minimise(problem, u0[idx], weights[idx] if per_row else weights, tol), parts)
-        )
-    return BatchResult(
-        u=np.concatenate([r.u for r in results]),
-        f=np.concatenate([r.f for r in results]),
-        converged=np.concatenate([r.converged for r in results]),
-        iterations=np.concatenate([r.iterations for r in results]),
-    )

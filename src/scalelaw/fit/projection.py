@@ -17,7 +17,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from scalelaw.fit.optimize import Tolerances, batch_rows, minimise, objective_value
+from scalelaw.fit.optimize import Tolerances, batch_rows, objective_value
+from scalelaw.fit.parallel import minimise_parallel
 from scalelaw.fit.problem import Problem
 
 #: Most grid points over the nonlinear parameters (the law's start values, refined evenly),
@@ -148,29 +149,43 @@ def project_grid(problem: Problem, linear: np.ndarray, weights: np.ndarray) -> t
 
 def polish_best(
     problem: Problem, u: np.ndarray, f: np.ndarray, weights: np.ndarray, n_polish: int, tol: Tolerances,
-    short: tuple[Problem, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Levenberg–Marquardt on all parameters from the ``n_polish`` best distinct rows of ``u``.
+    short: tuple[Problem, np.ndarray] | None = None, group: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Levenberg–Marquardt on all parameters from the ``n_polish`` best distinct rows of ``u`` (of each
+    ``group``, when rows belong to several searches, each with its own row of ``weights``).
 
     All candidates get ``SHORT_POLISH`` iterations (on ``short``, a (problem, weights) on a
     subset of the points, when given: their cost no longer grows with the data); the
-    ``FULL_POLISH`` best of them continue to ``tol`` on all points (in flat valleys such as
+    ``FULL_POLISH`` best of each group continue to ``tol`` on all points (in flat valleys such as
     Chinchilla's A–α the last digits take hundreds of iterations, and only the winner
-    needs them). Every returned objective is on all points.
+    needs them). Every returned objective is on all points. Returns the candidates' end points,
+    objectives, convergence flags, iterations and groups.
     """
-    finite = np.flatnonzero(np.isfinite(f))
-    order = finite[np.argsort(f[finite], kind="stable")]
-    _, first = np.unique(np.round(u[order], 3), axis=0, return_index=True)
-    candidates = order[np.sort(first)[:n_polish]]
-    short_problem, short_weights = short if short is not None else (problem, weights)
-    explored = minimise(short_problem, u[candidates], short_weights, replace(tol, max_iter=SHORT_POLISH))
+    group = np.zeros(u.shape[0], dtype=int) if group is None else group
+    per_row = np.ndim(weights) == 2
+    candidates = np.concatenate([_distinct_best(u, f, np.flatnonzero(group == g), n_polish)
+                                 for g in np.unique(group)])
+    row_weights = weights[candidates] if per_row else weights
+    short_problem, short_weights = short if short is not None else (problem, row_weights)
+    explored = minimise_parallel(short_problem, u[candidates], short_weights, replace(tol, max_iter=SHORT_POLISH))
     f_out = explored.f.copy()
     if short_problem is not problem:
-        f_out = objective_value(problem, problem.residuals(explored.u), weights / weights.sum())
-    best = np.argsort(np.where(np.isfinite(f_out), f_out, np.inf), kind="stable")[:FULL_POLISH]
-    full = minimise(problem, explored.u[best], weights, tol)
+        normalised = row_weights / row_weights.sum(axis=-1, keepdims=True)
+        f_out = objective_value(problem, problem.residuals(explored.u), normalised)
+    ranked = np.where(np.isfinite(f_out), f_out, np.inf)
+    best = np.concatenate([rows[np.argsort(ranked[rows], kind="stable")[:FULL_POLISH]]
+                           for rows in (np.flatnonzero(group[candidates] == g) for g in np.unique(group))])
+    full = minimise_parallel(problem, explored.u[best], row_weights[best] if per_row else weights, tol)
     u_out = explored.u.copy()
     converged, iterations = explored.converged.copy(), explored.iterations.copy()
     f_out[best], u_out[best], converged[best] = full.f, full.u, full.converged
     iterations[best] += full.iterations
-    return u_out, f_out, converged, iterations
+    return u_out, f_out, converged, iterations, group[candidates]
+
+
+def _distinct_best(u: np.ndarray, f: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    """The ``n`` rows (of ``rows``) with the lowest finite ``f`` whose ``u`` differ in the third decimal."""
+    finite = rows[np.isfinite(f[rows])]
+    order = finite[np.argsort(f[finite], kind="stable")]
+    _, first = np.unique(np.round(u[order], 3), axis=0, return_index=True)
+    return order[np.sort(first)[:n]]

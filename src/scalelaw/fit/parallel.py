@@ -1,0 +1,155 @@
+"""Fit the parts of a batch in forked processes: two cores fit two halves at once.
+
+Threads could not: a fit's many small numpy operations hold the GIL most of the time (on
+the OLMo bootstrap two threads used 22 s of CPU for 13 s of wall time, and gained nothing
+on a loaded machine). Here the first part of a batch is fitted in this process while each
+other part is fitted in a forked child, which inherits the problem in memory (nothing is
+serialised) and writes its end points into a shared anonymous mapping; nothing but those
+numbers comes back. A child that fails for any reason is simply fitted again here, which
+gives the same numbers or raises the real error.
+
+The split is the caller's, never the machine's, so the numbers are the same everywhere;
+only where the parts run differs. They run one after the other in this process where fork
+is not safe (only Linux is trusted), inside a child (no nesting), when the work is too
+small to pay for a fork (about 10 ms), or when ``SCALELAW_WORKERS=1``.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import signal
+import sys
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from scalelaw.errors import InputError
+from scalelaw.fit.optimize import BatchResult, Tolerances, minimise
+from scalelaw.fit.problem import Problem
+
+#: Cells (rows x points) below which a batch is fitted in this process: a fork costs about 10 ms, and
+#: a polish of 8 Chinchilla starts on 240 runs (1,920 cells, ~10 ms) does not pay for it; two
+#: loss-curve starts on a ladder's 2,000 checkpoints (seconds) do.
+FORK_CELLS = 4_000
+_IN_CHILD = False
+
+
+def forking_allowed() -> bool:
+    """True when parts may run in forked children: Linux, not already a child, not ``SCALELAW_WORKERS=1``."""
+    text = os.environ.get("SCALELAW_WORKERS", "").strip()
+    if text:
+        if not text.isdigit() or int(text) < 1:
+            raise InputError(f"SCALELAW_WORKERS must be a whole number of processes (1 or more), got {text!r}")
+        if int(text) == 1:
+            return False
+    return sys.platform.startswith("linux") and not _IN_CHILD and _cores() > 1
+
+
+def minimise_parallel(
+    problem: Problem, u0: np.ndarray, weights: np.ndarray, tol: Tolerances, *, workers: int = 2
+) -> BatchResult:
+    """:func:`~scalelaw.fit.optimize.minimise` with the rows split in ``workers`` parts (at most one
+    row each), fitted at once in forked processes when that pays.
+
+    Rows are independent, so each ends where fitting its part alone puts it; a law's batched
+    arithmetic may round differently for a different number of rows, so the split is fixed by
+    ``workers`` and the row count, never by the machine.
+    """
+    u0 = np.atleast_2d(u0)
+    rows = u0.shape[0]
+    parts = max(1, min(workers, rows))
+    per_row = np.ndim(weights) == 2
+
+    def fit(idx: np.ndarray) -> BatchResult:
+        return minimise(problem, u0[idx], weights[idx] if per_row else weights, tol)
+
+    return fit_in_parts(fit, rows, u0.shape[1], parts, cells=rows * problem.design.n)
+
+
+def fit_in_parts(fit: Callable[[np.ndarray], BatchResult], rows: int, q: int, parts: int, cells: int) -> BatchResult:
+    """``fit(rows_of_part)`` for ``parts`` consecutive parts of ``range(rows)``, joined in order.
+
+    ``q`` is the width of ``u``; ``cells`` (rows x points) decides whether forking pays.
+    """
+    pieces = [p for p in np.array_split(np.arange(rows), parts) if p.size]
+    if len(pieces) < 2 or cells < FORK_CELLS or not forking_allowed():
+        return join_batches([fit(piece) for piece in pieces])
+    children: list[tuple[int, np.ndarray, _Shared]] = []
+    try:
+        for piece in pieces[1:]:
+            shared = _Shared(piece.size, q)
+            children.append((_fork_child(fit, piece, shared), piece, shared))
+        results = [fit(pieces[0])]
+        for pid, piece, shared in children:
+            results.append(shared.result() if _succeeded(pid) else fit(piece))
+        children.clear()
+        return join_batches(results)
+    finally:
+        for pid, _, _ in children:  # interrupted: no child outlives the fit
+            _stop(pid)
+
+
+class _Shared:
+    """A child's end points, in an anonymous mapping shared across fork: u (B, q), f, converged, iterations."""
+
+    def __init__(self, rows: int, q: int) -> None:
+        self.rows, self.q = rows, q
+        self.buffer = mmap.mmap(-1, max(1, rows * (q + 3) * 8))
+        data = np.frombuffer(self.buffer, dtype=np.float64, count=rows * (q + 3))
+        self.u = data[: rows * q].reshape(rows, q)
+        self.f, self.converged, self.iterations = (data[rows * (q + i) : rows * (q + i + 1)] for i in range(3))
+
+    def store(self, result: BatchResult) -> None:
+        self.u[:], self.f[:] = result.u, result.f
+        self.converged[:], self.iterations[:] = result.converged, result.iterations
+
+    def result(self) -> BatchResult:
+        return BatchResult(u=self.u.copy(), f=self.f.copy(), converged=self.converged.astype(bool),
+                           iterations=self.iterations.astype(int))
+
+
+def _fork_child(fit: Callable[[np.ndarray], BatchResult], piece: np.ndarray, shared: _Shared) -> int:
+    """Fork a child that fits ``piece`` into ``shared`` and exits (status 0 on success); return its pid."""
+    global _IN_CHILD
+    with warnings.catch_warnings():  # Python 3.12+ warns of fork beside threads; the child only runs numpy
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid:
+        return pid
+    status = 1
+    try:
+        _IN_CHILD = True
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        shared.store(fit(piece))
+        status = 0
+    finally:
+        os._exit(status)  # never the caller's atexit handlers, buffers or test runner
+
+
+def _succeeded(pid: int) -> bool:
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _stop(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def join_batches(results: list[BatchResult]) -> BatchResult:
+    """The batches' rows, in order, as one batch."""
+    return BatchResult(
+        u=np.concatenate([r.u for r in results]),
+        f=np.concatenate([r.f for r in results]),
+        converged=np.concatenate([r.converged for r in results]),
+        iterations=np.concatenate([r.iterations for r in results]),
+    )
