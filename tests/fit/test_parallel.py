@@ -33,7 +33,7 @@ def forked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             pids.append(pid)
         return pid
 
-    monkeypatch.setattr(parallel, "FORK_CELLS", 0)
+    monkeypatch.setattr(parallel, "FORK_SECONDS", 0.0)
     monkeypatch.setattr(parallel, "_cores", lambda: 2)
     monkeypatch.setattr(parallel.os, "fork", fork)
     monkeypatch.delenv("SCALELAW_WORKERS", raising=False)
@@ -48,7 +48,7 @@ def _assert_same(a: BatchResult, b: BatchResult) -> None:
 
 def test_forked_parts_come_back_exactly_and_in_order(forked: list[int]) -> None:
     together = _batch(np.arange(11))
-    split = parallel.fit_in_parts(_batch, 11, 2, parts=3, cells=1)
+    split = parallel.fit_in_parts(_batch, 11, 2, parts=3, seconds=1.0)
     assert len(forked) == 2
     _assert_same(split, together)
 
@@ -59,7 +59,7 @@ def test_a_child_that_fails_is_fitted_again_here(forked: list[int]) -> None:
             raise MemoryError("the child ran out of memory")
         return _batch(idx)
 
-    _assert_same(parallel.fit_in_parts(fails_in_children, 8, 2, parts=2, cells=1), _batch(np.arange(8)))
+    _assert_same(parallel.fit_in_parts(fails_in_children, 8, 2, parts=2, seconds=1.0), _batch(np.arange(8)))
     assert forked
 
 
@@ -73,7 +73,7 @@ def test_an_error_here_leaves_no_child_running(forked: list[int]) -> None:
         return _batch(idx)
 
     with pytest.raises(ValueError, match="parent's part"):
-        parallel.fit_in_parts(fails_here, 8, 2, parts=2, cells=1)
+        parallel.fit_in_parts(fails_here, 8, 2, parts=2, seconds=1.0)
     assert forked
     for pid in forked:  # killed and reaped already: there is no such child any more
         with pytest.raises(ChildProcessError):
@@ -82,12 +82,12 @@ def test_an_error_here_leaves_no_child_running(forked: list[int]) -> None:
 
 def test_one_worker_small_work_and_children_never_fork(forked: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCALELAW_WORKERS", "1")
-    _assert_same(parallel.fit_in_parts(_batch, 6, 2, parts=2, cells=1), _batch(np.arange(6)))
+    _assert_same(parallel.fit_in_parts(_batch, 6, 2, parts=2, seconds=1.0), _batch(np.arange(6)))
     monkeypatch.delenv("SCALELAW_WORKERS")
-    monkeypatch.setattr(parallel, "FORK_CELLS", 100)
-    parallel.fit_in_parts(_batch, 6, 2, parts=2, cells=99)
+    monkeypatch.setattr(parallel, "FORK_SECONDS", 1.0)
+    parallel.fit_in_parts(_batch, 6, 2, parts=2, seconds=0.99)
     monkeypatch.setattr(parallel, "_IN_CHILD", True)
-    parallel.fit_in_parts(_batch, 6, 2, parts=2, cells=10**6)
+    parallel.fit_in_parts(_batch, 6, 2, parts=2, seconds=1e6)
     assert not forked
 
 
@@ -95,4 +95,4 @@ def test_one_worker_small_work_and_children_never_fork(forked: list[int], monkey
 def test_a_bad_worker_count_is_refused_by_name(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCALELAW_WORKERS", value)
     with pytest.raises(InputError, match="SCALELAW_WORKERS"):
-        parallel.fit_in_parts(_batch, 6, 2, parts=2, cells=10**6)
+        parallel.fit_in_parts(_batch, 6, 2, parts=2, seconds=1e6)

@@ -80,7 +80,7 @@ def test_bootstrap_halves_in_forked_processes_give_the_numbers_of_one_process(mo
     forks = []
     real_fork = parallel.os.fork
     monkeypatch.setattr(parallel.os, "fork", lambda: forks.append(1) or real_fork())
-    monkeypatch.setattr(parallel, "FORK_CELLS", 0)
+    monkeypatch.setattr(parallel, "FORK_SECONDS", 0.0)
     runs = curve_runs(0, False)
     forked = fit_law(runs, "multi-power-sized", bootstrap=8, seed=1)
     assert forks, "the bootstrap never forked"

@@ -11,7 +11,8 @@ gives the same numbers or raises the real error.
 The split is the caller's, never the machine's, so the numbers are the same everywhere;
 only where the parts run differs. They run one after the other in this process where fork
 is not safe (only Linux is trusted), inside a child (no nesting), when the work is too
-small to pay for a fork (about 10 ms), or when ``SCALELAW_WORKERS=1``.
+small to pay for a fork (``FORK_SECONDS``, estimated from one evaluation), or when
+``SCALELAW_WORKERS=1``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import mmap
 import os
 import signal
 import sys
+import time
 import warnings
 from collections.abc import Callable
 
@@ -29,10 +31,13 @@ from scalelaw.errors import InputError
 from scalelaw.fit.optimize import BatchResult, Tolerances, minimise
 from scalelaw.fit.problem import Problem
 
-#: Cells (rows x points) below which a batch is fitted in this process: a fork costs about 10 ms, and
-#: a polish of 8 Chinchilla starts on 240 runs (1,920 cells, ~10 ms) does not pay for it; two
-#: loss-curve starts on a ladder's 2,000 checkpoints (seconds) do.
-FORK_CELLS = 4_000
+#: Estimated seconds of work below which a batch is fitted in this process. A fork costs about 10 ms,
+#: and while the child lives every page either process writes is copied: on a polish of 72 Chinchilla
+#: starts on 240 runs (0.3 s) forking cost 35-200 ms of CPU for no gain in wall time on a busy machine;
+#: on two loss-curve starts on a ladder's 2,000 checkpoints (seconds) it halves the wall time.
+FORK_SECONDS = 0.5
+#: Iterations a batch is assumed to take when its cost is estimated (the exploring and polishing budgets).
+ASSUMED_ITERATIONS = 30
 _IN_CHILD = False
 
 
@@ -65,16 +70,26 @@ def minimise_parallel(
     def fit(idx: np.ndarray) -> BatchResult:
         return minimise(problem, u0[idx], weights[idx] if per_row else weights, tol)
 
-    return fit_in_parts(fit, rows, u0.shape[1], parts, cells=rows * problem.design.n)
+    seconds = _seconds_per_row(problem, u0[:1]) * rows * ASSUMED_ITERATIONS if parts > 1 else 0.0
+    return fit_in_parts(fit, rows, u0.shape[1], parts, seconds=seconds)
 
 
-def fit_in_parts(fit: Callable[[np.ndarray], BatchResult], rows: int, q: int, parts: int, cells: int) -> BatchResult:
+def _seconds_per_row(problem: Problem, u: np.ndarray) -> float:
+    """Seconds one evaluation of residuals and Jacobian takes at one row (a probe: 0.1 ms for Chinchilla
+    on 240 runs, 25 ms for a loss-curve law on 2,000 checkpoints)."""
+    lower, upper = problem.bounds
+    start = time.perf_counter()
+    problem.residuals_jacobian(np.clip(u, lower, upper))
+    return time.perf_counter() - start
+
+
+def fit_in_parts(fit: Callable[[np.ndarray], BatchResult], rows: int, q: int, parts: int, seconds: float) -> BatchResult:
     """``fit(rows_of_part)`` for ``parts`` consecutive parts of ``range(rows)``, joined in order.
 
-    ``q`` is the width of ``u``; ``cells`` (rows x points) decides whether forking pays.
+    ``q`` is the width of ``u``; ``seconds`` (the work, estimated) decides whether forking pays.
     """
     pieces = [p for p in np.array_split(np.arange(rows), parts) if p.size]
-    if len(pieces) < 2 or cells < FORK_CELLS or not forking_allowed():
+    if len(pieces) < 2 or seconds < FORK_SECONDS or not forking_allowed():
         return join_batches([fit(piece) for piece in pieces])
     children: list[tuple[int, np.ndarray, _Shared]] = []
     try:
