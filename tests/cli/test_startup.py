@@ -62,3 +62,25 @@ def test_help_and_laws_pull_no_numerical_library() -> None:
     commands = _every_help_command()
     assert len(commands) > 20 and ["plan", "compute", "--help"] in commands
     assert _probe([*commands, ["laws"], ["laws", "--json"]])["run"] == []
+
+
+def test_fitting_a_csv_loads_only_what_the_fit_needs(tmp_path: Path) -> None:
+    """The fit command reads a CSV and fits Chinchilla without SciPy (its own optimiser), PyYAML (Lightning's
+    and MLflow's readers import it when they read) or Parquet (a run store's writer)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    size, tokens = 10 ** rng.uniform(7.5, 10.0, 40), 10 ** rng.uniform(9.0, 11.5, 40)
+    loss = 1.82 + 482.0 * size**-0.348 + 2085.0 * tokens**-0.366
+    lines = ["run,params,tokens,loss"] + [f"r{i},{n},{d},{v}" for i, (n, d, v) in enumerate(zip(size, tokens, loss))]
+    (tmp_path / "runs.csv").write_text("\n".join(lines) + "\n")
+    unneeded = ("scipy", "yaml", "pyarrow.parquet", "matplotlib", "torch")
+    code = (f"import json, sys\nfrom scalelaw.cli import main\n"
+            f"try:\n    main.run(['fit', {str(tmp_path / 'runs.csv')!r}, '--law', 'chinchilla', '--out', "
+            f"{str(tmp_path / 'fit.json')!r}])\nexcept SystemExit:\n    pass\n"
+            f"print(json.dumps(sorted(m for m in {unneeded!r} if m in sys.modules)))")
+    src = str(Path(scalelaw.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert json.loads((tmp_path / "fit.json").read_text())["law"] == "chinchilla"

@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from scalelaw.data.atomic import TEMP_PREFIX, WriteError, atomic_write, flush_folder
 from scalelaw.data.runs import RunSet
@@ -211,6 +210,8 @@ class RunStore:
         name = f"{slug}-{digest}-{uuid.uuid4().hex[:8]}.parquet"
         if table is None:
             table = pa.Table.from_pandas(rows, preserve_index=False, nthreads=1)
+        import pyarrow.parquet as pq  # writing a store only: not imported by every command that may read one
+
         atomic_write(self.runs_dir / name, lambda handle: pq.write_table(table, handle), sync_folder=False)
         losses, params, steps = (_present(rows, column) for column in ("loss", "params", "step"))
         sources = RunSet.loss_sources_of(rows)

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 
 from scalelaw.data.aliases import metadata_from
 from scalelaw.data.guards import files_within, head
 from scalelaw.data.readers import tabular
 from scalelaw.data.readers.raw import RawTable
-from scalelaw.data.safe_yaml import NoAliasSafeLoader
 from scalelaw.errors import DataWarning, InputError, warn
 
 METRICS = "metrics.csv"
@@ -41,6 +39,10 @@ def is_lightning_metrics(path: Path, header: list[str]) -> bool:
 
 def read_hparams(path: Path) -> dict[str, object]:
     """The hyperparameters of a run as a mapping; Python-object YAML tags are not constructed."""
+    import yaml  # only Lightning folders need PyYAML: not imported with the reader registry
+
+    from scalelaw.data.safe_yaml import NoAliasSafeLoader
+
     if not path.is_file():
         return {}
     if path.stat().st_size > MAX_HPARAMS_BYTES:
