@@ -36,6 +36,8 @@ from scalelaw.fit.problem import Problem
 #: starts on 240 runs (0.3 s) forking cost 35-200 ms of CPU for no gain in wall time on a busy machine;
 #: on two loss-curve starts on a ladder's 2,000 checkpoints (seconds) it halves the wall time.
 FORK_SECONDS = 0.5
+#: Rows the cost of a batch is probed on.
+PROBE_ROWS = 8
 #: Iterations a batch is assumed to take when its cost is estimated (the exploring and polishing budgets).
 ASSUMED_ITERATIONS = 30
 _IN_CHILD = False
@@ -70,17 +72,18 @@ def minimise_parallel(
     def fit(idx: np.ndarray) -> BatchResult:
         return minimise(problem, u0[idx], weights[idx] if per_row else weights, tol)
 
-    seconds = _seconds_per_row(problem, u0[:1]) * rows * ASSUMED_ITERATIONS if parts > 1 else 0.0
+    seconds = _seconds_per_row(problem, u0[:PROBE_ROWS]) * rows * ASSUMED_ITERATIONS if parts > 1 else 0.0
     return fit_in_parts(fit, rows, u0.shape[1], parts, seconds=seconds)
 
 
 def _seconds_per_row(problem: Problem, u: np.ndarray) -> float:
-    """Seconds one evaluation of residuals and Jacobian takes at one row (a probe: 0.1 ms for Chinchilla
+    """Seconds per row of one evaluation of residuals and Jacobian at the rows ``u`` (a probe of a few
+    rows, so the per-call overhead of a cheap law is shared as in the batch: 0.04 ms a row for Chinchilla
     on 240 runs, 25 ms for a loss-curve law on 2,000 checkpoints)."""
     lower, upper = problem.bounds
     start = time.perf_counter()
     problem.residuals_jacobian(np.clip(u, lower, upper))
-    return time.perf_counter() - start
+    return (time.perf_counter() - start) / u.shape[0]
 
 
 def fit_in_parts(fit: Callable[[np.ndarray], BatchResult], rows: int, q: int, parts: int, seconds: float) -> BatchResult:
