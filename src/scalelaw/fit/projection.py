@@ -17,8 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from scalelaw.fit.optimize import Tolerances, batch_rows, objective_value
-from scalelaw.fit.parallel import minimise_parallel
+from scalelaw.fit.optimize import Tolerances, batch_rows, minimise, objective_value
 from scalelaw.fit.problem import Problem
 
 #: Most grid points over the nonlinear parameters (the law's start values, refined evenly),
@@ -167,7 +166,7 @@ def polish_best(
                                  for g in np.unique(group)])
     row_weights = weights[candidates] if per_row else weights
     short_problem, short_weights = short if short is not None else (problem, row_weights)
-    explored = minimise_parallel(short_problem, u[candidates], short_weights, replace(tol, max_iter=SHORT_POLISH))
+    explored = minimise(short_problem, u[candidates], short_weights, replace(tol, max_iter=SHORT_POLISH))
     f_out = explored.f.copy()
     if short_problem is not problem:
         normalised = row_weights / row_weights.sum(axis=-1, keepdims=True)
@@ -175,7 +174,7 @@ def polish_best(
     ranked = np.where(np.isfinite(f_out), f_out, np.inf)
     best = np.concatenate([rows[np.argsort(ranked[rows], kind="stable")[:FULL_POLISH]]
                            for rows in (np.flatnonzero(group[candidates] == g) for g in np.unique(group))])
-    full = minimise_parallel(problem, explored.u[best], row_weights[best] if per_row else weights, tol)
+    full = minimise(problem, explored.u[best], row_weights[best] if per_row else weights, tol)
     u_out = explored.u.copy()
     converged, iterations = explored.converged.copy(), explored.iterations.copy()
     f_out[best], u_out[best], converged[best] = full.f, full.u, full.converged
