@@ -71,3 +71,24 @@ def test_runs_that_disagree_between_subsets_are_not_batched(monkeypatch: pytest.
     out = fit_law_subsets([first, second], laws.get("chinchilla"))
     assert not batches
     assert out[0].params["alpha"] != out[1].params["alpha"]  # type: ignore[union-attr]
+
+
+def test_warm_started_subsets_in_two_processes_end_where_each_descent_alone_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scalelaw.fit import parallel
+
+    runs = _runs(120)
+    start = fit_law(runs, "chinchilla").params
+    names = runs.final()["run"].tolist()
+    subsets = [*_folds(runs), runs.select(names[:3])]  # the last has too few runs for five parameters
+    forks = []
+    real = parallel.os.fork
+    monkeypatch.setattr(parallel.os, "fork", lambda: forks.append(1) or real())
+    monkeypatch.setattr(parallel, "FORK_SECONDS", 0.0)
+    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    together = fit_law_subsets(subsets, laws.get("chinchilla"), start=start)
+    assert forks
+    assert isinstance(together[-1], InputError)
+    for subset, batched in zip(subsets[:-1], together, strict=False):
+        alone = fit_law(subset, "chinchilla", start=start)
+        assert batched.params == alone.params  # type: ignore[union-attr]
+        assert batched.diagnostics.iterations == alone.diagnostics.iterations  # type: ignore[union-attr]

@@ -18,9 +18,17 @@ from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
 from scalelaw.fit import diagnostics as checks
 from scalelaw.fit.bootstrap import bootstrap as run_bootstrap
 from scalelaw.fit import projection
-from scalelaw.fit.multistart import PROJECT_POINTS, SearchResult, search, search_from, search_projected_masks
+from scalelaw.fit.multistart import (
+    PROJECT_POINTS,
+    SearchResult,
+    search,
+    search_from,
+    search_projected_masks,
+    start_row,
+)
 from scalelaw.fit.objective import Objective, ObjectiveName
-from scalelaw.fit.optimize import objective_value, one_blas_thread
+from scalelaw.fit.optimize import BatchResult, objective_value, one_blas_thread
+from scalelaw.fit.parallel import estimated_seconds, fit_in_parts
 from scalelaw.fit.problem import Problem, check_fixed
 from scalelaw.fit.result import FitResult
 from scalelaw.laws.base import Design, Law
@@ -87,6 +95,7 @@ def fit_law_subsets(
     ci_level: float = 0.95,
     extrapolation_warning_decades: float = 2.0,
     law_options: Mapping[str, Any] | None = None,
+    start: Mapping[str, float] | None = None,
 ) -> list[FitResult | Exception]:
     """:func:`fit_law` of ``law`` (no bootstrap, not strict) on each of ``subsets`` (a backtest's training
     sets: subsets of the runs of one data set); a subset that cannot be fitted gets the error fit_law
@@ -95,7 +104,9 @@ def fit_law_subsets(
     A law searched by variable projection, on one point per run and few points in all, is searched on
     every subset at once (:func:`~scalelaw.fit.multistart.search_projected_masks`): the same grid and
     polish on each subset's points, with one optimiser batch for all, instead of one per subset (the
-    calibration's ten folds on 240 Chinchilla runs cost 5x the fit itself one by one).
+    calibration's ten folds on 240 Chinchilla runs cost 5x the fit itself one by one). With ``start``
+    (the law's optimum on all the data) each subset gets one descent from there, the subsets split in
+    two parts fitted at once (:func:`~scalelaw.fit.parallel.fit_in_parts`).
     """
     problems: list[tuple[RunSet, Problem] | Exception] = []
     for runs in subsets:
@@ -106,12 +117,14 @@ def fit_law_subsets(
         except (InputError, ValueError, FloatingPointError) as exc:
             problems.append(exc)
     set_up = [item for item in problems if not isinstance(item, Exception)]
-    union = _masks_on_union([problem for _, problem in set_up])
-    searched: dict[int, SearchResult] = {}
-    if union is not None:
-        with one_blas_thread():
-            found = search_projected_masks(union[0], union[1], projection.linear_indices(union[0]))  # type: ignore[arg-type]
-        searched = {id(item): result for item, result in zip(set_up, found, strict=True)}
+    union = None if start is not None else _masks_on_union([problem for _, problem in set_up])
+    found: list[SearchResult | None] = []
+    with one_blas_thread():
+        if union is not None:
+            found = list(search_projected_masks(union[0], union[1], projection.linear_indices(union[0])))  # type: ignore[arg-type]
+        elif start is not None and set_up and set_up[0][1].free.size:
+            found = _descents([problem for _, problem in set_up], start)
+    searched = {id(item): result for item, result in zip(set_up, found)}
     out: list[FitResult | Exception] = []
     for item in problems:
         if isinstance(item, Exception):
@@ -122,15 +135,42 @@ def fit_law_subsets(
                    "reduction": reduction, "fix": dict(problem.fixed), "bootstrap": 0, "seed": 0, "strict": False,
                    "ci_level": ci_level, "extrapolation_warning_decades": extrapolation_warning_decades}
         try:
+            result = searched.get(id(item))
             with one_blas_thread():
-                result = (_rescored(problem, searched[id(item)]) if searched else
-                          _search_and_bootstrap(problem, np.ones(problem.design.n), None, 0, 0, False)[0])
+                if result is None or not np.isfinite(result.f):  # not searched yet, or to raise its error here
+                    result = _search_and_bootstrap(problem, np.ones(problem.design.n), start, 0, 0, False)[0]
+                elif union is not None:
+                    result = _rescored(problem, result)
             out.append(_assemble(runs, problem, result, None, None, options))
             for message in out[-1].diagnostics.warnings:  # type: ignore[union-attr]
                 warn(f"law {problem.law.name}: {message}", FitWarning)
         except (InputError, UntrustedFitError, ValueError, FloatingPointError) as exc:
             out.append(exc)
     return out
+
+
+def _descents(problems: list[Problem], start: Mapping[str, float]) -> list[SearchResult | None]:
+    """One descent from ``start`` on each problem (of one law, so of one width), the problems split in two
+    parts fitted at once; None where a descent failed (the caller repeats it to raise its error)."""
+    q = problems[0].free.size
+
+    def fit(idx: np.ndarray) -> BatchResult:
+        u, f = np.full((idx.size, q), np.nan), np.full(idx.size, np.nan)
+        converged, iterations = np.zeros(idx.size, dtype=bool), np.zeros(idx.size, dtype=int)
+        for row, i in enumerate(idx):
+            try:
+                one = search_from(problems[i], np.ones(problems[i].design.n), start)
+            except (InputError, ValueError, FloatingPointError):
+                continue
+            u[row], f[row], converged[row], iterations[row] = one.u, one.f, one.converged, one.iterations
+        return BatchResult(u=u, f=f, converged=converged, iterations=iterations)
+
+    seconds = estimated_seconds(problems[0], start_row(problems[0], start), len(problems))
+    done = fit_in_parts(fit, len(problems), q, parts=2, seconds=seconds)
+    return [None if not np.isfinite(done.f[i]) else
+            SearchResult(u=done.u[i], f=float(done.f[i]), converged=bool(done.converged[i]),
+                         iterations=int(done.iterations[i]), starts=1, starts_in_best_basin=1)
+            for i in range(len(problems))]
 
 
 def _setup(runs: RunSet | pd.DataFrame, law: str | Law, *, objective: ObjectiveName | None, delta: float,

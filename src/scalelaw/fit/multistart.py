@@ -151,6 +151,13 @@ def search_from(problem: Problem, weights: np.ndarray, start: Mapping[str, float
 
     Every free parameter needs a finite value; one outside its bounds is moved onto the bound.
     """
+    done = minimise(problem, start_row(problem, start), weights, polish)
+    return SearchResult(u=done.u[0], f=float(done.f[0]), converged=bool(done.converged[0]),
+                        iterations=int(done.iterations[0]), starts=1, starts_in_best_basin=1)
+
+
+def start_row(problem: Problem, start: Mapping[str, float]) -> np.ndarray:
+    """``start`` (natural values by name) as one row of ``u``, moved onto the bounds where outside."""
     free_names = [problem.names[i] for i in problem.free]
     missing = [name for name in free_names if name not in start]
     if missing:
@@ -159,10 +166,7 @@ def search_from(problem: Problem, weights: np.ndarray, start: Mapping[str, float
     if not np.all(np.isfinite(theta)):
         raise InputError(f"the warm start of law {problem.law.name} holds a value that is not a finite number")
     lower, upper = problem.bounds
-    u = np.clip(problem.to_u(theta), lower, upper)
-    done = minimise(problem, u, weights, polish)
-    return SearchResult(u=done.u[0], f=float(done.f[0]), converged=bool(done.converged[0]),
-                        iterations=int(done.iterations[0]), starts=1, starts_in_best_basin=1)
+    return np.clip(problem.to_u(theta), lower, upper)
 
 
 def search_grid(

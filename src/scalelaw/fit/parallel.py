@@ -72,18 +72,19 @@ def minimise_parallel(
     def fit(idx: np.ndarray) -> BatchResult:
         return minimise(problem, u0[idx], weights[idx] if per_row else weights, tol)
 
-    seconds = _seconds_per_row(problem, u0[:PROBE_ROWS]) * rows * ASSUMED_ITERATIONS if parts > 1 else 0.0
-    return fit_in_parts(fit, rows, u0.shape[1], parts, seconds=seconds)
+    return fit_in_parts(fit, rows, u0.shape[1], parts, seconds=estimated_seconds(problem, u0, rows) if parts > 1 else 0.0)
 
 
-def _seconds_per_row(problem: Problem, u: np.ndarray) -> float:
-    """Seconds per row of one evaluation of residuals and Jacobian at the rows ``u`` (a probe of a few
-    rows, so the per-call overhead of a cheap law is shared as in the batch: 0.04 ms a row for Chinchilla
-    on 240 runs, 25 ms for a loss-curve law on 2,000 checkpoints)."""
+def estimated_seconds(problem: Problem, u: np.ndarray, rows: int) -> float:
+    """Seconds ``rows`` descents like those from ``u`` may take: one evaluation of residuals and Jacobian
+    on up to ``PROBE_ROWS`` rows of ``u`` (so a cheap law's per-call overhead is shared as in a batch:
+    0.04 ms a row for Chinchilla on 240 runs, 25 ms for a loss-curve law on 2,000 checkpoints), per row,
+    times ``rows`` and ``ASSUMED_ITERATIONS``."""
+    probe = np.atleast_2d(u)[:PROBE_ROWS]
     lower, upper = problem.bounds
     start = time.perf_counter()
-    problem.residuals_jacobian(np.clip(u, lower, upper))
-    return (time.perf_counter() - start) / u.shape[0]
+    problem.residuals_jacobian(np.clip(probe, lower, upper))
+    return (time.perf_counter() - start) / probe.shape[0] * rows * ASSUMED_ITERATIONS
 
 
 def fit_in_parts(fit: Callable[[np.ndarray], BatchResult], rows: int, q: int, parts: int, seconds: float) -> BatchResult:

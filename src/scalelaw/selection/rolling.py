@@ -24,7 +24,7 @@ import numpy as np
 
 from scalelaw.errors import InputError, ScalelawWarning, UntrustedFitError
 from scalelaw.selection import folds
-from scalelaw.fit.engine import fit_law, fit_law_subsets
+from scalelaw.fit.engine import fit_law_subsets
 from scalelaw.fit.result import FitResult
 from scalelaw.laws.base import Law
 
@@ -91,17 +91,14 @@ def backtest(label: str, law: Law, plan: list[folds.Fold], fit_options: dict[str
     # valley. A law searched over a grid (the curve laws, where the search is the cost) starts from there.
     warm = None if start is None or _projected(law) else start_values(law, start)
     parts: list[tuple[np.ndarray, ...]] = []
-    searched: list[FitResult | Exception] = []
-    if warm is None:  # every fold's own search, all at once where the law allows (fit_law_subsets)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ScalelawWarning)
-            searched = fit_law_subsets([fold.train for fold in plan], law, **fit_options)
-    for i, fold in enumerate(plan):
+    with warnings.catch_warnings():  # every fold's fit, searched together where the law allows
+        warnings.simplefilter("ignore", ScalelawWarning)
+        searched = fit_law_subsets([fold.train for fold in plan], law, start=warm, **fit_options)
+    for fold, fitted in zip(plan, searched, strict=True):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ScalelawWarning)
-                fit = _unless_error(searched[i]) if searched else fit_law(
-                    fold.train, law, bootstrap=0, strict=False, progress=False, start=warm, **fit_options)
+                fit = _unless_error(fitted)
                 design = law.design(fold.test)
         except (InputError, UntrustedFitError, ValueError, FloatingPointError) as exc:
             if fold.optional:
