@@ -178,7 +178,7 @@ def _typed_delimited(data: bytes, path: Path, delimiter: str) -> RawTable | None
                     run_factors=run_factors)
 
 
-def _parse_typed(buffer: io.BytesIO, delimiter: str, header: list[str], header_row: int | None) -> pd.DataFrame:
+def _parse_typed(buffer: io.BufferedIOBase, delimiter: str, header: list[str], header_row: int | None) -> pd.DataFrame:
     """pandas' C parser on a plain table: typed columns, only empty cells and ``NA_TEXT`` missing."""
     return pd.read_csv(buffer, sep=delimiter, header=header_row, names=header, index_col=False,
                        keep_default_na=False, na_values=NA_TEXT, skip_blank_lines=False, engine="c", low_memory=False)
