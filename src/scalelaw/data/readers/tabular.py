@@ -21,7 +21,6 @@ import pandas as pd
 from scalelaw.data.guards import read_capped
 from scalelaw.data.limits import MAX_COLUMNS
 from scalelaw.data.parquet_bounds import iter_parquet_frames, read_parquet_bounded
-from scalelaw.data.readers.csv_pieces import parse_in_pieces
 from scalelaw.data.readers.raw import Keys, RawTable, columns_from_records
 from scalelaw.errors import DataWarning, InputError, warn
 
@@ -150,10 +149,9 @@ def _typed_delimited(data: bytes, path: Path, delimiter: str) -> RawTable | None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)  # "data lost": a line with more fields
-            frame = parse_in_pieces(data, first_end + 1, delimiter,
-                                    lambda piece: _parse_typed(piece, delimiter, header, None))
-            if frame is None:  # small, or typed differently piece by piece: the whole buffer at once
-                frame = _parse_typed(io.BytesIO(data), delimiter, header, 0)
+            frame = pd.read_csv(io.BytesIO(data), sep=delimiter, header=0, names=header, index_col=False,
+                                keep_default_na=False, na_values=NA_TEXT, skip_blank_lines=False, engine="c",
+                                low_memory=False)
         if all(frame[c].hasnans for c in frame.columns) and frame.isna().all(axis=1).any():
             return None  # a line of empty cells, which the strict reader skips
         flags = [c for c in frame.columns if frame[c].dtype.kind == "b"]  # True/False read back as written
@@ -176,12 +174,6 @@ def _typed_delimited(data: bytes, path: Path, delimiter: str) -> RawTable | None
     flavor = "logger" if WANDB_MARKERS & set(header) else "table"
     return RawTable(frame, np.arange(1, len(frame) + 1), str(path), path.stem, flavor, text=True,
                     run_factors=run_factors)
-
-
-def _parse_typed(buffer: io.BufferedIOBase, delimiter: str, header: list[str], header_row: int | None) -> pd.DataFrame:
-    """pandas' C parser on a plain table: typed columns, only empty cells and ``NA_TEXT`` missing."""
-    return pd.read_csv(buffer, sep=delimiter, header=header_row, names=header, index_col=False,
-                       keep_default_na=False, na_values=NA_TEXT, skip_blank_lines=False, engine="c", low_memory=False)
 
 
 def _check_header(header: list[str], path: Path, delimiter: str) -> None:
