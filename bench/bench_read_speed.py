@@ -17,6 +17,15 @@ Two measurements, each side by side in one run:
   adds each side's imports, which are also timed alone (``import pandas`` vs importing ``read_runs``,
   which imports pandas itself: ``import scalelaw`` alone is lazy).
 
+Why pandas' wall time is below its CPU time: pandas uses threads. pandas 3.1's ``read_csv(path)``
+splits a file of 5 MB or more (the 100,000-step CSV is 6.1 MB) at newlines and parses the pieces on up
+to ``min(cores, 6)`` threads; ``read_parquet`` decodes columns on pyarrow's thread pool, which
+``read_runs`` uses too. ``read_runs`` parses a CSV's checked bytes in one piece (splitting them on
+threads the same way cost more CPU than it saved in wall time on this 2-core machine shared with
+other work). So with idle cores pandas' CSV wall gains on its CPU and the wall ratio is above the CPU
+ratio, which is the work each side does. Both are printed; pandas' threads are left on, since they are
+what a user gets.
+
 ``--checkout DIR`` measures another checkout's ``src/`` (e.g. the tree before a change) in the
 same run, row beside row. ``--store`` adds ``scalelaw runs import CSV --store NEW`` (a fresh store
 each time: reading, then one Parquet file per run, fsynced, and the manifest), checkouts alternating,

@@ -139,7 +139,7 @@ def canonical_table(
     if "loss" not in frame:
         shown = ", ".join(str(c) for c in list(frame)[:20])
         raise InputError(f"no 'loss' column (columns: {shown}); name one with --map loss=COLUMN", file=raw.file, column="loss")
-    runs = _run_ids(frame, raw)
+    runs = _run_ids(frame, raw, factors=raw.run_factors if mapping.get("run", "run") == "run" else None)
     out: dict[str, pd.Series | np.ndarray] = {"run": runs}
     for name in frame:
         if name == "run":
@@ -165,10 +165,12 @@ def as_text(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), "").astype(str).astype(object)
 
 
-def _run_ids(frame: Mapping[str, pd.Series], raw: RawTable) -> pd.Series:
+def _run_ids(frame: Mapping[str, pd.Series], raw: RawTable, factors: tuple[np.ndarray, np.ndarray] | None = None
+             ) -> pd.Series:
     """Run ids as a categorical column (the strings once each, a code per row): every later step groups
     rows by run, and factorising codes costs a fraction of hashing a string per row. Ids are cleaned
-    once per distinct value."""
+    once per distinct value. ``factors``: the reader's factorisation of this column (code -1: a missing
+    cell, read as ``""``), used in place of hashing every row's id again."""
     if "run" not in frame:
         problem = run_name_problem(raw.default_run)
         if problem:
@@ -176,7 +178,7 @@ def _run_ids(frame: Mapping[str, pd.Series], raw: RawTable) -> pd.Series:
                              file=raw.file)
         return pd.Series(pd.Categorical.from_codes(np.zeros(len(raw.frame), dtype=np.int8), [raw.default_run]),
                          index=raw.frame.index)
-    codes, uniques = pd.factorize(frame["run"], use_na_sentinel=True)
+    codes, uniques = factors if factors is not None else pd.factorize(frame["run"], use_na_sentinel=True)
     names = np.array([str(name).strip() for name in uniques], dtype=object)  # once per distinct id
     empty = (codes < 0) | (names == "")[codes] if len(names) else np.ones(len(codes), dtype=bool)
     if empty.any():

@@ -44,7 +44,8 @@ def open_parquet(path: Path) -> Any:
                          file=str(path))
     schema = meta.schema.to_arrow_schema()
     text = [field.name for field in schema if _is_text(field.type)]
-    return pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20, read_dictionary=text)
+    return pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20, read_dictionary=text,
+                          metadata=meta)  # the footer checked above: not read and parsed a second time
 
 
 def flat_columns(handle: Any, path: Path) -> list[str]:

@@ -97,8 +97,17 @@ def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
     validate_table(table, file=raw.file, targets=options.targets, codes=(codes, names))
     if not options.targets:
         say_unknown_sizes(table, raw)
-    table = _run_table(table, mapping, names[codes])
+    table = _run_table(table, mapping, _names_per_row(codes, names))
     return RunSet.from_codes(table, dict.fromkeys(names.tolist(), raw.file), codes, names)
+
+
+def _names_per_row(codes: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """``names[codes]``; one run's name is filled into every row instead (no gather through the codes)."""
+    if len(names) != 1:
+        return names[codes]
+    rows = np.empty(len(codes), dtype=object)
+    rows.fill(names[0])
+    return rows
 
 
 def _run_table(table: pd.DataFrame, mapping: Mapping[str, str], runs: np.ndarray) -> pd.DataFrame:
@@ -115,13 +124,19 @@ def _run_table(table: pd.DataFrame, mapping: Mapping[str, str], runs: np.ndarray
 
 def _repeated_text(text: str, rows: int) -> ExtensionArray:
     """``text`` on each of ``rows`` rows, typed as pandas types a column assigned that one string; where pandas
-    holds text in Arrow, Arrow repeats it (no gather through an index array of ``rows`` zeros)."""
+    holds text in Arrow, the Arrow array is built from its two buffers (the text repeated, evenly spaced
+    offsets): no gather through an index array of ``rows`` zeros, no per-row copy."""
     one = pd.Series([text]).array
     if isinstance(one, pd.arrays.ArrowStringArray):
         import pyarrow as pa  # loaded already: pandas holds this text in it
 
-        repeated = pa.repeat(pa.scalar(text, pa.array(one).type), rows)
-        return pd.array(pa.chunked_array([repeated]), dtype=one.dtype)
+        kind, data = pa.array(one).type, text.encode()
+        offsets = np.arange(rows + 1, dtype=np.int64)
+        offsets *= len(data)  # in place: the evenly spaced offsets (all 0 for an empty text)
+        repeated = pa.Array.from_buffers(pa.large_string(), rows, [None, pa.py_buffer(offsets),
+                                                                   pa.py_buffer(data * rows)])
+        return pd.array(pa.chunked_array([repeated.cast(kind) if kind != repeated.type else repeated]),
+                        dtype=one.dtype)
     return one.take(np.zeros(rows, dtype=np.intp))
 
 

@@ -356,14 +356,18 @@ class _RunIndex:
     ``order`` lists the rows run by run (table order within a run), run k's rows being
     ``order[starts[k]:starts[k + 1]]``; ``lookup`` finds a run's code (a hash index: about
     50 bytes per run with its name, where a dict took twice that); ``grouped``: each run's rows are
-    together in the table already (``order`` is then the identity)."""
+    together in the table already (``order`` is then the identity, made only when asked for)."""
 
     names: np.ndarray
     codes: np.ndarray
-    order: np.ndarray
     starts: np.ndarray
     lookup: pd.Index
     grouped: bool = False
+
+    @cached_property
+    def order(self) -> np.ndarray:
+        """The rows run by run: the identity when grouped, else a stable sort of the codes."""
+        return np.arange(self.codes.size, dtype=np.int64) if self.grouped else np.argsort(self.codes, kind="stable")
 
     @classmethod
     def of(cls, column: pd.Series) -> _RunIndex:
@@ -376,14 +380,14 @@ class _RunIndex:
         counts = np.bincount(codes, minlength=names.size)
         starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         grouped = codes.size < 2 or bool((codes[1:] >= codes[:-1]).all())  # each run's rows together already
-        order = np.arange(codes.size, dtype=np.int64) if grouped else np.argsort(codes, kind="stable")
-        return cls(names, codes, order, starts, pd.Index(names, dtype=object), grouped)
+        return cls(names, codes, starts, pd.Index(names, dtype=object), grouped)
 
     def rows(self, codes: np.ndarray) -> np.ndarray:
         """Row positions of the runs ``codes``, run after run: one gather, O(rows taken)."""
         first, count = self.starts[codes], self.starts[codes + 1] - self.starts[codes]
         offsets = np.repeat(first - np.concatenate([[0], np.cumsum(count)[:-1]]), count)
-        return self.order[np.arange(int(count.sum()), dtype=np.int64) + offsets]
+        places = np.arange(int(count.sum()), dtype=np.int64) + offsets  # positions in the order
+        return places if self.grouped else self.order[places]
 
 
 def _refuse_shared_runs(parts: list[RunSet]) -> None:

@@ -172,10 +172,14 @@ def _logged_losses(runs: RunSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every run's logged losses in order, run after run (rows without a loss dropped), where each run
     starts in them (``starts[k]:starts[k + 1]`` is run k), and the table row of each run's first logged
     loss (the order runs are spoken of in): from the run codes the set already holds, no groupby."""
-    index, rows = runs._index, runs._index.order
+    index = runs._index
     loss = runs.table["loss"].to_numpy(dtype="float64")
-    loss = loss if index.grouped else loss[rows]
+    loss = loss if index.grouped else loss[index.order]
     logged = ~np.isnan(loss)
+    if logged.all() and index.grouped:  # the order is the identity: each run's first row, no order array
+        begin = index.starts[:-1]
+        return loss, index.starts, np.where(begin < len(loss), begin, 0)  # 0 for a run without rows, as below
+    rows = index.order
     if logged.all():
         starts = index.starts
     else:

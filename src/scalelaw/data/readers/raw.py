@@ -26,6 +26,8 @@ class RawTable:
     id used when there is no ``run`` column. ``notes`` are said once when the table becomes
     runs (how the reader derived a value, e.g. the sequence length from a model config);
     ``unknown`` says, for ``params`` or ``tokens``, why the reader could not find it and what fixes it.
+    ``run_factors``: the ``run`` column factorised by a reader that had to factorise it anyway (codes in
+    first-seen order, -1 for a missing cell, and the distinct cells), so run ids are hashed once per read.
     """
 
     frame: pd.DataFrame
@@ -36,6 +38,7 @@ class RawTable:
     text: bool = False
     notes: tuple[str, ...] = ()
     unknown: Mapping[str, str] = field(default_factory=dict)
+    run_factors: tuple[np.ndarray, np.ndarray] | None = None
 
 
 #: Metric keys a reader keeps beyond the names the run model reads (first logged first).

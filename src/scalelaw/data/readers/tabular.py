@@ -56,18 +56,19 @@ def decode_text(path: Path) -> str:
     return checked_bytes(path).decode("utf-8-sig")
 
 
-def first_long_line(data: bytes, limit: int, chunk: int = 1 << 26) -> int | None:
-    """The 0-based index of the first line longer than ``limit`` bytes, or None (linear time, chunked)."""
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    last, lines = -1, 0  # the previous newline's position, newlines seen so far
-    for start in range(0, len(buffer), chunk):
-        newlines = np.flatnonzero(buffer[start : start + chunk] == 10) + start
-        gaps = np.diff(np.concatenate(([last], newlines))) - 1
-        if gaps.size and gaps.max() > limit:
-            return lines + int(np.argmax(gaps > limit))
-        lines += len(newlines)
-        last = int(newlines[-1]) if len(newlines) else last
-    return lines if len(buffer) - 1 - last > limit else None
+def first_long_line(data: bytes, limit: int) -> int | None:
+    """The 0-based index of the first line longer than ``limit`` bytes, or None.
+
+    It jumps from line start to line start: the last newline within ``limit`` bytes of a line's start ends
+    every line in between within the limit, so a file takes about ``len(data) / limit`` backward searches
+    (each stops at the nearest newline) and one count of the newlines before a long line."""
+    start = 0  # where the current line starts; every line before it is within the limit
+    while len(data) - start > limit:
+        end = data.rfind(b"\n", start, start + limit + 1)
+        if end < 0:  # no newline within limit + 1 bytes: the line at start is longer
+            return data.count(b"\n", 0, start)
+        start = end + 1
+    return None
 
 
 def count_bytes(data: bytes, values: bytes, chunk: int = 1 << 24) -> list[int]:
@@ -159,16 +160,20 @@ def _typed_delimited(data: bytes, path: Path, delimiter: str) -> RawTable | None
                                        dtype=str, keep_default_na=False)
     except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning):
         return None
+    run_factors = None
     for column in frame.columns:
         values = frame[column]
         if isinstance(values.dtype, pd.StringDtype):  # text cells as written; a repeated value is one string
             codes, distinct = pd.factorize(values)
-            cells = np.append(np.asarray(distinct, dtype=object), "")[codes]  # code -1 (missing): ""
+            names = np.asarray(distinct, dtype=object)
+            cells = np.append(names, "")[codes]  # code -1 (missing): ""
             frame[column] = pd.Series(cells, index=frame.index, dtype=object)
+            run_factors = (codes, names) if column == "run" else run_factors
         elif values.dtype.kind not in "fiu":  # an integer past int64, True/False: as written too
             frame[column] = values.astype(object).where(values.notna(), "").astype(str).astype(object)
     flavor = "logger" if WANDB_MARKERS & set(header) else "table"
-    return RawTable(frame, np.arange(1, len(frame) + 1), str(path), path.stem, flavor, text=True)
+    return RawTable(frame, np.arange(1, len(frame) + 1), str(path), path.stem, flavor, text=True,
+                    run_factors=run_factors)
 
 
 def _check_header(header: list[str], path: Path, delimiter: str) -> None:
