@@ -63,6 +63,23 @@ def test_a_child_that_fails_is_fitted_again_here(forked: list[int]) -> None:
     assert forked
 
 
+def test_a_stuck_child_is_killed_and_its_part_fitted_here(forked: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    def hangs_in_children(idx: np.ndarray) -> BatchResult:
+        if parallel._IN_CHILD:
+            import time
+
+            time.sleep(60)
+        return _batch(idx)
+
+    monkeypatch.setattr(parallel, "CHILD_GRACE_SECONDS", 0.2)
+    monkeypatch.setattr(parallel, "CHILD_GRACE_FACTOR", 0.0)
+    _assert_same(parallel.fit_in_parts(hangs_in_children, 8, 2, parts=2, seconds=1.0), _batch(np.arange(8)))
+    assert forked
+    for pid in forked:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
 def test_an_error_here_leaves_no_child_running(forked: list[int]) -> None:
     def fails_here(idx: np.ndarray) -> BatchResult:
         if not parallel._IN_CHILD:

@@ -5,8 +5,9 @@ the OLMo bootstrap two threads used 22 s of CPU for 13 s of wall time, and gaine
 on a loaded machine). Here the first part of a batch is fitted in this process while each
 other part is fitted in a forked child, which inherits the problem in memory (nothing is
 serialised) and writes its end points into a shared anonymous mapping; nothing but those
-numbers comes back. A child that fails for any reason is simply fitted again here, which
-gives the same numbers or raises the real error.
+numbers comes back. A child that fails for any reason, or is still running long after this
+process finished its own part, is fitted again here, which gives the same numbers or raises
+the real error.
 
 The split is the caller's, never the machine's, so the numbers are the same everywhere;
 only where the parts run differs. They run one after the other in this process where fork
@@ -36,6 +37,10 @@ from scalelaw.fit.problem import Problem
 #: starts on 240 runs (0.3 s) forking cost 35-200 ms of CPU for no gain in wall time on a busy machine;
 #: on two loss-curve starts on a ladder's 2,000 checkpoints (seconds) it halves the wall time.
 FORK_SECONDS = 0.5
+#: A child still running this long after the parent finished its own part (the grace, or the factor times
+#: the parent's own part if that is longer) is taken to be stuck: it is killed and its part fitted here.
+CHILD_GRACE_SECONDS = 60.0
+CHILD_GRACE_FACTOR = 10.0
 #: Rows the cost of a batch is probed on.
 PROBE_ROWS = 8
 #: Iterations a batch is assumed to take when its cost is estimated (the exploring and polishing budgets).
@@ -100,10 +105,13 @@ def fit_in_parts(fit: Callable[[np.ndarray], BatchResult], rows: int, q: int, pa
         for piece in pieces[1:]:
             shared = _Shared(piece.size, q)
             children.append((_fork_child(fit, piece, shared), piece, shared))
+        started = time.monotonic()
         results = [fit(pieces[0])]
-        for pid, piece, shared in children:
-            results.append(shared.result() if _succeeded(pid) else fit(piece))
-        children.clear()
+        deadline = time.monotonic() + max(CHILD_GRACE_SECONDS, CHILD_GRACE_FACTOR * (time.monotonic() - started))
+        for pid, piece, shared in list(children):
+            done = _succeeded(pid, deadline)
+            children.remove((pid, piece, shared))
+            results.append(shared.result() if done else fit(piece))
         return join_batches(results)
     finally:
         for pid, _, _ in children:  # interrupted: no child outlives the fit
@@ -147,9 +155,19 @@ def _fork_child(fit: Callable[[np.ndarray], BatchResult], piece: np.ndarray, sha
         os._exit(status)  # never the caller's atexit handlers, buffers or test runner
 
 
-def _succeeded(pid: int) -> bool:
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
+def _succeeded(pid: int, deadline: float) -> bool:
+    """True when the child exits with status 0 by ``deadline`` (monotonic seconds); a child still running
+    then (a fork-time deadlock, a machine out of memory) is killed and reaped, and False returned."""
+    pause = 0.001
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status) == 0
+        if time.monotonic() > deadline:
+            _stop(pid)
+            return False
+        time.sleep(pause)
+        pause = min(2 * pause, 0.05)
 
 
 def _stop(pid: int) -> None:
