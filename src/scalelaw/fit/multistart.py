@@ -116,7 +116,8 @@ def search_projected_masks(
     if problem.design.n > PROJECT_POINTS:
         raise ValueError(f"a batch of searches takes at most {PROJECT_POINTS} points, got {problem.design.n}")
     weights = masks.astype(float)
-    grids = [projection.project_grid(problem, linear, w) for w in weights]
+    parts = projection.grid_parts(problem, linear)  # the same points for every subset: built once
+    grids = [projection.project_grid(problem, linear, w, parts) for w in weights]
     u, f = np.concatenate([g[0] for g in grids]), np.concatenate([g[1] for g in grids])
     group = np.repeat(np.arange(len(grids)), [g[1].size for g in grids])
     out = [SearchResult(grids[g][0][0], float("inf"), False, 0, 0, 0) for g in range(len(grids))]

@@ -19,6 +19,7 @@ import numpy as np
 
 from scalelaw.fit.optimize import Tolerances, batch_rows, minimise, objective_value
 from scalelaw.fit.problem import Problem
+from scalelaw.laws.base import LinearPart
 
 #: Most grid points over the nonlinear parameters (the law's start values, refined evenly),
 #: and at most ``AXIS_BUDGET`` per nonlinear parameter.
@@ -71,10 +72,11 @@ def nonlinear_grid(problem: Problem, linear: np.ndarray) -> np.ndarray:
     return np.array(list(itertools.product(*axes)), dtype=float)
 
 
-def solve_linear(problem: Problem, u: np.ndarray, linear: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``u`` with its linear entries replaced by the weighted non-negative least-squares solution."""
-    theta = problem.theta(u)
-    part = problem.law.linear_part(theta, problem.design)
+def solve_linear(problem: Problem, u: np.ndarray, linear: np.ndarray, weights: np.ndarray,
+                 part: LinearPart | None = None) -> np.ndarray:
+    """``u`` with its linear entries replaced by the weighted non-negative least-squares solution
+    (``part``: the law's linear part at ``u``, when already built)."""
+    part = part or problem.law.linear_part(problem.theta(u), problem.design)
     assert part is not None
     free_names = [problem.names[i] for i in problem.free]
     solved = [part.names.index(free_names[j]) for j in linear]
@@ -133,17 +135,32 @@ def nnls_batch(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return best / scale
 
 
-def project_grid(problem: Problem, linear: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every grid point with its linear parameters solved, and its true objective (normalised weights)."""
-    grid = nonlinear_grid(problem, linear)
+def project_grid(problem: Problem, linear: np.ndarray, weights: np.ndarray,
+                 parts: list[LinearPart] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every grid point with its linear parameters solved, and its true objective (normalised weights).
+
+    ``parts`` (from :func:`grid_parts`) are the law's linear parts at the grid's chunks, when one
+    grid is solved under several weightings (a backtest's folds): they depend on the points only.
+    """
     normalised = weights / weights.sum()
     us, fs = [], []
-    rows = batch_rows(problem.design.n * (linear.size + 2))  # bounds the (batch, n, k) bases
-    for start in range(0, grid.shape[0], rows):
-        u = solve_linear(problem, grid[start : start + rows], linear, weights)
+    for i, chunk in enumerate(_grid_chunks(problem, linear)):
+        u = solve_linear(problem, chunk, linear, weights, None if parts is None else parts[i])
         us.append(u)
         fs.append(objective_value(problem, problem.residuals(u), normalised))
     return np.concatenate(us), np.concatenate(fs)
+
+
+def grid_parts(problem: Problem, linear: np.ndarray) -> list[LinearPart]:
+    """The law's linear part at each chunk of the grid (what :func:`project_grid` would build for each)."""
+    return [problem.law.linear_part(problem.theta(chunk), problem.design) for chunk in _grid_chunks(problem, linear)]
+
+
+def _grid_chunks(problem: Problem, linear: np.ndarray) -> list[np.ndarray]:
+    """The grid in chunks small enough to bound the (batch, n, k) bases."""
+    grid = nonlinear_grid(problem, linear)
+    rows = batch_rows(problem.design.n * (linear.size + 2))
+    return [grid[start : start + rows] for start in range(0, grid.shape[0], rows)]
 
 
 def polish_best(
