@@ -147,3 +147,12 @@ def test_inputs_sharing_run_ids_are_qualified_by_source(tmp_path: Path, capsys: 
         runs = load_inputs(["dataset:multipowerlaw-25m", "dataset:multipowerlaw-100m"])
     assert "multipowerlaw-25m/cosine_24000" in runs and "multipowerlaw-100m/cosine_24000" in runs
     assert len(runs) == 18
+
+
+def test_a_bad_worker_count_exits_2_naming_the_variable(power_csv: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SCALELAW_WORKERS", "many")
+    assert run(["fit", str(power_csv), *POWER, "--bootstrap", "10"]) == 2
+    assert "SCALELAW_WORKERS" in capsys.readouterr().err
+    monkeypatch.setenv("SCALELAW_WORKERS", "1")
+    assert run(["fit", str(power_csv), *POWER, "--bootstrap", "10", "--json"]) == 0

@@ -98,7 +98,7 @@ def fit_in_parts(fit: Callable[[np.ndarray], BatchResult], rows: int, q: int, pa
     ``q`` is the width of ``u``; ``seconds`` (the work, estimated) decides whether forking pays.
     """
     pieces = [p for p in np.array_split(np.arange(rows), parts) if p.size]
-    if len(pieces) < 2 or seconds < FORK_SECONDS or not forking_allowed():
+    if len(pieces) < 2 or not forking_allowed() or seconds < FORK_SECONDS:  # a bad SCALELAW_WORKERS always says so
         return join_batches([fit(piece) for piece in pieces])
     children: list[tuple[int, np.ndarray, _Shared]] = []
     try:
