@@ -84,3 +84,21 @@ def test_fitting_a_csv_loads_only_what_the_fit_needs(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
     assert json.loads((tmp_path / "fit.json").read_text())["law"] == "chinchilla"
+
+
+def test_one_blas_thread_unless_the_user_chose_or_a_model_is_trained() -> None:
+    """A fresh CLI process sets OPENBLAS_NUM_THREADS=1 before NumPy loads (its threads only spin on
+    scalelaw's small products), keeps a value the user set, and leaves ``ladder`` (torch) alone."""
+    src = str(Path(scalelaw.__file__).parents[1])
+    code = ("import os, sys\nfrom scalelaw.cli import main\nmain._quiet_blas(sys.argv[1:])\n"
+            "print(os.environ.get('OPENBLAS_NUM_THREADS', 'unset'))")
+
+    def blas(args: list[str], **env: str) -> str:
+        base = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+        full = {**base, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]), **env}
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, env=full)
+        return done.stdout.strip()
+
+    assert blas(["fit", "runs.csv"]) == "1"
+    assert blas(["fit", "runs.csv"], OPENBLAS_NUM_THREADS="4") == "4"
+    assert blas(["ladder", "run", "spec.yaml"]) == "unset"
