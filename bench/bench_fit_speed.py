@@ -17,8 +17,9 @@
    Hoffmann/Epoch AI notebooks (extrapolated from ``--scipy-starts`` starts) on the bundled datasets.
 
 Subprocesses get compiled bytecode (a temporary ``PYTHONPYCACHEPREFIX``, warmed first) as an
-installed package would. Run: ``python bench/bench_fit_speed.py [--sizes 100,1000,10000,100000]
-[--rounds 3] [--methods]``.
+installed package would. ``--before DIR`` adds another checkout's fit command (its ``src``) to the
+rounds of part 1. Run: ``python bench/bench_fit_speed.py [--sizes 100,1000,10000,100000]
+[--rounds 3] [--methods] [--before DIR]``.
 """
 
 from __future__ import annotations
@@ -142,28 +143,37 @@ def process_env(cache: Path) -> dict[str, str]:
     return env
 
 
-def commands(data: Path, out: Path) -> dict[str, list[str]]:
-    """The whole processes compared: scalelaw's fit command, the vpnls-style script, vpnls if installed."""
+def commands(data: Path, out: Path, before: Path | None = None) -> dict[str, list[str]]:
+    """The whole processes compared: scalelaw's fit command (and another checkout's), the vpnls-style script,
+    vpnls if installed."""
+    fit = ["fit", str(data), "--law", "chinchilla", "--out", str(out)]
     argv = {
         "python -c pass": [sys.executable, "-c", "pass"],
-        "scalelaw fit --law chinchilla": [sys.executable, "-c", RUN, "fit", str(data), "--law", "chinchilla",
-                                          "--out", str(out)],
+        "scalelaw fit --law chinchilla": [sys.executable, "-c", RUN, *fit],
         "vpnls-style script": [sys.executable, str(BENCH / "vpnls_style.py"), str(data)],
     }
+    if before is not None:
+        argv["scalelaw fit (--before checkout)"] = [sys.executable, "-c", RUN, *fit]
     if importlib.util.find_spec("vpnls") is not None:
         argv["vpnls (installed)"] = [sys.executable, "-c", "import vpnls"]
     return argv
 
 
-def whole_commands(data: Path, rounds: int, env: dict[str, str], out: Path) -> dict[str, tuple[float, float]]:
-    """Median wall and CPU seconds of each command over interleaved rounds (after one warm-up each)."""
-    argv = commands(data, out)
-    for command in argv.values():
-        process_seconds(command, env)
+def whole_commands(data: Path, rounds: int, env: dict[str, str], out: Path,
+                   before: Path | None = None) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU seconds of each command over interleaved rounds (after one warm-up each); the
+    ``--before`` checkout's ``src`` comes first on its fit command's path."""
+    argv = commands(data, out, before)
+    envs = {name: env for name in argv}
+    if before is not None:
+        envs["scalelaw fit (--before checkout)"] = {
+            **env, "PYTHONPATH": os.pathsep.join([str(before), os.environ.get("PYTHONPATH", "")])}
+    for name, command in argv.items():
+        process_seconds(command, envs[name])
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in argv}
     for _ in range(rounds):
         for name, command in argv.items():
-            times[name].append(process_seconds(command, env))
+            times[name].append(process_seconds(command, envs[name]))
     return {name: (statistics.median(t[0] for t in rows), statistics.median(t[1] for t in rows))
             for name, rows in times.items()}
 
@@ -204,6 +214,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,1000,10000,100000", help="Run counts of the growth table.")
     parser.add_argument("--methods", action="store_true", help="Also compare projection, batched grid, scipy grid.")
     parser.add_argument("--scipy-starts", type=int, default=45)
+    parser.add_argument("--before", type=Path, default=None,
+                        help="src folder of another checkout whose fit command joins the whole-process rounds")
     args = parser.parse_args()
     sys.path.insert(0, str(BENCH))
     load = os.getloadavg()[0]
@@ -217,7 +229,7 @@ def main() -> None:
         data = Path(tmp) / "runs.csv"
         runs = synthetic_runs(240)
         runs.table.to_csv(data, index=False)
-        whole = whole_commands(data, args.rounds, env, Path(tmp) / "fit.json")
+        whole = whole_commands(data, args.rounds, env, Path(tmp) / "fit.json", args.before)
         print(f"\n1. whole processes on the same CSV, 240 runs (median of {args.rounds} interleaved rounds)")
         print(f"{'command':34s} {'wall s':>8s} {'CPU s':>8s} {'CPU / vpnls-style':>18s}")
         bar = whole["vpnls-style script"][1]
