@@ -74,9 +74,8 @@ def fit_law(
     weights = np.ones(problem.design.n)
     with one_blas_thread():
         found, boot, converged_fraction = _search_and_bootstrap(problem, weights, start, bootstrap, seed, progress)
-    options = {"objective": problem.objective.name, "delta": delta, "asymmetry": asymmetry, "reduction": reduction,
-               "fix": dict(problem.fixed), "bootstrap": bootstrap, "seed": seed, "strict": strict,
-               "ci_level": ci_level, "extrapolation_warning_decades": extrapolation_warning_decades}
+    options = _options(problem, reduction, ci_level, extrapolation_warning_decades, bootstrap=bootstrap, seed=seed,
+                       strict=strict)
     result = _assemble(runs, problem, found, boot, converged_fraction, options)
     for message in result.diagnostics.warnings:  # here, so that they name the caller's line
         warn(f"law {result.law.name}: {message}", FitWarning)
@@ -131,9 +130,7 @@ def fit_law_subsets(
             out.append(item)
             continue
         runs, problem = item
-        options = {"objective": problem.objective.name, "delta": delta, "asymmetry": asymmetry,
-                   "reduction": reduction, "fix": dict(problem.fixed), "bootstrap": 0, "seed": 0, "strict": False,
-                   "ci_level": ci_level, "extrapolation_warning_decades": extrapolation_warning_decades}
+        options = _options(problem, reduction, ci_level, extrapolation_warning_decades, bootstrap=0, seed=0, strict=False)
         try:
             result = searched.get(id(item))
             with one_blas_thread():
@@ -199,6 +196,15 @@ def _setup(runs: RunSet | pd.DataFrame, law: str | Law, *, objective: ObjectiveN
             "add runs or fix parameters with --fix"
         )
     return runs, problem  # type: ignore[return-value]
+
+
+def _options(problem: Problem, reduction: str, ci_level: float, extrapolation_warning_decades: float, *,
+             bootstrap: int, seed: int, strict: bool) -> dict[str, Any]:
+    """How a fit was made, as FitResult.options records it (the runs' loss sources are added by :func:`_assemble`)."""
+    objective = problem.objective
+    return {"objective": objective.name, "delta": objective.delta, "asymmetry": objective.asymmetry,
+            "reduction": reduction, "fix": dict(problem.fixed), "bootstrap": bootstrap, "seed": seed, "strict": strict,
+            "ci_level": ci_level, "extrapolation_warning_decades": extrapolation_warning_decades}
 
 
 def _assemble(runs: RunSet, problem: Problem, found: SearchResult, boot: np.ndarray | None,
@@ -280,10 +286,16 @@ def _masks_on_union(problems: list[Problem]) -> tuple[Problem, np.ndarray] | Non
 
 def _rescored(problem: Problem, found: SearchResult) -> SearchResult:
     """``found`` (searched on a mask of the union) with its objective on the subset's own points."""
-    f = objective_value(problem, problem.residuals(found.u[None, :]), np.full((1, problem.design.n), 1.0 / problem.design.n))
-    if not np.isfinite(f[0]):
+    f = _objective_at(problem, found.u)
+    if not np.isfinite(f):
         raise InputError(f"law {problem.law.name} cannot describe this data: every start gives a non-positive loss")
-    return replace(found, f=float(f[0]))
+    return replace(found, f=f)
+
+
+def _objective_at(problem: Problem, u: np.ndarray) -> float:
+    """The normalised objective of one parameter row on all of the problem's points."""
+    n = problem.design.n
+    return float(objective_value(problem, problem.residuals(u[None, :]), np.full((1, n), 1.0 / n))[0])
 
 
 def _search_and_bootstrap(
@@ -310,7 +322,7 @@ def _search_and_bootstrap(
 def _score_only(problem: Problem) -> SearchResult:
     """The 'search' of a fit whose every parameter is fixed: the given parameter set, scored."""
     u = np.empty(0)
-    f = float(objective_value(problem, problem.residuals(u[None, :]), np.full((1, problem.design.n), 1.0 / problem.design.n))[0])
+    f = _objective_at(problem, u)
     return SearchResult(u=u, f=f, converged=True, iterations=0, starts=0, starts_in_best_basin=0)
 
 

@@ -122,7 +122,6 @@ class _Shared:
     """A child's end points, in an anonymous mapping shared across fork: u (B, q), f, converged, iterations."""
 
     def __init__(self, rows: int, q: int) -> None:
-        self.rows, self.q = rows, q
         self.buffer = mmap.mmap(-1, max(1, rows * (q + 3) * 8))
         data = np.frombuffer(self.buffer, dtype=np.float64, count=rows * (q + 3))
         self.u = data[: rows * q].reshape(rows, q)
