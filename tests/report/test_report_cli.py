@@ -30,7 +30,8 @@ def test_report_with_heldout_and_fit_data_json(fit_file: Path, tmp_path: Path, c
     assert run(args) == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out)  # stdout is the JSON and nothing else
-    assert summary == {"path": str(out), "bytes": out.stat().st_size, "figures": 4, "fitted_runs": 91, "heldout_runs": 30}
+    assert summary == {"path": str(out), "bytes": out.stat().st_size, "figures": 4, "fitted_runs": 91, "heldout_runs": 30,
+                       "note": ""}
     text = out.read_text(encoding="utf-8")
     assert "Held-out evaluation" in text
     assert f"scalelaw report {fit_file} dataset:porian2024 -o {out} --fit-data dataset:porian2024" in text
@@ -40,7 +41,9 @@ def test_report_without_data_prints_a_line(fit_file: Path, tmp_path: Path, capsy
     out = tmp_path / "plain.html"
     assert run(["report", str(fit_file), "-o", str(out)]) == 0
     assert f"wrote {out}" in capsys.readouterr().out
-    assert out.read_text(encoding="utf-8").count('<figure id="') == 1  # bootstrap only: no data given
+    text = out.read_text(encoding="utf-8")
+    assert text.count('<figure id="') == 1  # bootstrap only: no data given, and the API's FIT.json records none
+    assert "The law is not drawn on its data" in text and "--fit-data" in text
 
 
 def test_heldout_data_alone_is_plotted(fit_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

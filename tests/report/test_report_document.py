@@ -112,7 +112,9 @@ def test_auto_fit_report_shows_the_backtest_table_and_coverage(tmp_path) -> None
     deciding = fit.selection["deciding_folds"]
     assert deciding and "error on the deciding folds" in text and escape(deciding[0]) in text
     chosen = next(c for c in fit.selection["candidates"] if c["label"] == fit.selection["chosen"])
-    assert format_number(chosen["decided_error"]) in text
+    # errors in percent of the loss, as the sentence above the table gives them (raw fractions were seen in a report)
+    assert f"{100 * chosen['decided_error']:.2f}%" in text
+    assert format_number(chosen["decided_error"]) not in text
 
 
 def test_the_fitted_runs_given_as_data_are_not_called_held_out(chinchilla_fit: FitResult, porian_split: tuple[RunSet, RunSet],

@@ -6,6 +6,7 @@ table for people or stable JSON with ``--json``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,28 +160,12 @@ def show_fit(fit: FitResult, title: str) -> None:
         console.print(f"warning: {message}", style="yellow")
 
 
-def selection_rows(fit: FitResult) -> list[dict[str, Any]]:
-    """One row per backtested candidate: its errors on the held-out runs, or why it failed."""
-    rows = []
-    for row in (fit.selection or {}).get("candidates", []):
-        rows.append(
-            {
-                "law": row.get("label", row.get("law")),
-                "at_target": row.get("decided_error"),
-                "final_error": row.get("final_error"),
-                "curve_error": row.get("curve_error"),
-                "bias": row.get("bias"),
-                "note": "chosen" if row.get("label") == fit.selection.get("chosen") else (row.get("failure") or ""),
-            }
-        )
-    return rows
-
-
 def show_selection(fit: FitResult) -> None:
     """Print the backtest table of --law auto / --calibrate and the reason for the choice."""
     import numpy as np
 
     from scalelaw.cli.output import console, print_table
+    from scalelaw.selection.table import candidate_rows
 
     if not fit.selection:
         return
@@ -188,16 +173,15 @@ def show_selection(fit: FitResult) -> None:
     inside = sum("inside the others' range" in name for name in names)
     beyond = "; ".join(name for name in names if "inside the others' range" not in name) or "none"
     folds = beyond + (f"; {inside} single run(s) inside the others' range" if inside else "")
-    accuracy = fit.selection.get("unit") == "accuracy"
-    unit = "in accuracy (a fraction; 0.01 is one point)" if accuracy else "relative"
+    short = {"error on the deciding folds": "at target", "held-out final error": "final", "held-out curve error": "curve",
+             "signed bias": "bias"}  # a terminal is narrow: the title says what each column is
+    rows = [{short.get(k, k): v for k, v in row.items()} for row in candidate_rows(fit.selection)]
     deciding = "; ".join(str(name) for name in fit.selection.get("deciding_folds") or [])
-    if deciding:
-        print_table(f"backtests (folds: {folds}); errors {unit}; at_target: on the folds nearest the target's "
-                    f"distance ({deciding}), the others: mean over the folds beyond the data",
-                    selection_rows(fit), ["law", "at_target", "final_error", "curve_error", "bias", "note"])
-    else:
-        print_table(f"backtests (folds: {folds}); errors {unit}, mean over the folds beyond the data",
-                    selection_rows(fit), ["law", "final_error", "curve_error", "bias", "note"])
+    where = (f"at target: on the folds nearest the target's distance ({deciding}); final, curve and bias: mean over the "
+             "folds beyond the data") if deciding else "mean over the folds beyond the data"
+    accuracy = fit.selection.get("unit") == "accuracy"
+    unit = "accuracy points" if accuracy else "% of the loss"
+    print_table(f"backtests (folds: {folds}); errors in {unit}; {where}", rows, list(rows[0]) if rows else None)
     console.print(str(fit.selection.get("reason", "")))
     if accuracy and fit.calibration is not None:
         c = fit.calibration
@@ -243,7 +227,7 @@ def register(app: typer.Typer) -> None:
         via: str | None = VIA_OPTION,
         window: int | None = WINDOW_OPTION,
         chance: float | None = CHANCE_OPTION,
-        out: Path | None = typer.Option(None, "--out", "--save", help="Write the fit to this FIT.json."),
+        out: Path | None = typer.Option(None, "--out", "-o", "--save", help="Write the fit to this FIT.json."),
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Fit a law to runs (their loss, or any logged --metric) and print its parameters, intervals and diagnostics.
@@ -254,9 +238,10 @@ def register(app: typer.Typer) -> None:
         with --via COLUMN too, the metric is forecast in two steps: (N, D) -> VIA -> METRIC.
         """
         from scalelaw import laws
+        from scalelaw.cli._provenance import record_source
         from scalelaw.cli.output import console, print_json
         from scalelaw.data.atomic import check_output_path
-        from scalelaw.fit import fit_law
+        from scalelaw.fit import FitResult, fit_law
         from scalelaw.selection.auto import fit_auto, fit_calibrated
         from scalelaw.selection.metric_auto import accuracy_law, calibrate_two_step, fit_metric_auto
         from scalelaw.fit.metric_fit import fit_metric
@@ -305,6 +290,11 @@ def register(app: typer.Typer) -> None:
                 result = fit_calibrated(runs, chosen, required=bool(calibrate), by=backtest_by, fix=held,
                                         bootstrap=bootstrap or 0, **common)
         if out is not None:
+            if isinstance(result, FitResult):  # where the runs came from, so that `report` can plot them again
+                source = record_source(data, out, maps=maps, where=where, loss_unit=loss_unit,
+                                       bytes_per_token=bytes_per_token, format=input_format, loss=loss, sets=sets,
+                                       meta=meta, pattern=pattern, targets=metric is not None)
+                result = dataclasses.replace(result, source=source)
             result.save(out)
         if as_json:
             print_json({**fit_summary(result), "out": str(out) if out else None})

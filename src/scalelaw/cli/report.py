@@ -17,8 +17,8 @@ def register(app: typer.Typer) -> None:
     def report(
         fit_path: Path = typer.Argument(..., help="A fit saved as JSON (e.g. by `scalelaw fit --save`)."),
         data: list[str] = typer.Argument(None, help="Held-out runs to evaluate the fit on: files, folders, a run store or dataset:NAME."),
-        output: Path = typer.Option(Path("report.html"), "--output", "-o", help="Where to write the HTML report."),
-        fit_data: list[str] = typer.Option([], "--fit-data", help="The runs the fit was fitted on (same kinds of input as DATA), to plot them. Repeatable."),
+        output: Path = typer.Option(Path("report.html"), "--out", "-o", "--output", help="Where to write the HTML report."),
+        fit_data: list[str] = typer.Option([], "--fit-data", help="The runs the fit was fitted on (same kinds of input as DATA), to plot them; by default those FIT.json records, when unchanged. Repeatable."),
         where: str | None = typer.Option(None, "--where", help="Keep only held-out rows matching a filter, e.g. \"params > 1e9\"."),
         fit_where: str | None = typer.Option(None, "--fit-where", help="Keep only --fit-data rows matching a filter (same language as --where)."),
         maps: list[str] = MAP_OPTION,
@@ -29,9 +29,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print where the report went and what it holds, as JSON."),
     ) -> None:
         """Write one self-contained HTML report of a saved fit: summary, parameters with intervals, diagnostics, plots, held-out evaluation."""
+        from scalelaw.cli._provenance import read_source
         from scalelaw.cli.output import console, print_json
         from scalelaw.data.atomic import check_output_path
-        from scalelaw.fit import load_fit
+        from scalelaw.fit import FitResult, load_fit
         from scalelaw.report import write_report
 
         check_output_path(output, option="-o")
@@ -39,7 +40,12 @@ def register(app: typer.Typer) -> None:
         metric = fit.options.get("metric") if hasattr(fit, "options") else None
         options = dict(maps=maps, loss_unit=loss_unit, bytes_per_token=bytes_per_token, format=input_format,
                        targets=metric not in (None, "loss"))  # a --metric fit's data need no loss column
-        runs = load_inputs(fit_data, where=fit_where, **options) if fit_data else None
+        if fit_data:
+            runs, note = load_inputs(fit_data, where=fit_where, **options), ""
+        else:  # the runs FIT.json says it was fitted on, when they are still there and unchanged
+            runs, note = read_source(fit, fit_path) if isinstance(fit, FitResult) else (None, "")
+        if runs is not None and fit_where and not fit_data:
+            runs = runs.where(fit_where)
         heldout = load_inputs(data, where=where, **options) if data else None
         command = _command_line(fit_path, data or [], output, fit_data, where, fit_where, maps, loss_unit, bytes_per_token, input_format, title)
         path = write_report(fit, runs=runs, path=output, heldout=heldout, command=command, title=title)
@@ -50,11 +56,13 @@ def register(app: typer.Typer) -> None:
             "figures": text.count('<figure id="'),
             "fitted_runs": len(runs) if runs is not None else 0,
             "heldout_runs": len(heldout) if heldout is not None else 0,
+            "note": note,
         }
         if as_json:
             print_json(summary)
         else:
-            console.print(f"wrote {path} ({summary['figures']} figures, {summary['bytes'] / 1e6:.1f} MB)")
+            console.print(f"wrote {path} ({summary['figures']} figures, {summary['bytes'] / 1e6:.1f} MB)"
+                          + (f"; {note}" if note else ""))
 
 
 def _command_line(

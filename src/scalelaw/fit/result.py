@@ -76,6 +76,8 @@ class FitResult:
     calibration: ExtrapolationError | None = None
     #: How ``--law auto`` chose the law: candidates, backtest errors, the reason (None: chosen by hand).
     selection: dict[str, Any] | None = None
+    #: Where the fitted runs were read from, as ``scalelaw fit`` recorded it (None: not recorded, e.g. the Python API).
+    source: dict[str, Any] | None = None
 
     @property
     def theta(self) -> np.ndarray:
@@ -352,6 +354,7 @@ class FitResult:
             "bootstrap": None if self.bootstrap_params is None else self.bootstrap_params.tolist(),
             "calibration": None if self.calibration is None else self.calibration.to_dict(),
             "selection": self.selection,
+            **({"source": self.source} if self.source is not None else {}),
             "scalelaw_version": __version__,
         }
 

@@ -338,6 +338,21 @@ SELECTION_FIELDS: dict[str, Field] = {
     "candidates": Field(array(record(CANDIDATE_FIELDS, others=plain(MAX_DEPTH - 2)), MAX_NAMES), default=list),
 }
 
+#: Where the fitted runs were read from (``scalelaw fit --out``), so ``scalelaw report`` can plot them again.
+SOURCE_FIELDS: dict[str, Field] = {
+    "data": Field(array(text(4096), 256), required=True),  # local paths (relative to FIT.json's folder), dataset:NAME
+    "map": Field(array(text(1000), 256), default=list),
+    "where": Field(optional(text(4096))),
+    "loss_unit": Field(text(40), default="nats"),
+    "bytes_per_token": Field(optional(number(low=0.0, open_low=True))),
+    "format": Field(optional(text(40))),
+    "loss": Field(optional(text(1000))),
+    "set": Field(array(text(1000), 256), default=list),
+    "meta": Field(optional(text(4096))),
+    "pattern": Field(optional(text(4096))),
+    "targets": Field(boolean, default=False),
+}
+
 FIT_FIELDS: dict[str, Field] = {
     "law": Field(text(100), required=True),
     "law_options": Field(mapping(plain(MAX_DEPTH - 1)), default=dict),  # each law checks its own options
@@ -354,6 +369,7 @@ FIT_FIELDS: dict[str, Field] = {
     "bootstrap": Field(optional(array(array(number(nullable=True), MAX_NAMES), MAX_REPLICATES))),
     "calibration": Field(optional(record(CALIBRATION_FIELDS))),  # the --law auto / --calibrate error model
     "selection": Field(optional(record(SELECTION_FIELDS, others=plain(MAX_DEPTH - 1)))),  # how --law auto chose
+    "source": Field(optional(record(SOURCE_FIELDS))),  # where the fitted runs were read from (the CLI records it)
     "scalelaw_version": Field(text(100)),
 }
 

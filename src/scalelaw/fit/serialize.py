@@ -123,6 +123,7 @@ def fit_from_dict(data: Any, *, source: str) -> FitResult:
         residuals=np.array(fields["residuals"], dtype=float),
         calibration=ExtrapolationError.from_dict(fields["calibration"], source=source),
         selection=fields["selection"],
+        source=fields["source"],
     )
 
 

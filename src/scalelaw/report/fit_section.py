@@ -17,6 +17,7 @@ import numpy as np
 from scalelaw.data.runs import RunSet
 from scalelaw.fit.result import FitResult
 from scalelaw.report import fit_plots, html, plots, reliability
+from scalelaw.selection.table import candidate_rows
 
 #: Fewer runs than this make run-resampling bootstrap intervals meaningless.
 MIN_BOOTSTRAP_RUNS = 5
@@ -228,20 +229,9 @@ def _selection_blocks(fit: FitResult) -> list[str]:
     """The backtest table of --law auto (or --calibrate) and the sentence on why the winner won."""
     selection = fit.selection or {}
     deciding = "; ".join(str(name) for name in selection.get("deciding_folds") or [])
-    rows = []
-    for row in selection.get("candidates", []):
-        # the column the choice was made on first, when the selection scored at the target's distance
-        decided = {"error on the deciding folds": row.get("decided_error")} if deciding else {}
-        rows.append({
-            "law": row.get("label", row.get("law")),
-            **decided,
-            "held-out final-loss error": row.get("final_error"),
-            "held-out curve error": row.get("curve_error"),
-            "signed bias": row.get("bias"),
-            "note": "chosen" if row.get("label") == selection.get("chosen") else (row.get("failure") or ""),
-        })
+    rows = candidate_rows(selection)
     folds = "; ".join(selection.get("folds", [])) or "none"
-    unit = "Errors in accuracy (0.01 is one point)" if selection.get("unit") == "accuracy" else "Relative errors"
+    unit = "Errors in accuracy points" if selection.get("unit") == "accuracy" else "Errors in % of the loss"
     caption = f"{unit} on the held-out runs: " + (f"on the deciding folds ({deciding}), then " if deciding else "") + \
         "mean over the folds beyond the data"
     blocks = [
@@ -279,8 +269,13 @@ def _plot_blocks(fit: FitResult, runs: RunSet | None, heldout: RunSet | None, so
     bootstrap = fit_plots.bootstrap_figure(fit)
     if bootstrap is not None:
         blocks.append(html.figure(bootstrap, caption="Spread of each parameter and derived quantity over the bootstrap replicates: a wide or many-peaked histogram means the data do not pin it down.", key=f"{key}-bootstrap"))
-    if not blocks:
-        blocks.append(html.notice("No plots: the report was given no runs and the fit has no bootstrap replicates.", level="warning"))
+    if not given:
+        blocks.insert(0, html.notice(
+            "The law is not drawn on its data: the report was given no runs. Give the fitted runs with "
+            "`scalelaw report FIT.json --fit-data DATA` (a FIT.json written by `scalelaw fit --out` records them, and "
+            "the report reads them back itself while they are unchanged)." + (
+                "" if blocks else " Nor are there bootstrap replicates to plot: refit with --bootstrap K."),
+            level="warning"))
     return blocks
 
 
