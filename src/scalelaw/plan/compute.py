@@ -1,7 +1,9 @@
 """Compute-optimal allocation from a fitted law (approach 3) and the cheapest compute for a target loss.
 
 With the standard accounting C = 6·N·D, laws that define ``optimal_allocation`` (the
-Chinchilla form, in closed form N*(C) = G·(C/6)^(β/(α+β))) answer directly. With any
+Chinchilla form, in closed form N*(C) = G·(C/6)^(β/(α+β))) answer directly. A curve law of model
+size (chinchilla-curve) answers for runs trained to completion under its fitted recipe (see
+:mod:`scalelaw.plan.curve_optimum`). With any
 other FLOP accounting (last layer, attention, embedding: see :mod:`scalelaw.plan.flops`),
 or for a final-loss law of N and D without a closed form, N*(C) is found numerically:
 the loss along the isoFLOP line D = C/flops_per_token(N) is evaluated on a fine log grid
@@ -15,6 +17,7 @@ import numpy as np
 
 from scalelaw.errors import InputError
 from scalelaw.plan.answers import Answer
+from scalelaw.plan.curve_optimum import curve_optimum
 from scalelaw.plan.extrapolation import beyond, ranges_of
 from scalelaw.plan.flops import STANDARD, FlopAccounting
 from scalelaw.plan.intervals import Fitted, estimates, interval_notes
@@ -40,10 +43,13 @@ def optimal_points(
             best = law.optimal_allocation(dict(zip(law.param_names, map(float, theta))), flops)
             out.append(np.stack([np.asarray(best[k], dtype=float) for k in KEYS], axis=-1))
         return np.array(out)
+    if law.kind == "curve" and "params" in law.inputs:
+        return np.stack([curve_optimum(fitted, thetas, float(c), accounting) for c in flops], axis=1)
     if law.kind != "final" or set(law.inputs) != {"params", "tokens"}:
         raise InputError(
-            f"law {law.name} gives no compute-optimal allocation (it needs a final-loss law of params and tokens); "
-            "use `scalelaw plan isoflop` on isoFLOP data"
+            f"law {law.name} gives no compute-optimal allocation (it needs a law of params and tokens: a final-loss "
+            "law, or a curve law of model size such as chinchilla-curve); fit one with --law chinchilla, or use "
+            "`scalelaw plan isoflop` on isoFLOP data"
         )
     return np.stack([_numeric_optimum(fitted, thetas, float(c), accounting, grid) for c in flops], axis=1)
 
@@ -100,6 +106,10 @@ def cheapest_compute(
 ) -> Answer:
     """The smallest compute C whose optimal allocation reaches ``loss``, with N*, D* there."""
     refuse_without_optimum(fitted)
+    if fitted.law.kind == "curve":  # L*(C) on 501 budgets would build ~40 complete schedules per budget
+        raise InputError(f"law {fitted.law.name}: the cheapest compute for a loss is not searched for a curve law (each "
+                         "budget needs its own search over complete runs); ask `scalelaw plan compute FIT --flops C` "
+                         "at a few budgets, or fit a final-loss law (--law chinchilla)")
 
     def answer(thetas: np.ndarray) -> np.ndarray:
         curves = optimal_points(fitted, thetas, SEARCH_FLOPS, accounting, COARSE_PARAMS)  # (B, G, 4)
