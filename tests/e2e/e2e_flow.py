@@ -75,8 +75,9 @@ def fit_predict_report(store: Path, work: Path) -> dict[str, Any]:
     assert code == 0, err
     _check_rows(json.loads(out))
     report = work / "report.html"
-    code, out, err = scalelaw(f"scalelaw report {auto} --fit-data {data} -o {report}")
+    code, out, err = scalelaw(f"scalelaw report {auto} --out {report} --json")  # the fitted runs: FIT.json's record
     assert code == 0, err
+    assert json.loads(out)["fitted_runs"] == chosen.diagnostics.n_runs, out  # the law drawn on the runs it was fitted to
     assert report.stat().st_size > 10_000 and chosen.law.name in report.read_text(encoding="utf-8")
     return {"chinchilla": load_fit(chin), "auto": chosen}
 
