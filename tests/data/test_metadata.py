@@ -118,7 +118,7 @@ def test_loss_source_reaches_fit_output_fit_json_and_report(tmp_path: Path, caps
     fit_json = tmp_path / "fit.json"
     assert run(["fit", str(path), "--law", "power", "--map", "params=n_params", "--where", "step == 800",
                 "--out", str(fit_json)]) == 0
-    assert "loss: eval/loss" in capsys.readouterr().out
+    assert "loss read from eval/loss" in capsys.readouterr().out
     assert json.loads(fit_json.read_text())["options"]["loss_source"] == ["eval/loss"]
     report = tmp_path / "report.html"
     assert run(["report", str(fit_json), "-o", str(report)]) == 0

@@ -115,3 +115,17 @@ def test_a_curve_prediction_frame_shows_runs_and_steps_not_the_law_internals() -
         c for c in frame.columns if c.startswith("decades_beyond")}
     assert len(frame) == fit.diagnostics.n_points and list(ahead["step"]) == [100.0, 800.0]  # after the warmup
     np.testing.assert_allclose(frame["loss"], fit.predict_runs(runs)["loss"])
+
+
+def test_the_loss_source_is_named_only_when_it_says_something() -> None:
+    from types import SimpleNamespace
+
+    from scalelaw.fit.tables import loss_source_text
+
+    def fit(**options: object) -> object:
+        return SimpleNamespace(options=options)
+
+    assert loss_source_text(fit(loss_source=["eval/loss"])) == "eval/loss"
+    assert loss_source_text(fit(loss_source=["loss"])) is None  # a column named loss: nothing to add
+    assert loss_source_text(fit(loss_source=["eval/loss"], metric="acc")) is None  # a fit of another metric
+    assert loss_source_text(fit()) is None

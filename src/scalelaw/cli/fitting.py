@@ -146,7 +146,7 @@ def fit_summary(fit: FitResult | TwoStepFit) -> dict[str, Any]:
 
 def show_fit(fit: FitResult, title: str) -> None:
     from scalelaw.cli.output import console, print_table
-    from scalelaw.fit.tables import parameter_rows
+    from scalelaw.fit.tables import loss_source_text, parameter_rows
 
     print_table(title, parameter_rows(fit), ["name", "value", "lo", "hi", "kind"])
     d = fit.diagnostics
@@ -154,8 +154,8 @@ def show_fit(fit: FitResult, title: str) -> None:
         f"{d.n_points} points from {d.n_runs} runs; {d.starts_in_best_basin} of {d.starts} starts reached the best "
         f"basin; {'' if fit.law.residual == 'linear' else 'log-'}residual RMSE {d.residual_rmse:.4g}; converged: {'yes' if d.converged else 'NO'}"
     )
-    if fit.options.get("loss_source"):
-        console.print(f"loss: {', '.join(map(str, fit.options['loss_source']))}")
+    if loss_source_text(fit):
+        console.print(f"loss read from {loss_source_text(fit)}")
     for message in d.warnings:
         console.print(f"warning: {message}", style="yellow")
 

@@ -62,6 +62,15 @@ def prediction_frame(prediction: Prediction) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+def loss_source_text(fit: FitResult) -> str | None:
+    """Which logged loss a loss fit was fitted to, e.g. 'eval/loss' (None when it says nothing: a column named
+    loss, or a fit of another --metric)."""
+    if fit.options.get("metric") not in (None, "loss"):
+        return None
+    named = [str(s) for s in fit.options.get("loss_source") or [] if str(s) != "loss"]
+    return ", ".join(named) or None
+
+
 def _number(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"

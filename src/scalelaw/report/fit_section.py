@@ -16,6 +16,7 @@ import numpy as np
 
 from scalelaw.data.runs import RunSet
 from scalelaw.fit.result import FitResult
+from scalelaw.fit.tables import loss_source_text
 from scalelaw.report import fit_plots, html, plots, reliability
 from scalelaw.selection.table import candidate_rows
 
@@ -174,8 +175,8 @@ def fit_section(entry: FitEntry, *, key: str) -> html.Section:
     ]
     scores = fit.evaluate(heldout) if heldout is not None else None
     fitted = f"Fitted on {fit.diagnostics.n_runs} runs ({fit.diagnostics.n_points} points)" + (f" from {source}" if runs is not None else "")
-    if fit.options.get("loss_source"):
-        fitted += f", loss read from {', '.join(map(str, fit.options['loss_source']))}"
+    if loss_source_text(fit):
+        fitted += f", loss read from {loss_source_text(fit)}"
     if scores is not None:
         overall = scores["overall"]
         fitted += (
