@@ -72,3 +72,12 @@ def test_tasks_command_without_tasks_is_a_clear_error(tmp_path: Path, capsys) ->
     pd.DataFrame({"run": ["a", "b"], "params": [1e8, 2e8], "tokens": [1e9, 2e9], "loss": [3.0, 2.9]}).to_csv(data, index=False)
     assert run(["tasks", str(data), "--at", "params=1e9,tokens=2e10"]) == 2
     assert "no task" in capsys.readouterr().err
+
+
+def test_tasks_command_warns_in_plain_words_when_it_extrapolates(runs: RunSet, tmp_path: Path, capsys) -> None:
+    """The warnings were once printed with raw console markup ('[yellow]task:[/yellow]') by a console that reads none."""
+    data = tmp_path / "runs.csv"
+    runs.table.to_csv(data, index=False)
+    assert run(["tasks", str(data), "--at", "params=1e10,tokens=2e11", "--bootstrap", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: other_rc_5shot:" in out and "extrapolat" in out and "[yellow]" not in out

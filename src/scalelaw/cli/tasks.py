@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         for forecast in forecasts:
             for note in forecast.notes:
                 if "extrapolat" in note or "beyond" in note:
-                    console.print(f"[yellow]{forecast.task.name}:[/yellow] {note}")
+                    console.print(f"warning: {forecast.task.name}: {note}", style="yellow")
         if report is not None:
             console.print(f"wrote {report}")
 
