@@ -64,6 +64,9 @@ def test_tasks_command_prints_json_and_writes_the_task_page(runs: RunSet, tmp_pa
     assert len(rows) == 1 and rows[0]["task"] == "other_rc_5shot" and rows[0]["lo"] < rows[0]["value"] < rows[0]["hi"]
     html = page.read_text()
     assert "Task forecasts" in html and "<svg" in html and "other_rc_5shot" in html
+    # accuracy in percent as on the plots' axes (the table once gave fractions beside axes in percent)
+    assert f"{100 * rows[0]['value']:.1f}" in html and "accuracy %" in html
+    assert "0 fits" not in html and "1 section." in html
     assert np.isfinite(rows[0]["via"])
 
 

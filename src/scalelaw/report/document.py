@@ -98,7 +98,9 @@ def render_report(
     """The report as an HTML string (see :func:`write_report`)."""
     sections = report_sections(fit, runs=runs, heldout=heldout, command=command)
     fits = sum(1 for item in _as_items(fit) if not isinstance(item, (html.Section, IsoflopEntry)))
-    subtitle = f"{fits} fit{'s' if fits != 1 else ''}, {len(sections)} sections. Click a figure to enlarge it; hover a point to see its run."
+    counts = ([f"{fits} fit{'s' if fits != 1 else ''}"] if fits else []) + \
+        [f"{len(sections)} section{'s' if len(sections) != 1 else ''}"]
+    subtitle = f"{', '.join(counts)}. Click a figure to enlarge it; hover a point to see its run."
     return html.page(title, sections, subtitle=subtitle, footer=f"Made by scalelaw {scalelaw.__version__}. The file is self-contained: it needs no network.")
 
 

@@ -74,8 +74,8 @@ def task_figure(forecast: TaskForecast, *, level: float) -> Figure:
                 fmt="*", color="tab:red", markersize=11, capsize=3, zorder=4,
                 label=f"forecast ({level:.0%} interval)" if i == 0 else "_nolegend_",
             )  # fmt: skip
-        ax.set_xlabel(forecast.task.bpb)
-        ax.set_ylabel(f"{forecast.task.accuracy} (%)")
+        ax.set_xlabel("bits per byte")  # the columns' full names are in the caption
+        ax.set_ylabel("accuracy (%)")
         ax.set_title(forecast.task.name)
         ax.legend(loc="best")
     return fig
@@ -83,9 +83,7 @@ def task_figure(forecast: TaskForecast, *, level: float) -> Figure:
 
 def tasks_section(forecasts: Sequence[TaskForecast], *, level: float, key: str = "tasks") -> html.Section:
     """A report section: the forecast table, then one figure and its notes per task."""
-    rows = forecast_table(forecasts)
-    inputs = [k for k in (rows[0] if rows else {}) if k not in _SHOWN and k != "task"]
-    columns = ["task", *inputs, "value", "lo", "hi", "via", "step2_extrapolates", "accuracy_seen_max"]
+    rows = [_display_row(row, level) for row in forecast_table(forecasts)]
     blocks = [
         html.paragraph(
             "Each task is forecast in two steps (Bhagia et al. 2024): a Chinchilla law from model and data size to the "
@@ -93,7 +91,9 @@ def tasks_section(forecasts: Sequence[TaskForecast], *, level: float, key: str =
             f"({level:.0%}) carries both steps' uncertainty, step 1's backtested error included. Where the forecast bits per byte is lower than any seen in "
             "fitting, the sigmoid extrapolates (step2_extrapolates)."
         ),
-        html.table(columns, rows, caption="Forecasts (accuracy as a fraction; via = forecast bits per byte)"),
+        html.table(list(rows[0]) if rows else ["task"], rows,
+                   caption="Forecasts: accuracy in percent with its interval, the forecast bits per byte, whether the "
+                           "sigmoid extrapolates there, and the highest accuracy any fitted checkpoint reached"),
     ]
     children = []
     for i, forecast in enumerate(forecasts):
@@ -104,6 +104,20 @@ def tasks_section(forecasts: Sequence[TaskForecast], *, level: float, key: str =
 
 
 _SHOWN = {"value", "lo", "hi", "via", "via_lo", "via_hi", "extrapolation_decades", "step2_extrapolates", "accuracy_seen_max"}
+
+
+def _display_row(row: dict, level: float) -> dict[str, object]:
+    """A forecast row as people read it: accuracy and its interval in percent, yes/no for the extrapolation."""
+    inputs = {k: v for k, v in row.items() if k not in _SHOWN and k != "task"}
+    return {
+        "task": row["task"],
+        **inputs,
+        "accuracy %": f"{100 * row['value']:.1f}",
+        f"{level:.0%} interval %": f"{100 * row['lo']:.1f} – {100 * row['hi']:.1f}",
+        "bits per byte": row["via"],
+        "sigmoid extrapolates": "yes" if row["step2_extrapolates"] else "no",
+        "highest seen %": f"{100 * row['accuracy_seen_max']:.1f}",
+    }
 
 
 def _caption(forecast: TaskForecast) -> str:
