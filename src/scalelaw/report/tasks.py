@@ -89,7 +89,7 @@ def tasks_section(forecasts: Sequence[TaskForecast], *, level: float, key: str =
             "Each task is forecast in two steps (Bhagia et al. 2024): a Chinchilla law from model and data size to the "
             "task's bits per byte, then a sigmoid from bits per byte to accuracy, fitted on every checkpoint. The interval "
             f"({level:.0%}) carries both steps' uncertainty, step 1's backtested error included. Where the forecast bits per byte is lower than any seen in "
-            "fitting, the sigmoid extrapolates (step2_extrapolates)."
+            "fitting, the sigmoid extrapolates (the column 'sigmoid extrapolates')."
         ),
         html.table(list(rows[0]) if rows else ["task"], rows,
                    caption="Forecasts: accuracy in percent with its interval, the forecast bits per byte, whether the "
