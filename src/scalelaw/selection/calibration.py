@@ -79,6 +79,8 @@ def estimate(
     h = shape(d, tested)
     beyond = ~inside
     slope2 = _slope2(e * e, v + floor2, h * h, g, f, beyond) if beyond.any() else 0.0
+    if beyond.any():
+        floor2, slope2 = _components(e * e, v, h * h, g, f, floor2, slope2)
     scale = np.sqrt(np.maximum(floor2 + slope2 * h * h, 1e-300))
     dof, runs, n_folds = _effective_runs(e / scale, g, f)
     return ExtrapolationError(
@@ -196,6 +198,46 @@ def _slope2(square: np.ndarray, base: np.ndarray, h2: np.ndarray, runs: np.ndarr
             return updated
         slope2 = updated
     return slope2
+
+
+def _components(square: np.ndarray, noise: np.ndarray, h2: np.ndarray, runs: np.ndarray, folds: np.ndarray,
+                floor2: float, slope2: float) -> tuple[float, float]:
+    """σ₀² and s² of E[e²] = σ² + σ₀² + s²·h² fitted together to every point, from the separate estimates.
+
+    Weighted least squares of e² − σ² on (1, h²), both non-negative, each point weighted by its precision
+    1/(σ² + σ₀² + s²h²)² (a squared Gaussian error has variance 2·(its variance)²) on top of the balanced
+    weights, iterated to a fixed point. Fitted apart, the floor came only from points exactly inside the data
+    and the slope from the rest, so a run held out 0.0003 decades beyond (inside up to rounding) with a 0.9%
+    miss became a slope of 37% per unit h and a 17% interval half a decade out, where the misses were 0.1-0.6%
+    (Multi-Power Law, 3 runs). When the points beyond the data all lie at one distance and none inside, the
+    two are not separable and the separate estimates stand.
+    """
+    y = square - noise
+    at, fold_of_pair = _pairs(runs, folds)
+    balance = (1.0 / np.bincount(at))[at] * (1.0 / np.bincount(fold_of_pair))[fold_of_pair[at]]
+    if np.ptp(h2) <= 1e-12 * max(float(h2.max()), 1e-300):
+        return floor2, slope2
+    for _ in range(SLOPE_ITERATIONS):
+        variance = noise + floor2 + slope2 * h2
+        if not np.all(variance > 0):
+            break
+        updated = _nonnegative_line(balance / variance**2, h2, y)
+        if all(abs(u - o) <= 1e-9 * max(u, 1e-300) for u, o in zip(updated, (floor2, slope2))):
+            return updated
+        floor2, slope2 = updated
+    return floor2, slope2
+
+
+def _nonnegative_line(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(a, b) ≥ 0 minimising Σ w·(y − a − b·x)²: the unconstrained line, else the better of a = 0 or b = 0."""
+    sw, sx, sy, sxx, sxy = (float(np.sum(w * t)) for t in (np.ones_like(x), x, y, x * x, x * y))
+    det = sw * sxx - sx * sx
+    if det > 1e-12 * sw * sxx:
+        a, b = (sxx * sy - sx * sxy) / det, (sw * sxy - sx * sy) / det
+        if a >= 0 and b >= 0:
+            return a, b
+    options = [(max(sy / sw, 0.0), 0.0), (0.0, max(sxy / sxx, 0.0) if sxx > 0 else 0.0)]
+    return min(options, key=lambda ab: float(np.sum(w * (y - ab[0] - ab[1] * x) ** 2)))
 
 
 def _balanced_mean(values: np.ndarray, runs: np.ndarray, folds: np.ndarray, mask: np.ndarray) -> float:
