@@ -303,12 +303,17 @@ class DropSum:
         return a, aq, da, daq
 
     def evaluate(self, c: np.ndarray, beta: np.ndarray, gamma: np.ndarray, *, gradient: bool = False,
-                 bound: bool = False) -> dict[str, np.ndarray]:
+                 bound: bool = False, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """``value`` (B, n) = Σ_k d_k G(lr_k^-γ S_k(t)) for each parameter row; with ``gradient`` its
         derivatives ``d_c``, ``d_beta``, ``d_gamma``; with ``bound`` a rigorous bound on the
-        approximation error, ``bound`` (B, n)."""
+        approximation error, ``bound`` (B, n). With ``rows`` (indices), only those parameter rows
+        (B = len(rows)); the block sums are still taken for all rows, so each row's numbers are the
+        same whichever others are asked for."""
         c, beta, gamma = (np.atleast_1d(np.asarray(v, dtype=float))[:, None] for v in (c, beta, gamma))
         weighted_a = self._weighted_a(gamma[:, 0])
+        if rows is not None:
+            weighted_a = tuple(np.take(w, rows, axis=0) for w in weighted_a)
+            c, beta, gamma = c[rows], beta[rows], gamma[rows]
         pairs = self._pairs()
         rows = c.shape[0]
         keys = ("value", "d_beta", "d_c", "d_gamma") if gradient else ("value",)
