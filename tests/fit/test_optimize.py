@@ -80,3 +80,24 @@ def test_damping_follows_the_model_in_a_curved_valley() -> None:
     assert result.converged[0]
     assert np.allclose(result.u[0], [1.0, 1.0], atol=1e-6)
     assert result.iterations[0] <= 40
+
+
+def test_points_of_weight_zero_need_not_be_computed() -> None:
+    """Rows of a bootstrap with runs of weight 0 end where they end when every point is computed:
+    the skipped points' residuals and Jacobian rows are 0, so they add exact zeros."""
+    problem, truth = _power_problem("huber")
+    rng = np.random.default_rng(5)
+    noisy = Design(problem.design.inputs, problem.design.loss * np.exp(rng.normal(0, 0.01, 15)), problem.design.run)
+    problem = Problem(problem.law, noisy, problem.objective, {})
+    weights = rng.integers(0, 3, (6, 15)).astype(float)
+    weights[:, 0] = 1.0
+    u0 = np.repeat(problem.to_u(truth[None, :] * 1.3), 6, axis=0)
+
+    class AllPoints(Problem):
+        def residuals_jacobian(self, u: np.ndarray, needed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+            return super().residuals_jacobian(u)
+
+    full = minimise(AllPoints(problem.law, problem.design, problem.objective, {}), u0, weights, TOL)
+    skipped = minimise(problem, u0, weights, TOL)
+    np.testing.assert_array_equal(skipped.u, full.u)
+    np.testing.assert_array_equal(skipped.f, full.f)

@@ -161,3 +161,22 @@ def test_predict_targets_from_params_and_tokens_gives_one_final_row_per_run(fitt
     assert table["run"].tolist() == ["a", "b"] and table["step"].isna().all() and table["observed"].isna().all()
     assert table["loss"].iloc[0] == pytest.approx(fitted.predict(params=3e8, tokens=1e7).loss[0])
     assert (table["lo"] < table["loss"]).all() and (table["loss"] < table["hi"]).all()
+
+
+def test_runs_a_row_does_not_need_are_skipped_with_the_same_numbers_elsewhere() -> None:
+    """jacobian_where skips a run's loss-drop sums for the rows that need none of its points: the
+    needed points are bitwise those of the full jacobian, the skipped ones 0 in the drop terms."""
+    law = get("chinchilla-curve")
+    design = law.design(_ladder([2e7, 1e8]))
+    rng = np.random.default_rng(3)
+    theta = TRUE * np.exp(rng.normal(0.0, 0.2, (5, TRUE.shape[1])))
+    runs = np.unique(design.run)
+    drawn = rng.random((5, runs.size)) < 0.6
+    drawn[0] = True  # a row that needs every run
+    drawn[1] = False  # and one that needs none
+    needed = drawn[:, np.searchsorted(runs, design.run)]
+    loss, grad = law.jacobian(theta, design)
+    loss_where, grad_where = law.jacobian_where(theta, design, needed)
+    np.testing.assert_array_equal(loss_where[needed], loss[needed])
+    np.testing.assert_array_equal(grad_where[needed], grad[needed])
+    assert np.all(np.isfinite(loss_where)) and np.all(np.isfinite(grad_where))

@@ -194,3 +194,32 @@ def test_sums_are_the_same_numbers_whatever_the_chunk_size(monkeypatch: pytest.M
     monkeypatch.setattr(_curves, "CHUNK_CELLS", 97)
     monkeypatch.setattr(_curves, "CHUNK_FROM_ROWS", 8)  # fewer rows: one chunk whatever the cells
     assert len(sums._pairs().chunks(rows.shape[0])) == 1 and len(sums._pairs().chunks(8)) > 1
+
+
+def test_sums_for_some_rows_are_those_rows_of_the_sums_for_all() -> None:
+    """``rows`` picks parameter rows after the block sums of all rows: bitwise the same numbers."""
+    curve = curve_from_schedule(parse_schedule(SMALL[3]))
+    sums = DropSum.build(curve.lr, np.arange(1, curve.lr.size), blocks_per_level=4)
+    rows = np.array([[2.0, 0.6, 0.6], [0.5, 1.2, 0.1], [30.0, 0.3, 1.4], [1.0, 0.5, 0.0]])
+    every = sums.evaluate(*rows.T, gradient=True)
+    some = sums.evaluate(*rows.T, gradient=True, rows=np.array([3, 1]))
+    for key in every:
+        np.testing.assert_array_equal(some[key], every[key][[3, 1]])
+
+
+def test_block_sums_are_the_taylor_series_written_out() -> None:
+    """The block sums Σ|d|·lr^-γ (one exp per band reference) equal the series computed part by part."""
+    from math import factorial
+
+    curve = curve_from_schedule(parse_schedule(SMALL[3]))
+    sums = DropSum.build(curve.lr, np.arange(1, curve.lr.size), blocks_per_level=4)
+    gamma = np.array([0.0, 0.6, 1.4])
+    a, aq, da, daq = sums._weighted_a_at(gamma)
+    terms = np.array([[(-g) ** j / factorial(j) for j in range(sums.moments.shape[0])] for g in gamma])
+    scale = np.exp(-gamma[:, None] * sums.log_ref[None, :])
+    np.testing.assert_allclose(a, scale * (terms @ sums.moments), rtol=1e-13)
+    np.testing.assert_allclose(aq, scale * (terms @ sums.moments_q), rtol=1e-13)
+    d_terms = np.array([[0.0] + [-(-g) ** (j - 1) / factorial(j - 1) for j in range(1, sums.moments.shape[0])]
+                        for g in gamma])
+    np.testing.assert_allclose(da, scale * (d_terms @ sums.moments) - sums.log_ref * a, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(daq, scale * (d_terms @ sums.moments_q) - sums.log_ref * aq, rtol=1e-12, atol=1e-300)

@@ -68,8 +68,14 @@ def objective_value(problem: Problem, r: np.ndarray, weights: np.ndarray) -> np.
 
 
 def _evaluate(problem: Problem, u: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Objective (B,), gradient (B, q) and IRLS Gauss–Newton Hessian (B, q, q) at ``u``."""
-    r, jac = problem.residuals_jacobian(u)
+    """Objective (B,), gradient (B, q) and IRLS Gauss–Newton Hessian (B, q, q) at ``u``.
+
+    Points of weight 0 (runs a bootstrap replicate did not draw) add nothing, so the law need not
+    compute them (:meth:`~scalelaw.laws.base.Law.jacobian_where`).
+    """
+    counted = weights > 0
+    needed = None if counted.all() else np.broadcast_to(counted, (u.shape[0], counted.shape[-1]))
+    r, jac = problem.residuals_jacobian(u, needed)
     f = objective_value(problem, r, weights)
     with np.errstate(invalid="ignore", over="ignore"):
         jac_t = np.transpose(jac, (0, 2, 1))

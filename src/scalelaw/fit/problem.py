@@ -115,14 +115,22 @@ class Problem:
             pred = self.law.predict(self.theta(u), self.design)
             return self.law.to_residual_space(pred) - self.observed
 
-    def residuals_jacobian(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Residuals (B, n) and d r / d u (B, n, q); non-finite where the prediction is not positive."""
+    def residuals_jacobian(self, u: np.ndarray, needed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Residuals (B, n) and d r / d u (B, n, q); non-finite where the prediction is not positive.
+
+        With ``needed`` (B, n), the law may skip the other points (:meth:`~scalelaw.laws.base.Law.jacobian_where`):
+        both are 0 there, so a point of weight 0 adds exact zeros to the sums it enters.
+        """
         u = np.atleast_2d(u)
         with np.errstate(all="ignore"):
             theta = self.theta(u)
-            analytic = self.law.jacobian(theta, self.design)
+            if needed is None:
+                analytic = self.law.jacobian(theta, self.design)
+            else:
+                analytic = self.law.jacobian_where(theta, self.design, needed)
             if analytic is None:
-                return self.residuals(u), self._finite_difference(u)
+                r, jac = self.residuals(u), self._finite_difference(u)
+                return (r, jac) if needed is None else (np.where(needed, r, 0.0), np.where(needed[:, :, None], jac, 0.0))
             pred, grad = analytic
             if not self.linear:
                 pred = np.where(pred > 0, pred, np.nan)
@@ -135,7 +143,10 @@ class Problem:
             else:
                 jac_t = grad_t * (1.0 / pred)[:, None, :]
                 jac_t *= column_scale[:, :, None]
-            return self.law.to_residual_space(pred) - self.observed, np.transpose(jac_t, (0, 2, 1))
+            r = self.law.to_residual_space(pred) - self.observed
+            if needed is not None:
+                r, jac_t = np.where(needed, r, 0.0), np.where(needed[:, None, :], jac_t, 0.0)
+            return r, np.transpose(jac_t, (0, 2, 1))
 
     def _finite_difference(self, u: np.ndarray) -> np.ndarray:
         """Central differences of the residuals, all parameters and starts in one batch."""

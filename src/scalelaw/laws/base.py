@@ -157,6 +157,13 @@ class Law(ABC):
         """``(loss (B, n), d loss / d theta (B, n, p))`` in natural units, or None."""
         return None
 
+    def jacobian_where(self, theta: np.ndarray, design: Design,
+                       needed: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """:meth:`jacobian`, right at the points marked in ``needed`` (B, n) and anything at the others
+        (a bootstrap replicate gives weight 0 to the runs it did not draw). A law whose points
+        cost much, such as the loss-curve sums, skips them; by default all are computed."""
+        return self.jacobian(theta, design)
+
     def linear_part(self, theta: np.ndarray, design: Design) -> LinearPart | None:
         """For the rows of ``theta`` (B, p), the basis of the parameters that enter linearly, or None.
 
