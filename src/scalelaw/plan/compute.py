@@ -13,11 +13,13 @@ is evaluated at the fit and at each bootstrap draw, so it comes with an interval
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from scalelaw.errors import InputError
 from scalelaw.plan.answers import Answer
-from scalelaw.plan.curve_optimum import curve_optimum
+from scalelaw.plan.curve_optimum import curve_cheapest, curve_optimum
 from scalelaw.plan.extrapolation import beyond, ranges_of
 from scalelaw.plan.flops import STANDARD, FlopAccounting
 from scalelaw.plan.intervals import Fitted, estimates, interval_notes
@@ -106,10 +108,33 @@ def cheapest_compute(
 ) -> Answer:
     """The smallest compute C whose optimal allocation reaches ``loss``, with N*, D* there."""
     refuse_without_optimum(fitted)
-    if fitted.law.kind == "curve":  # L*(C) on 501 budgets would build ~40 complete schedules per budget
-        raise InputError(f"law {fitted.law.name}: the cheapest compute for a loss is not searched for a curve law (each "
-                         "budget needs its own search over complete runs); ask `scalelaw plan compute FIT --flops C` "
-                         "at a few budgets, or fit a final-loss law (--law chinchilla)")
+    if fitted.law.kind == "curve":  # complete runs are costly: L*(C) is traced a quarter decade apart from the data
+        start = _largest_fitted_compute(fitted)
+        answer = lambda thetas: curve_cheapest(fitted, thetas, loss, accounting, start)  # noqa: E731
+    else:
+        answer = _cheapest_on_grid(fitted, loss, accounting)
+    flops, params, tokens = estimates(fitted, answer, level=level)
+    warnings = beyond(ranges_of(fitted), flops=flops.value, params=params.value, tokens=tokens.value)
+    if not np.isfinite(flops.value):
+        warnings.append(f"loss {loss} is below what any compute up to {SEARCH_FLOPS[-1]:.0e} FLOPs reaches")
+    return Answer({"flops": flops, "params": params, "tokens": tokens}, tuple(warnings + interval_notes(fitted)))
+
+
+def _largest_fitted_compute(fitted: Fitted) -> float:
+    """The fitted runs' largest compute (6·N·D at the largest N and D when the fit records no flops), within the
+    searched budgets; 1e18 when the fit records neither."""
+    ranges = ranges_of(fitted)
+    if "flops" in ranges:
+        top = ranges["flops"][1]
+    elif "params" in ranges and "tokens" in ranges:
+        top = 6.0 * ranges["params"][1] * ranges["tokens"][1]
+    else:
+        top = 1e18
+    return float(np.clip(top, SEARCH_FLOPS[0], SEARCH_FLOPS[-1]))
+
+
+def _cheapest_on_grid(fitted: Fitted, loss: float, accounting: FlopAccounting) -> Callable[[np.ndarray], np.ndarray]:
+    """The cheapest-compute answer (theta (B, p) -> (B, 3)) of a final-loss law, L*(C) traced on ``SEARCH_FLOPS``."""
 
     def answer(thetas: np.ndarray) -> np.ndarray:
         curves = optimal_points(fitted, thetas, SEARCH_FLOPS, accounting, COARSE_PARAMS)  # (B, G, 4)
@@ -126,8 +151,4 @@ def cheapest_compute(
             rows.append([c, best[0], best[1]])
         return np.array(rows)
 
-    flops, params, tokens = estimates(fitted, answer, level=level)
-    warnings = beyond(ranges_of(fitted), flops=flops.value, params=params.value, tokens=tokens.value)
-    if not np.isfinite(flops.value):
-        warnings.append(f"loss {loss} is below what any compute up to {SEARCH_FLOPS[-1]:.0e} FLOPs reaches")
-    return Answer({"flops": flops, "params": params, "tokens": tokens}, tuple(warnings + interval_notes(fitted)))
+    return answer

@@ -5,7 +5,7 @@ the recipe it learned from the fitted runs: their schedule family (warmup, final
 size growing with N) run to completion. So N*(C) is the N whose complete run of D = C/flops_per_token(N)
 tokens ends lowest, which is what a ladder trained with one recipe measures. Each candidate run costs a
 schedule of up to millions of steps, so the line is searched in two passes rather than on a fine grid: 4
-points per decade over ±2 decades around 20 tokens per parameter (widened while a minimum sits on an edge),
+points per decade over ±1 decade around 20 tokens per parameter (widened while a minimum sits on an edge),
 then 50 per decade around the minima; each parameter vector's minimum is refined by the parabola through
 its lowest point and that point's neighbours, in log N.
 """
@@ -23,7 +23,7 @@ from scalelaw.plan.intervals import Fitted
 
 #: log10 N searched on each side of 20 tokens per parameter, the coarse and the fine steps (decades),
 #: and how many decades the coarse pass may widen on one side while a minimum sits on its edge.
-HALF_SPAN, COARSE_STEP, FINE_STEP, MAX_WIDEN = 2.0, 0.25, 0.02, 4.0
+HALF_SPAN, COARSE_STEP, FINE_STEP, MAX_WIDEN = 1.0, 0.25, 0.02, 5.0
 
 
 def curve_optimum(fitted: Fitted, thetas: np.ndarray, flops: float, accounting: FlopAccounting) -> np.ndarray:
@@ -44,6 +44,45 @@ def curve_optimum(fitted: Fitted, thetas: np.ndarray, flops: float, accounting: 
     lo, hi = line.logs[max(best.min() - 1, 0)], line.logs[min(best.max() + 1, line.logs.size - 1)]
     line.add(np.arange(lo + FINE_STEP, hi, FINE_STEP))
     return line.optima()
+
+
+#: Budgets on which L*(C) is traced for a target loss: a quarter decade apart, at most this many decades up.
+BUDGET_STEP, MAX_BUDGET_DECADES = 0.25, 12.0
+
+
+def curve_cheapest(fitted: Fitted, thetas: np.ndarray, loss: float, accounting: FlopAccounting,
+                   start: float) -> np.ndarray:
+    """(B, 3) array of the smallest C whose optimal complete run reaches ``loss``, and N*, D* there, per row.
+
+    L*(C) is traced for every row at once on budgets a quarter decade apart, from ``start`` (e.g. the
+    largest fitted run's compute) down while some row already reaches the loss there, up until every row
+    reaches it (at most ``MAX_BUDGET_DECADES`` up: inf beyond); between the two budgets that bracket a
+    row's crossing, log C is interpolated linearly in the loss and N* linearly in log-log.
+    """
+    logs = [np.log10(start)]
+    curves = [curve_optimum(fitted, thetas, start, accounting)]  # (B, 4) per budget
+    while (curves[0][:, 3] <= loss).any() and logs[0] > np.log10(start) - MAX_BUDGET_DECADES:
+        logs.insert(0, logs[0] - BUDGET_STEP)
+        curves.insert(0, curve_optimum(fitted, thetas, 10.0 ** logs[0], accounting))
+    while not (curves[-1][:, 3] <= loss).all() and logs[-1] < np.log10(start) + MAX_BUDGET_DECADES:
+        logs.append(logs[-1] + BUDGET_STEP)
+        curves.append(curve_optimum(fitted, thetas, 10.0 ** logs[-1], accounting))
+    traced, grid = np.stack(curves, axis=1), np.array(logs)  # (B, G, 4), (G,)
+    out = np.full((thetas.shape[0], 3), np.nan)
+    for row, curve in enumerate(traced):
+        reached = np.flatnonzero(curve[:, 3] <= loss)
+        if reached.size == 0:
+            out[row, 0] = np.inf
+            continue
+        i = int(reached[0])
+        if i == 0:
+            continue  # reached at the lowest budget traced: below the search, no answer
+        w = (curve[i - 1, 3] - loss) / (curve[i - 1, 3] - curve[i, 3])
+        log_c = (1 - w) * grid[i - 1] + w * grid[i]
+        log_n = (1 - w) * np.log10(curve[i - 1, 0]) + w * np.log10(curve[i, 0])
+        params = 10.0**log_n
+        out[row] = [10.0**log_c, params, 10.0**log_c / float(accounting.per_token(np.array([params]))[0])]
+    return out
 
 
 class _Line:
