@@ -151,7 +151,10 @@ def _check_constant_metadata(table: pd.DataFrame, file: str) -> None:
 
 
 def lookalike_key(name: str) -> str:
-    """A key equal for names that differ only by case, Unicode width or common Cyrillic/Greek look-alikes."""
+    """A key equal for names that differ only by case, Unicode width or common Cyrillic/Greek look-alikes
+    (an ASCII name: its lower case, which is what the three steps give it)."""
+    if name.isascii():
+        return name.lower()
     return unicodedata.normalize("NFKC", name).casefold().translate(_LOOKALIKES)
 
 
