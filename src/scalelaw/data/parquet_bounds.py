@@ -93,7 +93,10 @@ def dictionary_factors(column: Any) -> tuple[np.ndarray, np.ndarray] | None:
     the distinct values as Python strings), computed from the integer indices: only the values that occur
     are decoded. None when the column is not dictionary-encoded text or its dictionary holds a null.
 
-    A value the dictionary holds twice keeps two codes; readers merge equal run ids after stripping them."""
+    A writer that numbers values as it meets them (pyarrow, pandas) leaves the indices in first-seen order
+    already: then they are the codes, checked by one running maximum, and nothing is hashed. Otherwise the
+    indices are factorised (integers, not strings). A value the dictionary holds twice keeps two codes;
+    readers merge equal run ids after stripping them."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -101,18 +104,25 @@ def dictionary_factors(column: Any) -> tuple[np.ndarray, np.ndarray] | None:
     if not (pa.types.is_dictionary(kind) and (pa.types.is_string(kind.value_type)
                                               or pa.types.is_large_string(kind.value_type))):
         return None
-    chunks = pa.table({"run": column}).unify_dictionaries().column(0).chunks  # one dictionary for every chunk
+    if column.num_chunks > 1:  # a dictionary per row group: one for every chunk
+        column = pa.table({"run": column}).unify_dictionaries().column(0)
+    chunks = column.chunks
     if not chunks or chunks[0].dictionary.null_count:
         return None
-    indices = np.concatenate([pc.fill_null(chunk.indices, -1).to_numpy().astype(np.int64, copy=False)
-                              for chunk in chunks])
+    dictionary = chunks[0].dictionary
+    parts = [(pc.fill_null(chunk.indices, -1) if chunk.null_count else chunk.indices).to_numpy() for chunk in chunks]
+    indices = parts[0] if len(parts) == 1 else np.concatenate(parts)  # int32 (int64 past 2^31 values)
+    if indices.size and indices[0] == 0:
+        highest = np.maximum.accumulate(indices)
+        highest += 1  # in place: the most each next index may be
+        if (indices[1:] <= highest[:-1]).all():  # each new value is the next number: first-seen order
+            return indices, np.asarray(dictionary.slice(0, int(highest[-1])).to_pylist(), dtype=object)
     codes, seen = pd.factorize(indices)  # hashes integers, in first-seen order
     if (seen < 0).any():  # a null row: code -1, the codes after it one lower
         null = int(np.argmax(seen < 0))
         codes = np.where(codes == null, -1, codes - (codes > null))
         seen = np.delete(seen, null)
-    names = np.asarray(chunks[0].dictionary.take(pa.array(seen)).to_pylist(), dtype=object)
-    return codes, names
+    return codes, np.asarray(dictionary.take(pa.array(seen)).to_pylist(), dtype=object)
 
 
 def iter_parquet_frames(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
