@@ -167,7 +167,7 @@ def _typed_delimited(data: bytes, path: Path, delimiter: str) -> RawTable | None
             codes, distinct = pd.factorize(values)
             names = np.asarray(distinct, dtype=object)
             cells = np.append(names, "")[codes]  # code -1 (missing): ""
-            frame[column] = pd.Series(cells, index=frame.index, dtype=object)
+            frame[column] = pd.Series(cells, index=frame.index, dtype=object, copy=False)  # cells: made here
             run_factors = (codes, names) if column == "run" else run_factors
         elif values.dtype.kind not in "fiu":  # an integer past int64, True/False: as written too
             frame[column] = values.astype(object).where(values.notna(), "").astype(str).astype(object)
