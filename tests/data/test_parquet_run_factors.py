@@ -1,4 +1,4 @@
-"""A Parquet file's run codes taken from its dictionary indices: the same as factorising the ids read."""
+"""A Parquet file's run codes taken from its dictionary indices: the same as factorising the ids read; a column named twice is refused."""
 
 from __future__ import annotations
 
@@ -69,3 +69,16 @@ def test_a_missing_run_id_in_a_later_row_group_names_its_row(tmp_path: Path) -> 
     with pytest.raises(InputError, match="the run id is empty") as info:
         read_runs(path)
     assert info.value.location.row == 14
+
+
+@pytest.mark.parametrize("twice", ["run", "loss", "x"])
+def test_a_column_named_twice_is_refused_naming_it(tmp_path: Path, twice: str) -> None:
+    """pandas would hand a frame where a column is expected (an internal error before): refused up front."""
+    names = ["run", "step", "loss", "x", twice]
+    columns = [pa.array(["a", "a"]), pa.array([1.0, 2.0]), pa.array([3.0, 2.0]), pa.array([1.0, 2.0]),
+               pa.array(["a", "a"]) if twice == "run" else pa.array([1.0, 2.0])]
+    path = tmp_path / "twice.parquet"
+    pq.write_table(pa.Table.from_arrays(columns, names=names), path)
+    with pytest.raises(InputError, match="names a column twice") as info:
+        read_runs(path)
+    assert info.value.location.column == twice

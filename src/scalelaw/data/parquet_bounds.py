@@ -5,7 +5,7 @@ string in a dictionary page, referenced by 1,500 rows, is 6 GiB once each row ho
 its own copy. So every Parquet read in scalelaw (a whole file, a stream of batches, a
 stored run) goes through here:
 
-1. the footer is checked first: columns, cells (rows x columns) and declared
+1. the footer is checked first: columns (none named twice), cells (rows x columns) and declared
    uncompressed bytes (which count each dictionary page once);
 2. text columns are read *as dictionaries* (``read_dictionary``), so a repeated string is
    held once, never copied per row; nested columns (lists, structs, maps), which the run
@@ -22,6 +22,7 @@ A whole-file read also hands on the ``run`` column's factorisation taken from it
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,9 @@ def open_parquet(path: Path) -> Any:
         raise InputError(f"the Parquet file has {meta.num_columns} columns, more than the {MAX_COLUMNS} allowed",
                          file=str(path))
     schema = meta.schema.to_arrow_schema()
+    twice = sorted(name for name, count in Counter(schema.names).items() if count > 1)
+    if twice:  # pandas would make a frame of a column name, where every reader expects one column
+        raise InputError("the Parquet file names a column twice", file=str(path), column=twice[0])
     text = [field.name for field in schema if _is_text(field.type)]
     return pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20, read_dictionary=text,
                           metadata=meta)  # the footer checked above: not read and parsed a second time
