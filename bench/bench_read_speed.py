@@ -177,6 +177,8 @@ def main() -> None:
                       f"{pc:>10.3f} {rc:>13.3f} {rc / pc:>6.2f}")
         if args.store:
             store_imports(trees, paths["csv"], Path(folder), args.command_repeat, width)
+    print(f"\nload average at the end {os.getloadavg()[0]:.2f} (ratios from one run on a shared machine move by "
+          "0.2-0.4: compare checkouts over two runs or more)")
 
 
 def store_imports(trees: dict[str, Path], csv: Path, folder: Path, repeat: int, width: int) -> None:

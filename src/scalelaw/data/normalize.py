@@ -176,8 +176,9 @@ def _run_ids(frame: Mapping[str, pd.Series], raw: RawTable, factors: tuple[np.nd
         if problem:
             raise InputError(f"the run id {raw.default_run[:80]!r} (from the file or folder name) {problem}",
                              file=raw.file)
-        return pd.Series(pd.Categorical.from_codes(np.zeros(len(raw.frame), dtype=np.int8), [raw.default_run]),
-                         index=raw.frame.index)
+        one = pd.Index([raw.default_run], dtype=object)  # as the categories of many runs below (not inferred)
+        return pd.Series(pd.Categorical.from_codes(np.zeros(len(raw.frame), dtype=np.int8), one, validate=False),
+                         index=raw.frame.index, copy=False)
     codes, uniques = factors if factors is not None else pd.factorize(frame["run"], use_na_sentinel=True)
     names = np.array([str(name).strip() for name in uniques], dtype=object)  # once per distinct id
     empty = (codes < 0) | (names == "")[codes] if len(names) else np.ones(len(codes), dtype=bool)
@@ -189,7 +190,9 @@ def _run_ids(frame: Mapping[str, pd.Series], raw: RawTable, factors: tuple[np.nd
             row = _row(raw, int(np.argmax(codes == code)))
             raise InputError(f"the run id {name[:80]!r} {problem}", file=raw.file, row=row, column="run")
     merged, distinct = pd.factorize(names)  # ids equal once stripped are one run
-    return pd.Series(pd.Categorical.from_codes(merged[codes], pd.Index(distinct, dtype=object)), index=raw.frame.index)
+    categories = pd.Index(distinct, dtype=object)  # the codes index it: nothing to validate
+    return pd.Series(pd.Categorical.from_codes(merged[codes], categories, validate=False), index=raw.frame.index,
+                     copy=False)
 
 
 def fill_run_metadata(table: pd.DataFrame) -> pd.DataFrame:

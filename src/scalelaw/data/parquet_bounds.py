@@ -5,7 +5,7 @@ string in a dictionary page, referenced by 1,500 rows, is 6 GiB once each row ho
 its own copy. So every Parquet read in scalelaw (a whole file, a stream of batches, a
 stored run) goes through here:
 
-1. the footer is checked first: columns, cells (rows x columns) and declared
+1. the footer is checked first: columns (none named twice), cells (rows x columns) and declared
    uncompressed bytes (which count each dictionary page once);
 2. text columns are read *as dictionaries* (``read_dictionary``), so a repeated string is
    held once, never copied per row; nested columns (lists, structs, maps), which the run
@@ -15,14 +15,19 @@ stored run) goes through here:
    dictionary lengths and indices, must fit ``MAX_DECODED_TEXT_BYTES``;
 4. only then are the dictionaries decoded (at most ``MAX_DECODED_TEXT_BYTES``) and the
    table converted to pandas, which shares one Python string between the rows repeating it.
+
+A whole-file read also hands on the ``run`` column's factorisation taken from its dictionary indices
+(:func:`dictionary_factors`): hashing one integer per row costs a fraction of hashing each row's id.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from scalelaw.data.limits import MAX_COLUMNS, MAX_DECODED_TEXT_BYTES, MAX_TEXT_CELL_BYTES, quoted, size_text
@@ -43,6 +48,9 @@ def open_parquet(path: Path) -> Any:
         raise InputError(f"the Parquet file has {meta.num_columns} columns, more than the {MAX_COLUMNS} allowed",
                          file=str(path))
     schema = meta.schema.to_arrow_schema()
+    twice = sorted(name for name, count in Counter(schema.names).items() if count > 1)
+    if twice:  # pandas would make a frame of a column name, where every reader expects one column
+        raise InputError("the Parquet file names a column twice", file=str(path), column=twice[0])
     text = [field.name for field in schema if _is_text(field.type)]
     return pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20, read_dictionary=text,
                           metadata=meta)  # the footer checked above: not read and parsed a second time
@@ -62,6 +70,12 @@ def flat_columns(handle: Any, path: Path) -> list[str]:
 
 def read_parquet_bounded(path: Path) -> pd.DataFrame:
     """A Parquet file as a DataFrame, refused (InputError) before decoding if it would decode to too much."""
+    return read_parquet_runs(path)[0]
+
+
+def read_parquet_runs(path: Path) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray] | None]:
+    """:func:`read_parquet_bounded`, and the ``run`` column's :func:`dictionary_factors` (None when the
+    file has no dictionary-encoded text column ``run``)."""
     handle = open_parquet(path)
     meta = handle.metadata
     if meta.num_rows * max(meta.num_columns, 1) > MAX_PARQUET_CELLS:  # dictionary/RLE pages inflate without limit
@@ -74,7 +88,45 @@ def read_parquet_bounded(path: Path) -> pd.DataFrame:
         raise InputError(f"the Parquet file inflates to {declared / 2**30:.1f} GiB, more than the "
                          f"{MAX_PARQUET_BYTES >> 30} GiB read at once", file=str(path))
     table = handle.read(columns=flat_columns(handle, path))
-    return to_pandas_bounded(table, path)
+    frame = to_pandas_bounded(table, path)  # the bounds are checked before anything below decodes text
+    return frame, dictionary_factors(table.column("run")) if "run" in table.column_names else None
+
+
+def dictionary_factors(column: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pd.factorize`` of a dictionary-encoded text column (codes in first-seen order, -1 for a null, and
+    the distinct values as Python strings), computed from the integer indices: only the values that occur
+    are decoded. None when the column is not dictionary-encoded text or its dictionary holds a null.
+
+    A writer that numbers values as it meets them (pyarrow, pandas) leaves the indices in first-seen order
+    already: then they are the codes, checked by one running maximum, and nothing is hashed. Otherwise the
+    indices are factorised (integers, not strings). A value the dictionary holds twice keeps two codes;
+    readers merge equal run ids after stripping them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if not (pa.types.is_dictionary(kind) and (pa.types.is_string(kind.value_type)
+                                              or pa.types.is_large_string(kind.value_type))):
+        return None
+    if column.num_chunks > 1:  # a dictionary per row group: one for every chunk
+        column = pa.table({"run": column}).unify_dictionaries().column(0)
+    chunks = column.chunks
+    if not chunks or chunks[0].dictionary.null_count:
+        return None
+    dictionary = chunks[0].dictionary
+    parts = [(pc.fill_null(chunk.indices, -1) if chunk.null_count else chunk.indices).to_numpy() for chunk in chunks]
+    indices = parts[0] if len(parts) == 1 else np.concatenate(parts)  # int32 (int64 past 2^31 values)
+    if indices.size and indices[0] == 0:
+        highest = np.maximum.accumulate(indices)
+        highest += 1  # in place: the most each next index may be
+        if (indices[1:] <= highest[:-1]).all():  # each new value is the next number: first-seen order
+            return indices, np.asarray(dictionary.slice(0, int(highest[-1])).to_pylist(), dtype=object)
+    codes, seen = pd.factorize(indices)  # hashes integers, in first-seen order
+    if (seen < 0).any():  # a null row: code -1, the codes after it one lower
+        null = int(np.argmax(seen < 0))
+        codes = np.where(codes == null, -1, codes - (codes > null))
+        seen = np.delete(seen, null)
+    return codes, np.asarray(dictionary.take(pa.array(seen)).to_pylist(), dtype=object)
 
 
 def iter_parquet_frames(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:

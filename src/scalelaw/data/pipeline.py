@@ -76,10 +76,9 @@ def to_runs(raw: RawTable, options: ReadOptions = ReadOptions()) -> RunSet:
     # 3. normalise: canonical columns, strict parsing, run ids, the loss in nats
     table, mapping = canonical_table(raw, columns=options.columns, loss_unit=options.loss_unit, loss=options.loss,
                                      targets=options.targets)
-    loss = table["loss"].to_numpy()
-    in_nats = to_nats(loss, options.loss_unit, bytes_per_token=options.bytes_per_token, file=raw.file)
-    if in_nats is not loss:  # nats already: the column stays as it is
-        table["loss"] = in_nats
+    if options.loss_unit != "nats":  # nats already: the column stays as it is
+        table["loss"] = to_nats(table["loss"].to_numpy(), options.loss_unit, bytes_per_token=options.bytes_per_token,
+                                file=raw.file)
     # 4. merge rows of one step; 5. metadata from --meta and --set; 6. filter
     codes, names = run_codes(table["run"])  # the run column is categorical here: its codes, computed once
     normalised = table

@@ -69,14 +69,15 @@ def run_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """``pd.factorize`` of a run column (codes in first-seen order, and the names), read straight from
     the codes of a categorical column whose runs are grouped (how readers hand runs on: no hashing)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        raw = column.cat.codes.to_numpy()
+        categorical = column.array  # its codes and categories as they are (no Series made of either)
+        raw, categories = categorical.codes, categorical.categories
         rise = np.diff(raw)  # int8 codes wrap only to -128, which is refused below as well
         if raw.size and raw[0] == 0 and (rise.size == 0 or (rise.min() >= 0 and rise.max() <= 1)):
             # grouped, the runs numbered in first-seen order already (how normalising hands them on)
-            return raw.astype(np.int64), np.asarray(column.cat.categories, dtype=object)[: int(raw[-1]) + 1]
+            return raw.astype(np.int64), np.asarray(categories, dtype=object)[: int(raw[-1]) + 1]
         if raw.size and raw.min() >= 0 and (raw[1:] >= raw[:-1]).all():
             new_run = np.concatenate([[True], raw[1:] != raw[:-1]])
-            names = np.asarray(column.cat.categories, dtype=object)[raw[new_run]]
+            names = np.asarray(categories, dtype=object)[raw[new_run]]
             return np.cumsum(new_run) - 1, names
     codes, names = pd.factorize(column)
     return codes, np.asarray(names, dtype=object)
@@ -86,6 +87,8 @@ def run_name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a run id (control characters such as NUL, newline or escape; too long), or None."""
     if len(name) > MAX_RUN_NAME:
         return f"is longer than {MAX_RUN_NAME} characters"
+    if name.isprintable():  # no control (Cc) nor format (Cf) character, so no bidi control: one C-level scan
+        return None
     bad = next((c for c in name if unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS), None)
     if bad is not None:
         return f"holds the control character {bad!r} (NUL, newlines, escapes and bidi controls are not allowed)"

@@ -73,7 +73,7 @@ def validate_table(table: pd.DataFrame, *, file: str, targets: bool = False,
     _check_constant_metadata(table, file)
     if targets:
         return
-    logged = table["loss"].notna().to_numpy()
+    logged = ~_missing(table["loss"])
     has_loss = np.ones(len(names), dtype=bool)
     if not logged.all():
         has_loss[:] = False
@@ -101,7 +101,12 @@ def _check_ranges(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
                   file=file, column=column)
         _fail(table, values > high, f"{column} = {{value}} is absurd (above {high:g})", file=file, column=column)
     if "step" in table.columns:
-        _fail(table, table["step"].isna().to_numpy(), "the step is missing", file=file, column="step")
+        _fail(table, _missing(table["step"]), "the step is missing", file=file, column="step")
+
+
+def _missing(values: pd.Series) -> np.ndarray:
+    """``values.isna()`` as an array; a float64 column's NaN found by NumPy (no Series made on the way)."""
+    return np.isnan(values.to_numpy()) if values.dtype == np.float64 else values.isna().to_numpy()
 
 
 def _within(values: np.ndarray, low: float, high: float, low_ok: bool) -> bool:
@@ -130,7 +135,8 @@ def _check_order(table: pd.DataFrame, file: str, codes: np.ndarray) -> None:
             _fail(table, back, "step {value} is lower than the step on the row before (steps must increase)",
                   file=file, column="step")
     if "tokens" in table.columns:
-        tokens, known = table["tokens"].to_numpy(), table["tokens"].notna().to_numpy()
+        column = table["tokens"]
+        tokens, known = column.to_numpy(), ~_missing(column)
         if known.all():
             back = np.concatenate([[False], same_run & (tokens[1:] < tokens[:-1])])
         else:  # compared with the run's last known tokens
@@ -151,7 +157,10 @@ def _check_constant_metadata(table: pd.DataFrame, file: str) -> None:
 
 
 def lookalike_key(name: str) -> str:
-    """A key equal for names that differ only by case, Unicode width or common Cyrillic/Greek look-alikes."""
+    """A key equal for names that differ only by case, Unicode width or common Cyrillic/Greek look-alikes
+    (an ASCII name: its lower case, which is what the three steps give it)."""
+    if name.isascii():
+        return name.lower()
     return unicodedata.normalize("NFKC", name).casefold().translate(_LOOKALIKES)
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from scalelaw.data.guards import read_capped
 from scalelaw.data.limits import MAX_COLUMNS
-from scalelaw.data.parquet_bounds import iter_parquet_frames, read_parquet_bounded
+from scalelaw.data.parquet_bounds import iter_parquet_frames, read_parquet_runs
 from scalelaw.data.readers.raw import Keys, RawTable, columns_from_records
 from scalelaw.errors import DataWarning, InputError, warn
 
@@ -167,7 +167,7 @@ def _typed_delimited(data: bytes, path: Path, delimiter: str) -> RawTable | None
             codes, distinct = pd.factorize(values)
             names = np.asarray(distinct, dtype=object)
             cells = np.append(names, "")[codes]  # code -1 (missing): ""
-            frame[column] = pd.Series(cells, index=frame.index, dtype=object)
+            frame[column] = pd.Series(cells, index=frame.index, dtype=object, copy=False)  # cells: made here
             run_factors = (codes, names) if column == "run" else run_factors
         elif values.dtype.kind not in "fiu":  # an integer past int64, True/False: as written too
             frame[column] = values.astype(object).where(values.notna(), "").astype(str).astype(object)
@@ -231,9 +231,10 @@ def json_cell(value: object) -> object:
 
 
 def read_parquet(path: Path) -> RawTable:
-    """Read a Parquet file with typed columns (a float NaN there means a missing value)."""
+    """Read a Parquet file with typed columns (a float NaN there means a missing value); the ``run``
+    column's factorisation comes from its Parquet dictionary (:func:`~scalelaw.data.parquet_bounds.dictionary_factors`)."""
     try:
-        frame = read_parquet_bounded(path)
+        frame, run_factors = read_parquet_runs(path)
     except InputError:
         raise
     except Exception as exc:  # pyarrow raises several error types for a damaged file
@@ -242,7 +243,8 @@ def read_parquet(path: Path) -> RawTable:
         raise InputError("the Parquet file has no rows", file=str(path))
     frame.columns = [str(c) for c in frame.columns]
     flavor = "logger" if WANDB_MARKERS & set(frame.columns) else "table"
-    return RawTable(frame.reset_index(drop=True), np.arange(1, len(frame) + 1), str(path), path.stem, flavor)
+    return RawTable(frame.reset_index(drop=True), np.arange(1, len(frame) + 1), str(path), path.stem, flavor,
+                    run_factors=run_factors)
 
 
 def csv_header(first: bytes) -> list[str]:
