@@ -70,11 +70,12 @@ def objective_value(problem: Problem, r: np.ndarray, weights: np.ndarray) -> np.
 def _evaluate(problem: Problem, u: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Objective (B,), gradient (B, q) and IRLS Gauss–Newton Hessian (B, q, q) at ``u``.
 
-    Points of weight 0 (runs a bootstrap replicate did not draw) add nothing, so the law need not
-    compute them (:meth:`~scalelaw.laws.base.Law.jacobian_where`).
+    Points of weight 0 (runs a bootstrap replicate did not draw) add nothing, so a law that can skip
+    points (:attr:`~scalelaw.laws.base.Law.skips_points`) need not compute them.
     """
     counted = weights > 0
-    needed = None if counted.all() else np.broadcast_to(counted, (u.shape[0], counted.shape[-1]))
+    skip = problem.law.skips_points and not counted.all()
+    needed = np.broadcast_to(counted, (u.shape[0], counted.shape[-1])) if skip else None
     r, jac = problem.residuals_jacobian(u, needed)
     f = objective_value(problem, r, weights)
     with np.errstate(invalid="ignore", over="ignore"):

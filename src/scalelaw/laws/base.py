@@ -157,6 +157,10 @@ class Law(ABC):
         """``(loss (B, n), d loss / d theta (B, n, p))`` in natural units, or None."""
         return None
 
+    #: Whether :meth:`jacobian_where` skips the points not needed (then the fit asks only for those of weight > 0;
+    #: for other laws it asks for all, which costs no masking).
+    skips_points: bool = False
+
     def jacobian_where(self, theta: np.ndarray, design: Design,
                        needed: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """:meth:`jacobian`, right at the points marked in ``needed`` (B, n) and anything at the others

@@ -43,6 +43,7 @@ class ChinchillaCurve(CurveLaw):
     """
 
     name = "chinchilla-curve"
+    skips_points = True  # a run's loss-drop sums are costly: a bootstrap replicate's undrawn runs are skipped
     formula = ("L = E + A*N^-alpha + B*(N/1e8)^epsilon*S1^-beta - D*(N/1e8)^delta * sum_k (r[k-1]-r[k])*(1-(1+kappa*r[k]^-gamma"
                "*S_k(t)/1e9)^-rho), r = lr/peak, S1 = sum r*batch_tokens")
     citation = ("Hoffmann et al. 2022 (Chinchilla) with the loss drop of Luo et al. 2025 (Multi-Power Law); "
