@@ -94,3 +94,20 @@ def test_a_malformed_source_record_is_refused_naming_the_field(
     assert run(["report", str(fit), "--out", str(project / "x.html")]) == 2
     err = capsys.readouterr().err
     assert "source" in err and "Traceback" not in err and not (project / "x.html").exists()
+
+
+@pytest.mark.parametrize("data", [["../../../../../../etc/passwd"], ["/etc/hostname"], ["wandb://e/p"], ["../fits"]])
+def test_a_hostile_source_never_puts_other_data_in_the_report(
+        project: Path, data: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """A FIT.json from someone else names files outside its folder, a server, or a folder: the report reads them only
+    through the hardened readers, plots nothing that does not hash as the fit's data, and still writes the page."""
+    fit = project / "fits" / "fit.json"
+    record = json.loads(fit.read_text())
+    record["source"]["data"] = data
+    fit.write_text(json.dumps(record))
+    link = project / "fits" / "runs.csv"
+    link.symlink_to(project / "data" / "runs.csv")  # a symlink beside it changes nothing either
+    summary = _report(fit, project / "r.html", capsys)
+    assert summary["fitted_runs"] == 0 and summary["note"]
+    text = (project / "r.html").read_text(encoding="utf-8")
+    assert "root:" not in text and "The law is not drawn on its data" in text

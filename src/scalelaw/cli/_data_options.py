@@ -72,6 +72,15 @@ def parse_sets(items: Iterable[str]) -> dict[str, object]:
     return values
 
 
+def bundled_dataset(text: str) -> str | None:
+    """The bundled dataset an input names (``dataset:NAME``, or a bare NAME no file shadows), or None."""
+    import scalelaw.datasets as datasets
+
+    if text.startswith(DATASET_PREFIX):
+        return text.removeprefix(DATASET_PREFIX)
+    return text if not Path(text).exists() and text in datasets.names() else None
+
+
 def is_store(path: Path) -> bool:
     """True for a run-store folder (one with a manifest)."""
     return path.is_dir() and (path / "manifest.json").is_file()
@@ -113,8 +122,8 @@ def load_inputs(
     parts: list[RunSet] = []
     for item in paths:
         text = str(item)
-        if text.startswith(DATASET_PREFIX) or (not Path(text).exists() and text in datasets.names()):
-            parts.append(datasets.load(text.removeprefix(DATASET_PREFIX)))
+        if (name := bundled_dataset(text)) is not None:
+            parts.append(datasets.load(name))
         elif is_store(Path(text)):
             parts.append(RunStore(text).load())
         else:

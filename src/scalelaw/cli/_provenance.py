@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from scalelaw.cli._data_options import DATASET_PREFIX, bundled_dataset, load_inputs
 from scalelaw.errors import InputError
 from scalelaw.fit.result import FitResult
-
-DATASET_PREFIX = "dataset:"
 
 
 def record_source(paths: Sequence[str], out: Path, *, maps: Sequence[str] = (), where: str | None = None,
@@ -26,18 +25,14 @@ def record_source(paths: Sequence[str], out: Path, *, maps: Sequence[str] = (), 
                   loss: str | None = None, sets: Sequence[str] = (), meta: str | None = None,
                   pattern: str | None = None, targets: bool = False) -> dict[str, Any] | None:
     """FIT.json's ``source`` for runs read from ``paths`` with these options; None when an input is not local."""
-    import scalelaw.datasets as datasets
-
     folder = out.resolve().parent
     data = []
     for item in paths:
         text = str(item)
-        if text.startswith(DATASET_PREFIX):
-            data.append(text)
+        if (name := bundled_dataset(text)) is not None:
+            data.append(DATASET_PREFIX + name)
         elif Path(text).exists():
             data.append(_relative(Path(text), folder))
-        elif text in datasets.names():
-            data.append(DATASET_PREFIX + text)
         else:
             return None  # a tracking-server or W&B address: a report must not reach the network to read it
     if meta is not None and not Path(meta).exists():
@@ -49,8 +44,6 @@ def record_source(paths: Sequence[str], out: Path, *, maps: Sequence[str] = (), 
 
 def read_source(fit: FitResult, fit_path: Path) -> tuple[Any, str]:
     """The fitted runs read back as FIT.json recorded them (a RunSet, or None) and a sentence saying what happened."""
-    from scalelaw.cli._data_options import load_inputs
-
     source = fit.source
     if not source:
         return None, ""

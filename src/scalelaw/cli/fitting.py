@@ -154,8 +154,8 @@ def show_fit(fit: FitResult, title: str) -> None:
         f"{d.n_points} points from {d.n_runs} runs; {d.starts_in_best_basin} of {d.starts} starts reached the best "
         f"basin; {'' if fit.law.residual == 'linear' else 'log-'}residual RMSE {d.residual_rmse:.4g}; converged: {'yes' if d.converged else 'NO'}"
     )
-    if loss_source_text(fit):
-        console.print(f"loss read from {loss_source_text(fit)}")
+    if source := loss_source_text(fit):
+        console.print(f"loss read from {source}")
     for message in d.warnings:
         console.print(f"warning: {message}", style="yellow")
 

@@ -81,7 +81,7 @@ def curve_cheapest(fitted: Fitted, thetas: np.ndarray, loss: float, accounting: 
         log_c = (1 - w) * grid[i - 1] + w * grid[i]
         log_n = (1 - w) * np.log10(curve[i - 1, 0]) + w * np.log10(curve[i, 0])
         params = 10.0**log_n
-        out[row] = [10.0**log_c, params, 10.0**log_c / float(accounting.per_token(np.array([params]))[0])]
+        out[row] = [10.0**log_c, params, _tokens(10.0**log_c, params, accounting)]
     return out
 
 
@@ -105,7 +105,7 @@ class _Line:
         self.logs, self.losses = logs[order], losses[:, order]
 
     def _losses(self, params: float) -> np.ndarray:
-        tokens = self.flops / float(self.accounting.per_token(np.array([params]))[0])
+        tokens = _tokens(self.flops, params, self.accounting)
         design = _final_design(self.fitted, params, tokens)
         if design is None:
             return np.full(self.thetas.shape[0], np.inf)
@@ -132,9 +132,14 @@ class _Line:
             a, b, c = np.polyfit(x, y[i - 1 : i + 2], 2)
             vertex = float(np.clip(-b / (2 * a), x[0], x[2])) if a > 0 else float(x[1])
             params = 10.0**vertex
-            tokens = self.flops / float(self.accounting.per_token(np.array([params]))[0])
+            tokens = _tokens(self.flops, params, self.accounting)
             out[row] = [params, tokens, tokens / params, float(np.polyval([a, b, c], vertex))]
         return out
+
+
+def _tokens(flops: float, params: float, accounting: FlopAccounting) -> float:
+    """D on the isoFLOP line of ``flops`` at size ``params``: C / flops_per_token(N)."""
+    return flops / float(accounting.per_token(np.array([params]))[0])
 
 
 def _final_design(fitted: Fitted, params: float, tokens: float) -> Design | None:

@@ -175,8 +175,8 @@ def fit_section(entry: FitEntry, *, key: str) -> html.Section:
     ]
     scores = fit.evaluate(heldout) if heldout is not None else None
     fitted = f"Fitted on {fit.diagnostics.n_runs} runs ({fit.diagnostics.n_points} points)" + (f" from {source}" if runs is not None else "")
-    if loss_source_text(fit):
-        fitted += f", loss read from {loss_source_text(fit)}"
+    if loss_from := loss_source_text(fit):
+        fitted += f", loss read from {loss_from}"
     if scores is not None:
         overall = scores["overall"]
         fitted += (
