@@ -100,7 +100,8 @@ def penalty_table(runs: RunSet, largest_fitted_width: int) -> list[HparamFit]:
     fits = {rule: fit_hparams(fitted, rule=rule, bootstrap=400, seed=0) for rule in RULES}
     print(f"\npart 2: penalty of predicted hyperparameters on held-out cells (fit on widths <= {largest_fitted_width}, "
           f"{fitted.table['run'].nunique()} runs; 'in PI': the cell's smooth optimum inside the 90% prediction "
-          f"interval, lr/bs; '*': beyond the cell's grid, the surface is extrapolated)")
+          f"interval, lr/bs; '*': beyond the cell's grid, the surface is extrapolated; 'n/i': batch-size law not identified, "
+          f"the lr scored at the cell's best batch size)")
     header = f"{'N':>8} {'D':>6} {'method':<24} {'pred lr':>8} {'pred bs':>7} {'best lr':>8} {'best bs':>7} " \
              f"{'penalty %':>9} {'in PI':>7}"
     print(header)
@@ -118,11 +119,14 @@ def penalty_table(runs: RunSet, largest_fitted_width: int) -> list[HparamFit]:
         for name, (lr_value, bs_value) in _published(n, d).items():
             predictions[name] = (lr_value, bs_value, "-")
         for name, (lr_value, bs_value, inside) in predictions.items():
+            # A batch-size law the grid does not identify predicts nothing: its lr is scored at the cell's best batch.
+            shown_bs = f"{bs_value:>7.0f}" if np.isfinite(bs_value) else f"{'n/i':>7}"
+            bs_value = bs_value if np.isfinite(bs_value) else bs_opt
             slack = 1 + 1e-9  # a law's 31.99999999 is the grid's 32
             beyond = not (cell["lr"].min() / slack <= lr_value <= cell["lr"].max() * slack
                           and cell["batch_size"].min() / slack <= bs_value <= cell["batch_size"].max() * slack)
             penalty = 100 * relative_penalty(surface, lr_value, bs_value)
-            print(f"{n:>8.3g} {d:>6.0f} {name:<24} {lr_value:>8.4f} {bs_value:>7.0f} {lr_opt:>8.4f} {bs_opt:>7.0f} "
+            print(f"{n:>8.3g} {d:>6.0f} {name:<24} {lr_value:>8.4f} {shown_bs} {lr_opt:>8.4f} {bs_opt:>7.0f} "
                   f"{penalty:>8.2f}{'*' if beyond else ' '} {inside:>7}")
     return list(fits.values())
 

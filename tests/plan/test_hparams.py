@@ -14,7 +14,7 @@ from scalelaw.cli.main import run
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw.laws.hparams import DEEPSEEK_2024, StepLaw
-from scalelaw.plan.hparams import HparamFit, fit_hparams, predict_hparams, vertex
+from scalelaw.plan.hparams import HparamFit, fit_hparams, grid_optima, grid_table, predict_hparams, seed_means, vertex
 
 TRUE = StepLaw(lr_coef=2.0, lr_params_exp=-0.7, lr_tokens_exp=0.3, bs_coef=0.6, bs_tokens_exp=0.55)
 
@@ -119,3 +119,59 @@ def test_cli_on_the_ladder_grid_states_the_penalty_and_refuses_the_batch_size(
     assert 0 <= penalty["low"] <= penalty["value"] <= penalty["high"]
     assert any("not identified" in w for w in answer["warnings"])
     assert any("held-out check at the largest fitted size" in w for w in answer["warnings"])
+
+
+def test_seeds_are_averaged_before_an_optimum_is_sought() -> None:
+    """Two seeds of one grid fit as their mean does: the surface and the per-row rules see one value a point."""
+    one, other = _grid(noise=0.004, seed=1).table, _grid(noise=0.004, seed=2).table
+    both = RunSet(pd.concat([one, other.assign(run=other["run"] + "/s1")], ignore_index=True))
+    mean = one.copy()
+    mean["loss"] = (one["loss"].to_numpy() + other["loss"].to_numpy()) / 2
+    averaged = seed_means(grid_table(both))
+    assert len(averaged) == len(grid_table(RunSet(one))) and set(averaged["seeds"]) == {2}
+    for rule in ("surface", "vertex"):
+        pooled, reference = (fit_hparams(r, rule=rule, bootstrap=20, seed=0) for r in (both, RunSet(mean)))
+        assert pooled.law.lr_coef == pytest.approx(reference.law.lr_coef, rel=1e-9)
+        assert pooled.law.lr_params_exp == pytest.approx(reference.law.lr_params_exp, rel=1e-9)
+    assert grid_optima(grid_table(both))["lr"].to_numpy() == pytest.approx(
+        grid_optima(grid_table(RunSet(mean)))["lr"].to_numpy(), rel=1e-9)
+
+
+def test_the_surfaces_shape_error_is_in_the_lr_interval() -> None:
+    """A grid whose loss rises faster above the best lr: the fit measures the quadratic's shape error, states
+    it, widens the lr interval by it, and a fit file without it (an older one) still reads."""
+    rows = []
+    for n in (1e7, 3e7, 1e8):
+        for d in (1e9, 4e9):
+            lr_opt, bs_opt = TRUE.learning_rate(n, d), TRUE.batch_size(d)
+            for lr in lr_opt * 2.0 ** np.arange(-2.2, 2.4, 0.5):
+                for bs in bs_opt * 2.0 ** np.arange(-1.3, 1.8):
+                    x = np.log(lr / lr_opt)
+                    loss = 3.0 + (0.06 if x > 0 else 0.02) * x**2 + 0.01 * np.log(bs / bs_opt) ** 2
+                    rows.append({"run": f"{n:.0e}/{d:.0e}/{lr:.4g}/{bs:.0f}", "params": n, "tokens": d, "lr": lr,
+                                 "batch_size": bs, "loss": loss})
+    fit = fit_hparams(RunSet(pd.DataFrame(rows)), bootstrap=100, seed=0)
+    assert fit.shape_sd > 0.05
+    without = HparamFit.from_dict({k: v for k, v in fit.to_dict().items() if k != "shape_sd"}, source="old.json")
+    assert without.shape_sd == 0.0
+    wide, narrow = (predict_hparams(f, params=3e7, tokens=2e9).values["lr"] for f in (fit, without))
+    assert np.log(wide.high / wide.low) > 3 * np.log(narrow.high / narrow.low)
+    assert not narrow.low < float(TRUE.learning_rate(3e7, 2e9)) < narrow.high  # the bias alone is outside
+    assert wide.low < float(TRUE.learning_rate(3e7, 2e9)) < wide.high
+    assert any("surface shape" in w for w in predict_hparams(fit, params=3e7, tokens=2e9).warnings)
+    with pytest.raises(InputError, match="shape_sd"):
+        HparamFit.from_dict({**fit.to_dict(), "shape_sd": -0.1}, source="hp.json")
+
+
+def test_cli_tables_read_as_words_not_raw_fields(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The text output names the laws, says 'not identified' rather than nan, and gives the penalty in percent."""
+    out = tmp_path / "hp.json"
+    assert run(["plan", "hparams-fit", "dataset:ladder-hparams", "--where", "width <= 32", "--out", str(out),
+                "--bootstrap", "20"]) == 0
+    fitted = capsys.readouterr()
+    assert "lr_opt = " in fitted.out and "not identified" in fitted.out and "nan" not in fitted.out
+    assert "batch-size law not identified" in fitted.err
+    assert run(["plan", "hparams", str(out), "--params", "5.6e4", "--tokens", "16384"]) == 0
+    answer = capsys.readouterr()
+    assert "nan" not in answer.out and "not identified" in answer.out
+    assert re.search(r"at most \d+\.\d\d%", answer.out) and "surface shape" in answer.err

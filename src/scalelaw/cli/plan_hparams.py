@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import typer
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from scalelaw.cli._data_options import MAP_OPTION, WHERE_OPTION, load_inputs
 from scalelaw.cli.plan import JSON_OPTION, LEVEL_OPTION, plan_app, show_answer
@@ -43,8 +47,31 @@ def hparams_fit(
     if as_json:
         print_json({"law": law, "optima": fitted.optima.to_dict(orient="records"), "out": str(out)})
         return
-    print_table("per-(N, D) optima of the grid", fitted.optima.to_dict(orient="records"))
-    print_table(f"Step Law fit (written to {out})", [law])
+    print_table("each (N, D) cell's optimum (lr ×/÷: its sd as a factor; edge: the optimum sits on the grid's edge)",
+                optima_rows(fitted.optima))
+    batch = (f"B_opt = {law['bs_coef']:.3g}·D^{law['bs_tokens_exp']:.3f}" if fitted.bs_identified
+             else "not identified")
+    print_table(f"Step Law fit (written to {out})", [
+        {"law": "learning rate", "fitted": f"lr_opt = {law['lr_coef']:.3g}·N^{law['lr_params_exp']:.3f}"
+                                            f"·D^{law['lr_tokens_exp']:.3f}"},
+        {"law": "batch size", "fitted": batch}])
+    from scalelaw.cli.output import err_console
+
+    if not fitted.bs_identified:
+        err_console.print(f"note: batch-size law not identified: {fitted.bs_note}")
+
+
+def optima_rows(optima: pd.DataFrame) -> list[dict[str, str]]:
+    """The cells' optima as short, formatted table rows."""
+    rows = []
+    for cell in optima.to_dict(orient="records"):
+        sd = cell.get("lr_log_sd", float("nan"))
+        edge = [name for name, flag in (("lr", cell["lr_on_edge"]), ("batch", cell["batch_on_edge"])) if flag]
+        rows.append({"N": f"{cell['params']:.3g}", "D": f"{cell['tokens']:.3g}", "best lr": f"{cell['lr']:.3g}",
+                     "lr ×/÷": f"{math.exp(sd):.2f}" if math.isfinite(sd) else "-",
+                     "best batch": f"{cell['batch_size']:.3g}", "loss": f"{cell['loss']:.4f}",
+                     "edge": ", ".join(edge) or "-"})
+    return rows
 
 
 @plan_app.command("hparams")
@@ -61,4 +88,30 @@ def hparams(
 
     data = read_json(fit)
     answer = predict_hparams(HparamFit.from_dict(data, source=str(fit)), params=params, tokens=tokens, level=level)
-    show_answer(f"optimal hyperparameters at N = {params:.3g}, D = {tokens:.3g}", answer, as_json)
+    title = f"optimal hyperparameters at N = {params:.3g}, D = {tokens:.3g} ({level:.0%} intervals)"
+    if as_json:
+        show_answer(title, answer, as_json)
+        return
+    from scalelaw.cli.output import err_console, print_table
+
+    values = answer.values
+    lr, bs, penalty = values["lr"], values["batch_size"], values["lr_penalty"]
+    rows = [{"quantity": "peak learning rate", "value": f"{lr.value:.3g}", "interval": _interval(lr.low, lr.high)},
+            {"quantity": "batch size (tokens)", "value": f"{bs.value:.3g}" if math.isfinite(bs.value)
+             else "not identified", "interval": _interval(bs.low, bs.high)},
+            {"quantity": "loss penalty of that lr", "value": _percent(penalty.value),
+             "interval": f"at most {_percent(penalty.high)}" if math.isfinite(penalty.high) else "-"},
+            {"quantity": "DeepSeek LLM's published law (C = 6ND)",
+             "value": f"lr {values['deepseek_lr'].value:.3g}, batch {values['deepseek_batch_size'].value:.3g}",
+             "interval": "-"}]
+    print_table(title, rows, ["quantity", "value", "interval"])
+    for message in answer.warnings:
+        err_console.print(f"warning: {message}")
+
+
+def _interval(low: float, high: float) -> str:
+    return f"{low:.3g} – {high:.3g}" if math.isfinite(low) and math.isfinite(high) else "-"
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.2f}%" if math.isfinite(value) else "-"

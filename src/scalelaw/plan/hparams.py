@@ -59,6 +59,9 @@ class HparamFit:
     transfer_sd: float = 0.0
     #: Median over cells of the loss surface's relative curvature in log lr at the optimum (d²L/dx² / L).
     lr_curvature: float = float("nan")
+    #: Root mean square over cells of how far a cubic term moves the optimal lr (log): the surface's shape
+    #: error, shared by every cell, so drawn once per draw like the held-out check's (0: not measured).
+    shape_sd: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON content of a hyperparameter fit file (``kind: hparams``)."""
@@ -74,6 +77,7 @@ class HparamFit:
             "transfer": list(self.transfer),
             "transfer_sd": self.transfer_sd,
             "lr_curvature": None if not np.isfinite(self.lr_curvature) else self.lr_curvature,
+            "shape_sd": self.shape_sd,
         }
 
     @classmethod
@@ -87,14 +91,16 @@ class HparamFit:
                 raise ValueError(f"{len(scatter)} scatter draws for {len(draws)} bootstrap draws")
             ranges = {k: (float(v[0]), float(v[1])) for k, v in data.get("fitted_range", {}).items()}
             transfer = tuple({k: float(v) for k, v in row.items()} for row in data.get("transfer", []))
-            transfer_sd = float(data.get("transfer_sd", 0.0))
+            transfer_sd, shape_sd = float(data.get("transfer_sd", 0.0)), float(data.get("shape_sd", 0.0))
             curvature = data.get("lr_curvature")
             curvature = float("nan") if curvature is None else float(curvature)
-            if not (np.isfinite(transfer_sd) and transfer_sd >= 0) or not (np.isnan(curvature) or curvature > 0):
-                raise ValueError("transfer_sd must be >= 0 and lr_curvature positive")
+            if not all(np.isfinite(v) and v >= 0 for v in (transfer_sd, shape_sd)):
+                raise ValueError("transfer_sd and shape_sd must be finite and >= 0")
+            if not (np.isnan(curvature) or curvature > 0):
+                raise ValueError("lr_curvature must be positive")
             return cls(law, draws, pd.DataFrame(data.get("optima", {})), ranges, scatter,
                        bool(data.get("bs_identified", True)), str(data.get("bs_note", "")), transfer, transfer_sd,
-                       curvature)
+                       curvature, shape_sd)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"not a valid hyperparameter fit: {exc!r}", file=source) from None
 
@@ -138,11 +144,24 @@ def vertex(x: np.ndarray, y: np.ndarray, rule: Rule = "vertex") -> tuple[float, 
     return float(np.exp(best)), float(c0 + c1 * best + c2 * best**2), False
 
 
+def seed_means(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per grid point (params, tokens, lr, batch size): the mean final loss of its runs (seeds) and
+    their count in ``seeds``; the first run's name is kept.
+
+    Replicates are averaged before any optimum is sought: a surface windowed by lr grid steps, or a
+    three-point parabola, needs one value per point, and the mean is the smooth loss a seed's draw scatters
+    around (the minimum over seeds would favour the points that happen to have more of them)."""
+    keys = ["params", "tokens", "lr", "batch_size"]
+    grouped = table.groupby(keys, sort=False)
+    means = grouped.agg(run=("run", "first"), loss=("loss", "mean"), seeds=("loss", "size")).reset_index()
+    return means[["run", "params", "tokens", "batch_size", "loss", "lr", "seeds"]]
+
+
 def grid_optima(table: pd.DataFrame, rule: Rule = "vertex") -> pd.DataFrame:
     """Per (params, tokens) cell, by the per-row ``vertex`` or ``argmin`` rule: optimal lr and batch size,
-    the best loss, and edge flags."""
+    the best loss, and edge flags (replicates averaged, :func:`seed_means`)."""
     rows = []
-    for (n, d), group in table.groupby(["params", "tokens"], sort=True):
+    for (n, d), group in seed_means(table).groupby(["params", "tokens"], sort=True):
         per_batch = []
         for bs, sub in group.groupby("batch_size", sort=True):
             best = sub.groupby("lr")["loss"].min()
@@ -160,9 +179,10 @@ def grid_optima(table: pd.DataFrame, rule: Rule = "vertex") -> pd.DataFrame:
 
 
 def cell_surfaces(table: pd.DataFrame, *, source: str | None = None) -> dict[tuple[float, float], CellSurface]:
-    """The loss surface of every (params, tokens) cell of a grid table; a cell that cannot be fitted is an InputError."""
+    """The loss surface of every (params, tokens) cell of a grid table (replicates averaged, :func:`seed_means`);
+    a cell that cannot be fitted is an InputError."""
     surfaces = {}
-    for (n, d), group in table.groupby(["params", "tokens"], sort=True):
+    for (n, d), group in seed_means(table).groupby(["params", "tokens"], sort=True):
         try:
             surfaces[(float(n), float(d))] = fit_surface(group["lr"].to_numpy(), group["batch_size"].to_numpy(),
                                                          group["loss"].to_numpy(), window=LR_WINDOW)
@@ -242,11 +262,13 @@ def fit_hparams(runs: RunSet, *, rule: Rule = "surface", bootstrap: int = 200, s
     """Fit η_opt(N, D) and B_opt(D) from a grid of runs; needs three or more (N, D) cells."""
     table = grid_table(runs)
     rng = np.random.default_rng(seed)
-    curvature = float("nan")
+    curvature, shape_sd = float("nan"), 0.0
     if rule == "surface":
         surfaces = cell_surfaces(table, source=runs.source(str(table["run"].iloc[0])))
         optima, draws = surface_optima(surfaces, draws=max(bootstrap, 1), rng=rng)
         curvature = lr_curvature(surfaces)
+        shifts = np.array([s.shape_shift for s in surfaces.values()])
+        shape_sd = float(np.sqrt(np.mean(shifts[np.isfinite(shifts)] ** 2))) if np.isfinite(shifts).any() else 0.0
     else:
         optima, draws = grid_optima(table, rule), None
     if len(optima) < 3 or optima["params"].nunique() < 2 or optima["tokens"].nunique() < 2:
@@ -268,7 +290,7 @@ def fit_hparams(runs: RunSet, *, rule: Rule = "surface", bootstrap: int = 200, s
     identified, note = batch_identified(optima)
     transfer, transfer_sd = next_size_check(optima)
     return HparamFit(StepLaw(*point), np.array(laws).reshape(-1, 5), optima, ranges, np.array(scatter).reshape(-1, 2),
-                     identified, note, transfer, transfer_sd, curvature)
+                     identified, note, transfer, transfer_sd, curvature, shape_sd)
 
 
 def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: float = 0.95) -> Answer:
@@ -284,8 +306,10 @@ def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: floa
         return Estimate(point, float(low), float(high))
 
     scatter = np.exp(fit.scatter) if len(fit.scatter) == len(laws) else np.ones((len(laws), 2))
-    # The held-out check's error at the next size, drawn in (seeded: the same fit gives the same interval).
-    transfer = np.exp(fit.transfer_sd * np.random.default_rng(0).standard_normal(len(laws)))
+    # The held-out check's error at the next size and the surfaces' shape error, both shared by every cell, drawn
+    # in (seeded: the same fit gives the same interval).
+    shared_sd = float(np.hypot(fit.transfer_sd, fit.shape_sd))
+    transfer = np.exp(shared_sd * np.random.default_rng(0).standard_normal(len(laws)))
     point_lr = float(fit.law.learning_rate(params, tokens))
     lr_draws = np.array([float(w.learning_rate(params, tokens)) for w in laws]) * scatter[:, 0] * transfer
     lr = estimate(point_lr, list(lr_draws))
@@ -305,6 +329,9 @@ def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: floa
         "deepseek_lr": Estimate(float(DEEPSEEK_2024.learning_rate(flops)), nan, nan),
         "deepseek_batch_size": Estimate(float(DEEPSEEK_2024.batch_size(flops)), nan, nan),
     }
+    if fit.shape_sd > 0:
+        notes.append(f"surface shape: a cubic term in log lr moves the cells' optimal lr by {np.expm1(fit.shape_sd):.0%} "
+                     "(root mean square); a quadratic's bias of that size, the same in every cell, is in the interval")
     if fit.transfer:
         worst = max(fit.transfer, key=lambda r: abs(r["log_error"]))
         notes.append(f"held-out check at the largest fitted size (N = {worst['params']:.3g}): the smaller sizes' law "
@@ -315,9 +342,10 @@ def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: floa
 
 def _penalty(curvature: float, point: float, draws: np.ndarray, tail: float) -> Estimate:
     """Relative loss above the best of training at the predicted lr: ½·k·Δ² with Δ = log(optimum / prediction)
-    over the draws of the optimum, k the surfaces' relative curvature; the mean, with a percentile interval."""
+    over the draws of the optimum, k the surfaces' relative curvature; the mean, with a one-sided interval
+    [0, the level's quantile]: a penalty is never below 0, and a prediction on the optimum has none, so a
+    lower percentile above 0 would promise a loss the user cannot have."""
     if not np.isfinite(curvature) or draws.size == 0:
         return Estimate(float("nan"), float("nan"), float("nan"))
     penalty = 0.5 * curvature * np.log(draws / point) ** 2
-    low, high = np.percentile(penalty, [tail, 100 - tail])
-    return Estimate(float(penalty.mean()), float(low), float(high))
+    return Estimate(float(penalty.mean()), 0.0, float(np.percentile(penalty, 100 - 2 * tail)))
