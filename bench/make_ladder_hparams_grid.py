@@ -40,6 +40,9 @@ TOKENS = (8_192, 16_384)
 BATCH_SIZES = (32, 64, 128)
 LR_FACTORS = tuple(2.0 ** (k / 2) for k in range(-4, 5))  # 1/4 ... 4 in steps of sqrt(2)
 SEEDS = (0, 1)
+#: Longer budgets, where the best batch size leaves the grid's smallest (one sequence): one seed, a wider batch sweep.
+LONG_TOKENS = (32_768, 65_536)
+LONG_BATCH_SIZES = (32, 64, 128, 256)
 SEQ_LEN = 32
 OUT = Path(__file__).resolve().parents[1] / "src" / "scalelaw" / "datasets" / "ladder_hparams" / "grid.csv"
 
@@ -52,7 +55,9 @@ def peak_lr(width: int, factor: float) -> float:
 def grid_runs() -> list[RunConfig]:
     """Every run of the grid."""
     runs = []
-    for seed, width, tokens, batch, factor in itertools.product(SEEDS, WIDTHS, TOKENS, BATCH_SIZES, LR_FACTORS):
+    cells = itertools.chain(itertools.product(SEEDS, WIDTHS, TOKENS, BATCH_SIZES, LR_FACTORS),
+                            itertools.product((0,), WIDTHS, LONG_TOKENS, LONG_BATCH_SIZES, LR_FACTORS))
+    for seed, width, tokens, batch, factor in cells:
         lr = peak_lr(width, factor)
         suffix = "" if seed == 0 else f"-s{seed}"  # seed 0 keeps the first grid's run names
         shape = ModelShape(width=width, depth=1, heads=2, seq_len=SEQ_LEN, vocab_size=CORPUS.vocab_size)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 from statistics import NormalDist
@@ -156,7 +157,15 @@ def test_next_cli_ranks_a_grid_and_says_when_to_stop(fit_path: Path, capsys: pyt
 
 def test_next_bad_input(fit_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["plan", "next", str(fit_path), "--params", "3e9"]
-    _refused(capsys, [*base, "--candidates", "grid", "--sizes", "1e8,5e9"], "not below the target")
+    _refused(capsys, [*base, "--candidates", "grid", "--sizes", "5e9,8e9"], "no point of the grid is below the target")
+    above = tmp_path / "above.csv"
+    above.write_text("run,params,tokens\nsmall,1e8,2e9\nbig,5e9,1e11\n")
+    assert "row 2" in _refused(capsys, [*base, "--candidates", str(above)], "not below the target")
+    # a grid the tool built: the points beyond the target are left out with a note, the rest ranked
+    assert run([*base, "--candidates", "grid", "--sizes", "1e8,5e9", "--multiples", "1", "--json"]) == 0
+    printed = capsys.readouterr()
+    assert [r["candidate"] for r in json.loads(printed.out)["ranking"]] == ["N=1e+08 x1C"]
+    assert "left out: N=5e+09 x1C" in printed.err
     blank = tmp_path / "blank.csv"
     blank.write_text("run,params,tokens,flops\na,1e8,2e9,1.2e18\nb,2e8,4e9,\n")
     err = _refused(capsys, [*base, "--candidates", str(blank)], "cost is unknown")
@@ -205,3 +214,13 @@ def test_next_assumes_a_law_drift_when_the_fit_has_none(fit_path: Path, capsys: 
     steeper = _json(capsys, [*base, "--law-slope", "0.05"])
     assert steeper["half_width_now"] > assumed["half_width_now"]
     _refused(capsys, [*base, "--law-slope", "-1"], "--law-slope")
+
+
+def test_text_tables_give_percentages_not_raw_fractions(fit_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["plan", "ladder", "--params", "1e9", "--budget", "1%"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"[-+]\d+\.\d% to \+\d+\.\d%", out) and "decades out" in out and "expected_low" not in out
+    assert run(["plan", "next", str(fit_path), "--params", "3e9", "--candidates", "grid", "--sizes", "1e8,3e8",
+                "--multiples", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "±after" in out and re.search(r"\d+\.\d\d%", out) and "expected_half_width" not in out

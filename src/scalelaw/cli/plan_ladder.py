@@ -147,14 +147,18 @@ def ladder(
     if as_json:
         print_json(data)
         return
+    shape = ["width", "depth", "heads"] if family else []
     print_table(f"proposed ladder for N = {target.params:.3g}, D = {target.tokens:.3g} "
                 f"({plan.proposal.flops:.3g} FLOPs, {plan.proposal.flops / target.flops:.2%} of the target)",
-                data["runs"], ["params", "tokens", "multiple", "flops", *(["width", "depth", "heads"]
-                                                                                    if family else [])])
+                [{"N": f"{r['params']:.3g}", "D": f"{r['tokens']:.3g}", "x 1xC": f"{r['multiple']:g}",
+                  "FLOPs": f"{r['flops']:.3g}", **{k: r.get(k, "") for k in shape}} for r in data["runs"]],
+                ["N", "D", "x 1xC", "FLOPs", *shape])
     print_table(f"expected {level:.0%} interval of the target's loss (relative to the forecast), simulated",
-                [data["proposal"], *data["comparisons"]],
-                ["design", "runs", "flops", "decades_to_target", "expected_low", "expected_high",
-                 "linearised_half_width"])
+                [{"design": d["design"], "runs": d["runs"], "FLOPs": f"{d['flops']:.3g}",
+                  "decades out": f"{d['decades_to_target']:.2f}",
+                  "expected interval": f"{d['expected_low']:+.1%} to {d['expected_high']:+.1%}",
+                  "linearised": f"±{d['linearised_half_width']:.1%}"} for d in [data["proposal"], *data["comparisons"]]],
+                ["design", "runs", "FLOPs", "decades out", "expected interval", "linearised"])
     console.print(f"noise model: {noise.describe()}")
     if out is not None:
         console.print(f"plan written to {out}")
@@ -217,7 +221,7 @@ def next_run(
     from dataclasses import replace
 
     from scalelaw.plan.ladder_design import DEFAULT_LAW_ERROR, Target
-    from scalelaw.plan.next_run import grid_candidates, rank_candidates, read_candidates
+    from scalelaw.plan.next_run import below, grid_candidates, rank_candidates, read_candidates
 
     fitted = load_fitted(fit)
     if params is None or not (params > 0 and math.isfinite(params)):
@@ -228,7 +232,14 @@ def next_run(
     if candidates == "grid":
         if sizes is None:
             raise InputError("--candidates grid needs --sizes", column="--sizes")
-        pool = grid_candidates(_numbers(sizes, "--sizes"), _numbers(multiples, "--multiples"), tokens_per_param)
+        grid = grid_candidates(_numbers(sizes, "--sizes"), _numbers(multiples, "--multiples"), tokens_per_param)
+        pool = [c for c in grid if below(c, target)]
+        if not pool:
+            raise InputError(f"no point of the grid is below the target (N={target.params:.3g}, "
+                             f"D={target.tokens:.3g}): choose smaller --sizes or --multiples", column="--sizes")
+        if len(pool) < len(grid):
+            left_out = ", ".join(c.label for c in grid if not below(c, target))
+            err_console.print(f"note: grid points not below the target left out: {left_out}")
     else:
         pool = read_candidates(Path(candidates))
     for option, value in (("--run-noise", run_noise), ("--tolerance", tolerance)):
@@ -265,9 +276,14 @@ def next_run(
         print_json(data)
         return
     print_table(f"candidates for N = {target.params:.3g}, D = {target.tokens:.3g}: now ±{answer.half_width:.2%} "
-                f"({level:.0%})", data["ranking"],
-                ["candidate", "params", "tokens", "flops", "expected_half_width", "parameter_sd_after", "law_sd_after",
-                 "shrink", "shrink_per_1pct_compute"])
+                f"({level:.0%}); the expected interval after training each",
+                [{"candidate": r["candidate"], "FLOPs": f"{r['flops']:.3g}", "±after": f"{r['expected_half_width']:.2%}",
+                  "params": f"{r['parameter_sd_after']:.2%}", "law": f"{r['law_sd_after']:.2%}",
+                  "shrink": f"{r['shrink']:.1%}", "per 1%": f"{r['shrink_per_1pct_compute']:.2%}"}
+                 for r in data["ranking"]],
+                ["candidate", "FLOPs", "±after", "params", "law", "shrink", "per 1%"])
+    console.print("params, law: the two parts of the expected interval a run can shrink (sd of the log loss); "
+                  "per 1%: the shrink per 1% of the target's compute, the ranking's key")
     console.print(("stop: " if answer.stop else "next: ") + answer.reason)
     for message in answer.warnings:
         err_console.print(f"warning: {message}")

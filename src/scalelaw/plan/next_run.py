@@ -154,6 +154,12 @@ def grid_candidates(sizes: Sequence[float], multiples: Sequence[float], tokens_p
     return out
 
 
+def below(candidate: Candidate, target: Target) -> bool:
+    """Whether a candidate can be a ladder run for the target: no larger in N or D, and strictly cheaper."""
+    return (candidate.params <= target.params and candidate.tokens <= target.tokens
+            and candidate.flops < target.flops)
+
+
 def rank_candidates(
     fit: FitResult, target: Target, candidates: Sequence[Candidate], *, level: float = 0.95,
     noise: float | None = None, tolerance: float | None = None, min_gain: float = DEFAULT_MIN_GAIN,
@@ -266,7 +272,7 @@ def check_request(fit: Any, target: Target, candidates: Sequence[Candidate], lev
     if fit.bootstrap_params is None:
         raise InputError("the fit has no bootstrap draws to rank candidates by; refit with --bootstrap 50 or more")
     for c in candidates:
-        if c.params > target.params or c.tokens > target.tokens or c.flops >= target.flops:
+        if not below(c, target):
             raise InputError(f"candidate {c.label} (N={c.params:.3g}, D={c.tokens:.3g}) is not below the target "
                              f"(N={target.params:.3g}, D={target.tokens:.3g}): a ladder run must be no larger and "
                              "strictly cheaper than the run it forecasts", row=c.row)
