@@ -18,8 +18,9 @@ exponents with 90% bootstrap intervals.
 
 Part 3, the held-out check at the next size (issue 25): the 90% lr interval without
 and with the check's error, and the stated penalty of the predicted lr (½·curvature·Δ² over
-the interval's draws) against the penalty the held-out cell's surface measures; the batch-size
-law is reported as not identified on this grid (the best batch is on the grid's edge).
+the interval's draws, a one-sided interval [0, its 90% quantile]) against the penalty the held-out
+cell's surface measures; where the grid identifies the batch-size law, the same for the predicted
+lr and batch size together (``both``).
 
 Run: ``COLUMNS=200 python bench/bench_plan_hparams.py [--part 1|2|3]``.
 """
@@ -158,6 +159,9 @@ def transfer_table(runs: RunSet) -> None:
             lr_opt, bs_opt = float(np.exp(log_lr)), float(np.exp(log_bs))
             old, new = (predict_hparams(f, params=n, tokens=d, level=LEVEL).values for f in (before, fit))
             actual = relative_penalty(surface, new["lr"].value, bs_opt)  # at the cell's best batch size
+            joint = new["penalty"]
+            joint_actual = (relative_penalty(surface, new["lr"].value, new["batch_size"].value)
+                            if np.isfinite(new["batch_size"].value) else float("nan"))
             rows.append({
                 "fit": f"w<={largest}", "N": n, "D": d, "pred_lr": new["lr"].value, "best_lr": lr_opt,
                 "in_PI_before": old["lr"].low <= lr_opt <= old["lr"].high,
@@ -167,6 +171,9 @@ def transfer_table(runs: RunSet) -> None:
                 "stated_lo%": 100 * new["lr_penalty"].low, "stated_hi%": 100 * new["lr_penalty"].high,
                 "in_stated": new["lr_penalty"].low <= actual <= new["lr_penalty"].high,
                 "batch_law": "identified" if fit.bs_identified else "not identified",
+                "pred_bs": new["batch_size"].value, "best_bs": bs_opt, "both%": 100 * joint_actual,
+                "stated_both%": 100 * joint.value, "stated_both_hi%": 100 * joint.high,
+                "in_stated_both": bool(joint.low <= joint_actual <= joint.high) if np.isfinite(joint_actual) else "-",
             })
     print_table("part 3: lr prediction intervals before/after the held-out check at the next size, and the stated "
                 "penalty of the predicted lr (loss above the cell's best, at its best batch size) against the actual",

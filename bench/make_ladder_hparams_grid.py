@@ -5,13 +5,14 @@ corpus over 64 tokens (exact entropy rate known), two token budgets (8,192 and 1
 three batch sizes (32, 64, 128 tokens) and nine peak learning rates per width: 0.7/width
 times 1/4 ... 4 in steps of sqrt(2) (a sweep centred where a 1/width rule puts the optimum, as
 practitioners centre theirs; the fit locates the optimum from the losses), each with seeds 0 and 1
-(seed 0's runs keep the first, five-lr grid's names and losses). Schedule:
+(seed 0's runs keep the first, five-lr grid's names and losses); then two longer budgets (32,768 and
+65,536 tokens), where the best batch leaves the smallest, with batch sizes 32-256 and seed 0. Schedule:
 cosine from the peak to 1e-4 with 5% warm-up; AdamW (weight decay 0.1, betas 0.9/0.95,
 clip 1.0), one final eval on 128 sequences against the chain's true law. A
 diverged run (non-finite train loss) is kept with ``loss`` empty and ``diverged`` true.
 
-Writes ``src/scalelaw/datasets/ladder_hparams/grid.csv`` (one row per run). The 432 runs took
-about 12 minutes of wall time on the shared 2-core machine (load about 2). Run:
+Writes ``src/scalelaw/datasets/ladder_hparams/grid.csv`` (one row per run). The 720 runs took
+about 25 minutes of wall time on the shared 2-core machine (load about 2). Run:
 ``nice -n 10 python bench/make_ladder_hparams_grid.py [--store DIR] [--workers 2]`` (a rerun
 with the same store reuses the runs already trained).
 """

@@ -17,7 +17,7 @@ def test_datasets_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     rows = json.loads(capsys.readouterr().out)
     assert {r["name"]: r["runs"] for r in rows} == {
         "multipowerlaw-25m": 9, "multipowerlaw-100m": 9, "datablations": 296, "porian2024": 1745, "olmo-ladder": 24, "markov-ladder": 15,
-        "ladder-hparams": 432,
+        "ladder-hparams": 720,
     }
 
 

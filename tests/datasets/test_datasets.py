@@ -24,7 +24,7 @@ DOCUMENTED = {
     "porian2024": (1_745, 1_745, 1_745),
     "olmo-ladder": (24, 2_459, 2_459),
     "markov-ladder": (15, 180, 180),
-    "ladder-hparams": (432, 432, 432),
+    "ladder-hparams": (720, 720, 720),
 }
 
 

@@ -83,9 +83,26 @@ def test_exact_grid_identifies_batch_law_and_transfers_without_error() -> None:
     assert fit.lr_curvature == pytest.approx(2 * 0.02 / 3.0, rel=1e-3)  # d²L/dx² / L of the bowl
     answer = predict_hparams(fit, params=1e8, tokens=4e9)
     assert answer.values["lr_penalty"].high == pytest.approx(0.0, abs=1e-6)
+    assert fit.bs_curvature == pytest.approx(2 * 0.01 / 3.0, rel=1e-3) and fit.cross_curvature == pytest.approx(0.0, abs=1e-9)
+    assert answer.values["penalty"].high == pytest.approx(0.0, abs=1e-6)  # lr and batch size both on the optimum
     assert not any("not identified" in w for w in answer.warnings)
     again = HparamFit.from_dict(fit.to_dict(), source="hp.json")
     assert again.transfer == fit.transfer and again.lr_curvature == pytest.approx(fit.lr_curvature)
+    assert again.bs_curvature == pytest.approx(fit.bs_curvature)
+
+
+def test_the_joint_penalty_counts_the_batch_sizes_miss_too() -> None:
+    """A law whose batch size is off by a factor 2 costs ½·k_y·ln(2)² more than its lr alone."""
+    fit = fit_hparams(_grid(), bootstrap=50, seed=0)
+    off = HparamFit.from_dict({**fit.to_dict(), "law": {**fit.to_dict()["law"], "bs_coef": 2 * fit.law.bs_coef}},
+                              source="hp.json")
+    values = predict_hparams(off, params=1e8, tokens=4e9).values
+    expected = 0.5 * fit.bs_curvature * np.log(2) ** 2
+    assert values["penalty"].value == pytest.approx(expected, rel=0.05)
+    assert values["lr_penalty"].value == pytest.approx(0.0, abs=1e-6) and values["penalty"].high >= expected * 0.95
+    edge = predict_hparams(HparamFit.from_dict({**fit.to_dict(), "bs_identified": False}, source="hp.json"),
+                           params=1e8, tokens=4e9).values
+    assert np.isnan(edge["penalty"].value)  # no batch size predicted, no joint penalty
 
 
 def test_batch_on_the_edge_is_not_answered_and_a_drifting_law_widens_its_interval() -> None:
@@ -109,16 +126,27 @@ def test_batch_on_the_edge_is_not_answered_and_a_drifting_law_widens_its_interva
 def test_cli_on_the_ladder_grid_states_the_penalty_and_refuses_the_batch_size(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "hp.json"
-    assert run(["plan", "hparams-fit", "dataset:ladder-hparams", "--where", "width <= 64", "--out", str(out),
-                "--bootstrap", "40", "--json"]) == 0
+    # the short budgets alone: the best batch is the smallest in every cell
+    assert run(["plan", "hparams-fit", "dataset:ladder-hparams", "--where", "width <= 64 and tokens <= 16384",
+                "--out", str(out), "--bootstrap", "40", "--json"]) == 0
     capsys.readouterr()
     assert run(["plan", "hparams", str(out), "--params", "2.1e5", "--tokens", "16384", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["values"]["batch_size"]["value"] is None  # not identified: no number
+    assert answer["values"]["penalty"]["value"] is None
     penalty = answer["values"]["lr_penalty"]
     assert 0 <= penalty["low"] <= penalty["value"] <= penalty["high"]
     assert any("not identified" in w for w in answer["warnings"])
     assert any("held-out check at the largest fitted size" in w for w in answer["warnings"])
+    # with the longer budgets the best batch is interior: a batch size and the joint penalty are stated
+    assert run(["plan", "hparams-fit", "dataset:ladder-hparams", "--where", "width <= 64", "--out", str(out),
+                "--bootstrap", "40", "--json"]) == 0
+    capsys.readouterr()
+    assert run(["plan", "hparams", str(out), "--params", "2.1e5", "--tokens", "65536", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    batch, joint = answer["values"]["batch_size"], answer["values"]["penalty"]
+    assert 32 < batch["value"] < 256 and batch["low"] < batch["value"] < batch["high"]
+    assert 0 == joint["low"] < joint["value"] < joint["high"] and not any("not identified" in w for w in answer["warnings"])
 
 
 def test_seeds_are_averaged_before_an_optimum_is_sought() -> None:
@@ -166,8 +194,8 @@ def test_the_surfaces_shape_error_is_in_the_lr_interval() -> None:
 def test_cli_tables_read_as_words_not_raw_fields(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The text output names the laws, says 'not identified' rather than nan, and gives the penalty in percent."""
     out = tmp_path / "hp.json"
-    assert run(["plan", "hparams-fit", "dataset:ladder-hparams", "--where", "width <= 32", "--out", str(out),
-                "--bootstrap", "20"]) == 0
+    assert run(["plan", "hparams-fit", "dataset:ladder-hparams", "--where", "width <= 32 and tokens <= 16384",
+                "--out", str(out), "--bootstrap", "20"]) == 0
     fitted = capsys.readouterr()
     assert "lr_opt = " in fitted.out and "not identified" in fitted.out and "nan" not in fitted.out
     assert "batch-size law not identified" in fitted.err

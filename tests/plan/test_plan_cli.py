@@ -130,7 +130,8 @@ def test_hparams_fit_on_the_ladder_grid_then_predict(tmp_path: Path, capsys: pyt
     out = tmp_path / "hp.json"
     fitted = _json(capsys, ["plan", "hparams-fit", "dataset:ladder-hparams", "--where", "width <= 64", "--out", str(out),
                             "--bootstrap", "30", "--json"])
-    assert len(fitted["optima"]) == 6 and fitted["law"]["lr_params_exp"] < 0  # the optimal lr falls with size
+    assert len(fitted["optima"]) == 12 and fitted["law"]["lr_params_exp"] < 0  # the optimal lr falls with size
+    assert fitted["law"]["bs_tokens_exp"] > 0  # and the best batch grows with the tokens (interior at 32k, 64k)
     answer = _json(capsys, ["plan", "hparams", str(out), "--params", "2.1e5", "--tokens", "16384", "--json"])
     lr = answer["values"]["lr"]
     assert lr["low"] < lr["value"] < lr["high"]

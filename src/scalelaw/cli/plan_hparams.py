@@ -101,6 +101,9 @@ def hparams(
              else "not identified", "interval": _interval(bs.low, bs.high)},
             {"quantity": "loss penalty of that lr", "value": _percent(penalty.value),
              "interval": f"at most {_percent(penalty.high)}" if math.isfinite(penalty.high) else "-"},
+            *([{"quantity": "loss penalty of that lr and batch size", "value": _percent(values["penalty"].value),
+                "interval": f"at most {_percent(values['penalty'].high)}"}] if math.isfinite(values["penalty"].value)
+              else []),
             {"quantity": "DeepSeek LLM's published law (C = 6ND)",
              "value": f"lr {values['deepseek_lr'].value:.3g}, batch {values['deepseek_batch_size'].value:.3g}",
              "interval": "-"}]

@@ -62,6 +62,10 @@ class HparamFit:
     #: Root mean square over cells of how far a cubic term moves the optimal lr (log): the surface's shape
     #: error, shared by every cell, so drawn once per draw like the held-out check's (0: not measured).
     shape_sd: float = 0.0
+    #: Medians over cells of the relative curvature in log batch size (2·c_yy / L) and of the cross term
+    #: (c_xy / L) at the optimum, for the penalty of a predicted (lr, batch size) pair (NaN: not measured).
+    bs_curvature: float = float("nan")
+    cross_curvature: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON content of a hyperparameter fit file (``kind: hparams``)."""
@@ -78,6 +82,8 @@ class HparamFit:
             "transfer_sd": self.transfer_sd,
             "lr_curvature": None if not np.isfinite(self.lr_curvature) else self.lr_curvature,
             "shape_sd": self.shape_sd,
+            "bs_curvature": None if not np.isfinite(self.bs_curvature) else self.bs_curvature,
+            "cross_curvature": None if not np.isfinite(self.cross_curvature) else self.cross_curvature,
         }
 
     @classmethod
@@ -98,9 +104,13 @@ class HparamFit:
                 raise ValueError("transfer_sd and shape_sd must be finite and >= 0")
             if not (np.isnan(curvature) or curvature > 0):
                 raise ValueError("lr_curvature must be positive")
+            bs_curvature, cross = (float("nan") if data.get(k) is None else float(data[k])
+                                   for k in ("bs_curvature", "cross_curvature"))
+            if not (np.isnan(bs_curvature) or bs_curvature > 0) or np.isinf(cross):
+                raise ValueError("bs_curvature must be positive and cross_curvature finite")
             return cls(law, draws, pd.DataFrame(data.get("optima", {})), ranges, scatter,
                        bool(data.get("bs_identified", True)), str(data.get("bs_note", "")), transfer, transfer_sd,
-                       curvature, shape_sd)
+                       curvature, shape_sd, bs_curvature, cross)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"not a valid hyperparameter fit: {exc!r}", file=source) from None
 
@@ -212,19 +222,32 @@ def surface_optima(
 
 
 def _regress(optima: pd.DataFrame) -> np.ndarray:
+    """The Step Law through the cells' optima: lr through every cell; batch size through the cells whose best
+    batch is interior when they span two token counts (an optimum on the grid's edge is only a bound), else
+    through every cell."""
     log_n, log_d = np.log(optima["params"].to_numpy()), np.log(optima["tokens"].to_numpy())
     x = np.column_stack([np.ones_like(log_n), log_n, log_d])
     lr = np.linalg.lstsq(x, np.log(optima["lr"].to_numpy()), rcond=None)[0]
-    bs = np.polyfit(log_d, np.log(optima["batch_size"].to_numpy()), 1)
+    batch = _batch_cells(optima)
+    bs = np.polyfit(log_d[batch], np.log(optima["batch_size"].to_numpy()[batch]), 1)
     return np.array([np.exp(lr[0]), lr[1], lr[2], np.exp(bs[1]), bs[0]])
 
 
+def _batch_cells(optima: pd.DataFrame) -> np.ndarray:
+    """The cells the batch-size law goes through: those with an interior best batch when they span two token
+    counts, else all."""
+    interior = ~optima["batch_on_edge"].to_numpy(dtype=bool)
+    return interior if np.unique(optima["tokens"].to_numpy()[interior]).size >= 2 else np.ones_like(interior)
+
+
 def _scatter(optima: pd.DataFrame, law: StepLaw) -> tuple[np.ndarray, np.ndarray]:
-    """Log residuals of the cells' optima around the law, inflated for the parameters fitted (3 for lr, 2 for batch)."""
+    """Log residuals of the cells' optima around the law (the batch size's of the cells its law goes through),
+    inflated for the parameters fitted (3 for lr, 2 for batch)."""
     n = len(optima)
     lr = np.log(optima["lr"].to_numpy() / law.learning_rate(optima["params"].to_numpy(), optima["tokens"].to_numpy()))
-    bs = np.log(optima["batch_size"].to_numpy() / law.batch_size(optima["tokens"].to_numpy()))
-    return lr * np.sqrt(n / max(n - 3, 1)), bs * np.sqrt(n / max(n - 2, 1))
+    cells = optima[_batch_cells(optima)]
+    bs = np.log(cells["batch_size"].to_numpy() / law.batch_size(cells["tokens"].to_numpy()))
+    return lr * np.sqrt(n / max(n - 3, 1)), bs * np.sqrt(len(cells) / max(len(cells) - 2, 1))
 
 
 def batch_identified(optima: pd.DataFrame) -> tuple[bool, str]:
@@ -258,15 +281,25 @@ def lr_curvature(surfaces: Mapping[tuple[float, float], CellSurface]) -> float:
     return float(np.median(values)) if values else float("nan")
 
 
+def batch_curvatures(surfaces: Mapping[tuple[float, float], CellSurface]) -> tuple[float, float]:
+    """Medians over the cells whose surface has a y² term of 2·c_yy / L_min and c_xy / L_min (NaN when none)."""
+    cells = [s for s in surfaces.values() if s.coef[4] > 0 and s.minimum()[2] > 0]
+    if not cells:
+        return float("nan"), float("nan")
+    return (float(np.median([2 * s.coef[4] / s.minimum()[2] for s in cells])),
+            float(np.median([s.coef[5] / s.minimum()[2] for s in cells])))
+
+
 def fit_hparams(runs: RunSet, *, rule: Rule = "surface", bootstrap: int = 200, seed: int = 0) -> HparamFit:
     """Fit η_opt(N, D) and B_opt(D) from a grid of runs; needs three or more (N, D) cells."""
     table = grid_table(runs)
     rng = np.random.default_rng(seed)
-    curvature, shape_sd = float("nan"), 0.0
+    curvature, shape_sd, bs_curvature, cross = float("nan"), 0.0, float("nan"), float("nan")
     if rule == "surface":
         surfaces = cell_surfaces(table, source=runs.source(str(table["run"].iloc[0])))
         optima, draws = surface_optima(surfaces, draws=max(bootstrap, 1), rng=rng)
         curvature = lr_curvature(surfaces)
+        bs_curvature, cross = batch_curvatures(surfaces)
         shifts = np.array([s.shape_shift for s in surfaces.values()])
         shape_sd = float(np.sqrt(np.mean(shifts[np.isfinite(shifts)] ** 2))) if np.isfinite(shifts).any() else 0.0
     else:
@@ -285,12 +318,12 @@ def fit_hparams(runs: RunSet, *, rule: Rule = "surface", bootstrap: int = 200, s
             sample["lr"] = np.exp(draws[cells, replicate, 0])
             sample["batch_size"] = np.exp(draws[cells, replicate, 1])
         laws.append(_regress(sample))
-        scatter.append((lr_scatter[rng.integers(len(optima))], bs_scatter[rng.integers(len(optima))]))
+        scatter.append((lr_scatter[rng.integers(len(lr_scatter))], bs_scatter[rng.integers(len(bs_scatter))]))
     ranges = {c: (float(optima[c].min()), float(optima[c].max())) for c in ("params", "tokens")}
     identified, note = batch_identified(optima)
     transfer, transfer_sd = next_size_check(optima)
     return HparamFit(StepLaw(*point), np.array(laws).reshape(-1, 5), optima, ranges, np.array(scatter).reshape(-1, 2),
-                     identified, note, transfer, transfer_sd, curvature, shape_sd)
+                     identified, note, transfer, transfer_sd, curvature, shape_sd, bs_curvature, cross)
 
 
 def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: float = 0.95) -> Answer:
@@ -315,9 +348,12 @@ def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: floa
     lr = estimate(point_lr, list(lr_draws))
     nan = float("nan")
     notes = list(beyond(dict(fit.fitted_range), params=params, tokens=tokens))
+    both = Estimate(float("nan"), float("nan"), float("nan"))
     if fit.bs_identified:
-        bs = estimate(float(fit.law.batch_size(tokens)),
-                      [float(w.batch_size(tokens)) * f for w, f in zip(laws, scatter[:, 1], strict=True)])
+        point_bs = float(fit.law.batch_size(tokens))
+        bs_draws = np.array([float(w.batch_size(tokens)) * f for w, f in zip(laws, scatter[:, 1], strict=True)])
+        bs = estimate(point_bs, list(bs_draws))
+        both = _joint_penalty(fit, (point_lr, point_bs), (lr_draws, bs_draws), tail)
     else:
         bs = Estimate(nan, nan, nan)
         notes.append(f"batch-size law not identified: {fit.bs_note}")
@@ -326,6 +362,7 @@ def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: floa
         "lr": lr,
         "batch_size": bs,
         "lr_penalty": _penalty(fit.lr_curvature, point_lr, lr_draws, tail),
+        "penalty": both,
         "deepseek_lr": Estimate(float(DEEPSEEK_2024.learning_rate(flops)), nan, nan),
         "deepseek_batch_size": Estimate(float(DEEPSEEK_2024.batch_size(flops)), nan, nan),
     }
@@ -338,6 +375,20 @@ def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: floa
                      f"missed its optimal lr by up to {np.expm1(abs(worst['log_error'])):.0%}; that error is in the "
                      "interval")
     return Answer(values, tuple(notes))
+
+
+def _joint_penalty(fit: HparamFit, point: tuple[float, float], draws: tuple[np.ndarray, np.ndarray],
+                   tail: float) -> Estimate:
+    """Relative loss above the best at the predicted lr and batch size together: ½·Δᵀ K Δ over the draws of the
+    optimum, Δ the log offsets and K the cells' median relative curvature (the cross term dropped when the
+    medians do not make K positive definite); the mean with a one-sided interval, as :func:`_penalty`."""
+    k_x, k_y, k_xy = fit.lr_curvature, fit.bs_curvature, fit.cross_curvature
+    if not (np.isfinite(k_x) and np.isfinite(k_y)) or draws[0].size == 0:
+        return Estimate(float("nan"), float("nan"), float("nan"))
+    k_xy = k_xy if np.isfinite(k_xy) and k_xy * k_xy < k_x * k_y else 0.0
+    dx, dy = np.log(draws[0] / point[0]), np.log(draws[1] / point[1])
+    penalty = 0.5 * (k_x * dx * dx + 2 * k_xy * dx * dy + k_y * dy * dy)
+    return Estimate(float(penalty.mean()), 0.0, float(np.percentile(penalty, 100 - 2 * tail)))
 
 
 def _penalty(curvature: float, point: float, draws: np.ndarray, tail: float) -> Estimate:
