@@ -203,3 +203,23 @@ def test_cli_tables_read_as_words_not_raw_fields(tmp_path: Path, capsys: pytest.
     answer = capsys.readouterr()
     assert "nan" not in answer.out and "not identified" in answer.out
     assert re.search(r"at most \d+\.\d\d%", answer.out) and "surface shape" in answer.err
+
+
+def test_a_fit_file_of_the_wrong_kind_names_the_command_that_reads_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hp, plan, law = tmp_path / "hp.json", tmp_path / "plan.json", tmp_path / "fit.json"
+    assert run(["plan", "hparams-fit", "dataset:ladder-hparams", "--where", "width <= 32", "--out", str(hp),
+                "--bootstrap", "10", "--json"]) == 0
+    assert run(["plan", "ladder", "--params", "1e9", "--out", str(plan), "--json"]) == 0
+    assert run(["fit", "dataset:olmo-ladder", "--law", "chinchilla", "--out", str(law)]) == 0
+    capsys.readouterr()
+    for argv, words in (
+        (["predict", str(hp), "--at", "params=1e5,tokens=1e4"], "scalelaw plan hparams FILE"),
+        (["report", str(hp), "-o", str(tmp_path / "r.html")], "scalelaw plan hparams FILE"),
+        (["plan", "compute", str(hp), "--flops", "1e20"], "scalelaw plan hparams FILE"),
+        (["predict", str(plan), "--at", "params=1e5,tokens=1e4"], "scalelaw ladder run --plan FILE"),
+        (["plan", "hparams", str(law), "--params", "1e9", "--tokens", "1e10"], "not a hyperparameter fit"),
+    ):
+        assert run(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err and "must be a string" not in err, err

@@ -87,6 +87,9 @@ def hparams(
     from scalelaw.plan.hparams import HparamFit, predict_hparams
 
     data = read_json(fit)
+    if not isinstance(data, dict) or data.get("kind") != "hparams":
+        raise InputError("not a hyperparameter fit: write one with `scalelaw plan hparams-fit GRID --out FILE` (a "
+                         "law's FIT.json answers `scalelaw predict`)", file=str(fit))
     answer = predict_hparams(HparamFit.from_dict(data, source=str(fit)), params=params, tokens=tokens, level=level)
     title = f"optimal hyperparameters at N = {params:.3g}, D = {tokens:.3g} ({level:.0%} intervals)"
     if as_json:

@@ -64,6 +64,14 @@ def read_json(path: str | Path) -> Any:
         raise InputError(f"not a JSON fit file: {exc}", file=source) from None
 
 
+#: JSON files scalelaw writes that are not a law's FIT.json, and the command that reads each.
+OTHER_KINDS = {
+    "hparams": "a hyperparameter fit from `scalelaw plan hparams-fit`; read it with `scalelaw plan hparams FILE "
+               "--params N --tokens D`",
+    "ladder-plan": "a ladder plan from `scalelaw plan ladder`; train it with `scalelaw ladder run --plan FILE`",
+}
+
+
 def load_fit(path: str | Path) -> FitResult | TwoStepFit:
     """Read a FIT.json written by :meth:`FitResult.save` (or a two-step fit's ``save``)."""
     data = read_json(path)
@@ -93,6 +101,9 @@ def fit_from_dict(data: Any, *, source: str) -> FitResult:
     """Validate FIT.json content against :mod:`scalelaw.fit.schema` and build the fit it describes."""
     from scalelaw import laws
 
+    kind = data.get("kind") if isinstance(data, Mapping) else None
+    if isinstance(kind, str) and kind in OTHER_KINDS:
+        raise InputError(f"not a law's fit: this is {OTHER_KINDS[kind]}", file=source)
     try:
         fields = validate_fit_data(data)
     except SchemaError as exc:
