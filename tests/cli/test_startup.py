@@ -102,3 +102,26 @@ def test_one_blas_thread_unless_the_user_chose_or_a_model_is_trained() -> None:
     assert blas(["fit", "runs.csv"]) == "1"
     assert blas(["fit", "runs.csv"], OPENBLAS_NUM_THREADS="4") == "4"
     assert blas(["ladder", "run", "spec.yaml"]) == "unset"
+
+
+def test_numbers_on_the_command_line_need_no_pydantic(tmp_path: Path) -> None:
+    """predict and plan with numeric options (one with bounds) read plain numbers without typer's pydantic
+    coercion; a value out of bounds or not a number still gets typer's message."""
+    from scalelaw.cli.main import run
+
+    fit = tmp_path / "fit.json"
+    assert run(["fit", "dataset:olmo-ladder", "--law", "chinchilla", "--out", str(fit)]) == 0
+    argv = [["predict", str(fit), "--at", "params=1e9,tokens=2e10", "--points", "5", "--level", "0.9"],
+            ["plan", "compute", str(fit), "--flops", "1e21"]]
+    code = (f"import json, sys\nfrom scalelaw.cli import main\nfor args in {argv!r}:\n    try:\n"
+            f"        main.run(args)\n    except SystemExit as exc:\n        assert not exc.code, exc.code\n"
+            f"print(json.dumps('pydantic' in sys.modules))")
+    src = str(Path(scalelaw.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) is False
+    for bad, words in ((["--points", "0"], "greater than or equal to 1"), (["--points", "abc"], "'--points'"),
+                       (["--points", "2.5"], "'--points'"), (["--level", "x"], "'--level'")):
+        done = subprocess.run([sys.executable, "-m", "scalelaw", "predict", str(fit), "--at",
+                               "params=1e9,tokens=2e10", *bad], capture_output=True, text=True, env=env)
+        assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr, done.stderr
