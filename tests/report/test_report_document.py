@@ -115,6 +115,11 @@ def test_auto_fit_report_shows_the_backtest_table_and_coverage(tmp_path) -> None
     # errors in percent of the loss, as the sentence above the table gives them (raw fractions were seen in a report)
     assert f"{100 * chosen['decided_error']:.2f}%" in text
     assert format_number(chosen["decided_error"]) not in text
+    # the sentence on the law's error names the residual scatter the interval also carries, with its size (a
+    # report read "0.02% inside the range" beside 9% backtest errors, the scatter being 16% and unnamed)
+    assert f"residual scatter (RMSE {fit.diagnostics.residual_rmse:.2%})" in text
+    assert "Held-out points are predictions the fit never saw" in text
+    assert "Held-out points" not in render_report([FitEntry(fit, runs=runs.select([f"r{i}" for i in range(10)]))])
 
 
 def test_the_fitted_runs_given_as_data_are_not_called_held_out(chinchilla_fit: FitResult, porian_split: tuple[RunSet, RunSet],

@@ -111,3 +111,11 @@ def test_every_point_gets_its_own_tooltip_and_nothing_else(count: int) -> None:
     svg = plots.figure_svg(plots.final_loss_figure(groups, [], variable="params", title="t"), salt="s")
     titles = re.findall(r"<title>([^<]*)</title>", svg)
     assert titles == [f"fit {i}" for i in range(count)] + [f"held {i}" for i in range(count)]
+
+
+def test_bootstrap_panel_titles_keep_short_symbols() -> None:
+    """A report drew 'log10 R D' for the parameter R_D; long snake_case names still read as words."""
+    from scalelaw.report.plots_checks import _readable
+
+    assert _readable("log10 R_D") == "log10 R_D" and _readable("E") == "E"
+    assert _readable("tokens_per_param_at_1e21_flops") == "tokens per param at 1e21 flops"

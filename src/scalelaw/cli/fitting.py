@@ -190,7 +190,7 @@ def show_selection(fit: FitResult) -> None:
                       f"{max(c.tested_decades, 1.0):.2f} decades beyond it; t tails with {c.dof} degrees of freedom "
                       f"({c.runs} held-out run(s) in {c.folds} fold(s), blended with a prior worth one run)")
     elif fit.calibration is not None:
-        text = fit.calibration.describe()
+        text = fit.calibration.describe(fit.diagnostics.residual_rmse)
         console.print(text[0].upper() + text[1:])
 
 

@@ -82,17 +82,19 @@ class ExtrapolationError:
         """True when ``decades`` lies well beyond the farthest backtested distance."""
         return decades > TESTED_REACH * self.tested_decades + 1e-9
 
-    def describe(self) -> str:
-        """One sentence for people: the error inside the data, at the tested distance, and the tails."""
+    def describe(self, scatter: float | None = None) -> str:
+        """One sentence for people: the error inside the data, at the tested distance, and the tails; ``scatter``
+        (the fit's log-residual RMSE) is named beside it, since the interval carries both."""
+        spread = f" (RMSE {scatter:.2%})" if scatter is not None and np.isfinite(scatter) else ""
         edge = float(self.sd(np.array([self.tested_decades]))[0])
         trend = (f"; forecasts corrected by {np.expm1(self.correction):+.2%} per decade beyond the data (the backtests "
                  f"all missed the same way, ±{self.correction_sd:.2%})" if self.correction else "")
         if edge == 0:
-            return (f"the backtest errors were within the fit's own residual scatter ({self.runs} held-out run(s) in "
+            return (f"the backtest errors were within the fit's own residual scatter{spread} ({self.runs} held-out run(s) in "
                     f"{self.folds} fold(s), up to {self.tested_decades:.2f} decades beyond the data), so the interval "
                     "adds no error of the law's own up to that distance" + trend)
         return (
-            "the law's own error, on top of the fit's residual scatter that the interval also carries (sd, "
+            f"the law's own error, on top of the fit's residual scatter{spread} that the interval also carries (sd, "
             f"relative): {self.floor:.2%} on a new run inside the fitted range, "
             f"{edge:.2%} at {self.tested_decades:.2f} decades beyond it (the farthest backtest), growing beyond; "
             f"t tails with {self.dof} degrees of freedom ({self.runs} held-out run(s) in {self.folds} fold(s))" + trend

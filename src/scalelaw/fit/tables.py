@@ -109,7 +109,7 @@ def _findings(fit: FitResult) -> list[tuple[str, str]]:
         ("Diagnostics", f"condition number {_number(d.condition_number)}; most correlated {pair} "
                         f"(r = {_number(d.correlation)}); runs test z = {_number(d.runs_test_z)}; on a bound: "
                         f"{', '.join(d.on_bound) or 'none'}"),
-        ("Calibration", fit.calibration.describe() if fit.calibration is not None else
+        ("Calibration", fit.calibration.describe(d.residual_rmse) if fit.calibration is not None else
                         "none: intervals leave out the law's own error beyond the data (fit with --law auto or "
                         "--calibrate)"),
     ]

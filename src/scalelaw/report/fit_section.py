@@ -240,7 +240,8 @@ def _selection_blocks(fit: FitResult) -> list[str]:
         html.table(list(rows[0]), rows, caption=caption) if rows else "",
     ]
     if fit.calibration is not None:
-        blocks.append(html.paragraph(f"The same backtests size the intervals: {fit.calibration.describe()}."))
+        text = fit.calibration.describe(fit.diagnostics.residual_rmse)
+        blocks.append(html.paragraph(f"The same backtests size the intervals: {text}."))
     else:
         blocks.append(html.notice("No backtest was possible, so the intervals leave out the law's own extrapolation error.", level="warning"))
     return [b for b in blocks if b]
@@ -263,7 +264,8 @@ def _plot_blocks(fit: FitResult, runs: RunSet | None, heldout: RunSet | None, so
             panels = plots.loss_curve_panels_figure(shown, title=f"{law.name}: each run on {source}")
             omitted = f" {len(curves) - len(shown)} fitted runs are left out of the panels (all are in the plot above)." if len(shown) < len(curves) else ""
             blocks.append(html.figure(panels, caption="One panel per run, each on its own loss scale: logged loss in black, the fit in blue, the prediction for a held-out run in orange (dashed), bands are prediction intervals." + omitted, key=f"{key}-panels"))
-        blocks.append(html.figure(fit_plots.residual_figure(fit, parts, source), caption="Left: observed against predicted loss; right: relative residuals in percent. Held-out points are predictions the fit never saw.", key=f"{key}-residuals"))
+        held = " Held-out points are predictions the fit never saw." if any(p.heldout for p in parts) else ""
+        blocks.append(html.figure(fit_plots.residual_figure(fit, parts, source), caption="Left: observed against predicted loss; right: relative residuals in percent." + held, key=f"{key}-residuals"))
         schedules = {name: lr for r, _ in given for name, lr in fit_plots.schedules_of(r).items()}
         if schedules:
             blocks.append(html.figure(plots.schedules_figure(schedules, title=f"Learning-rate schedules of {source}"), caption="The learning-rate schedule of each run.", key=f"{key}-schedules"))

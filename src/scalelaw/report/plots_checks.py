@@ -101,9 +101,14 @@ def bootstrap_figure(
         if intervals is not None and name in intervals:
             for end in intervals[name]:
                 ax.axvline(end, color="tab:red", linestyle="--", linewidth=1.2)
-        ax.set_title(textwrap.shorten(name.replace("_", " "), width=26, placeholder="…"), fontsize=9.5)
+        ax.set_title(textwrap.shorten(_readable(name), width=26, placeholder="…"), fontsize=9.5)
         ax.set_xlabel("value")
         ax.set_ylabel("replicates")
         ax.tick_params(axis="x", labelsize=8)
     fig.suptitle(f"{title} (solid: estimate, dashed: interval ends)")
     return fig
+
+
+def _readable(name: str) -> str:
+    """A parameter's name for a panel title: long snake_case names as words, short symbols (R_D, E) as written."""
+    return " ".join(word.replace("_", " ") if len(word) > 4 else word for word in name.split(" "))
