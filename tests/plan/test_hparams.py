@@ -223,3 +223,19 @@ def test_a_fit_file_of_the_wrong_kind_names_the_command_that_reads_it(
         assert run(argv) == 2, argv
         err = capsys.readouterr().err
         assert words in err and "Traceback" not in err and "must be a string" not in err, err
+
+
+def test_the_hyperparameter_page_draws_every_cell_and_the_law(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    page, short = tmp_path / "hp.html", tmp_path / "short.html"
+    assert run(["plan", "hparams-fit", "dataset:ladder-hparams", "--where", "width <= 32", "--out",
+                str(tmp_path / "hp.json"), "--bootstrap", "20", "--report", str(page)]) == 0
+    text = page.read_text()
+    assert text.count("<svg") == 2 and len(re.findall(r"N = [0-9.e+]+, D = [0-9.e+]+", text)) >= 8  # 8 cells
+    assert "lr_opt = " in text and "B_opt = " in text and "$" not in re.sub(r"<script.*?</script>", "", text, flags=re.S)
+    assert run(["plan", "hparams-fit", "dataset:ladder-hparams", "--where", "width <= 32 and tokens <= 16384",
+                "--out", str(tmp_path / "short.json"), "--bootstrap", "20", "--report", str(short)]) == 0
+    text = short.read_text()
+    assert "the batch-size law is not identified" in text and "B_opt = " not in text
+    capsys.readouterr()
+    assert run(["plan", "hparams-fit", "dataset:ladder-hparams", "--out", str(tmp_path / "x.json"),
+                "--report", str(tmp_path)]) == 2  # a folder is not a page

@@ -11,6 +11,9 @@ import typer
 if TYPE_CHECKING:
     import pandas as pd
 
+    from scalelaw.data.runs import RunSet
+    from scalelaw.plan.hparams import HparamFit
+
 from scalelaw.cli._data_options import MAP_OPTION, WHERE_OPTION, load_inputs
 from scalelaw.cli.plan import JSON_OPTION, LEVEL_OPTION, plan_app, show_answer
 from scalelaw.errors import InputError
@@ -29,6 +32,8 @@ def hparams_fit(
              "vertex (three-point parabola per batch size) or argmin (best grid point)."),
     maps: list[str] = MAP_OPTION,
     where: str | None = WHERE_OPTION,
+    report: Path | None = typer.Option(None, "--report", help="Also write an HTML page: each cell's loss against lr "
+                                       "with its optimum, and the law through the optima."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fit the Step Law lr_opt = a·N^α·D^β, bs_opt = b·D^γ through each (N, D) cell's smooth optimum."""
@@ -40,9 +45,13 @@ def hparams_fit(
     from scalelaw.data.atomic import check_output_path, write_json
 
     check_output_path(out)
-    fitted = fit_hparams(load_inputs(data, maps, where), rule=cast(Rule, rule), bootstrap=bootstrap,
-                         seed=seed)
+    if report is not None:
+        check_output_path(report, option="--report")
+    runs = load_inputs(data, maps, where)
+    fitted = fit_hparams(runs, rule=cast(Rule, rule), bootstrap=bootstrap, seed=seed)
     write_json(out, fitted.to_dict())
+    if report is not None:
+        _write_page(fitted, runs, report, source=", ".join(data))
     law = fitted.to_dict()["law"]
     if as_json:
         print_json({"law": law, "optima": fitted.optima.to_dict(orient="records"), "out": str(out)})
@@ -55,10 +64,23 @@ def hparams_fit(
         {"law": "learning rate", "fitted": f"lr_opt = {law['lr_coef']:.3g}·N^{law['lr_params_exp']:.3f}"
                                             f"·D^{law['lr_tokens_exp']:.3f}"},
         {"law": "batch size", "fitted": batch}])
-    from scalelaw.cli.output import err_console
+    from scalelaw.cli.output import console, err_console
 
     if not fitted.bs_identified:
         err_console.print(f"note: batch-size law not identified: {fitted.bs_note}")
+    if report is not None:
+        console.print(f"wrote {report}")
+
+
+def _write_page(fitted: HparamFit, runs: RunSet, path: Path, *, source: str) -> None:
+    """The hyperparameter page of the HTML report."""
+    from scalelaw.plan.hparams import cell_surfaces, grid_table, seed_means
+    from scalelaw.report.document import write_report
+    from scalelaw.report.hparams import hparams_section
+
+    table = grid_table(runs)
+    section = hparams_section(fitted, seed_means(table), cell_surfaces(table), source=source)
+    write_report([section], path=path, title="scalelaw hyperparameter laws")
 
 
 def optima_rows(optima: pd.DataFrame) -> list[dict[str, str]]:
