@@ -333,7 +333,6 @@ def register(app: typer.Typer) -> None:
         """
         from scalelaw.cli.output import print_json, print_table
         from scalelaw.fit import load_fit
-        from scalelaw.selection.targets import predict_targets
         from scalelaw.fit.two_step import TwoStepFit
 
         fit = load_fit(fit_path)
@@ -346,6 +345,8 @@ def register(app: typer.Typer) -> None:
             for item in at:
                 rows.extend(fit.prediction_rows(numeric_pairs([item], "--at"), level=level))
         elif runs_data:
+            from scalelaw.selection.targets import predict_targets
+
             targets = load_inputs(runs_data, maps, where, targets=True)
             metric = fit.options.get("metric")
             if isinstance(metric, str) and metric != "loss" and metric in targets.columns:

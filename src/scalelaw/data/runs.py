@@ -15,11 +15,18 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from scalelaw._lazy import lazy
 from scalelaw.data.guards import BIDI_CONTROLS
 from scalelaw.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 #: Columns with a fixed meaning; anything else is kept as an extra metric or tag.
 CANONICAL_COLUMNS: tuple[str, ...] = (

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from scalelaw._lazy import lazy
 from scalelaw.data.atomic import write_json
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import FitWarning, InputError, UntrustedFitError, warn
@@ -25,6 +25,11 @@ from scalelaw.fit.diagnostics import Diagnostics
 from scalelaw.fit.metrics import evaluation
 from scalelaw.fit.optimize import batch_rows
 from scalelaw.laws.base import Design, Law
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 #: Log-residual noise samples drawn per bootstrap replicate for prediction intervals.
 NOISE_SAMPLES = 4000

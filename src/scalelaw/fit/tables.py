@@ -14,10 +14,15 @@ import textwrap
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+from scalelaw._lazy import lazy
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from scalelaw.fit.result import FitResult, Prediction
+else:
+    pd = lazy("pandas")
 
 #: Width of the text summary (characters).
 WIDTH = 78

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from scalelaw._lazy import lazy
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw.laws.base import Design
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 
 def positive_column(rows: pd.DataFrame, runs: RunSet, column: str, purpose: str) -> np.ndarray:

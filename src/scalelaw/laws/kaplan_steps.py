@@ -18,14 +18,21 @@ batches. The gradient follows from the implicit function theorem: dL/dθ = −�
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-from scipy.special import expit
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from scalelaw._lazy import lazy
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw.laws import register
 from scalelaw.laws.base import Design, Law, Param
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from scipy import special
+else:  # imported on first use: `plan compute` and `predict` import this module without fitting it
+    pd, special = lazy("pandas"), lazy("scipy.special")
 
 #: Kaplan et al. (2020) constants (non-embedding N, batch in tokens, loss in nats).
 KAPLAN_2020: dict[str, float] = {
@@ -117,7 +124,7 @@ def _newton_bisect(
         log_total = np.logaddexp(log_floor[active], va)
         log_r = log_ratio[active] - log_total / a_b
         value = va - a_s * (log_k[active] + np.logaddexp(0.0, log_r))
-        slope = 1.0 + a_s / a_b * expit(log_r) * np.exp(va - log_total)
+        slope = 1.0 + a_s / a_b * special.expit(log_r) * np.exp(va - log_total)
         lo[active] = np.where(value <= 0, va, lo[active])
         hi[active] = np.where(value >= 0, va, hi[active])
         newton = va - value / slope
@@ -196,7 +203,7 @@ class KaplanSteps(Law):
         log_loss, log_g, log_r = _solve_log_loss(theta, n[0], s[0], b[0])
         loss, g = np.exp(log_loss), np.exp(log_g)
         floor = (n_c / n) ** alpha_n
-        share = alpha_s * g * expit(log_r)  # −∂f/∂log B*, zero at S = ∞
+        share = alpha_s * g * special.expit(log_r)  # −∂f/∂log B*, zero at S = ∞
         d_f = np.stack(  # ∂f/∂θ for f(L) = L − L(N) − g(L)
             [
                 -floor * np.log(n_c / n),

@@ -12,14 +12,21 @@ its lowest point and that point's neighbours, in log N.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from scalelaw._lazy import lazy
 from scalelaw.data.runs import RunSet
 from scalelaw.errors import InputError
 from scalelaw.laws.base import Design
 from scalelaw.plan.flops import FlopAccounting
 from scalelaw.plan.intervals import Fitted
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 #: log10 N searched on each side of 20 tokens per parameter, the coarse and the fine steps (decades),
 #: and how many decades the coarse pass may widen on one side while a minimum sits on its edge.
