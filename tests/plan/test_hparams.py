@@ -236,6 +236,10 @@ def test_the_hyperparameter_page_draws_every_cell_and_the_law(tmp_path: Path, ca
                 "--out", str(tmp_path / "short.json"), "--bootstrap", "20", "--report", str(short)]) == 0
     text = short.read_text()
     assert "the batch-size law is not identified" in text and "B_opt = " not in text
+    # the stars are the optima the law went through, whichever rule placed them
+    assert run(["plan", "hparams-fit", "dataset:ladder-hparams", "--where", "width <= 32", "--rule", "vertex",
+                "--out", str(tmp_path / "v.json"), "--bootstrap", "20", "--report", str(short)]) == 0
+    assert "three-point parabola" in short.read_text()
     capsys.readouterr()
     assert run(["plan", "hparams-fit", "dataset:ladder-hparams", "--out", str(tmp_path / "x.json"),
                 "--report", str(tmp_path)]) == 2  # a folder is not a page

@@ -51,7 +51,7 @@ def hparams_fit(
     fitted = fit_hparams(runs, rule=cast(Rule, rule), bootstrap=bootstrap, seed=seed)
     write_json(out, fitted.to_dict())
     if report is not None:
-        _write_page(fitted, runs, report, source=", ".join(data))
+        _write_page(fitted, runs, report, source=", ".join(data), rule=rule)
     law = fitted.to_dict()["law"]
     if as_json:
         print_json({"law": law, "optima": fitted.optima.to_dict(orient="records"), "out": str(out)})
@@ -72,14 +72,13 @@ def hparams_fit(
         console.print(f"wrote {report}")
 
 
-def _write_page(fitted: HparamFit, runs: RunSet, path: Path, *, source: str) -> None:
+def _write_page(fitted: HparamFit, runs: RunSet, path: Path, *, source: str, rule: str) -> None:
     """The hyperparameter page of the HTML report."""
-    from scalelaw.plan.hparams import cell_surfaces, grid_table, seed_means
+    from scalelaw.plan.hparams import grid_table, seed_means
     from scalelaw.report.document import write_report
     from scalelaw.report.hparams import hparams_section
 
-    table = grid_table(runs)
-    section = hparams_section(fitted, seed_means(table), cell_surfaces(table), source=source)
+    section = hparams_section(fitted, seed_means(grid_table(runs)), source=source, rule=rule)
     write_report([section], path=path, title="scalelaw hyperparameter laws")
 
 
