@@ -189,6 +189,9 @@ def test_the_surfaces_shape_error_is_in_the_lr_interval() -> None:
     assert any("surface shape" in w for w in predict_hparams(fit, params=3e7, tokens=2e9).warnings)
     with pytest.raises(InputError, match="shape_sd"):
         HparamFit.from_dict({**fit.to_dict(), "shape_sd": -0.1}, source="hp.json")
+    for field, value in (("bs_curvature", -1.0), ("bs_curvature", "x"), ("cross_curvature", float("inf"))):
+        with pytest.raises(InputError, match="not a valid hyperparameter fit"):
+            HparamFit.from_dict({**fit.to_dict(), field: value}, source="hp.json")
 
 
 def test_cli_tables_read_as_words_not_raw_fields(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
