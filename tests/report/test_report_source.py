@@ -56,7 +56,10 @@ def test_report_plots_the_recorded_runs_even_after_the_project_moves(
     fitted = int((pd.read_csv(moved / "data" / "runs.csv")["params"] < 5e8).sum())
     assert summary["fitted_runs"] == fitted and summary["figures"] == 2  # the law on its data, and residuals
     assert "plotted the fitted runs recorded in" in summary["note"]
-    assert "The law is not drawn on its data" not in (moved / "r.html").read_text(encoding="utf-8")
+    page = (moved / "r.html").read_text(encoding="utf-8")
+    assert "The law is not drawn on its data" not in page
+    # and says where the runs came from, with the options that selected them, so the fit can be redone
+    assert "Runs read from ../data/runs.csv with --where params &lt; 5e8 (paths relative to the FIT.json" in page
 
 
 def test_changed_or_missing_runs_are_not_plotted_and_the_report_says_why(

@@ -219,11 +219,27 @@ def fit_section(entry: FitEntry, *, key: str) -> html.Section:
         children.append(html.Section("Interval coverage", [html.figure(figure, caption="Share of held-out losses inside the prediction interval at each nominal level: on the diagonal the intervals mean what they say, below it they are too narrow, above it too wide.", key=f"{key}-reliability")]))
     children.append(html.Section("Diagnostics", diagnostics))
     reproduce = [
+        *([html.paragraph(_inputs_text(fit.source))] if fit.source else []),
         html.paragraph(f"Options of the fit (data hash {fit.data_hash[:16]}…, fitted range: {_ranges(fit)}):"),
         html.preformatted(json.dumps(_jsonable({"law": law.name, "law_options": law.options(), **fit.options}), indent=2, sort_keys=True)),
     ]
     children.append(html.Section("How this fit was produced", reproduce))
     return html.Section(entry.title or f"Fit: {law.name} on {source}", summary, children)
+
+
+def _inputs_text(source: Mapping[str, Any]) -> str:
+    """Where `scalelaw fit` read the runs (the FIT.json's ``source`` record), with the reading options it was given."""
+    options = [f"--map {m}" for m in source.get("map") or []] + [f"--set {m}" for m in source.get("set") or []]
+    options += [f"--{name.replace('_', '-')} {source[name]}" for name in ("where", "format", "loss", "meta", "pattern")
+                if source.get(name)]
+    if source.get("loss_unit") not in (None, "nats"):
+        options.append(f"--loss-unit {source['loss_unit']}")
+    if source.get("bytes_per_token"):
+        options.append(f"--bytes-per-token {source['bytes_per_token']:g}")
+    data = [str(d) for d in source.get("data") or []]
+    paths = any(not d.startswith("dataset:") for d in data)
+    return f"Runs read from {', '.join(data)}" + (f" with {' '.join(options)}" if options else "") + \
+        (" (paths relative to the FIT.json's folder)." if paths else ".")
 
 
 def _selection_blocks(fit: FitResult) -> list[str]:
