@@ -4,7 +4,7 @@ Each command runs as a fresh process (``python -c "...run(argv)"`` on this check
 ``src``), the commands interleaved round by round so a busy machine slows all of them
 alike; the table gives the median wall time over the rounds and its ratio to the bare
 interpreter. ``fit`` fits the Chinchilla law to 240 synthetic runs (a CSV written to a
-temporary folder), ``predict`` reads the FIT.json it wrote. ``--compare SRC`` runs the
+temporary folder), ``predict`` and ``plan compute`` read the FIT.json it wrote. ``--compare SRC`` runs the
 same commands on another source tree too (e.g. an older commit's ``src`` from
 ``git archive``), interleaved, and adds its column. Both get compiled bytecode (a temporary
 ``PYTHONPYCACHEPREFIX`` per tree, warmed first), as an installed package has; the CPU column is
@@ -75,6 +75,8 @@ def main() -> None:
                                                                      "--out", str(fit_json)],
             "scalelaw predict (from that FIT.json)": lambda fit_json: [*scalelaw, "predict", str(fit_json), "--at",
                                                                        "params=7e9,tokens=1.4e11"],
+            "scalelaw plan compute (that FIT.json)": lambda fit_json: [*scalelaw, "plan", "compute", str(fit_json),
+                                                                       "--flops", "1e21"],
         }
         fit_jsons = {name: Path(tmp) / f"fit-{i}.json" for i, name in enumerate(trees)}
         for name in trees:  # writes each tree's FIT.json, warms the file cache
