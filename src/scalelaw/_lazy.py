@@ -20,7 +20,9 @@ class _LazyModule:
 
     def __getattr__(self, attribute: str) -> Any:
         module: ModuleType = importlib.import_module(self._name)
-        return getattr(module, attribute)
+        value = getattr(module, attribute)
+        setattr(self, attribute, value)  # later lookups are plain attribute hits, as on the module itself
+        return value
 
     def __repr__(self) -> str:
         return f"<lazy module {self._name!r}>"
