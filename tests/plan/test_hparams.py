@@ -147,6 +147,12 @@ def test_cli_on_the_ladder_grid_states_the_penalty_and_refuses_the_batch_size(
     batch, joint = answer["values"]["batch_size"], answer["values"]["penalty"]
     assert 32 < batch["value"] < 256 and batch["low"] < batch["value"] < batch["high"]
     assert 0 == joint["low"] < joint["value"] < joint["high"] and not any("not identified" in w for w in answer["warnings"])
+    assert not any("batch size is an extrapolation" in w for w in answer["warnings"])
+    # the batch law went through the 32k and 64k cells only: below them its batch size is an extrapolation, said so
+    # even though the grid (and the general note) reaches down to 8k
+    assert run(["plan", "hparams", str(out), "--params", "2.1e5", "--tokens", "8192", "--json"]) == 0
+    warnings = json.loads(capsys.readouterr().out)["warnings"]
+    assert any("D = 8.19e+03 lies 0.6 decades below them" in w for w in warnings)
 
 
 def test_seeds_are_averaged_before_an_optimum_is_sought() -> None:

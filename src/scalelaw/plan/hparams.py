@@ -350,6 +350,7 @@ def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: floa
     notes = list(beyond(dict(fit.fitted_range), params=params, tokens=tokens))
     both = Estimate(float("nan"), float("nan"), float("nan"))
     if fit.bs_identified:
+        notes.extend(_outside_batch_cells(fit.optima, tokens))
         point_bs = float(fit.law.batch_size(tokens))
         bs_draws = np.array([float(w.batch_size(tokens)) * f for w, f in zip(laws, scatter[:, 1], strict=True)])
         bs = estimate(point_bs, list(bs_draws))
@@ -375,6 +376,21 @@ def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: floa
                      f"missed its optimal lr by up to {np.expm1(abs(worst['log_error'])):.0%}; that error is in the "
                      "interval")
     return Answer(values, tuple(notes))
+
+
+def _outside_batch_cells(optima: pd.DataFrame, tokens: float) -> list[str]:
+    """A note when ``tokens`` lies outside the token range of the cells the batch-size law went through (its
+    interior cells: the grid's whole range can be wider, so the general extrapolation note would stay silent)."""
+    if optima.empty or "batch_on_edge" not in optima:
+        return []
+    cells = optima[_batch_cells(optima)]
+    low, high = float(cells["tokens"].min()), float(cells["tokens"].max())
+    if low <= tokens <= high:
+        return []
+    side, edge = ("below", low) if tokens < low else ("beyond", high)
+    return [f"the batch-size law went through cells of D = {low:.3g} to {high:.3g} (its best batch interior there); "
+            f"D = {tokens:.3g} lies {abs(np.log10(tokens / edge)):.1f} decades {side} them, so its batch size is "
+            "an extrapolation"]
 
 
 def _joint_penalty(fit: HparamFit, point: tuple[float, float], draws: tuple[np.ndarray, np.ndarray],
