@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, cast
 
 import typer
 
+from scalelaw.cli._data_options import MAP_OPTION, WHERE_OPTION, load_inputs
+from scalelaw.cli.plan import JSON_OPTION, LEVEL_OPTION, plan_app, show_answer
+from scalelaw.errors import InputError
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from scalelaw.data.runs import RunSet
     from scalelaw.plan.hparams import HparamFit
-
-from scalelaw.cli._data_options import MAP_OPTION, WHERE_OPTION, load_inputs
-from scalelaw.cli.plan import JSON_OPTION, LEVEL_OPTION, plan_app, show_answer
-from scalelaw.errors import InputError
 
 
 @plan_app.command("hparams-fit")
@@ -119,15 +119,14 @@ def hparams(
     from scalelaw.cli.output import err_console, print_table
 
     values = answer.values
-    lr, bs, penalty = values["lr"], values["batch_size"], values["lr_penalty"]
+    lr, bs, lr_penalty, both = values["lr"], values["batch_size"], values["lr_penalty"], values["penalty"]
     rows = [{"quantity": "peak learning rate", "value": f"{lr.value:.3g}", "interval": _interval(lr.low, lr.high)},
             {"quantity": "batch size (tokens)", "value": f"{bs.value:.3g}" if math.isfinite(bs.value)
              else "not identified", "interval": _interval(bs.low, bs.high)},
-            {"quantity": "loss penalty of that lr", "value": _percent(penalty.value),
-             "interval": f"at most {_percent(penalty.high)}" if math.isfinite(penalty.high) else "-"},
-            *([{"quantity": "loss penalty of that lr and batch size", "value": _percent(values["penalty"].value),
-                "interval": f"at most {_percent(values['penalty'].high)}"}] if math.isfinite(values["penalty"].value)
-              else []),
+            {"quantity": "loss penalty of that lr", "value": _percent(lr_penalty.value),
+             "interval": f"at most {_percent(lr_penalty.high)}" if math.isfinite(lr_penalty.high) else "-"},
+            *([{"quantity": "loss penalty of that lr and batch size", "value": _percent(both.value),
+                "interval": f"at most {_percent(both.high)}"}] if math.isfinite(both.value) else []),
             {"quantity": "DeepSeek LLM's published law (C = 6ND)",
              "value": f"lr {values['deepseek_lr'].value:.3g}, batch {values['deepseek_batch_size'].value:.3g}",
              "interval": "-"}]

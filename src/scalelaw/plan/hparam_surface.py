@@ -8,7 +8,7 @@ and uses every batch size's runs to place the learning rate (and the other way r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -109,8 +109,7 @@ def fit_surface(lr: np.ndarray, batch_size: np.ndarray, loss: np.ndarray, *, win
     rows = np.array([[level, x[keep & (y == level)].min(), x[keep & (y == level)].max()]
                      for level in np.unique(y[keep])])
     surface = CellSurface(coef, unscaled, float(residual @ residual), int(keep.sum() - len(active)), rows)
-    shift = _cubic_shift(surface, x[keep], y[keep], loss[keep], active)
-    return CellSurface(surface.coef, unscaled, surface.rss, surface.dof, rows, shift)
+    return replace(surface, shape_shift=_cubic_shift(surface, x[keep], y[keep], loss[keep], active))
 
 
 #: Points of the lr row searched for the cubic's minimum (:func:`_cubic_shift`).

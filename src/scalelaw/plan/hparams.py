@@ -275,19 +275,22 @@ def next_size_check(optima: pd.DataFrame) -> tuple[tuple[dict[str, float], ...],
     return tuple(rows), float(np.sqrt(np.mean([r["log_error"] ** 2 for r in rows])))
 
 
-def lr_curvature(surfaces: Mapping[tuple[float, float], CellSurface]) -> float:
-    """Median over cells of 2·c_xx / L_min, the relative curvature of the loss in log lr at each optimum."""
-    values = [2 * s.coef[3] / s.minimum()[2] for s in surfaces.values() if s.coef[3] > 0 and s.minimum()[2] > 0]
-    return float(np.median(values)) if values else float("nan")
-
-
-def batch_curvatures(surfaces: Mapping[tuple[float, float], CellSurface]) -> tuple[float, float]:
-    """Medians over the cells whose surface has a y² term of 2·c_yy / L_min and c_xy / L_min (NaN when none)."""
-    cells = [s for s in surfaces.values() if s.coef[4] > 0 and s.minimum()[2] > 0]
-    if not cells:
-        return float("nan"), float("nan")
-    return (float(np.median([2 * s.coef[4] / s.minimum()[2] for s in cells])),
-            float(np.median([s.coef[5] / s.minimum()[2] for s in cells])))
+def curvatures(surfaces: Mapping[tuple[float, float], CellSurface]) -> tuple[float, float, float]:
+    """Medians over cells of the loss's relative curvature at each optimum: in log lr (2·c_xx / L_min, cells with
+    c_xx > 0), in log batch size (2·c_yy / L_min) and across (c_xy / L_min), both over the cells with a y² term;
+    NaN where no cell qualifies."""
+    lr, batch, cross = [], [], []
+    for surface in surfaces.values():
+        best = surface.minimum()[2]
+        if best <= 0:
+            continue
+        if surface.coef[3] > 0:
+            lr.append(2 * surface.coef[3] / best)
+        if surface.coef[4] > 0:
+            batch.append(2 * surface.coef[4] / best)
+            cross.append(surface.coef[5] / best)
+    k_lr, k_batch, k_cross = (float(np.median(v)) if v else float("nan") for v in (lr, batch, cross))
+    return k_lr, k_batch, k_cross
 
 
 def fit_hparams(runs: RunSet, *, rule: Rule = "surface", bootstrap: int = 200, seed: int = 0) -> HparamFit:
@@ -298,8 +301,7 @@ def fit_hparams(runs: RunSet, *, rule: Rule = "surface", bootstrap: int = 200, s
     if rule == "surface":
         surfaces = cell_surfaces(table, source=runs.source(str(table["run"].iloc[0])))
         optima, draws = surface_optima(surfaces, draws=max(bootstrap, 1), rng=rng)
-        curvature = lr_curvature(surfaces)
-        bs_curvature, cross = batch_curvatures(surfaces)
+        curvature, bs_curvature, cross = curvatures(surfaces)
         shifts = np.array([s.shape_shift for s in surfaces.values()])
         shape_sd = float(np.sqrt(np.mean(shifts[np.isfinite(shifts)] ** 2))) if np.isfinite(shifts).any() else 0.0
     else:
@@ -348,7 +350,7 @@ def predict_hparams(fit: HparamFit, *, params: float, tokens: float, level: floa
     lr = estimate(point_lr, list(lr_draws))
     nan = float("nan")
     notes = list(beyond(dict(fit.fitted_range), params=params, tokens=tokens))
-    both = Estimate(float("nan"), float("nan"), float("nan"))
+    both = Estimate(nan, nan, nan)
     if fit.bs_identified:
         notes.extend(_outside_batch_cells(fit.optima, tokens))
         point_bs = float(fit.law.batch_size(tokens))
@@ -403,16 +405,19 @@ def _joint_penalty(fit: HparamFit, point: tuple[float, float], draws: tuple[np.n
         return Estimate(float("nan"), float("nan"), float("nan"))
     k_xy = k_xy if np.isfinite(k_xy) and k_xy * k_xy < k_x * k_y else 0.0
     dx, dy = np.log(draws[0] / point[0]), np.log(draws[1] / point[1])
-    penalty = 0.5 * (k_x * dx * dx + 2 * k_xy * dx * dy + k_y * dy * dy)
-    return Estimate(float(penalty.mean()), 0.0, float(np.percentile(penalty, 100 - 2 * tail)))
+    return _one_sided(0.5 * (k_x * dx * dx + 2 * k_xy * dx * dy + k_y * dy * dy), tail)
 
 
 def _penalty(curvature: float, point: float, draws: np.ndarray, tail: float) -> Estimate:
     """Relative loss above the best of training at the predicted lr: ½·k·Δ² with Δ = log(optimum / prediction)
     over the draws of the optimum, k the surfaces' relative curvature; the mean, with a one-sided interval
-    [0, the level's quantile]: a penalty is never below 0, and a prediction on the optimum has none, so a
+    (:func:`_one_sided`): a penalty is never below 0, and a prediction on the optimum has none, so a
     lower percentile above 0 would promise a loss the user cannot have."""
     if not np.isfinite(curvature) or draws.size == 0:
         return Estimate(float("nan"), float("nan"), float("nan"))
-    penalty = 0.5 * curvature * np.log(draws / point) ** 2
+    return _one_sided(0.5 * curvature * np.log(draws / point) ** 2, tail)
+
+
+def _one_sided(penalty: np.ndarray, tail: float) -> Estimate:
+    """The mean penalty over the draws, with the interval [0, the level's quantile]."""
     return Estimate(float(penalty.mean()), 0.0, float(np.percentile(penalty, 100 - 2 * tail)))

@@ -1,4 +1,4 @@
-"""The hyperparameter page: each cell's loss against learning rate with its smooth optimum, and the law through them.
+"""The hyperparameter page: each cell's loss against learning rate with the optimum the law uses, and the law through them.
 
 One panel per (N, D) cell shows the seed-averaged final loss against peak lr, one line per
 batch size, with the cell's optimum as the law uses it; runs past the
