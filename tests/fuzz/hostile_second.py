@@ -311,6 +311,31 @@ def output_folder(argv: Callable[[Path, Path], list[str]], expect: str) -> Check
     return check
 
 
+def hparams_page(folder: Path, target: Path) -> list[str]:
+    return ["plan", "hparams-fit", "dataset:ladder-hparams", "--where", "width <= 32", "--bootstrap", "5",
+            "--out", str(folder / "hp.json"), "--report", str(target)]
+
+
+#: A hand-written hyperparameter fit whose note carries console markup, an HTML script and a control character.
+HOSTILE_HPARAMS = {"kind": "hparams", "law": {"lr_coef": 0.3, "lr_params_exp": -0.7, "lr_tokens_exp": 0.3,
+                                              "bs_coef": 1.0, "bs_tokens_exp": 0.5},
+                   "bootstrap": [], "bs_identified": False,
+                   "bs_note": "[/bold] closing tag [red]x[/red] <script>alert(1)</script> \x1b[31m"}
+
+
+def hparams_markup(folder: Path, cli: Cli) -> str | None:
+    """Printed as written: no markup read, no traceback, the escape character not passed to the terminal."""
+    outcome = cli(["plan", "hparams", str(write(folder / "hp.json", json.dumps(HOSTILE_HPARAMS))),
+                   "--params", "1e9", "--tokens", "2e10"])
+    problem = succeeded(outcome, "[/bold] closing tag [red]x[/red]")
+    return problem or ("an escape character reached the terminal" if "\x1b" in outcome.out + outcome.err else None)
+
+
+def hparams_as_fit(folder: Path, cli: Cli) -> str | None:
+    path = write(folder / "hp.json", json.dumps(HOSTILE_HPARAMS))
+    return refused(cli(["predict", str(path), "--at", "params=1e9,tokens=2e10"]), "scalelaw plan hparams FILE")
+
+
 def report_missing_folder(folder: Path, cli: Cli) -> str | None:
     problem = refused(cli(report_out(folder, folder / "missing" / "r.html")), "does not exist")
     return problem or ("the folder was created" if (folder / "missing").exists() else None)
@@ -492,6 +517,10 @@ CASES: list[tuple[str, Check]] = [
     ("demo --out a FIFO", output_case(fifo, lambda f, t: ["demo", "--out", str(t)], "FIFO")),
     ("plan hparams-fit --out a FIFO", output_case(fifo, lambda f, t: ["plan", "hparams-fit", "dataset:ladder-hparams",
                                                                       "--out", str(t)], "FIFO")),
+    ("plan hparams-fit --report a FIFO", output_case(fifo, hparams_page, "FIFO")),
+    ("plan hparams-fit --report a symlink", symlinked_output(hparams_page)),
+    ("plan hparams: markup and a script in a hyperparameter fit's note", hparams_markup),
+    ("predict: a hyperparameter fit given as a FIT.json", hparams_as_fit),
     ("--store is a FIFO", output_case(fifo, lambda f, t: ["runs", "import", str(write(f / "in.csv", CSV)),
                                                           "--store", str(t)], "not a folder")),
     # 5-6. regexes
