@@ -29,7 +29,16 @@ proposes runs of widths 8-32 for a width-48 target at 20 tokens/param within 15%
 --plan` trains them, then four times chinchilla is refitted, `plan next` picks one run of the family x 1, 2, 5xC
 and it is trained; finally the target is trained and every round's forecast is compared with it.
 
-Run: ``COLUMNS=200 python bench/bench_planner.py [--part 1|2|3|4]``. Deterministic (seeded); takes a few minutes.
+Part 5, which schedules and lengths to run (``dataset:multipowerlaw-25m`` and ``-100m``, the Multi-Power Law's
+curves, one size each): the target is the held-back ``cosine_72000`` (its loss at its last logged step), the
+start the three cheapest runs (``wsdcon_*``, 16k steps), the candidates the four 24k-step schedules and
+constant-lr runs of 36k, 48k and 60k steps (the first steps of ``constant_72000``, which is itself as long as
+the target and so no ladder run). After each added run, multi-power is refitted with its backtest calibration
+(``fit_calibrated``, bootstrap 30) and the target is forecast; runs are added by `plan next` (the curve
+ranking: each candidate observed at four checkpoints of its curve), by "length up" (the 24k schedules in the
+paper's order, then the longer constant runs) and in three seeded random orders. Cost is steps (one size).
+
+Run: ``COLUMNS=200 python bench/bench_planner.py [--part 1|2|3|4|5]``. Deterministic (seeded); takes a few minutes.
 """
 
 from __future__ import annotations
@@ -333,9 +342,122 @@ def part_four(folder: Path) -> None:
                 ["round", "runs", "added", "flops", "forecast", "lo", "hi", "actual", "error", "half_width", "covered"])
 
 
+#: Part 5: the target schedule, the starting runs, and the constant-lr lengths cut from ``constant_72000``.
+MPL_TARGET = "cosine_72000"
+MPL_START = ("wsdcon_3", "wsdcon_9", "wsdcon_18")
+MPL_LENGTH_UP = ("constant_24000", "cosine_24000", "wsd_20000_24000", "wsdld_20000_24000", "constant_36000",
+                 "constant_48000", "constant_60000")
+MPL_CUTS = (36_000, 48_000, 60_000)
+MPL_BOOTSTRAP = 30
+
+
+def mpl_pool(name: str) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Every run's per-step rows (the constant cuts added) and each run's schedule, checked against its lr."""
+    table = datasets.load(name).table
+    cuts = [table[(table["run"] == "constant_72000") & (table["step"] <= t)].assign(run=f"constant_{t}")
+            for t in MPL_CUTS]
+    table = pd.concat([table[table["run"] != "constant_72000"], *cuts], ignore_index=True)
+    schedules = {run: _mpl_schedule(run) for run in table["run"].unique()}
+    for run, rows in table.groupby("run"):
+        assert np.allclose(schedules[run].lr(rows["step"].to_numpy()), rows["lr"].to_numpy(), rtol=1e-6), run
+    return table, schedules
+
+
+def _mpl_schedule(run: str) -> object:
+    """The schedule of one of the paper's runs (or a constant cut), as scalelaw's schedule object."""
+    from scalelaw.data.schedules import parse_schedule
+    from scalelaw.datasets._multipowerlaw import DECAY_START, FINAL_LR, PEAK_LR, WARMUP_STEPS, WSDCON_DROP
+
+    kind, *rest = run.split("_")
+    head = f"peak={PEAK_LR},warmup={WARMUP_STEPS}"
+    if kind == "constant":
+        return parse_schedule(f"constant:{head},total={rest[0]}")
+    if kind == "cosine":
+        return parse_schedule(f"cosine:{head},total={rest[0]},final={FINAL_LR}")
+    if kind in ("wsd", "wsdld"):
+        shape = "geometric" if kind == "wsd" else "linear"
+        return parse_schedule(f"wsd:{head},total={rest[1]},decay_start={DECAY_START},final={FINAL_LR},shape={shape}")
+    return parse_schedule(f"step:{head},total=16000,boundaries={WSDCON_DROP},values={int(rest[0]) * 1e-5:g}")
+
+
+def mpl_forecast(table: pd.DataFrame, have: list[str], target: dict) -> dict:
+    """Fit multi-power (calibrated, bootstrap) to ``have`` and forecast the target's last logged loss."""
+    data = read_runs(table[table["run"].isin(have)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_calibrated(data, "multi-power", required=False, bootstrap=MPL_BOOTSTRAP, seed=0, progress=False)
+        p = fit.predict(schedule=target["schedule"], steps=np.array([target["step"]]), level=0.95)
+    loss, lo, hi = float(p.loss[0]), float(p.lo[0]), float(p.hi[0])
+    return {"fit": fit, "error": loss / target["loss"] - 1, "half_width": (hi - lo) / 2 / loss,
+            "covered": bool(lo <= target["loss"] <= hi)}
+
+
+def mpl_walk(table: pd.DataFrame, schedules: dict, target: dict, choose: str, seed: int = 0) -> list[dict]:
+    """Part 5's walk: add the pool's runs one at a time by ``choose`` (planner | length-up | random)."""
+    steps = table.groupby("run")["step"].max()
+    pool = list(MPL_LENGTH_UP)
+    have = list(MPL_START)
+    fixed = pool if choose == "length-up" else list(np.random.default_rng(seed).permutation(pool))
+    goal = Target(float(target["params"]), float(schedules[MPL_TARGET].total_steps), schedules[MPL_TARGET])
+    rows = []
+    while True:
+        state = mpl_forecast(table, have, target)
+        rows.append({"strategy": f"random{seed}" if choose == "random" else choose, "runs": len(have),
+                     "added": have[-1] if len(have) > len(MPL_START) else "(start)",
+                     "steps": float(sum(steps[r] for r in have)), "error": state["error"],
+                     "half_width": state["half_width"], "covered": state["covered"]})
+        left = [r for r in pool if r not in have]
+        if not left:
+            return rows
+        if choose == "planner":
+            candidates = [Candidate(r, goal.params, float(steps[r]), 6.0 * goal.params * float(steps[r]), i + 1,
+                                    schedules[r]) for i, r in enumerate(left)]
+            have.append(rank_candidates(state["fit"], goal, candidates).ranked[0].candidate.label)
+        else:
+            have.append(next(r for r in fixed if r not in have))
+
+
+def part_five() -> None:
+    """Which schedules and lengths to run: the retrospective on the Multi-Power Law curves."""
+    for name in ("multipowerlaw-25m", "multipowerlaw-100m"):
+        table, schedules = mpl_pool(name)
+        rows = table[(table["run"] == MPL_TARGET) & table["loss"].notna()]
+        last = rows.loc[rows["step"].idxmax()]
+        target = {"params": float(last["params"]), "step": int(last["step"]), "loss": float(last["loss"]),
+                  "schedule": schedules[MPL_TARGET]}
+        table = table[table["run"] != MPL_TARGET]
+        walks = {"planner": mpl_walk(table, schedules, target, "planner"),
+                 "length-up": mpl_walk(table, schedules, target, "length-up")}
+        randoms = [mpl_walk(table, schedules, target, "random", seed) for seed in range(RANDOM_ORDERS)]
+        every = [r for w in (*walks.values(), *randoms) for r in w]
+        for r in every:
+            r["flops"] = r["steps"]  # one size: steps are the cost
+        print_table(f"{name}: forecast of {MPL_TARGET} at step {target['step']} (loss {target['loss']:.4f}) as runs "
+                    "are added (steps: the runs' total, the cost at one size)", every,
+                    ["strategy", "runs", "added", "steps", "error", "half_width", "covered"])
+        final = walks["planner"][-1]["half_width"]
+        summary = []
+        for width in (final * w for w in WIDTHS):
+            ours, up = reach(walks["planner"], width), reach(walks["length-up"], width)
+            random = float(np.median([reach(w, width) for w in randoms]))
+            best_other = min(up, random)
+            summary.append({"half_width": width, "planner_steps": ours, "length_up_steps": up,
+                            "random_median_steps": random,
+                            "planner_vs_best_other": ours / best_other if np.isfinite(best_other) else float("nan")})
+        print_table(f"{name}: steps from which the 95% half-width stayed below (multiples of the all-runs half-width "
+                    f"{final:.2%}; ratio < 1: the planner needed less)", summary)
+        errors = [{"abs_error": limit, **{f"{k}_steps": settled(w, limit) for k, w in walks.items()},
+                   "random_median_steps": float(np.median([settled(w, limit) for w in randoms]))}
+                  for limit in (0.01, 0.005, 0.0025)]
+        print_table(f"{name}: steps from which the forecast's |error| stayed below", errors)
+        cover = {k: np.mean([r["covered"] for r in w]) for k, w in
+                 {**walks, "random": [r for w in randoms for r in w]}.items()}
+        print("coverage of the 95% intervals over every state: " + ", ".join(f"{k} {v:.0%}" for k, v in cover.items()))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", type=int, choices=(1, 2, 3, 4))
+    parser.add_argument("--part", type=int, choices=(1, 2, 3, 4, 5))
     parser.add_argument("--diagnose", action="store_true", help="Parts 1 and 2: print, for the planner's first "
                         "steps, each candidate's expected interval parts beside the refit with it (slow).")
     parser.add_argument("--folder", type=Path, default=Path("bench-planner-loop"),
@@ -356,6 +478,8 @@ def main(argv: list[str]) -> int:
         part_three()
     if args.part in (None, 4):
         part_four(args.folder)
+    if args.part in (None, 5):
+        part_five()
     return 0
 
 

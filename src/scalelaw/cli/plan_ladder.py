@@ -166,6 +166,12 @@ def ladder(
         err_console.print(f"warning: {message}")
 
 
+def _fitted_size(fit: Any) -> float | None:
+    """The one model size a fit's runs share, if it records one."""
+    sizes = getattr(fit, "fitted_range", {}).get("params")
+    return float(sizes[0]) if sizes is not None and sizes[0] == sizes[1] else None
+
+
 def _prior(path: Path) -> tuple[Any, dict[str, float], Any]:
     """Law, parameters and noise model of a prior fit (its residual scatter and backtested error)."""
     from scalelaw.cli.plan import load_fitted
@@ -187,8 +193,13 @@ def next_run(
     params: float | None = PARAMS_OPTION,
     tokens: float | None = TOKENS_OPTION,
     tokens_per_param: float = TPP_OPTION,
-    candidates: str = typer.Option(..., "--candidates", help="A CSV of candidate runs (params, tokens[, flops, run]) "
-                                   "or 'grid' (with --sizes and --multiples)."),
+    candidates: str = typer.Option(..., "--candidates", help="A CSV of candidate runs (params, tokens[, flops, run]; "
+                                   "with a loss-curve law, schedule specs) or 'grid' (with --sizes and --multiples)."),
+    schedule: str | None = typer.Option(None, "--schedule", help="Loss-curve laws: the target's learning-rate "
+                                        "schedule SPEC (its loss at the last step is forecast)."),
+    batch_tokens: float | None = typer.Option(None, "--batch-tokens", help="Loss-curve laws: tokens per step, to "
+                                              "cost runs given by schedule (default: costs in steps x N, the same "
+                                              "shares of the target when every run has one batch size)."),
     sizes: str | None = typer.Option(None, "--sizes", help="Grid sizes N, comma-separated."),
     multiples: str = MULTIPLES_OPTION,
     run_noise: float | None = typer.Option(None, "--run-noise", help="Relative sd of a new run around the law "
@@ -220,13 +231,22 @@ def next_run(
     from scalelaw.cli.plan import load_fitted
     from dataclasses import replace
 
+    from scalelaw.data.schedules import parse_schedule
     from scalelaw.plan.ladder_design import DEFAULT_LAW_ERROR, Target
     from scalelaw.plan.next_run import below, grid_candidates, rank_candidates, read_candidates
 
     fitted = load_fitted(fit)
+    curve = None if schedule is None else parse_schedule(schedule)
+    if batch_tokens is not None and not (batch_tokens > 0 and math.isfinite(batch_tokens)):
+        raise InputError(f"--batch-tokens must be positive, got {batch_tokens!r}", column="--batch-tokens")
+    per_step = 1.0 if batch_tokens is None else float(batch_tokens)
+    if params is None and curve is not None:
+        params = _fitted_size(fitted)
     if params is None or not (params > 0 and math.isfinite(params)):
         raise InputError("give the target's --params N (positive)", column="--params")
-    target = Target(float(params), float(tokens if tokens is not None else params * tokens_per_param))
+    if tokens is None:
+        tokens = params * tokens_per_param if curve is None else curve.total_steps * per_step
+    target = Target(float(params), float(tokens), curve)
     if not (target.tokens > 0 and math.isfinite(target.tokens)):
         raise InputError(f"the target's tokens must be positive, got {target.tokens!r}", column="--tokens")
     if candidates == "grid":
@@ -241,7 +261,8 @@ def next_run(
             left_out = ", ".join(c.label for c in grid if not below(c, target))
             err_console.print(f"note: grid points not below the target left out: {left_out}")
     else:
-        pool = read_candidates(Path(candidates))
+        pool = read_candidates(Path(candidates), default_params=target.params,
+                               batch_tokens=per_step)
     for option, value in (("--run-noise", run_noise), ("--tolerance", tolerance)):
         if value is not None and not (value > 0 and math.isfinite(value)):
             raise InputError(f"{option} must be positive, got {value!r}", column=option)
@@ -275,13 +296,20 @@ def next_run(
     if as_json:
         print_json(data)
         return
-    print_table(f"candidates for N = {target.params:.3g}, D = {target.tokens:.3g}: now ±{answer.half_width:.2%} "
+    what = (f"N = {target.params:.3g}, D = {target.tokens:.3g}" if curve is None else
+            f"N = {target.params:.3g} under {curve.to_spec()}")
+    print_table(f"candidates for {what}: now ±{answer.half_width:.2%} "
                 f"({level:.0%}); the expected interval after training each",
-                [{"candidate": r["candidate"], "FLOPs": f"{r['flops']:.3g}", "±after": f"{r['expected_half_width']:.2%}",
+                [{"candidate": r["candidate"], "FLOPs": f"{r['flops']:.3g}", "share": f"{r['share_of_target']:.1%}",
+                  "±after": f"{r['expected_half_width']:.2%}",
                   "params": f"{r['parameter_sd_after']:.2%}", "law": f"{r['law_sd_after']:.2%}",
                   "shrink": f"{r['shrink']:.1%}", "per 1%": f"{r['shrink_per_1pct_compute']:.2%}"}
                  for r in data["ranking"]],
-                ["candidate", "FLOPs", "±after", "params", "law", "shrink", "per 1%"])
+                ["candidate", *(["FLOPs"] if curve is None or batch_tokens is not None else []), "share", "±after",
+                 "params", "law", "shrink", "per 1%"])
+    if curve is not None and batch_tokens is None:
+        console.print("share: of the target's steps x N (no --batch-tokens: every run is taken to have the same "
+                      "batch size, so only the shares of the target's compute enter the ranking)")
     console.print("params, law: the two parts of the expected interval a run can shrink (sd of the log loss); "
                   "per 1%: the shrink per 1% of the target's compute, the ranking's key")
     console.print(("stop: " if answer.stop else "next: ") + answer.reason)

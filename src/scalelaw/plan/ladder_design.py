@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from scalelaw.data.schedules import Schedule
 from scalelaw.errors import InputError
 from scalelaw.fit.law_error import ExtrapolationError
 from scalelaw.laws.base import Law
@@ -53,10 +54,11 @@ MIN_SIZES, MAX_SIZES, MIN_MULTIPLES, STRIDES = 3, 6, 2, (1, 2, 3)
 
 @dataclass(frozen=True)
 class Target:
-    """The run the ladder forecasts."""
+    """The run the ladder forecasts; for a loss-curve law, its ``schedule`` too (the loss at its last step)."""
 
     params: float
     tokens: float
+    schedule: Schedule | None = None
 
     @property
     def flops(self) -> float:

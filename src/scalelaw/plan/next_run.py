@@ -14,6 +14,12 @@ at its own distance beyond the present runs, so d_t after it is at least that di
 expected interval is z·√(posterior variance + σ² + law error²); candidates are ranked by its
 relative shrink per 1% of the target's compute, and the answer says to stop when the interval
 meets the tolerance or no candidate shrinks it by ``min_gain`` per 1% of the target's compute.
+
+Under a loss-curve law (multi-power, lr-annealing, chinchilla-curve) a candidate is a schedule and a length:
+its run observes the law's curve at ``CURVE_POINTS`` checkpoints from the end of its warmup to its last step,
+each off the law by the scatter σ (independent) and all together by the law's floor error σ₀ (one offset
+shared by the whole curve), so R = σ²·I + σ₀²·J in the multivariate update
+Var(t) − c_tfᵀ (C_ff + R)⁻¹ c_tf; the target is the loss at the last step of its own schedule.
 """
 
 from __future__ import annotations
@@ -30,9 +36,11 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.guards import MAX_SMALL_FILE_BYTES, read_capped
+from scalelaw.data.schedules import Schedule, parse_schedule
 from scalelaw.errors import InputError
 from scalelaw.fit.law_error import ExtrapolationError
 from scalelaw.fit.result import FitResult
+from scalelaw.laws.base import Design
 from scalelaw.plan.drift import Drift, estimate, fold_points, from_error
 from scalelaw.plan.flops import training_flops
 from scalelaw.plan.ladder_design import Target
@@ -46,6 +54,8 @@ MIN_DRAWS = 10
 MIN_NOISE = 0.001
 #: Default stop rule: a candidate must shrink the interval by 1% per 1% of the target's compute.
 DEFAULT_MIN_GAIN = 0.01
+#: Checkpoints of a candidate's loss curve the ranking observes under a curve law (end of warmup .. last step).
+CURVE_POINTS = 4
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,8 @@ class Candidate:
     tokens: float
     flops: float
     row: int
+    #: Its learning-rate schedule (and so its length in steps), for a loss-curve law.
+    schedule: Schedule | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,7 @@ class Ranked:
     def to_dict(self, target: Target) -> dict[str, Any]:
         c = self.candidate
         return {"candidate": c.label, "params": c.params, "tokens": c.tokens, "flops": c.flops,
+                "schedule": None if c.schedule is None else c.schedule.to_spec(),
                 "share_of_target": c.flops / target.flops, "expected_half_width": self.half_width,
                 "decades_after": self.decades, "shrink": self.shrink,
                 "shrink_per_1pct_compute": self.shrink_per_percent,
@@ -100,7 +113,9 @@ class NextRun:
     drift: Drift | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"target": {"params": self.target.params, "tokens": self.target.tokens, "flops": self.target.flops},
+        schedule = self.target.schedule
+        return {"target": {"params": self.target.params, "tokens": self.target.tokens, "flops": self.target.flops,
+                           "schedule": None if schedule is None else schedule.to_spec()},
                 "level": self.level, "half_width_now": self.half_width, "decades_now": self.decades,
                 "run_noise": self.noise, "parameter_sd_now": self.parameter_sd, "law_sd_now": self.law_sd,
                 "law_drift": None if self.drift is None else self.drift.to_dict(), "stop": self.stop,
@@ -108,25 +123,32 @@ class NextRun:
                 "ranking": [r.to_dict(self.target) for r in self.ranked], "warnings": list(self.warnings)}
 
 
-def read_candidates(path: Path) -> list[Candidate]:
-    """Candidates from a CSV with ``params`` and ``tokens`` (and optionally ``flops``, ``run``); a row whose cost
-    cannot be known is an InputError naming the file and row."""
+def read_candidates(path: Path, *, default_params: float | None = None, batch_tokens: float = 1.0) -> list[Candidate]:
+    """Candidates from a CSV with ``params`` and ``tokens`` (and optionally ``flops``, ``run``), or, for a
+    loss-curve law, with ``schedule`` specs (tokens then default to the schedule's steps × ``batch_tokens``, and
+    params to ``default_params``); a row whose cost cannot be known is an InputError naming the file and row."""
     if not path.is_file():
         raise InputError("candidates file not found", file=str(path))
     try:
         table = pd.read_csv(io.BytesIO(read_capped(path, MAX_SMALL_FILE_BYTES)), dtype=str, keep_default_na=False)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputError(f"cannot read the candidates as CSV: {exc}", file=str(path)) from None
-    if "params" not in table.columns or table.empty:
-        raise InputError("the candidates need a 'params' column and at least one row (and 'tokens' or 'flops')",
-                         file=str(path))
+    scheduled = "schedule" in table.columns
+    if table.empty or not ("params" in table.columns or (scheduled and default_params is not None)):
+        raise InputError("the candidates need a 'params' column and at least one row (and 'tokens' or 'flops'; "
+                         "or 'schedule' specs for a loss-curve law)", file=str(path))
     out = []
     for i, row in enumerate(table.to_dict(orient="records"), start=1):
         values = {k: _number(row.get(k, "")) for k in ("params", "tokens", "flops")}
+        if scheduled and not str(row.get("params", "")).strip() and default_params is not None:
+            values["params"] = float(default_params)
         if not values["params"] > 0:
             raise InputError(f"params must be a positive number, got {row.get('params')!r}", file=str(path), row=i,
                              column="params")
+        schedule = _schedule(row.get("schedule", ""), path, i) if scheduled else None
         tokens, flops = values["tokens"], values["flops"]
+        if not tokens > 0 and schedule is not None:
+            tokens = schedule.total_steps * batch_tokens
         if not tokens > 0 and flops > 0:
             tokens = float(flops / training_flops(values["params"], 1.0))
         if not tokens > 0:
@@ -137,9 +159,28 @@ def read_candidates(path: Path) -> list[Candidate]:
                              "(leave the column out to count 6·N·D for every row)", file=str(path), row=i,
                              column="flops")
         cost = flops if flops > 0 else float(training_flops(values["params"], tokens))
-        label = str(row.get("run") or f"N={values['params']:.3g},D={tokens:.3g}")
-        out.append(Candidate(label, values["params"], tokens, cost, i))
+        label = str(row.get("run") or (schedule.to_spec() if schedule is not None
+                                       else f"N={values['params']:.3g},D={tokens:.3g}"))
+        out.append(Candidate(label, values["params"], tokens, cost, i, schedule))
     return out
+
+
+def _schedule(spec: Any, path: Path, row: int) -> Schedule:
+    """A candidate's schedule from its spec; a schedule table (``custom:file=``) is refused: a candidates file may
+    come from someone else and must not name files to read."""
+    text = str(spec).strip()
+    if not text:
+        raise InputError("the candidate has no schedule (a 'schedule' spec such as "
+                         "cosine:peak=3e-4,warmup=2000,total=24000,final=3e-5)", file=str(path), row=row,
+                         column="schedule")
+    keys = {item.partition("=")[0].strip().lower() for item in text.partition(":")[2].split(",")}
+    if "file" in keys:
+        raise InputError("a candidate's schedule cannot name a file; give it inline (custom:steps=...,values=...)",
+                         file=str(path), row=row, column="schedule")
+    try:
+        return parse_schedule(text)
+    except InputError as exc:
+        raise InputError(exc.reason, file=str(path), row=row, column="schedule") from None
 
 
 def grid_candidates(sizes: Sequence[float], multiples: Sequence[float], tokens_per_param: float) -> list[Candidate]:
@@ -170,36 +211,35 @@ def rank_candidates(
     The law's own error beyond the data is fitted to the fit's backtest folds, else taken from its calibration,
     else from ``law_error`` (else none): :func:`drift_of`."""
     check_request(fit, target, candidates, level)
-    law = fit.law
     draws = np.asarray(fit.bootstrap_params, dtype=float)
     draws = draws[np.isfinite(draws).all(axis=1)]
     with np.errstate(all="ignore"):
-        at_target = np.log(law.predict(draws, _design(fit, [target.params], [target.tokens])))[:, 0]
-        at_candidates = np.log(law.predict(draws, _design(fit, [c.params for c in candidates],
-                                                          [c.tokens for c in candidates])))
-    keep = np.isfinite(at_target) & np.isfinite(at_candidates).all(axis=1)
+        at_target = np.log(fit.law.predict(draws, _target_design(fit, target)))[:, -1]
+        observed = _observations(fit, draws, candidates)
+    keep = np.isfinite(at_target) & np.all([np.isfinite(f).all(axis=1) for f in observed], axis=0)
     if keep.sum() < MIN_DRAWS:
         raise InputError(f"only {int(keep.sum())} bootstrap draws give a finite forecast here; refit with more "
                          f"--bootstrap (at least {MIN_DRAWS} must work)")
-    t, f = at_target[keep], at_candidates[keep]
+    t = at_target[keep]
     sigma = noise if noise is not None else run_noise_of(fit)
     variance = float(np.var(t, ddof=1))
-    covariance = ((f - f.mean(axis=0)) * (t - t.mean())[:, None]).sum(axis=0) / (t.size - 1)
     drift = drift_of(fit, sigma, law_error)
     law_sd = (lambda d: np.zeros_like(d)) if drift is None else drift.sd
     # A new run sits off the fitted law by the runs' scatter and by the law's error inside its range (the floor).
-    observed = sigma**2 + (0.0 if drift is None else drift.floor_var)
-    after = np.maximum(variance - covariance**2 / (np.var(f, axis=0, ddof=1) + observed), 0.0)
+    floor = 0.0 if drift is None else drift.floor_var
+    after = np.array([posterior_variance(t, f[keep], sigma**2, floor) for f in observed])
     z = NormalDist().inv_cdf(0.5 + level / 2)
-    decades_now = _decades(fit, target, None)
+    target_design = _target_design(fit, target)
+    decades_now = _distance(fit, target_design)
     law_now = float(law_sd(np.array([decades_now]))[0])
     now = z * math.sqrt(variance + sigma**2 + law_now**2)
-    decades = np.array([_decades(fit, target, c) for c in candidates])
+    added = [_candidate_design(fit, c) for c in candidates]
+    decades = np.array([_distance(fit, target_design, a) for a in added])
     # The refit's backtests will hold the candidate out at its own distance beyond the present runs: the law's
     # error is then measured that far, and the faster growth beyond the tested distance starts there.
     laws_after = np.array([law_sd(np.array([d]))[0] if drift is None else
-                           replace(drift, tested=max(drift.tested, _beyond(fit, c))).sd(np.array([d]))[0]
-                           for c, d in zip(candidates, decades, strict=True)])
+                           replace(drift, tested=max(drift.tested, _distance(fit, a))).sd(np.array([d]))[0]
+                           for a, d in zip(added, decades, strict=True)])
     widths = z * np.sqrt(after + sigma**2 + laws_after**2)
     ranked = sorted(
         (Ranked(c, float(w), float(d), float(1 - w / now), float((1 - w / now) / (100 * c.flops / target.flops)),
@@ -245,9 +285,79 @@ def _number(text: Any) -> float:
     return value if math.isfinite(value) else math.nan
 
 
-def _design(fit: FitResult, params: Sequence[float], tokens: Sequence[float]) -> Any:
+def _design(fit: FitResult, params: Sequence[float], tokens: Sequence[float]) -> Design:
     given = {"params": np.asarray(params, dtype=float), "tokens": np.asarray(tokens, dtype=float)}
     return fit.law.design_at(**{k: given[k] for k in fit.law.inputs})
+
+
+def _curves(fit: FitResult) -> bool:
+    return fit.law.kind == "curve"
+
+
+def _target_design(fit: FitResult, target: Target) -> Design:
+    """The target's point: its final loss, or under a curve law the last step of its schedule."""
+    if _curves(fit) and target.schedule is not None:
+        return fit.law.design_at(schedule=target.schedule, steps=np.array([target.schedule.total_steps]),
+                                 params=target.params)
+    return _design(fit, [target.params], [target.tokens])
+
+
+def checkpoints(schedule: Schedule) -> np.ndarray:
+    """The ``CURVE_POINTS`` steps of a candidate's curve the ranking observes, end of warmup to the last step."""
+    first = max(int(schedule.warmup), 1)
+    return np.unique(np.round(np.linspace(first, schedule.total_steps, CURVE_POINTS)).astype(int))
+
+
+def _candidate_design(fit: FitResult, candidate: Candidate) -> Design:
+    if _curves(fit) and candidate.schedule is not None:
+        return fit.law.design_at(schedule=candidate.schedule, steps=checkpoints(candidate.schedule),
+                                 params=candidate.params)
+    return _design(fit, [candidate.params], [candidate.tokens])
+
+
+def _observations(fit: FitResult, draws: np.ndarray, candidates: Sequence[Candidate]) -> list[np.ndarray]:
+    """Per candidate, the log losses its run would show under each draw (draws × observed points)."""
+    if not _curves(fit):  # one point each: one prediction for all
+        both = np.log(fit.law.predict(draws, _design(fit, [c.params for c in candidates],
+                                                     [c.tokens for c in candidates])))
+        return [both[:, [i]] for i in range(len(candidates))]
+    return [np.log(fit.law.predict(draws, _candidate_design(fit, c))) for c in candidates]
+
+
+def posterior_variance(target: np.ndarray, observed: np.ndarray, scatter: float, floor: float) -> float:
+    """The target's variance over the draws after observing ``observed`` (draws × points) with noise
+    R = scatter·I + floor·J: Var(t) − c_tfᵀ (C_ff + R)⁻¹ c_tf, the ensemble-Kalman update."""
+    n = target.size - 1
+    t = target - target.mean()
+    f = observed - observed.mean(axis=0)
+    points = f.shape[1]
+    c_ff = f.T @ f / n + scatter * np.eye(points) + floor * np.ones((points, points))
+    c_tf = f.T @ t / n
+    try:
+        gain = np.linalg.solve(c_ff, c_tf)
+    except np.linalg.LinAlgError:
+        gain = np.linalg.lstsq(c_ff, c_tf, rcond=None)[0]
+    return max(float(t @ t / n - c_tf @ gain), 0.0)
+
+
+def _distance(fit: FitResult, design: Design, added: Design | None = None) -> float:
+    """How far (decades) ``design``'s farthest point lies beyond the fitted range, as the forecast's own interval
+    measures it, once ``added``'s points (a candidate's run) are inside that range."""
+    ranges = {name: (float(lo), float(hi)) for name, (lo, hi) in fit.fitted_range.items()}
+    for name, values in ({} if added is None else fit.law.reach(added)).items():
+        if name in ranges:
+            values = np.asarray(values, dtype=float)
+            ranges[name] = (min(ranges[name][0], float(values.min())), max(ranges[name][1], float(values.max())))
+    farthest = 0.0
+    for name, values in fit.law.reach(design).items():
+        if name not in ranges:  # a hand-edited file: no range to measure against
+            continue
+        low, high = ranges[name]
+        with np.errstate(all="ignore"):
+            logs = np.log10(np.asarray(values, dtype=float))
+            beyond = np.nan_to_num(np.maximum(logs - math.log10(high), math.log10(low) - logs), nan=0.0)
+        farthest = max(farthest, float(np.max(beyond)))
+    return farthest
 
 
 def check_request(fit: Any, target: Target, candidates: Sequence[Candidate], level: float) -> None:
@@ -258,12 +368,18 @@ def check_request(fit: Any, target: Target, candidates: Sequence[Candidate], lev
         raise InputError(f"--level must be between 0 and 1, got {level!r}")
     law = fit.law
     reads = set(law.inputs)
-    if not reads <= set(AXES):
-        raise InputError(f"plan next ranks runs by their final loss over params and tokens; law {law.name} also "
-                         f"needs {', '.join(sorted(reads - set(AXES)))}")
     if not candidates:
         raise InputError("no candidate runs to rank")
-    for axis in AXES:
+    if _curves(fit):
+        _check_curves(fit, target, candidates)
+    elif not reads <= set(AXES):
+        raise InputError(f"plan next ranks runs by their final loss over params and tokens; law {law.name} also "
+                         f"needs {', '.join(sorted(reads - set(AXES)))}")
+    elif target.schedule is not None or any(c.schedule is not None for c in candidates):
+        raise InputError(f"law {law.name} forecasts final losses from {' and '.join(law.inputs)}: it cannot see "
+                         "schedules, so a ranking of schedules would mean nothing; fit a loss-curve law (e.g. "
+                         "multi-power) to rank them, or leave the 'schedule' column and --schedule out")
+    for axis in AXES if not _curves(fit) else ():
         values = {getattr(c, axis) for c in candidates}
         if len(values) > 1 and axis not in reads:
             raise InputError(f"the candidates differ in {axis}, which law {law.name} cannot see (it reads only "
@@ -278,6 +394,30 @@ def check_request(fit: Any, target: Target, candidates: Sequence[Candidate], lev
                              "strictly cheaper than the run it forecasts", row=c.row)
 
 
+def _check_curves(fit: FitResult, target: Target, candidates: Sequence[Candidate]) -> None:
+    """A curve law ranks schedules: the target and every candidate need one, and a law of one model size cannot
+    rank runs of other sizes (nor forecast a target of another size)."""
+    law = fit.law
+    if target.schedule is None:
+        raise InputError(f"law {law.name} forecasts loss curves: give the target's learning-rate schedule with "
+                         "--schedule SPEC (e.g. cosine:peak=3e-4,warmup=2000,total=72000,final=3e-5)",
+                         column="--schedule")
+    for c in candidates:
+        if c.schedule is None:
+            raise InputError(f"law {law.name} ranks runs by their loss curves: candidate {c.label} needs a "
+                             "'schedule' spec", row=c.row, column="schedule")
+    if "params" in law.inputs:
+        return
+    fitted = fit.fitted_range.get("params")
+    sizes = {c.params for c in candidates} | {target.params}
+    if len(sizes) > 1 or (fitted is not None and not fitted[0] <= target.params <= fitted[1]):
+        where = "" if fitted is None else f" (fitted at N = {fitted[0]:.3g})"
+        raise InputError(f"law {law.name} is a law of one model size{where}: it cannot see the candidates' or the "
+                         f"target's model size (asked: {', '.join(f'{n:.3g}' for n in sorted(sizes))}); fit "
+                         "multi-power-sized over several sizes, or rank runs of the fitted size only",
+                         column="params")
+
+
 def run_noise_of(fit: FitResult) -> float:
     """The runs' scatter around the law: the fit's residual sd, corrected for the parameters fitted."""
     residuals = np.asarray(fit.residuals, dtype=float)
@@ -285,23 +425,3 @@ def run_noise_of(fit: FitResult) -> float:
     free = len(fit.law.param_names) - len(fit.options.get("fix", {}) or {})
     dof = max(residuals.size - free, 1)
     return max(math.sqrt(float(residuals @ residuals) / dof), MIN_NOISE)
-
-
-def _beyond(fit: FitResult, candidate: Candidate) -> float:
-    """The candidate's own distance beyond the fitted range, in decades (0 inside it)."""
-    reach = fit.law.reach(_design(fit, [candidate.params], [candidate.tokens]))
-    return max([0.0] + [math.log10(float(values[0]) / fit.fitted_range[name][1]) for name, values in reach.items()
-                        if name in fit.fitted_range])
-
-
-def _decades(fit: FitResult, target: Target, candidate: Candidate | None) -> float:
-    """The target's distance beyond the fitted range, in decades, once ``candidate`` (if any) is added."""
-    reach = fit.law.reach(_design(fit, [target.params], [target.tokens]))
-    added = {} if candidate is None else fit.law.reach(_design(fit, [candidate.params], [candidate.tokens]))
-    farthest = 0.0
-    for name, values in reach.items():
-        if name not in fit.fitted_range:
-            continue
-        high = max(fit.fitted_range[name][1], float(added[name][0]) if name in added else 0.0)
-        farthest = max(farthest, math.log10(float(values[0]) / high))
-    return farthest

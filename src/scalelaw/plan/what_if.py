@@ -50,6 +50,9 @@ def rank_by_refit(
     """Rank ``candidates`` for ``target`` by refitting ``runs`` (the data ``fit`` was fitted to) with each added;
     see the module docstring. ``law_error`` only serves the screening beyond ``cap`` candidates."""
     check_request(fit, target, candidates, level)
+    if fit.law.kind == "curve":
+        raise InputError(f"--method refit refits final-loss laws; rank the schedules of loss-curve law {fit.law.name} "
+                         "with --method ensemble", column="--method")
     if not isinstance(runs, RunSet) or runs.data_hash() != fit.data_hash:
         raise InputError("--method refit needs the runs the FIT.json was fitted to (their data hash differs): give "
                          "the same data, --map and --where as to `scalelaw fit`")
