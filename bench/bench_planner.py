@@ -364,20 +364,12 @@ def mpl_pool(name: str) -> tuple[pd.DataFrame, dict[str, object]]:
 
 
 def _mpl_schedule(run: str) -> object:
-    """The schedule of one of the paper's runs (or a constant cut), as scalelaw's schedule object."""
-    from scalelaw.data.schedules import parse_schedule
-    from scalelaw.datasets._multipowerlaw import DECAY_START, FINAL_LR, PEAK_LR, WARMUP_STEPS, WSDCON_DROP
+    """The schedule of one of the paper's runs (scalelaw's own specs of them), or of a constant cut."""
+    from scalelaw.data.schedules import MULTIPOWER_SCHEDULES, at_length, parse_schedule
 
-    kind, *rest = run.split("_")
-    head = f"peak={PEAK_LR},warmup={WARMUP_STEPS}"
-    if kind == "constant":
-        return parse_schedule(f"constant:{head},total={rest[0]}")
-    if kind == "cosine":
-        return parse_schedule(f"cosine:{head},total={rest[0]},final={FINAL_LR}")
-    if kind in ("wsd", "wsdld"):
-        shape = "geometric" if kind == "wsd" else "linear"
-        return parse_schedule(f"wsd:{head},total={rest[1]},decay_start={DECAY_START},final={FINAL_LR},shape={shape}")
-    return parse_schedule(f"step:{head},total=16000,boundaries={WSDCON_DROP},values={int(rest[0]) * 1e-5:g}")
+    if run in MULTIPOWER_SCHEDULES:
+        return parse_schedule(MULTIPOWER_SCHEDULES[run])
+    return at_length(parse_schedule(MULTIPOWER_SCHEDULES["constant_72000"]), int(run.split("_")[1]))
 
 
 def mpl_forecast(table: pd.DataFrame, have: list[str], target: dict) -> dict:

@@ -16,6 +16,7 @@ from scalelaw.data.schedules import (
     TwoStage,
     WarmupStableDecay,
     MULTIPOWER_SCHEDULES,
+    at_length,
     parse_schedule,
     schedule_from_logged,
 )
@@ -159,3 +160,27 @@ def test_multipower_specs_match_the_bundled_per_step_lr() -> None:
         curve = runs.curve(run)
         expected = parse_schedule(spec).lr(curve["step"].to_numpy(dtype=float))
         np.testing.assert_allclose(expected, curve["lr"].to_numpy(), rtol=1e-12, atol=1e-18)
+
+
+def test_at_length_keeps_the_warmup_and_moves_landmarks_in_proportion() -> None:
+    wsd = parse_schedule("wsd:peak=3e-4,warmup=2160,total=24000,decay_start=20000,final=3e-5,shape=geometric")
+    short = at_length(wsd, 12000)
+    assert (short.total, short.warmup, short.decay_start, short.final, short.shape) == \
+        (12000, 2160, 10000, 3e-5, "geometric")
+    step = at_length(parse_schedule("step:peak=1e-3,warmup=10,total=1000,boundaries=500/800,values=1e-4/1e-5"), 500)
+    assert step.boundaries == (250, 400) and step.values == (1e-4, 1e-5)
+    # Landmarks never move into the warmup; a constant schedule only changes its length.
+    assert at_length(parse_schedule("two-stage:peak=3e-4,warmup=2160,total=16000,switch=8000,second=3e-5"),
+                     4000).switch == 2160
+    assert at_length(parse_schedule("constant:peak=3e-4,warmup=100,total=1000"), 300).to_spec() == \
+        "constant:peak=0.0003,total=300,warmup=100"
+
+
+@pytest.mark.parametrize(("spec", "total", "fragment"), [
+    ("cosine:peak=3e-4,warmup=2160,total=24000,final=3e-5", 2000, "longer than the warmup"),
+    ("custom:steps=0/100,values=1e-3/1e-4", 50, "custom schedule"),
+    ("step:peak=1e-3,warmup=10,total=1000,boundaries=500/501,values=1e-4/1e-5", 20, "cannot be shortened"),
+])
+def test_at_length_refuses_what_it_cannot_shorten(spec: str, total: int, fragment: str) -> None:
+    with pytest.raises(InputError, match=fragment):
+        at_length(parse_schedule(spec), total)

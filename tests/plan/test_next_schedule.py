@@ -122,3 +122,32 @@ def test_a_final_loss_law_cannot_rank_schedules(tmp_path: Path, capsys: pytest.C
                              "run,schedule,params,tokens", ",1e8,2e9")
     assert run(["plan", "next", str(out), "--params", "1e9", "--tokens", "2e10", "--candidates", str(candidates)]) == 2
     assert "cannot see schedules" in capsys.readouterr().err
+
+
+def test_candidates_from_lengths_of_the_target_schedule(curve_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["plan", "next", str(curve_fit), "--schedule", TARGET, "--candidates", "lengths", "--lengths",
+                "0.25,0.5", "--json"]) == 0
+    ranking = json.loads(capsys.readouterr().out)["ranking"]
+    labels = {r["candidate"]: r for r in ranking}
+    assert set(labels) == {"cosine 18,000 steps", "constant 18,000 steps", "cosine 36,000 steps",
+                           "constant 36,000 steps"}
+    assert labels["cosine 36,000 steps"]["schedule"] == "cosine:peak=0.0003,total=36000,warmup=2160,final=3e-05"
+    assert labels["constant 18,000 steps"]["share_of_target"] == pytest.approx(0.25)
+    # Twice the steps bring the target nearer: the longer runs leave less of the law's own error.
+    assert labels["cosine 36,000 steps"]["law_sd_after"] < labels["cosine 18,000 steps"]["law_sd_after"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--lengths", "0.01"], "longer than the warmup"),
+    (["--lengths", "1"], "not below the target"),
+    (["--lengths", "0.5,-1"], "--lengths"),
+])
+def test_bad_lengths_exit_2(curve_fit: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+                            message: str) -> None:
+    assert run(["plan", "next", str(curve_fit), "--schedule", TARGET, "--candidates", "lengths", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_lengths_need_the_target_schedule(curve_fit: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["plan", "next", str(curve_fit), "--params", "1e8", "--candidates", "lengths"]) == 2
+    assert "--schedule" in capsys.readouterr().err

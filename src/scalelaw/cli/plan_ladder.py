@@ -194,7 +194,11 @@ def next_run(
     tokens: float | None = TOKENS_OPTION,
     tokens_per_param: float = TPP_OPTION,
     candidates: str = typer.Option(..., "--candidates", help="A CSV of candidate runs (params, tokens[, flops, run]; "
-                                   "with a loss-curve law, schedule specs) or 'grid' (with --sizes and --multiples)."),
+                                   "with a loss-curve law, schedule specs), 'grid' (with --sizes and --multiples) or, "
+                                   "with a loss-curve law, 'lengths' (with --lengths)."),
+    lengths: str = typer.Option("0.125,0.25,0.5", "--lengths", help="--candidates lengths: fractions of the target's "
+                                "steps; at each, its schedule shortened and a constant-lr run (at --sizes, default "
+                                "the target's)."),
     schedule: str | None = typer.Option(None, "--schedule", help="Loss-curve laws: the target's learning-rate "
                                         "schedule SPEC (its loss at the last step is forecast)."),
     batch_tokens: float | None = typer.Option(None, "--batch-tokens", help="Loss-curve laws: tokens per step, to "
@@ -233,7 +237,7 @@ def next_run(
 
     from scalelaw.data.schedules import parse_schedule
     from scalelaw.plan.ladder_design import DEFAULT_LAW_ERROR, Target
-    from scalelaw.plan.next_run import below, grid_candidates, rank_candidates, read_candidates
+    from scalelaw.plan.next_run import below, grid_candidates, length_candidates, rank_candidates, read_candidates
 
     fitted = load_fitted(fit)
     curve = None if schedule is None else parse_schedule(schedule)
@@ -260,6 +264,12 @@ def next_run(
         if len(pool) < len(grid):
             left_out = ", ".join(c.label for c in grid if not below(c, target))
             err_console.print(f"note: grid points not below the target left out: {left_out}")
+    elif candidates == "lengths":
+        if curve is None:
+            raise InputError("--candidates lengths shortens the target's schedule: give it with --schedule",
+                             column="--schedule")
+        pool = length_candidates(curve, _numbers(lengths, "--lengths"),
+                                 [target.params] if sizes is None else _numbers(sizes, "--sizes"), per_step)
     else:
         pool = read_candidates(Path(candidates), default_params=target.params,
                                batch_tokens=per_step)

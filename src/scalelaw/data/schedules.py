@@ -247,6 +247,32 @@ SCHEDULES: dict[str, type[Schedule]] = {
 _ALIASES: dict[str, str] = {"twostage": "two-stage", "const": "constant", "inverse-sqrt": "invsqrt"}
 
 
+def at_length(schedule: Schedule, total: int) -> Schedule:
+    """The same schedule run for ``total`` steps: the warmup kept, every later landmark (decay start, switch,
+    boundaries) moved in proportion to the length, as a recipe is shortened for a small run of a ladder."""
+    if isinstance(schedule, Custom):
+        raise InputError("a custom schedule table has no length to change: give the candidates' schedules in a file")
+    if not schedule.warmup < total <= MAX_TOTAL_STEPS:
+        raise InputError(f"a run of {total:,} steps cannot follow schedule {schedule.name}: it must be longer than "
+                         f"the warmup ({schedule.warmup:,} steps) and at most {MAX_TOTAL_STEPS:,}")
+    ratio = total / schedule.total
+
+    def moved(step: int, last: int) -> int:
+        return min(max(int(round(step * ratio)), schedule.warmup), last)
+
+    changes: dict[str, Any] = {"total": int(total)}
+    if isinstance(schedule, WarmupStableDecay):
+        changes["decay_start"] = moved(schedule.decay_start, total - 1)
+    elif isinstance(schedule, TwoStage):
+        changes["switch"] = moved(schedule.switch, total)
+    elif isinstance(schedule, Step):
+        changes["boundaries"] = tuple(moved(b, total) for b in schedule.boundaries)
+    try:
+        return dataclasses.replace(schedule, **changes)
+    except InputError as exc:
+        raise InputError(f"schedule {schedule.to_spec()} cannot be shortened to {total:,} steps: {exc.reason}") from None
+
+
 def parse_schedule(spec: str) -> Schedule:
     """Build a schedule from its spec ``name:key=value,...``; a bad spec is an :class:`InputError`."""
     name, _, body = spec.strip().partition(":")

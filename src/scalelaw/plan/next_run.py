@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.data.guards import MAX_SMALL_FILE_BYTES, read_capped
-from scalelaw.data.schedules import Schedule, parse_schedule
+from scalelaw.data.schedules import Constant, Schedule, at_length, parse_schedule
 from scalelaw.errors import InputError
 from scalelaw.fit.law_error import ExtrapolationError
 from scalelaw.fit.result import FitResult
@@ -192,6 +192,27 @@ def grid_candidates(sizes: Sequence[float], multiples: Sequence[float], tokens_p
         for m in multiples:
             d = n * m * tokens_per_param
             out.append(Candidate(f"N={n:.3g} x{m:g}C", float(n), float(d), float(training_flops(n, d)), len(out) + 1))
+    return out
+
+
+def length_candidates(schedule: Schedule, lengths: Sequence[float], sizes: Sequence[float],
+                      batch_tokens: float = 1.0) -> list[Candidate]:
+    """For a loss-curve law: at each size and each fraction of the target's steps, the target's schedule shortened
+    to that length (:func:`~scalelaw.data.schedules.at_length`) and a constant-lr run at its peak and warmup (the
+    cheap run that shows the loss before any decay), costed at 6·N·steps·``batch_tokens``."""
+    if not lengths or not sizes or any(not (v > 0 and math.isfinite(v)) for v in [*lengths, *sizes]):
+        raise InputError("a grid of lengths needs positive --lengths (fractions of the target's steps) and sizes")
+    out: list[Candidate] = []
+    for n in sizes:
+        for fraction in lengths:
+            total = int(round(fraction * schedule.total_steps))
+            shortened = at_length(schedule, total)
+            constant = Constant(peak=schedule.peak, warmup=schedule.warmup, total=total)
+            for kind, run in ((schedule.name, shortened), ("constant", constant))[:1 if shortened == constant else 2]:
+                tokens = total * batch_tokens
+                label = f"{kind} {total:,} steps" + ("" if len(sizes) == 1 else f" N={n:.3g}")
+                out.append(Candidate(label, float(n), float(tokens), float(training_flops(n, tokens)), len(out) + 1,
+                                     run))
     return out
 
 
