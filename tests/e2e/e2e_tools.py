@@ -26,10 +26,11 @@ def train_hf(spec: Spec, out: Path, **extra: Any) -> int:
     model = transformers.GPT2LMHeadModel(config)
     rows = [{"input_ids": ids, "labels": ids} for ids in markov_batches(spec.steps).reshape(-1, SEQ_LEN)]
     callbacks = extra.pop("callbacks", None)
+    settings = {"logging_steps": 3, "lr_scheduler_type": "cosine", **extra}  # a test may log less or change schedule
     args = transformers.TrainingArguments(
-        output_dir=str(out / spec.name), per_device_train_batch_size=BATCH, max_steps=spec.steps, logging_steps=3,
-        learning_rate=PEAK_LR, warmup_steps=WARMUP, lr_scheduler_type="cosine", use_cpu=True, save_strategy="steps",
-        save_steps=spec.steps, disable_tqdm=True, seed=0, data_seed=0, **extra)
+        output_dir=str(out / spec.name), per_device_train_batch_size=BATCH, max_steps=spec.steps,
+        learning_rate=PEAK_LR, warmup_steps=WARMUP, use_cpu=True, save_strategy="steps",
+        save_steps=spec.steps, disable_tqdm=True, seed=0, data_seed=0, **settings)
     transformers.Trainer(model=model, args=args, train_dataset=rows, callbacks=callbacks).train()
     return sum(p.numel() for p in model.parameters())
 

@@ -119,3 +119,29 @@ def test_bootstrap_panel_titles_keep_short_symbols() -> None:
 
     assert _readable("log10 R_D") == "log10 R_D" and _readable("E") == "E"
     assert _readable("tokens_per_param_at_1e21_flops") == "tokens per param at 1e21 flops"
+
+
+def test_a_title_naming_a_long_source_stays_inside_its_figure() -> None:
+    """A title with a long path ran off the figure's left edge ("i-power: loss curves on /tmp/..."): every title
+    and suptitle must lie within the figure once drawn."""
+    source = "/tmp/hfs/out/w16-s120/checkpoint-120/trainer_state.json and 2 more"
+    steps = np.arange(1.0, 200.0)
+    curve = plots.Curve("w16-s120", plots.Points(steps, 3 + 1 / np.sqrt(steps), "obs"))
+    figures = [plots.loss_curves_figure([curve], title=f"multi-power: loss curves on {source}"),
+               plots.loss_curve_panels_figure([curve], title=f"multi-power: each run on {source}"),
+               plots.residuals_figure(np.array([2.0, 2.5]), np.array([2.1, 2.4]), title=f"chinchilla: residuals on {source}")]
+    for fig in figures:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        plots.figure_svg(fig)  # what the report does: wraps the titles, then draws
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        box = fig.bbox
+        texts = [ax.title for ax in fig.axes] + [t for t in [fig._suptitle] if t is not None]  # noqa: SLF001
+        texts += [ax.yaxis.label for ax in fig.axes]
+        for text in texts:
+            if not text.get_text():
+                continue
+            extent = text.get_window_extent(renderer)
+            assert extent.x0 >= box.x0 - 1 and extent.x1 <= box.x1 + 1, (text.get_text(), extent, box)
+            assert extent.y0 >= box.y0 - 1 and extent.y1 <= box.y1 + 1, (text.get_text(), extent, box)

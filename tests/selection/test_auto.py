@@ -266,3 +266,14 @@ def test_a_calibrated_fit_reports_the_search_that_found_its_optimum() -> None:
     assert calibrated.diagnostics.starts == plain.diagnostics.starts
     assert calibrated.diagnostics.iterations >= plain.diagnostics.iterations
     assert calibrated.params == pytest.approx(plain.params, rel=1e-6)
+
+
+def test_folds_across_compute_and_length_are_not_counted_twice_at_one_model_size() -> None:
+    tokens = np.repeat([1e9, 2e9, 4e9, 8e9], 2)
+    table = pd.DataFrame({"run": [f"r{i}" for i in range(tokens.size)], "params": 1e8, "tokens": tokens,
+                          "loss": 2.0 + 50.0 / tokens**0.2})
+    axis, folds, _ = plan(RunSet(table))
+    keys = [(tuple(sorted(f.train.runs)), tuple(sorted(f.test.runs))) for f in folds]
+    assert axis == "flops" and len(keys) == len(set(keys))
+    # compute is 6·N·D here: the folds across length are the same backtests, so only the compute folds remain
+    assert all(f.axis in ("flops", "inside") for f in folds) and any(f.axis == "flops" for f in folds)

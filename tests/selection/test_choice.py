@@ -184,6 +184,22 @@ def test_folds_that_all_miss_the_same_way_correct_the_forecast_and_narrow_the_sp
     assert one[0] == 0.0 and "1 fold(s)" in one[2]
 
 
+def test_folds_that_miss_the_same_way_within_the_runs_scatter_are_not_a_trend() -> None:
+    # Three single-run folds a tenth of a decade out, each point as noisy as one logged batch (5% sd): errors of
+    # +4%, +5% and +2% agree in sign and size, which four batches of noise give by chance; 40% per decade is no
+    # trend to move a forecast by.
+    e = np.array([0.04, 0.05, 0.02])
+    d = np.array([0.10, 0.12, 0.22])
+    g = np.array(["a|r1", "b|r2", "c|r1"])
+    f = np.array(["a", "b", "c"])
+    assert trend(e, d, g, f)[0] > 0.15  # the folds' spread alone would call it a trend
+    correction, sd, verdict = trend(e, d, g, f, np.full(3, 0.05**2))
+    assert (correction, sd) == (0.0, 0.0) and "runs' own scatter" in verdict
+    assert estimate(e, d, g, np.full(3, 0.05**2), f).correction == 0.0
+    # The same misses from runs scattered by 0.1% are a trend.
+    assert trend(e, d, g, f, np.full(3, 0.001**2))[0] > 0.15
+
+
 def _set_points(folds: list[tuple[str, float, float]], rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """Final-point backtest errors: per fold (held-out set, distance, log error), 4 held-out runs of that set."""
     e, d, g, f = [], [], [], []

@@ -50,7 +50,7 @@ def residuals_figure(
     parity.set_xlabel(f"Predicted {LOSS_LABEL[0].lower()}{LOSS_LABEL[1:]}")
     parity.set_ylabel(f"Observed {LOSS_LABEL[0].lower()}{LOSS_LABEL[1:]}")
     parity.set_title("Observed against predicted")
-    spread.set_ylabel("Residual (observed − predicted) / predicted (%)")
+    spread.set_ylabel("Observed / predicted − 1 (%)")
     if x is None:
         spread.set_xlabel(f"Predicted {LOSS_LABEL[0].lower()}{LOSS_LABEL[1:]}")
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
@@ -30,6 +31,7 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     plain_log_ticks(fig)
+    wrap_titles(fig)
     if suffix == ".svg":
         data = figure_svg(fig, standalone=True).encode("utf-8")
     elif suffix == ".png":
@@ -49,6 +51,7 @@ def figure_svg(fig: Figure, *, salt: str = "scalelaw", standalone: bool = False)
     the SVG can be inlined in HTML; ``salt`` keeps element ids unique across figures.
     """
     plain_log_ticks(fig)
+    wrap_titles(fig)
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
         fig.savefig(buffer, format="svg", dpi=150, metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
@@ -109,6 +112,26 @@ def plain_log_ticks(fig: Figure) -> None:
                 current = get()
                 if not isinstance(current, _PlainLogFormatter):
                     set_(_PlainLogFormatter(current))
+
+
+#: Width of an average character as a fraction of the font size (DejaVu Sans, with a margin).
+CHARACTER_WIDTH = 0.6
+
+
+def wrap_titles(fig: Figure) -> None:
+    """Break every title wider than the room it is centred in (its axes, or the figure for a suptitle) into
+    lines: a title naming a long source path would otherwise run off the figure's left edge."""
+    width = fig.get_figwidth() * 72.0
+    titled = [(ax.title, ax.get_position().width * width) for ax in fig.axes]
+    if fig._suptitle is not None:  # noqa: SLF001  # matplotlib keeps the suptitle there and nowhere public
+        titled.append((fig._suptitle, width))  # noqa: SLF001
+    for text, room in titled:
+        words = text.get_text()
+        if "\n" in words or not words:
+            continue
+        per_line = max(int(room / (CHARACTER_WIDTH * text.get_fontsize())), 16)
+        if len(words) > per_line:
+            text.set_text(textwrap.fill(words, per_line, break_on_hyphens=False))
 
 
 def _add_tips(svg: str, tips: Mapping[str, Sequence[str]], salt: str) -> str:

@@ -132,7 +132,7 @@ def fit_backtested(runs: RunSet, test: Backtest, selection: dict[str, Any], star
             iterations=start.diagnostics.iterations + fit.diagnostics.iterations))
     error_model = calibration.with_prior(
         calibration.estimate(test.errors, test.decades, test.groups, test.noise_var, test.fold_of), calibration.LOSS_PRIOR)
-    _, _, verdict = calibration.trend(test.errors, test.decades, test.groups, test.fold_of)
+    _, _, verdict = calibration.trend(test.errors, test.decades, test.groups, test.fold_of, test.noise_var)
     return replace(fit, calibration=error_model, selection={**selection, "trend": verdict})
 
 

@@ -8,7 +8,10 @@ A systematic sign is measured per fold beyond the data: b_k, the fold's log erro
 (observed/predicted, each held-out run weighing the same). When there are two folds or more,
 all b_k share a sign and their mean is at least ``TREND_T`` standard errors from zero, the
 trend is consistent: forecasts are corrected by it and the interval widened by its standard
-error (:class:`ExtrapolationError`); otherwise the verdict says why it was not.
+error (:class:`ExtrapolationError`); otherwise the verdict says why it was not. The standard
+error is the larger of the folds' spread and what the runs' own scatter alone gives the mean
+of the b_k: a few folds a tenth of a decade out can agree in sign by chance when each held-out
+point is as noisy as a single logged batch, and their spread then says nothing.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def estimate(
     if not keep.any():
         return None
     e, d, v, g, f = errors[keep], np.maximum(decades[keep], 0.0), noise_var[keep], groups[keep], folds[keep]
-    correction, correction_sd, _ = trend(e, d, g, f)
+    correction, correction_sd, _ = trend(e, d, g, f, v)
     raw = e
     e = e - correction * d
     inside = d == 0
@@ -97,33 +100,43 @@ def estimate(
     )
 
 
-def trend(errors: np.ndarray, decades: np.ndarray, runs: np.ndarray, folds: np.ndarray) -> tuple[float, float, str]:
+def trend(errors: np.ndarray, decades: np.ndarray, runs: np.ndarray, folds: np.ndarray,
+          noise_var: np.ndarray | None = None) -> tuple[float, float, str]:
     """(correction per decade, its sd, a sentence): the folds' common log error per decade, or 0 and why not.
 
-    Each fold beyond the data gives b_k = Σ w·e·d / Σ w·d² (w: each held-out run weighs the same).
+    Each fold beyond the data gives b_k = Σ w·e·d / Σ w·d² (w: each held-out run weighs the same), whose
+    variance from the points' own scatter v alone is Σ w²·v·d² / (Σ w·d²)².
     A consistent trend is itself a forecast, so it is backtested too: estimated without the folds
     that hold out one set of runs (without one fold when all hold out the same runs), it must
     shrink that set's errors (:func:`_transfers`), or it is not applied.
     """
     e, d = np.asarray(errors, dtype=float), np.maximum(np.asarray(decades, dtype=float), 0.0)
+    v = np.zeros_like(e) if noise_var is None else np.nan_to_num(np.asarray(noise_var, dtype=float), nan=0.0)
     runs, folds = np.asarray(runs).astype(str), np.asarray(folds).astype(str)
     beyond = (d > 0) & np.isfinite(e)
-    slopes, held = [], []
+    slopes, scatter, held = [], [], []
     for fold in dict.fromkeys(folds[beyond].tolist()):
         mine = beyond & (folds == fold)
         _, at, count = np.unique(runs[mine], return_inverse=True, return_counts=True)
         w = 1.0 / count[at]
-        slopes.append(float(np.sum(w * e[mine] * d[mine]) / np.sum(w * d[mine] ** 2)))
+        weight = float(np.sum(w * d[mine] ** 2))
+        slopes.append(float(np.sum(w * e[mine] * d[mine]) / weight))
+        scatter.append(float(np.sum(w * w * v[mine] * d[mine] ** 2)) / weight**2)
         held.append((mine, frozenset(_held_run(key, fold) for key in runs[mine].tolist())))
     b = np.array(slopes)
     if b.size < TREND_FOLDS:
         return 0.0, 0.0, (f"not corrected: {b.size} fold(s) beyond the data, a trend needs {TREND_FOLDS}")
-    mean, se = float(np.mean(b)), float(np.std(b, ddof=1) / math.sqrt(b.size))
+    spread = float(np.std(b, ddof=1) / math.sqrt(b.size))
+    noise = math.sqrt(sum(scatter)) / b.size
+    mean, se = float(np.mean(b)), max(spread, noise)
     shown = ", ".join(f"{np.expm1(x):+.2%}" for x in b)
     if not (np.all(b > 0) or np.all(b < 0)):
         return 0.0, 0.0, f"not corrected: the folds miss in different directions ({shown} per decade)"
-    if abs(mean) < TREND_T * se:
+    if abs(mean) < TREND_T * spread:
         return 0.0, 0.0, f"not corrected: the folds agree in sign but not in size ({shown} per decade)"
+    if abs(mean) < TREND_T * noise:
+        return 0.0, 0.0, (f"not corrected: the folds miss the same way ({shown} per decade), but no more than the "
+                          f"runs' own scatter allows (±{np.expm1(TREND_T * noise):.2%} per decade)")
     before, after = _transfers(e, d, b, held)
     if after >= before:
         return 0.0, 0.0, (f"not corrected: the folds miss the same way ({shown} per decade), but the trend "

@@ -112,9 +112,22 @@ def plan(runs: RunSet, by: str | None = None) -> tuple[str, list[Fold], str]:
                 inside = _run_folds(runs)
                 folds += inside
                 note += f"; then {len(inside)} single runs inside the range of the others" if inside else ""
-            return axis, folds, note
+            return axis, distinct(folds), note
         notes.append(note)
     return axes[-1], [], "; ".join(notes)
+
+
+def distinct(folds: list[Fold]) -> list[Fold]:
+    """The folds without repeats: at one model size compute is proportional to tokens, so the folds across compute
+    and across length fit and hold out the same runs, and one backtest counted twice would look like two that
+    agree."""
+    seen, out = set(), []
+    for fold in folds:
+        key = (tuple(sorted(fold.train.runs)), tuple(sorted(fold.test.runs)), tuple(sorted(fold.after.items())))
+        if key not in seen:
+            seen.add(key)
+            out.append(fold)
+    return out
 
 
 def _level_folds(runs: RunSet, axis: str, far_folds: int = FAR_FOLDS) -> tuple[list[Fold], str]:
