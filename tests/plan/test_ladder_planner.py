@@ -153,6 +153,16 @@ def test_next_cli_ranks_a_grid_and_says_when_to_stop(fit_path: Path, capsys: pyt
     assert met["stop"] is True and "meets the tolerance" in met["reason"]
     greedy = _json(capsys, [*argv, "--min-gain", "1e6"])
     assert greedy["stop"] is True and "no candidate shrinks" in greedy["reason"]
+    # The table a person reads at 80 columns keeps each grid point's label on one line.
+    ladder = ["plan", "next", str(fit_path), "--params", "3e9", "--candidates", "grid", "--sizes",
+              "1.9e8,3.7e8,7.6e8", "--multiples", "0.5,1"]
+    labels = [r["candidate"] for r in _json(capsys, [*ladder, "--json"])["ranking"]]
+    assert "N=7.6e+08 x0.5C" in labels
+    assert run(ladder) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for label in labels:
+        assert any(label in line for line in lines), label
 
 
 def test_next_bad_input(fit_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

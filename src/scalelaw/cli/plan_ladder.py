@@ -315,8 +315,8 @@ def next_run(
                   "params": f"{r['parameter_sd_after']:.2%}", "law": f"{r['law_sd_after']:.2%}",
                   "shrink": f"{r['shrink']:.1%}", "per 1%": f"{r['shrink_per_1pct_compute']:.2%}"}
                  for r in data["ranking"]],
-                ["candidate", *(["FLOPs"] if curve is None or batch_tokens is not None else []), "share", "±after",
-                 "params", "law", "shrink", "per 1%"])
+                ["candidate", *(["FLOPs"] if curve is None or batch_tokens is not None else []),
+                 *(["share"] if curve is not None else []), "±after", "params", "law", "shrink", "per 1%"])
     if curve is not None and batch_tokens is None:
         console.print("share: of the target's steps x N (no --batch-tokens: every run is taken to have the same "
                       "batch size, so only the shares of the target's compute enter the ranking)")
