@@ -108,6 +108,15 @@ def test_bad_schedule_candidates_exit_2(curve_fit: Path, tmp_path: Path, capsys:
     assert message in capsys.readouterr().err
 
 
+def test_schedules_adding_up_to_more_than_the_bound_are_refused_before_any_work(
+        curve_fit: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = {f"long{i}": "constant:peak=3e-4,warmup=2160,total=9000000" for i in range(12)}
+    candidates = _candidates(tmp_path, rows)
+    long_target = "cosine:peak=3e-4,warmup=2160,total=10000000,final=3e-5"
+    assert run(["plan", "next", str(curve_fit), "--schedule", long_target, "--candidates", str(candidates)]) == 2
+    assert "118,000,000 steps" in capsys.readouterr().err
+
+
 def test_a_curve_fit_needs_the_target_schedule(curve_fit: Path, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     candidates = _candidates(tmp_path, CANDIDATES)

@@ -56,6 +56,9 @@ MIN_NOISE = 0.001
 DEFAULT_MIN_GAIN = 0.01
 #: Checkpoints of a candidate's loss curve the ranking observes under a curve law (end of warmup .. last step).
 CURVE_POINTS = 4
+#: Most scheduled steps, target and candidates together, one ranking evaluates under a curve law: each schedule
+#: is evaluated at every step (about a second per 2·10^6 steps; memory is per schedule, see docs/security.md).
+MAX_PLANNED_STEPS = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -427,6 +430,11 @@ def _check_curves(fit: FitResult, target: Target, candidates: Sequence[Candidate
         if c.schedule is None:
             raise InputError(f"law {law.name} ranks runs by their loss curves: candidate {c.label} needs a "
                              "'schedule' spec", row=c.row, column="schedule")
+    planned = target.schedule.total_steps + sum(c.schedule.total_steps for c in candidates if c.schedule)
+    if planned > MAX_PLANNED_STEPS:
+        raise InputError(f"the target's and candidates' schedules add up to {planned:,} steps; plan next evaluates "
+                         f"every step of each and takes at most {MAX_PLANNED_STEPS:,} at once: rank fewer or shorter "
+                         "candidates at a time", column="schedule")
     if "params" in law.inputs:
         return
     fitted = fit.fitted_range.get("params")
