@@ -138,12 +138,33 @@ def test_candidates_from_lengths_of_the_target_schedule(curve_fit: Path, capsys:
                 "0.25,0.5", "--json"]) == 0
     ranking = json.loads(capsys.readouterr().out)["ranking"]
     labels = {r["candidate"]: r for r in ranking}
-    assert set(labels) == {"cosine 18,000 steps", "constant 18,000 steps", "cosine 36,000 steps",
-                           "constant 36,000 steps"}
-    assert labels["cosine 36,000 steps"]["schedule"] == "cosine:peak=0.0003,total=36000,warmup=2160,final=3e-05"
-    assert labels["constant 18,000 steps"]["share_of_target"] == pytest.approx(0.25)
+    assert set(labels) == {"cosine 18k steps", "constant 18k steps", "cosine 36k steps",
+                           "constant 36k steps"}
+    assert labels["cosine 36k steps"]["schedule"] == "cosine:peak=0.0003,total=36000,warmup=2160,final=3e-05"
+    assert labels["constant 18k steps"]["share_of_target"] == pytest.approx(0.25)
     # Twice the steps bring the target nearer: the longer runs leave less of the law's own error.
-    assert labels["cosine 36,000 steps"]["law_sd_after"] < labels["cosine 18,000 steps"]["law_sd_after"]
+    assert labels["cosine 36k steps"]["law_sd_after"] < labels["cosine 18k steps"]["law_sd_after"]
+
+
+def test_lengths_at_several_sizes_under_a_sized_law_fit_80_columns(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    fit = tmp_path / "sized.json"
+    assert run(["fit", "dataset:multipowerlaw-25m", "dataset:multipowerlaw-100m", "--law", "multi-power-sized",
+                "--where", "run in ['wsdcon_3', 'wsdcon_9', 'cosine_24000', 'constant_24000']", "--bootstrap", "20",
+                "--no-calibrate", "--out", str(fit)]) == 0
+    argv = ["plan", "next", str(fit), "--params", "4e8", "--schedule", TARGET, "--candidates", "lengths",
+            "--lengths", "0.25,0.5", "--sizes", "2.5e7,1e8,2e8"]
+    capsys.readouterr()
+    assert run([*argv, "--json"]) == 0
+    ranking = json.loads(capsys.readouterr().out)["ranking"]
+    labels = [r["candidate"] for r in ranking]
+    assert len(labels) == 12 and "constant 36k N=2e+08" in labels
+    # a law that reads the model size: a larger candidate brings the 4e8 target nearer
+    by = {r["candidate"]: r for r in ranking}
+    assert by["cosine 36k N=2e+08"]["decades_after"] < by["cosine 36k N=2.5e+07"]["decades_after"]
+    assert run(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 80 and all(any(label in line for line in lines) for label in labels)
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -213,7 +213,8 @@ def length_candidates(schedule: Schedule, lengths: Sequence[float], sizes: Seque
             constant = Constant(peak=schedule.peak, warmup=schedule.warmup, total=total)
             for kind, run in ((schedule.name, shortened), ("constant", constant))[:1 if shortened == constant else 2]:
                 tokens = total * batch_tokens
-                label = f"{kind} {total:,} steps" + ("" if len(sizes) == 1 else f" N={n:.3g}")
+                length = f"{total // 1000}k" if total % 1000 == 0 else f"{total:,}"
+                label = f"{kind} {length}" + (" steps" if len(sizes) == 1 else f" N={n:.3g}")
                 out.append(Candidate(label, float(n), float(tokens), float(training_flops(n, tokens)), len(out) + 1,
                                      run))
     return out
