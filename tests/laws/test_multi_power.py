@@ -223,3 +223,49 @@ def test_block_sums_are_the_taylor_series_written_out() -> None:
                         for g in gamma])
     np.testing.assert_allclose(da, scale * (d_terms @ sums.moments) - sums.log_ref * a, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(daq, scale * (d_terms @ sums.moments_q) - sums.log_ref * aq, rtol=1e-12, atol=1e-300)
+
+
+def test_a_forecast_decaying_much_longer_than_any_fitted_run_says_so(tmp_path) -> None:  # noqa: ANN001
+    import json
+    import warnings
+
+    import scalelaw
+    import scalelaw.datasets as datasets
+    from scalelaw.fit import load_fit
+    from scalelaw.laws._curves import decay_steps
+
+    cosine = curve_from_schedule(parse_schedule("cosine:peak=1e-3,warmup=10,total=100,final=1e-4"),
+                                 steps=np.array([5, 10, 11, 50, 100]))
+    assert np.isnan(decay_steps(cosine)[:2]).all()  # warming up, then at the peak
+    assert decay_steps(cosine)[2:].tolist() == [1.0, 40.0, 90.0]
+    drop = curve_from_schedule(parse_schedule("two-stage:peak=1e-3,warmup=10,total=100,switch=60,second=1e-4"),
+                               steps=np.array([59, 60, 100]))
+    assert np.isnan(decay_steps(drop)[0]) and decay_steps(drop)[1:].tolist() == [1.0, 41.0]
+    runs = datasets.load("multipowerlaw-25m").where("run in ['wsdcon_3', 'wsdcon_9', 'cosine_24000']")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = scalelaw.fit(runs, law="multi-power")
+    longest = fit.fitted_range["decay_steps"][1]
+    last = runs.table.loc[(runs.table["run"] == "cosine_24000") & runs.table["loss"].notna(), "step"].max()
+    # the cosine's decay, from the end of its warmup (its first steps lie within 1e-6 of the peak) to its last loss
+    assert longest == pytest.approx(last - 2160, abs=20)
+
+    def said(spec: str, path=None) -> list[str]:  # noqa: ANN001
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            prediction = (fit if path is None else load_fit(path)).predict(schedule=spec, steps=None)
+        return [m for m in prediction.warnings if "decays for" in m] + [str(w.message) for w in caught
+                                                                        if "decays for" in str(w.message)]
+
+    assert said(MULTIPOWER_SCHEDULES["cosine_72000"])  # 70k steps of decay against 22k
+    assert not said("cosine:peak=3e-4,warmup=2160,total=40000,final=3e-5")  # 1.8x: inside the warning's ratio
+    assert not said(MULTIPOWER_SCHEDULES["constant_72000"])  # no decay at all
+    # A FIT.json without the range (written before it was recorded) stays silent rather than guess.
+    path = tmp_path / "fit.json"
+    fit.save(path)
+    data = json.loads(path.read_text())
+    assert data["fitted_range"]["decay_steps"] == [fit.fitted_range["decay_steps"][0], longest]
+    del data["fitted_range"]["decay_steps"]
+    older = tmp_path / "older.json"
+    older.write_text(json.dumps(data))
+    assert said(MULTIPOWER_SCHEDULES["cosine_72000"], path) and not said(MULTIPOWER_SCHEDULES["cosine_72000"], older)

@@ -66,6 +66,8 @@ def test_plan_next_ranks_schedules_and_lengths(curve_fit: Path, tmp_path: Path,
                 "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["target"]["schedule"].startswith("cosine:") and answer["target"]["params"] == 1e8
+    # the target's cosine decays for 70k steps, the fitted runs' lr for 8k at most: said, not hidden
+    assert any("decays for 69," in w for w in answer["warnings"])
     ranking = {r["candidate"]: r for r in answer["ranking"]}
     assert set(ranking) == set(CANDIDATES)
     # Costs are steps x N at one token per step: the 24k runs cost a third of the 72k target.

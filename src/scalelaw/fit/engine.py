@@ -222,6 +222,8 @@ def _assemble(runs: RunSet, problem: Problem, found: SearchResult, boot: np.ndar
     scales = {k: (v if design.anchor is None else v[~design.anchor]) for k, v in law.scale(design).items()}
     reach = {k: (v if design.anchor is None else v[~design.anchor]) for k, v in law.reach(design).items()}
     fitted_range = {k: (float(np.min(v)), float(np.max(v))) for k, v in reach.items()}
+    if design.anchor is None:  # the curve laws that record more ranges have no anchor rows
+        fitted_range.update(law.recorded_ranges(design))
     total = 1.0 if options["reduction"] == "mean" else float(design.n)
     diag = _diagnose(problem, found, residuals, scales, converged_fraction, total)
     options = {**options, "loss_source": runs.loss_sources()}

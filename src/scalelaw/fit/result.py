@@ -131,6 +131,7 @@ class FitResult:
                     f"prediction extrapolates {float(np.max(values)):.2f} decades beyond the fitted "
                     f"range of {name} (warning threshold {limit:g})"
                 )
+        untrusted += self.law.beyond_recorded(design, self.fitted_range)
         farthest = float(np.max(decades)) if decades.size else 0.0
         if self.calibration is not None and self.calibration.untested(farthest):
             untrusted.append(

@@ -40,7 +40,7 @@ MAX_WARNING_DECADES = 10.0
 SCALE_LIMITS: dict[str, tuple[float, float]] = {
     "params": (1e-6, 1e16), "non_embedding_params": (1e-6, 1e16), "tokens": (1e-6, 1e17),
     "unique_tokens": (1e-6, 1e17), "flops": (1e-6, 1e33), "step": (0.0, 1e10), "steps": (0.0, 1e10),
-    "batch_size": (1e-6, 1e10), "lr": (1e-20, 1e2),
+    "batch_size": (1e-6, 1e10), "lr": (1e-20, 1e2), "decay_steps": (1.0, 1e10),
 }
 OTHER_SCALE = (1e-20, 1e33)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
 
@@ -36,6 +36,10 @@ TINY_LR = 1e-20
 #: laws model annealing by lr drops, and below 1% of the peak what is left to drop is under 1%
 #: of it, so a decay to 0 (the Hugging Face default) is 1 decade below a peak-only fit, not 15.
 LR_REACH_FLOOR = 0.01
+#: Relative gap below a run's peak lr within which the lr still counts as at its peak (not decaying).
+AT_PEAK = 1e-6
+#: A forecast whose lr decays this many times longer than any fitted run's decay gets a warning.
+DECAY_WARNING_RATIO = 2.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,18 @@ class Curve:
     def prefix(self) -> np.ndarray:
         """``P[t] = lr[1] + ... + lr[t]`` for t = 0..T (the forward area S1)."""
         return np.concatenate([[0.0], np.cumsum(self.lr[1:])])
+
+
+def decay_steps(curve: Curve) -> np.ndarray:
+    """Per output step, the steps since the lr last stood at the run's peak: how long a decay the law's drop term
+    follows there (NaN where there is no decay yet: at the peak, or warming up to it)."""
+    lr = curve.lr
+    at_peak = lr >= np.max(lr) * (1.0 - AT_PEAK)
+    index = np.arange(lr.size)
+    last = np.maximum.accumulate(np.where(at_peak, index, -1))
+    since = (index - last).astype(float)
+    since[(last < 0) | at_peak] = np.nan
+    return since[curve.steps]
 
 
 #: Default number of points of a predicted curve (every step of shorter schedules).
@@ -652,6 +668,34 @@ class CurveLaw(Law):
         if np.all(np.isfinite(design.inputs["params"])):
             out["params"] = design.inputs["params"]
         return out
+
+    def recorded_ranges(self, design: Design) -> dict[str, tuple[float, float]]:
+        """The range of the decays' lengths so far (:func:`decay_steps`) over the fitted checkpoints, if any decayed.
+
+        Not a reach axis: the backtests' trend is measured along steps and would be applied along it (see
+        docs/decisions.md); it serves the warning of :meth:`beyond_recorded`."""
+        decays = self._decays(design)
+        decays = decays[np.isfinite(decays)]
+        return {"decay_steps": (float(decays.min()), float(decays.max()))} if decays.size else {}
+
+    def beyond_recorded(self, design: Design, fitted_range: Mapping[str, tuple[float, float]]) -> list[str]:
+        """A warning when the forecast's lr decays much longer than any fitted run's did: the law's loss-drop term
+        is then extrapolated, and no backtest of these runs measured that error, so the interval leaves it out."""
+        if "decay_steps" not in fitted_range:
+            return []
+        decays = self._decays(design)
+        decays = decays[np.isfinite(decays)]
+        longest = float(fitted_range["decay_steps"][1])
+        if not decays.size or decays.max() <= DECAY_WARNING_RATIO * longest:
+            return []
+        return [f"the forecast's learning rate decays for {decays.max():,.0f} steps, {decays.max() / longest:.1f}x "
+                f"the longest decay in the fitted runs ({longest:,.0f} steps): the law's loss drop is extrapolated "
+                "and its interval leaves that error out (no backtest of these runs measured it)"]
+
+    def _decays(self, design: Design) -> np.ndarray:
+        curves = design.inputs.get("curves") or ()
+        decays = np.concatenate([decay_steps(c) for c in curves]) if curves else np.array([])
+        return decays if decays.size == design.n else np.array([])
 
     def reach(self, design: Design) -> dict[str, np.ndarray]:
         """Scale plus the learning rate at each point: a forecast into an lr decay the fitted

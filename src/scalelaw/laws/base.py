@@ -208,6 +208,15 @@ class Law(ABC):
         """The positive inputs that measure scale (N, D, C, steps), for extrapolation checks."""
         return {}
 
+    def recorded_ranges(self, design: Design) -> dict[str, tuple[float, float]]:
+        """Ranges a fit records beside those of :meth:`reach` that do not enter the distance beyond the data,
+        only :meth:`beyond_recorded`'s warnings (none by default)."""
+        return {}
+
+    def beyond_recorded(self, design: Design, fitted_range: Mapping[str, tuple[float, float]]) -> list[str]:
+        """Warnings for a prediction beyond a range of :meth:`recorded_ranges` (none by default)."""
+        return []
+
     def reach(self, design: Design) -> dict[str, np.ndarray]:
         """The inputs a prediction can reach beyond the fitted data in (the scale, by default).
 

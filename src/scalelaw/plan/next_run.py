@@ -272,7 +272,8 @@ def rank_candidates(
          for c, w, d, v, s in zip(candidates, widths, decades, after, laws_after, strict=True)),
         key=lambda r: (-r.shrink_per_percent, r.candidate.flops, r.candidate.row))
     stop, reason = verdict(now, ranked, tolerance, min_gain)
-    notes = [] if fit.calibration is not None else [
+    notes = fit.law.beyond_recorded(target_design, fit.fitted_range)
+    notes += [] if fit.calibration is not None else [
         "the fit has no backtest calibration: the law's own error beyond the data is left out (fit with --calibrate)"
         if drift is None else f"the fit has no backtest calibration: assumed {drift.describe()}"]
     return NextRun(target, level, now, decades_now, sigma, tuple(ranked), stop, reason, tuple(notes),
