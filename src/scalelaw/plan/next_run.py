@@ -211,9 +211,10 @@ def length_candidates(schedule: Schedule, lengths: Sequence[float], sizes: Seque
             total = int(round(fraction * schedule.total_steps))
             shortened = at_length(schedule, total)
             constant = Constant(peak=schedule.peak, warmup=schedule.warmup, total=total)
-            for kind, run in ((schedule.name, shortened), ("constant", constant))[:1 if shortened == constant else 2]:
-                tokens = total * batch_tokens
-                length = f"{total // 1000}k" if total % 1000 == 0 else f"{total:,}"
+            kinds = [(schedule.name, shortened)] + ([] if shortened == constant else [("constant", constant)])
+            tokens = total * batch_tokens
+            length = f"{total // 1000}k" if total % 1000 == 0 else f"{total:,}"
+            for kind, run in kinds:
                 label = f"{kind} {length}" + (" steps" if len(sizes) == 1 else f" N={n:.3g}")
                 out.append(Candidate(label, float(n), float(tokens), float(training_flops(n, tokens)), len(out) + 1,
                                      run))
@@ -238,9 +239,11 @@ def rank_candidates(
     check_request(fit, target, candidates, level)
     draws = np.asarray(fit.bootstrap_params, dtype=float)
     draws = draws[np.isfinite(draws).all(axis=1)]
+    target_design = _target_design(fit, target)
+    added = [_candidate_design(fit, c) for c in candidates]  # built once: a long schedule's design is costly
     with np.errstate(all="ignore"):
-        at_target = np.log(fit.law.predict(draws, _target_design(fit, target)))[:, -1]
-        observed = _observations(fit, draws, candidates)
+        at_target = np.log(fit.law.predict(draws, target_design))[:, -1]
+        observed = _observations(fit, draws, candidates, added)
     keep = np.isfinite(at_target) & np.all([np.isfinite(f).all(axis=1) for f in observed], axis=0)
     if keep.sum() < MIN_DRAWS:
         raise InputError(f"only {int(keep.sum())} bootstrap draws give a finite forecast here; refit with more "
@@ -254,11 +257,9 @@ def rank_candidates(
     floor = 0.0 if drift is None else drift.floor_var
     after = np.array([posterior_variance(t, f[keep], sigma**2, floor) for f in observed])
     z = NormalDist().inv_cdf(0.5 + level / 2)
-    target_design = _target_design(fit, target)
     decades_now = _distance(fit, target_design)
     law_now = float(law_sd(np.array([decades_now]))[0])
     now = z * math.sqrt(variance + sigma**2 + law_now**2)
-    added = [_candidate_design(fit, c) for c in candidates]
     decades = np.array([_distance(fit, target_design, a) for a in added])
     # The refit's backtests will hold the candidate out at its own distance beyond the present runs: the law's
     # error is then measured that far, and the faster growth beyond the tested distance starts there.
@@ -341,13 +342,14 @@ def _candidate_design(fit: FitResult, candidate: Candidate) -> Design:
     return _design(fit, [candidate.params], [candidate.tokens])
 
 
-def _observations(fit: FitResult, draws: np.ndarray, candidates: Sequence[Candidate]) -> list[np.ndarray]:
-    """Per candidate, the log losses its run would show under each draw (draws × observed points)."""
+def _observations(fit: FitResult, draws: np.ndarray, candidates: Sequence[Candidate],
+                  designs: Sequence[Design]) -> list[np.ndarray]:
+    """Per candidate (its ``designs``), the log losses its run would show under each draw (draws × points)."""
     if not _curves(fit):  # one point each: one prediction for all
         both = np.log(fit.law.predict(draws, _design(fit, [c.params for c in candidates],
                                                      [c.tokens for c in candidates])))
         return [both[:, [i]] for i in range(len(candidates))]
-    return [np.log(fit.law.predict(draws, _candidate_design(fit, c))) for c in candidates]
+    return [np.log(fit.law.predict(draws, design)) for design in designs]
 
 
 def posterior_variance(target: np.ndarray, observed: np.ndarray, scatter: float, floor: float) -> float:
