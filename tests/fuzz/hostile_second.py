@@ -331,6 +331,24 @@ def hparams_markup(folder: Path, cli: Cli) -> str | None:
     return problem or ("an escape character reached the terminal" if "\x1b" in outcome.out + outcome.err else None)
 
 
+def schedule_candidates(rows: str, *extra: str) -> Callable[[Path, Path], list[str]]:
+    """``plan next`` of the hand-written fit with a candidates file of ``rows`` (after a run,schedule header)."""
+    def argv(folder: Path, fit: Path) -> list[str]:
+        candidates = write(folder / "candidates.csv", "run,schedule,params,tokens\n" + rows)
+        return ["plan", "next", str(fit), "--params", "1e10", "--tokens", "1e12", "--candidates", str(candidates),
+                *extra]
+    return argv
+
+
+def plan_next_case(build: Callable[[Path, Path], list[str]], *needles: str) -> Check:
+    def check(folder: Path, cli: Cli) -> str | None:
+        outcome = cli(build(folder, write(folder / "fit.json", json.dumps(FIT))))
+        problem = refused(outcome, *needles)
+        return problem or ("an escape character reached the terminal" if "\x1b" in outcome.out + outcome.err
+                           else None)
+    return check
+
+
 def hparams_as_fit(folder: Path, cli: Cli) -> str | None:
     path = write(folder / "hp.json", json.dumps(HOSTILE_HPARAMS))
     return refused(cli(["predict", str(path), "--at", "params=1e9,tokens=2e10"]), "scalelaw plan hparams FILE")
@@ -521,6 +539,13 @@ CASES: list[tuple[str, Check]] = [
     ("plan hparams-fit --report a symlink", symlinked_output(hparams_page)),
     ("plan hparams: markup and a script in a hyperparameter fit's note", hparams_markup),
     ("predict: a hyperparameter fit given as a FIT.json", hparams_as_fit),
+    ("plan next: a candidate's schedule naming a file to read", plan_next_case(schedule_candidates(
+        'a,"custom:file=/etc/passwd",1e8,1e9\n'), "cannot name a file", "row 1")),
+    ("plan next: a candidate's schedule with markup and an escape character", plan_next_case(schedule_candidates(
+        'a,"cosine:peak=[red]x[/red]\x1b[2J,total=10",1e8,1e9\n'), "row 1", "schedule")),
+    ("plan next: a target schedule of 10^9 steps", plan_next_case(
+        schedule_candidates('a,"constant:peak=1e-3,total=100",1e8,1e9\n', "--schedule",
+                            "constant:peak=1e-3,total=1000000000"), "total must be", "10,000,000")),
     ("--store is a FIFO", output_case(fifo, lambda f, t: ["runs", "import", str(write(f / "in.csv", CSV)),
                                                           "--store", str(t)], "not a folder")),
     # 5-6. regexes
